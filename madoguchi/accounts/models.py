@@ -1,0 +1,70 @@
+"""Staff accounts: users in roles, teams with a lead, and per-role authority limits."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("管理者")
+    LEAD = "lead", _("チームリーダー")
+    AGENT = "agent", _("担当者")
+
+
+class Team(models.Model):
+    name = models.CharField(_("チーム名"), max_length=100, unique=True)
+    lead = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("リーダー"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_teams",
+    )
+
+    class Meta:
+        verbose_name = _("チーム")
+        verbose_name_plural = _("チーム")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    display_name = models.CharField(_("表示名"), max_length=100, blank=True)
+    role = models.CharField(_("役割"), max_length=10, choices=Role.choices, default=Role.AGENT)
+    team = models.ForeignKey(
+        Team, verbose_name=_("チーム"), null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+
+    class Meta:
+        verbose_name = _("利用者")
+        verbose_name_plural = _("利用者")
+
+    def __str__(self) -> str:
+        return self.display_name or self.get_full_name() or self.username
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN or self.is_superuser
+
+    @property
+    def is_lead(self) -> bool:
+        return self.role == Role.LEAD
+
+
+class AuthorityLimit(models.Model):
+    """The largest compensation a role may grant without a team lead's approval (seed 002/003)."""
+
+    role = models.CharField(_("役割"), max_length=10, choices=Role.choices, unique=True)
+    max_compensation_yen = models.PositiveIntegerField(_("承認なしで付与できる補償の上限（円）"))
+
+    class Meta:
+        verbose_name = _("権限の上限")
+        verbose_name_plural = _("権限の上限")
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: ¥{self.max_compensation_yen:,}"

@@ -1,0 +1,34 @@
+"""Authority (意思決定の権限): how much compensation a user may grant alone."""
+
+from __future__ import annotations
+
+from madoguchi.accounts.models import AuthorityLimit, Role, Team, User
+
+# Used until an admin sets limits: an agent may give up to ¥3,000, a lead up to ¥30,000.
+DEFAULT_LIMITS_YEN = {Role.AGENT: 3000, Role.LEAD: 30000}
+
+
+def compensation_limit_yen(user: User) -> int | None:
+    """The user's limit in yen, or None when the user has no limit (admins)."""
+    if user.is_admin:
+        return None
+    limit = AuthorityLimit.objects.filter(role=user.role).values_list("max_compensation_yen", flat=True).first()
+    if limit is not None:
+        return int(limit)
+    return DEFAULT_LIMITS_YEN.get(Role(user.role), 0)
+
+
+def can_approve(user: User, amount_yen: int) -> bool:
+    """Leads and admins approve requests within their own limit."""
+    if not (user.is_admin or user.is_lead):
+        return False
+    limit = compensation_limit_yen(user)
+    return limit is None or amount_yen <= limit
+
+
+def approvers_for(user: User | None, team: Team | None = None) -> list[User]:
+    """Who is asked to approve or is told of an escalation: the team's lead, else every admin."""
+    team = team or (user.team if user else None)
+    if team is not None and team.lead_id is not None and team.lead is not None and team.lead.is_active:
+        return [team.lead]
+    return list(User.objects.filter(role=Role.ADMIN, is_active=True))

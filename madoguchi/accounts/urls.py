@@ -1,0 +1,10 @@
+from django.urls import path
+
+from madoguchi.accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("", views.settings_page, name="settings"),
+    path("limits/", views.save_limits, name="save_limits"),
+    path("categories/", views.add_category, name="add_category"),
+]

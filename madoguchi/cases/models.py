@@ -1,0 +1,279 @@
+"""The complaint record (SPEC §1–4): cases, their timeline, promises, compensation, handovers.
+
+Writes go through the do_* functions in cases/services.py, which keep the audit trail and
+the optimistic-lock version right; views and jobs never save these models directly.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", _("メール")
+    PHONE = "phone", _("電話")
+    CHAT = "chat", _("チャット")
+    LINE = "line", _("LINE")
+    X = "x", _("X")
+    FORM = "form", _("問い合わせフォーム")
+    OTHER = "other", _("その他")
+
+
+class Status(models.TextChoices):
+    NEW = "new", _("新規")
+    OPEN = "open", _("対応中")
+    WAITING_CUSTOMER = "waiting_customer", _("お客様の返答待ち")
+    WAITING_DEPT = "waiting_dept", _("他部署の回答待ち")
+    RESOLVED = "resolved", _("解決済み")
+    CLOSED = "closed", _("完了")
+
+
+# Statuses in which somebody still owes the customer something; the inbox queues show these.
+ACTIVE_STATUSES = [Status.NEW, Status.OPEN, Status.WAITING_CUSTOMER, Status.WAITING_DEPT]
+ACTIVE = Q(status__in=ACTIVE_STATUSES)
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, _("低")
+    NORMAL = 2, _("通常")
+    HIGH = 3, _("高")
+    URGENT = 4, _("緊急")
+
+
+class Category(models.Model):
+    """Editable list of complaint categories; `code` is stable for reports and rules."""
+
+    code = models.SlugField(_("コード"), max_length=40, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    position = models.PositiveIntegerField(_("並び順"), default=0)
+    active = models.BooleanField(_("使用中"), default=True)
+
+    class Meta:
+        verbose_name = _("分類")
+        verbose_name_plural = _("分類")
+        ordering = ["position", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Case(models.Model):
+    subject = models.CharField(_("件名"), max_length=200)
+    channel = models.CharField(_("最初の窓口"), max_length=10, choices=Channel.choices)
+    category = models.ForeignKey(Category, verbose_name=_("分類"), on_delete=models.PROTECT, related_name="cases")
+    priority = models.PositiveSmallIntegerField(_("優先度"), choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(_("状態"), max_length=20, choices=Status.choices, default=Status.NEW)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("担当者"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="assigned_cases",
+    )
+    team = models.ForeignKey(
+        "accounts.Team", verbose_name=_("チーム"), null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    customer = models.ForeignKey(
+        "customers.Customer", verbose_name=_("お客様"), on_delete=models.PROTECT, related_name="cases"
+    )
+    order = models.ForeignKey(
+        "shop.Order", verbose_name=_("注文"), null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    product = models.ForeignKey(
+        "shop.Product", verbose_name=_("商品"), null=True, blank=True, on_delete=models.SET_NULL, related_name="cases"
+    )
+    passage = models.ForeignKey(
+        "shop.Passage", verbose_name=_("誤解された説明文"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="cases",
+    )
+    received_at = models.DateTimeField(_("受付日時"))
+    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("更新日時"), auto_now=True)
+    resolved_at = models.DateTimeField(_("解決日時"), null=True, blank=True)
+
+    # The seed 000 record, in the customer's and the agent's words.
+    complaint = models.TextField(_("クレームの内容"), blank=True)
+    solution = models.TextField(_("解決策・提案の内容"), blank=True)
+    landing_point = models.TextField(_("着地点"), blank=True)
+
+    # Facts gathered at first contact (SPEC §2), kept even when they match no order on file.
+    fact_order_number = models.CharField(_("お客様が伝えた注文番号"), max_length=50, blank=True)
+    fact_product = models.CharField(_("お客様が伝えた商品"), max_length=200, blank=True)
+    fact_what_happened = models.TextField(_("何が起きたか"), blank=True)
+    fact_when = models.CharField(_("いつ起きたか"), max_length=100, blank=True)
+    # First-contact checklist: {item code: True}; items are listed in cases/steps.py.
+    checklist = models.JSONField(_("初動チェックリスト"), default=dict, blank=True)
+
+    # Optimistic lock: every write bumps it, a form posted with an older one is refused.
+    version = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        verbose_name = _("案件")
+        verbose_name_plural = _("案件")
+        # One index per inbox queue, each ending in the keyset sort (received_at, id), so a
+        # page costs the same at case 10 and case 1,000,000 (see cases/queues.py).
+        indexes = [
+            models.Index(fields=["-received_at", "-id"], name="case_received"),
+            models.Index(fields=["assignee", "-received_at", "-id"], name="case_active_assignee", condition=ACTIVE),
+            models.Index(fields=["team", "-received_at", "-id"], name="case_active_team", condition=ACTIVE),
+            models.Index(
+                fields=["-received_at", "-id"], name="case_unassigned",
+                condition=ACTIVE & Q(assignee__isnull=True),
+            ),
+            models.Index(fields=["status", "-received_at", "-id"], name="case_status"),
+            models.Index(
+                fields=["-resolved_at", "-id"], name="case_resolved", condition=Q(status="resolved")
+            ),
+            models.Index(fields=["customer", "-received_at"], name="case_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    @property
+    def number(self) -> str:
+        return f"#{self.pk}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class InteractionKind(models.TextChoices):
+    INBOUND = "inbound", _("お客様から")
+    OUTBOUND = "outbound", _("お客様へ")
+    NOTE = "note", _("社内メモ")
+    SYSTEM = "system", _("記録")
+
+
+class Interaction(models.Model):
+    """One entry of the timeline. `body` is what was said, verbatim, never edited afterwards."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="interactions")
+    kind = models.CharField(_("種類"), max_length=10, choices=InteractionKind.choices)
+    channel = models.CharField(_("窓口"), max_length=10, choices=Channel.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("担当者"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="interactions",
+    )
+    occurred_at = models.DateTimeField(_("日時"))
+    body = models.TextField(_("内容"))
+    # Where the channel app keeps the original (raw mail, chat message id, …), for dedupe.
+    external_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("やりとり")
+        verbose_name_plural = _("やりとり")
+        indexes = [models.Index(fields=["case", "occurred_at", "id"], name="interaction_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class CommitmentState(models.TextChoices):
+    OPEN = "open", _("未完了")
+    KEPT = "kept", _("守った")
+    BROKEN = "broken", _("守れなかった")
+
+
+class Commitment(models.Model):
+    """A promise made to the customer (着地点), tracked until kept (SPEC §1, §4)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="commitments")
+    description = models.CharField(_("約束した内容"), max_length=300)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("担当者"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="commitments",
+    )
+    department = models.CharField(_("担当部署"), max_length=100, blank=True)
+    due_at = models.DateTimeField(_("期限"))
+    state = models.CharField(_("状態"), max_length=10, choices=CommitmentState.choices, default=CommitmentState.OPEN)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(_("リーダーへ通知した日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("約束")
+        verbose_name_plural = _("約束")
+        indexes = [
+            models.Index(fields=["due_at", "id"], name="commitment_open_due", condition=Q(state="open")),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class CompensationKind(models.TextChoices):
+    REFUND = "refund", _("返金")
+    COUPON = "coupon", _("クーポン")
+    DISCOUNT = "discount", _("割引")
+    REPLACEMENT = "replacement", _("交換品の送付")
+    FREE_PERIOD = "free_period", _("無料期間")
+
+
+class CompensationState(models.TextChoices):
+    PENDING = "pending", _("承認待ち")
+    GRANTED = "granted", _("付与済み")
+    REJECTED = "rejected", _("却下")
+
+
+class Compensation(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="compensations")
+    kind = models.CharField(_("種類"), max_length=15, choices=CompensationKind.choices)
+    amount_yen = models.PositiveIntegerField(_("金額（円）"))
+    reason = models.CharField(_("理由"), max_length=300)
+    state = models.CharField(_("状態"), max_length=10, choices=CompensationState.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("申請者"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("承認者"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+    decision_note = models.CharField(_("判断のメモ"), max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("補償")
+        verbose_name_plural = _("補償")
+        indexes = [models.Index(fields=["created_at"], name="compensation_pending", condition=Q(state="pending"))]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ¥{self.amount_yen:,}"
+
+
+class Handover(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="handovers")
+    from_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    to_team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(_("引き継ぎメモ"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("引き継ぎ")
+        verbose_name_plural = _("引き継ぎ")
+
+
+class AuditEvent(models.Model):
+    """Who changed what on a case, and when. `changes` is {field: [old, new]}."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="audit_events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=40)
+    changes = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("変更履歴")
+        verbose_name_plural = _("変更履歴")
+        indexes = [models.Index(fields=["case", "at"], name="audit_case")]

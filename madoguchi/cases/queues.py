@@ -1,0 +1,167 @@
+"""The inbox queues and their keyset pagination.
+
+A page is fetched with `WHERE (received_at, id) < cursor ORDER BY received_at DESC, id DESC
+LIMIT n` on an index made for that queue (see Case.Meta.indexes), so page 1 and page 50,000
+cost the same: no OFFSET, no COUNT over the whole table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+from django.utils.functional import Promise
+
+from madoguchi.accounts.models import User
+from madoguchi.cases.models import ACTIVE_STATUSES, Case, Commitment, CommitmentState, Status
+
+PAGE_SIZE = 50
+COUNT_CAP = 1000  # queue badges count up to this, then say "1000+"
+
+
+@dataclass(frozen=True)
+class Queue:
+    code: str
+    title: Promise
+
+
+QUEUES = [
+    Queue("mine", _("自分の案件")),
+    Queue("unassigned", _("未割り当て")),
+    Queue("team", _("チームの案件")),
+    Queue("promises", _("約束の期限（今日・超過）")),
+    Queue("waiting_dept", _("他部署の回答待ち")),
+    Queue("resolved", _("最近解決した案件")),
+    Queue("all", _("すべての案件")),
+]
+QUEUE_CODES = {queue.code for queue in QUEUES}
+
+SORTS = {
+    "newest": (("-received_at", "-id"), _("受付の新しい順")),
+    "oldest": (("received_at", "id"), _("受付の古い順")),
+}
+
+
+def end_of_today(now: dt.datetime | None = None) -> dt.datetime:
+    local = timezone.localtime(now or timezone.now())
+    return local.replace(hour=23, minute=59, second=59, microsecond=999999)
+
+
+def _due_commitments(now: dt.datetime | None = None) -> QuerySet[Commitment]:
+    return Commitment.objects.filter(state=CommitmentState.OPEN, due_at__lte=end_of_today(now))
+
+
+def queue_queryset(code: str, user: User) -> QuerySet[Case]:
+    cases = Case.objects.all()
+    if code == "mine":
+        return cases.filter(assignee=user, status__in=ACTIVE_STATUSES)
+    if code == "unassigned":
+        return cases.filter(assignee__isnull=True, status__in=ACTIVE_STATUSES)
+    if code == "team":
+        if user.team_id is None:
+            return cases.none()
+        return cases.filter(team_id=user.team_id, status__in=ACTIVE_STATUSES)
+    if code == "promises":
+        return cases.filter(Exists(_due_commitments().filter(case=OuterRef("pk"))))  # counts only
+    if code == "waiting_dept":
+        return cases.filter(status=Status.WAITING_DEPT)
+    if code == "resolved":
+        return cases.filter(status=Status.RESOLVED)
+    return cases
+
+
+def apply_filters(cases: QuerySet[Any], filters: dict[str, Any], prefix: str = "") -> QuerySet[Any]:
+    lookups = {
+        "status": "status",
+        "category": "category_id",
+        "priority": "priority",
+        "channel": "channel",
+        "assignee": "assignee_id",
+    }
+    for key, field in lookups.items():
+        value = filters.get(key)
+        if value not in (None, ""):
+            cases = cases.filter(**{prefix + field: value})
+    return cases
+
+
+@dataclass
+class Page:
+    cases: list[Case]
+    next_cursor: str | None
+    due_by_case: dict[int, dt.datetime]
+
+
+def encode_cursor(row: Any, sort_field: str) -> str:
+    return f"{getattr(row, sort_field).isoformat()}|{row.pk}"
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int] | None:
+    try:
+        stamp, pk = cursor.rsplit("|", 1)
+        moment = parse_datetime(stamp)
+        return (moment, int(pk)) if moment else None
+    except (ValueError, TypeError):
+        return None  # a hand-edited cursor restarts at the first page rather than failing
+
+
+def _keyset(rows: QuerySet[Any], field: str, descending: bool, cursor: str) -> QuerySet[Any]:
+    position = decode_cursor(cursor) if cursor else None
+    if position is None:
+        return rows
+    moment, pk = position
+    op = "lt" if descending else "gt"
+    return rows.filter(Q(**{f"{field}__{op}": moment}) | Q(**{field: moment, f"pk__{op}": pk}))
+
+
+def promises_page(user: User, filters: dict[str, Any], cursor: str = "") -> Page:
+    """Promises due today or overdue, earliest first: walks the open-commitment index."""
+    commitments = apply_filters(_due_commitments(), filters, prefix="case__")
+    commitments = _keyset(commitments, "due_at", False, cursor)
+    rows = list(
+        commitments.select_related("case__customer", "case__assignee", "case__category")
+        .order_by("due_at", "id")[: PAGE_SIZE + 1]
+    )
+    next_cursor = encode_cursor(rows[PAGE_SIZE - 1], "due_at") if len(rows) > PAGE_SIZE else None
+    rows = rows[:PAGE_SIZE]
+    return Page([c.case for c in rows], next_cursor, {c.case_id: c.due_at for c in rows})
+
+
+def page_of(code: str, user: User, filters: dict[str, Any], sort: str = "newest", cursor: str = "") -> Page:
+    """One page of a queue: one query for the rows, one for their next promise due dates."""
+    if code == "promises":
+        return promises_page(user, filters, cursor)
+    sort_field = "resolved_at" if code == "resolved" else "received_at"
+    descending = sort != "oldest"
+    order = (f"-{sort_field}", "-id") if descending else (sort_field, "id")
+    cases = _keyset(apply_filters(queue_queryset(code, user), filters), sort_field, descending, cursor)
+    rows = list(
+        cases.select_related("customer", "assignee", "category").order_by(*order)[: PAGE_SIZE + 1]
+    )
+    next_cursor = encode_cursor(rows[PAGE_SIZE - 1], sort_field) if len(rows) > PAGE_SIZE else None
+    rows = rows[:PAGE_SIZE]
+    due: dict[int, dt.datetime] = {}
+    if rows:
+        for case_id, due_at in (
+            Commitment.objects.filter(case_id__in=[c.pk for c in rows], state=CommitmentState.OPEN)
+            .order_by("due_at")
+            .values_list("case_id", "due_at")
+        ):
+            due.setdefault(case_id, due_at)
+    return Page(rows, next_cursor, due)
+
+
+def queue_counts(user: User) -> dict[str, str]:
+    """Badge per queue, each a capped count so it stays cheap at a million cases."""
+    counts = {}
+    for queue in QUEUES:
+        if queue.code in ("all", "resolved"):
+            continue
+        n = queue_queryset(queue.code, user)[:COUNT_CAP].count()
+        counts[queue.code] = f"{COUNT_CAP}+" if n >= COUNT_CAP else str(n)
+    return counts

@@ -1,0 +1,318 @@
+"""Every write to a case happens here (Zulip's do_* style), so the web UI, the channels,
+the worker and the tests share one set of rules: audit trail, optimistic lock, authority.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from madoguchi.accounts.models import Team, User
+from madoguchi.accounts.services import approvers_for, can_approve, compensation_limit_yen
+from madoguchi.cases.models import (
+    AuditEvent,
+    Case,
+    Channel,
+    Commitment,
+    CommitmentState,
+    Compensation,
+    CompensationState,
+    Handover,
+    Interaction,
+    InteractionKind,
+    Status,
+)
+from madoguchi.notifications.services import do_notify
+
+MAX_COMPENSATION_YEN = 10_000_000
+
+
+class CaseError(ValueError):
+    """A rule of the desk was broken; the message is shown to the user as it is (Japanese)."""
+
+
+class CaseConflict(CaseError):
+    """The case changed since the form was opened; nothing was written."""
+
+    def __init__(self, case: Case, changed_by: User | None) -> None:
+        who = str(changed_by) if changed_by else "他の担当者"
+        super().__init__(
+            f"この案件は{who}さんが先に更新しました。あなたの入力は消えていません。"
+            "最新の内容を確認してから、もう一度保存してください。"
+        )
+        self.case = case
+        self.changed_by = changed_by
+
+
+def _audit(case: Case, actor: User | None, action: str, changes: dict[str, Any] | None = None) -> None:
+    AuditEvent.objects.create(case=case, actor=actor, action=action, changes=changes or {})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if hasattr(value, "pk"):
+        return value.pk
+    return value
+
+
+@transaction.atomic
+def do_create_case(
+    *,
+    actor: User | None,
+    customer: Any,
+    subject: str,
+    channel: str,
+    category: Any,
+    complaint: str,
+    received_at: dt.datetime | None = None,
+    assignee: User | None = None,
+    team: Team | None = None,
+    first_message_from_customer: bool = True,
+    **fields: Any,
+) -> Case:
+    """Open a case; the complaint, verbatim, is also the first entry of its timeline."""
+    received_at = received_at or timezone.now()
+    if received_at > timezone.now() + dt.timedelta(minutes=5):
+        raise CaseError("受付日時が未来になっています。")
+    case = Case.objects.create(
+        customer=customer,
+        subject=subject,
+        channel=channel,
+        category=category,
+        complaint=complaint,
+        received_at=received_at,
+        assignee=assignee,
+        team=team or (assignee.team if assignee else None),
+        status=Status.OPEN if assignee else Status.NEW,
+        **fields,
+    )
+    if complaint and first_message_from_customer:
+        Interaction.objects.create(
+            case=case,
+            kind=InteractionKind.INBOUND,
+            channel=channel,
+            # For a phone call the handling agent is the one who took it (seed 000's 担当者名).
+            author=actor if channel == Channel.PHONE else None,
+            occurred_at=received_at,
+            body=complaint,
+        )
+    _audit(case, actor, "created", {"channel": channel, "assignee": _jsonable(assignee)})
+    return case
+
+
+@transaction.atomic
+def do_add_interaction(
+    case: Case,
+    *,
+    actor: User | None,
+    kind: str,
+    channel: str,
+    body: str,
+    occurred_at: dt.datetime | None = None,
+    external_id: str = "",
+) -> Interaction:
+    if not body.strip():
+        raise CaseError("内容が空です。")
+    occurred_at = occurred_at or timezone.now()
+    if occurred_at > timezone.now() + dt.timedelta(minutes=5):
+        raise CaseError("日時が未来になっています。")
+    interaction = Interaction.objects.create(
+        case=case, kind=kind, channel=channel, author=actor, body=body,
+        occurred_at=occurred_at, external_id=external_id,
+    )
+    updates: dict[str, Any] = {}
+    if kind == InteractionKind.INBOUND and case.status in (Status.WAITING_CUSTOMER, Status.RESOLVED, Status.CLOSED):
+        # The customer wrote again: the case needs an agent again.
+        updates["status"] = Status.OPEN
+        updates["resolved_at"] = None
+    elif kind == InteractionKind.OUTBOUND and case.status == Status.NEW:
+        updates["status"] = Status.OPEN
+    if updates:
+        Case.objects.filter(pk=case.pk).update(version=F("version") + 1, updated_at=timezone.now(), **updates)
+        _audit(case, actor, "status_changed", {"status": [case.status, updates["status"]]})
+        for key, value in updates.items():
+            setattr(case, key, value)
+        case.version += 1
+    return interaction
+
+
+EDITABLE_FIELDS = {
+    "subject", "category", "priority", "status", "order", "product", "passage",
+    "complaint", "solution", "landing_point",
+    "fact_order_number", "fact_product", "fact_what_happened", "fact_when", "checklist",
+}
+
+
+@transaction.atomic
+def do_update_case(case: Case, *, actor: User, expected_version: int, changes: dict[str, Any]) -> Case:
+    """Write `changes` only if nobody changed the case since `expected_version` was read."""
+    unknown = set(changes) - EDITABLE_FIELDS
+    if unknown:
+        raise CaseError(f"変更できない項目です: {', '.join(sorted(unknown))}")
+    current = Case.objects.select_for_update().get(pk=case.pk)
+    if current.version != expected_version:
+        last = AuditEvent.objects.filter(case=case).select_related("actor").order_by("-at", "-id").first()
+        raise CaseConflict(current, last.actor if last else None)
+    diff = {
+        name: [_jsonable(getattr(current, name)), _jsonable(value)]
+        for name, value in changes.items()
+        if getattr(current, name) != value
+    }
+    if not diff:
+        return current
+    for name, value in changes.items():
+        setattr(current, name, value)
+    if "status" in diff:
+        if current.status == Status.RESOLVED and current.resolved_at is None:
+            current.resolved_at = timezone.now()
+        elif current.status not in (Status.RESOLVED, Status.CLOSED):
+            current.resolved_at = None
+    current.version = expected_version + 1
+    current.save()
+    _audit(current, actor, "updated", diff)
+    return current
+
+
+@transaction.atomic
+def do_hand_over(
+    case: Case, *, actor: User, expected_version: int, note: str,
+    to_user: User | None = None, to_team: Team | None = None,
+) -> Handover:
+    """Reassign with a handover note, so the next agent re-enters nothing (SPEC §2)."""
+    if not note.strip():
+        raise CaseError("引き継ぎメモを入力してください。次の担当者がお客様に同じことを聞かずに済むように。")
+    if to_user is None and to_team is None:
+        raise CaseError("引き継ぎ先の担当者またはチームを選んでください。")
+    current = Case.objects.select_for_update().get(pk=case.pk)
+    if current.version != expected_version:
+        last = AuditEvent.objects.filter(case=case).select_related("actor").order_by("-at", "-id").first()
+        raise CaseConflict(current, last.actor if last else None)
+    new_team = to_team or (to_user.team if to_user else None) or current.team
+    handover = Handover.objects.create(
+        case=current, from_user=current.assignee, to_user=to_user, to_team=new_team, note=note.strip()
+    )
+    changes = {"assignee": [_jsonable(current.assignee), _jsonable(to_user)], "team": [_jsonable(current.team), _jsonable(new_team)]}
+    current.assignee = to_user
+    current.team = new_team
+    current.version = expected_version + 1
+    if current.status == Status.NEW and to_user is not None:
+        current.status = Status.OPEN
+    current.save()
+    _audit(current, actor, "handed_over", changes)
+    if to_user is not None and to_user != actor:
+        do_notify([to_user], kind="handover", case=current, message=f"{current.number} {current.subject} を{actor}さんから引き継ぎました。")
+    return handover
+
+
+@transaction.atomic
+def do_add_commitment(
+    case: Case, *, actor: User, description: str, due_at: dt.datetime,
+    owner: User | None = None, department: str = "",
+) -> Commitment:
+    if not description.strip():
+        raise CaseError("約束の内容を入力してください。")
+    if due_at <= timezone.now():
+        raise CaseError("期限が過去の日時になっています。これからの日時を指定してください。")
+    if owner is None and not department.strip():
+        owner = actor
+    commitment = Commitment.objects.create(
+        case=case, description=description.strip(), due_at=due_at, owner=owner,
+        department=department.strip(), created_by=actor,
+    )
+    _audit(case, actor, "commitment_added", {"description": commitment.description, "due_at": due_at.isoformat()})
+    return commitment
+
+
+@transaction.atomic
+def do_close_commitment(commitment: Commitment, *, actor: User, kept: bool) -> Commitment:
+    if commitment.state != CommitmentState.OPEN:
+        raise CaseError("この約束はすでに完了しています。")
+    commitment.state = CommitmentState.KEPT if kept else CommitmentState.BROKEN
+    commitment.closed_at = timezone.now()
+    commitment.save(update_fields=["state", "closed_at"])
+    _audit(commitment.case, actor, "commitment_closed", {"description": commitment.description, "state": commitment.state})
+    return commitment
+
+
+@transaction.atomic
+def do_request_compensation(case: Case, *, actor: User, kind: str, amount_yen: int, reason: str) -> Compensation:
+    """Grant within the actor's authority; above it, wait for a lead's approval (SPEC §4)."""
+    if amount_yen <= 0:
+        raise CaseError("金額は1円以上で入力してください。")
+    if amount_yen > MAX_COMPENSATION_YEN:
+        raise CaseError(f"金額が大きすぎます（上限 {MAX_COMPENSATION_YEN:,} 円）。")
+    if not reason.strip():
+        raise CaseError("補償の理由を入力してください。")
+    limit = compensation_limit_yen(actor)
+    within = limit is None or amount_yen <= limit
+    compensation = Compensation.objects.create(
+        case=case, kind=kind, amount_yen=amount_yen, reason=reason.strip(), requested_by=actor,
+        state=CompensationState.GRANTED if within else CompensationState.PENDING,
+        approved_by=actor if within else None,
+        decided_at=timezone.now() if within else None,
+    )
+    _audit(case, actor, "compensation_requested", {"kind": kind, "amount_yen": amount_yen, "state": compensation.state})
+    if not within:
+        do_notify(
+            approvers_for(actor, case.team), kind="approval", case=case,
+            message=f"{case.number} {compensation.get_kind_display()} {amount_yen:,}円の承認依頼（{actor}さん、上限{limit:,}円）",
+        )
+    return compensation
+
+
+@transaction.atomic
+def do_decide_compensation(compensation: Compensation, *, actor: User, approve: bool, note: str = "") -> Compensation:
+    current = Compensation.objects.select_for_update().select_related("case", "requested_by").get(pk=compensation.pk)
+    if current.state != CompensationState.PENDING:
+        raise CaseError("この申請はすでに判断済みです。")
+    if not can_approve(actor, current.amount_yen):
+        raise CaseError("この金額を承認する権限がありません。管理者に依頼してください。")
+    current.state = CompensationState.GRANTED if approve else CompensationState.REJECTED
+    current.approved_by = actor
+    current.decision_note = note.strip()[:300]
+    current.decided_at = timezone.now()
+    current.save()
+    _audit(current.case, actor, "compensation_decided", {"amount_yen": current.amount_yen, "state": current.state})
+    if current.requested_by is not None:
+        verdict = "承認" if approve else "却下"
+        do_notify(
+            [current.requested_by], kind="approval_decided", case=current.case,
+            message=f"{current.case.number} {current.get_kind_display()} {current.amount_yen:,}円が{verdict}されました。",
+        )
+    return current
+
+
+def escalate_overdue_commitments(now: dt.datetime | None = None, batch: int = 500) -> int:
+    """Tell the team lead (and the owner) of every promise that passed its due date unkept.
+
+    Each commitment is escalated once (escalated_at), so the periodic job can run every minute.
+    """
+    now = now or timezone.now()
+    overdue = (
+        Commitment.objects.filter(state=CommitmentState.OPEN, due_at__lt=now, escalated_at__isnull=True)
+        .select_related("case__team__lead", "case__assignee__team__lead", "owner")
+        .order_by("due_at", "id")[:batch]
+    )
+    count = 0
+    for commitment in overdue:
+        with transaction.atomic():
+            updated = Commitment.objects.filter(pk=commitment.pk, escalated_at__isnull=True).update(escalated_at=now)
+            if not updated:
+                continue  # another worker took it
+            case = commitment.case
+            recipients = approvers_for(case.assignee, case.team)
+            if commitment.owner is not None and commitment.owner not in recipients:
+                recipients.append(commitment.owner)
+            due = timezone.localtime(commitment.due_at).strftime("%Y-%m-%d %H:%M")
+            do_notify(
+                recipients, kind="commitment_overdue", case=case,
+                message=f"{case.number} 約束「{commitment.description}」の期限（{due}）を過ぎています。",
+            )
+            _audit(case, None, "commitment_escalated", {"description": commitment.description})
+            count += 1
+    return count

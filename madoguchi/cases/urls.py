@@ -1,0 +1,18 @@
+from django.urls import path
+
+from madoguchi.cases import views
+
+app_name = "cases"
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("cases/new/", views.case_new, name="new"),
+    path("cases/<int:pk>/", views.case_detail, name="detail"),
+    path("cases/<int:pk>/edit/", views.case_edit, name="edit"),
+    path("cases/<int:pk>/interactions/", views.case_interaction, name="interaction"),
+    path("cases/<int:pk>/handover/", views.case_handover, name="handover"),
+    path("cases/<int:pk>/commitments/", views.commitment_add, name="commitment_add"),
+    path("cases/<int:pk>/commitments/<int:commitment_id>/close/", views.commitment_close, name="commitment_close"),
+    path("cases/<int:pk>/compensations/", views.compensation_add, name="compensation_add"),
+    path("approvals/", views.approvals, name="approvals"),
+    path("approvals/<int:compensation_id>/", views.compensation_decide, name="compensation_decide"),
+]

@@ -1,0 +1,315 @@
+"""Thin HTTP views of the case desk: parse the request, call services, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from madoguchi.accounts.models import Team, User
+from madoguchi.cases import queues, services
+from madoguchi.cases.forms import (
+    CaseEditForm,
+    CommitmentForm,
+    CompensationForm,
+    DecisionForm,
+    HandoverForm,
+    InteractionForm,
+    NewCaseForm,
+)
+from madoguchi.cases.models import (
+    Case,
+    Category,
+    Channel,
+    Commitment,
+    Compensation,
+    CompensationState,
+    Priority,
+    Status,
+)
+from madoguchi.cases.steps import CHECKLIST_ITEMS, current_step, facts_for, seven_steps
+from madoguchi.customers.models import IdentityKind
+from madoguchi.customers.services import get_or_create_customer
+from madoguchi.shop.models import Order
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    code = request.GET.get("queue", "mine")
+    if code not in queues.QUEUE_CODES:
+        code = "mine"
+    filters = {key: request.GET.get(key, "") for key in ("status", "category", "priority", "channel", "assignee")}
+    sort = request.GET.get("sort", "newest")
+    page = queues.page_of(code, user, filters, sort, request.GET.get("cursor", ""))
+    context = {
+        "queue": code,
+        "queues": queues.QUEUES,
+        "counts": queues.queue_counts(user),
+        "page": page,
+        "filters": filters,
+        "sort": sort,
+        "sorts": {key: label for key, (_fields, label) in queues.SORTS.items()},
+        "statuses": Status.choices,
+        "priorities": Priority.choices,
+        "channels": Channel.choices,
+        "categories": Category.objects.filter(active=True),
+        "agents": User.objects.filter(is_active=True).order_by("username"),
+        "query_without_cursor": _query_without(request, "cursor"),
+        "now_utc": timezone.now(),
+    }
+    return render(request, "cases/inbox.html", context)
+
+
+def _query_without(request: HttpRequest, key: str) -> str:
+    query = request.GET.copy()
+    query.pop(key, None)
+    return query.urlencode()
+
+
+def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
+    """Everything the case page shows, in a fixed number of queries whatever the history."""
+    interactions = list(case.interactions.select_related("author").order_by("occurred_at", "id"))
+    handovers = list(case.handovers.select_related("from_user", "to_user", "to_team").order_by("created_at"))
+    timeline = sorted(
+        [("interaction", i.occurred_at, i) for i in interactions] + [("handover", h.created_at, h) for h in handovers],
+        key=lambda entry: entry[1],
+    )
+    customer = case.customer
+    past_cases = list(customer.cases.exclude(pk=case.pk).select_related("category").order_by("-received_at")[:20])
+    totals = customer.orders.aggregate(total=Sum("amount_yen"), count=Count("id"))
+    steps = seven_steps(case, facts_for(case))
+    checked = case.checklist or {}
+    return {
+        "case": case,
+        "timeline": timeline,
+        "steps": steps,
+        "current_step": current_step(steps),
+        "checklist": [(code, label, bool(checked.get(code))) for code, label in CHECKLIST_ITEMS],
+        "commitments": list(case.commitments.select_related("owner").order_by("state", "due_at")),
+        "compensations": list(case.compensations.select_related("requested_by", "approved_by").order_by("-created_at")),
+        "audit_events": list(case.audit_events.select_related("actor").order_by("-at")[:30]),
+        "identities": list(customer.identities.all()),
+        "orders": list(customer.orders.prefetch_related("items__product").order_by("-ordered_at")[:10]),
+        "order_total": totals["total"] or 0,
+        "order_count": totals["count"],
+        "past_cases": past_cases,
+        "edit_form": forms.get("edit_form") or CaseEditForm.for_case(case),
+        "interaction_form": forms.get("interaction_form") or InteractionForm(prefix="ia"),
+        "handover_form": forms.get("handover_form") or HandoverForm(initial={"version": case.version}, prefix="ho"),
+        "commitment_form": forms.get("commitment_form") or CommitmentForm(prefix="cm"),
+        "compensation_form": forms.get("compensation_form") or CompensationForm(prefix="cp"),
+        "conflict": forms.get("conflict"),
+        "can_decide": user.is_lead or user.is_admin,
+        "now": timezone.now(),
+    }
+
+
+def _load_case(pk: int) -> Case:
+    return get_object_or_404(
+        Case.objects.select_related(
+            "customer", "assignee", "team", "category", "order", "product", "passage"
+        ),
+        pk=pk,
+    )
+
+
+@login_required
+def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _load_case(pk)
+    return render(request, "cases/case_detail.html", _case_context(case, _user(request)))
+
+
+def _rerender(request: HttpRequest, case: Case, status: int = 400, **forms: Any) -> HttpResponse:
+    return render(request, "cases/case_detail.html", _case_context(case, _user(request), **forms), status=status)
+
+
+@login_required
+def case_new(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = NewCaseForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = _create_from_form(user, data)
+        except services.CaseError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("案件 %(number)s を登録しました。") % {"number": case.number})
+            return redirect("cases:detail", pk=case.pk)
+    return render(request, "cases/case_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _create_from_form(user: User, data: dict[str, Any]) -> Case:
+    from django.db import transaction
+
+    with transaction.atomic():
+        kind, value = (IdentityKind.PHONE, data["phone"]) if data["phone"] else (IdentityKind.EMAIL, data["email"])
+        customer, _created = get_or_create_customer(name=data["customer_name"], kana=data["customer_kana"], kind=kind, value=value)
+        if data["phone"] and data["email"]:
+            get_or_create_customer(name=data["customer_name"], kind=IdentityKind.EMAIL, value=data["email"])
+        order = Order.objects.filter(number=data["fact_order_number"].strip()).first() if data["fact_order_number"] else None
+        case = services.do_create_case(
+            actor=user, customer=customer, subject=data["subject"].strip(), channel=data["channel"],
+            category=data["category"], priority=data["priority"], complaint=data["complaint"],
+            received_at=data["received_at"], assignee=user, order=order,
+            solution=data["solution"], landing_point=data["landing_point"],
+            fact_order_number=data["fact_order_number"], fact_product=data["fact_product"],
+            fact_what_happened=data["fact_what_happened"], fact_when=data["fact_when"],
+            checklist={code: True for code in data["checklist"]},
+        )
+        if data["commitment_description"]:
+            services.do_add_commitment(case, actor=user, description=data["commitment_description"], due_at=data["commitment_due_at"])
+        return case
+
+
+@login_required
+@require_POST
+def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _load_case(pk)
+    form = CaseEditForm(request.POST, prefix="edit")
+    if not form.is_valid():
+        return _rerender(request, case, edit_form=form)
+    try:
+        services.do_update_case(case, actor=_user(request), expected_version=form.cleaned_data["version"], changes=form.changes())
+    except services.CaseConflict as conflict:
+        # Keep what the agent typed, show what changed: nothing is silently overwritten or lost.
+        return _rerender(request, _load_case(pk), status=409, edit_form=form, conflict=str(conflict))
+    except services.CaseError as error:
+        form.add_error(None, str(error))
+        return _rerender(request, case, edit_form=form)
+    messages.success(request, _("保存しました。"))
+    return redirect("cases:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def case_interaction(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _load_case(pk)
+    form = InteractionForm(request.POST, prefix="ia")
+    if form.is_valid():
+        try:
+            services.do_add_interaction(
+                case, actor=_user(request), kind=form.cleaned_data["kind"], channel=form.cleaned_data["channel"],
+                body=form.cleaned_data["body"], occurred_at=form.cleaned_data["occurred_at"],
+            )
+        except services.CaseError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("やりとりを記録しました。"))
+            return redirect("cases:detail", pk=pk)
+    return _rerender(request, case, interaction_form=form)
+
+
+@login_required
+@require_POST
+def case_handover(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _load_case(pk)
+    form = HandoverForm(request.POST, prefix="ho")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.do_hand_over(case, actor=_user(request), expected_version=data["version"], note=data["note"],
+                                  to_user=data["to_user"], to_team=data["to_team"])
+        except services.CaseConflict as conflict:
+            return _rerender(request, _load_case(pk), status=409, handover_form=form, conflict=str(conflict))
+        except services.CaseError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("引き継ぎました。"))
+            return redirect("cases:detail", pk=pk)
+    return _rerender(request, case, handover_form=form)
+
+
+@login_required
+@require_POST
+def commitment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _load_case(pk)
+    form = CommitmentForm(request.POST, prefix="cm")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.do_add_commitment(case, actor=_user(request), description=data["description"], due_at=data["due_at"],
+                                       owner=data["owner"], department=data["department"])
+        except services.CaseError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("約束を登録しました。"))
+            return redirect("cases:detail", pk=pk)
+    return _rerender(request, case, commitment_form=form)
+
+
+@login_required
+@require_POST
+def commitment_close(request: HttpRequest, pk: int, commitment_id: int) -> HttpResponse:
+    commitment = get_object_or_404(Commitment.objects.select_related("case"), pk=commitment_id, case_id=pk)
+    try:
+        services.do_close_commitment(commitment, actor=_user(request), kept=request.POST.get("kept") == "1")
+    except services.CaseError as error:
+        messages.error(request, str(error))
+    return redirect("cases:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def compensation_add(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _load_case(pk)
+    form = CompensationForm(request.POST, prefix="cp")
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            compensation = services.do_request_compensation(case, actor=_user(request), kind=data["kind"],
+                                                            amount_yen=data["amount_yen"], reason=data["reason"])
+        except services.CaseError as error:
+            form.add_error(None, str(error))
+        else:
+            if compensation.state == CompensationState.PENDING:
+                messages.warning(request, _("権限の上限を超えるため、チームリーダーの承認を待っています。承認されるまで付与されません。"))
+            else:
+                messages.success(request, _("補償を記録しました。"))
+            return redirect("cases:detail", pk=pk)
+    return _rerender(request, case, compensation_form=form)
+
+
+@login_required
+def approvals(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not (user.is_lead or user.is_admin):
+        raise PermissionDenied
+    pending = Compensation.objects.filter(state=CompensationState.PENDING).select_related("case", "requested_by")
+    if not user.is_admin:
+        pending = pending.filter(Q(case__team__lead=user) | Q(case__team__isnull=True))
+    return render(request, "cases/approvals.html", {"pending": pending.order_by("created_at")[:200]})
+
+
+@login_required
+@require_POST
+def compensation_decide(request: HttpRequest, compensation_id: int) -> HttpResponse:
+    user = _user(request)
+    compensation = get_object_or_404(Compensation, pk=compensation_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("承認か却下を選んでください。"))
+        return redirect("cases:approvals")
+    try:
+        services.do_decide_compensation(compensation, actor=user, approve=form.cleaned_data["decision"] == "approve",
+                                        note=form.cleaned_data["note"])
+    except services.CaseError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("判断を記録しました。"))
+    return redirect("cases:approvals")

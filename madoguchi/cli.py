@@ -1,0 +1,130 @@
+"""The `madoguchi` console command: serve, worker, demo, and any Django management command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
+    import django
+
+    django.setup()
+
+
+def _migrate() -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+
+
+def ensure_first_admin() -> tuple[str, str] | None:
+    """On first run, create the admin account; returns (username, password) when created."""
+    from madoguchi.accounts.models import Role, User
+
+    if User.objects.exists():
+        return None
+    username = os.environ.get("MADOGUCHI_ADMIN_USER", "admin")
+    password = os.environ.get("MADOGUCHI_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    User.objects.create_superuser(username=username, password=password, email="", role=Role.ADMIN, display_name="管理者")
+    return username, password
+
+
+def serve(args: argparse.Namespace) -> None:
+    _setup_django()
+    from django.conf import settings
+
+    _migrate()
+    created = ensure_first_admin()
+    url = f"http://{args.host}:{args.port}/"
+    print(f"\n  窓口 Madoguchi を起動しました: {url}")
+    print(f"  データの保存先: {settings.DATA_DIR}")
+    if created:
+        print(f"  最初の管理者を作成しました。ユーザー名: {created[0]}  パスワード: {created[1]}")
+        print("  （このパスワードは今回だけ表示されます。ログイン後に変更してください）")
+    else:
+        print("  既存の利用者でログインしてください。パスワードを忘れた場合: madoguchi changepassword ユーザー名")
+    print("  デモデータを入れるには: madoguchi demo\n", flush=True)
+    for extra in _embedded_services(args):
+        extra()
+    import uvicorn
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    from madoguchi.asgi import application
+
+    uvicorn.run(ASGIStaticFilesHandler(application), host=args.host, port=args.port, log_level="warning",
+                ws_max_size=2 * 1024 * 1024)
+
+
+def _embedded_services(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+    """Things `serve` starts inside its own process on the embedded default."""
+    starters = []
+    if not args.no_worker:
+        starters.append(_start_task_consumer)
+    # Channels (mail's SMTP receiver, …) register their own starters here.
+    from madoguchi.embedded import embedded_starters
+
+    starters.extend(embedded_starters())
+    return starters
+
+
+def _start_task_consumer() -> None:
+    from huey.contrib.djhuey import HUEY
+
+    if HUEY.immediate:
+        return
+    consumer = HUEY.create_consumer(workers=2, worker_type="thread", periodic=True)
+    consumer.start()  # worker and scheduler threads; uvicorn keeps the main thread
+
+
+def worker(args: argparse.Namespace) -> None:
+    _setup_django()
+    from django.core.management import call_command
+
+    call_command("run_huey", workers=args.workers)
+
+
+def demo(args: argparse.Namespace) -> None:
+    _setup_django()
+    _migrate()
+    from madoguchi.demo import load_demo
+
+    created = ensure_first_admin()
+    summary = load_demo(cases=args.cases)
+    print(summary)
+    if created:
+        print(f"管理者: {created[0]} / パスワード: {created[1]}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="madoguchi", description="窓口 Madoguchi — クレーム対応ヘルプデスク")
+    sub = parser.add_subparsers(dest="command")
+    p_serve = sub.add_parser("serve", help="デスクを起動する（HTTP と WebSocket）")
+    p_serve.add_argument("--host", default=os.environ.get("MADOGUCHI_HOST", "127.0.0.1"))
+    p_serve.add_argument("--port", type=int, default=int(os.environ.get("MADOGUCHI_PORT", "8000")))
+    p_serve.add_argument("--no-worker", action="store_true", help="バックグラウンド処理を別の worker に任せる")
+    p_worker = sub.add_parser("worker", help="バックグラウンド処理だけを動かす（大規模構成）")
+    p_worker.add_argument("--workers", type=int, default=4)
+    p_demo = sub.add_parser("demo", help="デモデータを読み込む")
+    p_demo.add_argument("--cases", type=int, default=240)
+    known = {"serve": serve, "worker": worker, "demo": demo}
+    if not argv or argv[0] in ("-h", "--help") or argv[0] in known:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return
+        known[args.command](args)
+        return
+    # Anything else is a Django management command: `madoguchi createsuperuser`, …
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["madoguchi", *argv])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from madoguchi.customers.models import Customer
+from madoguchi.customers.services import do_merge_customers
+
+
+@login_required
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = get_object_or_404(Customer, pk=pk)
+    if customer.merged_into_id:
+        return redirect("customers:detail", pk=customer.merged_into_id)
+    totals = customer.orders.aggregate(total=Sum("amount_yen"), count=Count("id"))
+    return render(request, "customers/detail.html", {
+        "customer": customer,
+        "identities": customer.identities.all(),
+        "orders": customer.orders.order_by("-ordered_at")[:50],
+        "cases": customer.cases.select_related("category", "assignee").order_by("-received_at")[:100],
+        "order_total": totals["total"] or 0,
+        "order_count": totals["count"],
+    })
+
+
+@login_required
+@require_POST
+def customer_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    target = get_object_or_404(Customer, pk=pk)
+    source_id = request.POST.get("source", "").strip().lstrip("#")
+    if not source_id.isdigit():
+        messages.error(request, _("統合するお客様の番号を数字で入力してください。"))
+        return redirect("customers:detail", pk=pk)
+    source = Customer.objects.filter(pk=int(source_id), merged_into__isnull=True).first()
+    if source is None or source.pk == target.pk:
+        messages.error(request, _("統合できるお客様が見つかりません。"))
+        return redirect("customers:detail", pk=pk)
+    do_merge_customers(source=source, target=target)
+    messages.success(request, _("お客様 %(source)s を統合しました。履歴はすべてこちらに移りました。") % {"source": source.name})
+    return redirect("customers:detail", pk=pk)

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MailConfig(AppConfig):
+    name = "madoguchi.mail"
+    label = "mail"
+    verbose_name = "メール"

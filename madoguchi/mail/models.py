@@ -1,0 +1,1 @@
+"""Models of this capability: filled in by its issue."""

@@ -1,0 +1,29 @@
+from django.contrib import admin
+
+from madoguchi.shop.models import Order, OrderItem, Passage, Product
+
+
+class PassageInline(admin.TabularInline):
+    model = Passage
+    extra = 0
+
+
+class OrderItemInline(admin.TabularInline):
+    model = OrderItem
+    extra = 0
+    raw_id_fields = ("product",)
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    list_display = ("sku", "name")
+    search_fields = ("sku", "name")
+    inlines = [PassageInline]
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    list_display = ("number", "customer", "ordered_at", "carrier", "tracking_number", "amount_yen")
+    search_fields = ("number", "tracking_number")
+    raw_id_fields = ("customer",)
+    inlines = [OrderItemInline]
