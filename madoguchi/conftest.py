@@ -1,0 +1,68 @@
+"""Shared pytest fixtures: factories for realistic Japanese data, and a real Chromium.
+
+Tests run against the database DATABASE_URL names (SQLite by default, PostgreSQL in CI).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("MADOGUCHI_DATA_DIR", tempfile.mkdtemp(prefix="madoguchi-test-"))
+os.environ.setdefault("MADOGUCHI_TASKS_IMMEDIATE", "true")
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls from the
+# test body are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Debian Chromium per test session (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A factory of pages, each in its own browser context (its own login), on the live server."""
+    contexts = []
+
+    def make(locale: str = "ja-JP") -> Any:
+        context = browser.new_context(locale=locale, timezone_id="Asia/Tokyo", base_url=live_server.url)
+        context.set_default_timeout(15000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def screenshot(page: Any, name: str) -> str:
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    path = os.path.join(ARTIFACTS, f"{name}.png")
+    page.screenshot(path=path, full_page=True)
+    return path
+
+
+def login(page: Any, username: str, password: str = "pass-窓口-2026") -> None:
+    page.goto("/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button.primary")
+    page.wait_for_url(lambda url: "/login/" not in url)
