@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from madoguchi.cases.models import AuditEvent, Case, Category, Commitment, Compensation, Handover, Interaction
+from madoguchi.cases.models import (
+    AuditEvent,
+    Case,
+    Category,
+    Commitment,
+    Compensation,
+    Handover,
+    Interaction,
+)
 
 
 @admin.register(Category)

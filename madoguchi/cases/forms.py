@@ -137,6 +137,17 @@ class InteractionForm(forms.Form):
         return value
 
 
+class ReplyForm(forms.Form):
+    body = forms.CharField(label=_("お客様への返信"), max_length=20000,
+                           widget=forms.Textarea(attrs={"rows": 8, "id": "reply-body"}))
+
+    def clean_body(self) -> str:
+        value: str = self.cleaned_data["body"]
+        if not value.strip():
+            raise forms.ValidationError(_("返信の本文を入力してください。"))
+        return value
+
+
 class HandoverForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     to_user = forms.ModelChoiceField(label=_("引き継ぎ先の担当者"), queryset=User.objects.filter(is_active=True), required=False)

@@ -263,6 +263,9 @@ class Handover(models.Model):
         verbose_name = _("引き継ぎ")
         verbose_name_plural = _("引き継ぎ")
 
+    def __str__(self) -> str:
+        return f"{self.from_user} → {self.to_user or self.to_team}"
+
 
 class AuditEvent(models.Model):
     """Who changed what on a case, and when. `changes` is {field: [old, new]}."""
@@ -277,3 +280,6 @@ class AuditEvent(models.Model):
         verbose_name = _("変更履歴")
         verbose_name_plural = _("変更履歴")
         indexes = [models.Index(fields=["case", "at"], name="audit_case")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.at:%Y-%m-%d %H:%M}"

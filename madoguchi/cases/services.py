@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from madoguchi.accounts.models import Team, User
 from madoguchi.accounts.services import approvers_for, can_approve, compensation_limit_yen
+from madoguchi.cases import signals
 from madoguchi.cases.models import (
     AuditEvent,
     Case,
@@ -91,8 +92,9 @@ def do_create_case(
         status=Status.OPEN if assignee else Status.NEW,
         **fields,
     )
+    first = None
     if complaint and first_message_from_customer:
-        Interaction.objects.create(
+        first = Interaction.objects.create(
             case=case,
             kind=InteractionKind.INBOUND,
             channel=channel,
@@ -102,6 +104,9 @@ def do_create_case(
             body=complaint,
         )
     _audit(case, actor, "created", {"channel": channel, "assignee": _jsonable(assignee)})
+    signals.case_created.send(sender=Case, case=case, actor=actor)
+    if first is not None:
+        signals.interaction_added.send(sender=Interaction, interaction=first, actor=actor)
     return case
 
 
@@ -135,10 +140,20 @@ def do_add_interaction(
     if updates:
         Case.objects.filter(pk=case.pk).update(version=F("version") + 1, updated_at=timezone.now(), **updates)
         _audit(case, actor, "status_changed", {"status": [case.status, updates["status"]]})
+        old_status = case.status
         for key, value in updates.items():
             setattr(case, key, value)
         case.version += 1
+        signals.case_status_changed.send(sender=Case, case=case, old=old_status, new=case.status, actor=actor)
+    signals.interaction_added.send(sender=Interaction, interaction=interaction, actor=actor)
     return interaction
+
+
+def do_send_reply(case: Case, *, actor: User, body: str, channel: str | None = None) -> Interaction:
+    """A reply to the customer written on the case page. The channel app that owns the
+    case's channel (mail, chat, …) delivers it on `interaction_added`; delivery state is
+    kept by that app, the words are kept here verbatim."""
+    return do_add_interaction(case, actor=actor, kind=InteractionKind.OUTBOUND, channel=channel or case.channel, body=body)
 
 
 EDITABLE_FIELDS = {
@@ -165,6 +180,7 @@ def do_update_case(case: Case, *, actor: User, expected_version: int, changes: d
     }
     if not diff:
         return current
+    old_status = current.status
     for name, value in changes.items():
         setattr(current, name, value)
     if "status" in diff:
@@ -175,6 +191,8 @@ def do_update_case(case: Case, *, actor: User, expected_version: int, changes: d
     current.version = expected_version + 1
     current.save()
     _audit(current, actor, "updated", diff)
+    if "status" in diff:
+        signals.case_status_changed.send(sender=Case, case=current, old=old_status, new=current.status, actor=actor)
     return current
 
 
@@ -314,5 +332,6 @@ def escalate_overdue_commitments(now: dt.datetime | None = None, batch: int = 50
                 message=f"{case.number} 約束「{commitment.description}」の期限（{due}）を過ぎています。",
             )
             _audit(case, None, "commitment_escalated", {"description": commitment.description})
+            signals.commitment_overdue.send(sender=Commitment, commitment=commitment, recipients=recipients)
             count += 1
     return count

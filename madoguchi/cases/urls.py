@@ -9,6 +9,7 @@ urlpatterns = [
     path("cases/<int:pk>/", views.case_detail, name="detail"),
     path("cases/<int:pk>/edit/", views.case_edit, name="edit"),
     path("cases/<int:pk>/interactions/", views.case_interaction, name="interaction"),
+    path("cases/<int:pk>/reply/", views.case_reply, name="reply"),
     path("cases/<int:pk>/handover/", views.case_handover, name="handover"),
     path("cases/<int:pk>/commitments/", views.commitment_add, name="commitment_add"),
     path("cases/<int:pk>/commitments/<int:commitment_id>/close/", views.commitment_close, name="commitment_close"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from madoguchi.accounts.models import Team, User
+from madoguchi.accounts.models import User
 from madoguchi.cases import queues, services
 from madoguchi.cases.forms import (
     CaseEditForm,
@@ -24,6 +24,7 @@ from madoguchi.cases.forms import (
     HandoverForm,
     InteractionForm,
     NewCaseForm,
+    ReplyForm,
 )
 from madoguchi.cases.models import (
     Case,
@@ -110,6 +111,7 @@ def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
         "past_cases": past_cases,
         "edit_form": forms.get("edit_form") or CaseEditForm.for_case(case),
         "interaction_form": forms.get("interaction_form") or InteractionForm(prefix="ia"),
+        "reply_form": forms.get("reply_form") or ReplyForm(prefix="re"),
         "handover_form": forms.get("handover_form") or HandoverForm(initial={"version": case.version}, prefix="ho"),
         "commitment_form": forms.get("commitment_form") or CommitmentForm(prefix="cm"),
         "compensation_form": forms.get("compensation_form") or CompensationForm(prefix="cp"),
@@ -213,6 +215,22 @@ def case_interaction(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("やりとりを記録しました。"))
             return redirect("cases:detail", pk=pk)
     return _rerender(request, case, interaction_form=form)
+
+
+@login_required
+@require_POST
+def case_reply(request: HttpRequest, pk: int) -> HttpResponse:
+    case = _load_case(pk)
+    form = ReplyForm(request.POST, prefix="re")
+    if form.is_valid():
+        try:
+            services.do_send_reply(case, actor=_user(request), body=form.cleaned_data["body"])
+        except services.CaseError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("返信を登録しました。"))
+            return redirect("cases:detail", pk=pk)
+    return _rerender(request, case, reply_form=form)
 
 
 @login_required

@@ -73,3 +73,6 @@ class OrderItem(models.Model):
     class Meta:
         verbose_name = _("注文明細")
         verbose_name_plural = _("注文明細")
+
+    def __str__(self) -> str:
+        return f"{self.product} × {self.quantity}"

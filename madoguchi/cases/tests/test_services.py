@@ -11,7 +11,13 @@ from madoguchi.accounts.models import AuthorityLimit, Role
 from madoguchi.cases import services
 from madoguchi.cases.models import CommitmentState, CompensationState, Interaction, Status
 from madoguchi.notifications.models import Notification
-from madoguchi.testing.factories import CaseFactory, CustomerFactory, TeamFactory, UserFactory, category
+from madoguchi.testing.factories import (
+    CaseFactory,
+    CustomerFactory,
+    TeamFactory,
+    UserFactory,
+    category,
+)
 
 pytestmark = pytest.mark.django_db
 
