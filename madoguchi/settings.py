@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "madoguchi.notifications",
     "madoguchi.mail",
     "madoguchi.chat",
+    "madoguchi.businesshours",
     "madoguchi.knowledge",
     "madoguchi.metrics",
 ]
