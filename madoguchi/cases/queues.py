@@ -18,7 +18,15 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import User
-from madoguchi.cases.models import ACTIVE_STATUSES, Case, Commitment, CommitmentState, Status
+from madoguchi.cases.models import (
+    ACTIVE_STATUSES,
+    Case,
+    Channel,
+    Commitment,
+    CommitmentState,
+    Priority,
+    Status,
+)
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000  # queue badges count up to this, then say "1000+"
@@ -73,6 +81,27 @@ def queue_queryset(code: str, user: User) -> QuerySet[Case]:
     if code == "resolved":
         return cases.filter(status=Status.RESOLVED)
     return cases
+
+
+FILTER_KEYS = ("status", "category", "priority", "channel", "assignee")
+
+
+def clean_filters(raw: dict[str, str]) -> dict[str, str]:
+    """Keep only well-formed filter values: a hand-edited URL filters less, never fails."""
+    allowed = {
+        "status": set(Status.values),
+        "channel": set(Channel.values),
+        "priority": {str(value) for value in Priority.values},
+    }
+    cleaned = {}
+    for key in FILTER_KEYS:
+        value = (raw.get(key) or "").strip()
+        if key in allowed:
+            ok = value in allowed[key]
+        else:
+            ok = value.isdigit() and len(value) < 19
+        cleaned[key] = value if ok else ""
+    return cleaned
 
 
 def apply_filters(cases: QuerySet[Any], filters: dict[str, Any], prefix: str = "") -> QuerySet[Any]:

@@ -54,7 +54,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     code = request.GET.get("queue", "mine")
     if code not in queues.QUEUE_CODES:
         code = "mine"
-    filters = {key: request.GET.get(key, "") for key in ("status", "category", "priority", "channel", "assignee")}
+    filters = queues.clean_filters(request.GET.dict())
     sort = request.GET.get("sort", "newest")
     page = queues.page_of(code, user, filters, sort, request.GET.get("cursor", ""))
     context = {
