@@ -1,1 +1,194 @@
-"""Models of this capability: filled in by its issue."""
+"""Mail channel data: mailboxes, every raw message as received, attachments, the outbox.
+
+A RawMessage row is written with the exact bytes before anything else happens to a mail,
+so a parse or database failure later never loses it (it shows on the 読み取れなかったメール page).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+def _fernet() -> Fernet:
+    # A key of its own, derived from SECRET_KEY, so the password is unreadable in a DB dump.
+    digest = hashlib.sha256(f"madoguchi.mail.password:{settings.SECRET_KEY}".encode()).digest()
+    return Fernet(base64.urlsafe_b64encode(digest))
+
+
+class Charset(models.TextChoices):
+    UTF8 = "utf-8", _("UTF-8（推奨）")
+    ISO2022JP = "iso-2022-jp", _("ISO-2022-JP（古いメールソフト向け）")
+
+
+class Mailbox(models.Model):
+    name = models.CharField(_("名前"), max_length=100)
+    address = models.EmailField(_("メールアドレス"), unique=True)
+    active = models.BooleanField(_("使用中"), default=True)
+    charset = models.CharField(_("送信する文字コード"), max_length=20, choices=Charset.choices, default=Charset.UTF8)
+    send_acknowledgement = models.BooleanField(_("受付確認メールを送る"), default=True)
+    imap_host = models.CharField(_("IMAPサーバー"), max_length=200, blank=True)
+    imap_port = models.PositiveIntegerField(_("IMAPポート"), default=993)
+    imap_tls = models.BooleanField(_("TLSを使う"), default=True)
+    imap_user = models.CharField(_("IMAPユーザー名"), max_length=200, blank=True)
+    imap_password_encrypted = models.TextField(blank=True, editable=False)
+    imap_password_env = models.CharField(
+        _("パスワードを読む環境変数名"), max_length=100, blank=True,
+        help_text=_("指定するとパスワードをデータベースに保存せず、この環境変数から読みます。"),
+    )
+    imap_folder = models.CharField(_("フォルダ"), max_length=200, default="INBOX")
+    poll_seconds = models.PositiveIntegerField(_("確認する間隔（秒）"), default=60)
+    last_polled_at = models.DateTimeField(_("最後に確認した日時"), null=True, blank=True)
+    last_error = models.TextField(_("最後のエラー"), blank=True)
+
+    class Meta:
+        verbose_name = _("メールボックス")
+        verbose_name_plural = _("メールボックス")
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.address}>"
+
+    def set_imap_password(self, password: str) -> None:
+        self.imap_password_encrypted = _fernet().encrypt(password.encode()).decode() if password else ""
+
+    def imap_password(self) -> str:
+        if self.imap_password_env:
+            return os.environ.get(self.imap_password_env, "")
+        if not self.imap_password_encrypted:
+            return ""
+        try:
+            return _fernet().decrypt(self.imap_password_encrypted.encode()).decode()
+        except InvalidToken:
+            return ""  # SECRET_KEY changed: the password must be entered again
+
+
+class RawState(models.TextChoices):
+    PENDING = "pending", _("処理待ち")
+    PARSED = "parsed", _("取り込み済み")
+    IGNORED = "ignored", _("取り込み対象外")
+    FAILED = "failed", _("読み取れなかった")
+
+
+class RawMessage(models.Model):
+    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    source = models.CharField(_("受信経路"), max_length=20)
+    raw = models.BinaryField(_("元のメール"))
+    size = models.PositiveIntegerField(_("サイズ"))
+    sha256 = models.CharField(max_length=64, unique=True)
+    # Hash of the body only: the same mail delivered twice with different Received headers.
+    content_hash = models.CharField(max_length=64)
+    message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    received_at = models.DateTimeField(_("受信日時"), auto_now_add=True)
+    state = models.CharField(_("状態"), max_length=10, choices=RawState.choices, default=RawState.PENDING)
+    error = models.TextField(_("エラー"), blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    subject = models.CharField(_("件名"), max_length=200, blank=True)
+    from_address = models.CharField(_("差出人"), max_length=254, blank=True)
+    visible_text = models.TextField(blank=True)
+    quoted_text = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    auto_reason = models.CharField(max_length=30, blank=True)
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="raw_mails")
+    interaction = models.OneToOneField(
+        "cases.Interaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="raw_mail"
+    )
+    parsed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("受信メール")
+        verbose_name_plural = _("受信メール")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message_id", "content_hash"], name="rawmessage_unique_mid_body", condition=~Q(message_id="")
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "-received_at"], name="rawmessage_state"),
+            models.Index(fields=["from_address", "-received_at"], name="rawmessage_sender"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject or self.message_id or self.sha256[:12]}"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    # The stored name is a hash; the Japanese name lives in `filename` and in the download.
+    return f"mail/{instance.raw_message.sha256[:2]}/{instance.raw_message.sha256}/{instance.position}"
+
+
+class Attachment(models.Model):
+    raw_message = models.ForeignKey(RawMessage, on_delete=models.CASCADE, related_name="attachments")
+    position = models.PositiveIntegerField()
+    file = models.FileField(upload_to=attachment_path, max_length=300, blank=True)
+    filename = models.CharField(_("ファイル名"), max_length=255)
+    size = models.PositiveIntegerField(_("サイズ"))
+    content_type = models.CharField(max_length=100)
+    inline = models.BooleanField(default=False)
+    too_large = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("添付ファイル")
+        verbose_name_plural = _("添付ファイル")
+        constraints = [models.UniqueConstraint(fields=["raw_message", "position"], name="attachment_unique_position")]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class OutboundKind(models.TextChoices):
+    REPLY = "reply", _("返信")
+    ACK = "ack", _("受付確認")
+    STAFF = "staff", _("担当者への通知")
+
+
+class OutboundState(models.TextChoices):
+    PENDING = "pending", _("送信待ち")
+    SENDING = "sending", _("送信中")
+    SENT = "sent", _("送信済み")
+    FAILED = "failed", _("送信できませんでした")
+    BOUNCED = "bounced", _("届きませんでした")
+
+
+class OutboundMessage(models.Model):
+    kind = models.CharField(max_length=10, choices=OutboundKind.choices)
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="outbound_mails")
+    # One reply, one mail: the unique link is what makes sending exactly-once.
+    interaction = models.OneToOneField(
+        "cases.Interaction", null=True, blank=True, on_delete=models.CASCADE, related_name="outbound_mail"
+    )
+    mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL)
+    from_address = models.CharField(max_length=254)
+    to_address = models.CharField(max_length=254)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    charset = models.CharField(max_length=20, default=Charset.UTF8)
+    message_id = models.CharField(max_length=255, unique=True)
+    in_reply_to = models.CharField(max_length=255, blank=True)
+    references = models.TextField(blank=True)
+    state = models.CharField(_("状態"), max_length=10, choices=OutboundState.choices, default=OutboundState.PENDING)
+    attempts = models.PositiveIntegerField(_("送信回数"), default=0)
+    last_error = models.TextField(_("最後のエラー"), blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("送信メール")
+        verbose_name_plural = _("送信メール")
+        constraints = [
+            models.UniqueConstraint(fields=["case"], name="outbound_one_ack_per_case", condition=Q(kind="ack")),
+        ]
+        indexes = [
+            models.Index(fields=["to_address", "kind", "created_at"], name="outbound_rate"),
+            models.Index(fields=["state", "next_attempt_at"], name="outbound_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} → {self.to_address}"

@@ -1,0 +1,416 @@
+"""Reading one raw mail into plain data: headers decoded, body as text, attachments, loop
+signals. `parse_message` never raises; anything it cannot read becomes a warning and a
+best-effort value. No Django here, so the corpus tests and the benchmark run it directly.
+
+The stdlib parser runs with the compat32 policy because it hands back raw header bytes
+(as surrogate escapes); the newer policies decode ISO-2022-JP with Python's codec, which
+loses ①㈱Ⅳ～, and raise on some broken headers.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import email
+import email.utils
+import hashlib
+import quopri
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from email import policy
+from email.message import Message
+
+from madoguchi.mail.charsets import decode_bytes, decode_text
+from madoguchi.mail.cleaning import html_to_text, sanitise_html, split_quoted
+
+MAX_DEPTH = 12
+MAX_SUBJECT = 200
+SUBJECT_PREFIX = re.compile(
+    r"^\s*((re|fw|fwd|aw|sv|vs)\s*(\[\d+\]|\(\d+\))?\s*[:：]|(ｒｅ|ＲＥ|Ｒｅ|ｆｗ|ＦＷ|Ｆｗ|ｆｗｄ|ＦＷＤ|Ｆｗｄ)\s*[:：]"
+    r"|(返信|転送|回答)\s*[:：]|【?(返信|転送)】)\s*",
+    re.IGNORECASE,
+)
+CASE_TOKEN = re.compile(r"\[\s*[#＃]\s*([0-9０-９]+)\s*\]")
+_ENCODED_WORD = re.compile(r"=\?([^?\s]+?)\?([bBqQ])\?([^?]*?)\?=")
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass
+class ParsedAttachment:
+    filename: str
+    content_type: str
+    payload: bytes
+    inline: bool = False
+    content_id: str = ""
+
+    @property
+    def size(self) -> int:
+        return len(self.payload)
+
+
+@dataclass
+class ParsedMessage:
+    message_id: str = ""
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    subject: str = ""
+    from_name: str = ""
+    from_address: str = ""
+    to: list[str] = field(default_factory=list)
+    date: dt.datetime | None = None
+    text: str = ""
+    html: str = ""
+    visible_text: str = ""
+    quoted_text: str = ""
+    attachments: list[ParsedAttachment] = field(default_factory=list)
+    auto_reason: str = ""
+    is_bounce: bool = False
+    bounced_message_ids: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    sha256: str = ""
+
+    @property
+    def thread_ids(self) -> list[str]:
+        """Message-IDs this mail answers, the closest first."""
+        seen: list[str] = []
+        for mid in [*self.in_reply_to, *reversed(self.references)]:
+            if mid not in seen:
+                seen.append(mid)
+        return seen
+
+
+# --- Headers ------------------------------------------------------------------------------------
+
+def _raw_bytes(value: object) -> bytes:
+    """Header value as the bytes that came over the wire (compat32 keeps 8-bit as surrogates)."""
+    text = str(value)
+    try:
+        return text.encode("ascii", errors="surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", errors="surrogateescape")
+
+
+def _word_bytes(encoding: str, payload: str) -> bytes:
+    if encoding in "bB":
+        payload = re.sub(r"[^A-Za-z0-9+/]", "", payload)
+        payload += "=" * (-len(payload) % 4)
+        try:
+            return base64.b64decode(payload)
+        except (binascii.Error, ValueError):
+            return base64.b64decode(payload[: len(payload) // 4 * 4] or b"")
+    return quopri.decodestring(payload.replace("_", " ").encode("ascii", errors="replace"), header=False)
+
+
+def decode_header_value(value: object) -> str:
+    """RFC 2047 decoding that survives what real mailers send: encoded words split in the
+    middle of a character (adjacent words of one charset are joined as bytes before
+    decoding), words inside quotes, raw 8-bit Shift_JIS/UTF-8, unknown charsets."""
+    raw = _raw_bytes(value) if value is not None else b""
+    text = raw.decode("ascii", errors="surrogateescape")
+    text = re.sub(r"\r?\n[ \t]", " ", text)
+    out: list[str] = []
+    pending_charset: str | None = None
+    pending = b""
+    position = 0
+
+    def flush() -> None:
+        nonlocal pending, pending_charset
+        if pending_charset is not None:
+            out.append(decode_text(pending, pending_charset))
+        pending, pending_charset = b"", None
+
+    for match in _ENCODED_WORD.finditer(text):
+        between = text[position:match.start()]
+        charset = match.group(1).split("*", 1)[0]
+        if between.strip() or pending_charset not in (None, charset.lower()):
+            flush()
+            if between:
+                out.append(_decode_plain(between))
+        elif between and pending_charset is None:
+            out.append(_decode_plain(between))
+        pending_charset = charset.lower()
+        pending += _word_bytes(match.group(2), match.group(3))
+        position = match.end()
+    flush()
+    out.append(_decode_plain(text[position:]))
+    result = "".join(out)
+    return "".join(ch for ch in result if ch == "\t" or unicodedata.category(ch) != "Cc").strip()
+
+
+def _decode_plain(text: str) -> str:
+    data = text.encode("ascii", errors="surrogateescape")
+    return decode_text(data) if not data.isascii() else text
+
+
+def _header(msg: Message, name: str) -> str:
+    for key, value in msg.raw_items():
+        if key.lower() == name.lower():
+            return str(value)
+    return ""
+
+
+def _address(msg: Message, name: str) -> tuple[str, str]:
+    raw = _header(msg, name)
+    try:
+        display, address = email.utils.parseaddr(raw)
+    except Exception:  # noqa: BLE001 - a broken From is a warning, not a failure
+        display, address = "", ""
+    if "@" not in address:
+        found = re.search(r"[\w.+\-=]+@[\w.\-]+", raw.encode("ascii", "surrogateescape").decode("ascii", "ignore"))
+        address = found.group(0) if found else ""
+        display = raw.replace(address, "").strip(" <>\"") if address else raw
+    name = decode_header_value(display).strip().strip('"').strip()
+    address = address.encode("ascii", "surrogateescape").decode("utf-8", errors="ignore").strip().strip("<>")
+    return name, address.lower()
+
+
+def _message_ids(value: str) -> list[str]:
+    return _MSGID.findall(value)
+
+
+def clean_subject(subject: str) -> str:
+    """The subject without Re:/RE:/Fw:/返信:/転送:/Ｒｅ： prefixes (repeated or nested)."""
+    previous = None
+    while previous != subject:
+        previous = subject
+        subject = SUBJECT_PREFIX.sub("", subject, count=1)
+    return subject.strip()
+
+
+def case_number_in(subject: str) -> int | None:
+    match = CASE_TOKEN.search(subject)
+    if not match:
+        return None
+    return int(unicodedata.normalize("NFKC", match.group(1)))
+
+
+# --- Body -----------------------------------------------------------------------------------------
+
+def _payload(part: Message, result: ParsedMessage) -> bytes:
+    try:
+        data = part.get_payload(decode=True)
+    except Exception as error:  # noqa: BLE001 - broken transfer encoding: keep what is there
+        result.warnings.append(f"transfer-encoding: {error}")
+        data = None
+    if isinstance(data, bytes):
+        return data
+    raw = part.get_payload()
+    return raw.encode("ascii", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def _filename(part: Message) -> str:
+    for header, param in (("content-disposition", "filename"), ("content-type", "name")):
+        try:
+            value = part.get_param(param, header=header)
+        except Exception:  # noqa: BLE001
+            value = None
+        if value is None:
+            continue
+        if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded latin-1)
+            charset, _language, text = value
+            data = text.encode("latin-1", errors="surrogateescape") if isinstance(text, str) else b""
+            name = decode_text(data, charset or None)
+        else:
+            name = decode_header_value(email.utils.unquote(str(value)))
+        if name:
+            return _safe_filename(name)
+    return ""
+
+
+def _safe_filename(name: str) -> str:
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip(" .")
+    return name[:200] or ""
+
+
+EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "application/pdf": ".pdf",
+              "application/ms-tnef": ".dat", "message/rfc822": ".eml", "text/plain": ".txt", "text/html": ".html"}
+
+
+def _add_attachment(part: Message, payload: bytes, result: ParsedMessage, default_name: str = "") -> None:
+    ctype = part.get_content_type()
+    name = _filename(part) or default_name or f"attachment-{len(result.attachments) + 1}{EXTENSIONS.get(ctype, '.bin')}"
+    disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+    content_id = (part.get("Content-ID") or "").strip().strip("<>")
+    result.attachments.append(
+        ParsedAttachment(filename=name, content_type=ctype, payload=payload,
+                         inline=disposition == "inline" or (bool(content_id) and disposition != "attachment"),
+                         content_id=content_id)
+    )
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+    if disposition == "attachment" or (_filename(part) and part.get_content_maintype() != "text"):
+        return True
+    if disposition == "attachment" and part.get_content_maintype() == "text":
+        return True
+    return part.get_content_maintype() not in ("text", "multipart", "message")
+
+
+def _leaf_text(part: Message, result: ParsedMessage) -> str:
+    text, used = decode_bytes(_payload(part, result), part.get_content_charset())
+    if used.startswith(("detected", "utf-8-replace")):
+        result.warnings.append(f"charset guessed: {used}")
+    return text
+
+
+def _walk(part: Message, result: ParsedMessage, texts: list[str], depth: int) -> None:
+    if depth > MAX_DEPTH:
+        result.warnings.append("nesting too deep")
+        return
+    ctype = part.get_content_type()
+    if part.is_multipart() and ctype == "message/rfc822":
+        _walk_forwarded(part, result, texts, depth)
+        return
+    if part.is_multipart():
+        children = part.get_payload()
+        if not isinstance(children, list):
+            return
+        if ctype == "multipart/alternative":
+            _walk_alternative(children, result, texts, depth)
+            return
+        for child in children:
+            _walk(child, result, texts, depth + 1)
+        return
+    if ctype == "text/rfc822-headers":
+        result.bounced_message_ids += _message_ids(_header(email.message_from_bytes(_payload(part, result)), "Message-ID"))
+    if _is_attachment(part):
+        _add_attachment(part, _payload(part, result), result)
+    elif ctype == "text/html":
+        markup = _leaf_text(part, result)
+        result.html = result.html or sanitise_html(markup)
+        texts.append(html_to_text(markup))
+    elif part.get_content_maintype() == "text":
+        texts.append(_leaf_text(part, result))
+    else:
+        _add_attachment(part, _payload(part, result), result)
+
+
+def _walk_alternative(children: list[Message], result: ParsedMessage, texts: list[str], depth: int) -> None:
+    plain = [c for c in children if c.get_content_type() == "text/plain" and not _is_attachment(c)]
+    html = [c for c in children if c.get_content_type() == "text/html"]
+    nested = [c for c in children if c.is_multipart()]
+    for child in html[:1]:
+        result.html = result.html or sanitise_html(_leaf_text(child, result))
+    if plain and _leaf_text(plain[-1], result).strip():
+        texts.append(_leaf_text(plain[-1], result))
+        for child in nested:  # multipart/related beside the text: keep its inline images
+            _walk(child, result, [], depth + 1)
+    elif nested:
+        _walk(nested[-1], result, texts, depth + 1)
+    elif html:
+        texts.append(html_to_text(_leaf_text(html[-1], result)))
+
+
+def _walk_forwarded(part: Message, result: ParsedMessage, texts: list[str], depth: int) -> None:
+    """A mail forwarded as an attachment: its text joins the body under a heading, and the
+    mail itself stays downloadable as an .eml file."""
+    inner_list = part.get_payload()
+    inner = inner_list[0] if isinstance(inner_list, list) and inner_list else None
+    if not isinstance(inner, Message):
+        return
+    subject = decode_header_value(_header(inner, "Subject"))
+    sender_name, sender = _address(inner, "From")
+    inner_texts: list[str] = []
+    _walk(inner, result, inner_texts, depth + 1)
+    texts.append(
+        f"---------- 転送されたメッセージ ----------\n差出人: {sender_name} <{sender}>\n件名: {subject}\n\n"
+        + "\n".join(t.strip() for t in inner_texts)
+    )
+    try:
+        data = inner.as_bytes(policy=policy.compat32)
+    except Exception:  # noqa: BLE001
+        data = b""
+    if part.get_content_type() == "message/rfc822" and result.is_bounce:
+        result.bounced_message_ids += _message_ids(_header(inner, "Message-ID"))
+    _add_attachment(part, data, result, default_name=_safe_filename(f"{subject or 'message'}.eml"))
+
+
+# --- Loop protection ----------------------------------------------------------------------------
+
+def _auto_reason(msg: Message, from_address: str) -> str:
+    auto = _header(msg, "Auto-Submitted").strip().lower()
+    if auto and auto != "no":
+        return "auto-submitted"
+    if _header(msg, "Precedence").strip().lower() in {"bulk", "junk", "list", "auto_reply"}:
+        return "precedence"
+    if _header(msg, "List-Id") or _header(msg, "List-Unsubscribe") or _header(msg, "List-Post"):
+        return "mailing-list"
+    if _header(msg, "X-Autoreply") or _header(msg, "X-Autorespond") or _header(msg, "X-Auto-Response-Suppress").lower() == "all":
+        return "auto-reply"
+    local = from_address.split("@", 1)[0]
+    if local in {"mailer-daemon", "postmaster", "noreply", "no-reply", "do-not-reply", "donotreply"}:
+        return "mailer-daemon" if local in {"mailer-daemon", "postmaster"} else "no-reply"
+    if _header(msg, "Return-Path").strip() == "<>":
+        return "null-sender"
+    return ""
+
+
+def _is_bounce(msg: Message, from_address: str) -> bool:
+    report = msg.get_content_type() == "multipart/report" and "delivery-status" in (msg.get_param("report-type") or "")
+    return report or from_address.split("@", 1)[0] in {"mailer-daemon", "postmaster"}
+
+
+# --- Entry point -----------------------------------------------------------------------------------
+
+def _parse_date(value: str) -> dt.datetime | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is not None and parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Everything the desk needs from one mail. Never raises; problems land in `warnings`."""
+    result = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest())
+    try:
+        msg = email.message_from_bytes(raw, policy=policy.compat32)
+    except Exception as error:  # noqa: BLE001
+        result.warnings.append(f"unparseable: {error}")
+        result.text = result.visible_text = decode_text(raw)
+        return result
+    for step in (_read_headers, _read_body, _read_signals):
+        try:
+            step(msg, result)
+        except Exception as error:  # noqa: BLE001 - one broken part must not lose the rest
+            result.warnings.append(f"{step.__name__}: {type(error).__name__}: {error}")
+    if not result.text and not result.attachments and not result.subject:
+        result.warnings.append("empty message")
+    return result
+
+
+def _read_headers(msg: Message, result: ParsedMessage) -> None:
+    result.message_id = (_message_ids(_header(msg, "Message-ID")) or [""])[0][:250]
+    result.in_reply_to = _message_ids(_header(msg, "In-Reply-To"))
+    result.references = _message_ids(_header(msg, "References"))[-50:]
+    result.subject = decode_header_value(_header(msg, "Subject"))[:MAX_SUBJECT]
+    result.from_name, result.from_address = _address(msg, "From")
+    if not result.from_address:
+        result.from_name, result.from_address = _address(msg, "Sender")
+    result.to = [addr.lower() for _n, addr in email.utils.getaddresses([_header(msg, "To"), _header(msg, "Cc")]) if "@" in addr]
+    result.date = _parse_date(_header(msg, "Date"))
+
+
+def _read_signals(msg: Message, result: ParsedMessage) -> None:
+    result.auto_reason = _auto_reason(msg, result.from_address)
+    bounce = _is_bounce(msg, result.from_address)
+    if bounce and not result.is_bounce:
+        result.is_bounce = True
+        result.bounced_message_ids += [*result.in_reply_to, *result.references]
+    result.bounced_message_ids = list(dict.fromkeys(result.bounced_message_ids))
+
+
+def _read_body(msg: Message, result: ParsedMessage) -> None:
+    result.is_bounce = msg.get_content_type() == "multipart/report"
+    texts: list[str] = []
+    _walk(msg, result, texts, 0)
+    text = "\n\n".join(t.strip("\n") for t in texts if t.strip())
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    result.text = text.strip()
+    result.visible_text, result.quoted_text = split_quoted(result.text)
