@@ -285,7 +285,7 @@ def do_request_compensation(case: Case, *, actor: User, kind: str, amount_yen: i
 
 @transaction.atomic
 def do_decide_compensation(compensation: Compensation, *, actor: User, approve: bool, note: str = "") -> Compensation:
-    current = Compensation.objects.select_for_update().select_related("case", "requested_by").get(pk=compensation.pk)
+    current = Compensation.objects.select_for_update(of=("self",)).select_related("case", "requested_by").get(pk=compensation.pk)
     if current.state != CompensationState.PENDING:
         raise CaseError("この申請はすでに判断済みです。")
     if not can_approve(actor, current.amount_yen):
