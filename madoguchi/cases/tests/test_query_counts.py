@@ -1,0 +1,73 @@
+"""Pages cost the same number of SQL queries whatever the amount of data behind them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from madoguchi.cases import services
+from madoguchi.cases.models import Status
+from madoguchi.testing.factories import (
+    CaseFactory,
+    CommitmentFactory,
+    CustomerFactory,
+    InteractionFactory,
+    OrderFactory,
+    TeamFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def count_queries(client, url: str) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+def grow_desk(agent, team, cases: int) -> None:
+    for n in range(cases):
+        case = CaseFactory(assignee=agent if n % 2 else None, team=team, status=Status.OPEN,
+                           received_at=timezone.now() - dt.timedelta(minutes=n))
+        CommitmentFactory(case=case, due_at=timezone.now() + dt.timedelta(hours=1))
+
+
+@pytest.mark.parametrize("queue", ["mine", "unassigned", "team", "promises", "waiting_dept", "resolved", "all"])
+def test_inbox_queries_do_not_grow_with_cases(client, queue):
+    team = TeamFactory()
+    agent = UserFactory(team=team)
+    client.force_login(agent)
+    grow_desk(agent, team, 3)
+    small = count_queries(client, f"/?queue={queue}")
+    grow_desk(agent, team, 60)
+    large = count_queries(client, f"/?queue={queue}")
+    assert large == small
+
+
+def test_case_page_queries_do_not_grow_with_history(client):
+    agent = UserFactory()
+    client.force_login(agent)
+    customer = CustomerFactory()
+    case = CaseFactory(customer=customer, assignee=agent)
+    # The baseline has one of everything, so only the amount differs between the two pages.
+    InteractionFactory(case=case)
+    OrderFactory(customer=customer)
+    CaseFactory(customer=customer)
+    small = count_queries(client, f"/cases/{case.pk}/")
+    for n in range(50):
+        InteractionFactory(case=case, body=f"{n}回目のやりとりです。")
+    for _ in range(5):
+        OrderFactory(customer=customer)
+        CaseFactory(customer=customer)
+    other = UserFactory()
+    services.do_hand_over(case, actor=agent, expected_version=case.version, note="引き継ぎます", to_user=other)
+    services.do_add_commitment(case, actor=agent, description="折り返し", due_at=timezone.now() + dt.timedelta(days=1))
+    services.do_request_compensation(case, actor=agent, kind="coupon", amount_yen=500, reason="お詫び")
+    large = count_queries(client, f"/cases/{case.pk}/")
+    assert large == small
