@@ -2,4 +2,7 @@
 
 from typing import Any
 
+from madoguchi.chat.routing import agent_websocket_urlpatterns
+
 websocket_urlpatterns: list[Any] = []
+websocket_urlpatterns += agent_websocket_urlpatterns

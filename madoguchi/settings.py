@@ -130,6 +130,22 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Cache (rate limits of the public forms; shared between processes when Redis is there) ---
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Chat and public forms (madoguchi/chat, see docs/architecture.md) --------------------------
+MADOGUCHI_CHAT_ALLOWED_ORIGINS = env_list("MADOGUCHI_CHAT_ALLOWED_ORIGINS", [])
+MADOGUCHI_CHAT_BUSINESS_HOURS = env_bool("MADOGUCHI_CHAT_BUSINESS_HOURS", True)
+MADOGUCHI_CHAT_MAX_MESSAGE_CHARS = env_int("MADOGUCHI_CHAT_MAX_MESSAGE_CHARS", 5000)
+MADOGUCHI_CHAT_MAX_UPLOAD_BYTES = env_int("MADOGUCHI_CHAT_MAX_UPLOAD_BYTES", 10 * 1024 * 1024)
+MADOGUCHI_CHAT_BURST = env_int("MADOGUCHI_CHAT_BURST", 10)
+MADOGUCHI_CHAT_PER_MINUTE = env_int("MADOGUCHI_CHAT_PER_MINUTE", 30)
+MADOGUCHI_FORM_PER_IP_PER_HOUR = env_int("MADOGUCHI_FORM_PER_IP_PER_HOUR", 10)
+MADOGUCHI_FORM_MIN_SECONDS = env_int("MADOGUCHI_FORM_MIN_SECONDS", 3)
+
 # --- Background jobs (Huey) ----------------------------------------------------------------------
 # Embedded: Huey keeps its queue in a SQLite file and `madoguchi serve` runs the consumer.
 # At scale: REDIS_URL set, and `madoguchi worker` processes run beside the web processes.

@@ -1,1 +1,160 @@
-"""Models of this capability: filled in by its issue."""
+"""Live chat sessions, their messages and uploads; public form records (feedback, attachments).
+
+The words themselves also go to the case's timeline (cases.services), so the case holds the
+whole transcript; these rows keep what only chat needs: delivery, read marks, the queue.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class SessionState(models.TextChoices):
+    WAITING = "waiting", _("待機中")
+    ACTIVE = "active", _("対応中")
+    ENDED = "ended", _("終了")
+
+
+class ChatSession(models.Model):
+    # The visitor's bearer secret, kept in the shop page's localStorage (never in a cookie).
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    case = models.OneToOneField(
+        "cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="chat_session"
+    )
+    state = models.CharField(_("状態"), max_length=10, choices=SessionState.choices, default=SessionState.WAITING)
+    page_url = models.URLField(_("閲覧中のページ"), max_length=1000, blank=True)
+    origin = models.CharField(max_length=200, blank=True)
+    name = models.CharField(_("お名前"), max_length=100, blank=True)
+    email = models.EmailField(_("メールアドレス"), blank=True)
+    order_number = models.CharField(_("注文番号"), max_length=50, blank=True)
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    taken_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("担当者"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="chat_sessions",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Measures for the KPI work (seed 002: median wait to an answer ≤ 120 s).
+    customer_first_message_at = models.DateTimeField(_("お客様の最初のメッセージ"), null=True, blank=True)
+    taken_at = models.DateTimeField(_("対応開始"), null=True, blank=True)
+    first_agent_reply_at = models.DateTimeField(_("担当者の最初の返信"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("チャット")
+        verbose_name_plural = _("チャット")
+        indexes = [
+            models.Index(
+                fields=["customer_first_message_at", "id"], name="chat_waiting",
+                condition=Q(state="waiting"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"chat {self.pk} ({self.state})"
+
+    @property
+    def seconds_to_take(self) -> float | None:
+        if self.taken_at and self.customer_first_message_at:
+            return (self.taken_at - self.customer_first_message_at).total_seconds()
+        return None
+
+    @property
+    def seconds_to_first_reply(self) -> float | None:
+        if self.first_agent_reply_at and self.customer_first_message_at:
+            return (self.first_agent_reply_at - self.customer_first_message_at).total_seconds()
+        return None
+
+
+class Sender(models.TextChoices):
+    CUSTOMER = "customer", _("お客様")
+    AGENT = "agent", _("担当者")
+    SYSTEM = "system", _("お知らせ")
+
+
+class StoredFile(models.Model):
+    """A file a visitor sent, checked by its content (see uploads.py), never by its name."""
+
+    name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_image(self) -> bool:
+        return self.content_type.startswith("image/")
+
+
+class ChatUpload(StoredFile):
+    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="uploads")
+    file = models.FileField(upload_to="chat/%Y/%m/")
+
+
+class ChatMessage(models.Model):
+    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="messages")
+    # Chosen by the sender's browser; a resend after a network drop carries the same id, so a
+    # message is stored once however often it arrives.
+    client_id = models.CharField(max_length=64)
+    sender = models.CharField(max_length=10, choices=Sender.choices)
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField()
+    upload = models.ForeignKey(ChatUpload, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "client_id"], name="chat_message_once")]
+        indexes = [models.Index(fields=["session", "id"], name="chat_message_session")]
+
+    def __str__(self) -> str:
+        return f"{self.sender}: {self.text[:30]}"
+
+
+class AgentPresence(models.Model):
+    """One open agent WebSocket (any process); 'an agent is online' is read from here."""
+
+    channel_name = models.CharField(max_length=200, unique=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    last_seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user_id} @ {self.channel_name}"
+
+
+class FormAttachment(StoredFile):
+    """A file sent with the public contact form; shown on the case page."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="form_attachments")
+    file = models.FileField(upload_to="forms/%Y/%m/")
+
+
+class Feedback(models.Model):
+    rating = models.PositiveSmallIntegerField(_("満足度"))
+    comment = models.TextField(_("ご意見"), blank=True)
+    email = models.EmailField(_("メールアドレス"), blank=True)
+    order_number = models.CharField(_("注文番号"), max_length=50, blank=True)
+    page_url = models.URLField(max_length=1000, blank=True)
+    # A low rating with words is a complaint: it becomes a case someone answers.
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ご意見")
+        verbose_name_plural = _("ご意見")
+
+    def __str__(self) -> str:
+        return f"★{self.rating} {self.comment[:30]}"

@@ -1,0 +1,323 @@
+"""WebSocket ends of the chat: the visitor's widget and the agent's desk.
+
+Protocol (JSON objects with a `type`), the same words both ways where it can be:
+  visitor → hello{token,page_url,name,email,order_number} · message{client_id,text} ·
+            typing{on} · read{up_to} · end
+  agent   → ping · watch{session_id} · message{session_id,client_id,text} · typing · read
+  server  → welcome · ack{client_id,id,token} · message · typing · read · state · queue ·
+            waiting · error{code,message,client_id?}
+A message is acknowledged only after it is stored; the sender resends unacknowledged ones
+on reconnect with the same client_id, and the server stores it once (see services).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from madoguchi.chat import events, services
+from madoguchi.chat.models import ChatSession, Sender, SessionState
+
+
+class Shared:
+    """A per-process snapshot, computed once however many sockets ask at the same moment."""
+
+    def __init__(self, compute: Any) -> None:
+        self.compute = compute
+        self.value: Any = None
+        self.at = 0.0
+        self.lock = asyncio.Lock()
+
+    async def get(self, newer_than: float) -> Any:
+        async with self.lock:
+            if self.value is None or self.at < newer_than:
+                self.at = time.monotonic()
+                self.value = await database_sync_to_async(self.compute)()
+            return self.value
+
+
+def _queue_state() -> dict[str, Any]:
+    snapshot = services.queue_snapshot()
+    snapshot["open"] = services.chat_open()
+    return snapshot
+
+
+QUEUE = Shared(_queue_state)
+WAITING = Shared(services.waiting_payload)
+SETTLE_SECONDS = 0.3  # let a burst of queue changes settle into one query per process
+
+
+class TokenBucket:
+    """Flood control per socket: `burst` messages at once, then `per_minute` a minute."""
+
+    def __init__(self, burst: int, per_minute: int) -> None:
+        self.capacity = float(burst)
+        self.tokens = float(burst)
+        self.rate = per_minute / 60.0
+        self.at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class ChatSocket(AsyncJsonWebsocketConsumer):
+    """What both ends share: safe JSON decoding, error replies, session group events."""
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        try:
+            content = json.loads(text_data or "")
+        except ValueError:
+            await self.error("bad_json", "送信内容を読み取れませんでした。")
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.error("bad_message", "送信内容の形式が正しくありません。")
+            return
+        handler = getattr(self, f"on_{content['type']}", None)
+        if handler is None:
+            await self.error("bad_message", "送信内容の種類が正しくありません。")
+            return
+        try:
+            await handler(content)
+        except services.ChatError as error:
+            await self.error(error.code, str(error), content.get("client_id"))
+
+    async def error(self, code: str, message: str, client_id: Any = None) -> None:
+        payload = {"type": "error", "code": code, "message": message}
+        if isinstance(client_id, str):
+            payload["client_id"] = client_id[:64]
+        await self.send_json(payload)
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        data = event["event"]
+        if data.get("origin") == self.channel_name:
+            return  # our own typing mark
+        data = {k: v for k, v in data.items() if k != "origin"}
+        await self.on_session_event(data)
+        await self.send_json(data)
+
+    async def on_session_event(self, data: dict[str, Any]) -> None:
+        """Hook: a consumer that keeps state about the session updates it here."""
+
+    async def broadcast(self, session_id: int, kind: str, **data: Any) -> None:
+        event = {"type": kind, "session_id": session_id, **data}
+        await self.channel_layer.group_send(events.session_group(session_id), {"type": "chat.event", "event": event})
+
+    async def broadcast_queue(self) -> None:
+        await self.channel_layer.group_send(events.AGENTS, {"type": "chat.waiting_changed"})
+        await self.channel_layer.group_send(events.QUEUE, {"type": "chat.queue_changed"})
+
+    async def chat_waiting_changed(self, event: dict[str, Any]) -> None:
+        """Only agents join that group."""
+
+    async def chat_queue_changed(self, event: dict[str, Any]) -> None:
+        """Only waiting visitors join that group."""
+
+
+class WidgetConsumer(ChatSocket):
+    session: ChatSession | None
+
+    async def connect(self) -> None:
+        self.session = None
+        self.meta: dict[str, str] = {}
+        self.bucket = TokenBucket(settings.MADOGUCHI_CHAT_BURST, settings.MADOGUCHI_CHAT_PER_MINUTE)
+        self.typing_at = 0.0
+        self.in_queue = False
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        if self.session is not None:
+            await self.channel_layer.group_discard(events.session_group(self.session.pk), self.channel_name)
+        if self.in_queue:
+            await self.channel_layer.group_discard(events.QUEUE, self.channel_name)
+
+    async def on_hello(self, content: dict[str, Any]) -> None:
+        self.meta = {
+            key: str(content.get(key) or "")[:limit]
+            for key, limit in (("page_url", 1000), ("name", 100), ("email", 254), ("order_number", 50))
+        }
+        self.meta["origin"] = dict(self.scope.get("headers", [])).get(b"origin", b"").decode("latin1")[:200]
+        token = content.get("token")
+        if token:
+            try:
+                self.session = await database_sync_to_async(services.get_live_session)(token)
+            except services.ChatError as error:
+                await self.error(error.code, str(error))
+        welcome = await database_sync_to_async(self._welcome)()
+        if self.session is not None:
+            await self.channel_layer.group_add(events.session_group(self.session.pk), self.channel_name)
+            await self._follow_queue()
+        await self.send_json(welcome)
+
+    def _welcome(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "type": "welcome", "open": services.chat_open(),
+            "max_chars": services.max_message_chars(),
+            "max_upload_bytes": settings.MADOGUCHI_CHAT_MAX_UPLOAD_BYTES,
+        }
+        if self.session is not None:
+            payload["session"] = services.session_payload(self.session)
+            payload["messages"] = services.transcript(self.session)
+        return payload
+
+    async def on_message(self, content: dict[str, Any]) -> None:
+        if self.session is not None and self.session.state == SessionState.ENDED:
+            raise services.ChatError("このチャットは終了しています。新しいチャットを始めてください。", "ended")
+        if not self.bucket.take():
+            raise services.ChatError("続けて送信されたため、少し時間をおいて自動で送ります。", "rate_limited")
+        posted = await database_sync_to_async(self._post)(content)
+        self.session = posted.session
+        await self.send_json({
+            "type": "ack", "client_id": posted.message.client_id, "id": posted.message.pk,
+            "token": posted.session.token, "session": services.session_payload(posted.session),
+        })
+        if posted.new_session:
+            await self.channel_layer.group_add(events.session_group(posted.session.pk), self.channel_name)
+            await self._follow_queue()
+            await self.broadcast_queue()
+        if posted.created:
+            await self.broadcast(posted.session.pk, "message", message=services.message_payload(posted.message))
+
+    def _post(self, content: dict[str, Any]) -> services.Posted:
+        session = self.session or services.start_session(**self.meta)
+        return services.do_customer_message(session, client_id=content.get("client_id"), text=content.get("text"))  # type: ignore[arg-type]
+
+    async def on_typing(self, content: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if self.session is None or (content.get("on") and now - self.typing_at < 1.0):
+            return  # at most one typing mark a second
+        self.typing_at = now
+        await self.broadcast(self.session.pk, "typing", sender=Sender.CUSTOMER, on=bool(content.get("on")), origin=self.channel_name)
+
+    async def on_read(self, content: dict[str, Any]) -> None:
+        if self.session is None:
+            return
+        up_to = content.get("up_to")
+        if await database_sync_to_async(services.do_mark_read)(self.session, reader=Sender.CUSTOMER, up_to=up_to):
+            await self.broadcast(self.session.pk, "read", reader=Sender.CUSTOMER, up_to=up_to)
+
+    async def on_end(self, content: dict[str, Any]) -> None:
+        if self.session is None:
+            return
+        self.session = await database_sync_to_async(services.do_end)(self.session, by=None)
+        await self.broadcast(self.session.pk, "state", session=services.session_payload(self.session))
+        await self.broadcast_queue()
+
+    async def on_session_event(self, data: dict[str, Any]) -> None:
+        if data["type"] == "state" and self.session is not None:
+            self.session.state = data["session"]["state"]
+            await self._follow_queue()
+
+    async def _follow_queue(self) -> None:
+        """Waiting visitors hear about the queue; others do not."""
+        waiting = self.session is not None and self.session.state == SessionState.WAITING
+        if waiting and not self.in_queue:
+            await self.channel_layer.group_add(events.QUEUE, self.channel_name)
+            self.in_queue = True
+            await self.chat_queue_changed({})
+        elif not waiting and self.in_queue:
+            await self.channel_layer.group_discard(events.QUEUE, self.channel_name)
+            self.in_queue = False
+
+    async def chat_queue_changed(self, event: dict[str, Any]) -> None:
+        asked = time.monotonic()
+        await asyncio.sleep(SETTLE_SECONDS)
+        if self.session is None or not self.in_queue:
+            return
+        state = await QUEUE.get(newer_than=asked)
+        try:
+            place = state["order"].index(self.session.pk) + 1
+        except ValueError:
+            return
+        await self.send_json({
+            "type": "queue", "position": place, "expected_wait_seconds": place * state["seconds_per_place"],
+            "open": state["open"],
+        })
+
+
+class AgentConsumer(ChatSocket):
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        if self.user is None or not self.user.is_authenticated or not self.user.is_active:
+            await self.close(code=4401)
+            return
+        self.watching: set[int] = set()
+        await self.accept()
+        await self.channel_layer.group_add(events.AGENTS, self.channel_name)
+        await database_sync_to_async(services.do_agent_seen)(self.channel_name, self.user)
+        await self.broadcast_queue()  # an agent came online: visitors may now chat
+
+    async def disconnect(self, code: int) -> None:
+        if not getattr(self, "watching", None) and getattr(self, "user", None) is None:
+            return
+        await self.channel_layer.group_discard(events.AGENTS, self.channel_name)
+        for session_id in getattr(self, "watching", set()):
+            await self.channel_layer.group_discard(events.session_group(session_id), self.channel_name)
+        await database_sync_to_async(services.do_agent_gone)(self.channel_name)
+        await self.broadcast_queue()
+
+    async def chat_waiting_changed(self, event: dict[str, Any]) -> None:
+        asked = time.monotonic()
+        await asyncio.sleep(SETTLE_SECONDS)
+        await self.send_json({"type": "waiting", "sessions": await WAITING.get(newer_than=asked)})
+
+    async def on_ping(self, content: dict[str, Any]) -> None:
+        await database_sync_to_async(services.do_agent_seen)(self.channel_name, self.user)
+        await self.send_json({"type": "pong"})
+
+    async def on_waiting(self, content: dict[str, Any]) -> None:
+        await self.send_json({"type": "waiting", "sessions": await WAITING.get(newer_than=time.monotonic())})
+
+    async def _session(self, content: dict[str, Any]) -> ChatSession:
+        session_id = content.get("session_id")
+        session = None
+        if isinstance(session_id, int):
+            session = await database_sync_to_async(
+                ChatSession.objects.select_related("taken_by", "case").filter(pk=session_id).first
+            )()
+        if session is None:
+            raise services.ChatError("チャットが見つかりません。", "not_found")
+        return session
+
+    async def on_watch(self, content: dict[str, Any]) -> None:
+        session = await self._session(content)
+        if session.pk not in self.watching:
+            self.watching.add(session.pk)
+            await self.channel_layer.group_add(events.session_group(session.pk), self.channel_name)
+        messages = await database_sync_to_async(services.transcript)(session)
+        await self.send_json({
+            "type": "welcome", "session": services.session_payload(session), "messages": messages,
+            "session_id": session.pk,
+        })
+
+    async def on_message(self, content: dict[str, Any]) -> None:
+        session = await self._session(content)
+        posted = await database_sync_to_async(services.do_agent_message)(
+            session, agent=self.user, client_id=content.get("client_id"), text=content.get("text")
+        )
+        await self.send_json({"type": "ack", "client_id": posted.message.client_id, "id": posted.message.pk, "session_id": session.pk})
+        if posted.created:
+            posted.message.author = self.user
+            await self.broadcast(session.pk, "message", message=services.message_payload(posted.message))
+
+    async def on_typing(self, content: dict[str, Any]) -> None:
+        session_id = content.get("session_id")
+        if session_id in self.watching:
+            await self.broadcast(session_id, "typing", sender=Sender.AGENT, on=bool(content.get("on")), origin=self.channel_name)  # type: ignore[arg-type]
+
+    async def on_read(self, content: dict[str, Any]) -> None:
+        session = await self._session(content)
+        up_to = content.get("up_to")
+        if await database_sync_to_async(services.do_mark_read)(session, reader=Sender.AGENT, up_to=up_to):
+            await self.broadcast(session.pk, "read", reader=Sender.AGENT, up_to=up_to)

@@ -1,0 +1,24 @@
+"""Reactions to case events: a reply written on a chat case's page reaches the widget."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from madoguchi.cases.models import Channel, Interaction, InteractionKind
+from madoguchi.chat import events, services
+from madoguchi.chat.models import ChatMessage, ChatSession, Sender, SessionState
+
+
+def deliver_composer_reply(sender: Any, interaction: Interaction, actor: Any, **kwargs: Any) -> None:
+    # Chat's own messages carry their client id in external_id and are delivered already.
+    if interaction.kind != InteractionKind.OUTBOUND or interaction.channel != Channel.CHAT or interaction.external_id:
+        return
+    session = ChatSession.objects.filter(case_id=interaction.case_id).first()
+    if session is None or session.state == SessionState.ENDED:
+        return
+    message = ChatMessage.objects.create(
+        session=session, client_id=f"case-{interaction.pk}", sender=Sender.AGENT, author=interaction.author,
+        text=interaction.body,
+    )
+    ChatSession.objects.filter(pk=session.pk, first_agent_reply_at__isnull=True).update(first_agent_reply_at=message.created_at)
+    events.publish_session(session.pk, "message", message=services.message_payload(message))

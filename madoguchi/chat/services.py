@@ -1,0 +1,369 @@
+"""Chat rules, with no HTTP or WebSocket in sight: sessions, messages, taking, transfer, queue.
+
+Every word also goes to the case timeline through cases.services, so the case page shows the
+whole conversation and the case goes on by email after the visitor leaves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Avg, F
+from django.utils import timezone
+
+from madoguchi.accounts.models import Team, User
+from madoguchi.cases.models import Case, Category, Channel, InteractionKind
+from madoguchi.cases.services import do_add_interaction, do_create_case, do_hand_over
+from madoguchi.chat.models import (
+    AgentPresence,
+    ChatMessage,
+    ChatSession,
+    ChatUpload,
+    Sender,
+    SessionState,
+)
+from madoguchi.customers.models import Customer, IdentityKind
+from madoguchi.customers.services import get_or_create_customer
+
+PRESENCE_SECONDS = 90
+DEFAULT_SECONDS_PER_CHAT = 120
+
+
+class ChatError(ValueError):
+    """Shown to the visitor or the agent as it is (Japanese). `code` is for the widget."""
+
+    def __init__(self, message: str, code: str = "invalid") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def max_message_chars() -> int:
+    return settings.MADOGUCHI_CHAT_MAX_MESSAGE_CHARS
+
+
+def clean_text(text: Any) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ChatError("メッセージが空です。", "empty")
+    if len(text) > max_message_chars():
+        raise ChatError(f"メッセージが長すぎます（{max_message_chars():,}文字まで）。分けて送ってください。", "too_long")
+    return text.strip()
+
+
+def clean_client_id(client_id: Any) -> str:
+    if not isinstance(client_id, str) or not (1 <= len(client_id) <= 64):
+        raise ChatError("メッセージの識別子が正しくありません。", "bad_id")
+    return client_id
+
+
+def get_live_session(token: Any) -> ChatSession:
+    """The visitor's session; a token we do not know (or an ended chat) is stale."""
+    session = ChatSession.objects.filter(token=str(token)[:64]).first() if token else None
+    if session is None:
+        raise ChatError("前回のチャットは見つかりませんでした。新しいチャットを始めます。", "stale_session")
+    return session
+
+
+# --- customers and cases -----------------------------------------------------------------------
+
+
+def customer_for(name: str, email: str) -> Customer:
+    """The pre-chat (or form) e-mail is the customer's identity, so a later mail joins them."""
+    name = name.strip()[:100]
+    if email.strip():
+        customer, _created = get_or_create_customer(name=name, kind=IdentityKind.EMAIL, value=email)
+        return customer
+    return Customer.objects.create(name=name or "チャットのお客様")
+
+
+def default_category() -> Category:
+    return Category.objects.filter(code="other").first() or Category.objects.filter(active=True).first()  # type: ignore[return-value]
+
+
+def open_case(*, customer: Customer, channel: str, subject: str, complaint: str, order_number: str = "",
+              category: Category | None = None, received_at: dt.datetime | None = None,
+              first_message_from_customer: bool = True) -> Case:
+    from madoguchi.shop.models import Order
+
+    order = Order.objects.filter(number=order_number.strip()).first() if order_number.strip() else None
+    return do_create_case(
+        actor=None, customer=customer, subject=subject[:200], channel=channel,
+        category=category or default_category(), complaint=complaint, received_at=received_at,
+        first_message_from_customer=first_message_from_customer,
+        fact_order_number=order_number.strip()[:50], order=order,
+    )
+
+
+def subject_from(prefix: str, text: str) -> str:
+    first_line = text.strip().splitlines()[0] if text.strip() else ""
+    return f"{prefix}{first_line[:60]}"
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Posted:
+    session: ChatSession
+    message: ChatMessage
+    created: bool
+    new_session: bool = False
+
+
+def start_session(*, page_url: str = "", origin: str = "", name: str = "", email: str = "",
+                  order_number: str = "") -> ChatSession:
+    return ChatSession(
+        page_url=page_url[:1000], origin=origin[:200], name=name.strip()[:100],
+        email=email.strip()[:254], order_number=order_number.strip()[:50],
+    )
+
+
+def do_customer_message(session: ChatSession, *, client_id: str, text: str, upload: ChatUpload | None = None) -> Posted:
+    """Store a visitor's message once (however often it is resent) and add it to the case."""
+    client_id = clean_client_id(client_id)
+    text = clean_text(text)
+    if session.pk and session.state == SessionState.ENDED:
+        raise ChatError("このチャットは終了しています。", "ended")
+    if session.pk:
+        existing = ChatMessage.objects.filter(session=session, client_id=client_id).first()
+        if existing is not None:
+            return Posted(session, existing, created=False)
+    new_session = session.pk is None
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            if session.case_id is None:
+                customer = customer_for(session.name, session.email)
+                session.case = open_case(
+                    customer=customer, channel=Channel.CHAT, subject=subject_from("チャット: ", text),
+                    complaint=text, order_number=session.order_number, received_at=now,
+                    first_message_from_customer=False,
+                )
+                session.customer_first_message_at = now
+                session.save()
+            message = ChatMessage.objects.create(
+                session=session, client_id=client_id, sender=Sender.CUSTOMER, text=text, upload=upload
+            )
+            assert session.case is not None
+            do_add_interaction(
+                session.case, actor=None, kind=InteractionKind.INBOUND, channel=Channel.CHAT,
+                body=_timeline_body(text, upload), occurred_at=message.created_at, external_id=client_id,
+            )
+    except IntegrityError:
+        # The same message arrived twice at once (two tabs, a resend racing the original).
+        if new_session:
+            raise
+        return Posted(session, ChatMessage.objects.get(session=session, client_id=client_id), created=False)
+    return Posted(session, message, created=True, new_session=new_session)
+
+
+def _timeline_body(text: str, upload: ChatUpload | None) -> str:
+    if upload is None:
+        return text
+    return f"{text}\n（添付ファイル: {upload.name}、{upload.size:,} バイト、{upload.content_type}）"
+
+
+def do_agent_message(session: ChatSession, *, agent: User, client_id: str, text: str) -> Posted:
+    client_id = clean_client_id(client_id)
+    text = clean_text(text)
+    if session.state == SessionState.ENDED:
+        raise ChatError("このチャットは終了しています。返信は案件ページからメールで送れます。", "ended")
+    if session.state == SessionState.WAITING or session.taken_by_id != agent.pk:
+        raise ChatError("このチャットを担当していません。先に「対応する」を押してください。", "not_taken")
+    existing = ChatMessage.objects.filter(session=session, client_id=client_id).first()
+    if existing is not None:
+        return Posted(session, existing, created=False)
+    with transaction.atomic():
+        message = ChatMessage.objects.create(
+            session=session, client_id=client_id, sender=Sender.AGENT, author=agent, text=text
+        )
+        assert session.case is not None
+        do_add_interaction(
+            session.case, actor=agent, kind=InteractionKind.OUTBOUND, channel=Channel.CHAT, body=text,
+            occurred_at=message.created_at, external_id=client_id,
+        )
+        # Only the first reply counts for the measure; later ones leave it alone.
+        ChatSession.objects.filter(pk=session.pk, first_agent_reply_at__isnull=True).update(
+            first_agent_reply_at=message.created_at
+        )
+    return Posted(session, message, created=True)
+
+
+def do_system_message(session: ChatSession, text: str) -> ChatMessage:
+    """A notice to the visitor (transfer, end); not a word of either party, so not on the case."""
+    return ChatMessage.objects.create(
+        session=session, client_id=f"sys-{uuid.uuid4().hex}",
+        sender=Sender.SYSTEM, text=text,
+    )
+
+
+def do_mark_read(session: ChatSession, *, reader: str, up_to: Any) -> int:
+    """The reader has seen the other side's messages up to `up_to` (a message id)."""
+    if not isinstance(up_to, int):
+        return 0
+    other = Sender.AGENT if reader == Sender.CUSTOMER else Sender.CUSTOMER
+    return ChatMessage.objects.filter(
+        session=session, sender=other, id__lte=up_to, read_at__isnull=True
+    ).update(read_at=timezone.now())
+
+
+# --- taking, transfer, end ------------------------------------------------------------------------
+
+
+def do_take(session_id: int, *, agent: User) -> ChatSession:
+    """Take a waiting chat. One conditional UPDATE: of two agents clicking at once, one wins."""
+    now = timezone.now()
+    with transaction.atomic():
+        won = ChatSession.objects.filter(pk=session_id, state=SessionState.WAITING).update(
+            state=SessionState.ACTIVE, taken_by=agent
+        )
+        if not won:
+            session = ChatSession.objects.select_related("taken_by").filter(pk=session_id).first()
+            who = f"{session.taken_by}さん" if session and session.taken_by else "他の担当者"
+            raise ChatError(f"このチャットは{who}がすでに対応しています。", "taken")
+        ChatSession.objects.filter(pk=session_id, taken_at__isnull=True).update(taken_at=now)
+        session = ChatSession.objects.select_related("case").get(pk=session_id)
+        if session.case is not None and session.case.assignee_id != agent.pk:
+            wait = session.seconds_to_take
+            note = "チャットの対応を開始しました。" + (f"（お客様の待ち時間 {int(wait)} 秒）" if wait is not None else "")
+            do_hand_over(session.case, actor=agent, expected_version=session.case.version, note=note, to_user=agent)
+    do_system_message(session, f"担当の{agent}がご案内します。")
+    return session
+
+
+def do_transfer(session: ChatSession, *, actor: User, note: str, to_user: User | None = None,
+                to_team: Team | None = None) -> ChatSession:
+    """Hand the chat (and its case) to another agent or back to a team's queue, with a note."""
+    if session.state == SessionState.ENDED:
+        raise ChatError("このチャットは終了しています。", "ended")
+    if to_user is not None and to_user.pk == actor.pk:
+        raise ChatError("ご自身には転送できません。", "self")
+    assert session.case is not None
+    case = Case.objects.get(pk=session.case_id)
+    with transaction.atomic():
+        do_hand_over(case, actor=actor, expected_version=case.version, note=note, to_user=to_user, to_team=to_team)
+        if to_user is not None:
+            ChatSession.objects.filter(pk=session.pk).update(state=SessionState.ACTIVE, taken_by=to_user)
+        else:
+            ChatSession.objects.filter(pk=session.pk).update(state=SessionState.WAITING, taken_by=None, team=to_team)
+    session.refresh_from_db()
+    text = f"担当が{to_user}に代わります。" if to_user else "担当を交代します。次の担当者が参りますので、少々お待ちください。"
+    do_system_message(session, text)
+    return session
+
+
+def do_end(session: ChatSession, *, by: User | None) -> ChatSession:
+    if session.state == SessionState.ENDED:
+        return session
+    ChatSession.objects.filter(pk=session.pk).update(state=SessionState.ENDED, ended_at=timezone.now())
+    session.refresh_from_db()
+    tail = "続きはメールでご連絡します。" if session.email else ""
+    who = "担当者" if by is not None else "お客様"
+    do_system_message(session, f"{who}がチャットを終了しました。ありがとうございました。{tail}")
+    return session
+
+
+# --- presence, queue, opening hours ---------------------------------------------------------------
+
+
+def do_agent_seen(channel_name: str, user: User) -> None:
+    AgentPresence.objects.update_or_create(
+        channel_name=channel_name, defaults={"user": user, "last_seen_at": timezone.now()}
+    )
+
+
+def do_agent_gone(channel_name: str) -> None:
+    AgentPresence.objects.filter(channel_name=channel_name).delete()
+
+
+def agents_online(now: dt.datetime | None = None) -> int:
+    since = (now or timezone.now()) - dt.timedelta(seconds=PRESENCE_SECONDS)
+    return AgentPresence.objects.filter(last_seen_at__gte=since).values("user").distinct().count()
+
+
+def within_business_hours(now: dt.datetime | None = None) -> bool:
+    if not settings.MADOGUCHI_CHAT_BUSINESS_HOURS:
+        return True
+    try:
+        from madoguchi.businesshours import is_open
+    except ImportError:  # the calendar app is optional; then only agents' presence counts
+        return True
+    return is_open(now or timezone.now())
+
+
+def chat_open(now: dt.datetime | None = None) -> bool:
+    """Live chat is offered when the shop is open and at least one agent is online."""
+    return within_business_hours(now) and agents_online(now) > 0
+
+
+def average_seconds_to_take(recent: int = 20) -> float:
+    recent_ids = ChatSession.objects.filter(taken_at__isnull=False).order_by("-taken_at").values("id")[:recent]
+    avg = ChatSession.objects.filter(id__in=list(recent_ids)).aggregate(
+        avg=Avg(F("taken_at") - F("customer_first_message_at"))
+    )["avg"]
+    return avg.total_seconds() if avg else float(DEFAULT_SECONDS_PER_CHAT)
+
+
+def queue_snapshot() -> dict[str, Any]:
+    """Waiting chats in order and the seconds each place is expected to take."""
+    order = list(
+        ChatSession.objects.filter(state=SessionState.WAITING, customer_first_message_at__isnull=False)
+        .order_by("customer_first_message_at", "id").values_list("id", flat=True)[:1000]
+    )
+    per_place = average_seconds_to_take() / max(agents_online(), 1)
+    return {"order": order, "seconds_per_place": round(per_place)}
+
+
+def waiting_sessions(limit: int = 50) -> list[ChatSession]:
+    return list(
+        ChatSession.objects.filter(state=SessionState.WAITING, customer_first_message_at__isnull=False)
+        .select_related("case__customer", "team").order_by("customer_first_message_at", "id")[:limit]
+    )
+
+
+# --- what goes over the wire ---------------------------------------------------------------------
+
+
+def message_payload(message: ChatMessage) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "id": message.pk, "client_id": message.client_id, "sender": message.sender, "text": message.text,
+        "created_at": message.created_at.isoformat(), "read": message.read_at is not None,
+    }
+    if message.sender == Sender.AGENT and message.author is not None:
+        payload["author"] = str(message.author)
+    if message.upload_id:
+        upload = message.upload
+        assert upload is not None
+        payload["upload"] = {"id": upload.pk, "name": upload.name, "is_image": upload.is_image, "size": upload.size}
+    return payload
+
+
+def transcript(session: ChatSession, limit: int = 500) -> list[dict[str, Any]]:
+    messages = session.messages.select_related("author", "upload").order_by("-id")[:limit]
+    return [message_payload(m) for m in reversed(list(messages))]
+
+
+def session_payload(session: ChatSession) -> dict[str, Any]:
+    return {
+        "id": session.pk, "state": session.state, "agent": str(session.taken_by) if session.taken_by_id else "",
+    }
+
+
+def waiting_payload(limit: int = 50) -> list[dict[str, Any]]:
+    rows = []
+    for session in waiting_sessions(limit):
+        case = session.case
+        rows.append({
+            "id": session.pk,
+            "case_id": session.case_id,
+            "name": session.name or (case.customer.name if case else ""),
+            "subject": case.subject if case else "",
+            "team": str(session.team) if session.team else "",
+            "since": session.customer_first_message_at.isoformat() if session.customer_first_message_at else "",
+            "page_url": session.page_url,
+        })
+    return rows

@@ -1,0 +1,37 @@
+"""Helpers for the chat tests: WebSocket clients on the real ASGI application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+SHOP = "http://shop.example.jp"
+
+
+def widget(origin: str = SHOP) -> WebsocketCommunicator:
+    from madoguchi.asgi import application
+
+    return WebsocketCommunicator(application, "/ws/chat/widget/", headers=[(b"origin", origin.encode()), (b"host", b"127.0.0.1")])
+
+
+def agent_socket(user: Any) -> WebsocketCommunicator:
+    """An agent's socket carrying a real login session cookie."""
+    from madoguchi.asgi import application
+
+    client = Client()
+    client.force_login(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    return WebsocketCommunicator(
+        application, "/ws/chat/agent/",
+        headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1"), (b"cookie", cookie)],
+    )
+
+
+async def receive_until(comm: WebsocketCommunicator, kind: str, timeout: float = 3) -> dict[str, Any]:
+    """The next event of `kind`, skipping the others (typing marks, queue places, …)."""
+    while True:
+        event = await comm.receive_json_from(timeout=timeout)
+        if event.get("type") == kind:
+            return event
