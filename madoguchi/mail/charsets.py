@@ -77,8 +77,11 @@ def decode_iso2022jp(data: bytes, strict: bool = True) -> str:
         if byte == ESC:
             for seq, new_mode in _ESCAPES.items():
                 if data.startswith(seq, i):
-                    if new_mode == "other":
+                    if new_mode == "other" and strict:
                         raise UnicodeDecodeError("iso2022_jp", data, i, i + len(seq), "ISO-2022-JP-2 set")
+                    if new_mode == "other":
+                        out.append("\ufffd")
+                        new_mode = "ascii"
                     mode = new_mode
                     i += len(seq)
                     break
@@ -202,9 +205,10 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
         if text is not None:
             return text, codec
     if b"\x1b$" in data or b"\x1b(" in data:
-        text = _try(data, "iso2022jp")
-        if text is not None:
-            return text, "iso2022jp"
+        for name in ("iso2022jp", "iso2022_jp_2"):
+            text = _try(data, name)
+            if text is not None:
+                return text, name
     text = _try(data, "utf-8-sig")
     if text is not None:
         return text, "utf-8-sig"

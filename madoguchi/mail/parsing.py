@@ -188,7 +188,20 @@ def case_number_in(subject: str) -> int | None:
 
 # --- Body -----------------------------------------------------------------------------------------
 
+def _lenient_b64(raw: str) -> bytes:
+    data = re.sub(r"[^A-Za-z0-9+/]", "", raw.split("=", 1)[0])
+    return base64.b64decode(data[: len(data) // 4 * 4]) if data else b""
+
+
 def _payload(part: Message, result: ParsedMessage) -> bytes:
+    raw = part.get_payload()
+    if isinstance(raw, str) and _header(part, "Content-Transfer-Encoding").strip().lower() == "base64":
+        # compat32 hands back the undecoded text when base64 is broken; decode what is valid.
+        try:
+            return base64.b64decode(raw.encode("ascii", "surrogateescape"), validate=False)
+        except (binascii.Error, ValueError):
+            result.warnings.append("broken base64")
+            return _lenient_b64(raw)
     try:
         data = part.get_payload(decode=True)
     except Exception as error:  # noqa: BLE001 - broken transfer encoding: keep what is there
@@ -196,7 +209,6 @@ def _payload(part: Message, result: ParsedMessage) -> bytes:
         data = None
     if isinstance(data, bytes):
         return data
-    raw = part.get_payload()
     return raw.encode("ascii", "surrogateescape") if isinstance(raw, str) else b""
 
 
@@ -214,9 +226,18 @@ def _filename(part: Message) -> str:
             name = decode_text(data, charset or None)
         else:
             name = decode_header_value(email.utils.unquote(str(value)))
-        if name:
+        if name and "\ufffd" not in name:
             return _safe_filename(name)
+    # Raw 8-bit names make the stdlib give up; read the parameter from the bytes ourselves.
+    for header, param in (("Content-Disposition", "filename"), ("Content-Type", "name")):
+        found = re.search(param + r'\s*=\s*"?([^";\r\n]+)"?', _header(part, header), re.IGNORECASE)
+        if found:
+            return _safe_filename(decode_header_value(found.group(1)))
     return ""
+
+
+def _disposition(part: Message) -> str:
+    return _header(part, "Content-Disposition").split(";")[0].strip().lower()
 
 
 def _safe_filename(name: str) -> str:
@@ -232,8 +253,8 @@ EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "a
 def _add_attachment(part: Message, payload: bytes, result: ParsedMessage, default_name: str = "") -> None:
     ctype = part.get_content_type()
     name = _filename(part) or default_name or f"attachment-{len(result.attachments) + 1}{EXTENSIONS.get(ctype, '.bin')}"
-    disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
-    content_id = (part.get("Content-ID") or "").strip().strip("<>")
+    disposition = _disposition(part)
+    content_id = _header(part, "Content-ID").strip().strip("<>")
     result.attachments.append(
         ParsedAttachment(filename=name, content_type=ctype, payload=payload,
                          inline=disposition == "inline" or (bool(content_id) and disposition != "attachment"),
@@ -242,10 +263,7 @@ def _add_attachment(part: Message, payload: bytes, result: ParsedMessage, defaul
 
 
 def _is_attachment(part: Message) -> bool:
-    disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
-    if disposition == "attachment" or (_filename(part) and part.get_content_maintype() != "text"):
-        return True
-    if disposition == "attachment" and part.get_content_maintype() == "text":
+    if _disposition(part) == "attachment" or _filename(part):
         return True
     return part.get_content_maintype() not in ("text", "multipart", "message")
 
@@ -283,7 +301,7 @@ def _walk(part: Message, result: ParsedMessage, texts: list[str], depth: int) ->
         markup = _leaf_text(part, result)
         result.html = result.html or sanitise_html(markup)
         texts.append(html_to_text(markup))
-    elif part.get_content_maintype() == "text":
+    elif part.get_content_maintype() in ("text", "multipart"):  # multipart without a boundary: text
         texts.append(_leaf_text(part, result))
     else:
         _add_attachment(part, _payload(part, result), result)
