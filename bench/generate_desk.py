@@ -1,0 +1,462 @@
+"""Bulk generator of a realistic case desk for the benchmark (issue 2, "Benchmark").
+
+At --size N it writes N cases, about 5·N interactions, N/5 customers (with identities),
+0.3·N orders (one item each), 0.3·N commitments (about a fifth open, some due today and
+some overdue), handovers, compensations and one audit event per case, plus 60 users in 5
+teams. The schema comes from the real migrations; table and column names come from each
+model's _meta, and any column the generator does not know gets the field's default, so a
+new nullable or defaulted field does not break it.
+
+Loading is raw bulk I/O, not the ORM: SQLite gets executemany in one transaction with
+synchronous=OFF and journal_mode=OFF; PostgreSQL gets COPY with triggers (foreign-key
+checks) off for the session. Secondary indexes are dropped before the load and rebuilt
+after it (one sort instead of millions of B-tree inserts), then ANALYZE runs.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from array import array
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from django.db import models
+
+DAY = 86400
+YEARS = 5
+# Status mix: recent cases are often still active, old ones mostly closed (a few stuck).
+RECENT_SHARE = 0.15  # the newest 15% of cases (about nine months)
+STATUS_CODES = ["new", "open", "waiting_customer", "waiting_dept", "resolved", "closed"]
+ACTIVE_CODES = {0, 1, 2, 3}
+RESOLVED, CLOSED = 4, 5
+BENCH_CASE_EVERY = 1000  # every 1000th case has exactly 50 interactions (the case-page benchmark)
+BENCH_CASE_INTERACTIONS = 50
+
+FAMILY = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田", "山田", "松本", "井上", "木村"]
+FAMILY_KANA = ["サトウ", "スズキ", "タカハシ", "タナカ", "イトウ", "ワタナベ", "ヤマモト", "ナカムラ", "コバヤシ", "カトウ",
+               "ヨシダ", "ヤマダ", "マツモト", "イノウエ", "キムラ"]
+GIVEN = ["花子", "一郎", "美咲", "健太", "さくら", "大輔", "陽菜", "翔太", "結衣", "拓也", "愛", "直樹"]
+GIVEN_KANA = ["ハナコ", "イチロウ", "ミサキ", "ケンタ", "サクラ", "ダイスケ", "ヒナ", "ショウタ", "ユイ", "タクヤ", "アイ", "ナオキ"]
+SUBJECTS = [
+    "商品がまだ届きません", "届いた商品が破損していました", "サイズが説明と違います", "二重に請求されています",
+    "電話の対応が失礼でした", "色が写真と違う", "返品の方法を教えてください", "クーポンが使えません",
+    "配達日時を変更したい", "電源が入りません", "説明書が入っていませんでした", "領収書を発行してほしい",
+]
+INBOUND = [
+    "注文した商品が一週間たっても届きません。いつ届くのか教えてください。",
+    "箱を開けたら本体に大きな傷がありました。交換してもらえますか。",
+    "サイトには「防水」と書いてあったのに、雨の日に使ったら中に水が入りました。",
+    "クレジットカードの明細を見たら、同じ金額が二回引き落とされていました。",
+    "先日お電話した際の担当の方の言い方がとても冷たく、悲しい気持ちになりました。",
+    "届いた色が写真とまったく違います。返品はできますか？",
+]
+OUTBOUND = [
+    "このたびはご不便をおかけし、誠に申し訳ございません。配送状況を確認いたします。",
+    "ご連絡ありがとうございます。お手数ですが、注文番号を教えていただけますでしょうか。",
+    "配送業者に確認したところ、明日の午前中にお届けできる見込みです。",
+    "交換品を本日発送いたしました。問い合わせ番号をお送りします。",
+    "二重請求を確認いたしました。一件分を返金いたします。",
+]
+NOTES = [
+    "物流部に確認中。回答は明日の予定。", "お客様は電話連絡を希望。平日18時以降。",
+    "前回の案件と同じ商品。品質管理に共有済み。", "リーダーに補償の承認を依頼した。",
+]
+PROMISES = ["明日までに配送状況をご連絡する", "交換品を発送する", "返金の処理完了をご連絡する", "物流部の回答をお伝えする"]
+CHANNELS = ["email", "phone", "chat", "line", "x", "form"]
+CARRIERS = ["yamato", "sagawa", "japanpost", "seino"]
+
+
+def columns_of(model: type[models.Model]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """Table name, {attname: column}, and {attname: default value} for every concrete field."""
+    fields = model._meta.concrete_fields
+    defaults: dict[str, Any] = {}
+    for field in fields:
+        default = field.get_default() if field.has_default() or field.null else None
+        if isinstance(default, (dict, list)):
+            default = json.dumps(default)
+        elif default is None and not field.null:
+            default = "" if isinstance(field, (models.CharField, models.TextField)) else None
+        defaults[field.attname] = default
+    return model._meta.db_table, {f.attname: f.column for f in fields}, defaults
+
+
+def stamp(ts: float) -> str:
+    """UTC time as Django stores it on SQLite; PostgreSQL reads it in the session's UTC zone."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
+
+
+class Plan:
+    """Per-case facts that several tables share, computed once into compact arrays."""
+
+    def __init__(self, size: int, now: float, agent_ids: list[int], team_of: dict[int, int], seed: int = 2026):
+        rnd = random.Random(seed)
+        self.size = size
+        self.customers = max(size // 5, 10)
+        self.orders = max(int(size * 0.3), self.customers)
+        self.now = now
+        start = now - YEARS * 365 * DAY
+        step = (now - start) / size
+        self.received = array("d")
+        self.status = bytearray()
+        self.assignee = array("l")
+        self.customer = array("l")
+        recent_from = int(size * (1 - RECENT_SHARE))
+        for i in range(size):
+            self.received.append(start + i * step + rnd.random() * step)
+            self.customer.append(rnd.randrange(self.customers) + 1)
+            if i >= recent_from:
+                state = rnd.choices(range(6), weights=[10, 25, 15, 10, 16, 24])[0]
+            else:
+                state = rnd.choices(range(6), weights=[0.3, 0.8, 0.5, 0.4, 3, 95])[0]
+            self.status.append(state)
+            # About one active case in ten waits for someone to pick it up.
+            unassigned = state in ACTIVE_CODES and rnd.random() < 0.1
+            self.assignee.append(0 if unassigned else rnd.choice(agent_ids))
+        self.team_of = team_of
+
+
+def _text(rnd: random.Random, pool: list[str], parts: int = 2) -> str:
+    return "\n".join(rnd.choice(pool) for _ in range(parts))
+
+
+def customer_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    for cid in range(1, plan.customers + 1):
+        f, g = rnd.randrange(len(FAMILY)), rnd.randrange(len(GIVEN))
+        yield {"id": cid, "name": f"{FAMILY[f]} {GIVEN[g]}", "kana": f"{FAMILY_KANA[f]} {GIVEN_KANA[g]}",
+               "created_at": stamp(plan.now - YEARS * 365 * DAY)}
+
+
+def identity_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    ident = 0
+    for cid in range(1, plan.customers + 1):
+        ident += 1
+        yield {"id": ident, "customer_id": cid, "kind": "email", "value": f"customer{cid}@example.jp"}
+        if cid % 2:
+            ident += 1
+            yield {"id": ident, "customer_id": cid, "kind": "phone", "value": f"090{cid:08d}"}
+
+
+def product_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    for pid in range(1, 501):
+        yield {"id": pid, "sku": f"SKU-{pid:05d}", "name": f"{rnd.choice(['保温', '防水', '軽量', '折りたたみ'])}"
+               f"{rnd.choice(['マグ', 'バッグ', '傘', 'ケトル', 'ランプ'])} {pid}号", "url": ""}
+
+
+def passage_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    n = 0
+    for pid in range(1, 501):
+        for position in range(1, 4):
+            n += 1
+            yield {"id": n, "product_id": pid, "position": position, "text": "本製品は日常生活防水です。水没させないでください。"}
+
+
+def order_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    # Order j belongs to customer ((j-1) % customers) + 1, so customer c always owns order c.
+    for oid in range(1, plan.orders + 1):
+        ordered = plan.now - rnd.random() * YEARS * 365 * DAY
+        yield {"id": oid, "number": f"ORD-{oid:09d}", "customer_id": (oid - 1) % plan.customers + 1,
+               "ordered_at": stamp(ordered), "shipped_at": stamp(ordered + DAY), "delivered_at": stamp(ordered + 3 * DAY),
+               "carrier": rnd.choice(CARRIERS), "tracking_number": f"{oid:012d}", "amount_yen": rnd.randrange(500, 30000)}
+
+
+def order_item_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    for oid in range(1, plan.orders + 1):
+        yield {"id": oid, "order_id": oid, "product_id": rnd.randrange(500) + 1, "quantity": 1,
+               "unit_price_yen": rnd.randrange(500, 30000)}
+
+
+def case_rows(plan: Plan, rnd: random.Random, categories: list[int]) -> Iterator[dict[str, Any]]:
+    for i in range(plan.size):
+        cid = i + 1
+        received = plan.received[i]
+        state = plan.status[i]
+        agent = plan.assignee[i] or None
+        done = state in (RESOLVED, CLOSED)
+        yield {
+            "id": cid, "subject": rnd.choice(SUBJECTS), "channel": rnd.choice(CHANNELS),
+            "category_id": rnd.choice(categories), "priority": rnd.choices([1, 2, 3, 4], weights=[10, 70, 15, 5])[0],
+            "status": STATUS_CODES[state], "assignee_id": agent, "team_id": plan.team_of.get(agent) if agent else None,
+            "customer_id": plan.customer[i], "order_id": plan.customer[i] if rnd.random() < 0.6 else None,
+            "received_at": stamp(received), "created_at": stamp(received), "updated_at": stamp(received + 600),
+            "resolved_at": stamp(received + rnd.randrange(1, 10) * DAY) if done else None,
+            "complaint": rnd.choice(INBOUND), "solution": rnd.choice(OUTBOUND) if done else "",
+            "landing_point": "交換品の送付で合意" if done else "", "checklist": "{}", "version": 1,
+        }
+
+
+def interactions_for(plan: Plan, i: int, rnd: random.Random) -> int:
+    if (i + 1) % BENCH_CASE_EVERY == 0:
+        return BENCH_CASE_INTERACTIONS
+    return rnd.randrange(1, 10)  # mean 5
+
+
+def interaction_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    n = 0
+    for i in range(plan.size):
+        at = plan.received[i]
+        agent = plan.assignee[i] or None
+        channel = rnd.choice(CHANNELS)
+        for k in range(interactions_for(plan, i, rnd)):
+            n += 1
+            kind = "inbound" if k % 2 == 0 else rnd.choice(("outbound", "outbound", "note"))
+            pool = INBOUND if kind == "inbound" else OUTBOUND if kind == "outbound" else NOTES
+            when = stamp(at)
+            yield {"id": n, "case_id": i + 1, "kind": kind, "channel": channel,
+                   "author_id": None if kind == "inbound" else agent, "occurred_at": when,
+                   "body": _text(rnd, pool), "external_id": "", "created_at": when}
+            at += rnd.randrange(60, 2 * DAY)
+
+
+def commitment_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    """About 0.3·N promises: open ones on active cases (15% overdue, 5% due today), kept or broken on the rest."""
+    n = 0
+    closed_chance = 0.27
+    for i in range(plan.size):
+        state = plan.status[i]
+        if state in ACTIVE_CODES:
+            if rnd.random() >= 0.55:
+                continue
+            roll = rnd.random()
+            if roll < 0.15:
+                due = plan.now - rnd.randrange(3600, 10 * DAY)
+            elif roll < 0.20:
+                due = plan.now + rnd.randrange(0, 3 * 3600)  # later today (JST evening at the latest)
+            else:
+                due = plan.now + rnd.randrange(DAY, 14 * DAY)
+            result, closed = "open", None
+        elif rnd.random() < closed_chance:
+            due = plan.received[i] + rnd.randrange(1, 7) * DAY
+            result, closed = ("kept" if rnd.random() < 0.9 else "broken"), stamp(due)
+        else:
+            continue
+        n += 1
+        agent = plan.assignee[i] or None
+        yield {"id": n, "case_id": i + 1, "description": rnd.choice(PROMISES), "owner_id": agent, "department": "",
+               "due_at": stamp(due), "state": result, "created_by_id": agent,
+               "created_at": stamp(plan.received[i]), "closed_at": closed, "escalated_at": None}
+
+
+def handover_rows(plan: Plan, rnd: random.Random, agents: list[int]) -> Iterator[dict[str, Any]]:
+    n = 0
+    for i in range(0, plan.size, 20):
+        n += 1
+        yield {"id": n, "case_id": i + 1, "from_user_id": rnd.choice(agents), "to_user_id": plan.assignee[i] or None,
+               "to_team_id": None, "note": "お客様は交換を希望。発送手配まで済んでいます。", "created_at": stamp(plan.received[i] + DAY)}
+
+
+def compensation_rows(plan: Plan, rnd: random.Random, agents: list[int]) -> Iterator[dict[str, Any]]:
+    n = 0
+    for i in range(7, plan.size, 33):
+        n += 1
+        yield {"id": n, "case_id": i + 1, "kind": rnd.choice(["refund", "coupon", "replacement"]),
+               "amount_yen": rnd.choice([500, 1000, 3000, 5000]), "reason": "配送遅延のお詫び",
+               "state": "granted", "requested_by_id": rnd.choice(agents), "approved_by_id": None,
+               "decision_note": "", "created_at": stamp(plan.received[i] + DAY), "decided_at": stamp(plan.received[i] + DAY)}
+
+
+def audit_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    for i in range(plan.size):
+        yield {"id": i + 1, "case_id": i + 1, "actor_id": plan.assignee[i] or None, "action": "created",
+               "changes": "{}", "at": stamp(plan.received[i])}
+
+
+# --- Writers ----------------------------------------------------------------------------------
+
+
+class Loader:
+    """Drops a table's secondary indexes, streams rows in, rebuilds the indexes."""
+
+    batch = 50_000
+
+    def secondary_indexes(self, table: str) -> list[tuple[str, str]]:
+        raise NotImplementedError
+
+    def insert(self, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
+        raise NotImplementedError
+
+    def execute(self, sql: str) -> None:
+        raise NotImplementedError
+
+    def load(self, model: type[models.Model], rows: Iterable[dict[str, Any]]) -> tuple[int, float]:
+        started = time.perf_counter()
+        table, columns, defaults = columns_of(model)
+        names = list(columns)
+        indexes = self.secondary_indexes(table)
+        for name, _sql in indexes:
+            self.execute(f'DROP INDEX "{name}"')
+        template = [defaults[name] for name in names]
+        position = {name: k for k, name in enumerate(names)}
+
+        def tuples() -> Iterator[tuple[Any, ...]]:
+            for row in rows:
+                values = list(template)
+                for key, value in row.items():
+                    values[position[key]] = value
+                yield tuple(values)
+
+        count = self.insert(table, [columns[n] for n in names], tuples())
+        for _name, sql in indexes:
+            self.execute(sql)
+        return count, time.perf_counter() - started
+
+
+class SQLiteLoader(Loader):
+    def __init__(self, path: str):
+        import sqlite3
+
+        self.db = sqlite3.connect(path, isolation_level=None)
+        for pragma in ("journal_mode=OFF", "synchronous=OFF", "foreign_keys=OFF", "cache_size=-262144",
+                       "temp_store=MEMORY", "locking_mode=EXCLUSIVE"):
+            self.db.execute(f"PRAGMA {pragma}")
+        self.db.execute("BEGIN")
+
+    def secondary_indexes(self, table: str) -> list[tuple[str, str]]:
+        return self.db.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=? AND sql IS NOT NULL", (table,)
+        ).fetchall()
+
+    def execute(self, sql: str) -> None:
+        self.db.execute(sql)
+
+    def insert(self, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
+        sql = f'INSERT INTO "{table}" ({", ".join(chr(34) + c + chr(34) for c in columns)}) VALUES ({", ".join("?" * len(columns))})'
+        count = 0
+        batch: list[tuple[Any, ...]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= self.batch:
+                self.db.executemany(sql, batch)
+                count += len(batch)
+                batch.clear()
+        self.db.executemany(sql, batch)
+        return count + len(batch)
+
+    def finish(self) -> None:
+        self.db.execute("COMMIT")
+        self.db.execute("ANALYZE")
+        self.db.close()
+
+
+class PostgresLoader(Loader):
+    def __init__(self, dsn: str):
+        import psycopg
+
+        self.db = psycopg.connect(dsn, autocommit=True)
+        # Triggers off = foreign-key checks off for this session only: the generator keeps
+        # references consistent itself, and checking 5M rows one by one would dominate.
+        self.db.execute("SET session_replication_role = replica")
+        self.db.execute("SET TIME ZONE 'UTC'")
+        self.db.execute("SET maintenance_work_mem = '512MB'")
+        self.db.execute("SET synchronous_commit = off")
+
+    def secondary_indexes(self, table: str) -> list[tuple[str, str]]:
+        # Indexes that back a constraint (primary key, unique) stay; the others are rebuilt.
+        return self.db.execute(
+            """SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x
+               JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
+               WHERE t.relname = %s AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)""",
+            (table,),
+        ).fetchall()
+
+    def execute(self, sql: str) -> None:
+        self.db.execute(sql)
+
+    def insert(self, table: str, columns: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
+        count = 0
+        with self.db.cursor() as cur:
+            quoted = ", ".join(f'"{c}"' for c in columns)
+            with cur.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+                    count += 1
+        return count
+
+    def reset_sequence(self, table: str) -> None:
+        self.db.execute(
+            f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT coalesce(max(id), 1) FROM \"{table}\"))"
+        )
+
+    def finish(self, tables: list[str]) -> None:
+        for table in tables:
+            self.reset_sequence(table)
+        self.db.execute("SET session_replication_role = DEFAULT")
+        # VACUUM sets the visibility map, so index-only scans work as on a long-lived database.
+        for table in tables:
+            self.db.execute(f'VACUUM (ANALYZE) "{table}"')
+        self.db.close()
+
+
+def generate(size: int, make_loader: Callable[[], Loader], log: Callable[[str], None] = print) -> dict[str, tuple[int, float]]:
+    """Fill the (migrated, empty) database; returns {table: (rows, seconds)}."""
+    from django.contrib.auth.hashers import make_password
+
+    from madoguchi.accounts.models import Role, Team, User
+    from madoguchi.cases.models import (
+        AuditEvent,
+        Case,
+        Category,
+        Commitment,
+        Compensation,
+        Handover,
+        Interaction,
+    )
+    from madoguchi.customers.models import Customer, Identity
+    from madoguchi.shop.models import Order, OrderItem, Passage, Product
+
+    rnd = random.Random(7)
+    # Users and teams go through the ORM (60 rows); one password hash shared by all of them.
+    password = make_password("bench-窓口-2026")
+    teams = [Team.objects.create(name=f"ベンチ{n}課") for n in range(1, 6)]
+    users = [User(username="bench-admin", role=Role.ADMIN, is_staff=True, password=password, display_name="管理 太郎")]
+    for t, team in enumerate(teams):
+        users.append(User(username=f"bench-lead{t + 1}", role=Role.LEAD, team=team, password=password,
+                          display_name=f"{FAMILY[t]} リーダー"))
+        for a in range(11 if t < 4 else 10):
+            users.append(User(username=f"bench-agent{t + 1}-{a + 1}", role=Role.AGENT, team=team, password=password,
+                              display_name=f"{FAMILY[(t * 3 + a) % len(FAMILY)]} {GIVEN[a % len(GIVEN)]}"))
+    User.objects.bulk_create(users)
+    users = list(User.objects.filter(username__startswith="bench-"))
+    for team in teams:
+        team.lead = next(u for u in users if u.role == Role.LEAD and u.team_id == team.pk)
+        team.save(update_fields=["lead"])
+    agents = [u.pk for u in users if u.role != Role.ADMIN]
+    team_of = {u.pk: u.team_id for u in users if u.team_id}
+    categories = list(Category.objects.values_list("pk", flat=True))
+    from django.db import connection
+
+    connection.close()  # the loader takes the database for itself
+    loader = make_loader()
+
+    started = time.perf_counter()
+    plan = Plan(size, time.time(), agents, team_of)
+    log(f"plan: {time.perf_counter() - started:.1f}s")
+    steps: list[tuple[type[models.Model], Iterable[dict[str, Any]]]] = [
+        (Customer, customer_rows(plan, rnd)),
+        (Identity, identity_rows(plan, rnd)),
+        (Product, product_rows(plan, rnd)),
+        (Passage, passage_rows(plan, rnd)),
+        (Order, order_rows(plan, rnd)),
+        (OrderItem, order_item_rows(plan, rnd)),
+        (Case, case_rows(plan, rnd, categories)),
+        (Interaction, interaction_rows(plan, rnd)),
+        (Commitment, commitment_rows(plan, rnd)),
+        (Handover, handover_rows(plan, rnd, agents)),
+        (Compensation, compensation_rows(plan, rnd, agents)),
+        (AuditEvent, audit_rows(plan, rnd)),
+    ]
+    report: dict[str, tuple[int, float]] = {}
+    for model, rows in steps:
+        count, seconds = loader.load(model, rows)
+        report[model._meta.db_table] = (count, seconds)
+        log(f"{model._meta.db_table}: {count:,} rows in {seconds:.1f}s")
+    started = time.perf_counter()
+    tables = [model._meta.db_table for model, _rows in steps]
+    if isinstance(loader, PostgresLoader):
+        loader.finish(tables)
+    elif isinstance(loader, SQLiteLoader):
+        loader.finish()
+    report["(analyze)"] = (0, time.perf_counter() - started)
+    log(f"analyze: {report['(analyze)'][1]:.1f}s")
+    return report
