@@ -1,0 +1,58 @@
+"""One customer across channels; merging two keeps every piece of history."""
+
+from __future__ import annotations
+
+import pytest
+
+from madoguchi.customers.models import Customer, Identity, IdentityKind
+from madoguchi.customers.services import do_merge_customers, get_or_create_customer, normalise_identity
+from madoguchi.testing.factories import CaseFactory, CustomerFactory, OrderFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "stored"),
+    [
+        (IdentityKind.EMAIL, "Ｙａｍａｄａ＠Example.JP ", "yamada@example.jp"),
+        (IdentityKind.PHONE, "０９０－１２３４－５６７８", "09012345678"),
+        (IdentityKind.PHONE, "+81 90-1234-5678", "+819012345678"),
+        (IdentityKind.X, "@Madoguchi_Shop", "madoguchi_shop"),
+        (IdentityKind.LINE, "U1234abcd", "U1234abcd"),
+    ],
+)
+def test_identities_are_normalised(kind, raw, stored):
+    assert normalise_identity(kind, raw) == stored
+
+
+def test_same_address_in_full_width_finds_the_same_customer():
+    first, created = get_or_create_customer(name="山田 太郎", kind=IdentityKind.EMAIL, value="yamada@example.jp")
+    again, created_again = get_or_create_customer(name="ヤマダ", kind=IdentityKind.EMAIL, value="ＹＡＭＡＤＡ@example.jp")
+    assert created and not created_again and first == again
+
+
+def test_merge_moves_identities_cases_and_orders_and_keeps_a_pointer():
+    target, source = CustomerFactory(name="山田 太郎"), CustomerFactory(name="山田太郎（LINE）")
+    Identity.objects.create(customer=source, kind=IdentityKind.LINE, value="U999")
+    case, order = CaseFactory(customer=source), OrderFactory(customer=source)
+    do_merge_customers(source=source, target=target)
+    assert Identity.objects.get(value="U999").customer == target
+    case.refresh_from_db(), order.refresh_from_db(), source.refresh_from_db()
+    assert case.customer == target and order.customer == target and source.merged_into == target
+
+
+def test_merge_page_refuses_bad_numbers_in_japanese(client):
+    client.force_login(UserFactory())
+    target = CustomerFactory()
+    response = client.post(f"/customers/{target.pk}/merge/", {"source": "abc"}, follow=True)
+    assert "数字で入力してください" in response.content.decode()
+    response = client.post(f"/customers/{target.pk}/merge/", {"source": str(target.pk)}, follow=True)
+    assert "統合できるお客様が見つかりません" in response.content.decode()
+
+
+def test_merged_customer_page_leads_to_the_survivor(client):
+    client.force_login(UserFactory())
+    target, source = CustomerFactory(), CustomerFactory()
+    client.post(f"/customers/{target.pk}/merge/", {"source": f"#{source.pk}"})
+    assert Customer.objects.get(pk=source.pk).merged_into == target
+    assert client.get(f"/customers/{source.pk}/").url == f"/customers/{target.pk}/"
