@@ -5,18 +5,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from madoguchi.accounts.models import User
 from madoguchi.notifications.models import Notification
 from madoguchi.notifications.services import do_mark_read
 
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    items = Notification.objects.filter(user=request.user).select_related("case").order_by("-created_at")[:100]
+    items = Notification.objects.filter(user_id=request.user.pk).select_related("case").order_by("-created_at")[:100]
     return render(request, "notifications/list.html", {"items": items})
 
 
 @login_required
 @require_POST
 def mark_read(request: HttpRequest) -> HttpResponse:
-    do_mark_read(request.user, int(request.POST["id"]) if request.POST.get("id", "").isdigit() else None)  # type: ignore[arg-type]
+    user = request.user
+    assert isinstance(user, User)
+    do_mark_read(user, int(request.POST["id"]) if request.POST.get("id", "").isdigit() else None)
     return redirect("notifications:list")

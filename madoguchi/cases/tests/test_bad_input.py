@@ -141,3 +141,18 @@ def test_missing_case_is_a_japanese_404(agent_client):
 def test_pages_need_login(client):
     assert client.get("/").status_code == 302
     assert client.get("/cases/new/").url.startswith("/login/")
+
+
+def test_logging_a_call_on_an_existing_case_prefills_time_and_records_the_agent(agent_client):
+    case = CaseFactory(assignee=agent_client.agent)
+    page = agent_client.get(f"/cases/{case.pk}/").content.decode()
+    now_minute = timezone.localtime().strftime("%Y-%m-%dT%H:")
+    assert f'name="ia-occurred_at" value="{now_minute}' in page
+    response = agent_client.post(f"/cases/{case.pk}/interactions/", {
+        "ia-kind": "inbound", "ia-channel": "phone",
+        "ia-occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+        "ia-body": "再度お電話あり。まだ届いていないとのこと。",
+    })
+    assert response.status_code == 302
+    entry = case.interactions.get(body__startswith="再度お電話")
+    assert entry.author == agent_client.agent and entry.channel == "phone"
