@@ -34,3 +34,23 @@ AUDIT_LABELS = {
 @register.filter
 def audit_label(action: str) -> str:
     return str(AUDIT_LABELS.get(action, action))
+
+
+@register.filter
+def due_label(due_at: Any) -> str:
+    """「期限切れ」「本日期限」「明日期限」 for a promise's due time, in the shop's time zone."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    if due_at is None:
+        return ""
+    now = timezone.localtime()
+    due = timezone.localtime(due_at)
+    if due < now:
+        return str(_("期限切れ"))
+    if due.date() == now.date():
+        return str(_("本日期限"))
+    if due.date() == now.date() + dt.timedelta(days=1):
+        return str(_("明日期限"))
+    return ""

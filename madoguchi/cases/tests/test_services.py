@@ -114,3 +114,13 @@ def test_customer_reply_reopens_a_resolved_case():
     services.do_add_interaction(case, actor=None, kind="inbound", channel="email", body="まだ直っていません")
     case.refresh_from_db()
     assert case.status == Status.OPEN and case.resolved_at is None
+
+
+def test_promise_labels_say_overdue_today_and_tomorrow():
+    from madoguchi.cases.templatetags.desk import due_label
+
+    now = timezone.localtime()
+    assert due_label(now - dt.timedelta(minutes=1)) == "期限切れ"
+    assert due_label(now.replace(hour=23, minute=59)) in ("本日期限", "期限切れ")
+    assert due_label(now + dt.timedelta(days=1)) == "明日期限"
+    assert due_label(now + dt.timedelta(days=5)) == ""
