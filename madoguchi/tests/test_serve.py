@@ -1,0 +1,73 @@
+"""`madoguchi serve` on a fresh data folder: migrates, creates the first admin, serves the desk."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from http.cookiejar import CookieJar
+from urllib.parse import urlencode
+
+import pytest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+@pytest.fixture
+def served(tmp_path):
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "MADOGUCHI_TASKS_IMMEDIATE", "REDIS_URL")}
+    env.update(MADOGUCHI_DATA_DIR=str(tmp_path / "data"), MADOGUCHI_SMTP_PORT="0", PYTHONUNBUFFERED="1")
+    log = open(tmp_path / "serve.log", "w+")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "madoguchi.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/login/")
+        log.seek(0)
+        yield port, log.read(), tmp_path / "data"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def test_first_start_creates_an_admin_who_can_log_in_to_a_japanese_desk(served):
+    port, output, data_dir = served
+    match = re.search(r"ユーザー名: (\S+)\s+パスワード: (\S+)", output)
+    assert match, output
+    assert (data_dir / "madoguchi.sqlite3").exists()
+    assert oct((data_dir / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+    jar = CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    login_page = opener.open(f"http://127.0.0.1:{port}/login/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page).group(1)
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/login/",
+        data=urlencode({"username": match.group(1), "password": match.group(2), "csrfmiddlewaretoken": token}).encode(),
+        headers={"Referer": f"http://127.0.0.1:{port}/login/"},
+    )
+    inbox = opener.open(request).read().decode()
+    assert "受信箱" in inbox and "自分の案件" in inbox
+    css = opener.open(f"http://127.0.0.1:{port}/static/madoguchi/desk.css")
+    assert css.status == 200
