@@ -13,6 +13,7 @@ urlpatterns = [
     path("mail/", include("madoguchi.mail.urls")),
     path("chat/", include("madoguchi.chat.urls")),
     path("knowledge/", include("madoguchi.knowledge.urls")),
+    path("faq/", include("madoguchi.knowledge.faq_urls")),
     path("metrics/", include("madoguchi.metrics.urls")),
     path("", include("madoguchi.cases.urls")),
 ]

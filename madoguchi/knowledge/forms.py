@@ -1,0 +1,40 @@
+"""Forms of the knowledge capability (field rules only; domain rules are in services)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.cases.models import Category
+from madoguchi.knowledge.models import ArticleState, RuleVersion, Visibility
+from madoguchi.knowledge.text import normalise
+
+
+class ArticleForm(forms.Form):
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    title = forms.CharField(label=_("タイトル"), max_length=200)
+    body = forms.CharField(label=_("本文（Markdown）"), max_length=50000, widget=forms.Textarea(attrs={"rows": 16}))
+    visibility = forms.ChoiceField(label=_("公開範囲"), choices=Visibility.choices)
+    state = forms.ChoiceField(label=_("状態"), choices=ArticleState.choices)
+    category = forms.ModelChoiceField(label=_("分類"), queryset=Category.objects.all(), required=False)
+    tags = forms.CharField(label=_("タグ（カンマ区切り）"), max_length=500, required=False)
+
+
+class SearchForm(forms.Form):
+    KINDS = [("", _("すべて")), ("case", _("案件")), ("customer", _("お客様")), ("order", _("注文")), ("article", _("記事"))]
+    q = forms.CharField(label=_("検索"), max_length=200, required=False)
+    kind = forms.ChoiceField(label=_("種類"), choices=KINDS, required=False)
+
+    def clean_q(self) -> str:
+        return normalise(self.cleaned_data["q"]).strip()
+
+
+class RuleVersionForm(forms.Form):
+    effective_from = forms.DateField(label=_("適用開始日"), widget=forms.DateInput(attrs={"type": "date"}))
+    body = forms.CharField(label=_("本文（Markdown）"), max_length=20000, widget=forms.Textarea(attrs={"rows": 8}))
+
+
+class FlagForm(forms.Form):
+    rule_version = forms.ModelChoiceField(label=_("根拠のルール"), queryset=RuleVersion.objects.select_related("rule"),
+                                          required=False, empty_label=_("選んでください"))
+    reason = forms.CharField(label=_("具体的な言動"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))

@@ -1,0 +1,159 @@
+"""Writes and domain rules of the knowledge capability. Knows nothing of HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import nh3
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
+from markdown_it import MarkdownIt
+
+from madoguchi.accounts.models import User
+from madoguchi.cases.models import Case, InteractionKind
+from madoguchi.customers.models import Customer
+from madoguchi.knowledge import indexing
+from madoguchi.knowledge.models import (
+    Article,
+    ArticleState,
+    ArticleVersion,
+    CustomerFlag,
+    Rule,
+    RuleVersion,
+    Tag,
+    Visibility,
+)
+
+
+class KnowledgeError(ValueError):
+    """A rule was broken; the message is shown to the user as it is (Japanese)."""
+
+
+# CommonMark with raw HTML switched off, then nh3 as a second fence: article authors are
+# staff, but a pasted customer e-mail must never become markup in the public FAQ.
+_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+ALLOWED_TAGS = {
+    "p", "br", "strong", "em", "ul", "ol", "li", "h1", "h2", "h3", "h4", "blockquote", "code", "pre",
+    "a", "table", "thead", "tbody", "tr", "th", "td", "hr",
+}
+
+
+def render_markdown(text: str) -> SafeString:
+    html = _markdown.render(text or "")
+    clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
+                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
+    return mark_safe(clean)  # noqa: S308 - sanitised by nh3 just above
+
+
+def parse_tags(text: str) -> list[str]:
+    seen: list[str] = []
+    for raw in text.replace("、", ",").replace("，", ",").split(","):
+        name = raw.strip()[:50]
+        if name and name not in seen:
+            seen.append(name)
+    return seen
+
+
+@transaction.atomic
+def do_save_article(
+    article: Article | None, *, actor: User | None, title: str, body: str, visibility: str = Visibility.INTERNAL,
+    state: str = ArticleState.DRAFT, category: object = None, tags: Iterable[str] = (),
+    source_case: Case | None = None, expected_version: int | None = None,
+) -> Article:
+    """Create or change an article; every save is kept as a numbered version with its author."""
+    if not title.strip() or not body.strip():
+        raise KnowledgeError("タイトルと本文を入力してください。")
+    if article is None:
+        article = Article(source_case=source_case, version=0)
+    elif expected_version is not None and article.version != expected_version:
+        raise KnowledgeError("この記事は他の人が先に更新しました。最新の内容を確認してから、もう一度保存してください。")
+    article.title, article.body = title.strip(), body
+    article.visibility, article.state, article.category = visibility, state, category
+    article.version += 1
+    article.updated_by = actor
+    article.save()
+    names = list(tags)
+    article.tags.set([Tag.objects.get_or_create(name=name)[0] for name in names])
+    ArticleVersion.objects.create(
+        article=article, number=article.version, title=article.title, body=body, visibility=visibility,
+        state=state, tags=", ".join(names), author=actor,
+    )
+    indexing.index_article(article)
+    return article
+
+
+def draft_from_case(case: Case) -> dict[str, str]:
+    """Title and Markdown body of a manual entry made from a resolved case (マニュアル化)."""
+    notes = [i.body.strip() for i in case.interactions.filter(kind=InteractionKind.NOTE).order_by("occurred_at", "id")]
+    investigation = "\n".join(f"- {line}" for note in notes for line in note.splitlines() if line.strip())
+    sections = [
+        ("よくあるお問い合わせ（お客様の言葉）", "\n".join(f"> {line}" for line in case.complaint.splitlines()) or "（未記入）"),
+        ("確認したこと（調査）", investigation or "（社内メモはありません）"),
+        ("解決策・ご提案", case.solution.strip() or "（未記入）"),
+        ("着地点", case.landing_point.strip() or "（未記入）"),
+    ]
+    body = "\n\n".join(f"## {heading}\n\n{text}" for heading, text in sections)
+    return {"title": f"{case.subject}への対応", "body": body + f"\n\n（案件 {case.number} から作成）"}
+
+
+@transaction.atomic
+def do_manual_from_case(case: Case, *, actor: User) -> Article:
+    if case.status not in ("resolved", "closed"):
+        raise KnowledgeError("マニュアル化できるのは解決済みの案件だけです。")
+    draft = draft_from_case(case)
+    return do_save_article(None, actor=actor, title=draft["title"], body=draft["body"], category=case.category,
+                           source_case=case, tags=[case.category.name])
+
+
+# --- Handling rules ----------------------------------------------------------------------
+
+def version_in_force(rule: Rule, on: dt.date) -> RuleVersion | None:
+    """The version whose effective date is the latest one not after `on`."""
+    return rule.versions.filter(effective_from__lte=on).order_by("-effective_from", "-id").first()
+
+
+def local_date(at: dt.datetime) -> dt.date:
+    return timezone.localtime(at).date()
+
+
+def rules_for_case(case: Case) -> list[RuleVersion]:
+    """The rules of the case's category (and rules for every category) in force when the
+    case was received, so an agent applies the rule the customer was promised."""
+    on = local_date(case.received_at)
+    rules = Rule.objects.filter(Q(category=case.category) | Q(category__isnull=True)).order_by("topic", "code")
+    found = []
+    for rule in rules:
+        version = version_in_force(rule, on)
+        if version is not None:
+            found.append(version)
+    return found
+
+
+@transaction.atomic
+def do_add_rule_version(rule: Rule, *, actor: User | None, effective_from: dt.date, body: str) -> RuleVersion:
+    if not body.strip():
+        raise KnowledgeError("ルールの本文を入力してください。")
+    if rule.versions.filter(effective_from=effective_from).exists():
+        raise KnowledgeError("同じ適用開始日の版がすでにあります。日付を変えてください。")
+    return RuleVersion.objects.create(rule=rule, effective_from=effective_from, body=body, author=actor)
+
+
+@transaction.atomic
+def do_flag_customer(customer: Customer, *, actor: User, rule_version: RuleVersion | None, reason: str,
+                     case: Case | None = None) -> CustomerFlag:
+    """Flag a customer as abusive; without a cited rule the flag is refused (seed 004)."""
+    if rule_version is None:
+        raise KnowledgeError("要注意として記録するには、根拠となる顧客対応ルールを選んでください。")
+    if not reason.strip():
+        raise KnowledgeError("具体的な言動（いつ、何を言われたか）を入力してください。")
+    if rule_version.effective_from > timezone.localdate():
+        raise KnowledgeError("まだ適用されていないルールは引用できません。")
+    return CustomerFlag.objects.create(customer=customer, rule_version=rule_version, reason=reason.strip(),
+                                       case=case, flagged_by=actor)
+
+
+def active_flags(customer: Customer) -> list[CustomerFlag]:
+    return list(customer.knowledge_flags.filter(cleared_at__isnull=True).select_related("rule_version__rule", "flagged_by"))

@@ -1,0 +1,143 @@
+"""Thin views of the knowledge capability: the desk side (login required)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from madoguchi.accounts.models import AuthorityLimit, User
+from madoguchi.cases.models import Case
+from madoguchi.knowledge import replies, search, services
+from madoguchi.knowledge.forms import ArticleForm, FlagForm, RuleVersionForm, SearchForm
+from madoguchi.knowledge.models import Article, Rule, RuleTopic
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)
+    return request.user
+
+
+@login_required
+def search_view(request: HttpRequest) -> HttpResponse:
+    form = SearchForm(request.GET or None)
+    hits: list[search.Hit] = []
+    query = ""
+    if form.is_valid() and form.cleaned_data["q"]:
+        query = form.cleaned_data["q"]
+        kind = form.cleaned_data["kind"]
+        kinds = ["case", "message"] if kind == "case" else ([kind] if kind else None)
+        hits = search.search(query, kinds=kinds, limit=50)
+    return render(request, "knowledge/search.html", {"form": form, "hits": hits, "query": query})
+
+
+@login_required
+def article_list(request: HttpRequest) -> HttpResponse:
+    articles = Article.objects.select_related("category", "updated_by").prefetch_related("tags")[:300]
+    return render(request, "knowledge/article_list.html", {"articles": articles})
+
+
+@login_required
+def article_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    article = get_object_or_404(Article.objects.select_related("category", "source_case"), pk=pk)
+    versions = article.versions.select_related("author")[:50]
+    return render(request, "knowledge/article_detail.html", {
+        "article": article, "html": services.render_markdown(article.body), "versions": versions,
+    })
+
+
+@login_required
+def article_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    article = get_object_or_404(Article, pk=pk) if pk else None
+    if request.method == "POST":
+        form = ArticleForm(request.POST)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                article = services.do_save_article(
+                    article, actor=_user(request), title=data["title"], body=data["body"], visibility=data["visibility"],
+                    state=data["state"], category=data["category"], tags=services.parse_tags(data["tags"]),
+                    expected_version=data["version"] if article else None,
+                )
+            except services.KnowledgeError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("記事を保存しました。"))
+                return redirect("knowledge:article", pk=article.pk)
+    elif article is not None:
+        form = ArticleForm(initial={
+            "version": article.version, "title": article.title, "body": article.body, "visibility": article.visibility,
+            "state": article.state, "category": article.category_id, "tags": ", ".join(t.name for t in article.tags.all()),
+        })
+    else:
+        form = ArticleForm()
+    return render(request, "knowledge/article_edit.html", {"form": form, "article": article},
+                  status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def manual_from_case(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(Case.objects.select_related("category"), pk=pk)
+    try:
+        article = services.do_manual_from_case(case, actor=_user(request))
+    except services.KnowledgeError as error:
+        messages.error(request, str(error))
+        return redirect("cases:detail", pk=pk)
+    messages.success(request, _("案件から下書きを作りました。内容を整えて公開してください。"))
+    return redirect("knowledge:article_edit", pk=article.pk)
+
+
+@login_required
+@require_POST
+def reply_hints(request: HttpRequest, pk: int) -> JsonResponse:
+    case = get_object_or_404(Case, pk=pk)
+    return JsonResponse({"hints": replies.reply_hints(case, request.POST.get("body", ""))})
+
+
+@login_required
+@require_POST
+def flag_customer(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(Case.objects.select_related("customer"), pk=pk)
+    form = FlagForm(request.POST)
+    if form.is_valid():
+        try:
+            services.do_flag_customer(case.customer, actor=_user(request), rule_version=form.cleaned_data["rule_version"],
+                                      reason=form.cleaned_data["reason"], case=case)
+        except services.KnowledgeError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("要注意のお客様として記録しました。"))
+    return redirect("cases:detail", pk=pk)
+
+
+@login_required
+def rule_list(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    rows = [(rule, services.version_in_force(rule, today)) for rule in Rule.objects.select_related("category")]
+    return render(request, "knowledge/rule_list.html", {"rows": rows})
+
+
+@login_required
+def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    rule = get_object_or_404(Rule, pk=pk)
+    form = RuleVersionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.do_add_rule_version(rule, actor=_user(request), effective_from=form.cleaned_data["effective_from"],
+                                         body=form.cleaned_data["body"])
+        except services.KnowledgeError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("新しい版を登録しました。"))
+            return redirect("knowledge:rule", pk=pk)
+    versions = [(v, services.render_markdown(v.body)) for v in rule.versions.select_related("author")]
+    current = services.version_in_force(rule, timezone.localdate())
+    limits = AuthorityLimit.objects.all() if rule.topic == RuleTopic.AUTHORITY else None
+    return render(request, "knowledge/rule_detail.html", {
+        "rule": rule, "versions": versions, "current": current, "form": form, "limits": limits,
+    })
