@@ -190,6 +190,8 @@ class WidgetConsumer(ChatSocket):
             await self.broadcast(posted.session.pk, "message", message=services.message_payload(posted.message))
 
     def _post(self, content: dict[str, Any]) -> services.Posted:
+        if self.session is None and isinstance(content.get("prechat"), dict):
+            self.meta.update(services.clean_prechat(content["prechat"]))
         session = self.session or services.start_session(**self.meta)
         return services.do_customer_message(session, client_id=content.get("client_id"), text=content.get("text"))  # type: ignore[arg-type]
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, F
 from django.utils import timezone
@@ -112,6 +114,16 @@ class Posted:
     message: ChatMessage
     created: bool
     new_session: bool = False
+
+
+def clean_prechat(data: dict[str, Any]) -> dict[str, str]:
+    """Optional pre-chat answers; an address that is not one is dropped, not fatal."""
+    email = str(data.get("email") or "").strip()[:254]
+    try:
+        validate_email(email)
+    except ValidationError:
+        email = ""
+    return {"name": str(data.get("name") or "")[:100], "email": email, "order_number": str(data.get("order") or "")[:50]}
 
 
 def start_session(*, page_url: str = "", origin: str = "", name: str = "", email: str = "",
@@ -301,7 +313,7 @@ def chat_open(now: dt.datetime | None = None) -> bool:
 
 
 def average_seconds_to_take(recent: int = 20) -> float:
-    recent_ids = ChatSession.objects.filter(taken_at__isnull=False).order_by("-taken_at").values("id")[:recent]
+    recent_ids = ChatSession.objects.filter(taken_at__isnull=False).order_by("-taken_at").values_list("id", flat=True)[:recent]
     avg = ChatSession.objects.filter(id__in=list(recent_ids)).aggregate(
         avg=Avg(F("taken_at") - F("customer_first_message_at"))
     )["avg"]

@@ -36,7 +36,7 @@ def test_visitor_message_opens_a_chat_case_and_reaches_the_agent():
         session_id = ack["session"]["id"]
         await desk.send_json_to({"type": "watch", "session_id": session_id})
         watched = await receive_until(desk, "welcome")
-        assert [m["text"] for m in watched["messages"]] == ["注文した商品が届きません"]
+        assert [m["text"] for m in watched["messages"] if m["sender"] == "customer"] == ["注文した商品が届きません"]
         await visitor.disconnect()
         await desk.disconnect()
         return ack
@@ -46,4 +46,5 @@ def test_visitor_message_opens_a_chat_case_and_reaches_the_agent():
     assert session.token == ack["token"]
     assert session.case.channel == Channel.CHAT
     assert session.case.customer.identities.get().value == "taro@example.jp"
-    assert list(Interaction.objects.filter(case=session.case).values_list("body", "external_id")) == [("注文した商品が届きません", "c1")]
+    inbound = Interaction.objects.filter(case=session.case, kind="inbound")
+    assert list(inbound.values_list("body", "external_id")) == [("注文した商品が届きません", "c1")]
