@@ -5,3 +5,11 @@ class MetricsConfig(AppConfig):
     name = "madoguchi.metrics"
     label = "metrics"
     verbose_name = "指標"
+
+    def ready(self) -> None:
+        from madoguchi.cases import signals
+        from madoguchi.metrics import receivers, tasks  # noqa: F401  (registers the minute jobs)
+
+        signals.case_created.connect(receivers.on_case_created, dispatch_uid="metrics-case-created")
+        signals.interaction_added.connect(receivers.on_interaction, dispatch_uid="metrics-interaction")
+        signals.case_status_changed.connect(receivers.on_status_changed, dispatch_uid="metrics-status")

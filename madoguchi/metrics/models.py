@@ -1,1 +1,266 @@
-"""Models of this capability: filled in by its issue."""
+"""SLA clocks, breaches, outcomes, surveys, quality reviews, targets and the daily rollups.
+
+Everything here hangs off cases.Case by a OneToOne/FK; the case desk's tables are never
+written by this app. The measures themselves are defined once, in definitions.py.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.cases.models import Channel, Priority
+
+
+class SlaPolicy(models.Model):
+    """Targets in business minutes. Blank priority/channel/category match any; the policy
+    matching the most fields wins (ties: lowest position)."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    priority = models.PositiveSmallIntegerField(_("優先度"), choices=Priority.choices, null=True, blank=True)
+    channel = models.CharField(_("窓口"), max_length=10, choices=Channel.choices, blank=True)
+    category = models.ForeignKey(
+        "cases.Category", verbose_name=_("分類"), null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    first_response_minutes = models.PositiveIntegerField(_("初回応答（営業時間・分）"))
+    next_response_minutes = models.PositiveIntegerField(_("次回応答（営業時間・分）"))
+    resolution_minutes = models.PositiveIntegerField(_("解決（営業時間・分）"))
+    warn_percent = models.PositiveSmallIntegerField(
+        _("警告を出す経過率（%）"), default=80, validators=[MinValueValidator(1), MaxValueValidator(99)]
+    )
+    position = models.PositiveIntegerField(_("並び順"), default=0)
+
+    class Meta:
+        verbose_name = _("SLAポリシー")
+        verbose_name_plural = _("SLAポリシー")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SlaTarget(models.TextChoices):
+    FIRST = "first", _("初回応答")
+    NEXT = "next", _("次回応答")
+    RESOLUTION = "resolution", _("解決")
+
+
+class CaseSla(models.Model):
+    """The SLA clocks of one case. Dues are absolute moments (business time already
+    applied); while the clock is stopped (waiting on the customer, or resolved) the dues
+    are null and `paused_since` is set; on restart the stopped business time is added."""
+
+    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, primary_key=True, related_name="sla")
+    policy = models.ForeignKey(SlaPolicy, null=True, on_delete=models.SET_NULL, related_name="+")
+    paused_since = models.DateTimeField(null=True, blank=True)
+    paused_seconds = models.PositiveIntegerField(default=0)  # business seconds stopped so far
+
+    first_due = models.DateTimeField(null=True, blank=True)
+    first_warn_at = models.DateTimeField(null=True, blank=True)
+    first_done_at = models.DateTimeField(null=True, blank=True)
+    first_wall_seconds = models.PositiveIntegerField(null=True, blank=True)
+    first_business_seconds = models.PositiveIntegerField(null=True, blank=True)
+
+    next_started_at = models.DateTimeField(null=True, blank=True)
+    next_paused_base = models.PositiveIntegerField(default=0)  # paused_seconds when started
+    next_due = models.DateTimeField(null=True, blank=True)
+    next_warn_at = models.DateTimeField(null=True, blank=True)
+
+    resolution_due = models.DateTimeField(null=True, blank=True)
+    resolution_warn_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_business_seconds = models.PositiveIntegerField(null=True, blank=True)
+    reopen_count = models.PositiveIntegerField(default=0)
+
+    targets_due = models.PositiveIntegerField(default=0)  # targets that came due or were met
+    targets_met = models.PositiveIntegerField(default=0)
+    # Once-only marks: "counted:first", "warned:next:<start iso>", … (see sla.py).
+    marks = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("案件のSLA")
+        verbose_name_plural = _("案件のSLA")
+        indexes = [
+            models.Index(fields=["first_due"], name="sla_first_due", condition=Q(first_due__isnull=False)),
+            models.Index(fields=["next_due"], name="sla_next_due", condition=Q(next_due__isnull=False)),
+            models.Index(fields=["resolution_due"], name="sla_resolution_due", condition=Q(resolution_due__isnull=False)),
+            models.Index(fields=["first_warn_at"], name="sla_first_warn", condition=Q(first_warn_at__isnull=False)),
+            models.Index(fields=["next_warn_at"], name="sla_next_warn", condition=Q(next_warn_at__isnull=False)),
+            models.Index(
+                fields=["resolution_warn_at"], name="sla_resolution_warn", condition=Q(resolution_warn_at__isnull=False)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"SLA {self.case_id}"
+
+
+class SlaBreach(models.Model):
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="sla_breaches")
+    target = models.CharField(_("目標"), max_length=12, choices=SlaTarget.choices)
+    due_at = models.DateTimeField(_("期限"))
+    breached_at = models.DateTimeField(_("超過を記録した日時"), auto_now_add=True)
+    escalated_to = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+
+    class Meta:
+        verbose_name = _("SLA超過")
+        verbose_name_plural = _("SLA超過")
+        constraints = [models.UniqueConstraint(fields=["case", "target", "due_at"], name="sla_breach_once")]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_target_display()}"
+
+
+class Outcome(models.Model):
+    """What the case came to (seed 002's figures behind churn and sales through support)."""
+
+    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, primary_key=True, related_name="outcome")
+    resolved = models.BooleanField(_("解決した"), default=True)
+    cancelled = models.BooleanField(_("解約・キャンセルされた"), default=False)
+    refund_asked = models.BooleanField(_("返金を求められた"), default=False)
+    kept = models.BooleanField(_("解約を思いとどまってもらえた"), default=False)
+    upsell = models.BooleanField(_("追加の購入があった"), default=False)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("対応結果")
+        verbose_name_plural = _("対応結果")
+
+    def __str__(self) -> str:
+        return f"{self.case_id}"
+
+
+class Survey(models.Model):
+    """One satisfaction survey per case; the link carries a signed token of `nonce`."""
+
+    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="survey")
+    nonce = models.CharField(max_length=32, unique=True)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    rating = models.PositiveSmallIntegerField(
+        _("満足度"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    nps = models.PositiveSmallIntegerField(
+        _("おすすめ度"), null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(10)]
+    )
+    comment = models.TextField(_("コメント"), blank=True)
+
+    class Meta:
+        verbose_name = _("満足度アンケート")
+        verbose_name_plural = _("満足度アンケート")
+        constraints = [
+            models.CheckConstraint(condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5), name="survey_rating_1_5"),
+            models.CheckConstraint(condition=Q(nps__isnull=True) | Q(nps__lte=10), name="survey_nps_0_10"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.rating or '-'}"
+
+
+class FollowUp(models.Model):
+    """A task for the team lead after a low survey score (seed 003 step 7)."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="follow_ups")
+    survey = models.OneToOneField(Survey, on_delete=models.CASCADE, related_name="follow_up")
+    assigned_to = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField(_("フォローの記録"), blank=True)
+
+    class Meta:
+        verbose_name = _("低評価のフォロー")
+        verbose_name_plural = _("低評価のフォロー")
+        indexes = [models.Index(fields=["created_at"], name="followup_open", condition=Q(done_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.case_id}"
+
+
+class QualityReview(models.Model):
+    """A lead's score of one case on seed 001's six dimensions (1–5 each)."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="quality_reviews")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="quality_reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    team = models.ForeignKey("accounts.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    first_impression = models.PositiveSmallIntegerField(_("第一印象"))
+    speed = models.PositiveSmallIntegerField(_("スピード"))
+    accuracy = models.PositiveSmallIntegerField(_("正確さ"))
+    empathy = models.PositiveSmallIntegerField(_("感受性（共感）"))
+    flexibility = models.PositiveSmallIntegerField(_("柔軟性"))
+    reassurance = models.PositiveSmallIntegerField(_("安心感"))
+    comment = models.TextField(_("コメント"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    DIMENSIONS = ["first_impression", "speed", "accuracy", "empathy", "flexibility", "reassurance"]
+
+    class Meta:
+        verbose_name = _("応対品質の評価")
+        verbose_name_plural = _("応対品質の評価")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.agent}"
+
+
+class Target(models.Model):
+    """Editable target of a measure (code from definitions.MEASURES)."""
+
+    code = models.CharField(max_length=40, unique=True)
+    value = models.FloatField(_("目標値"))
+
+    class Meta:
+        verbose_name = _("目標")
+        verbose_name_plural = _("目標")
+
+    def __str__(self) -> str:
+        return f"{self.code}={self.value}"
+
+
+class ImpactInputs(models.Model):
+    """The shop's own figure for seed 002's impact arithmetic (single row)."""
+
+    unhappy_leave_percent = models.FloatField(_("不満を持ったお客様のうち離れていく割合（%）"), default=52)
+    value_per_customer_yen = models.PositiveIntegerField(_("お客様1人あたりの年間購入額（円）"), default=20000)
+
+    class Meta:
+        verbose_name = _("影響試算の前提")
+        verbose_name_plural = _("影響試算の前提")
+
+    def __str__(self) -> str:
+        return str(_("影響試算の前提"))
+
+
+class DailyRollup(models.Model):
+    """Figures of the cases received on one local day (grain "d") or month (grain "m",
+    day = the 1st), for the whole desk (dim "all") and for each team, agent, channel and
+    category separately. `figures` is a definitions.Figures in JSON. A day is rebuilt when
+    marked dirty, then its month is summed again from its days."""
+
+    grain = models.CharField(max_length=1, default="d")
+    day = models.DateField()
+    dim = models.CharField(max_length=10)
+    value = models.CharField(max_length=40)
+    figures = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["grain", "dim", "value", "day"], name="rollup_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.dim}={self.value}"
+
+
+class DirtyDay(models.Model):
+    """A day whose rollup must be rebuilt (a case of that day changed)."""
+
+    day = models.DateField(primary_key=True)
+    marked_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return str(self.day)

@@ -1,0 +1,84 @@
+"""Writes of the metrics capability besides SLA clocks and surveys: outcomes, quality
+reviews, targets. Each marks the case's day for the rollup."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import Avg, Count
+
+from madoguchi.accounts.models import User
+from madoguchi.cases.models import Case
+from madoguchi.metrics.definitions import MEASURES_BY_CODE
+from madoguchi.metrics.models import Outcome, QualityReview, Target
+from madoguchi.metrics.rollup import mark_dirty
+
+OUTCOME_FLAGS = ("resolved", "cancelled", "refund_asked", "kept", "upsell")
+
+
+class MetricsError(ValueError):
+    """Shown to the user as it is (Japanese)."""
+
+
+@transaction.atomic
+def do_record_outcome(case: Case, *, actor: User, flags: dict[str, bool]) -> Outcome:
+    if flags.get("kept") and flags.get("cancelled"):
+        raise MetricsError("「解約された」と「解約を思いとどまってもらえた」は同時に選べません。")
+    outcome, _ = Outcome.objects.update_or_create(
+        case=case, defaults={**{k: bool(flags.get(k)) for k in OUTCOME_FLAGS}, "recorded_by": actor}
+    )
+    mark_dirty(case.received_at)
+    return outcome
+
+
+def can_review(user: User) -> bool:
+    return user.is_lead or user.is_admin
+
+
+@transaction.atomic
+def do_review(case: Case, *, reviewer: User, scores: dict[str, int], comment: str) -> QualityReview:
+    if not can_review(reviewer):
+        raise MetricsError("応対品質の評価はチームリーダーまたは管理者が行います。")
+    if case.assignee is None:
+        raise MetricsError("担当者のいない案件は評価できません。")
+    for name in QualityReview.DIMENSIONS:
+        if scores.get(name) not in (1, 2, 3, 4, 5):
+            raise MetricsError("6つの観点すべてに1〜5の点数をつけてください。")
+    return QualityReview.objects.create(
+        case=case, agent=case.assignee, reviewer=reviewer, team=case.team or case.assignee.team,
+        comment=comment.strip()[:4000], **{name: scores[name] for name in QualityReview.DIMENSIONS},
+    )
+
+
+def review_averages(group_by: str, reviews=None) -> list[dict]:
+    """Average score per dimension (and overall) per agent or team."""
+    field = {"agent": "agent", "team": "team"}[group_by]
+    reviews = QualityReview.objects.all() if reviews is None else reviews
+    rows = reviews.values(field).annotate(n=Count("id"), **{d: Avg(d) for d in QualityReview.DIMENSIONS})
+    result = []
+    for row in rows.order_by(field):
+        scores = [row[d] for d in QualityReview.DIMENSIONS]
+        row["overall"] = sum(scores) / len(scores)
+        result.append(row)
+    return result
+
+
+def targets() -> dict[str, float | None]:
+    """Each measure's target: the admin's value, else seed 002's default."""
+    values: dict[str, float | None] = {m.code: m.default_target for m in MEASURES_BY_CODE.values()}
+    from madoguchi.metrics.definitions import CHANGE_TARGETS
+
+    values.update(CHANGE_TARGETS)
+    values.update(dict(Target.objects.values_list("code", "value")))
+    return values
+
+
+@transaction.atomic
+def do_set_target(code: str, value: float | None) -> None:
+    from madoguchi.metrics.definitions import CHANGE_TARGETS
+
+    if code not in MEASURES_BY_CODE and code not in CHANGE_TARGETS:
+        raise MetricsError("不明な指標です。")
+    if value is None:
+        Target.objects.filter(code=code).delete()
+    else:
+        Target.objects.update_or_create(code=code, defaults={"value": value})

@@ -1,0 +1,146 @@
+"""Satisfaction surveys: a signed, expiring link per resolved case; one answer per case.
+
+The token is Django's signing of a random nonce (the secret key makes it unforgeable); the
+nonce finds the survey, `expires_at` bounds it. A rating of 1–2 creates a follow-up task
+for the team lead and a note on the case timeline (seed 003 step 7).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from madoguchi.accounts.services import approvers_for
+from madoguchi.cases.models import Case, Channel, InteractionKind
+from madoguchi.cases.services import do_add_interaction
+from madoguchi.metrics.models import FollowUp, Survey
+from madoguchi.metrics.rollup import mark_dirty
+from madoguchi.notifications.services import do_notify
+
+SALT = "madoguchi.metrics.survey"
+VALID_DAYS = 14
+LOW_RATING = 2
+# Channels on which the invitation is sent as a message on the case (the channel app
+# delivers outbound interactions); for the others the link is shown on the case page.
+SENT_ON_CHANNELS = {Channel.EMAIL, Channel.CHAT}
+
+# Set while this module writes the invitation, so the SLA receivers do not take it for a reply.
+sending_invitation: contextvars.ContextVar[bool] = contextvars.ContextVar("sending_invitation", default=False)
+
+
+class SurveyError(ValueError):
+    """Shown to the customer as it is (Japanese)."""
+
+
+def token_for(survey: Survey) -> str:
+    return signing.dumps(survey.nonce, salt=SALT)
+
+
+def survey_url(survey: Survey) -> str:
+    return settings.SITE_URL + reverse("metrics:survey", args=[token_for(survey)])
+
+
+def invitation_text(case: Case, survey: Survey) -> str:
+    customer = case.customer.name or "お客様"
+    return (
+        f"{customer} 様\n\nこのたびはお問い合わせいただき、ありがとうございました。\n"
+        "今回の対応について、1分ほどのアンケートにご協力いただけますと幸いです。\n"
+        f"{survey_url(survey)}\n"
+        f"（{VALID_DAYS}日間有効です。ログインは不要です。）"
+    )
+
+
+@transaction.atomic
+def do_invite(case: Case, now: dt.datetime | None = None) -> Survey:
+    """The case's survey, created on its first resolution; sent on email and chat."""
+    now = now or timezone.now()
+    survey, created = Survey.objects.get_or_create(
+        case=case,
+        defaults={"nonce": secrets.token_urlsafe(16), "sent_at": now, "expires_at": now + dt.timedelta(days=VALID_DAYS)},
+    )
+    if created and case.channel in SENT_ON_CHANNELS:
+        token = sending_invitation.set(True)
+        try:
+            do_add_interaction(case, actor=None, kind=InteractionKind.OUTBOUND, channel=case.channel,
+                               body=invitation_text(case, survey), occurred_at=now)
+        finally:
+            sending_invitation.reset(token)
+    return survey
+
+
+def survey_from_token(token: str, now: dt.datetime | None = None) -> Survey:
+    """The open survey of a token, or SurveyError saying why not."""
+    try:
+        nonce = signing.loads(token, salt=SALT)
+    except signing.BadSignature as error:
+        raise SurveyError("このアンケートのリンクは正しくありません。メールに記載のリンクをそのままお使いください。") from error
+    survey = Survey.objects.select_related("case").filter(nonce=nonce).first()
+    if survey is None:
+        raise SurveyError("このアンケートは見つかりませんでした。")
+    if survey.answered_at is not None:
+        raise SurveyError("このアンケートにはすでにご回答いただいています。ご協力ありがとうございました。")
+    if (now or timezone.now()) >= survey.expires_at:
+        raise SurveyError("このアンケートの回答期限が過ぎています。ご意見はお問い合わせ窓口までお寄せください。")
+    return survey
+
+
+def _parse_int(raw: str | None, low: int, high: int, label: str, required: bool) -> int | None:
+    raw = (raw or "").strip()
+    if not raw:
+        if required:
+            raise SurveyError(f"{label}を選んでください。")
+        return None
+    try:
+        value = int(raw)
+    except ValueError as error:
+        raise SurveyError(f"{label}は{low}〜{high}の数字で選んでください。") from error
+    if not low <= value <= high:
+        raise SurveyError(f"{label}は{low}〜{high}の数字で選んでください。")
+    return value
+
+
+@transaction.atomic
+def do_answer(token: str, *, rating: str | None, nps: str | None, comment: str, now: dt.datetime | None = None) -> Survey:
+    now = now or timezone.now()
+    survey = survey_from_token(token, now)
+    survey = Survey.objects.select_for_update().select_related("case__team__lead", "case__assignee").get(pk=survey.pk)
+    if survey.answered_at is not None:  # answered in another tab meanwhile
+        raise SurveyError("このアンケートにはすでにご回答いただいています。ご協力ありがとうございました。")
+    survey.rating = _parse_int(rating, 1, 5, "満足度", True)
+    survey.nps = _parse_int(nps, 0, 10, "おすすめ度", False)
+    survey.comment = comment.strip()[:2000]
+    survey.answered_at = now
+    survey.save()
+    case = survey.case
+    if survey.rating <= LOW_RATING:
+        _follow_up(case, survey)
+    mark_dirty(case.received_at)
+    return survey
+
+
+def _follow_up(case: Case, survey: Survey) -> FollowUp:
+    leads = approvers_for(case.assignee, case.team)
+    follow_up = FollowUp.objects.create(case=case, survey=survey, assigned_to=leads[0] if leads else None)
+    do_notify(leads, kind="survey_low", case=case,
+              message=f"{case.number} アンケートで満足度{survey.rating}の回答がありました。フォローをお願いします。")
+    note = f"満足度アンケート: {survey.rating}（5段階）。コメント: {survey.comment or '（なし）'}"
+    do_add_interaction(case, actor=None, kind=InteractionKind.NOTE, channel=case.channel, body=note, occurred_at=survey.answered_at)
+    return follow_up
+
+
+@transaction.atomic
+def do_close_follow_up(follow_up: FollowUp, *, actor, note: str) -> FollowUp:
+    if follow_up.done_at is not None:
+        raise SurveyError("このフォローはすでに完了しています。")
+    follow_up.done_at = timezone.now()
+    follow_up.done_by = actor
+    follow_up.note = note.strip()[:2000]
+    follow_up.save()
+    return follow_up

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.utils import timezone
+
+from madoguchi.metrics.formatting import format_value
+from madoguchi.metrics.models import CaseSla
+from madoguchi.metrics.sla import timer_state
+
+register = template.Library()
+
+
+@register.filter
+def metric(value: float | None, unit: str) -> str:
+    return format_value(value, unit)
+
+
+@register.filter
+def pick(mapping: dict, key: Any) -> Any:
+    return mapping.get(key) if mapping else None
+
+
+@register.simple_tag
+def sla_timers(cases: list) -> dict[int, dict]:
+    """SLA timer states of a page of cases: one query for the whole page."""
+    ids = [case.pk for case in cases]
+    now = timezone.now()
+    return {sla.pk: timer_state(sla, now) for sla in CaseSla.objects.filter(case_id__in=ids)} if ids else {}
+
+
+@register.inclusion_tag("metrics/_timer.html")
+def sla_timer(state: dict | None) -> dict:
+    return {"state": state}
+
+
+@register.simple_tag
+def sla_timers_for_case(case: Any) -> dict | None:
+    sla = CaseSla.objects.filter(case=case).first()
+    return timer_state(sla)
+
+
+@register.simple_tag(takes_context=True)
+def case_metrics(context: dict, case: Any) -> dict:
+    """Outcome, survey and breaches of the case for its side panel (three small queries)."""
+    from madoguchi.metrics.models import Outcome, SlaBreach, Survey
+    from madoguchi.metrics.services import can_review
+    from madoguchi.metrics.survey import survey_url
+
+    survey = Survey.objects.filter(case=case).first()
+    user = context.get("user")
+    return {
+        "outcome": Outcome.objects.filter(case=case).first(),
+        "survey": survey,
+        "survey_url": survey_url(survey) if survey else "",
+        "breaches": list(SlaBreach.objects.filter(case=case).order_by("due_at")),
+        "can_review": bool(user and user.is_authenticated and can_review(user) and case.assignee_id),
+    }

@@ -1,0 +1,266 @@
+"""Thin HTTP layer of the metrics capability; logic lives in dashboard.py, survey.py, services.py."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from madoguchi.accounts.models import Team, User
+from madoguchi.cases.models import Case, Category, Channel
+from madoguchi.metrics import dashboard as board
+from madoguchi.metrics import survey as surveys
+from madoguchi.metrics.charts import line_svg
+from madoguchi.metrics.definitions import CHANGE_TARGETS, MEASURES, MEASURES_BY_CODE
+from madoguchi.metrics.models import FollowUp, QualityReview
+from madoguchi.metrics.rollup import refresh_dirty
+from madoguchi.metrics.services import (
+    OUTCOME_FLAGS,
+    MetricsError,
+    can_review,
+    do_record_outcome,
+    do_review,
+    do_set_target,
+    review_averages,
+)
+
+FILTERS = ("team", "agent", "channel", "category")
+MAX_DAYS = 3 * 366
+
+
+def _period(request: HttpRequest) -> tuple[board.Period, str]:
+    default = board.default_period()
+    first = _date(request.GET.get("start"), default.first)
+    last = _date(request.GET.get("end"), default.last)
+    if first is None or last is None:
+        return default, _("日付の形式が正しくありません（例: 2026-11-01）。直近30日を表示しています。")
+    if last < first:
+        return default, _("終了日が開始日より前です。直近30日を表示しています。")
+    if (last - first).days >= MAX_DAYS:
+        return default, _("期間は3年以内で指定してください。直近30日を表示しています。")
+    return board.Period(first, last), ""
+
+
+def _date(raw: str | None, default: dt.date) -> dt.date | None:
+    if not raw:
+        return default
+    try:
+        return parse_date(raw)
+    except ValueError:
+        return None  # well-formed but impossible, e.g. 2026-13-45
+
+
+def _filters(request: HttpRequest) -> dict[str, str]:
+    """Only well-formed values: ids are digits, a channel is one of the channels."""
+    values = {name: request.GET.get(name, "").strip() for name in FILTERS}
+    valid = {
+        name: value for name, value in values.items()
+        if value and (value in Channel.values if name == "channel" else value.isdigit())
+    }
+    return valid
+
+
+def _names() -> dict[str, dict[str, str]]:
+    return {
+        "team": {str(t.pk): t.name for t in Team.objects.all()},
+        "agent": {str(u.pk): str(u) for u in User.objects.filter(is_active=True)},
+        "channel": {str(v): str(label) for v, label in Channel.choices},
+        "category": {str(c.pk): c.name for c in Category.objects.all()},
+    }
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    refresh_dirty(limit=board.INLINE_REFRESH_DAYS)
+    period, warning = _period(request)
+    filters = _filters(request)
+    data = board.build(period, filters)
+    names = _names()
+    if request.GET.get("format") == "csv":
+        return _csv(request.GET.get("table", "summary"), data, names)
+    monthly = period.days > 92
+    charts = []
+    if data.trend:
+        pick = lambda codes: {str(MEASURES_BY_CODE[c].label): data.trend[c] for c in codes}  # noqa: E731
+        charts = [
+            line_svg(_("受付件数"), pick(["cases"]), monthly),
+            line_svg(_("満足度・解決率・SLA達成率（%）"), pick(["csat", "resolution_rate", "sla_attainment"]), monthly),
+            line_svg(_("最初の応答までの時間（中央値・秒）"), pick(["chat_first_answer_median", "email_first_reply_median"]), monthly),
+        ]
+    breakdowns = [
+        (dim, title, [(names[dim].get(value, value), vals) for value, vals in rows])
+        for dim, title, rows in (
+            ("team", _("チーム別"), data.breakdowns.get("team", [])),
+            ("agent", _("担当者別"), data.breakdowns.get("agent", [])),
+            ("channel", _("窓口別"), data.breakdowns.get("channel", [])),
+            ("category", _("分類別"), data.breakdowns.get("category", [])),
+        )
+    ]
+    return render(request, "metrics/dashboard.html", {
+        "data": data, "period": period, "filters": filters, "warning": warning, "charts": charts,
+        "breakdowns": breakdowns, "breakdown_codes": board.BREAKDOWN_MEASURES,
+        "breakdown_labels": [MEASURES_BY_CODE[c].label for c in board.BREAKDOWN_MEASURES],
+        "teams": Team.objects.all(), "agents": User.objects.filter(is_active=True).order_by("username"),
+        "channels": Channel.choices, "categories": Category.objects.all(),
+        "query": request.GET.urlencode(), "can_edit": request.user.is_admin or request.user.is_lead,
+        "reviews_by_team": review_averages("team"),
+        "team_names": {int(k): v for k, v in names["team"].items()},
+    })
+
+
+def _csv(table: str, data: board.Dashboard, names: dict[str, dict[str, str]]) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="metrics-{table}-{data.period.first}-{data.period.last}.csv"'
+    response.write("\ufeff")  # BOM: Excel opens UTF-8 Japanese correctly
+    writer = csv.writer(response)
+    if table == "summary":
+        writer.writerow(["code", "指標", "値", "目標", "達成", "前の期間", "前期比（%）"])
+        for row in [*data.rows, *data.changes]:
+            writer.writerow([row.code, str(row.label), _num(row.value), _num(row.target), _ok(row.ok),
+                             _num(row.previous), _num(row.change)])
+    elif table == "trend":
+        writer.writerow(["日付", *board.TREND_MEASURES])
+        points = next(iter(data.trend.values()), [])
+        for i, (day, _v) in enumerate(points):
+            writer.writerow([day.isoformat(), *[_num(data.trend[c][i][1]) for c in board.TREND_MEASURES]])
+    elif table in data.breakdowns:
+        writer.writerow([table, *board.BREAKDOWN_MEASURES])
+        for value, vals in data.breakdowns[table]:
+            writer.writerow([names[table].get(value, value), *[_num(vals[c]) for c in board.BREAKDOWN_MEASURES]])
+    elif table == "quality":
+        writer.writerow(["チーム", "件数", *QualityReview.DIMENSIONS, "overall"])
+        for row in review_averages("team"):
+            writer.writerow([names["team"].get(str(row["team"]), row["team"]), row["n"],
+                             *[_num(row[d]) for d in QualityReview.DIMENSIONS], _num(row["overall"])])
+    else:
+        return HttpResponse(_("不明な表です。"), status=404, content_type="text/plain; charset=utf-8")
+    return response
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _ok(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+@login_required
+def targets_edit(request: HttpRequest) -> HttpResponse:
+    if not (request.user.is_admin or request.user.is_lead):
+        return HttpResponseForbidden(_("目標を変更できるのはチームリーダーと管理者です。"))
+    from madoguchi.metrics.services import targets
+
+    if request.method == "POST":
+        try:
+            for code in [m.code for m in MEASURES] + list(CHANGE_TARGETS):
+                raw = request.POST.get(code, "").strip()
+                do_set_target(code, float(raw) if raw else None)
+        except ValueError:
+            messages.error(request, _("目標は数字で入力してください。"))
+        else:
+            messages.success(request, _("目標を保存しました。"))
+            return redirect("metrics:dashboard")
+    current = targets()
+    rows = [(m.code, m.label, m.unit, current.get(m.code)) for m in MEASURES]
+    rows += [(code, _("前の期間との比較: ") + str(MEASURES_BY_CODE[code.removesuffix("_change")].label), "%", current.get(code))
+             for code in CHANGE_TARGETS]
+    return render(request, "metrics/targets.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def outcome(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = get_object_or_404(Case, pk=case_id)
+    try:
+        do_record_outcome(case, actor=request.user, flags={k: request.POST.get(k) == "on" for k in OUTCOME_FLAGS if k != "resolved"}
+                          | {"resolved": request.POST.get("resolved") == "yes"})
+        messages.success(request, _("対応結果を記録しました。"))
+    except MetricsError as error:
+        messages.error(request, str(error))
+    return redirect("cases:detail", case.pk)
+
+
+@login_required
+def review(request: HttpRequest, case_id: int) -> HttpResponse:
+    case = get_object_or_404(Case.objects.select_related("assignee"), pk=case_id)
+    if not can_review(request.user):
+        return HttpResponseForbidden(_("応対品質の評価はチームリーダーまたは管理者が行います。"))
+    error = ""
+    if request.method == "POST":
+        try:
+            scores = {d: int(request.POST.get(d) or 0) for d in QualityReview.DIMENSIONS}
+            do_review(case, reviewer=request.user, scores=scores, comment=request.POST.get("comment", ""))
+        except (MetricsError, ValueError) as exc:
+            error = str(exc) if isinstance(exc, MetricsError) else _("点数は1〜5で選んでください。")
+        else:
+            messages.success(request, _("評価を保存しました。担当者が自分の評価ページで確認できます。"))
+            return redirect("cases:detail", case.pk)
+    dims = [(d, QualityReview._meta.get_field(d).verbose_name) for d in QualityReview.DIMENSIONS]
+    return render(request, "metrics/review_form.html", {"case": case, "dims": dims, "error": error})
+
+
+@login_required
+def reviews(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    mine = QualityReview.objects.filter(agent=user).select_related("case", "reviewer")[:100]
+    visible = QualityReview.objects.all()
+    if not user.is_admin:
+        visible = visible.filter(team__lead=user) if user.is_lead else visible.filter(agent=user)
+    dims = [(d, QualityReview._meta.get_field(d).verbose_name) for d in QualityReview.DIMENSIONS]
+    names = _names()
+    by_agent = [(names["agent"].get(str(r["agent"]), r["agent"]), r) for r in review_averages("agent", visible)]
+    by_team = [(names["team"].get(str(r["team"]), "—"), r) for r in review_averages("team", visible)]
+    return render(request, "metrics/reviews.html", {"mine": mine, "dims": dims, "by_agent": by_agent, "by_team": by_team})
+
+
+@login_required
+def follow_ups(request: HttpRequest) -> HttpResponse:
+    rows = FollowUp.objects.filter(done_at__isnull=True).select_related("case", "survey", "assigned_to").order_by("created_at")
+    if not request.user.is_admin:
+        rows = rows.filter(assigned_to=request.user)
+    return render(request, "metrics/follow_ups.html", {"rows": rows[:200]})
+
+
+@login_required
+@require_POST
+def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
+    follow_up = get_object_or_404(FollowUp, pk=pk)
+    try:
+        surveys.do_close_follow_up(follow_up, actor=request.user, note=request.POST.get("note", ""))
+        messages.success(request, _("フォローを完了にしました。"))
+    except surveys.SurveyError as error:
+        messages.error(request, str(error))
+    return redirect("metrics:follow_ups")
+
+
+def survey(request: HttpRequest, token: str) -> HttpResponse:
+    """Public page for the customer: no login, one answer, a clear Japanese page on any problem."""
+    try:
+        current = surveys.survey_from_token(token)
+    except surveys.SurveyError as error:
+        return render(request, "metrics/survey_problem.html", {"message": str(error)}, status=400)
+    error = ""
+    if request.method == "POST":
+        try:
+            surveys.do_answer(token, rating=request.POST.get("rating"), nps=request.POST.get("nps"),
+                              comment=request.POST.get("comment", ""))
+        except surveys.SurveyError as exc:
+            error = str(exc)
+        else:
+            return render(request, "metrics/survey_thanks.html")
+    return render(request, "metrics/survey.html", {
+        "survey": current, "error": error, "ratings": range(1, 6), "nps_range": range(0, 11), "posted": request.POST,
+    }, status=400 if error else 200)
+
+
+def now_local() -> dt.datetime:
+    return timezone.localtime()
