@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 
-STARTERS: list[str] = []
+STARTERS: list[str] = [
+    "madoguchi.mail.smtpd.start_smtp_receiver",
+]
 
 
 def embedded_starters() -> list[Callable[[], None]]:

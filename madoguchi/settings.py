@@ -174,6 +174,18 @@ EMAIL_HOST_USER = env_str("MADOGUCHI_SMTP_USER", "")
 EMAIL_HOST_PASSWORD = env_str("MADOGUCHI_SMTP_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("MADOGUCHI_SMTP_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("MADOGUCHI_FROM_EMAIL", "support@example.jp")
+EMAIL_TIMEOUT = env_int("MADOGUCHI_SMTP_TIMEOUT", 20)
+
+# --- Mail channel (madoguchi.mail; see docs/architecture.md) ---------------------------------------
+MAIL_SMTP_PORT = env_int("MADOGUCHI_SMTP_PORT", 2525)  # built-in receiver; 0 turns it off
+MAIL_SMTP_HOST = env_str("MADOGUCHI_SMTP_LISTEN", "127.0.0.1")
+MAIL_MAX_MESSAGE_BYTES = env_int("MADOGUCHI_MAIL_MAX_BYTES", 25 * 1024 * 1024)
+MAIL_MAX_ATTACHMENT_BYTES = env_int("MADOGUCHI_MAIL_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
+MAIL_SEND_ACKNOWLEDGEMENT = env_bool("MADOGUCHI_MAIL_ACK", True)
+MAIL_ACK_PER_SENDER_PER_HOUR = env_int("MADOGUCHI_MAIL_ACK_PER_HOUR", 3)
+MAIL_ACK_REPLY_WITHIN_BUSINESS_HOURS = env_int("MADOGUCHI_MAIL_REPLY_WITHIN_HOURS", 8)
+MAIL_COMMITMENT_REMINDER_MINUTES = env_int("MADOGUCHI_MAIL_REMINDER_MINUTES", 60)
+MAIL_DEFAULT_CATEGORY = env_str("MADOGUCHI_MAIL_CATEGORY", "other")
 
 # --- Security ----------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -5,3 +5,10 @@ class MailConfig(AppConfig):
     name = "madoguchi.mail"
     label = "mail"
     verbose_name = "メール"
+
+    def ready(self) -> None:
+        from madoguchi.cases import signals
+        from madoguchi.mail import receivers
+
+        signals.interaction_added.connect(receivers.on_interaction_added, dispatch_uid="mail.reply")
+        signals.commitment_overdue.connect(receivers.on_commitment_overdue, dispatch_uid="mail.overdue")

@@ -170,6 +170,8 @@ class OutboundMessage(models.Model):
     body = models.TextField()
     charset = models.CharField(max_length=20, default=Charset.UTF8)
     message_id = models.CharField(max_length=255, unique=True)
+    # Keeps one staff mail per event (a reminder, an escalation) however often a job runs.
+    dedupe_key = models.CharField(max_length=100, null=True, blank=True, unique=True)
     in_reply_to = models.CharField(max_length=255, blank=True)
     references = models.TextField(blank=True)
     state = models.CharField(_("状態"), max_length=10, choices=OutboundState.choices, default=OutboundState.PENDING)

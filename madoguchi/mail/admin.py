@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.mail.models import Mailbox, OutboundMessage, RawMessage
+
+
+class MailboxForm(forms.ModelForm):
+    imap_password = forms.CharField(
+        label=_("IMAPパスワード"), required=False, widget=forms.PasswordInput(render_value=False),
+        help_text=_("暗号化して保存します。空欄のままなら変更しません。"),
+    )
+
+    class Meta:
+        model = Mailbox
+        fields = [
+            "name", "address", "active", "charset", "send_acknowledgement", "imap_host", "imap_port", "imap_tls",
+            "imap_user", "imap_password_env", "imap_folder", "poll_seconds",
+        ]
+
+
+@admin.register(Mailbox)
+class MailboxAdmin(admin.ModelAdmin):
+    form = MailboxForm
+    list_display = ["name", "address", "imap_host", "active", "last_polled_at"]
+    readonly_fields = ["last_polled_at", "last_error"]
+
+    def save_model(self, request: Any, obj: Mailbox, form: Any, change: bool) -> None:
+        if form.cleaned_data.get("imap_password"):
+            obj.set_imap_password(form.cleaned_data["imap_password"])
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(RawMessage)
+class RawMessageAdmin(admin.ModelAdmin):
+    list_display = ["received_at", "from_address", "subject", "state", "source"]
+    list_filter = ["state", "source"]
+    exclude = ["raw"]
+    readonly_fields = [f.name for f in RawMessage._meta.fields if f.name != "raw"]
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "to_address", "subject", "state", "attempts"]
+    list_filter = ["state", "kind"]

@@ -1,0 +1,109 @@
+"""Polling a shop's existing mailbox over IMAP (imap-tools for the session, raw FETCH for the
+exact bytes). Each message is fetched, stored and only then flagged \\Seen, one at a time, so
+one huge or broken message never stops the others and a crash loses nothing (the message
+stays unseen and is fetched again; the Message-ID + hash dedupe makes that harmless)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.utils import timezone
+from imap_tools import AND, BaseMailBox, MailBox, MailBoxUnencrypted
+
+from madoguchi.mail.ingest import do_ingest_raw
+from madoguchi.mail.models import Mailbox, RawMessage, RawState
+
+log = logging.getLogger(__name__)
+_SIZE = re.compile(rb"UID (\d+) RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+) UID (\d+)")
+
+
+@dataclass
+class PollResult:
+    stored: int = 0
+    duplicates: int = 0
+    too_large: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def connect(mailbox: Mailbox, timeout: float = 30) -> BaseMailBox:
+    client_class = MailBox if mailbox.imap_tls else MailBoxUnencrypted
+    client = client_class(mailbox.imap_host, mailbox.imap_port, timeout=timeout)
+    return client.login(mailbox.imap_user, mailbox.imap_password(), initial_folder=mailbox.imap_folder)
+
+
+def _sizes(client: BaseMailBox, uids: list[str]) -> dict[str, int]:
+    sizes: dict[str, int] = {}
+    for start in range(0, len(uids), 500):
+        _typ, data = client.client.uid("FETCH", ",".join(uids[start:start + 500]), "(RFC822.SIZE)")
+        for item in data:
+            line = item[0] if isinstance(item, tuple) else item
+            match = _SIZE.search(line or b"")
+            if match:
+                uid, size = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+                sizes[uid.decode()] = int(size)
+    return sizes
+
+
+def _fetch(client: BaseMailBox, uid: str, part: str) -> bytes:
+    _typ, data = client.client.uid("FETCH", uid, f"(BODY.PEEK[{part}])")
+    for item in data:
+        if isinstance(item, tuple) and len(item) > 1:
+            return bytes(item[1])
+    raise ValueError(f"UID {uid}: サーバーが本文を返しませんでした")
+
+
+def _store_too_large(client: BaseMailBox, mailbox: Mailbox, uid: str, size: int) -> None:
+    """Keep the headers, say why the rest is not here; the mail itself stays on the server."""
+    header = _fetch(client, uid, "HEADER")
+    row, _created = do_ingest_raw(header, "imap", mailbox)
+    limit_mb = settings.MAIL_MAX_MESSAGE_BYTES / 1024 / 1024
+    RawMessage.objects.filter(pk=row.pk).update(
+        state=RawState.FAILED,
+        error=f"メールが大きすぎるため取り込めませんでした（{size / 1024 / 1024:.1f} MB、上限 {limit_mb:.0f} MB）。"
+              f"ヘッダーだけ保存しています。本文はメールサーバー（{mailbox.address}）に残っています。",
+    )
+
+
+def poll_mailbox(mailbox: Mailbox, limit: int = 500) -> PollResult:
+    result = PollResult()
+    try:
+        with connect(mailbox) as client:
+            uids = list(client.uids(AND(seen=False)))[:limit]
+            sizes = _sizes(client, uids) if uids else {}
+            for uid in uids:
+                _poll_one(client, mailbox, uid, sizes.get(uid, 0), result)
+    except Exception as error:  # noqa: BLE001 - a server problem is shown on the mailbox, retried next time
+        result.errors.append(f"{type(error).__name__}: {error}")
+        log.warning("mail: polling %s failed: %s", mailbox.address, error)
+    Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=timezone.now(), last_error="\n".join(result.errors)[:2000])
+    return result
+
+
+def _poll_one(client: BaseMailBox, mailbox: Mailbox, uid: str, size: int, result: PollResult) -> None:
+    try:
+        if size > settings.MAIL_MAX_MESSAGE_BYTES:
+            _store_too_large(client, mailbox, uid, size)
+            result.too_large += 1
+        else:
+            _row, created = do_ingest_raw(_fetch(client, uid, ""), "imap", mailbox)
+            result.stored += created
+            result.duplicates += not created
+        client.flag(uid, "\\Seen", True)  # only after the bytes are safely stored
+    except Exception as error:  # noqa: BLE001 - one broken message must not stop the rest
+        result.errors.append(f"UID {uid}: {type(error).__name__}: {error}")
+        log.warning("mail: %s UID %s: %s", mailbox.address, uid, error)
+
+
+def poll_due_mailboxes(now: dt.datetime | None = None) -> int:
+    now = now or timezone.now()
+    polled = 0
+    for mailbox in Mailbox.objects.filter(active=True).exclude(imap_host=""):
+        if mailbox.last_polled_at and mailbox.last_polled_at + dt.timedelta(seconds=mailbox.poll_seconds) > now:
+            continue
+        poll_mailbox(mailbox)
+        polled += 1
+    return polled

@@ -1,0 +1,294 @@
+"""Outbound mail: replies from the case page, acknowledgements, mail to staff.
+
+Every mail is first an OutboundMessage row (the outbox) with its Message-ID fixed at
+creation; sending marks the row `sending` (committed) before talking to SMTP and `sent`
+after. A reply can only have one row (OneToOne on the interaction), so it is sent once; if
+the process dies between the SMTP "250" and the `sent` mark, the retry goes out with the
+same Message-ID, which mail clients treat as the same mail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+import socket
+from email.utils import formataddr, make_msgid
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
+from madoguchi.mail.charsets import encode_iso2022jp
+from madoguchi.mail.models import (
+    Charset,
+    Mailbox,
+    OutboundKind,
+    OutboundMessage,
+    OutboundState,
+    RawMessage,
+)
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+LEASE = dt.timedelta(minutes=10)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min, … capped at an hour."""
+    return dt.timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 3600))
+
+
+def _mailbox_for(case: Case | None) -> Mailbox | None:
+    if case is not None:
+        first = RawMessage.objects.filter(case=case, mailbox__isnull=False).select_related("mailbox").order_by("pk").first()
+        if first is not None and first.mailbox is not None:
+            return first.mailbox
+    return Mailbox.objects.filter(active=True).order_by("pk").first()
+
+
+def _from(mailbox: Mailbox | None) -> str:
+    if mailbox is None:
+        return settings.DEFAULT_FROM_EMAIL
+    return formataddr((mailbox.name, mailbox.address)) if mailbox.name else mailbox.address
+
+
+def _domain(address: str) -> str:
+    return address.rsplit("@", 1)[-1].strip(">") or "madoguchi.invalid"
+
+
+def _customer_address(case: Case) -> str:
+    latest = RawMessage.objects.filter(case=case).exclude(from_address="").order_by("-pk").first()
+    if latest is not None and latest.auto_reason == "":
+        return latest.from_address
+    identity = case.customer.identities.filter(kind="email").order_by("pk").first()
+    return identity.value if identity else ""
+
+
+def _thread_headers(case: Case) -> tuple[str, str]:
+    """(In-Reply-To, References): the customer's latest mail, then the whole thread in order."""
+    inbound = list(RawMessage.objects.filter(case=case).exclude(message_id="").order_by("pk").values_list("pk", "message_id"))
+    outbound = list(OutboundMessage.objects.filter(case=case, kind=OutboundKind.REPLY).order_by("pk").values_list("created_at", "message_id"))
+    in_reply_to = inbound[-1][1] if inbound else ""
+    ids = [mid for _pk, mid in inbound] + [mid for _at, mid in outbound]
+    return in_reply_to, " ".join(dict.fromkeys(ids[-20:]))
+
+
+def reply_subject(case: Case) -> str:
+    return f"Re: {case.subject} [#{case.pk}]"
+
+
+def _create(**fields: object) -> OutboundMessage:
+    row = OutboundMessage.objects.create(**fields)
+    transaction.on_commit(lambda: _enqueue(row.pk))
+    return row
+
+
+def _enqueue(pk: int, delay: dt.timedelta | None = None) -> None:
+    from madoguchi.mail.tasks import send_outbound_task
+
+    try:
+        if delay:
+            send_outbound_task.schedule((pk,), delay=int(delay.total_seconds()))
+        else:
+            send_outbound_task(pk)
+    except Exception:  # noqa: BLE001 - the periodic sweep sends it instead
+        log.exception("mail: could not queue outbound %s", pk)
+
+
+def queue_reply(interaction: Interaction) -> OutboundMessage | None:
+    """The agent's reply on an email case becomes one outbox row (once per interaction)."""
+    case = interaction.case
+    if interaction.kind != InteractionKind.OUTBOUND or interaction.channel != Channel.EMAIL:
+        return None
+    existing = OutboundMessage.objects.filter(interaction=interaction).first()
+    if existing is not None:
+        return existing
+    mailbox = _mailbox_for(case)
+    sender = _from(mailbox)
+    in_reply_to, references = _thread_headers(case)
+    to = _customer_address(case)
+    return _create(
+        kind=OutboundKind.REPLY, case=case, interaction=interaction, mailbox=mailbox, from_address=sender,
+        to_address=to, subject=reply_subject(case), body=interaction.body,
+        charset=mailbox.charset if mailbox else Charset.UTF8,
+        message_id=make_msgid(idstring=f"case{case.pk}", domain=_domain(sender)),
+        in_reply_to=in_reply_to, references=references,
+        state=OutboundState.PENDING if to else OutboundState.FAILED,
+        last_error="" if to else "お客様のメールアドレスが登録されていないため、送信できません。",
+    )
+
+
+# --- Acknowledgement ------------------------------------------------------------------------------
+
+def _ack_allowed(address: str, mailbox: Mailbox | None) -> bool:
+    if mailbox is not None and not mailbox.send_acknowledgement:
+        return False
+    if not settings.MAIL_SEND_ACKNOWLEDGEMENT or not address:
+        return False
+    since = timezone.now() - dt.timedelta(hours=1)
+    recent = OutboundMessage.objects.filter(kind=OutboundKind.ACK, to_address=address, created_at__gte=since).count()
+    return recent < settings.MAIL_ACK_PER_SENDER_PER_HOUR
+
+
+def reply_due(received: dt.datetime) -> dt.datetime:
+    from madoguchi.businesshours.calendar import add_business_seconds
+
+    return add_business_seconds(received, settings.MAIL_ACK_REPLY_WITHIN_BUSINESS_HOURS * 3600)
+
+
+def acknowledgement_text(case: Case, due: dt.datetime) -> str:
+    local = timezone.localtime(due)
+    weekday = "月火水木金土日"[local.weekday()]
+    return (
+        f"{case.customer.name} 様\n\n"
+        "お問い合わせいただき、ありがとうございます。以下の内容で受け付けました。\n\n"
+        f"  受付番号: #{case.pk}\n  件名: {case.subject}\n\n"
+        "担当者が内容を確認し、"
+        f"{local:%Y年%m月%d日}（{weekday}）{local:%H:%M} までにご連絡いたします"
+        "（土日祝日・休業日を除く営業時間内に順に対応しています）。\n"
+        "追加の情報や写真がございましたら、このメールにそのまま返信してください。"
+        "件名の受付番号はそのままでお願いいたします。\n\n"
+        "※このメールは自動で送信しています。\n"
+    )
+
+
+def queue_acknowledgement(case: Case, raw: RawMessage) -> OutboundMessage | None:
+    """Tell the customer the case number, what happens next and by when. Never to an
+    auto-reply, a list or a daemon (ingest filters those), and at most N an hour per sender."""
+    mailbox = raw.mailbox or _mailbox_for(case)
+    address = raw.from_address
+    if not _ack_allowed(address, mailbox):
+        return None
+    sender = _from(mailbox)
+    return _create(
+        kind=OutboundKind.ACK, case=case, mailbox=mailbox, from_address=sender, to_address=address,
+        subject=f"[#{case.pk}] お問い合わせを受け付けました: {case.subject}"[:300],
+        body=acknowledgement_text(case, reply_due(case.received_at)),
+        charset=mailbox.charset if mailbox else Charset.UTF8,
+        message_id=make_msgid(idstring=f"ack{case.pk}", domain=_domain(sender)),
+        in_reply_to=raw.message_id, references=raw.message_id,
+    )
+
+
+def queue_staff_mail(*, to: str, subject: str, body: str, case: Case | None, dedupe_key: str) -> OutboundMessage | None:
+    if not to or OutboundMessage.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
+    sender = settings.DEFAULT_FROM_EMAIL
+    return _create(
+        kind=OutboundKind.STAFF, case=case, from_address=sender, to_address=to, subject=subject[:300], body=body,
+        message_id=make_msgid(idstring="staff", domain=_domain(sender)), dedupe_key=dedupe_key,
+    )
+
+
+# --- Sending -------------------------------------------------------------------------------------
+
+def build_email(row: OutboundMessage) -> EmailMessage:
+    headers = {"Message-ID": row.message_id}
+    if row.in_reply_to:
+        headers["In-Reply-To"] = row.in_reply_to
+    if row.references:
+        headers["References"] = row.references
+    if row.kind != OutboundKind.REPLY:
+        headers["Auto-Submitted"] = "auto-replied" if row.kind == OutboundKind.ACK else "auto-generated"
+    elif row.interaction is not None and row.interaction.author_id is None:
+        # Written by the desk itself (after-hours answer, survey): other robots must not answer it.
+        headers["Auto-Submitted"] = "auto-generated"
+    message_class = JisEmailMessage if row.charset == Charset.ISO2022JP else EmailMessage
+    email = message_class(subject=row.subject, body=row.body, from_email=row.from_address, to=[row.to_address], headers=headers)
+    email.encoding = "utf-8"
+    return email
+
+
+def _jis_words(text: str) -> str:
+    # Short encoded words, each a complete ISO-2022-JP run, so a header folds cleanly.
+    import base64
+
+    chunks = [text[i:i + 12] for i in range(0, len(text), 12)] or [""]
+    return " ".join(f"=?ISO-2022-JP?B?{base64.b64encode(encode_iso2022jp(chunk)).decode()}?=" for chunk in chunks)
+
+
+class JisEmailMessage(EmailMessage):
+    """ISO-2022-JP with the Windows characters kept (Python's codec would drop ①㈱Ⅳ～)."""
+
+    def message(self):  # type: ignore[no-untyped-def]
+        msg = super().message()
+        for name in ("Content-Type", "Content-Transfer-Encoding", "Subject"):
+            del msg[name]
+        msg["Content-Type"] = 'text/plain; charset="ISO-2022-JP"'
+        msg["Content-Transfer-Encoding"] = "7bit"
+        msg["Subject"] = _jis_words(self.subject)
+        msg.set_payload(encode_iso2022jp(self.body).decode("ascii"))
+        name, _sep, address = self.from_email.rpartition("<")
+        if name.strip():
+            del msg["From"]
+            msg["From"] = f"{_jis_words(name.strip().strip(chr(34)))} <{address}"
+        return msg
+
+
+TEMPORARY_ERRORS = (smtplib.SMTPException, OSError, socket.timeout)
+
+
+def _claim(pk: int, now: dt.datetime) -> OutboundMessage | None:
+    """Mark the row `sending` (committed) so no other worker sends it at the same time."""
+    with transaction.atomic():
+        row = OutboundMessage.objects.select_for_update().filter(pk=pk).first()
+        if row is None or row.state in (OutboundState.SENT, OutboundState.BOUNCED, OutboundState.FAILED):
+            return None
+        if row.next_attempt_at and row.next_attempt_at > now:
+            return None  # not due yet, or another worker holds the lease
+        OutboundMessage.objects.filter(pk=pk).update(
+            state=OutboundState.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + LEASE
+        )
+    row.refresh_from_db()
+    return row
+
+
+def send_outbound(pk: int, now: dt.datetime | None = None) -> OutboundMessage | None:
+    now = now or timezone.now()
+    row = _claim(pk, now)
+    if row is None:
+        return None
+    try:
+        message = build_email(row)
+        message.connection = get_connection(timeout=settings.EMAIL_TIMEOUT or 20)
+        message.send(fail_silently=False)
+    except TEMPORARY_ERRORS as error:
+        final = row.attempts >= MAX_ATTEMPTS or isinstance(error, smtplib.SMTPRecipientsRefused)
+        reason = f"送信できませんでした（{row.attempts}回目）: {type(error).__name__}: {error}"
+        if not final:
+            reason += f" — {int(backoff(row.attempts).total_seconds())}秒後に再送します。"
+        OutboundMessage.objects.filter(pk=pk).update(
+            state=OutboundState.FAILED if final else OutboundState.PENDING, last_error=reason[:2000],
+            next_attempt_at=None if final else now + backoff(row.attempts),
+        )
+        if not final:
+            _enqueue(pk, delay=backoff(row.attempts))
+        log.warning("mail: outbound %s failed: %s", pk, error)
+    else:
+        OutboundMessage.objects.filter(pk=pk).update(state=OutboundState.SENT, sent_at=timezone.now(), last_error="", next_attempt_at=None)
+    row.refresh_from_db()
+    return row
+
+
+def send_due(now: dt.datetime | None = None, batch: int = 100) -> int:
+    """Send what is due: retries whose backoff passed, and `sending` rows whose worker died."""
+    now = now or timezone.now()
+    due = (OutboundMessage.objects.filter(state__in=[OutboundState.PENDING, OutboundState.SENDING])
+           .exclude(next_attempt_at__gt=now).order_by("pk").values_list("pk", flat=True)[:batch])
+    sent = 0
+    for pk in list(due):
+        row = send_outbound(pk, now=now)
+        sent += bool(row and row.state == OutboundState.SENT)
+    return sent
+
+
+def do_retry_outbound(row: OutboundMessage) -> None:
+    """The agent pressed 再送: a failed mail goes back into the outbox."""
+    OutboundMessage.objects.filter(pk=row.pk, state=OutboundState.FAILED).update(
+        state=OutboundState.PENDING, next_attempt_at=None, attempts=0
+    )
+    transaction.on_commit(lambda: _enqueue(row.pk))

@@ -1,0 +1,80 @@
+"""The built-in SMTP receiver (aiosmtpd): point a forwarding address or an MX at it.
+
+The reply "250" is given only after the exact bytes are committed to the database; if the
+database is unreachable the sender gets "451" (try again later) and keeps the mail, so
+nothing is lost while the database restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connections
+
+from madoguchi.mail.ingest import do_ingest_raw
+from madoguchi.mail.models import Mailbox
+
+log = logging.getLogger(__name__)
+STORE_ATTEMPTS = 4
+_running: list[Controller] = []
+
+
+def store_with_retry(raw: bytes, recipients: list[str]) -> int:
+    """Store one mail; on a lost database connection reconnect and try again a few times."""
+    for attempt in range(STORE_ATTEMPTS):
+        try:
+            close_old_connections()
+            mailbox = Mailbox.objects.filter(address__in=[r.lower() for r in recipients]).first()
+            row, _created = do_ingest_raw(raw, "smtp", mailbox)
+            return row.pk
+        except DatabaseError as error:
+            log.warning("mail: SMTP store attempt %s failed: %s", attempt + 1, error)
+            connections.close_all()
+            if attempt == STORE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+        finally:
+            close_old_connections()
+    raise RuntimeError("unreachable")
+
+
+class Handler:
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:  # noqa: N802
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        raw = envelope.original_content or envelope.content
+        data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "surrogateescape")
+        loop = asyncio.get_running_loop()
+        try:
+            pk = await loop.run_in_executor(None, store_with_retry, data, list(envelope.rcpt_tos))
+        except Exception:  # noqa: BLE001 - tell the sender to keep the mail and retry
+            log.exception("mail: SMTP receiver could not store a message")
+            return "451 4.3.0 Temporary failure, please try again later"
+        return f"250 2.0.0 Stored as {pk}"
+
+
+def make_controller(host: str | None = None, port: int | None = None) -> Controller:
+    return Controller(
+        Handler(), hostname=host or settings.MAIL_SMTP_HOST, port=settings.MAIL_SMTP_PORT if port is None else port,
+        data_size_limit=settings.MAIL_MAX_MESSAGE_BYTES, decode_data=False, ident="Madoguchi",
+        server_kwargs={"timeout": 60},
+    )
+
+
+def start_smtp_receiver() -> Any:
+    """Starter for `madoguchi serve` (madoguchi.embedded.STARTERS); port 0 turns it off."""
+    if not settings.MAIL_SMTP_PORT:
+        return None
+    controller = make_controller()
+    controller.start()
+    _running.append(controller)
+    print(f"  メール受信（SMTP）: {controller.hostname}:{controller.port}", flush=True)
+    return controller

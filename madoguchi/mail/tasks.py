@@ -1,0 +1,31 @@
+"""Background jobs of the mail channel (Huey)."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from madoguchi.mail import imap, ingest, outbound, receivers
+
+
+@db_task(retries=3, retry_delay=30)
+def process_raw_message_task(pk: int) -> str:
+    return ingest.process_raw_message(pk).state
+
+
+@db_task()
+def send_outbound_task(pk: int) -> None:
+    outbound.send_outbound(pk)
+
+
+@db_periodic_task(crontab(minute="*"))
+def mail_sweep_job() -> None:
+    """Catch up after a crash or a stopped worker: unprocessed mail, unsent mail, reminders."""
+    ingest.sweep_pending()
+    outbound.send_due()
+    receivers.remind_commitments()
+
+
+@db_periodic_task(crontab(minute="*"))
+def poll_mailboxes_job() -> int:
+    return imap.poll_due_mailboxes()

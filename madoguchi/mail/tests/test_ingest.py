@@ -1,0 +1,171 @@
+"""Inbound mail becomes cases: stored raw first, parsed, threaded, never dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.core import mail as django_mail
+
+from madoguchi.cases.models import Case, Interaction, InteractionKind, Status
+from madoguchi.customers.models import Identity
+from madoguchi.mail.ingest import do_ingest_raw, process_raw_message
+from madoguchi.mail.models import (
+    Attachment,
+    OutboundKind,
+    OutboundMessage,
+    OutboundState,
+    RawMessage,
+    RawState,
+)
+from madoguchi.mail.tests.helpers import japanese_mail
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+def corpus(name: str) -> bytes:
+    """A corpus mail by its descriptive name (the number prefix may change)."""
+    return next(CORPUS.glob(f"*-{name}.eml")).read_bytes()
+
+
+pytestmark = pytest.mark.django_db
+
+
+def ingest(raw: bytes, capture) -> RawMessage:  # type: ignore[no-untyped-def]
+    with capture(execute=True):
+        row, _created = do_ingest_raw(raw, "test")
+    row.refresh_from_db()
+    return row
+
+
+def test_new_mail_opens_a_case_for_a_new_customer_with_acknowledgement(django_capture_on_commit_callbacks) -> None:
+    raw = corpus("iso2022jp-cp50220-ext")
+    row = ingest(raw, django_capture_on_commit_callbacks)
+    assert bytes(row.raw) == raw and row.state == RawState.PARSED
+    case = row.case
+    assert case.subject == "①②の件 ㈱ Ⅳ ～" and case.channel == "email"
+    assert "㈱窓口商事のⅣ型" in case.complaint
+    assert Identity.objects.get(value="taro.yamada@example.jp").customer == case.customer
+    entry = Interaction.objects.get(case=case, kind=InteractionKind.INBOUND)
+    assert entry.kind == InteractionKind.INBOUND and entry.external_id == "<corpus-2@example.jp>"
+    ack = OutboundMessage.objects.get(case=case, kind=OutboundKind.ACK)
+    assert ack.state == OutboundState.SENT and f"#{case.pk}" in ack.body and "までにご連絡いたします" in ack.body
+    assert django_mail.outbox[0].to == ["taro.yamada@example.jp"]
+
+
+def test_same_mail_twice_is_stored_once(django_capture_on_commit_callbacks) -> None:
+    raw = japanese_mail(message_id="<dup@example.jp>")
+    first = ingest(raw, django_capture_on_commit_callbacks)
+    second, created = do_ingest_raw(raw, "imap")
+    relayed, created_again = do_ingest_raw(b"Received: from relay\r\n" + raw, "smtp")
+    assert not created and not created_again and second.pk == first.pk == relayed.pk
+    assert RawMessage.objects.count() == 1 and Case.objects.count() == 1
+
+
+def test_reply_to_our_acknowledgement_joins_the_case_by_in_reply_to(django_capture_on_commit_callbacks) -> None:
+    first = ingest(japanese_mail(), django_capture_on_commit_callbacks)
+    ack = OutboundMessage.objects.get(case=first.case, kind=OutboundKind.ACK)
+    reply = japanese_mail(subject="Re: 全く別の件名", sender="other@example.jp", headers={"In-Reply-To": ack.message_id},
+                          body="追加の写真です。\n\n> お問い合わせいただき")
+    second = ingest(reply, django_capture_on_commit_callbacks)
+    assert second.case == first.case
+    assert second.interaction.body == "追加の写真です。"
+    assert "お問い合わせいただき" in second.quoted_text
+
+
+def test_case_token_in_subject_joins_when_headers_are_missing(django_capture_on_commit_callbacks) -> None:
+    first = ingest(japanese_mail(), django_capture_on_commit_callbacks)
+    case = first.case
+    Case.objects.filter(pk=case.pk).update(status=Status.RESOLVED)
+    reply = japanese_mail(subject=f"Ｒｅ：返信：商品が届きません [#{case.pk}]", body="まだ届きません")
+    second = ingest(reply, django_capture_on_commit_callbacks)
+    assert second.case == case
+    case.refresh_from_db()
+    assert case.status == Status.OPEN  # the customer wrote again
+
+
+def test_stranger_cannot_write_into_a_case_by_guessing_its_number(django_capture_on_commit_callbacks) -> None:
+    first = ingest(japanese_mail(), django_capture_on_commit_callbacks)
+    other = ingest(japanese_mail(subject=f"無関係 [#{first.case.pk}]", sender="stranger@example.jp"), django_capture_on_commit_callbacks)
+    assert other.case != first.case
+
+
+def test_sender_open_case_catches_a_reply_without_headers_or_token(django_capture_on_commit_callbacks) -> None:
+    first = ingest(japanese_mail(), django_capture_on_commit_callbacks)
+    second = ingest(japanese_mail(subject="返信: 商品が届きません", body="補足です"), django_capture_on_commit_callbacks)
+    assert second.case == first.case
+    assert Case.objects.count() == 1
+
+
+def test_unreadable_mail_is_kept_as_failed_and_can_be_retried(django_capture_on_commit_callbacks, client, django_user_model) -> None:
+    raw = b"Subject: =?UTF-8?B?5beu5Ye65Lq644Gq44GX?=\r\n\r\nFrom header is missing"
+    row = ingest(raw, django_capture_on_commit_callbacks)
+    assert row.state == RawState.FAILED and "差出人" in row.error and bytes(row.raw) == raw
+    user = django_user_model.objects.create_user(username="agent-m", password="pw-窓口-123")
+    client.force_login(user)
+    page = client.get("/mail/failed/")
+    assert page.status_code == 200 and "差出人のメールアドレスが読み取れませんでした" in page.content.decode()
+    assert "差出人なし" in page.content.decode()
+    response = client.post(f"/mail/raw/{row.pk}/retry/")
+    assert response.status_code == 302
+    row.refresh_from_db()
+    assert row.state == RawState.FAILED and row.attempts == 2
+
+
+def test_auto_replies_and_lists_never_open_a_case_or_get_an_acknowledgement(django_capture_on_commit_callbacks) -> None:
+    for name in ("auto-submitted", "precedence-bulk", "list-id"):
+        row = ingest(corpus(name), django_capture_on_commit_callbacks)
+        assert row.state == RawState.IGNORED
+    assert Case.objects.count() == 0 and OutboundMessage.objects.count() == 0
+
+
+def test_acknowledgements_are_rate_limited_per_sender(django_capture_on_commit_callbacks, settings) -> None:
+    settings.MAIL_ACK_PER_SENDER_PER_HOUR = 2
+    for number in range(4):
+        row = ingest(japanese_mail(subject=f"件名{number}", body=f"本文{number}"), django_capture_on_commit_callbacks)
+        Case.objects.filter(pk=row.case_id).update(status=Status.CLOSED)  # next mail opens a new case
+    assert Case.objects.count() == 4
+    assert OutboundMessage.objects.filter(kind=OutboundKind.ACK).count() == 2
+
+
+def test_bounce_marks_our_mail_as_undelivered_on_the_case(django_capture_on_commit_callbacks) -> None:
+    first = ingest(japanese_mail(), django_capture_on_commit_callbacks)
+    OutboundMessage.objects.filter(case=first.case, kind=OutboundKind.ACK).update(message_id="<reply-42@madoguchi.example>")
+    bounce = ingest(corpus("bounce-dsn"), django_capture_on_commit_callbacks)
+    assert bounce.state == RawState.IGNORED and bounce.case == first.case
+    assert OutboundMessage.objects.get(case=first.case, kind=OutboundKind.ACK).state == OutboundState.BOUNCED
+    assert Interaction.objects.filter(case=first.case, kind=InteractionKind.SYSTEM, body__contains="届きませんでした").exists()
+
+
+def test_attachments_are_saved_with_their_japanese_names_and_downloadable(django_capture_on_commit_callbacks, client, django_user_model) -> None:
+    row = ingest(corpus("rfc2047-encoded-filename"), django_capture_on_commit_callbacks)
+    attachment = Attachment.objects.get(raw_message=row)
+    assert attachment.filename == "納品書㈱.pdf" and attachment.size == 4
+    client.force_login(django_user_model.objects.create_user(username="agent-a", password="pw-窓口-123"))
+    response = client.get(f"/mail/attachment/{attachment.pk}/")
+    assert b"".join(response.streaming_content) == b"%PDF"
+    assert "UTF-8''%E7%B4%8D%E5%93%81%E6%9B%B8%E3%88%B1.pdf" in response["Content-Disposition"]
+    page = client.get(f"/cases/{row.case_id}/").content.decode()
+    assert "納品書㈱.pdf" in page
+
+
+def test_oversized_attachment_is_listed_with_a_clear_message(django_capture_on_commit_callbacks, settings) -> None:
+    settings.MAIL_MAX_ATTACHMENT_BYTES = 2
+    row = ingest(corpus("rfc2047-encoded-filename"), django_capture_on_commit_callbacks)
+    attachment = Attachment.objects.get(raw_message=row)
+    assert attachment.too_large and not attachment.file
+
+
+def test_pending_mail_left_by_a_crashed_worker_is_swept_up() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from madoguchi.mail.ingest import sweep_pending
+
+    row, _created = do_ingest_raw(japanese_mail(), "smtp")  # on_commit never ran: like a crash
+    RawMessage.objects.filter(pk=row.pk).update(received_at=timezone.now() - timedelta(minutes=10))
+    assert sweep_pending() == 1
+    row.refresh_from_db()
+    assert row.state == RawState.PARSED and row.case is not None
+    assert process_raw_message(row.pk).interaction_id == row.interaction_id  # running twice changes nothing

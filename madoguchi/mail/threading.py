@@ -1,0 +1,54 @@
+"""Which case a mail belongs to: the headers first, then a [#1234] token, then the sender's
+open case (Japanese webmail often drops In-Reply-To and References)."""
+
+from __future__ import annotations
+
+from madoguchi.cases.models import ACTIVE_STATUSES, Case
+from madoguchi.customers.models import IdentityKind
+from madoguchi.customers.services import find_customer
+from madoguchi.mail.models import OutboundMessage, RawMessage
+from madoguchi.mail.parsing import ParsedMessage, case_number_in, clean_subject
+
+
+def case_by_headers(message_ids: list[str]) -> Case | None:
+    if not message_ids:
+        return None
+    ids = message_ids[:50]
+    outbound = OutboundMessage.objects.filter(message_id__in=ids, case__isnull=False).select_related("case")
+    found = {row.message_id: row.case for row in outbound}
+    inbound = RawMessage.objects.filter(message_id__in=ids, case__isnull=False).select_related("case")
+    for row in inbound:
+        found.setdefault(row.message_id, row.case)
+    for message_id in ids:  # the closest ancestor wins
+        if message_id in found:
+            return found[message_id]
+    return None
+
+
+def case_by_token(parsed: ParsedMessage) -> Case | None:
+    """A [#1234] token joins only if the sender is that case's customer or the subject is the
+    case's own: a guessed number from a stranger must not write into someone else's case."""
+    number = case_number_in(parsed.subject)
+    if number is None:
+        return None
+    case = Case.objects.filter(pk=number).select_related("customer").first()
+    if case is None:
+        return None
+    customer = find_customer(IdentityKind.EMAIL, parsed.from_address) if parsed.from_address else None
+    if customer is not None and customer.pk == case.customer_id:
+        return case
+    return case if case.subject and case.subject in clean_subject(parsed.subject) else None
+
+
+def case_by_sender(parsed: ParsedMessage) -> Case | None:
+    if not parsed.from_address:
+        return None
+    customer = find_customer(IdentityKind.EMAIL, parsed.from_address)
+    if customer is None:
+        return None
+    return (Case.objects.filter(customer=customer, status__in=ACTIVE_STATUSES)
+            .order_by("-received_at", "-id").first())
+
+
+def find_case(parsed: ParsedMessage) -> Case | None:
+    return case_by_headers(parsed.thread_ids) or case_by_token(parsed) or case_by_sender(parsed)

@@ -1,0 +1,76 @@
+"""Pages of the mail channel: mails that could not be read (with retry), downloads."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from madoguchi.mail.ingest import retry_raw_message
+from madoguchi.mail.models import Attachment, OutboundMessage, RawMessage, RawState
+from madoguchi.mail.outbound import do_retry_outbound
+
+PAGE = 100
+
+
+def _download(data: bytes | object, filename: str, content_type: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    # RFC 6266: the Japanese name survives in every current browser.
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+def failed_list(request: HttpRequest) -> HttpResponse:
+    failed = RawMessage.objects.filter(state=RawState.FAILED).defer("raw", "html").order_by("-received_at")[:PAGE]
+    ignored = RawMessage.objects.filter(state=RawState.IGNORED).defer("raw", "html").order_by("-received_at")[:30]
+    outbound = OutboundMessage.objects.filter(state__in=["failed", "bounced"]).select_related("case").order_by("-created_at")[:30]
+    return render(request, "mail/failed.html", {"failed": failed, "ignored": ignored, "outbound": outbound})
+
+
+@login_required
+@require_POST
+def raw_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(RawMessage, pk=pk)
+    with transaction.atomic():
+        row = retry_raw_message(row.pk)
+    if row.state == RawState.PARSED and row.case_id:
+        messages.success(request, _("メールを取り込みました。"))
+        return redirect("cases:detail", pk=row.case_id)
+    messages.error(request, _("もう一度試しましたが、取り込めませんでした。理由: %(error)s") % {"error": row.error})
+    return redirect("mail:failed")
+
+
+@login_required
+def raw_download(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(RawMessage, pk=pk)
+    return _download(bytes(row.raw), f"mail-{row.pk}.eml", "message/rfc822")
+
+
+@login_required
+def attachment_download(request: HttpRequest, pk: int) -> HttpResponse:
+    attachment = get_object_or_404(Attachment, pk=pk)
+    if attachment.too_large or not attachment.file:
+        messages.error(request, _("この添付ファイルは大きすぎるため保存していません。元のメールをダウンロードして開いてください。"))
+        return redirect("mail:failed") if attachment.raw_message.case_id is None else redirect("cases:detail", pk=attachment.raw_message.case_id)
+    response = FileResponse(attachment.file.open("rb"), content_type="application/octet-stream")
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_POST
+def outbound_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(OutboundMessage, pk=pk)
+    with transaction.atomic():
+        do_retry_outbound(row)
+    messages.success(request, _("メールをもう一度送信します。"))
+    return redirect("cases:detail", pk=row.case_id) if row.case_id else redirect("mail:failed")
