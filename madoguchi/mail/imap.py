@@ -15,7 +15,7 @@ from django.utils import timezone
 from imap_tools import AND, BaseMailBox, MailBox, MailBoxUnencrypted
 
 from madoguchi.mail.ingest import do_ingest_raw
-from madoguchi.mail.models import Mailbox, RawMessage, RawState
+from madoguchi.mail.models import Mailbox
 
 log = logging.getLogger(__name__)
 _SIZE = re.compile(rb"UID (\d+) RFC822\.SIZE (\d+)|RFC822\.SIZE (\d+) UID (\d+)")
@@ -59,13 +59,12 @@ def _fetch(client: BaseMailBox, uid: str, part: str) -> bytes:
 def _store_too_large(client: BaseMailBox, mailbox: Mailbox, uid: str, size: int) -> None:
     """Keep the headers, say why the rest is not here; the mail itself stays on the server."""
     header = _fetch(client, uid, "HEADER")
-    row, _created = do_ingest_raw(header, "imap", mailbox)
     limit_mb = settings.MAIL_MAX_MESSAGE_BYTES / 1024 / 1024
-    RawMessage.objects.filter(pk=row.pk).update(
-        state=RawState.FAILED,
-        error=f"メールが大きすぎるため取り込めませんでした（{size / 1024 / 1024:.1f} MB、上限 {limit_mb:.0f} MB）。"
-              f"ヘッダーだけ保存しています。本文はメールサーバー（{mailbox.address}）に残っています。",
+    reason = (
+        f"メールが大きすぎるため取り込めませんでした（{size / 1024 / 1024:.1f} MB、上限 {limit_mb:.0f} MB）。"
+        f"ヘッダーだけ保存しています。本文はメールサーバー（{mailbox.address}）に残っています。"
     )
+    do_ingest_raw(header, "imap", mailbox, too_large=reason, full_size=size)
 
 
 def poll_mailbox(mailbox: Mailbox, limit: int = 500) -> PollResult:

@@ -63,19 +63,29 @@ def find_duplicate(raw: bytes) -> RawMessage | None:
     return None
 
 
-def do_ingest_raw(raw: bytes, source: str, mailbox: Mailbox | None = None) -> tuple[RawMessage, bool]:
-    """Keep the mail, exactly as received; (row, created). A duplicate returns the first copy."""
+def do_ingest_raw(
+    raw: bytes, source: str, mailbox: Mailbox | None = None, *, too_large: str = "", full_size: int = 0,
+) -> tuple[RawMessage, bool]:
+    """Keep the mail, exactly as received; (row, created). A duplicate returns the first copy.
+
+    `too_large` (a Japanese reason) stores only what was given (the headers) as failed, with
+    `full_size` the real size; such a row is never parsed into a case."""
     duplicate = find_duplicate(raw)
     if duplicate is not None:
         return duplicate, False
     try:
         with transaction.atomic():
-            row = RawMessage.objects.create(
-                mailbox=mailbox, source=source[:20], raw=raw, size=len(raw),
+            row = RawMessage(
+                mailbox=mailbox, source=source[:20], raw=raw, size=max(len(raw), full_size),
                 sha256=hashlib.sha256(raw).hexdigest(), content_hash=content_hash(raw),
                 message_id=header_message_id(raw),
             )
-            transaction.on_commit(lambda: _enqueue(row.pk))
+            if too_large:
+                _describe(row, parse_message(raw))
+                row.state, row.error = RawState.FAILED, too_large
+            row.save()
+            if not too_large:
+                transaction.on_commit(lambda: _enqueue(row.pk))
     except IntegrityError:  # the same mail arrived twice at the same moment
         duplicate = find_duplicate(raw)
         if duplicate is None:
@@ -102,7 +112,7 @@ class MailRejected(Exception):
 def process_raw_message(pk: int) -> RawMessage:
     """Parse, thread and file one stored mail. Safe to run twice: a filed mail is left alone."""
     row = RawMessage.objects.get(pk=pk)
-    if row.state in (RawState.PARSED, RawState.IGNORED):
+    if row.state in (RawState.PARSED, RawState.IGNORED) or row.is_truncated:
         return row
     RawMessage.objects.filter(pk=pk).update(attempts=F("attempts") + 1)
     parsed = parse_message(bytes(row.raw))

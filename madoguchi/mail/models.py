@@ -117,6 +117,11 @@ class RawMessage(models.Model):
     def __str__(self) -> str:
         return f"{self.subject or self.message_id or self.sha256[:12]}"
 
+    @property
+    def is_truncated(self) -> bool:
+        """Only the headers were kept (the mail was over the size limit)."""
+        return self.size > len(self.raw)
+
 
 def attachment_path(instance: Attachment, filename: str) -> str:
     # The stored name is a hash; the Japanese name lives in `filename` and in the download.
