@@ -6,7 +6,8 @@ import pytest
 from asgiref.sync import async_to_sync
 
 from madoguchi.cases.models import Channel, Interaction
-from madoguchi.chat.models import ChatSession
+from madoguchi.chat import services
+from madoguchi.chat.models import ChatMessage, ChatSession, SessionState
 from madoguchi.chat.tests.helpers import agent_socket, receive_until, widget
 from madoguchi.testing.factories import UserFactory
 
@@ -48,3 +49,161 @@ def test_visitor_message_opens_a_chat_case_and_reaches_the_agent():
     assert session.case.customer.identities.get().value == "taro@example.jp"
     inbound = Interaction.objects.filter(case=session.case, kind="inbound")
     assert list(inbound.values_list("body", "external_id")) == [("注文した商品が届きません", "c1")]
+
+
+async def hello(comm, **fields):
+    await comm.send_json_to({"type": "hello", **fields})
+    return await receive_until(comm, "welcome")
+
+
+def test_a_foreign_origin_cannot_open_the_widget_socket():
+    async def scenario():
+        comm = widget(origin="http://evil.example")
+        connected, _code = await comm.connect()
+        return connected
+
+    assert run(scenario) is False
+
+
+def test_a_100000_character_message_is_refused_with_a_clear_error():
+    async def scenario():
+        comm = widget()
+        await comm.connect()
+        await hello(comm)
+        await comm.send_json_to({"type": "message", "client_id": "big", "text": "あ" * 100_000})
+        error = await receive_until(comm, "error")
+        await comm.disconnect()
+        return error
+
+    error = run(scenario)
+    assert error["code"] == "too_long" and error["client_id"] == "big"
+    assert "5,000文字まで" in error["message"]
+    assert not ChatMessage.objects.exists()
+
+
+def test_html_is_stored_and_relayed_verbatim_for_the_widget_to_show_as_text():
+    async def scenario():
+        comm = widget()
+        await comm.connect()
+        await hello(comm)
+        await comm.send_json_to({"type": "message", "client_id": "h1", "text": "<img src=x onerror=alert(1)>"})
+        await receive_until(comm, "ack")
+        echo = await receive_until(comm, "message")
+        await comm.disconnect()
+        return echo
+
+    assert run(scenario)["message"]["text"] == "<img src=x onerror=alert(1)>"
+
+
+def test_a_flood_of_messages_is_rate_limited_with_a_message(settings):
+    settings.MADOGUCHI_CHAT_BURST = 3
+    settings.MADOGUCHI_CHAT_PER_MINUTE = 1
+
+    async def scenario():
+        comm = widget()
+        await comm.connect()
+        await hello(comm)
+        replies = []
+        for n in range(6):
+            await comm.send_json_to({"type": "message", "client_id": f"f{n}", "text": f"連投 {n}"})
+            while True:
+                reply = await comm.receive_json_from(timeout=3)
+                if reply["type"] in ("ack", "error"):
+                    replies.append(reply)
+                    break
+        await comm.disconnect()
+        return replies
+
+    replies = run(scenario)
+    assert [r["type"] for r in replies] == ["ack"] * 3 + ["error"] * 3
+    assert replies[-1]["code"] == "rate_limited" and "少し時間をおいて" in replies[-1]["message"]
+    assert ChatMessage.objects.filter(sender="customer").count() == 3
+
+
+def test_a_stale_token_is_told_to_start_over():
+    async def scenario():
+        comm = widget()
+        await comm.connect()
+        await comm.send_json_to({"type": "hello", "token": "no-such-token"})
+        error = await receive_until(comm, "error")
+        welcome = await receive_until(comm, "welcome")
+        await comm.disconnect()
+        return error, welcome
+
+    error, welcome = run(scenario)
+    assert error["code"] == "stale_session"
+    assert "session" not in welcome
+
+
+def test_after_a_drop_the_visitor_resends_and_nothing_is_lost_or_repeated():
+    async def scenario():
+        first = widget()
+        await first.connect()
+        await hello(first)
+        await first.send_json_to({"type": "message", "client_id": "r1", "text": "一通目"})
+        ack = await receive_until(first, "ack")
+        await first.disconnect()  # the network drops; r2 was typed but never acknowledged
+        second = widget()
+        await second.connect()
+        welcome = await hello(second, token=ack["token"])
+        for client_id, text in (("r1", "一通目"), ("r2", "二通目")):
+            await second.send_json_to({"type": "message", "client_id": client_id, "text": text})
+            await receive_until(second, "ack")
+        await second.disconnect()
+        return welcome
+
+    welcome = run(scenario)
+    assert [m["client_id"] for m in welcome["messages"] if m["sender"] == "customer"] == ["r1"]
+    assert list(ChatMessage.objects.filter(sender="customer").values_list("text", flat=True)) == ["一通目", "二通目"]
+    assert Interaction.objects.filter(kind="inbound").count() == 2
+
+
+def test_typing_and_read_marks_travel_between_visitor_and_agent():
+    agent = UserFactory(username="typing-agent")
+
+    async def scenario():
+        visitor = widget()
+        await visitor.connect()
+        await hello(visitor)
+        await visitor.send_json_to({"type": "message", "client_id": "t1", "text": "こんにちは"})
+        ack = await receive_until(visitor, "ack")
+        session_id = ack["session"]["id"]
+        from channels.db import database_sync_to_async
+
+        await database_sync_to_async(services.do_take)(session_id, agent=agent)
+        desk = agent_socket(agent)
+        await desk.connect()
+        await desk.send_json_to({"type": "watch", "session_id": session_id})
+        await receive_until(desk, "welcome")
+        await visitor.send_json_to({"type": "typing", "on": True})
+        typing = await receive_until(desk, "typing")
+        await desk.send_json_to({"type": "message", "session_id": session_id, "client_id": "a1", "text": "お待たせしました"})
+        reply = await receive_until(visitor, "message")
+        while reply["message"]["sender"] != "agent":
+            reply = await receive_until(visitor, "message")
+        await visitor.send_json_to({"type": "read", "up_to": reply["message"]["id"]})
+        read = await receive_until(desk, "read")
+        await visitor.disconnect()
+        await desk.disconnect()
+        return typing, reply, read
+
+    typing, reply, read = run(scenario)
+    assert typing["sender"] == "customer" and typing["on"] is True
+    assert reply["message"]["text"] == "お待たせしました" and reply["message"]["author"]
+    assert read["reader"] == "customer"
+    assert ChatMessage.objects.get(client_id="a1").read_at is not None
+    session = ChatSession.objects.get()
+    assert session.state == SessionState.ACTIVE and session.first_agent_reply_at is not None
+
+
+def test_an_anonymous_agent_socket_is_closed():
+    from channels.testing import WebsocketCommunicator
+
+    from madoguchi.asgi import application
+
+    async def scenario():
+        comm = WebsocketCommunicator(application, "/ws/chat/agent/", headers=[(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")])
+        connected, _ = await comm.connect()
+        return connected
+
+    assert run(scenario) is False

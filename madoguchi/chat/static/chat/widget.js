@@ -301,6 +301,10 @@
   $(".end").onclick = function () { if (confirm("チャットを終了しますか？")) send({ type: "end" }); };
   $(".launcher").onclick = function () { toggle(!opened); };
   document.addEventListener("visibilitychange", sendRead);
+  // A dropped network is noticed at once (a half-open socket could otherwise look alive for
+  // minutes); unacknowledged messages wait in localStorage and go out after the reconnect.
+  window.addEventListener("offline", function () { if (ws) ws.close(); });
+  window.addEventListener("online", function () { retry = 0; connect(); });
   // A message not yet acknowledged (say, refused for flooding) is tried again every few seconds.
   setInterval(function () { if (pending.length) resendPending(4000); }, 2000);
 

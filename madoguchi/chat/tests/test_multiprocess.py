@@ -1,0 +1,50 @@
+"""Two `madoguchi serve` processes on the Redis channel layer: a visitor connected to one and
+an agent connected to the other still talk."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+
+from madoguchi.chat.tests.servers import login_cookie, redis_available, running_desk
+
+
+async def _next(ws, kind: str, timeout: float = 10) -> dict:
+    while True:
+        event = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if event["type"] == kind:
+            return event
+
+
+async def _talk(visitor_url: str, agent_url: str, cookie: str, shop: str) -> tuple[dict, dict]:
+    async with websockets.connect(agent_url + "/ws/chat/agent/", origin=agent_url.replace("ws", "http", 1), additional_headers={"Cookie": cookie}) as agent, \
+            websockets.connect(visitor_url + "/ws/chat/widget/", origin=shop) as visitor:
+        await _next(agent, "waiting")
+        await visitor.send(json.dumps({"type": "hello", "page_url": shop + "/"}))
+        assert (await _next(visitor, "welcome"))["open"] is True
+        await visitor.send(json.dumps({"type": "message", "client_id": "mp1", "text": "別のプロセスに届きますか"}))
+        ack = await _next(visitor, "ack")
+        session_id = ack["session"]["id"]
+        waiting = await _next(agent, "waiting")
+        assert session_id in [s["id"] for s in waiting["sessions"]]
+        await agent.send(json.dumps({"type": "watch", "session_id": session_id}))
+        await _next(agent, "welcome")
+        await visitor.send(json.dumps({"type": "message", "client_id": "mp2", "text": "二通目です"}))
+        to_agent = await _next(agent, "message")
+        await visitor.send(json.dumps({"type": "typing", "on": True}))
+        typing = await _next(agent, "typing")
+        return to_agent, typing
+
+
+@pytest.mark.skipif(not redis_available(), reason="Redis is not running on 127.0.0.1:6379")
+def test_a_visitor_on_one_process_and_an_agent_on_another_still_talk():
+    with running_desk(processes=2) as desk:
+        cookie = login_cookie(desk.urls[1], "chat1")
+        to_agent, typing = asyncio.run(_talk(
+            desk.urls[0].replace("http", "ws", 1), desk.urls[1].replace("http", "ws", 1), cookie, desk.shop_url
+        ))
+        assert to_agent["message"]["text"] == "二通目です"
+        assert typing["sender"] == "customer"
