@@ -47,7 +47,11 @@ def serve(args: argparse.Namespace) -> None:
         print("  （このパスワードは今回だけ表示されます。ログイン後に変更してください）")
     else:
         print("  既存の利用者でログインしてください。パスワードを忘れた場合: madoguchi changepassword ユーザー名")
-    print("  デモデータを入れるには: madoguchi demo\n", flush=True)
+    demo_accounts = settings.DATA_DIR / "demo-accounts.txt"
+    if demo_accounts.exists():  # never the passwords themselves: only where they are
+        print(f"  デモ用アカウントのユーザー名とパスワード: {demo_accounts}\n", flush=True)
+    else:
+        print("  デモデータを入れるには: madoguchi demo\n", flush=True)
     for extra in _embedded_services(args):
         extra()
     import uvicorn

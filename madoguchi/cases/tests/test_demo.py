@@ -1,0 +1,93 @@
+"""`madoguchi demo`: a living desk in every category and status, loaded once, safely twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+import stat
+
+import pytest
+from django.db.models import Count, F
+from django.utils import timezone
+
+from madoguchi.accounts.models import Role, User
+from madoguchi.cases.models import (
+    AuditEvent,
+    Case,
+    Category,
+    Channel,
+    Commitment,
+    CommitmentState,
+    Compensation,
+    CompensationState,
+    Handover,
+    Interaction,
+    Status,
+)
+from madoguchi.customers.models import Customer
+from madoguchi.demo import load_demo
+from madoguchi.demo.staff import ACCOUNTS_FILE
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def data_dir(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    # The demo hashes real random passwords; a fast hasher keeps these tests quick.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    return tmp_path
+
+
+def test_default_demo_is_a_living_desk(data_dir):
+    """One full load (240 cases) checked for everything a newcomer should find on the desk."""
+    summary = load_demo()
+    assert "デモデータを読み込みました" in summary
+    assert Case.objects.count() >= 200
+    assert set(Case.objects.values_list("category__code", flat=True)) >= set(Category.objects.values_list("code", flat=True))
+    assert set(Case.objects.values_list("status", flat=True)) == set(Status.values)
+    assert set(Case.objects.values_list("channel", flat=True)) == set(Channel.values)
+    # A story, not a single line: the average case has several timeline entries and an audit trail.
+    assert Interaction.objects.count() >= 3 * Case.objects.count()
+    assert AuditEvent.objects.filter(action="created").count() == Case.objects.count()
+    assert not Case.objects.filter(received_at__lt=timezone.now() - dt.timedelta(days=92)).exists()
+    now = timezone.now()
+    assert not Interaction.objects.filter(occurred_at__gt=now).exists()
+    states = set(Commitment.objects.values_list("state", flat=True))
+    assert states == set(CommitmentState.values)
+    open_promises = Commitment.objects.filter(state=CommitmentState.OPEN)
+    assert open_promises.filter(due_at__lt=now).exists()  # overdue
+    assert open_promises.filter(due_at__gt=now, due_at__lt=now + dt.timedelta(days=2)).exists()  # due soon
+    assert not Commitment.objects.filter(due_at__lt=F("case__received_at")).exists()
+    assert set(Compensation.objects.values_list("state", flat=True)) == set(CompensationState.values)
+    pending = Compensation.objects.filter(state=CompensationState.PENDING)
+    assert pending.exists() and all(c.amount_yen > 3000 for c in pending)
+    assert Handover.objects.exclude(note="").count() >= 20
+    # Description misunderstandings point at the passage the customer read.
+    assert Case.objects.filter(category__code="description", passage__isnull=False).exists()
+    # Fans: customers who keep buying and never complained.
+    fans = Customer.objects.annotate(orders_n=Count("orders", distinct=True), cases_n=Count("cases", distinct=True))
+    assert fans.filter(orders_n__gte=5, cases_n=0).exists()
+    assert fans.filter(cases_n__gte=3).exists()
+
+
+
+
+def test_second_run_adds_nothing_and_keeps_the_staff(data_dir):
+    load_demo(cases=40)
+    cases, users = Case.objects.count(), User.objects.count()
+    summary = load_demo(cases=40)
+    assert "すでに" in summary
+    assert Case.objects.count() == cases
+    assert User.objects.count() == users
+    assert User.objects.filter(username="sato", role=Role.LEAD, team__lead__username="sato").exists()
+
+
+def test_demo_passwords_are_random_and_kept_in_a_private_file(data_dir):
+    summary = load_demo(cases=30)
+    path = data_dir / ACCOUNTS_FILE
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    lines = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines() if "\t" in line]
+    assert [line[0] for line in lines] == ["sato", "tanaka", "suzuki", "takahashi"]
+    for username, password, _label in lines:
+        assert User.objects.get(username=username).check_password(password)
+        assert password in summary

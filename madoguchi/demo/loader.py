@@ -1,0 +1,173 @@
+"""`madoguchi demo`: a living desk for a newcomer — staff, products, customers with orders,
+and a few hundred cases in every category and status (issue 2, part 4).
+
+Seeded, so two fresh loads tell the same stories; only the staff passwords differ.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from madoguchi.accounts.models import Team
+from madoguchi.cases.models import Case, Category, Channel, Compensation, Status
+from madoguchi.cases.services import escalate_overdue_commitments
+from madoguchi.customers.models import IdentityKind
+from madoguchi.demo import staff as staff_module
+from madoguchi.demo.cases import Builder, Plan, Staff
+from madoguchi.demo.catalogue import ITEMS, SHOP, create_products
+from madoguchi.demo.people import OrderBook, Person, make_people
+from madoguchi.demo.phrases import Ctx
+from madoguchi.demo.quiet import live_receivers_muted, rebuild_search_index
+from madoguchi.demo.stories_goods import STORIES as GOODS
+from madoguchi.demo.stories_goods import misread
+from madoguchi.demo.stories_service import STORIES as SERVICE
+from madoguchi.demo.stories_service import subscription_after_cancel
+from madoguchi.shop.models import Carrier
+
+SEED = 20261123
+STORIES = {**GOODS, **SERVICE}
+CATEGORY_WEIGHTS = {"delivery": 30, "defect": 22, "description": 14, "billing": 12, "service": 10, "other": 12}
+STATUS_WEIGHTS = {
+    Status.NEW: 14, Status.OPEN: 24, Status.WAITING_CUSTOMER: 11,
+    Status.WAITING_DEPT: 11, Status.RESOLVED: 18, Status.CLOSED: 22,
+}
+# How many days ago a case in this status was received (a closed case is older than a new one).
+AGE_DAYS = {
+    Status.NEW: (0, 2), Status.OPEN: (0, 10), Status.WAITING_CUSTOMER: (1, 14),
+    Status.WAITING_DEPT: (1, 14), Status.RESOLVED: (3, 40), Status.CLOSED: (10, 90),
+}
+CHANNEL_WEIGHTS = {
+    Channel.EMAIL: 30, Channel.FORM: 12, Channel.PHONE: 20, Channel.CHAT: 10,
+    Channel.LINE: 15, Channel.X: 10, Channel.OTHER: 3,
+}
+NEEDS = {Channel.PHONE: IdentityKind.PHONE, Channel.LINE: IdentityKind.LINE, Channel.X: IdentityKind.X}
+FANS = 15
+
+
+def load_demo(cases: int = 240) -> str:
+    """Load the demo shop; on a second run, add nothing and say where the accounts are."""
+    data_dir = Path(settings.DATA_DIR)
+    with transaction.atomic():
+        users, passwords = staff_module.ensure_staff()
+        if Case.objects.filter(product__sku__in=[item.sku for item in ITEMS]).exists():
+            return _already_loaded(data_dir, passwords)
+        with live_receivers_muted():
+            counts = _load(cases, users)
+        rebuild_search_index()
+    path = staff_module.write_accounts_file(data_dir, passwords)
+    return _summary(counts, passwords, path)
+
+
+def _load(total: int, users: dict) -> Counter[str]:
+    rng = random.Random(SEED)
+    started = timezone.now() - dt.timedelta(seconds=1)
+    products = create_products()
+    people = make_people(rng, max(30, int(total * 0.55)) + FANS)
+    fans, complainers = people[:FANS], people[FANS:]
+    book = OrderBook(rng, products)
+    now = timezone.now()
+    for person in people:
+        for _ in range(rng.randint(6, 12) if person in fans else rng.randint(0, 3)):
+            book.order(person, now - dt.timedelta(days=rng.randint(5, 240), hours=rng.randint(0, 23)))
+    team = Team.objects.get(name=staff_module.TEAM_NAME)
+    staff = Staff(team, users["sato"], [users[name] for name, _d, _r in staff_module.STAFF])
+    builder = Builder(rng, staff, started)
+    categories = {c.code: c for c in Category.objects.filter(code__in=CATEGORY_WEIGHTS)}
+    weights = [4 if n % 6 == 0 else 1 for n in range(len(complainers))]  # some complain often
+    counts: Counter[str] = Counter()
+    for code, status in _pairs(rng, total):
+        person = rng.choices(complainers, weights)[0]
+        plan = _plan(rng, book, person, categories[code], status, staff)
+        builder.build(plan, person.customer)
+        counts[code] += 1
+        counts[status] += 1
+    book.flush()
+    counts["escalated"] = escalate_overdue_commitments()
+    counts["customers"], counts["fans"] = len(people), len(fans)
+    counts["pending"] = Compensation.objects.filter(state="pending").count()
+    return counts
+
+
+def _pairs(rng: random.Random, total: int) -> list[tuple[str, str]]:
+    """Every category in every status at least once, the rest drawn by weight."""
+    pairs = [(code, status) for code in CATEGORY_WEIGHTS for status in STATUS_WEIGHTS][:total]
+    while len(pairs) < total:
+        pairs.append((
+            rng.choices(list(CATEGORY_WEIGHTS), list(CATEGORY_WEIGHTS.values()))[0],
+            rng.choices(list(STATUS_WEIGHTS), list(STATUS_WEIGHTS.values()))[0],
+        ))
+    rng.shuffle(pairs)
+    return pairs
+
+
+def _plan(rng: random.Random, book: OrderBook, person: Person, category: Category, status: str, staff: Staff) -> Plan:
+    story_fn = rng.choice(STORIES[category.code])
+    item = _item_for(rng, story_fn)
+    low, high = AGE_DAYS[Status(status)]
+    channel = _channel(rng, person)
+    received = _received(rng, rng.randint(low, high), channel)
+    order = None
+    if category.code != "other" or rng.random() < 0.5:
+        ordered = received - dt.timedelta(days=rng.randint(4, 12), hours=rng.randint(0, 12))
+        undelivered = category.code == "delivery"
+        order = book.order(person, ordered, main=item, delivered=not undelivered)
+    carrier = Carrier(order.carrier).label if order and order.carrier else "配送業者"
+    ctx = Ctx(rng, person.customer.name, person.family, item, order, str(carrier), channel, received)
+    story = story_fn(ctx)
+    handover = status not in (Status.NEW,) and rng.random() < 0.3
+    return Plan(category, status, received, story, ctx, book.products[item.sku], handover)
+
+
+def _item_for(rng: random.Random, story_fn: object):  # noqa: ANN202
+    if story_fn is subscription_after_cancel:
+        return next(item for item in ITEMS if item.kind == "food")
+    if story_fn is misread:
+        return rng.choice([item for item in ITEMS if item.misreadings])
+    return rng.choice(ITEMS)
+
+
+def _received(rng: random.Random, days_ago: int, channel: str) -> dt.datetime:
+    """A moment `days_ago` days back, at an hour people write (or, for calls, the shop answers
+    the phone), in Japan time, never in the future."""
+    local = timezone.localtime(timezone.now()) - dt.timedelta(days=days_ago)
+    hours = [10, 11, 12, 13, 14, 15, 16, 17] if channel == Channel.PHONE else [8, 9, 10, 12, 13, 15, 19, 20, 21, 22, 23]
+    moment = local.replace(hour=rng.choice(hours), minute=rng.randint(0, 59))
+    if moment > timezone.now() - dt.timedelta(minutes=30):
+        moment = timezone.now() - dt.timedelta(minutes=rng.randint(30, 300))
+    return moment
+
+
+def _channel(rng: random.Random, person: Person) -> str:
+    options = [ch for ch in CHANNEL_WEIGHTS if ch not in NEEDS or NEEDS[ch] in person.kinds]
+    return rng.choices(options, [CHANNEL_WEIGHTS[ch] for ch in options])[0]
+
+
+def _already_loaded(data_dir: Path, passwords: dict[str, str]) -> str:
+    path = data_dir / staff_module.ACCOUNTS_FILE
+    if passwords:  # a demo account had been deleted: it exists again, with a new password
+        staff_module.write_accounts_file(data_dir, passwords)
+    where = f"デモ用アカウントのパスワード: {path}" if path.exists() else "デモ用アカウントは作成済みです。"
+    return f"デモデータはすでに入っています（{Case.objects.count()}件の案件）。何も追加しませんでした。\n{where}"
+
+
+def _summary(counts: Counter[str], passwords: dict[str, str], path: Path) -> str:
+    statuses = "、".join(f"{Status(s).label} {counts[s]}" for s in STATUS_WEIGHTS)
+    lines = [
+        f"デモデータを読み込みました: {SHOP}（器・タオル・キッチン用品・化粧品のネットショップ）",
+        f"  案件 {sum(counts[c] for c in CATEGORY_WEIGHTS)}件（{statuses}）",
+        f"  お客様 {counts['customers']}人（うちリピーター {counts['fans']}人）、承認待ちの補償 {counts['pending']}件、"
+        f"期限超過でリーダーに通知した約束 {counts['escalated']}件",
+        "",
+        "デモ用アカウント（ユーザー名 / パスワード）:",
+    ]
+    names = {username: display for username, display, _role in staff_module.STAFF}
+    lines += [f"  {username:<10} {password}  {names[username]}" for username, password in passwords.items()]
+    lines.append(f"パスワードは {path} にも保存しました（持ち主だけが読めます）。")
+    return "\n".join(lines)
