@@ -194,8 +194,10 @@ def _occurred_at(parsed: ParsedMessage) -> dt.datetime:
 
 
 def _default_category() -> Category:
-    code = getattr(settings, "MAIL_DEFAULT_CATEGORY", "other")
-    return Category.objects.filter(code=code).first() or Category.objects.order_by("position").first()  # type: ignore[return-value]
+    code = settings.MAIL_DEFAULT_CATEGORY
+    found = Category.objects.filter(code=code).first() or Category.objects.order_by("position").first()
+    # A case needs a category; an emptied list must not make mail fail.
+    return found or Category.objects.get_or_create(code="other", defaults={"name": "その他"})[0]
 
 
 def _store_attachments(row: RawMessage, parsed: ParsedMessage) -> None:
