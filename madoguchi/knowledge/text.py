@@ -28,7 +28,7 @@ def _tokenizer() -> tokenizer.Tokenizer:
     # Sudachi tokenizers are not thread-safe; one per thread, built once.
     tok = getattr(_local, "tok", None)
     if tok is None:
-        tok = dictionary.Dictionary(dict="core").create()
+        tok = dictionary.Dictionary(dict="core").tokenizer()
         _local.tok = tok
     return tok
 
