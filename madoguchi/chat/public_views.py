@@ -76,7 +76,7 @@ def widget_upload(request: HttpRequest) -> HttpResponse:
         with transaction.atomic():
             upload = ChatUpload.objects.create(session=session, file=file, name=name, content_type=content_type, size=file.size)
             posted = services.do_customer_message(
-                session, client_id=request.POST.get("client_id", ""), text=f"📎 {name}", upload=upload
+                session, client_id=request.POST.get("client_id", ""), text=f"［ファイル］{name}", upload=upload
             )
             if posted.created:
                 events.publish_session(session.pk, "message", message=services.message_payload(posted.message))

@@ -154,6 +154,8 @@
       pending.push(p);
       render({ client_id: p.client_id, sender: "agent", text: text }, true);
       textarea.value = "";
+      typingAt = 0;
+      clearTimeout(typingTimer);
       send({ type: "typing", session_id: sessionId, on: false });
       send({ type: "message", session_id: sessionId, client_id: p.client_id, text: text });
     };

@@ -39,13 +39,13 @@
     'form button{background:#1d4ed8;color:#fff;border:0;border-radius:6px;padding:6px 12px;cursor:pointer}.file{background:#6b7280!important}' +
     '.error{color:#b91c1c;font-size:12px;padding:0 12px}.form{padding:10px;overflow-y:auto}.form label{display:block;margin:6px 0 2px}' +
     '</style>' +
-    '<button class="launcher" part="launcher" aria-expanded="false">💬 チャットで相談</button>' +
+    '<button class="launcher" part="launcher" aria-expanded="false">チャットで相談</button>' +
     '<section class="panel" role="dialog" aria-label="' + title + '">' +
     '<header><strong class="title"></strong><span><button class="end" title="チャットを終了">終了</button> <button class="close" aria-label="閉じる">✕</button></span></header>' +
     '<div class="status" role="status"></div><div class="log" aria-live="polite"></div><div class="typing"></div><div class="error" role="alert"></div>' +
     '<div class="start"></div>' +
     '<form class="composer"><textarea name="text" aria-label="メッセージ" placeholder="メッセージを入力（Enterで送信）"></textarea>' +
-    '<button type="submit">送信</button><button type="button" class="file" title="ファイルを送る">📎</button>' +
+    '<button type="submit">送信</button><button type="button" class="file" title="ファイルを送る">添付</button>' +
     '<input type="file" hidden accept="image/jpeg,image/png,image/gif,image/webp,application/pdf,text/plain"></form>' +
     '</section>';
   document.body.appendChild(host);
@@ -267,6 +267,8 @@
     store.set(":pending", pending);
     render({ client_id: p.client_id, sender: "customer", text: text }, true);
     textarea.value = "";
+    typingSent = 0;
+    clearTimeout(typingTimer);
     send({ type: "typing", on: false });
     send({ type: "message", client_id: p.client_id, text: text, prechat: p.prechat });
   }
