@@ -102,11 +102,11 @@ def _trend(period: Period, filters: dict[str, str]) -> dict[str, list[tuple[dt.d
     by_point: dict[dt.date, Figures] = defaultdict(Figures)
     if period.days <= 92:
         for _dim, _value, day, figures in period_rows(period.first, period.last, [dim], str(value)):
-            by_point[day].add(figures)
+            by_point[day].add_json(figures)
     else:
         first_month = period.first.replace(day=1)
         for _dim, _value, day, figures in period_rows(first_month, _month_end(period.last), [dim], str(value)):
-            by_point[day.replace(day=1)].add(figures)
+            by_point[day.replace(day=1)].add_json(figures)
     points = sorted(by_point)
     return {code: [(p, MEASURES_BY_CODE[code].value(by_point[p])) for p in points] for code in TREND_MEASURES}
 
@@ -119,7 +119,7 @@ def breakdown(period: Period, dim: str) -> list[tuple[str, dict[str, float | Non
     """One row per team/agent/channel/category value over the period (whole desk)."""
     sums: dict[str, Figures] = defaultdict(Figures)
     for _dim, value, _day, figures in period_rows(period.first, period.last, [dim]):
-        sums[value].add(figures)
+        sums[value].add_json(figures)
     return [(value, {c: MEASURES_BY_CODE[c].value(f) for c in BREAKDOWN_MEASURES}) for value, f in sums.items()]
 
 

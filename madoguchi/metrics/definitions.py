@@ -98,15 +98,18 @@ class Figures:
     agents: list[int] = field(default_factory=list)
 
     def add(self, other: Figures) -> None:
-        for name, value in asdict(other).items():
+        self.add_json(other.__dict__)
+
+    def add_json(self, data: dict[str, Any]) -> None:
+        """Add the figures of another set of cases (a rollup row's JSON, read as it is)."""
+        for name in SCALARS:
+            setattr(self, name, getattr(self, name) + data.get(name, 0))
+        for name in HISTOGRAMS:
             mine = getattr(self, name)
-            if name in HISTOGRAMS:
-                for key, count in value.items():
-                    mine[key] = mine.get(key, 0) + count
-            elif name == "agents":
-                setattr(self, name, sorted(set(mine) | set(value)))
-            else:
-                setattr(self, name, mine + value)
+            for key, count in data.get(name, {}).items():
+                mine[key] = mine.get(key, 0) + count
+        if data.get("agents"):
+            self.agents = sorted(set(self.agents) | set(data["agents"]))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -115,6 +118,9 @@ class Figures:
     def from_json(cls, data: dict[str, Any]) -> Figures:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
+
+
+SCALARS = tuple(name for name in Figures.__dataclass_fields__ if name not in (*HISTOGRAMS, "agents"))
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,7 @@ def _rebuild_month(month: dt.date) -> None:
     for dim, value, figures in DailyRollup.objects.filter(
         grain="d", day__gte=month, day__lt=following
     ).values_list("dim", "value", "figures"):
-        sums[(dim, value)].add(Figures.from_json(figures))
+        sums[(dim, value)].add_json(figures)
     DailyRollup.objects.filter(grain="m", day=month).delete()
     DailyRollup.objects.bulk_create(
         [DailyRollup(grain="m", day=month, dim=dim, value=value, figures=f.to_json()) for (dim, value), f in sums.items()]
@@ -184,7 +184,7 @@ def _split(first: dt.date, last: dt.date) -> tuple[list[dt.date], list[dt.date]]
 
 def period_rows(
     first: dt.date, last: dt.date, dims: Iterable[str], value: str | None = None
-) -> list[tuple[str, str, dt.date, Figures]]:
+) -> list[tuple[str, str, dt.date, dict]]:
     """(dim, value, day-or-month, figures) rows covering the period exactly."""
     months, days = _split(first, last)
     rows = DailyRollup.objects.filter(dim__in=list(dims))
@@ -193,7 +193,7 @@ def period_rows(
     rows = rows.filter(
         Q(grain="m", day__in=months) | Q(grain="d", day__gte=first, day__lte=last, day__in=days)
     ).values_list("dim", "value", "day", "figures")
-    return [(dim, value, day, Figures.from_json(figures)) for dim, value, day, figures in rows]
+    return list(rows)  # figures stay JSON dicts: Figures.add_json reads them without copying
 
 
 def period_figures(first: dt.date, last: dt.date, filters: dict[str, str]) -> Figures:
@@ -205,5 +205,5 @@ def period_figures(first: dt.date, last: dt.date, filters: dict[str, str]) -> Fi
         return total
     dim, value = next(iter(filters.items())) if filters else ("all", "")
     for _dim, _value, _day, figures in period_rows(first, last, [dim], str(value)):
-        total.add(figures)
+        total.add_json(figures)
     return total

@@ -5,6 +5,7 @@ from madoguchi.metrics import views
 app_name = "metrics"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.dashboard, name="dashboard"),
+    path("breakdown/<str:dim>/", views.breakdown, name="breakdown"),
     path("targets/", views.targets_edit, name="targets"),
     path("cases/<int:case_id>/outcome/", views.outcome, name="outcome"),
     path("cases/<int:case_id>/review/", views.review, name="review"),

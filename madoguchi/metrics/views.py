@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.models import Team, User
@@ -33,6 +34,10 @@ from madoguchi.metrics.services import (
 )
 
 FILTERS = ("team", "agent", "channel", "category")
+BREAKDOWNS = {
+    "team": gettext_lazy("チーム別"), "agent": gettext_lazy("担当者別"),
+    "channel": gettext_lazy("窓口別"), "category": gettext_lazy("分類別"),
+}
 MAX_DAYS = 3 * 366
 
 
@@ -82,10 +87,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     refresh_dirty(limit=board.INLINE_REFRESH_DAYS)
     period, warning = _period(request)
     filters = _filters(request)
-    data = board.build(period, filters)
+    table = request.GET.get("table", "summary")
+    # Breakdown tables are fetched by their own requests (htmx), so the page itself stays fast.
+    data = board.build(period, filters, with_breakdowns=request.GET.get("format") == "csv" and table in BREAKDOWNS)
     names = _names()
     if request.GET.get("format") == "csv":
-        return _csv(request.GET.get("table", "summary"), data, names)
+        return _csv(table, data, names)
     monthly = period.days > 92
     charts = []
     if data.trend:
@@ -95,24 +102,28 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             line_svg(_("満足度・解決率・SLA達成率（%）"), pick(["csat", "resolution_rate", "sla_attainment"]), monthly),
             line_svg(_("最初の応答までの時間（中央値・秒）"), pick(["chat_first_answer_median", "email_first_reply_median"]), monthly),
         ]
-    breakdowns = [
-        (dim, title, [(names[dim].get(value, value), vals) for value, vals in rows])
-        for dim, title, rows in (
-            ("team", _("チーム別"), data.breakdowns.get("team", [])),
-            ("agent", _("担当者別"), data.breakdowns.get("agent", [])),
-            ("channel", _("窓口別"), data.breakdowns.get("channel", [])),
-            ("category", _("分類別"), data.breakdowns.get("category", [])),
-        )
-    ]
+    breakdowns = [(dim, title) for dim, title in BREAKDOWNS.items()]
     return render(request, "metrics/dashboard.html", {
         "data": data, "period": period, "filters": filters, "warning": warning, "charts": charts,
-        "breakdowns": breakdowns, "breakdown_codes": board.BREAKDOWN_MEASURES,
-        "breakdown_labels": [MEASURES_BY_CODE[c].label for c in board.BREAKDOWN_MEASURES],
+        "breakdowns": breakdowns,
         "teams": Team.objects.all(), "agents": User.objects.filter(is_active=True).order_by("username"),
         "channels": Channel.choices, "categories": Category.objects.all(),
         "query": request.GET.urlencode(), "can_edit": request.user.is_admin or request.user.is_lead,
         "reviews_by_team": review_averages("team"),
         "team_names": {int(k): v for k, v in names["team"].items()},
+    })
+
+
+@login_required
+def breakdown(request: HttpRequest, dim: str) -> HttpResponse:
+    """One breakdown table of the dashboard (team, agent, channel, category) for the period."""
+    if dim not in BREAKDOWNS:
+        return HttpResponse(_("不明な表です。"), status=404, content_type="text/plain; charset=utf-8")
+    period, _warning = _period(request)
+    names = _names()[dim]
+    rows = sorted(((names.get(value, value), vals) for value, vals in board.breakdown(period, dim)), key=lambda r: r[0])
+    return render(request, "metrics/_breakdown.html", {
+        "dim": dim, "rows": rows, "labels": [MEASURES_BY_CODE[c].label for c in board.BREAKDOWN_MEASURES],
     })
 
 
