@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import smtplib
 import socket
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr, make_msgid, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -31,6 +31,7 @@ from madoguchi.mail.models import (
     OutboundState,
     RawMessage,
 )
+from madoguchi.mail.parsing import decode_header_value
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -222,10 +223,10 @@ class JisEmailMessage(EmailMessage):
         msg["Content-Transfer-Encoding"] = "7bit"
         msg["Subject"] = _jis_words(self.subject)
         msg.set_payload(encode_iso2022jp(self.body).decode("ascii"))
-        name, _sep, address = self.from_email.rpartition("<")
-        if name.strip():
+        name, address = parseaddr(self.from_email)
+        if name:
             del msg["From"]
-            msg["From"] = f"{_jis_words(name.strip().strip(chr(34)))} <{address}"
+            msg["From"] = f"{_jis_words(decode_header_value(name))} <{address}>"
         return msg
 
 

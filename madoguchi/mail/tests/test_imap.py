@@ -9,7 +9,7 @@ from madoguchi.mail.imap import poll_mailbox
 from madoguchi.mail.models import Mailbox, RawMessage, RawState
 from madoguchi.mail.tests.helpers import japanese_mail
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop_open")]
 
 
 def make_mailbox(server, **extra) -> Mailbox:  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ def corpus(name: str) -> bytes:
     return next(CORPUS.glob(f"*-{name}.eml")).read_bytes()
 
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop_open")]
 
 
 def ingest(raw: bytes, capture) -> RawMessage:  # type: ignore[no-untyped-def]

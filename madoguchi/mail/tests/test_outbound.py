@@ -1,0 +1,178 @@
+"""Outbound mail over real SMTP (an aiosmtpd sink), read back to check what clients see."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+
+import pytest
+from django.utils import timezone
+
+from madoguchi.accounts.models import Role
+from madoguchi.cases.models import InteractionKind
+from madoguchi.cases.services import do_add_interaction, do_send_reply, escalate_overdue_commitments
+from madoguchi.mail.charsets import decode_iso2022jp
+from madoguchi.mail.ingest import do_ingest_raw
+from madoguchi.mail.models import (
+    Charset,
+    Mailbox,
+    OutboundKind,
+    OutboundMessage,
+    OutboundState,
+    RawMessage,
+)
+from madoguchi.mail.outbound import send_due, send_outbound
+from madoguchi.mail.parsing import parse_message
+from madoguchi.mail.receivers import remind_commitments
+from madoguchi.mail.tests.conftest import free_port
+from madoguchi.mail.tests.helpers import japanese_mail
+from madoguchi.testing.factories import CommitmentFactory, TeamFactory, UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop_open")]
+
+
+@pytest.fixture
+def agent():  # type: ignore[no-untyped-def]
+    return UserFactory(username="mail-agent", email="agent@shop.example.jp")
+
+
+def incoming_case(capture, **kwargs):  # type: ignore[no-untyped-def]
+    with capture(execute=True):
+        row, _created = do_ingest_raw(japanese_mail(message_id="<customer-1@example.jp>", **kwargs), "smtp", kwargs.pop("mailbox", None))
+    row.refresh_from_db()
+    return row
+
+
+def reply(case, agent, capture, body="ご不便をおかけして申し訳ございません。①本日発送いたします。"):  # type: ignore[no-untyped-def]
+    with capture(execute=True):
+        interaction = do_send_reply(case, actor=agent, body=body)
+    return OutboundMessage.objects.get(interaction=interaction)
+
+
+def sent_to(sink, message_id: str) -> list[email.message.Message]:
+    found = [email.message_from_bytes(raw) for raw in sink.received]
+    return [m for m in found if m["Message-ID"] == message_id]
+
+
+def test_reply_is_sent_from_the_shop_with_threading_headers(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    Mailbox.objects.create(name="窓口ショップ", address="support@shop.example.jp")
+    row = incoming_case(django_capture_on_commit_callbacks)
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    assert out.state == OutboundState.SENT and out.attempts == 1
+    [message] = sent_to(smtp_sink, out.message_id)
+    parsed = parse_message(message.as_bytes())
+    assert parsed.from_address == "support@shop.example.jp" and parsed.from_name == "窓口ショップ"
+    assert message["To"] == "taro@example.jp"
+    assert message["In-Reply-To"] == "<customer-1@example.jp>"
+    assert "<customer-1@example.jp>" in message["References"]
+    assert parsed.subject == f"Re: 商品が届きません [#{row.case_id}]"
+    assert "①本日発送いたします" in parsed.text
+    assert message.get_content_charset() == "utf-8"
+    assert message["Auto-Submitted"] is None  # a person wrote it
+
+
+def test_customer_reply_to_our_mail_joins_the_same_case(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    row = incoming_case(django_capture_on_commit_callbacks)
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    answer = japanese_mail(subject="Re: 全然違う件名", sender="mobile@example.jp", headers={"In-Reply-To": out.message_id},
+                           body="ありがとうございます。\n\n2026年11月23日(月) 10:00 窓口 <support@shop.example.jp>:\n> ご不便をおかけして")
+    with django_capture_on_commit_callbacks(execute=True):
+        second, _created = do_ingest_raw(answer, "smtp")
+    second.refresh_from_db()
+    assert second.case_id == row.case_id and second.interaction.body == "ありがとうございます。"
+
+
+def test_iso2022jp_mailbox_keeps_windows_characters(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    mailbox = Mailbox.objects.create(name="髙島屋㈱ 窓口", address="support@shop.example.jp", charset=Charset.ISO2022JP)
+    with django_capture_on_commit_callbacks(execute=True):
+        row, _created = do_ingest_raw(japanese_mail(message_id="<jis@example.jp>"), "smtp", mailbox)
+    row.refresh_from_db()
+    out = reply(row.case, agent, django_capture_on_commit_callbacks, body="①②㈱Ⅳ～の件、承知しました。")
+    [message] = sent_to(smtp_sink, out.message_id)
+    assert message.get_content_charset() == "iso-2022-jp"
+    payload = message.get_payload(decode=True)
+    assert payload.isascii() and decode_iso2022jp(payload).strip() == "①②㈱Ⅳ～の件、承知しました。"
+    parsed = parse_message(message.as_bytes())
+    assert parsed.subject.startswith("Re: 商品が届きません") and parsed.from_name == "髙島屋㈱ 窓口"
+
+
+def test_smtp_server_down_while_sending_is_retried_and_sent_exactly_once(settings, agent, django_capture_on_commit_callbacks) -> None:
+    from madoguchi.mail.tests.conftest import Sink
+
+    port = free_port()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 3
+    settings.MAIL_SEND_ACKNOWLEDGEMENT = False
+    row = incoming_case(django_capture_on_commit_callbacks)
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)  # nothing listens on the port
+    assert out.state == OutboundState.PENDING and out.attempts == 1 and "再送します" in out.last_error
+    assert send_due() == 0  # backoff not over yet: no hammering
+    sink = Sink(port=port).start()
+    try:
+        later = timezone.now() + dt.timedelta(minutes=5)
+        assert send_due(now=later) == 1
+        assert send_due(now=later + dt.timedelta(hours=1)) == 0
+        assert send_outbound(out.pk) is None  # already sent: a second job does nothing
+    finally:
+        sink.stop()
+    out.refresh_from_db()
+    assert out.state == OutboundState.SENT and out.attempts == 2
+    assert len(sent_to(sink, out.message_id)) == 1 and len(sink.received) == 1
+
+
+def test_delivery_failure_is_shown_on_the_case_page(settings, agent, client, django_capture_on_commit_callbacks) -> None:
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 3
+    settings.MAIL_SEND_ACKNOWLEDGEMENT = False
+    row = incoming_case(django_capture_on_commit_callbacks)
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    OutboundMessage.objects.filter(pk=out.pk).update(state=OutboundState.FAILED)
+    client.force_login(agent)
+    page = client.get(f"/cases/{row.case_id}/").content.decode()
+    assert "送信できませんでした" in page and "再送する" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/mail/outbound/{out.pk}/retry/")
+    assert response.status_code == 302
+    out.refresh_from_db()
+    assert out.state == OutboundState.PENDING and out.attempts == 1  # the retry ran once more, still down
+
+
+def test_acknowledgement_is_marked_as_automatic(smtp_sink, django_capture_on_commit_callbacks) -> None:
+    row = incoming_case(django_capture_on_commit_callbacks)
+    ack = OutboundMessage.objects.get(case=row.case, kind=OutboundKind.ACK)
+    [message] = sent_to(smtp_sink, ack.message_id)
+    assert message["Auto-Submitted"] == "auto-replied" and message["In-Reply-To"] == "<customer-1@example.jp>"
+    assert f"#{row.case_id}" in parse_message(message.as_bytes()).text
+
+
+def test_notes_and_chat_replies_are_not_mailed(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    row = incoming_case(django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        do_add_interaction(row.case, actor=agent, kind=InteractionKind.NOTE, channel="email", body="社内メモ")
+        do_add_interaction(row.case, actor=agent, kind=InteractionKind.OUTBOUND, channel="chat", body="チャット返信")
+    assert not OutboundMessage.objects.filter(kind=OutboundKind.REPLY).exists()
+
+
+def test_overdue_commitment_is_mailed_to_the_team_lead_once(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    lead = UserFactory(username="mail-lead", email="lead@shop.example.jp", role=Role.LEAD)
+    team = TeamFactory(name="メール課", lead=lead)
+    row = incoming_case(django_capture_on_commit_callbacks)
+    row.case.team = team
+    row.case.save()
+    CommitmentFactory(case=row.case, owner=agent, due_at=timezone.now() - dt.timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        escalate_overdue_commitments()
+    mails = OutboundMessage.objects.filter(kind=OutboundKind.STAFF)
+    assert {m.to_address for m in mails} == {"lead@shop.example.jp", "agent@shop.example.jp"}
+    assert all(m.state == OutboundState.SENT for m in mails)
+    assert any("約束の期限を過ぎています" in parse_message(raw).subject for raw in smtp_sink.received)
+
+
+def test_commitment_reminder_goes_to_the_owner_once(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    row = incoming_case(django_capture_on_commit_callbacks)
+    CommitmentFactory(case=row.case, owner=agent, due_at=timezone.now() + dt.timedelta(minutes=30))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert remind_commitments() == 1
+        assert remind_commitments() == 0
+    assert OutboundMessage.objects.get(kind=OutboundKind.STAFF).to_address == "agent@shop.example.jp"
+    assert RawMessage.objects.count() == 1
