@@ -53,7 +53,12 @@ def serve(args: argparse.Namespace) -> None:
     else:
         print("  デモデータを入れるには: madoguchi demo\n", flush=True)
     for extra in _embedded_services(args):
-        extra()
+        try:
+            extra()
+        except OSError as error:
+            # A listener that cannot bind (port taken) must not take the whole desk down.
+            print(f"  警告: {getattr(extra, '__doc__', None) or extra.__name__} を起動できませんでした: {error}", flush=True)
+            print("  ポートを変更するには環境変数を設定してください（docs/architecture.md）。", flush=True)
     import uvicorn
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
