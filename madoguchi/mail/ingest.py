@@ -65,6 +65,7 @@ def find_duplicate(raw: bytes) -> RawMessage | None:
 
 def do_ingest_raw(
     raw: bytes, source: str, mailbox: Mailbox | None = None, *, too_large: str = "", full_size: int = 0,
+    enqueue: bool = True,
 ) -> tuple[RawMessage, bool]:
     """Keep the mail, exactly as received; (row, created). A duplicate returns the first copy.
 
@@ -84,7 +85,7 @@ def do_ingest_raw(
                 _describe(row, parse_message(raw))
                 row.state, row.error = RawState.FAILED, too_large
             row.save()
-            if not too_large:
+            if enqueue and not too_large:
                 transaction.on_commit(lambda: _enqueue(row.pk))
     except IntegrityError:  # the same mail arrived twice at the same moment
         duplicate = find_duplicate(raw)
@@ -147,9 +148,24 @@ def _describe(row: RawMessage, parsed: ParsedMessage) -> None:
     row.parsed_at = timezone.now()
 
 
+IMPORTED = "imported"
+
+
+def _own_addresses() -> set[str]:
+    return {a.lower() for a in Mailbox.objects.values_list("address", flat=True)} | {settings.DEFAULT_FROM_EMAIL.lower()}
+
+
 def _file(row: RawMessage, parsed: ParsedMessage) -> None:
     _describe(row, parsed)
+    if row.source == "import" and not parsed.auto_reason:
+        # History, not a live message: no acknowledgement or after-hours answer goes out for it
+        # (the knowledge app checks auto_reason too). The mail is still filed on its case.
+        row.auto_reason = IMPORTED
     _store_attachments(row, parsed)
+    if parsed.from_address in _own_addresses():
+        row.state, row.error = RawState.IGNORED, "このデスク自身のアドレスから送られたメールです。"
+        row.save()
+        return
     if parsed.is_bounce:
         _record_bounce(row, parsed)
         return
@@ -180,7 +196,7 @@ def _file(row: RawMessage, parsed: ParsedMessage) -> None:
         occurred_at=occurred, external_id=parsed.message_id,
     )
     row.save(update_fields=["interaction"])
-    if new_case:
+    if new_case and row.auto_reason != IMPORTED:
         from madoguchi.mail.outbound import queue_acknowledgement
 
         queue_acknowledgement(case, row)

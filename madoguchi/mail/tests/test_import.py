@@ -1,0 +1,36 @@
+"""`madoguchi import-mail` brings mbox files and .eml folders in, once, without replying."""
+
+from __future__ import annotations
+
+import mailbox
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from madoguchi.cases.models import Case
+from madoguchi.mail.models import OutboundMessage, RawMessage
+from madoguchi.mail.tests.helpers import japanese_mail
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop_open")]
+
+
+def test_import_eml_folder_and_mbox_with_progress_and_no_replies(tmp_path, capsys) -> None:
+    box = mailbox.mbox(str(tmp_path / "history.mbox"))
+    for number in range(3):
+        box.add(japanese_mail(subject=f"過去の問い合わせ{number}", sender=f"old{number}@example.jp"))
+    box.flush()
+    box.close()
+    out = StringIO()
+    call_command("import-mail", str(CORPUS), str(tmp_path / "history.mbox"), stdout=out)
+    files = len(list(CORPUS.glob("*.eml")))  # expectations.json is not a mail: skipped
+    assert RawMessage.objects.count() == files + 3
+    assert Case.objects.filter(subject__startswith="過去の問い合わせ").count() == 3
+    assert OutboundMessage.objects.count() == 0  # history gets no acknowledgement
+    assert "取り込み完了" in out.getvalue()
+    assert f"{files + 3}/{files + 3}" in capsys.readouterr().err  # the progress bar reached the end
+    again = StringIO()
+    call_command("import-mail", str(CORPUS), stdout=again)
+    assert "新規 0 通" in again.getvalue() and RawMessage.objects.count() == files + 3
