@@ -23,7 +23,9 @@ class ArticleForm(forms.Form):
 class SearchForm(forms.Form):
     KINDS = [("", _("すべて")), ("case", _("案件")), ("customer", _("お客様")), ("order", _("注文")), ("article", _("記事"))]
     q = forms.CharField(label=_("検索"), max_length=200, required=False)
+    PERIODS = [("", _("全期間")), ("30", _("30日以内")), ("365", _("1年以内"))]
     kind = forms.ChoiceField(label=_("種類"), choices=KINDS, required=False)
+    period = forms.ChoiceField(label=_("期間"), choices=PERIODS, required=False)
 
     def clean_q(self) -> str:
         return normalise(self.cleaned_data["q"]).strip()

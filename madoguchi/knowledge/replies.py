@@ -34,7 +34,7 @@ def tracking_url(carrier: str, number: str) -> str:
 
 
 def variables_for(case: Case | None, agent: User | None, rule: Any = None) -> dict[str, str]:
-    values = {"agent.name": str(agent) if agent else "", "shop.name": getattr(settings, "SHOP_NAME", "")}
+    values = {"agent.name": str(agent) if agent else ""}
     if case is not None:
         values.update({"customer.name": case.customer.name, "case.number": case.number, "case.subject": case.subject})
         order = case.order

@@ -56,18 +56,24 @@ def _tsquery(terms: list[list[str]]) -> str:
     return " & ".join("'" + token.replace("'", "''") + "'" for term in terms for token in term)
 
 
-def _kind_clause(kinds: Sequence[str] | None, column: str) -> tuple[str, list[str]]:
-    if not kinds:
-        return "", []
-    return f" AND {column} IN ({', '.join(['%s'] * len(kinds))})", list(kinds)
+def _filters(kinds: Sequence[str] | None, since: dt.datetime | None, prefix: str) -> tuple[str, list[object]]:
+    sql, params = "", []  # type: tuple[str, list[object]]
+    if kinds:
+        sql += f" AND {prefix}kind IN ({', '.join(['%s'] * len(kinds))})"
+        params += list(kinds)
+    if since is not None:
+        sql += f" AND {prefix}at >= %s"
+        params.append(since)
+    return sql, params
 
 
-def candidates(terms: list[list[str]], kinds: Sequence[str] | None = None, limit: int = CANDIDATES) -> list[Hit]:
+def candidates(terms: list[list[str]], kinds: Sequence[str] | None = None, limit: int = CANDIDATES,
+               since: dt.datetime | None = None) -> list[Hit]:
     """The newest `limit` documents that contain every token, with the engine's score."""
     if not terms:
         return []
     if connection.vendor == "sqlite":
-        extra, params = _kind_clause(kinds, "d.kind")
+        extra, params = _filters(kinds, since, "d.")
         sql = (
             "SELECT d.kind, d.ref_id, d.case_id, d.title, d.body, d.at, -bm25(knowledge_searchfts) "
             "FROM knowledge_searchfts JOIN knowledge_searchdoc d ON d.id = knowledge_searchfts.rowid "
@@ -75,7 +81,7 @@ def candidates(terms: list[list[str]], kinds: Sequence[str] | None = None, limit
         )
         args: list[object] = [_fts_match(terms), *params, limit]
     else:
-        extra, params = _kind_clause(kinds, "kind")
+        extra, params = _filters(kinds, since, "")
         sql = (
             "SELECT kind, ref_id, case_id, title, body, at, ts_rank(tsv, q) "
             "FROM knowledge_searchdoc, to_tsquery('simple', %s) q "
@@ -103,13 +109,14 @@ def _rank(hit: Hit, words: list[str], whole: str, phrases: list[str]) -> float |
 
 
 def search(
-    query: str, *, kinds: Sequence[str] | None = None, limit: int = 20, group_cases: bool = True
+    query: str, *, kinds: Sequence[str] | None = None, limit: int = 20, group_cases: bool = True,
+    since: dt.datetime | None = None,
 ) -> list[Hit]:
     terms, phrases = parse_query(query)
     words = plain_words(query)
     whole = " ".join(words)
     ranked: list[Hit] = []
-    for hit in candidates(terms, kinds):
+    for hit in candidates(terms, kinds, since=since):
         score = _rank(hit, words, whole, phrases)
         if score is None:
             continue

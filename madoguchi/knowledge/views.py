@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -31,7 +33,9 @@ def search_view(request: HttpRequest) -> HttpResponse:
         query = form.cleaned_data["q"]
         kind = form.cleaned_data["kind"]
         kinds = ["case", "message"] if kind == "case" else ([kind] if kind else None)
-        hits = search.search(query, kinds=kinds, limit=50)
+        days = form.cleaned_data["period"]
+        since = timezone.now() - dt.timedelta(days=int(days)) if days else None
+        hits = search.search(query, kinds=kinds, limit=50, since=since)
     return render(request, "knowledge/search.html", {"form": form, "hits": hits, "query": query})
 
 

@@ -114,3 +114,16 @@ def test_customer_name_change_is_searchable(db: Any) -> None:
     customer.name = "新井 花子"
     customer.save()
     assert [h.ref_id for h in search("新井", kinds=["customer"])] == [customer.pk]
+
+
+def test_filters_by_kind_and_period(client: Any, agent: Any, make_case: Any) -> None:
+    from madoguchi.knowledge.tests.conftest import jst
+
+    old = make_case("配送の件（昔）", "配送が遅れました。", received_at=jst(2024, 5, 1, 10, 0))
+    new = make_case("配送の件", "配送が遅れています。")
+    CustomerFactory(name="配送 太郎")
+    assert {h.kind for h in search("配送", kinds=["customer"])} == {"customer"}
+    client.force_login(agent)
+    html = client.get("/knowledge/search/", {"q": "配送", "kind": "case", "period": "30"}).content.decode()
+    assert f"/cases/{new.pk}/" in html and f"/cases/{old.pk}/" not in html
+    assert "配送 太郎" not in html
