@@ -20,6 +20,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.utils import timezone
 
 from madoguchi.chat import events, services
 from madoguchi.chat.models import ChatSession, Sender, SessionState
@@ -134,6 +135,7 @@ class WidgetConsumer(ChatSocket):
         self.bucket = TokenBucket(settings.MADOGUCHI_CHAT_BURST, settings.MADOGUCHI_CHAT_PER_MINUTE)
         self.typing_at = 0.0
         self.in_queue = False
+        self.inflight: set[str] = set()
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
@@ -174,9 +176,23 @@ class WidgetConsumer(ChatSocket):
     async def on_message(self, content: dict[str, Any]) -> None:
         if self.session is not None and self.session.state == SessionState.ENDED:
             raise services.ChatError("このチャットは終了しています。新しいチャットを始めてください。", "ended")
+        client_id = services.clean_client_id(content.get("client_id"))
+        if client_id in self.inflight:
+            return  # a resend of a message still being stored: its ack is on the way
         if not self.bucket.take():
             raise services.ChatError("続けて送信されたため、少し時間をおいて自動で送ります。", "rate_limited")
-        posted = await database_sync_to_async(self._post)(content)
+        text = services.clean_text(content.get("text"))
+        self.inflight.add(client_id)
+        try:
+            if self.session is not None:
+                # Deliver first, store second: agents see the words at once, and the visitor
+                # keeps the message (and resends it) until the ack says it is stored.
+                draft = {"id": None, "client_id": client_id, "sender": Sender.CUSTOMER, "text": text,
+                         "created_at": timezone.now().isoformat(), "read": False}
+                await self.broadcast(self.session.pk, "message", message=draft)
+            posted = await database_sync_to_async(self._post)(content)
+        finally:
+            self.inflight.discard(client_id)
         self.session = posted.session
         await self.send_json({
             "type": "ack", "client_id": posted.message.client_id, "id": posted.message.pk,

@@ -125,9 +125,9 @@ def _shop_server(desk: Desk) -> ThreadingHTTPServer:
 
 
 @contextlib.contextmanager
-def running_desk(processes: int = 2) -> Iterator[Desk]:
+def running_desk(processes: int = 2, redis: bool | None = None) -> Iterator[Desk]:
     """`processes` serve processes on one database (and Redis), plus a shop site on its own port."""
-    use_redis = redis_available()
+    use_redis = redis_available() if redis is None else redis
     with own_database() as database_url, tempfile.TemporaryDirectory(prefix="chat-e2e-") as data_dir:
         shop_url = f"http://127.0.0.1:{free_port()}"
         env = {

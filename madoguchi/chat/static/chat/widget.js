@@ -148,8 +148,8 @@
       if (el) { el.classList.remove("pending"); el.dataset.id = ev.id; el.lastChild.textContent = el.lastChild.textContent.replace(" 送信中…", ""); }
       if (ev.session) setState(ev.session);
     } else if (ev.type === "message") {
-      var isPending = false;
-      render(ev.message, isPending);
+      if (!ev.message.id && ev.message.sender === "customer") return; // our own draft: wait for the ack
+      render(ev.message, false);
       if (ev.message.sender !== "customer") { say($(".typing"), ""); sendRead(); }
     } else if (ev.type === "typing") {
       say($(".typing"), ev.on ? "担当者が入力中…" : "");
