@@ -40,3 +40,15 @@ class FlagForm(forms.Form):
     rule_version = forms.ModelChoiceField(label=_("根拠のルール"), queryset=RuleVersion.objects.select_related("rule"),
                                           required=False, empty_label=_("選んでください"))
     reason = forms.CharField(label=_("具体的な言動"), max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class TemplateForm(forms.ModelForm):
+    SCOPES = [("personal", _("自分だけ")), ("team", _("自分のチーム")), ("shared", _("全員"))]
+    scope = forms.ChoiceField(label=_("使う人"), choices=SCOPES)
+
+    class Meta:
+        from madoguchi.knowledge.models import ReplyTemplate
+
+        model = ReplyTemplate
+        fields = ["name", "kind", "body", "rule", "position"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 8})}

@@ -111,3 +111,32 @@ def reply_hints(case: Case, body: str) -> list[str]:
         else:
             hints.append(f"まだ果たしていない約束があります：「{commitment.description}」（期限 {due}）")
     return hints
+
+
+def can_edit(user: User, template: ReplyTemplate) -> bool:
+    """Own templates always; the team's for its lead; shared ones for admins."""
+    if template.owner_id is not None:
+        return template.owner_id == user.pk
+    if template.team_id is not None:
+        return user.is_admin or (user.is_lead and user.team_id == template.team_id)
+    return user.is_admin
+
+
+def scope_of(template: ReplyTemplate) -> str:
+    return "personal" if template.owner_id else ("team" if template.team_id else "shared")
+
+
+def do_save_template(template: ReplyTemplate, *, actor: User, scope: str) -> ReplyTemplate:
+    """Save with the chosen audience; refused when the actor may not publish to it."""
+    from madoguchi.knowledge.services import KnowledgeError
+
+    template.owner = actor if scope == "personal" else None
+    template.team = actor.team if scope == "team" else None
+    if scope == "team" and actor.team is None:
+        raise KnowledgeError("チームに所属していないため、チーム用のテンプレートは作れません。")
+    if template.kind == TemplateKind.DECLINE and template.rule_id is None:
+        raise KnowledgeError("お断りのテンプレートには、引用する顧客対応ルールを選んでください。")
+    if not can_edit(actor, template):
+        raise KnowledgeError("このテンプレートを保存する権限がありません（チーム用はリーダー、全員用は管理者が作れます）。")
+    template.save()
+    return template

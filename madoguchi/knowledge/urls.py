@@ -12,6 +12,9 @@ urlpatterns = [
     path("cases/<int:pk>/manual/", views.manual_from_case, name="manual_from_case"),
     path("cases/<int:pk>/hints/", views.reply_hints, name="reply_hints"),
     path("cases/<int:pk>/flag/", views.flag_customer, name="flag_customer"),
+    path("templates/", views.template_list, name="templates"),
+    path("templates/new/", views.template_edit, name="template_new"),
+    path("templates/<int:pk>/", views.template_edit, name="template_edit"),
     path("rules/", views.rule_list, name="rules"),
     path("rules/<int:pk>/", views.rule_detail, name="rule"),
 ]

@@ -15,8 +15,14 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.models import AuthorityLimit, User
 from madoguchi.cases.models import Case
 from madoguchi.knowledge import replies, search, services
-from madoguchi.knowledge.forms import ArticleForm, FlagForm, RuleVersionForm, SearchForm
-from madoguchi.knowledge.models import Article, Rule, RuleTopic
+from madoguchi.knowledge.forms import (
+    ArticleForm,
+    FlagForm,
+    RuleVersionForm,
+    SearchForm,
+    TemplateForm,
+)
+from madoguchi.knowledge.models import Article, ReplyTemplate, Rule, RuleTopic
 
 
 def _user(request: HttpRequest) -> User:
@@ -145,3 +151,31 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "knowledge/rule_detail.html", {
         "rule": rule, "versions": versions, "current": current, "form": form, "limits": limits,
     })
+
+
+@login_required
+def template_list(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    rows = [(t, replies.can_edit(user, t)) for t in replies.templates_for(user)]
+    return render(request, "knowledge/template_list.html", {"rows": rows})
+
+
+@login_required
+def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    user = _user(request)
+    template = get_object_or_404(ReplyTemplate, pk=pk) if pk else ReplyTemplate()
+    if pk and not replies.can_edit(user, template):
+        messages.error(request, _("このテンプレートを編集する権限がありません。"))
+        return redirect("knowledge:templates")
+    form = TemplateForm(request.POST or None, instance=template,
+                        initial={"scope": replies.scope_of(template) if pk else "personal"})
+    if request.method == "POST" and form.is_valid():
+        try:
+            replies.do_save_template(form.save(commit=False), actor=user, scope=form.cleaned_data["scope"])
+        except services.KnowledgeError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("テンプレートを保存しました。"))
+            return redirect("knowledge:templates")
+    return render(request, "knowledge/template_edit.html", {"form": form, "template": template},
+                  status=400 if form.errors else 200)

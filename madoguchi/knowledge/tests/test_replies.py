@@ -125,3 +125,15 @@ def test_case_page_offers_templates_with_greeting_and_closing(client: Any, agent
     data = json.loads(re.search(r'id="kb-reply-data"[^>]*>(.*?)</script>', response.content.decode(), re.S).group(1))
     assert data["greeting"].startswith("中村 由美様") and "今後ともよろしくお願いいたします" in data["closing"]
     assert "配送状況のご案内" in [t["name"] for t in data["templates"]]
+
+
+def test_agent_creates_a_personal_template_but_not_a_shared_one(client: Any, agent: Any) -> None:
+    client.force_login(agent)
+    base = {"name": "私の定型文", "kind": "body", "body": "{{ customer.name }}様、確認いたします。", "rule": "", "position": 0}
+    assert client.post("/knowledge/templates/new/", {**base, "scope": "personal"}).status_code == 302
+    assert ReplyTemplate.objects.get(name="私の定型文").owner == agent
+    refused = client.post("/knowledge/templates/new/", {**base, "name": "全員用", "scope": "shared"})
+    assert refused.status_code == 400 and "権限がありません" in refused.content.decode()
+    decline = client.post("/knowledge/templates/new/", {**base, "name": "断り", "kind": "decline", "scope": "personal"})
+    assert "引用する顧客対応ルールを選んでください" in decline.content.decode()
+    assert client.get("/knowledge/templates/").status_code == 200
