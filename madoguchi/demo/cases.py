@@ -27,6 +27,7 @@ from madoguchi.cases.models import (
 )
 from madoguchi.cases.steps import CHECKLIST_ITEMS
 from madoguchi.demo.phrases import AGENT, Ctx, md
+from madoguchi.demo.replay import replay, status_moves
 from madoguchi.demo.story import Story
 from madoguchi.demo.timeline import Beat, conversation
 from madoguchi.notifications.models import Notification
@@ -98,7 +99,10 @@ class Builder:
         last = times[-1] if times else plan.received_at
         self._commitments(case, plan, owner, due, last)
         self._compensation(case, plan, owner, last)
-        self._finish(case, plan, owner, last)
+        resolved = self._finish(case, plan, owner, last)
+        first_status = Status.OPEN if first else Status.NEW
+        case.status, case.resolved_at = status, resolved
+        replay(case, entries, first_status, status_moves(first_status, status, resolved, last))
         return case
 
     def _priority(self, plan: Plan) -> int:
@@ -139,8 +143,8 @@ class Builder:
             if due > received + dt.timedelta(hours=20):
                 return due.replace(second=0, microsecond=0)
             bucket = "tomorrow"  # too young a case to have missed a promise already
-        if bucket == "today" and local.hour < 21:
-            return local.replace(hour=self.rng.randint(local.hour + 1, 22), minute=0, second=0, microsecond=0)
+        if bucket == "today" and local.hour < 17:  # promises fall due in office hours
+            return local.replace(hour=self.rng.randint(local.hour + 1, 18), minute=0, second=0, microsecond=0)
         days = self.rng.randint(2, 5) if bucket == "later" else 1
         return (local + dt.timedelta(days=days)).replace(hour=self.rng.choice([11, 13, 15, 17]), minute=0, second=0, microsecond=0)
 
@@ -250,7 +254,7 @@ class Builder:
         Compensation.objects.filter(case=case, decided_at__gte=self.started).update(decided_at=last + dt.timedelta(hours=2))
         self._date(case, last, notified=True)
 
-    def _finish(self, case: Case, plan: Plan, owner: User | None, last: dt.datetime) -> None:
+    def _finish(self, case: Case, plan: Plan, owner: User | None, last: dt.datetime) -> dt.datetime | None:
         story, status = plan.story, plan.status
         depth = {Status.NEW: 0, Status.OPEN: 3, Status.WAITING_CUSTOMER: 4, Status.WAITING_DEPT: 5, Status.RESOLVED: 5, Status.CLOSED: 6}[status]
         checklist = {code: True for code in CHECKS[:depth]}
@@ -271,6 +275,7 @@ class Builder:
             resolved = max(plan.received_at, last - dt.timedelta(days=self.rng.randint(2, 6)))
         Case.objects.filter(pk=case.pk).update(resolved_at=resolved, updated_at=last)
         self._date(case, last)
+        return resolved
 
 
 def _awake(moment: dt.datetime, office: bool, rng: random.Random) -> dt.datetime:

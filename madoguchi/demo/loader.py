@@ -19,6 +19,7 @@ from madoguchi.accounts.models import Team
 from madoguchi.cases.models import Case, Category, Channel, Compensation, Status
 from madoguchi.cases.services import escalate_overdue_commitments
 from madoguchi.customers.models import IdentityKind
+from madoguchi.demo import replay
 from madoguchi.demo import staff as staff_module
 from madoguchi.demo.cases import Builder, Plan, Staff
 from madoguchi.demo.catalogue import ITEMS, SHOP, create_products
@@ -61,6 +62,7 @@ def load_demo(cases: int = 240) -> str:
         with live_receivers_muted():
             counts = _load(cases, users)
         rebuild_search_index()
+        replay.finish()
     path = staff_module.write_accounts_file(data_dir, passwords)
     return _summary(counts, passwords, path)
 

@@ -76,6 +76,8 @@ def customer_opening(c: Ctx) -> str:
         f"{SHOP}様\n\n{c.name}です。\n",
         f"突然のご連絡失礼いたします。{c.family}と申します。\n",
         f"いつも利用させていただいています。{c.family}です。\n",
+        f"{c.name}です。先日注文した件で連絡しました。\n",
+        "お問い合わせします。\n",
         "",
     )
 
@@ -88,24 +90,26 @@ def customer_closing(c: Ctx) -> str:
     return c.pick("\nよろしくお願いいたします。", "\nお手数ですが、ご確認をお願いいたします。", "\nご返信お待ちしております。", "")
 
 
-def feeling(c: Ctx) -> str:
+def feeling(c: Ctx, about_goods: bool = True) -> str:
     """What the customer adds about how they feel; empty more often than not."""
+    if not about_goods:
+        return c.pick("", "", "", "正直、不信感を持ってしまいました。", "早めにご対応いただけると助かります。",
+                      "以前から何度も買っているお店なので残念です。")
     return c.pick(
         "", "", "",
         "楽しみにしていたので、正直がっかりしました。",
         "プレゼント用に買ったので困っています。",
         "以前から何度も買っているお店なので残念です。",
         "急ぎではありませんが、どうすればよいか教えてください。",
-        "母への誕生日プレゼントにするつもりでした。",
     )
 
 
-def first_message(c: Ctx, polite: str, casual: str) -> str:
+def first_message(c: Ctx, polite: str, casual: str, about_goods: bool = True) -> str:
     """The customer's first message: opening, their account in their register, feeling, closing."""
     if c.casual:
         closing = customer_closing(c)
         return f"{customer_opening(c)}{casual}" + (f"\n{closing}" if closing else "")
-    return f"{customer_opening(c)}{polite}{feeling(c)}{customer_closing(c)}".strip()
+    return f"{customer_opening(c)}{polite}{feeling(c, about_goods)}{customer_closing(c)}".strip()
 
 
 def agent_message(c: Ctx, body: str, first: bool = False) -> str:

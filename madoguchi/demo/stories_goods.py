@@ -16,8 +16,13 @@ def not_arrived(c: Ctx) -> Story:
         subject=c.pick(f"{c.item.short}がまだ届きません", "注文した商品が届かない", "配送状況が何日も変わらない"),
         complaint=_say(
             c,
-            f"{c.ordered}注文した{c.item.short}（注文番号 {c.number}）がまだ届きません。{c.carrier}の問い合わせ番号 {c.tracking} で調べても、{days}ほど{status}のままです。",
-            f"{days}前に頼んだ{c.item.short}まだ届かないんですけど…追跡しても{status}から動いてないです",
+            c.pick(
+                f"{c.ordered}注文した{c.item.short}（注文番号 {c.number}）がまだ届きません。{c.carrier}の問い合わせ番号 {c.tracking} で調べても、{days}ほど{status}のままです。",
+                f"注文番号{c.number}の件です。発送のご連絡をいただいてから{days}経ちますが、まだ商品が届いていません。{c.carrier}のサイトでは{status}と表示されたままです。",
+                f"発送済みのメールが来たのに、{c.item.short}が一向に届きません。問い合わせ番号は{c.tracking}です。どこにあるのか調べていただけますか。",
+            ),
+            c.pick(f"{days}前に頼んだ{c.item.short}まだ届かないんですけど…追跡しても{status}から動いてないです",
+                   f"発送メール来てから{days}たつのに届かない。追跡番号 {c.tracking} です"),
         ),
         fact_product=c.item.short,
         what_happened=f"{c.carrier}の追跡が{status}のまま{days}以上更新されていない。お客様の手元に届いていない。",
@@ -44,11 +49,15 @@ def not_arrived(c: Ctx) -> Story:
 
 def delivered_not_received(c: Ctx) -> Story:
     return Story(
-        subject="配達完了になっているのに受け取っていない",
+        subject=c.pick("配達完了になっているのに受け取っていない", "配達済みと表示されているのに届いていません"),
         complaint=_say(
             c,
-            f"問い合わせ番号 {c.tracking} を確認すると{c.received_at.month}月に「配達完了」になっていますが、受け取っていません。宅配ボックスにも入っていませんでした。",
-            "追跡見たら配達完了になってるのに届いてないです。宅配ボックスにもなかった",
+            c.pick(
+                f"問い合わせ番号 {c.tracking} を確認すると「配達完了」になっていますが、受け取っていません。宅配ボックスにも入っていませんでした。",
+                f"{c.carrier}の追跡では昨日配達済みになっているのですが、家には何も届いていません。置き配の指定もしていません。",
+            ),
+            c.pick("追跡見たら配達完了になってるのに届いてないです。宅配ボックスにもなかった",
+                   "配達完了ってなってるけど受け取ってません。誰かほかの人に届いてない？"),
         ),
         fact_product=c.item.short,
         what_happened="配送業者の記録では配達完了だが、お客様は受け取っていない。宅配ボックス・玄関先にもなし。",
@@ -71,11 +80,15 @@ def delivered_not_received(c: Ctx) -> Story:
 def late_for_date(c: Ctx) -> Story:
     wanted = c.pick("誕生日", "結婚祝いのお返し", "母の還暦祝い", "引っ越し祝い")
     return Story(
-        subject="指定した日に届かなかった",
+        subject=c.pick("指定した日に届かなかった", "配達日指定が守られなかった"),
         complaint=_say(
             c,
-            f"{wanted}に使うため配達日を指定して{c.item.short}を注文しましたが、指定日に届きませんでした。注文番号は{c.number}です。日付を指定した意味がありません。",
-            f"{wanted}用に日付指定したのに間に合わなかったです。何のための日付指定なんですか",
+            c.pick(
+                f"{wanted}に使うため配達日を指定して{c.item.short}を注文しましたが、指定日に届きませんでした。注文番号は{c.number}です。日付を指定した意味がありません。",
+                f"{c.number}で配達日を指定していましたが、届いたのは翌日でした。{wanted}の日に間に合わせたかったので、とても残念です。",
+            ),
+            c.pick(f"{wanted}用に日付指定したのに間に合わなかったです。何のための日付指定なんですか",
+                   f"日付指定したのに1日遅れて届きました。{wanted}に間に合わなかった…"),
         ),
         fact_product=c.item.short,
         what_happened=f"配達日指定（{wanted}用）に間に合わず、1日遅れて届いた。",
@@ -98,11 +111,14 @@ def late_for_date(c: Ctx) -> Story:
 
 def wrong_item(c: Ctx) -> Story:
     return Story(
-        subject="注文と違う商品が届いた",
+        subject=c.pick("注文と違う商品が届いた", "商品違い", "別の商品が入っていました"),
         complaint=_say(
             c,
-            f"{c.item.short}を注文したのですが、届いた箱には別の商品が入っていました。注文番号は{c.number}です。",
-            f"{c.item.short}頼んだのに違うものが入ってました😢",
+            c.pick(
+                f"{c.item.short}を注文したのですが、届いた箱には別の商品が入っていました。注文番号は{c.number}です。",
+                f"本日商品を受け取りましたが、中身が注文した{c.item.short}ではありませんでした。納品書の品名は合っています。",
+            ),
+            c.pick(f"{c.item.short}頼んだのに違うものが入ってました😢", f"届いたの{c.item.short}じゃなかったです。交換できますか"),
         ),
         fact_product=c.item.short,
         what_happened=f"注文した{c.item.short}ではなく、別の商品が届いた。",
@@ -166,6 +182,10 @@ DEFECTS_BY_SKU = {
         ("{s}の茶こしが本体に合わない", "{s}の茶こしが本体の口に合わず、斜めに浮いてしまいます。ふたも閉まりません。",
          "{s}の茶こしがはまらなくてふた閉まらない", "茶こしが本体に収まらず、ふたが閉まらない", "部品の寸法不良"),
     ],
+    "KB-COS-003": [
+        ("{s}が割れて届いた", "届いた{s}が真ん中から二つに割れていました。箱の角もつぶれていました。",
+         "{s}が割れて届きました", "到着時に石けんが二つに割れていた（外箱の角につぶれ）", "破損"),
+    ],
     "KB-KIT-005": [
         ("{s}に割れ目が入った", "{s}を普通に手洗いして乾かしていたら、端から10cmほど割れ目が入りました。",
          "{s}に割れ目入っちゃいました", "手洗い・自然乾燥で端から約10cmの割れ", "割れ"),
@@ -209,7 +229,7 @@ def defect(c: Ctx) -> Story:
 def misread(c: Ctx) -> Story:
     position, subject, thought, actual = c.rng.choice(c.item.misreadings)
     passage = c.item.passages[position - 1]
-    quoted = passage.rstrip("。") if len(passage) <= 30 else passage[:30] + "…"
+    quoted = passage.split("。")[0]  # on X only the first sentence fits
     coupon = c.rng.random() < 0.6
     return Story(
         subject=subject,

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 from madoguchi.cases.models import CompensationKind, Priority
-from madoguchi.demo.phrases import Ctx
-from madoguchi.demo.phrases import first_message as _say
+from madoguchi.demo.phrases import Ctx, first_message
 from madoguchi.demo.story import Story
+
+
+def _say(c: Ctx, polite: str, casual: str) -> str:
+    return first_message(c, polite, casual, about_goods=False)
 
 
 def double_charge(c: Ctx) -> Story:
     amount = c.order.amount_yen if c.order else 4950
     return Story(
-        subject="同じ注文で二重に請求されている",
+        subject=c.pick("同じ注文で二重に請求されている", "代金が2回引き落とされています", "二重請求ではないですか"),
         complaint=_say(
             c,
-            f"カードの明細を見たら、注文番号 {c.number} の代金 {amount:,}円が2回引き落とされています。注文は1回しかしていません。",
-            f"カードの明細見たら{amount:,}円が2回引かれてるんですが…注文1回しかしてないです",
+            c.pick(
+                f"カードの明細を見たら、注文番号 {c.number} の代金 {amount:,}円が2回引き落とされています。注文は1回しかしていません。",
+                f"今月のクレジットカードの利用明細に、貴店で{amount:,}円の請求が同じ日に2件並んでいます。注文したのは{c.number}の1件だけです。",
+                f"{c.number}の支払いについてです。決済のときにエラーが出たのでもう一度ボタンを押したら、{amount:,}円が二重に引き落とされていました。",
+            ),
+            c.pick(f"カードの明細見たら{amount:,}円が2回引かれてるんですが…注文1回しかしてないです",
+                   f"こもれび堂さんの請求が2件来てる。{amount:,}円×2。二重請求では？"),
         ),
         fact_product=c.item.short,
         what_happened=f"同一注文（{amount:,}円）がクレジットカードで二重に請求された。",
@@ -39,11 +47,14 @@ def double_charge(c: Ctx) -> Story:
 def coupon_not_applied(c: Ctx) -> Story:
     yen = c.pick("500", "1000")
     return Story(
-        subject="クーポンが適用されていない",
+        subject=c.pick("クーポンが適用されていない", "クーポンを使ったのに割引されていません"),
         complaint=_say(
             c,
-            f"メールで届いた{yen}円引きのクーポンコードを入力して注文しましたが、確認メールの金額が割引されていません。注文番号は{c.number}です。",
-            f"{yen}円クーポン使ったはずなのに割引されてない！",
+            c.pick(
+                f"メールで届いた{yen}円引きのクーポンコードを入力して注文しましたが、確認メールの金額が割引されていません。注文番号は{c.number}です。",
+                f"誕生月の{yen}円クーポンを使ったつもりでしたが、請求額がそのままでした。入力の仕方が悪かったのでしょうか。",
+            ),
+            c.pick(f"{yen}円クーポン使ったはずなのに割引されてない！", f"クーポン入れたのに{yen}円引かれてないです"),
         ),
         fact_product=c.item.short,
         what_happened=f"{yen}円引きクーポンを入力したが、請求額に反映されていない。",
@@ -66,11 +77,14 @@ def coupon_not_applied(c: Ctx) -> Story:
 
 def subscription_after_cancel(c: Ctx) -> Story:
     return Story(
-        subject="解約したはずの定期便が届いて請求された",
+        subject=c.pick("解約したはずの定期便が届いて請求された", "定期便の解約ができていない"),
         complaint=_say(
             c,
-            "ほうじ茶の定期便をマイページから解約したのに、今月分が届き、1,980円が請求されました。解約の確認メールも残っています。",
-            "定期便解約したのにまた届いて請求きた…",
+            c.pick(
+                "ほうじ茶の定期便をマイページから解約したのに、今月分が届き、1,980円が請求されました。解約の確認メールも残っています。",
+                "先月でほうじ茶の定期便をやめたはずなのですが、今月もお茶が届きました。解約できていなかったのでしょうか。代金はどうなりますか。",
+            ),
+            c.pick("定期便解約したのにまた届いて請求きた…", "ほうじ茶の定期便、解約したのに今月も来ました。請求も来てます"),
         ),
         fact_product="ほうじ茶の定期便",
         what_happened="定期便の解約手続き後に翌月分が発送・請求された。",
@@ -92,11 +106,14 @@ def subscription_after_cancel(c: Ctx) -> Story:
 
 def shipping_charged(c: Ctx) -> Story:
     return Story(
-        subject="送料無料のはずが送料が請求された",
+        subject=c.pick("送料無料のはずが送料が請求された", "送料について"),
         complaint=_say(
             c,
-            f"5,500円以上で送料無料と書いてありましたが、注文番号 {c.number} で送料550円が請求されています。",
-            "5500円以上買ったのに送料取られてます",
+            c.pick(
+                f"5,500円以上で送料無料と書いてありましたが、注文番号 {c.number} で送料550円が請求されています。",
+                f"クーポンを使って注文したところ送料550円がかかっていました。商品代金は5,500円を超えているので無料だと思っていました（{c.number}）。",
+            ),
+            c.pick("5500円以上買ったのに送料取られてます", "送料無料ラインこえてるのに送料550円ついてました"),
         ),
         fact_product=c.item.short,
         what_happened="送料無料の条件を満たしていたのに送料550円が請求された。",
@@ -119,11 +136,14 @@ def shipping_charged(c: Ctx) -> Story:
 
 def slow_reply(c: Ctx) -> Story:
     return Story(
-        subject="問い合わせの返事が来ない",
+        subject=c.pick("問い合わせの返事が来ない", "先日の問い合わせの件", "返信がありません"),
         complaint=_say(
             c,
-            "3日前にお問い合わせフォームから質問を送りましたが、まだ何の返事もありません。受付のメールも来ていません。ちゃんと届いているのでしょうか。",
-            "3日前に問い合わせたのに返事ないんだけど。見てます？",
+            c.pick(
+                "3日前にお問い合わせフォームから質問を送りましたが、まだ何の返事もありません。受付のメールも来ていません。ちゃんと届いているのでしょうか。",
+                f"先週、{c.item.short}についてメールで質問しましたが、返事がありません。お忙しいのかもしれませんが、せめて受け付けたかどうかだけでも知らせてほしいです。",
+            ),
+            c.pick("3日前に問い合わせたのに返事ないんだけど。見てます？", "問い合わせしたのに何日も放置されてます"),
         ),
         fact_product="",
         what_happened="問い合わせフォームからの質問に3日間返信がない。自動受付メールも届いていない。",
@@ -145,11 +165,15 @@ def slow_reply(c: Ctx) -> Story:
 
 def rude_phone(c: Ctx) -> Story:
     return Story(
-        subject="電話の対応が冷たかった",
+        subject=c.pick("電話の対応が冷たかった", "電話での対応について", "担当者の言い方がひどい"),
         complaint=_say(
             c,
-            "昨日お電話で返品のことを伺った際、担当の方に「規定ですので」の一点張りで、こちらの話をほとんど聞いてもらえませんでした。とても嫌な気持ちになりました。",
-            "昨日電話したら話ちゃんと聞いてもらえなかった。あの対応はないと思う",
+            c.pick(
+                "昨日お電話で返品のことを伺った際、担当の方に「規定ですので」の一点張りで、こちらの話をほとんど聞いてもらえませんでした。とても嫌な気持ちになりました。",
+                f"{c.item.short}の返品について電話で相談したところ、途中で話をさえぎられ、面倒そうな口調で「できません」と言われました。こちらは事情を説明したかっただけです。",
+                "昨日電話した者です。こちらが話している途中で何度も保留にされ、最後は「ホームページを見てください」で終わりました。お店の方の対応としてどうなのでしょうか。",
+            ),
+            c.pick("昨日電話したら話ちゃんと聞いてもらえなかった。あの対応はないと思う", "電話の人の言い方、すごく感じ悪かったです"),
         ),
         fact_product=c.item.short,
         what_happened="前日の電話で、担当者が規定の説明だけでお客様の話を聞かなかった。",
@@ -171,11 +195,14 @@ def rude_phone(c: Ctx) -> Story:
 
 def gift_wrapping(c: Ctx) -> Story:
     return Story(
-        subject="ギフト包装を頼んだのに包装されていなかった",
+        subject=c.pick("ギフト包装を頼んだのに包装されていなかった", "ラッピングされていませんでした"),
         complaint=_say(
             c,
-            f"ギフト包装（有料）を選んで注文したのに、包装なしで届きました。注文番号は{c.number}です。このままでは渡せません。",
-            "ギフト包装頼んだのに包装されてなかった…",
+            c.pick(
+                f"ギフト包装（有料）を選んで注文したのに、包装なしで届きました。注文番号は{c.number}です。このままでは渡せません。",
+                f"プレゼント用にラッピングをお願いした{c.item.short}が、そのままの箱で届きました。週末に渡す予定なので困っています。",
+            ),
+            c.pick("ギフト包装頼んだのに包装されてなかった…", "ラッピング頼んだのに普通の箱で届きました"),
         ),
         fact_product=c.item.short,
         what_happened="有料のギフト包装を選択したが、包装なしで届いた。",
@@ -223,7 +250,10 @@ HOW_TO_SKUS = {"KB-CER-003", "KB-KIT-001", "KB-KIT-002"}  # goods that need care
 
 
 def other(c: Ctx) -> Story:
-    options = [entry for entry in OTHER if "使い方" not in entry[0] or c.item.sku in HOW_TO_SKUS]
+    options = [
+        entry for entry in OTHER
+        if ("使い方" not in entry[0] or c.item.sku in HOW_TO_SKUS) and ("再入荷" not in entry[0] or c.item.kind != "food")
+    ]
     subject, polite, casual, happened, note, proposal, solution, dept, request = c.rng.choice(options)
     s, n = c.item.short, c.number or "先ほどの注文"
     return Story(
