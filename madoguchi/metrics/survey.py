@@ -110,7 +110,7 @@ def _parse_int(raw: str | None, low: int, high: int, label: str, required: bool)
 def do_answer(token: str, *, rating: str | None, nps: str | None, comment: str, now: dt.datetime | None = None) -> Survey:
     now = now or timezone.now()
     survey = survey_from_token(token, now)
-    survey = Survey.objects.select_for_update().select_related("case__team__lead", "case__assignee").get(pk=survey.pk)
+    survey = Survey.objects.select_for_update(of=("self",)).select_related("case__team__lead", "case__assignee").get(pk=survey.pk)
     if survey.answered_at is not None:  # answered in another tab meanwhile
         raise SurveyError("このアンケートにはすでにご回答いただいています。ご協力ありがとうございました。")
     survey.rating = _parse_int(rating, 1, 5, "満足度", True)
