@@ -149,11 +149,24 @@ def do_add_interaction(
     return interaction
 
 
+# Channel apps may say how a reply on their case travels now (a chat the customer left, a web
+# form: by e-mail); each returns a channel or None. Registered in AppConfig.ready().
+REPLY_CHANNEL_RESOLVERS: list[Any] = []
+
+
+def reply_channel(case: Case) -> str:
+    for resolve in REPLY_CHANNEL_RESOLVERS:
+        found = resolve(case)
+        if found:
+            return found
+    return case.channel
+
+
 def do_send_reply(case: Case, *, actor: User, body: str, channel: str | None = None) -> Interaction:
     """A reply to the customer written on the case page. The channel app that owns the
     case's channel (mail, chat, …) delivers it on `interaction_added`; delivery state is
     kept by that app, the words are kept here verbatim."""
-    return do_add_interaction(case, actor=actor, kind=InteractionKind.OUTBOUND, channel=channel or case.channel, body=body)
+    return do_add_interaction(case, actor=actor, kind=InteractionKind.OUTBOUND, channel=channel or reply_channel(case), body=body)
 
 
 EDITABLE_FIELDS = {

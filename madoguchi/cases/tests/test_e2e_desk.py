@@ -112,7 +112,7 @@ def test_phone_complaint_promise_handover_escalation_and_approval(new_page, staf
         escalate_overdue_commitments_job.call_local()
         second.goto("/?queue=promises")
         row = second.locator("table.cases tbody tr", has_text="届いたマグカップが割れていた")
-        assert row.locator(".overdue").count() == 1
+        assert row.locator("[data-testid=due] .overdue").count() == 1
         screenshot(second, "desk-overdue-queue")
         lead.goto("/notifications/")
         assert "期限" in lead.inner_text(".notifications")
