@@ -13,6 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from madoguchi.accounts.models import Team
@@ -30,19 +31,20 @@ from madoguchi.demo.stories_goods import STORIES as GOODS
 from madoguchi.demo.stories_goods import misread
 from madoguchi.demo.stories_service import STORIES as SERVICE
 from madoguchi.demo.stories_service import subscription_after_cancel
+from madoguchi.notifications.models import Notification
 from madoguchi.shop.models import Carrier
 
 SEED = 20261123
 STORIES = {**GOODS, **SERVICE}
 CATEGORY_WEIGHTS = {"delivery": 30, "defect": 22, "description": 14, "billing": 12, "service": 10, "other": 12}
 STATUS_WEIGHTS = {
-    Status.NEW: 14, Status.OPEN: 24, Status.WAITING_CUSTOMER: 11,
-    Status.WAITING_DEPT: 11, Status.RESOLVED: 18, Status.CLOSED: 22,
+    Status.NEW: 10, Status.OPEN: 18, Status.WAITING_CUSTOMER: 9,
+    Status.WAITING_DEPT: 9, Status.RESOLVED: 20, Status.CLOSED: 34,
 }
 # How many days ago a case in this status was received (a closed case is older than a new one).
 AGE_DAYS = {
     Status.NEW: (0, 2), Status.OPEN: (0, 10), Status.WAITING_CUSTOMER: (1, 14),
-    Status.WAITING_DEPT: (1, 14), Status.RESOLVED: (3, 40), Status.CLOSED: (10, 90),
+    Status.WAITING_DEPT: (1, 16), Status.RESOLVED: (2, 45), Status.CLOSED: (7, 90),
 }
 CHANNEL_WEIGHTS = {
     Channel.EMAIL: 30, Channel.FORM: 12, Channel.PHONE: 20, Channel.CHAT: 10,
@@ -92,9 +94,16 @@ def _load(total: int, users: dict) -> Counter[str]:
         counts[status] += 1
     book.flush()
     counts["escalated"] = escalate_overdue_commitments()
+    _read_old_notifications(now)
     counts["customers"], counts["fans"] = len(people), len(fans)
     counts["pending"] = Compensation.objects.filter(state="pending").count()
     return counts
+
+
+def _read_old_notifications(now: dt.datetime) -> None:
+    """A desk in use: what was notified more than two days ago has been read."""
+    old = Notification.objects.filter(read_at__isnull=True, created_at__lt=now - dt.timedelta(days=2))
+    old.update(read_at=F("created_at") + dt.timedelta(hours=1))
 
 
 def _pairs(rng: random.Random, total: int) -> list[tuple[str, str]]:

@@ -275,6 +275,7 @@ def other(c: Ctx) -> Story:
         landing="ご案内済み。",
         priority=Priority.LOW,
         tells_order="{n}" in polite,
+        thanks=c.pick("大丈夫です。ありがとうございました。", "おかげさまで解決しました。", "丁寧にありがとうございました。"),
     )
 
 

@@ -29,3 +29,4 @@ class Story:
     priority: int = Priority.NORMAL
     passage: int | None = None  # position of the misread passage, for description cases
     tells_order: bool = True  # whether the customer gave the order number
+    thanks: str = ""  # the customer's last word after the follow-up, when the usual ones do not fit

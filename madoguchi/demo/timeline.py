@@ -35,21 +35,27 @@ class Conversation:
         self.beats: list[Beat] = []
 
     def customer(self, body: str, calls: bool = False) -> None:
-        """The customer writes (or says) `body`; on the phone either in our call or calling us."""
+        """The customer writes (or says) `body`: by phone in our call or calling us back; in a
+        chat within minutes."""
+        last = self.beats[-1] if self.beats else None
+        answering = last is not None and last.kind == OUT and not calls
         if self.out_channel == Channel.PHONE:
-            body = phrases.phone_call(self.c, f"「{body}」", outgoing=False) if calls else f"お客様のお返事：「{body}」"
-        self.beats.append(Beat(IN, self.out_channel, body, False))
+            body = f"お客様：「{body}」" if answering else phrases.phone_call(self.c, f"「{body}」", outgoing=False)
+        soon = answering and self.out_channel in (Channel.PHONE, Channel.CHAT)
+        self.beats.append(Beat(IN, self.out_channel, body, False, soon=soon))
 
     def agent(self, body: str, handover_point: bool = False, later: bool = False) -> None:
         in_the_call = self.first_out and self.c.channel == Channel.PHONE
         if in_the_call:
-            body = f"通話の中でお詫びし、次のようにご案内。\n{body}"
+            body = f"通話の中で次のようにご案内。\n{body}"
         elif self.out_channel == Channel.PHONE:
             body = phrases.phone_call(self.c, body, outgoing=True)
         else:
             body = phrases.agent_message(self.c, body, first=self.first_out)
+        last = self.beats[-1] if self.beats else None
+        chatting = self.c.channel == Channel.CHAT and (last is None or last.kind == IN) and not later
         self.first_out = False
-        self.beats.append(Beat(OUT, self.out_channel, body, True, handover_point, soon=in_the_call, later=later))
+        self.beats.append(Beat(OUT, self.out_channel, body, True, handover_point, soon=in_the_call or chatting, later=later))
 
     def note(self, body: str, handover_point: bool = False) -> None:
         self.beats.append(Beat(NOTE, self.c.channel, body, True, handover_point))
@@ -87,5 +93,5 @@ def conversation(c: Ctx, story: Story, status: str, due_text: str) -> list[Beat]
     talk.customer(story.accept)
     if status == Status.CLOSED:
         talk.agent(phrases.followup(c), later=True)
-        talk.customer(phrases.thanks(c))
+        talk.customer(story.thanks or phrases.thanks(c))
     return talk.beats
