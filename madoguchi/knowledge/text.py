@@ -53,9 +53,12 @@ def _word_parts(form: str) -> list[str]:
     return [part for part in _NON_WORD.split(form.casefold()) if part]
 
 
-def tokens(text: str) -> list[str]:
+def tokens(text: str, *, parts: bool = True) -> list[str]:
     """Content-word tokens in order: mode C words, each followed by its mode A parts when
-    it is a compound (配送業者 → 配送業者 配送 業者), so a search for a part finds the whole."""
+    it is a compound (配送業者 → 配送業者 配送 業者), so a search for a part finds the whole.
+
+    Queries use parts=False: the whole compound is always in the index beside its parts, and
+    ANDing the parts too would only add correlated terms that mislead PostgreSQL's planner."""
     out: list[str] = []
     tok = _tokenizer()
     for chunk in _chunks(fold(text)):
@@ -63,9 +66,10 @@ def tokens(text: str) -> list[str]:
             if morpheme.part_of_speech()[0] in SKIP_POS:
                 continue
             forms = [morpheme.normalized_form()]
-            parts = morpheme.split(_SPLIT.A)
-            if len(parts) > 1:
-                forms.extend(part.normalized_form() for part in parts)
+            if parts:
+                split = morpheme.split(_SPLIT.A)
+                if len(split) > 1:
+                    forms.extend(part.normalized_form() for part in split)
             for form in forms:
                 out.extend(_word_parts(form))
     return out
@@ -88,8 +92,8 @@ def parse_query(query: str) -> tuple[list[list[str]], list[str]]:
     query = normalise(query)
     phrases = [fold(next(g for g in match.groups() if g)).strip() for match in QUOTED.finditer(query)]
     rest = QUOTED.sub(" ", query)
-    terms = [tokens(word) for word in rest.split()]
-    terms += [tokens(phrase) for phrase in phrases]
+    terms = [tokens(word, parts=False) for word in rest.split()]
+    terms += [tokens(phrase, parts=False) for phrase in phrases]
     terms = [term for term in terms if term]
     return terms, [phrase for phrase in phrases if phrase]
 
