@@ -81,7 +81,13 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("MADOGUCHI_DB_CONN_MAX_AGE", 0))}
+# Connections are kept between requests: SQLite keeps its page cache per connection, and
+# PostgreSQL saves a connect per request. Health checks drop a connection the server closed.
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL, conn_max_age=env_int("MADOGUCHI_DB_CONN_MAX_AGE", 600), conn_health_checks=True
+    )
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the worker write while the web process reads; IMMEDIATE avoids the
     # "database is locked" upgrade deadlock between two writers.

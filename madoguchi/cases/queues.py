@@ -29,6 +29,12 @@ from madoguchi.cases.models import (
 )
 
 PAGE_SIZE = 50
+# The columns an inbox row shows: long texts (complaint, solution) stay on disk.
+LIST_FIELDS = (
+    "id", "subject", "channel", "priority", "status", "received_at", "resolved_at", "category_id", "assignee_id",
+    "team_id", "customer_id", "customer__name", "assignee__display_name", "assignee__username",
+    "assignee__first_name", "assignee__last_name", "category__name",
+)
 COUNT_CAP = 1000  # queue badges count up to this, then say "1000+"
 
 
@@ -75,7 +81,7 @@ def queue_queryset(code: str, user: User) -> QuerySet[Case]:
             return cases.none()
         return cases.filter(team_id=user.team_id, status__in=ACTIVE_STATUSES)
     if code == "promises":
-        return cases.filter(Exists(_due_commitments().filter(case=OuterRef("pk"))))  # counts only
+        return cases.filter(Exists(_due_commitments().filter(case=OuterRef("pk"))))
     if code == "waiting_dept":
         return cases.filter(status=Status.WAITING_DEPT)
     if code == "resolved":
@@ -145,7 +151,12 @@ def _keyset(rows: QuerySet[Any], field: str, descending: bool, cursor: str) -> Q
         return rows
     moment, pk = position
     op = "lt" if descending else "gt"
-    return rows.filter(Q(**{f"{field}__{op}": moment}) | Q(**{field: moment, f"pk__{op}": pk}))
+    # The first bound is implied by the second, but without it the OR gives the planner no
+    # index range and it walks the index from the top down to the cursor.
+    return rows.filter(
+        Q(**{f"{field}__{op}e": moment}),
+        Q(**{f"{field}__{op}": moment}) | Q(**{field: moment, f"pk__{op}": pk}),
+    )
 
 
 def promises_page(user: User, filters: dict[str, Any], cursor: str = "") -> Page:
@@ -154,6 +165,7 @@ def promises_page(user: User, filters: dict[str, Any], cursor: str = "") -> Page
     commitments = _keyset(commitments, "due_at", False, cursor)
     rows = list(
         commitments.select_related("case__customer", "case__assignee", "case__category")
+        .only("id", "due_at", "case_id", *(f"case__{name}" for name in LIST_FIELDS))
         .order_by("due_at", "id")[: PAGE_SIZE + 1]
     )
     next_cursor = encode_cursor(rows[PAGE_SIZE - 1], "due_at") if len(rows) > PAGE_SIZE else None
@@ -170,7 +182,7 @@ def page_of(code: str, user: User, filters: dict[str, Any], sort: str = "newest"
     order = (f"-{sort_field}", "-id") if descending else (sort_field, "id")
     cases = _keyset(apply_filters(queue_queryset(code, user), filters), sort_field, descending, cursor)
     rows = list(
-        cases.select_related("customer", "assignee", "category").order_by(*order)[: PAGE_SIZE + 1]
+        cases.select_related("customer", "assignee", "category").only(*LIST_FIELDS).order_by(*order)[: PAGE_SIZE + 1]
     )
     next_cursor = encode_cursor(rows[PAGE_SIZE - 1], sort_field) if len(rows) > PAGE_SIZE else None
     rows = rows[:PAGE_SIZE]
@@ -191,6 +203,9 @@ def queue_counts(user: User) -> dict[str, str]:
     for queue in QUEUES:
         if queue.code in ("all", "resolved"):
             continue
-        n = queue_queryset(queue.code, user)[:COUNT_CAP].count()
+        # Promises count the due commitments on their own partial index, the rows the promises
+        # page lists, rather than probing commitments case by case.
+        rows = _due_commitments() if queue.code == "promises" else queue_queryset(queue.code, user)
+        n = rows[:COUNT_CAP].count()
         counts[queue.code] = f"{COUNT_CAP}+" if n >= COUNT_CAP else str(n)
     return counts
