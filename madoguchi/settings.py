@@ -81,13 +81,13 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}")
-# Connections are kept between requests: SQLite keeps its page cache per connection, and
-# PostgreSQL saves a connect per request. Health checks drop a connection the server closed.
-DATABASES = {
-    "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env_int("MADOGUCHI_DB_CONN_MAX_AGE", 600), conn_health_checks=True
-    )
-}
+# Under ASGI Django wants no persistent connections (its docs): a connection per request, and
+# on PostgreSQL psycopg's own pool when MADOGUCHI_DB_POOL is set (needs CONN_MAX_AGE 0).
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("MADOGUCHI_DB_POOL", False):
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2, "max_size": env_int("MADOGUCHI_DB_POOL_SIZE", 10), "timeout": 10,
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the worker write while the web process reads; IMMEDIATE avoids the
     # "database is locked" upgrade deadlock between two writers.
