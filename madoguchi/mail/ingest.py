@@ -16,7 +16,6 @@ import re
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from madoguchi.cases.models import Category, Channel, InteractionKind
@@ -115,8 +114,8 @@ def process_raw_message(pk: int) -> RawMessage:
     row = RawMessage.objects.get(pk=pk)
     if row.state in (RawState.PARSED, RawState.IGNORED) or row.is_truncated:
         return row
-    RawMessage.objects.filter(pk=pk).update(attempts=F("attempts") + 1)
     parsed = parse_message(bytes(row.raw))
+    row.attempts += 1
     try:
         with transaction.atomic():
             _file(row, parsed)
@@ -130,10 +129,19 @@ def process_raw_message(pk: int) -> RawMessage:
 
 
 def _fail(row: RawMessage, parsed: ParsedMessage, reason: str) -> None:
-    row = RawMessage.objects.get(pk=row.pk)
+    attempts = row.attempts
+    row = RawMessage.objects.get(pk=row.pk)  # what the rolled-back transaction left
+    row.attempts = attempts
     _describe(row, parsed)
     row.state, row.error, row.case, row.interaction = RawState.FAILED, reason[:2000], None, None
-    row.save()
+    row.save(update_fields=FILED_FIELDS)
+
+
+# Everything _file may change; saving only these never rewrites the raw bytes.
+FILED_FIELDS = [
+    "subject", "from_address", "message_id", "visible_text", "quoted_text", "html", "auto_reason", "error",
+    "parsed_at", "state", "case", "interaction", "attempts",
+]
 
 
 def _describe(row: RawMessage, parsed: ParsedMessage) -> None:
@@ -164,7 +172,7 @@ def _file(row: RawMessage, parsed: ParsedMessage) -> None:
     _store_attachments(row, parsed)
     if parsed.from_address in _own_addresses():
         row.state, row.error = RawState.IGNORED, "このデスク自身のアドレスから送られたメールです。"
-        row.save()
+        row.save(update_fields=FILED_FIELDS)
         return
     if parsed.is_bounce:
         _record_bounce(row, parsed)
@@ -176,7 +184,7 @@ def _file(row: RawMessage, parsed: ParsedMessage) -> None:
         # Auto-replies, lists and daemons never open or reopen a case; kept for the record.
         row.case, row.state = case, RawState.IGNORED
         row.error = f"自動送信のメールのため案件にしていません（{parsed.auto_reason}）。"
-        row.save()
+        row.save(update_fields=FILED_FIELDS)
         return
     customer, _created = get_or_create_customer(name=parsed.from_name, kind=IdentityKind.EMAIL, value=parsed.from_address)
     occurred = _occurred_at(parsed)
@@ -190,7 +198,9 @@ def _file(row: RawMessage, parsed: ParsedMessage) -> None:
         )
     row.case = case
     row.state = RawState.PARSED
-    row.save()
+    # Saved before the interaction is added, so the other apps' receivers of interaction_added
+    # (after-hours answer, …) already see this mail's case and auto_reason.
+    row.save(update_fields=FILED_FIELDS)
     row.interaction = do_add_interaction(
         case, actor=None, kind=InteractionKind.INBOUND, channel=Channel.EMAIL, body=body,
         occurred_at=occurred, external_id=parsed.message_id,
@@ -218,7 +228,8 @@ def _default_category() -> Category:
 
 def _store_attachments(row: RawMessage, parsed: ParsedMessage) -> None:
     limit = settings.MAIL_MAX_ATTACHMENT_BYTES
-    row.attachments.all().delete()  # a retry stores them again
+    if row.attempts > 1:
+        row.attachments.all().delete()  # a retry stores them again
     for position, item in enumerate(parsed.attachments):
         attachment = Attachment(
             raw_message=row, position=position, filename=item.filename[:255], size=item.size,
@@ -233,6 +244,7 @@ def _record_bounce(row: RawMessage, parsed: ParsedMessage) -> None:
     bounced = OutboundMessage.objects.filter(message_id__in=parsed.bounced_message_ids).select_related("case").first()
     row.state = RawState.IGNORED
     row.error = "配信エラーの通知です。"
+    row.case = None
     if bounced is not None:
         reason = (parsed.visible_text or parsed.text)[:500]
         OutboundMessage.objects.filter(pk=bounced.pk).update(state=OutboundState.BOUNCED, last_error=reason)
@@ -242,7 +254,7 @@ def _record_bounce(row: RawMessage, parsed: ParsedMessage) -> None:
                 bounced.case, actor=None, kind=InteractionKind.SYSTEM, channel=Channel.EMAIL,
                 body=f"{bounced.to_address} 宛のメールが届きませんでした（配信エラー）。アドレスをお客様に確認してください。\n{reason}",
             )
-    row.save()
+    row.save(update_fields=FILED_FIELDS)
 
 
 def retry_raw_message(pk: int) -> RawMessage:

@@ -45,9 +45,9 @@ def backoff(attempts: int) -> dt.timedelta:
 
 def _mailbox_for(case: Case | None) -> Mailbox | None:
     if case is not None:
-        first = RawMessage.objects.filter(case=case, mailbox__isnull=False).select_related("mailbox").order_by("pk").first()
-        if first is not None and first.mailbox is not None:
-            return first.mailbox
+        first = RawMessage.objects.filter(case=case, mailbox__isnull=False).order_by("pk").values_list("mailbox_id", flat=True).first()
+        if first is not None:
+            return Mailbox.objects.filter(pk=first).first()
     return Mailbox.objects.filter(active=True).order_by("pk").first()
 
 
@@ -62,9 +62,9 @@ def _domain(address: str) -> str:
 
 
 def _customer_address(case: Case) -> str:
-    latest = RawMessage.objects.filter(case=case).exclude(from_address="").order_by("-pk").first()
-    if latest is not None and latest.auto_reason == "":
-        return latest.from_address
+    latest = RawMessage.objects.filter(case=case).exclude(from_address="").order_by("-pk").values_list("from_address", "auto_reason").first()
+    if latest is not None and latest[1] in ("", "imported"):
+        return latest[0]
     identity = case.customer.identities.filter(kind="email").order_by("pk").first()
     return identity.value if identity else ""
 
@@ -160,6 +160,8 @@ def acknowledgement_text(case: Case, due: dt.datetime) -> str:
 def queue_acknowledgement(case: Case, raw: RawMessage) -> OutboundMessage | None:
     """Tell the customer the case number, what happens next and by when. Never to an
     auto-reply, a list or a daemon (ingest filters those), and at most N an hour per sender."""
+    if not settings.MAIL_SEND_ACKNOWLEDGEMENT:
+        return None
     mailbox = raw.mailbox or _mailbox_for(case)
     address = raw.from_address
     if not _ack_allowed(address, mailbox):

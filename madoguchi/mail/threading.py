@@ -14,14 +14,12 @@ def case_by_headers(message_ids: list[str]) -> Case | None:
     if not message_ids:
         return None
     ids = message_ids[:50]
-    outbound = OutboundMessage.objects.filter(message_id__in=ids, case__isnull=False).select_related("case")
-    found = {row.message_id: row.case for row in outbound}
-    inbound = RawMessage.objects.filter(message_id__in=ids, case__isnull=False).select_related("case")
-    for row in inbound:
-        found.setdefault(row.message_id, row.case)
+    found = dict(OutboundMessage.objects.filter(message_id__in=ids, case__isnull=False).values_list("message_id", "case_id"))
+    for message_id, case_id in RawMessage.objects.filter(message_id__in=ids, case__isnull=False).values_list("message_id", "case_id"):
+        found.setdefault(message_id, case_id)
     for message_id in ids:  # the closest ancestor wins
         if message_id in found:
-            return found[message_id]
+            return Case.objects.filter(pk=found[message_id]).first()
     return None
 
 

@@ -1,0 +1,185 @@
+"""Benchmark of inbound mail (issue 3): parse + thread + store, messages per second.
+
+10,000 mixed Japanese mails (ISO-2022-JP with ①㈱, Shift_JIS, EUC-JP, UTF-8 base64 and
+quoted-printable, HTML-only, attachments, quoted replies; 30 % replies by In-Reply-To, 10 %
+by a [#n] token, the rest new cases from 2,000 senders) go one by one through exactly what
+a receiver does: do_ingest_raw (store the raw bytes), then process_raw_message (parse,
+thread, customer, case or interaction, attachments), each committed on its own. All the
+other apps' receivers run too (search indexing, SLA clocks). Acknowledgements are off and
+the shop is open around the clock, so no outbound mail is part of the figure.
+
+    .venv/bin/python bench/mail_bench.py --db sqlite --runs 3
+    .venv/bin/python bench/mail_bench.py --db postgres --runs 3
+
+Each run starts from an empty, migrated database (/tmp/bench-mail/ or PostgreSQL bench_mail).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import random
+import shutil
+import statistics
+import sys
+import time
+from email.utils import format_datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
+DATA_DIR = Path("/tmp/bench-mail")
+
+
+def configure(db: str) -> str:
+    url = f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}" if db == "sqlite" else f"{PG_SERVER}/bench_mail"
+    os.environ.update({
+        "MADOGUCHI_DATA_DIR": str(DATA_DIR), "DATABASE_URL": url, "MADOGUCHI_LOG_LEVEL": "WARNING",
+        "MADOGUCHI_MAIL_ACK": "false", "MADOGUCHI_TASKS_IMMEDIATE": "true",
+    })
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
+    return url
+
+
+def reset(db: str) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    if db == "sqlite":
+        shutil.rmtree(DATA_DIR, ignore_errors=True)
+        DATA_DIR.mkdir(parents=True)
+    else:
+        import psycopg
+
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS bench_mail WITH (FORCE)")
+            conn.execute("CREATE DATABASE bench_mail")
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    import datetime as dt
+
+    from madoguchi.businesshours.calendar import forget
+    from madoguchi.businesshours.models import CalendarOptions, WeeklyHours
+
+    for weekday in range(7):
+        WeeklyHours.objects.create(weekday=weekday, opens=dt.time(0), closes=dt.time(23, 59, 59))
+    CalendarOptions.objects.update_or_create(pk=1, defaults={"closed_on_public_holidays": False})
+    forget()
+
+
+SUBJECTS = ["商品が届きません", "①番の部品が不足", "㈱テスト商事からの請求書について", "返品・交換の希望", "Ⅳ型の使い方～説明書",
+            "ギフト包装の件", "領収書の宛名変更", "配送日時の変更", "髙橋様の注文について", "ポイントが付与されていません"]
+BODIES = ["11月20日に注文した商品がまだ届きません。問い合わせ番号で調べても「荷物受付」のままです。",
+          "箱を開けたら①番の部品が入っていませんでした。至急送ってください。",
+          "請求金額が注文時と違います。確認をお願いします。～よろしくお願いいたします。",
+          "サイズが合わなかったので交換をお願いしたいです。Ⅳ型からⅢ型にできますか。"]
+
+
+def make_mail(number: int, rng: random.Random, previous: list[tuple[str, int | None]]) -> bytes:
+    from madoguchi.mail.charsets import encode_iso2022jp
+
+    sender = f"customer{rng.randrange(2000)}@example.jp"
+    subject, body = rng.choice(SUBJECTS), rng.choice(BODIES) + f"\n（{number}）"
+    headers = [f"From: =?UTF-8?B?{base64.b64encode('山田 太郎'.encode()).decode()}?= <{sender}>",
+               "To: support@shop.example.jp", f"Message-ID: <bench-{number}@example.jp>",
+               f"Date: {format_datetime(__import__('django.utils.timezone', fromlist=['now']).now())}", "MIME-Version: 1.0"]
+    roll = rng.random()
+    if previous and roll < 0.3:
+        parent, _case = rng.choice(previous)
+        headers.append(f"In-Reply-To: {parent}")
+        subject = "Re: " + subject
+        body += "\n\n2026年11月23日(月) 10:00 窓口 <support@shop.example.jp>:\n> ご連絡ありがとうございます。\n> 確認いたします。"
+    elif previous and roll < 0.4:
+        subject = f"返信: {subject} [#{rng.randrange(1, max(2, len(previous) // 2))}]"
+    kind = rng.randrange(6)
+    if kind == 0:
+        headers += [f"Subject: =?ISO-2022-JP?B?{base64.b64encode(encode_iso2022jp(subject)).decode()}?=",
+                    "Content-Type: text/plain; charset=ISO-2022-JP", "Content-Transfer-Encoding: 7bit"]
+        payload = encode_iso2022jp(body)
+    elif kind == 1:
+        headers += [f"Subject: =?Shift_JIS?B?{base64.b64encode(subject.encode('cp932')).decode()}?=",
+                    "Content-Type: text/plain; charset=Shift_JIS", "Content-Transfer-Encoding: 8bit"]
+        payload = body.encode("cp932")
+    elif kind == 2:
+        headers += [f"Subject: =?EUC-JP?B?{base64.b64encode(subject.encode('euc_jis_2004', errors='replace')).decode()}?=",
+                    "Content-Type: text/plain; charset=EUC-JP", "Content-Transfer-Encoding: 8bit"]
+        payload = body.encode("euc_jis_2004", errors="replace")
+    elif kind == 3:
+        headers += [f"Subject: =?UTF-8?B?{base64.b64encode(subject.encode()).decode()}?=",
+                    "Content-Type: text/plain; charset=UTF-8", "Content-Transfer-Encoding: base64"]
+        payload = base64.encodebytes(body.encode())
+    elif kind == 4:
+        html = f"<html><body><p>{body.replace(chr(10), '<br>')}</p><script>x()</script></body></html>"
+        headers += [f"Subject: =?UTF-8?Q?{''.join(f'={b:02X}' for b in subject.encode())}?=",
+                    "Content-Type: text/html; charset=UTF-8", "Content-Transfer-Encoding: 8bit"]
+        payload = html.encode()
+    else:
+        photo = base64.encodebytes(rng.randbytes(3000))
+        headers += [f"Subject: =?UTF-8?B?{base64.b64encode(subject.encode()).decode()}?=",
+                    'Content-Type: multipart/mixed; boundary="b1"']
+        payload = (b"--b1\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n" + body.encode() +
+                   b"\r\n--b1\r\nContent-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\n"
+                   b"Content-Disposition: attachment; filename*=UTF-8''%E5%86%99%E7%9C%9F.jpg\r\n\r\n" + photo + b"\r\n--b1--\r\n")
+    return "\r\n".join(headers).encode() + b"\r\n\r\n" + payload
+
+
+def run(count: int, seed: int) -> dict[str, float]:
+    from madoguchi.mail.ingest import do_ingest_raw, process_raw_message
+    from madoguchi.mail.models import RawMessage, RawState
+
+    rng = random.Random(seed)
+    previous: list[tuple[str, int | None]] = []
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for number in range(count):
+        raw = make_mail(number, rng, previous)
+        t0 = time.perf_counter()
+        row, _created = do_ingest_raw(raw, "bench", enqueue=False)
+        row = process_raw_message(row.pk)
+        latencies.append(time.perf_counter() - t0)
+        previous.append((f"<bench-{number}@example.jp>", row.case_id))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    states = {state: RawMessage.objects.filter(state=state).count() for state in RawState.values}
+    from madoguchi.cases.models import Case
+
+    return {
+        "messages": count, "seconds": round(elapsed, 2),
+        "msgs_per_s_incl_generation": round(count / elapsed, 1),
+        "msgs_per_s": round(count / sum(latencies), 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 2),
+        "cases": Case.objects.count(), **{f"state_{k}": v for k, v in states.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    configure(args.db)
+    import django
+
+    django.setup()
+    results = []
+    for number in range(args.runs):
+        reset(args.db)
+        result = run(args.count, seed=number)
+        results.append(result)
+        print(json.dumps({"db": args.db, "run": number + 1, **result}, ensure_ascii=False), flush=True)
+    rates = [r["msgs_per_s"] for r in results]
+    print(json.dumps({
+        "db": args.db, "runs": args.runs, "median_msgs_per_s": statistics.median(rates),
+        "median_p50_ms": statistics.median(r["p50_ms"] for r in results),
+        "median_p95_ms": statistics.median(r["p95_ms"] for r in results),
+    }), flush=True)
+
+
+if __name__ == "__main__":
+    main()
