@@ -73,7 +73,7 @@ def _load(total: int, users: dict) -> Counter[str]:
     rng = random.Random(SEED)
     started = timezone.now() - dt.timedelta(seconds=1)
     products = create_products()
-    people = make_people(rng, max(30, int(total * 0.55)) + FANS)
+    people = make_people(rng, max(30, int(total * 0.7)) + FANS)
     fans, complainers = people[:FANS], people[FANS:]
     book = OrderBook(rng, products)
     now = timezone.now()
@@ -84,7 +84,7 @@ def _load(total: int, users: dict) -> Counter[str]:
     staff = Staff(team, users["sato"], [users[name] for name, _d, _r in staff_module.STAFF])
     builder = Builder(rng, staff, started)
     categories = {c.code: c for c in Category.objects.filter(code__in=CATEGORY_WEIGHTS)}
-    weights = [4 if n % 6 == 0 else 1 for n in range(len(complainers))]  # some complain often
+    weights = [2.5 if n % 7 == 0 else 1 for n in range(len(complainers))]  # some write again and again
     counts: Counter[str] = Counter()
     for code, status in _pairs(rng, total):
         person = rng.choices(complainers, weights)[0]
