@@ -130,17 +130,20 @@ def _grouped(rows: Iterable[tuple[dict, CaseRow]]) -> dict[tuple[str, str], list
 
 
 @transaction.atomic
-def rebuild_day(day: dt.date) -> None:
+def rebuild_day(day: dt.date, month: bool = True) -> None:
+    """Rebuild the day's rows from its cases, then (unless a caller rebuilding many days
+    does it once at the end) the month's rows from its days."""
     groups = _grouped(case_rows(day, day))
     DailyRollup.objects.filter(grain="d", day=day).delete()
     DailyRollup.objects.bulk_create(
         [DailyRollup(grain="d", day=day, dim=dim, value=value, figures=figures_of(rows).to_json())
          for (dim, value), rows in groups.items()]
     )
-    _rebuild_month(day.replace(day=1))
+    if month:
+        rebuild_month(day.replace(day=1))
 
 
-def _rebuild_month(month: dt.date) -> None:
+def rebuild_month(month: dt.date) -> None:
     following = (month + dt.timedelta(days=32)).replace(day=1)
     sums: dict[tuple[str, str], Figures] = defaultdict(Figures)
     for dim, value, figures in DailyRollup.objects.filter(

@@ -22,18 +22,24 @@ def refresh_rollups_job() -> int:
 
 def mark_recent_side_changes(minutes: int = 5) -> None:
     """Commitments and compensations change without a case signal: mark the days of
-    cases whose promises or compensations changed in the last few minutes."""
+    cases whose promises or compensations changed (or fell due) in the last few minutes.
+    Separate small queries, not one OR across joins, so the job stays cheap at scale."""
     import datetime as dt
 
     from django.db.models import Q
     from django.utils import timezone
 
-    from madoguchi.cases.models import Case
+    from madoguchi.cases.models import Case, Commitment, Compensation
 
-    since = timezone.now() - dt.timedelta(minutes=minutes)
-    changed = Case.objects.filter(
-        Q(commitments__created_at__gte=since) | Q(commitments__closed_at__gte=since)
-        | Q(commitments__due_at__gte=since, commitments__due_at__lte=timezone.now())
-        | Q(compensations__created_at__gte=since) | Q(compensations__decided_at__gte=since)
-    ).values_list("received_at", flat=True).distinct()[:5000]
-    mark_dirty(*changed)
+    now = timezone.now()
+    since = now - dt.timedelta(minutes=minutes)
+    case_ids = set(
+        Commitment.objects.filter(
+            Q(created_at__gte=since) | Q(closed_at__gte=since) | Q(due_at__gte=since, due_at__lte=now)
+        ).values_list("case_id", flat=True)[:5000]
+    )
+    case_ids |= set(
+        Compensation.objects.filter(Q(created_at__gte=since) | Q(decided_at__gte=since)).values_list("case_id", flat=True)[:5000]
+    )
+    if case_ids:
+        mark_dirty(*Case.objects.filter(pk__in=case_ids).values_list("received_at", flat=True))

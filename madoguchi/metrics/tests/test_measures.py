@@ -141,3 +141,28 @@ def test_dashboard_figures_from_rollups_match_the_cases_and_reopened_case_counts
     row = {r.code: r for r in board.rows}
     assert row["chat_first_answer_median"].value == 120 and row["chat_first_answer_median"].ok is True
     assert row["reopen_rate"].value == 100
+
+
+@pytest.mark.django_db
+def test_commitment_kept_late_is_picked_up_by_the_minute_job_and_counted_not_on_time():
+    from madoguchi.cases.models import Commitment, CommitmentState
+    from madoguchi.metrics.models import DirtyDay
+    from madoguchi.metrics.tasks import mark_recent_side_changes
+
+    agent = UserFactory()
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=False) as clock:
+        case = services.do_create_case(actor=agent, customer=CustomerFactory(), subject="返金", channel="email",
+                                       category=category("delivery"), complaint="返金してください", assignee=agent)
+        refresh_dirty()
+        late = services.do_add_commitment(case, actor=agent, description="返金手続き", due_at=jst(2026, 11, 24, 15))
+        on_time = services.do_add_commitment(case, actor=agent, description="連絡", due_at=jst(2026, 11, 24, 17))
+        clock.move_to(jst(2026, 11, 24, 16))
+        services.do_close_commitment(Commitment.objects.get(pk=late.pk), actor=agent, kept=True)
+        services.do_close_commitment(Commitment.objects.get(pk=on_time.pk), actor=agent, kept=True)
+        assert not DirtyDay.objects.exists()
+        mark_recent_side_changes()
+        assert DirtyDay.objects.filter(day=dt.date(2026, 11, 24)).exists()
+        refresh_dirty()
+    f = period_figures(dt.date(2026, 11, 24), dt.date(2026, 11, 24), {})
+    assert (f.commitments_due, f.commitments_on_time) == (2, 1)
+    assert Commitment.objects.filter(state=CommitmentState.KEPT).count() == 2
