@@ -26,7 +26,7 @@ from madoguchi.metrics.services import targets
 TREND_MEASURES = ["cases", "chat_first_answer_median", "email_first_reply_median", "csat", "resolution_rate", "sla_attainment"]
 BREAKDOWN_MEASURES = ["cases", "chat_first_answer_median", "email_first_reply_median", "resolution_median",
                       "csat", "resolution_rate", "sla_attainment", "cancellations", "refunds"]
-INLINE_REFRESH_DAYS = 3  # the dashboard rebuilds a few dirty days itself; the job does the rest
+INLINE_REFRESH_DAYS = 1  # the dashboard rebuilds one dirty day itself; the minute job does the rest
 
 
 @dataclass
