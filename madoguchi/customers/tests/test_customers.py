@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from madoguchi.customers.models import Customer, Identity, IdentityKind
-from madoguchi.customers.services import do_merge_customers, get_or_create_customer, normalise_identity
+from madoguchi.customers.services import (
+    do_merge_customers,
+    get_or_create_customer,
+    normalise_identity,
+)
 from madoguchi.testing.factories import CaseFactory, CustomerFactory, OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
