@@ -21,7 +21,7 @@ from django.utils import timezone
 from madoguchi.cases.models import Category, Channel, InteractionKind
 from madoguchi.cases.services import do_add_interaction, do_create_case
 from madoguchi.customers.models import IdentityKind
-from madoguchi.customers.services import get_or_create_customer
+from madoguchi.customers.services import find_customer, get_or_create_customer
 from madoguchi.mail.models import (
     Attachment,
     Mailbox,
@@ -53,12 +53,12 @@ def header_message_id(raw: bytes) -> str:
 
 
 def find_duplicate(raw: bytes) -> RawMessage | None:
-    existing = RawMessage.objects.filter(sha256=hashlib.sha256(raw).hexdigest()).first()
+    existing = RawMessage.objects.filter(sha256=hashlib.sha256(raw).hexdigest()).defer("raw").first()
     if existing is not None:
         return existing
     message_id = header_message_id(raw)
     if message_id:
-        return RawMessage.objects.filter(message_id=message_id, content_hash=content_hash(raw)).first()
+        return RawMessage.objects.filter(message_id=message_id, content_hash=content_hash(raw)).defer("raw").first()
     return None
 
 
@@ -68,25 +68,24 @@ def do_ingest_raw(
 ) -> tuple[RawMessage, bool]:
     """Keep the mail, exactly as received; (row, created). A duplicate returns the first copy.
 
+    The unique constraints on the hash and on Message-ID + body hash find duplicates: the
+    insert is tried first, so a new mail (the usual case) costs one statement.
     `too_large` (a Japanese reason) stores only what was given (the headers) as failed, with
     `full_size` the real size; such a row is never parsed into a case."""
-    duplicate = find_duplicate(raw)
-    if duplicate is not None:
-        return duplicate, False
+    row = RawMessage(
+        mailbox=mailbox, source=source[:20], raw=raw, size=max(len(raw), full_size),
+        sha256=hashlib.sha256(raw).hexdigest(), content_hash=content_hash(raw),
+        message_id=header_message_id(raw),
+    )
+    if too_large:
+        _describe(row, parse_message(raw))
+        row.state, row.error = RawState.FAILED, too_large
     try:
         with transaction.atomic():
-            row = RawMessage(
-                mailbox=mailbox, source=source[:20], raw=raw, size=max(len(raw), full_size),
-                sha256=hashlib.sha256(raw).hexdigest(), content_hash=content_hash(raw),
-                message_id=header_message_id(raw),
-            )
-            if too_large:
-                _describe(row, parse_message(raw))
-                row.state, row.error = RawState.FAILED, too_large
-            row.save()
+            row.save(force_insert=True)
             if enqueue and not too_large:
                 transaction.on_commit(lambda: _enqueue(row.pk))
-    except IntegrityError:  # the same mail arrived twice at the same moment
+    except IntegrityError:  # already stored (a refetch, a second delivery, a race)
         duplicate = find_duplicate(raw)
         if duplicate is None:
             raise
@@ -120,21 +119,21 @@ def process_raw_message(pk: int) -> RawMessage:
         with transaction.atomic():
             _file(row, parsed)
     except MailRejected as reason:
-        _fail(row, parsed, str(reason))
+        return _fail(row, parsed, str(reason))
     except Exception as error:  # noqa: BLE001 - never drop a mail: keep it with the reason
         log.exception("mail: raw message %s could not be filed", pk)
-        _fail(row, parsed, f"取り込み中にエラーが発生しました（{type(error).__name__}: {error}）")
-    row.refresh_from_db()
+        return _fail(row, parsed, f"取り込み中にエラーが発生しました（{type(error).__name__}: {error}）")
     return row
 
 
-def _fail(row: RawMessage, parsed: ParsedMessage, reason: str) -> None:
+def _fail(row: RawMessage, parsed: ParsedMessage, reason: str) -> RawMessage:
     attempts = row.attempts
     row = RawMessage.objects.get(pk=row.pk)  # what the rolled-back transaction left
     row.attempts = attempts
     _describe(row, parsed)
     row.state, row.error, row.case, row.interaction = RawState.FAILED, reason[:2000], None, None
     row.save(update_fields=FILED_FIELDS)
+    return row
 
 
 # Everything _file may change; saving only these never rewrites the raw bytes.
@@ -179,14 +178,16 @@ def _file(row: RawMessage, parsed: ParsedMessage) -> None:
         return
     if not parsed.from_address:
         raise MailRejected("差出人のメールアドレスが読み取れませんでした。元のメールを確認してください。")
-    case = find_case(parsed)
+    customer = find_customer(IdentityKind.EMAIL, parsed.from_address)
+    case = find_case(parsed, customer)
     if parsed.auto_reason:
         # Auto-replies, lists and daemons never open or reopen a case; kept for the record.
         row.case, row.state = case, RawState.IGNORED
         row.error = f"自動送信のメールのため案件にしていません（{parsed.auto_reason}）。"
         row.save(update_fields=FILED_FIELDS)
         return
-    customer, _created = get_or_create_customer(name=parsed.from_name, kind=IdentityKind.EMAIL, value=parsed.from_address)
+    if customer is None:
+        customer, _created = get_or_create_customer(name=parsed.from_name, kind=IdentityKind.EMAIL, value=parsed.from_address)
     occurred = _occurred_at(parsed)
     body = parsed.visible_text or parsed.text or "（本文なし）"
     new_case = case is None

@@ -4,8 +4,7 @@ open case (Japanese webmail often drops In-Reply-To and References)."""
 from __future__ import annotations
 
 from madoguchi.cases.models import ACTIVE_STATUSES, Case
-from madoguchi.customers.models import IdentityKind
-from madoguchi.customers.services import find_customer
+from madoguchi.customers.models import Customer
 from madoguchi.mail.models import OutboundMessage, RawMessage
 from madoguchi.mail.parsing import ParsedMessage, case_number_in, clean_subject
 
@@ -23,7 +22,7 @@ def case_by_headers(message_ids: list[str]) -> Case | None:
     return None
 
 
-def case_by_token(parsed: ParsedMessage) -> Case | None:
+def case_by_token(parsed: ParsedMessage, customer: Customer | None) -> Case | None:
     """A [#1234] token joins only if the sender is that case's customer or the subject is the
     case's own: a guessed number from a stranger must not write into someone else's case."""
     number = case_number_in(parsed.subject)
@@ -32,21 +31,18 @@ def case_by_token(parsed: ParsedMessage) -> Case | None:
     case = Case.objects.filter(pk=number).select_related("customer").first()
     if case is None:
         return None
-    customer = find_customer(IdentityKind.EMAIL, parsed.from_address) if parsed.from_address else None
     if customer is not None and customer.pk == case.customer_id:
         return case
     return case if case.subject and case.subject in clean_subject(parsed.subject) else None
 
 
-def case_by_sender(parsed: ParsedMessage) -> Case | None:
-    if not parsed.from_address:
-        return None
-    customer = find_customer(IdentityKind.EMAIL, parsed.from_address)
+def case_by_sender(customer: Customer | None) -> Case | None:
     if customer is None:
         return None
     return (Case.objects.filter(customer=customer, status__in=ACTIVE_STATUSES)
             .order_by("-received_at", "-id").first())
 
 
-def find_case(parsed: ParsedMessage) -> Case | None:
-    return case_by_headers(parsed.thread_ids) or case_by_token(parsed) or case_by_sender(parsed)
+def find_case(parsed: ParsedMessage, customer: Customer | None) -> Case | None:
+    """`customer`: the sender's customer record, if the address is known."""
+    return case_by_headers(parsed.thread_ids) or case_by_token(parsed, customer) or case_by_sender(customer)
