@@ -16,6 +16,7 @@ from django.db import connection
 
 from madoguchi.cases.models import Case, Status
 from madoguchi.knowledge.models import Article, ArticleState, DocKind, SearchDoc
+from madoguchi.knowledge.search import postgres_newest, postgres_term_stats
 from madoguchi.knowledge.text import tokens
 
 K1, B = 1.2, 0.75
@@ -69,39 +70,40 @@ def suggest_articles(text: str, limit: int = 5) -> list[Suggestion]:
 
 
 def _rare_terms(query: Counter[str], most: int = 6) -> list[str]:
-    """The query's words that the fewest case documents contain (the telling ones)."""
-    counted = []
-    for term in list(query)[:40]:
-        counted.append((_doc_frequency(term), term))
-    counted.sort()
-    return [term for freq, term in counted if freq > 0][:most]
+    """The query's words that the fewest documents contain (the telling ones)."""
+    terms = list(query)[:30]
+    frequency = _frequencies(terms)
+    return sorted(terms, key=lambda term: (frequency.get(term, 0.0), -len(term)))[:most]
 
 
-def _doc_frequency(term: str, cap: int = 5000) -> int:
-    if connection.vendor == "sqlite":
-        sql = ("SELECT COUNT(*) FROM (SELECT rowid FROM knowledge_searchfts WHERE knowledge_searchfts MATCH %s LIMIT %s)")
-        args: list[object] = [f'"{term}"', cap]
-    else:
-        sql = "SELECT COUNT(*) FROM (SELECT 1 FROM knowledge_searchdoc WHERE tsv @@ to_tsquery('simple', %s) LIMIT %s) s"
-        args = ["'" + term.replace("'", "''") + "'", cap]
+def _frequencies(terms: list[str], cap: int = 5000) -> dict[str, float]:
+    """How common each term is. SQLite: FTS5 counts a capped doclist quickly. PostgreSQL:
+    the planner's own statistics of the tsvector column (counting there costs a bitmap)."""
+    if connection.vendor != "sqlite":
+        _rows, shares, _floor = postgres_term_stats()
+        return shares
+    found = {}
     with connection.cursor() as cursor:
-        cursor.execute(sql, args)
-        return int(cursor.fetchone()[0])
+        for term in terms:
+            cursor.execute(
+                "SELECT COUNT(*) FROM (SELECT rowid FROM knowledge_searchfts WHERE knowledge_searchfts MATCH %s LIMIT %s)",
+                [f'"{term}"', cap],
+            )
+            found[term] = float(cursor.fetchone()[0])
+    return found
 
 
 def _case_candidates(terms: list[str], exclude: int | None, limit: int = 300) -> dict[int, list[str]]:
     if not terms:
         return {}
-    if connection.vendor == "sqlite":
-        sql = ("SELECT d.ref_id, d.tokens FROM knowledge_searchfts JOIN knowledge_searchdoc d ON d.id = knowledge_searchfts.rowid "
-               "WHERE knowledge_searchfts MATCH %s AND d.kind = 'case' ORDER BY knowledge_searchfts.rowid DESC LIMIT %s")
-        args: list[object] = [" OR ".join(f'"{t}"' for t in terms), limit]
-    else:
-        sql = ("SELECT ref_id, tokens FROM knowledge_searchdoc WHERE tsv @@ to_tsquery('simple', %s) AND kind = 'case' "
-               "ORDER BY id DESC LIMIT %s")
-        args = [" | ".join("'" + t.replace("'", "''") + "'" for t in terms), limit]
+    if connection.vendor != "sqlite":
+        tsquery = " | ".join("'" + t.replace("'", "''") + "'" for t in terms)
+        rows = postgres_newest(tsquery, terms, " AND kind = 'case'", [], limit, columns="ref_id, tokens", any_of=True)
+        return {ref_id: text.split() for ref_id, text in rows if ref_id != exclude}
+    sql = ("SELECT d.ref_id, d.tokens FROM knowledge_searchfts JOIN knowledge_searchdoc d ON d.id = knowledge_searchfts.rowid "
+           "WHERE knowledge_searchfts MATCH %s AND d.kind = 'case' ORDER BY knowledge_searchfts.rowid DESC LIMIT %s")
     with connection.cursor() as cursor:
-        cursor.execute(sql, args)
+        cursor.execute(sql, [" OR ".join(f'"{t}"' for t in terms), limit])
         return {ref_id: text.split() for ref_id, text in cursor.fetchall() if ref_id != exclude}
 
 
