@@ -11,11 +11,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
+from django.conf import settings
 from django.db import connection
+from django.urls import reverse
 
 from madoguchi.cases.models import Case, Status
-from madoguchi.knowledge.models import Article, ArticleState, DocKind, SearchDoc
+from madoguchi.knowledge.models import Article, ArticleState, DocKind, SearchDoc, Visibility
 from madoguchi.knowledge.search import postgres_newest, postgres_term_stats
 from madoguchi.knowledge.text import tokens
 
@@ -116,3 +119,15 @@ def suggest_cases(text: str, exclude: int | None = None, limit: int = 5) -> list
     best = sorted(scores.items(), key=lambda item: -item[1])[:limit]
     cases = Case.objects.in_bulk([pk for pk, _score in best])
     return [Suggestion(score, case=cases[pk]) for pk, score in best if pk in cases]
+
+
+def panel(case: Case) -> dict[str, Any]:
+    """What the side panel shows; loaded after the case page (htmx), so a slow similarity
+    search never delays the page itself."""
+    text = complaint_text(case)
+    article_rows = []
+    for s in suggest_articles(text, limit=5):
+        article = s.article
+        url = settings.SITE_URL + reverse("faq:article", args=[article.pk]) if article.visibility == Visibility.PUBLIC else ""
+        article_rows.append({"article": article, "url": url, "text": article.body})
+    return {"case": case, "articles": article_rows, "cases": suggest_cases(text, exclude=case.pk, limit=3)}

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.models import AuthorityLimit, User
 from madoguchi.cases.models import Case
-from madoguchi.knowledge import replies, search, services
+from madoguchi.knowledge import replies, search, services, suggestions
 from madoguchi.knowledge.forms import (
     ArticleForm,
     FlagForm,
@@ -179,3 +179,9 @@ def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             return redirect("knowledge:templates")
     return render(request, "knowledge/template_edit.html", {"form": form, "template": template},
                   status=400 if form.errors else 200)
+
+
+@login_required
+def case_suggestions(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(Case.objects.select_related("customer", "category"), pk=pk)
+    return render(request, "knowledge/_case_suggestions_inner.html", suggestions.panel(case))

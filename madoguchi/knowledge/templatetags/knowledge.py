@@ -6,11 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.conf import settings
 from django.urls import reverse
 
-from madoguchi.knowledge import replies, services, suggestions
-from madoguchi.knowledge.models import RuleTopic, RuleVersion, TemplateKind, Visibility
+from madoguchi.knowledge import replies, services
+from madoguchi.knowledge.models import RuleTopic, RuleVersion, TemplateKind
 
 register = template.Library()
 
@@ -36,19 +35,11 @@ def reply_tools(context: dict[str, Any], case: Any) -> dict[str, Any]:
     return {"data": data, "templates": body_templates, "case": case}
 
 
-@register.inclusion_tag("knowledge/_case_suggestions_inner.html", takes_context=True)
-def case_suggestions(context: dict[str, Any], case: Any) -> dict[str, Any]:
-    text = suggestions.complaint_text(case)
-    articles = suggestions.suggest_articles(text, limit=5)
-    cases = suggestions.suggest_cases(text, exclude=case.pk, limit=3)
-    article_rows = []
-    for s in articles:
-        article = s.article
-        url = settings.SITE_URL + reverse("faq:article", args=[article.pk]) if article.visibility == Visibility.PUBLIC else ""
-        article_rows.append({"article": article, "url": url, "text": article.body})
+@register.inclusion_tag("knowledge/_case_rules.html", takes_context=True)
+def case_rules(context: dict[str, Any], case: Any) -> dict[str, Any]:
     abusive = RuleVersion.objects.filter(rule__topic=RuleTopic.ABUSIVE).select_related("rule")
     return {
-        "case": case, "articles": article_rows, "cases": cases, "rules": services.rules_for_case(case),
-        "flags": services.active_flags(case.customer), "abusive_versions": abusive,
-        "can_make_manual": case.status in ("resolved", "closed"), "csrf_token": context.get("csrf_token"),
+        "case": case, "rules": services.rules_for_case(case), "flags": services.active_flags(case.customer),
+        "abusive_versions": abusive, "can_make_manual": case.status in ("resolved", "closed"),
+        "csrf_token": context.get("csrf_token"),
     }

@@ -44,7 +44,7 @@ def test_agent_replies_with_template_and_suggested_article(new_page: Any, desk: 
     page.wait_for_selector("[data-testid=search-results] mark")
     screenshot(page, "knowledge-search")
     page.click(f"[data-testid=search-results] a[href='/cases/{desk['case'].pk}/']")
-    page.wait_for_selector("#kb-suggestions")
+    page.wait_for_selector("#kb-suggestions[data-loaded]")
     box = page.locator("#reply-body")
     assert box.input_value().startswith("山田 太郎様")  # greeting added by default
     box.fill("")

@@ -63,7 +63,8 @@ def test_case_page_lists_suggestions_with_insert_buttons(client: Any, agent: Any
     load_sample_articles()
     case = make_case("荷物がまだ来ない", "注文した荷物がまだ届きません。追跡番号で見ても進んでいません。")
     client.force_login(agent)
-    html = client.get(f"/cases/{case.pk}/").content.decode()
-    section = html[html.index('id="kb-suggestions"'):]
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert f'hx-get="/knowledge/cases/{case.pk}/suggestions/"' in page  # loaded after the page
+    section = client.get(f"/knowledge/cases/{case.pk}/suggestions/").content.decode()
     assert section.index("商品が届かない・配送が遅れている場合") < section.index("似ている解決済みの案件")
     assert "data-kb-insert" in section and "/faq/" in section
