@@ -77,7 +77,7 @@ def fill(n: int, first: dt.date) -> None:
         series, origin = f"WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) ", f"'{start}'"
         source = "s"
     else:
-        series, origin, source = "", f"TIMESTAMPTZ '{start}+00'", f"generate_series(1, {n}) AS s(i)"
+        series, origin, source = "", f"TIMESTAMPTZ '{start}+00'", f"generate_series(CAST(1 AS BIGINT), {n}) AS s(i)"
     received = _plus_seconds(origin, f"CAST(i AS BIGINT) * 31535999 / {n}")
     channel = _case_when("i % 13", ["email"] * 5 + ["chat"] * 4 + ["phone"] * 2 + ["form", "line"])
     agent = _case_when("(i * 7) % 50", [a.pk for a in agents])
@@ -166,15 +166,18 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--keep", action="store_true", help="reuse the data of a previous run")
+    parser.add_argument("--rebuild", action="store_true", help="with --keep: rebuild the rollups anyway")
     args = parser.parse_args()
     first = dt.date(2025, 11, 23)
     last = first + dt.timedelta(days=364)
     print(f"database: {connection.vendor}; cases: {args.cases:,}", flush=True)
     call_command("migrate", verbosity=0)
-    if not (args.keep and Case.objects.exists()):
+    fresh = not (args.keep and Case.objects.exists())
+    if fresh:
         t = time.monotonic()
         fill(args.cases, first)
         print(f"fill: {time.monotonic() - t:.0f} s", flush=True)
+    if fresh or args.rebuild:
         t = time.monotonic()
         build_rollups(first)
         print(f"initial rollups for 365 days: {time.monotonic() - t:.0f} s; rows: {DailyRollup.objects.count():,}", flush=True)

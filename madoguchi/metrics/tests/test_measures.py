@@ -18,9 +18,9 @@ from madoguchi.testing.factories import CustomerFactory, UserFactory, category
 HOUR = 3600
 
 
-def test_bucket_keeps_seconds_exact_below_ten_minutes_then_rounds_down():
-    assert [d.bucket(s) for s in (0, 119, 599, 600, 615, 3599, 3600, 3659, 86400, 86999)] == [
-        0, 119, 599, 600, 610, 3590, 3600, 3600, 86400, 86400]
+def test_bucket_rounds_down_to_5_s_then_1_min_then_10_min_then_1_h():
+    assert [d.bucket(s) for s in (0, 4, 119, 120, 599, 600, 659, 7199, 7200, 7799, 86399, 86400, 93599)] == [
+        0, 0, 115, 120, 595, 600, 600, 7140, 7200, 7200, 85800, 86400, 90000]
 
 
 def test_median_of_an_even_count_is_the_mean_of_the_two_middle_values():
