@@ -107,3 +107,20 @@ def test_database_restart_during_ingestion_loses_nothing(receiver) -> None:
     with smtplib.SMTP("127.0.0.1", receiver.port, timeout=30) as client:  # the sender's retry
         client.sendmail("b@example.jp", ["support@shop.example.jp"], japanese_mail(message_id="<while-down@example.jp>"))
     wait_for(lambda: RawMessage.objects.filter(state=RawState.PARSED).count() == 2)
+
+
+def test_serve_starts_the_receiver_through_embedded_starters(settings) -> None:
+    from madoguchi.embedded import embedded_starters
+    from madoguchi.mail.smtpd import start_smtp_receiver
+
+    assert start_smtp_receiver in embedded_starters()
+    settings.MAIL_SMTP_PORT = 0
+    assert start_smtp_receiver() is None  # 0 turns it off
+    settings.MAIL_SMTP_PORT = free_port()
+    controller = start_smtp_receiver()
+    try:
+        with smtplib.SMTP("127.0.0.1", settings.MAIL_SMTP_PORT, timeout=10) as client:
+            client.sendmail("a@example.jp", ["support@shop.example.jp"], japanese_mail(message_id="<serve@example.jp>"))
+        wait_for(lambda: RawMessage.objects.filter(message_id="<serve@example.jp>", state=RawState.PARSED).exists())
+    finally:
+        controller.stop()

@@ -1,0 +1,47 @@
+"""Whatever arrives is kept byte for byte, and ends parsed, ignored or failed: never lost."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from madoguchi.mail.ingest import (
+    content_hash,
+    do_ingest_raw,
+    header_message_id,
+    process_raw_message,
+)
+from madoguchi.mail.models import RawMessage, RawState
+
+SAMPLES = [p.read_bytes() for p in sorted((Path(__file__).resolve().parent / "corpus").glob("*.eml"))]
+
+
+@st.composite
+def arriving_bytes(draw: st.DrawFn) -> bytes:
+    if draw(st.booleans()):
+        return draw(st.binary(min_size=1, max_size=2000))
+    raw = bytearray(draw(st.sampled_from(SAMPLES)))
+    for _ in range(draw(st.integers(1, 5))):
+        position = draw(st.integers(0, max(0, len(raw) - 1)))
+        raw[position:position + draw(st.integers(0, 50))] = draw(st.binary(max_size=20))
+    return bytes(raw) or b"x"
+
+
+@pytest.mark.django_db
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(arriving_bytes())
+def test_any_bytes_are_kept_and_end_in_a_final_state(shop_open, data: bytes) -> None:
+    row, created = do_ingest_raw(data, "fuzz", enqueue=False)
+    row = process_raw_message(row.pk)
+    stored = RawMessage.objects.get(pk=row.pk)
+    if created:
+        assert bytes(stored.raw) == data
+    else:  # an earlier example with the same bytes, or the same Message-ID and body
+        assert stored.sha256 == hashlib.sha256(data).hexdigest() or (
+            stored.message_id == header_message_id(data) and stored.content_hash == content_hash(data))
+    assert stored.state in (RawState.PARSED, RawState.IGNORED, RawState.FAILED)
+    assert stored.state != RawState.FAILED or stored.error
