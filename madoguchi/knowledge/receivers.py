@@ -8,6 +8,7 @@ from typing import Any
 from django.db.models.signals import post_save
 
 from madoguchi.cases import signals
+from madoguchi.cases.models import Case
 from madoguchi.customers.models import Customer, Identity
 from madoguchi.knowledge import indexing
 from madoguchi.shop.models import Order
@@ -17,16 +18,18 @@ def on_case_created(sender: Any, case: Any, **kwargs: Any) -> None:
     indexing.index_case(case)
 
 
-def on_case_status_changed(sender: Any, case: Any, **kwargs: Any) -> None:
-    # Subject, solution and facts are usually settled by the time the status moves.
-    indexing.index_case(case)
-
-
 def on_interaction_added(sender: Any, interaction: Any, **kwargs: Any) -> None:
     indexing.index_interaction(interaction)
     from madoguchi.knowledge.afterhours import maybe_answer_after_hours
 
     maybe_answer_after_hours(interaction)
+
+
+def on_case_saved(sender: Any, instance: Case, created: bool = False, raw: bool = False, **kwargs: Any) -> None:
+    # Edits through do_update_case (subject, solution, facts) send no signal of their own;
+    # a new case is indexed by case_created, once its first message exists.
+    if not created and not raw:
+        indexing.index_case(instance)
 
 
 def on_customer_saved(sender: Any, instance: Customer, raw: bool = False, **kwargs: Any) -> None:
@@ -46,8 +49,8 @@ def on_order_saved(sender: Any, instance: Order, raw: bool = False, **kwargs: An
 
 def connect() -> None:
     signals.case_created.connect(on_case_created, dispatch_uid="knowledge_case_created")
-    signals.case_status_changed.connect(on_case_status_changed, dispatch_uid="knowledge_case_status")
     signals.interaction_added.connect(on_interaction_added, dispatch_uid="knowledge_interaction_added")
+    post_save.connect(on_case_saved, sender=Case, dispatch_uid="knowledge_case_saved")
     post_save.connect(on_customer_saved, sender=Customer, dispatch_uid="knowledge_customer_saved")
     post_save.connect(on_identity_saved, sender=Identity, dispatch_uid="knowledge_identity_saved")
     post_save.connect(on_order_saved, sender=Order, dispatch_uid="knowledge_order_saved")

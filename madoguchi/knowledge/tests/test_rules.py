@@ -74,3 +74,11 @@ def test_authority_rule_page_shows_the_live_limits(client: Any, agent: Any) -> N
     client.force_login(agent)
     html = client.get(f"/knowledge/rules/{Rule.objects.get(code='authority').pk}/").content.decode()
     assert "5000円" in html
+
+
+def test_case_page_shows_the_rules_of_its_category(client: Any, agent: Any, make_case: Any) -> None:
+    case = make_case("届かない", "荷物が届きません。")
+    client.force_login(agent)
+    html = client.get(f"/cases/{case.pk}/").content.decode()
+    rules = html[html.index('id="kb-rules"'):]
+    assert "配送遅延への対応" in rules and "返品・交換の基準" not in rules

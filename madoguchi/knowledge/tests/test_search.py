@@ -127,3 +127,9 @@ def test_filters_by_kind_and_period(client: Any, agent: Any, make_case: Any) -> 
     html = client.get("/knowledge/search/", {"q": "配送", "kind": "case", "period": "30"}).content.decode()
     assert f"/cases/{new.pk}/" in html and f"/cases/{old.pk}/" not in html
     assert "配送 太郎" not in html
+
+
+def test_an_edited_subject_is_searchable(make_case: Any, agent: Any) -> None:
+    case = make_case("問い合わせ", "よろしくお願いします。")
+    case_services.do_update_case(case, actor=agent, expected_version=case.version, changes={"subject": "領収書の再発行"})
+    assert case_ids("領収書") == [case.pk]
