@@ -169,3 +169,11 @@ def test_pending_mail_left_by_a_crashed_worker_is_swept_up() -> None:
     row.refresh_from_db()
     assert row.state == RawState.PARSED and row.case is not None
     assert process_raw_message(row.pk).interaction_id == row.interaction_id  # running twice changes nothing
+
+
+def test_html_mail_is_shown_sanitised_on_the_case_page(django_capture_on_commit_callbacks, client, django_user_model) -> None:
+    row = ingest(corpus("html-only-single"), django_capture_on_commit_callbacks)
+    client.force_login(django_user_model.objects.create_user(username="agent-h", password="pw-窓口-123"))
+    page = client.get(f"/cases/{row.case_id}/").content.decode()
+    assert "HTMLメールとして表示" in page and "<b>本文</b>" in page
+    assert "alert(1)" not in page and "tracker.example" not in page
