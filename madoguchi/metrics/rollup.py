@@ -58,9 +58,9 @@ def mark_dirty(*moments: dt.datetime | None) -> None:
 # --- source rows -----------------------------------------------------------------------------------
 
 VALUES = (
-    "id", "channel", "team_id", "assignee_id", "category_id", "status", "received_at",
+    "id", "channel", "team_id", "assignee_id", "category_id",
     "sla__first_wall_seconds", "sla__first_business_seconds", "sla__resolution_business_seconds",
-    "sla__resolved_at", "sla__reopen_count", "sla__targets_due", "sla__targets_met",
+    "sla__reopen_count", "sla__targets_due", "sla__targets_met",
     "outcome__resolved", "outcome__cancelled", "outcome__refund_asked", "outcome__kept", "outcome__upsell",
     "survey__rating", "survey__nps",
 )
@@ -99,7 +99,8 @@ def case_rows(first: dt.date, last: dt.date, filters: dict[str, str] | None = No
             first_wall_seconds=v["sla__first_wall_seconds"],
             first_business_seconds=v["sla__first_business_seconds"],
             resolution_business_seconds=v["sla__resolution_business_seconds"],
-            ever_resolved=v["sla__resolved_at"] is not None or reopen > 0,
+            # Resolution seconds are set exactly while the case is resolved (sla.on_status).
+            ever_resolved=v["sla__resolution_business_seconds"] is not None or reopen > 0,
             reopen_count=reopen,
             sla_due=v["sla__targets_due"] or 0,
             sla_met=v["sla__targets_met"] or 0,
@@ -110,8 +111,7 @@ def case_rows(first: dt.date, last: dt.date, filters: dict[str, str] | None = No
             commitments_on_time=commitments.get("on_time", 0),
             compensation_yen=per_case_yen.get(v["id"], 0) or 0,
         )
-        dims = {"day": local_day(v["received_at"]), "team": v["team_id"], "agent": v["assignee_id"],
-                "channel": v["channel"], "category": v["category_id"]}
+        dims = {"team": v["team_id"], "agent": v["assignee_id"], "channel": v["channel"], "category": v["category_id"]}
         rows.append((dims, row))
     return rows
 
