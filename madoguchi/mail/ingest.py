@@ -38,12 +38,15 @@ _HEADER_MSGID = re.compile(rb"^message-id:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | r
 
 
 def content_hash(raw: bytes) -> str:
-    """Hash of the body only, so one mail delivered twice (different Received headers) is one."""
+    """Hash of the body only, so one mail delivered twice (different Received headers, line
+    endings changed by a relay, a final newline added by SMTP) is recognised as one."""
+    body = raw
     for separator in (b"\r\n\r\n", b"\n\n"):
-        head, found, body = raw.partition(separator)
+        head, found, rest = raw.partition(separator)
         if found:
-            return hashlib.sha256(body).hexdigest()
-    return hashlib.sha256(raw).hexdigest()
+            body = rest
+            break
+    return hashlib.sha256(body.replace(b"\r\n", b"\n").rstrip()).hexdigest()
 
 
 def header_message_id(raw: bytes) -> str:

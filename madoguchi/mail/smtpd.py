@@ -62,6 +62,8 @@ class Handler:
 
 
 def make_controller(host: str | None = None, port: int | None = None) -> Controller:
+    # aiosmtpd logs every command with the addresses at INFO; keep customers' addresses out of logs.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     return Controller(
         Handler(), hostname=host or settings.MAIL_SMTP_HOST, port=settings.MAIL_SMTP_PORT if port is None else port,
         data_size_limit=settings.MAIL_MAX_MESSAGE_BYTES, decode_data=False, ident="Madoguchi",

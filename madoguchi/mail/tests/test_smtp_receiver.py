@@ -124,3 +124,15 @@ def test_serve_starts_the_receiver_through_embedded_starters(settings) -> None:
         wait_for(lambda: RawMessage.objects.filter(message_id="<serve@example.jp>", state=RawState.PARSED).exists())
     finally:
         controller.stop()
+
+
+def test_mail_already_received_by_smtp_is_not_imported_again(receiver, tmp_path) -> None:
+    from django.core.management import call_command
+
+    raw = japanese_mail(message_id="<both-ways@example.jp>").replace(b"\r\n", b"\n").rstrip(b"\n")  # smtplib will fix the ends
+    with smtplib.SMTP("127.0.0.1", receiver.port, timeout=10) as client:
+        client.sendmail("a@example.jp", ["support@shop.example.jp"], raw)
+    wait_for(lambda: RawMessage.objects.filter(message_id="<both-ways@example.jp>").exists())
+    (tmp_path / "one.eml").write_bytes(raw)
+    call_command("import-mail", str(tmp_path))
+    assert RawMessage.objects.filter(message_id="<both-ways@example.jp>").count() == 1
