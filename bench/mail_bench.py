@@ -15,7 +15,7 @@ the shop is open around the clock, so no outbound mail is part of the figure.
 --mail-only disconnects the other apps' receivers of the case signals and of customer saves
 (search indexing, SLA clocks, after-hours answer), to show the mail channel's own cost.
 
-Each run starts from an empty, migrated database (/tmp/bench-mail/ or PostgreSQL bench_mail).
+Each run starts from an empty, migrated database (/tmp/bench-mail-sqlite/ or PostgreSQL bench_mail).
 """
 
 from __future__ import annotations
@@ -35,10 +35,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-DATA_DIR = Path("/tmp/bench-mail")
+DATA_DIR = Path("/tmp/bench-mail")  # + "-<db>", so a SQLite and a PostgreSQL run can go side by side
 
 
 def configure(db: str) -> str:
+    global DATA_DIR
+    DATA_DIR = Path(f"{DATA_DIR}-{db}")
     url = f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}" if db == "sqlite" else f"{PG_SERVER}/bench_mail"
     os.environ.update({
         "MADOGUCHI_DATA_DIR": str(DATA_DIR), "DATABASE_URL": url, "MADOGUCHI_LOG_LEVEL": "WARNING",
@@ -150,13 +152,15 @@ def run(count: int, seed: int) -> dict[str, float]:
     rng = random.Random(seed)
     previous: list[tuple[str, int | None]] = []
     latencies: list[float] = []
+    cpu = 0.0
     started = time.perf_counter()
     for number in range(count):
         raw = make_mail(number, rng, previous)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         row, _created = do_ingest_raw(raw, "bench", enqueue=False)
         row = process_raw_message(row.pk)
         latencies.append(time.perf_counter() - t0)
+        cpu += time.process_time() - c0
         previous.append((f"<bench-{number}@example.jp>", row.case_id))
     elapsed = time.perf_counter() - started
     latencies.sort()
@@ -169,6 +173,9 @@ def run(count: int, seed: int) -> dict[str, float]:
         "msgs_per_s": round(count / sum(latencies), 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
         "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 2),
+        # CPU time of this process only: what one free core would give (SQLite runs in-process;
+        # PostgreSQL's own CPU is not included).
+        "cpu_ms_per_msg": round(cpu / count * 1000, 2),
         "cases": Case.objects.count(), **{f"state_{k}": v for k, v in states.items()},
     }
 
@@ -198,6 +205,7 @@ def main() -> None:
         "db": args.db, "mail_only": args.mail_only, "runs": args.runs, "median_msgs_per_s": statistics.median(rates),
         "median_p50_ms": statistics.median(r["p50_ms"] for r in results),
         "median_p95_ms": statistics.median(r["p95_ms"] for r in results),
+        "median_cpu_ms_per_msg": statistics.median(r["cpu_ms_per_msg"] for r in results),
     }), flush=True)
 
 
