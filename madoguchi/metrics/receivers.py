@@ -16,7 +16,9 @@ def on_case_created(sender: Any, case: Any, **kwargs: Any) -> None:
 
 def on_interaction(sender: Any, interaction: Any, **kwargs: Any) -> None:
     case = interaction.case
-    if interaction.kind == InteractionKind.OUTBOUND and not survey.sending_invitation.get():
+    # A response is written by an agent: automatic messages (out-of-hours acknowledgements,
+    # the survey invitation) have no author and do not stop the clock.
+    if interaction.kind == InteractionKind.OUTBOUND and interaction.author_id and not survey.sending_invitation.get():
         sla.on_reply(case, interaction.occurred_at)
     elif interaction.kind == InteractionKind.INBOUND and interaction.occurred_at > case.received_at:
         sla.on_customer_message(case, interaction.occurred_at)

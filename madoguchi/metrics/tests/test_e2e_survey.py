@@ -42,6 +42,8 @@ def test_resolve_answer_two_follow_up_and_dashboard(new_page):
     desk.click("#record-edit button[name=save]")
     desk.wait_for_selector("[data-testid=survey-link]")
     link = desk.input_value("[data-testid=survey-link]")
+    assert "SLA一時停止中" in desk.inner_text("[data-testid=sla-timer]")  # resolved: clocks stopped
+    screenshot(desk, "metrics-case-page-resolved")
     assert Survey.objects.filter(case=case).exists()
 
     # 2. The customer opens the link on a phone, without logging in, and answers 2.

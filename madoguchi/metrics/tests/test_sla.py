@@ -97,3 +97,15 @@ def test_policy_by_priority_channel_and_category_most_specific_wins():
     assert chat.sla.first_due == jst(2026, 11, 24, 10, 1)
     assert urgent.sla.policy.name == "緊急"
     assert urgent.sla.first_due == jst(2026, 11, 24, 10, 30)
+
+
+def test_an_automatic_message_without_author_is_not_a_response():
+    agent = UserFactory()
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=False) as clock:
+        case = services.do_create_case(actor=agent, customer=CustomerFactory(), subject="質問", channel="email",
+                                       category=category("delivery"), complaint="教えてください", assignee=agent)
+        services.do_add_interaction(case, actor=None, kind="outbound", channel="email", body="自動受付のお知らせ")
+        assert CaseSla.objects.get(case=case).first_done_at is None
+        clock.move_to(jst(2026, 11, 24, 10, 5))
+        services.do_send_reply(case, actor=agent, body="ご連絡ありがとうございます。")
+        assert CaseSla.objects.get(case=case).first_wall_seconds == 300
