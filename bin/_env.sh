@@ -3,7 +3,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PYTHON="${PYTHON:-python3}"
-EXTRAS="${1:-}"
+EXTRAS="${MADOGUCHI_EXTRAS:-}"
 if [ ! -x .venv/bin/python ]; then
   echo "==> Python の仮想環境を作成しています (.venv)"
   "$PYTHON" -m venv .venv
