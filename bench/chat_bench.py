@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -78,6 +79,13 @@ class Run:
 
 
 async def agent(run: Run, url: str, cookie: str, queue: asyncio.Queue[int], stop: float) -> None:
+    try:
+        await _agent(run, url, cookie, queue)
+    except Exception as error:  # noqa: BLE001 - counted and shown, the run goes on
+        run.errors.append(f"agent: {type(error).__name__}: {error}")
+
+
+async def _agent(run: Run, url: str, cookie: str, queue: asyncio.Queue[int]) -> None:
     async with websockets.connect(url + "/ws/chat/agent/", origin=url.replace("ws", "http", 1),
                                   additional_headers={"Cookie": cookie}, max_queue=None) as ws:
         async def watch() -> None:
@@ -119,6 +127,10 @@ async def visitor(run: Run, n: int, url: str, origin: str, session: list, start_
             await run.watch_queues[n % len(run.watch_queues)].put(session_id)
 
             async def drain() -> None:
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await _drain()
+
+            async def _drain() -> None:
                 async for raw in ws:
                     event = json.loads(raw)
                     if event["type"] == "ack":
@@ -175,8 +187,8 @@ async def main_async(args: argparse.Namespace) -> None:
         while time.monotonic() < stop:
             await asyncio.sleep(5)
             peak_live = max(peak_live, rss_kib(server.pid)[0])
-        await asyncio.gather(*visitors)
-        await asyncio.gather(*agents)
+        await asyncio.gather(*visitors, return_exceptions=True)
+        await asyncio.gather(*agents, return_exceptions=True)
         rss, hwm = rss_kib(server.pid)
     lat = sorted(run.latencies)
     q = statistics.quantiles(lat, n=100) if len(lat) >= 100 else [float("nan")] * 99

@@ -7,7 +7,9 @@ class ChatConfig(AppConfig):
     verbose_name = "チャット"
 
     def ready(self) -> None:
-        from madoguchi.cases import signals
+        from madoguchi.cases import services, signals
         from madoguchi.chat import receivers
 
         signals.interaction_added.connect(receivers.deliver_composer_reply, dispatch_uid="chat.composer_reply")
+        if receivers.reply_channel not in services.REPLY_CHANNEL_RESOLVERS:
+            services.REPLY_CHANNEL_RESOLVERS.append(receivers.reply_channel)

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -24,6 +26,8 @@ from django.utils import timezone
 
 from madoguchi.chat import events, services
 from madoguchi.chat.models import ChatSession, Sender, SessionState
+
+log = logging.getLogger(__name__)
 
 
 class Shared:
@@ -76,6 +80,16 @@ class TokenBucket:
 class ChatSocket(AsyncJsonWebsocketConsumer):
     """What both ends share: safe JSON decoding, error replies, session group events."""
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch, less its `aclose_old_connections()` hop before EVERY event: that
+        hop waits in the one database thread, so under load a typing mark or a message relayed
+        to an agent queued behind other chats' writes (seconds). Every database call here goes
+        through database_sync_to_async, which closes old connections itself."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         try:
             content = json.loads(text_data or "")
@@ -89,10 +103,39 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         if handler is None:
             await self.error("bad_message", "送信内容の種類が正しくありません。")
             return
+        first = getattr(self, f"now_{content['type']}", None)
+        if first is not None and not await self.handle(first, content):
+            return
+        if content["type"] in self.INLINE:
+            await self.handle(handler, content)
+        else:
+            self.later(handler, content)
+
+    # Handlers that wait for the database run one after another in a task of their own, so the
+    # socket keeps relaying other people's messages and typing marks meanwhile; a `now_<type>`
+    # part (checks, the draft to agents) runs at once and may stop the rest by returning False.
+    INLINE: frozenset[str] = frozenset({"typing"})
+
+    async def handle(self, handler: Any, content: dict[str, Any]) -> Any:
         try:
-            await handler(content)
+            return await handler(content)
         except services.ChatError as error:
             await self.error(error.code, str(error), content.get("client_id"))
+            return False
+
+    def later(self, handler: Any, content: dict[str, Any]) -> None:
+        if getattr(self, "jobs", None) is None:
+            self.jobs: asyncio.Queue[tuple[Any, dict[str, Any]]] = asyncio.Queue()
+            self.worker = asyncio.create_task(self.work())
+        self.jobs.put_nowait((handler, content))
+
+    async def work(self) -> None:
+        while True:
+            handler, content = await self.jobs.get()
+            try:
+                await self.handle(handler, content)
+            except Exception:  # the socket may be gone; what was stored stays stored
+                log.debug("chat: job after disconnect", exc_info=True)
 
     async def error(self, code: str, message: str, client_id: Any = None) -> None:
         payload = {"type": "error", "code": code, "message": message}
@@ -118,6 +161,27 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
     async def broadcast_queue(self) -> None:
         await self.channel_layer.group_send(events.AGENTS, {"type": "chat.waiting_changed"})
         await self.channel_layer.group_send(events.QUEUE, {"type": "chat.queue_changed"})
+
+    def refresh_soon(self, send: Any) -> None:
+        """Answer a burst of 'something changed' with one refresh, off the dispatch loop (a
+        handler that waited for the database here would stall every other event of the socket)."""
+        pending = getattr(self, "refreshing", None)
+        if pending is None:
+            pending = self.refreshing = set()
+        if send.__name__ in pending:
+            return
+        pending.add(send.__name__)
+        asked = time.monotonic()
+
+        async def run() -> None:
+            try:
+                await asyncio.sleep(SETTLE_SECONDS)
+                pending.discard(send.__name__)
+                await send(asked)
+            except Exception:  # the socket may be gone by then
+                log.debug("chat: refresh after disconnect", exc_info=True)
+
+        self.refresh_task = asyncio.create_task(run())
 
     async def chat_waiting_changed(self, event: dict[str, Any]) -> None:
         """Only agents join that group."""
@@ -173,26 +237,29 @@ class WidgetConsumer(ChatSocket):
             payload["messages"] = services.transcript(self.session)
         return payload
 
-    async def on_message(self, content: dict[str, Any]) -> None:
+    async def now_message(self, content: dict[str, Any]) -> bool:
         if self.session is not None and self.session.state == SessionState.ENDED:
             raise services.ChatError("このチャットは終了しています。新しいチャットを始めてください。", "ended")
         client_id = services.clean_client_id(content.get("client_id"))
         if client_id in self.inflight:
-            return  # a resend of a message still being stored: its ack is on the way
+            return False  # a resend of a message still being stored: its ack is on the way
         if not self.bucket.take():
             raise services.ChatError("続けて送信されたため、少し時間をおいて自動で送ります。", "rate_limited")
         text = services.clean_text(content.get("text"))
         self.inflight.add(client_id)
+        if self.session is not None:
+            # Deliver first, store second: agents see the words at once, and the visitor keeps
+            # the message (and resends it) until the ack says it is stored.
+            draft = {"id": None, "client_id": client_id, "sender": Sender.CUSTOMER, "text": text,
+                     "created_at": timezone.now().isoformat(), "read": False}
+            await self.broadcast(self.session.pk, "message", message=draft)
+        return True
+
+    async def on_message(self, content: dict[str, Any]) -> None:
         try:
-            if self.session is not None:
-                # Deliver first, store second: agents see the words at once, and the visitor
-                # keeps the message (and resends it) until the ack says it is stored.
-                draft = {"id": None, "client_id": client_id, "sender": Sender.CUSTOMER, "text": text,
-                         "created_at": timezone.now().isoformat(), "read": False}
-                await self.broadcast(self.session.pk, "message", message=draft)
             posted = await database_sync_to_async(self._post)(content)
         finally:
-            self.inflight.discard(client_id)
+            self.inflight.discard(content["client_id"])
         self.session = posted.session
         await self.send_json({
             "type": "ack", "client_id": posted.message.client_id, "id": posted.message.pk,
@@ -230,6 +297,9 @@ class WidgetConsumer(ChatSocket):
             return
         self.session = await database_sync_to_async(services.do_end)(self.session, by=None)
         await self.broadcast(self.session.pk, "state", session=services.session_payload(self.session))
+        notice = await database_sync_to_async(services.last_message)(self.session)
+        if notice is not None:
+            await self.broadcast(self.session.pk, "message", message=services.message_payload(notice))
         await self.broadcast_queue()
 
     async def on_session_event(self, data: dict[str, Any]) -> None:
@@ -243,14 +313,15 @@ class WidgetConsumer(ChatSocket):
         if waiting and not self.in_queue:
             await self.channel_layer.group_add(events.QUEUE, self.channel_name)
             self.in_queue = True
-            await self.chat_queue_changed({})
+            self.refresh_soon(self.send_queue_place)
         elif not waiting and self.in_queue:
             await self.channel_layer.group_discard(events.QUEUE, self.channel_name)
             self.in_queue = False
 
     async def chat_queue_changed(self, event: dict[str, Any]) -> None:
-        asked = time.monotonic()
-        await asyncio.sleep(SETTLE_SECONDS)
+        self.refresh_soon(self.send_queue_place)
+
+    async def send_queue_place(self, asked: float) -> None:
         if self.session is None or not self.in_queue:
             return
         state = await QUEUE.get(newer_than=asked)
@@ -277,8 +348,8 @@ class AgentConsumer(ChatSocket):
         await self.broadcast_queue()  # an agent came online: visitors may now chat
 
     async def disconnect(self, code: int) -> None:
-        if not getattr(self, "watching", None) and getattr(self, "user", None) is None:
-            return
+        if not hasattr(self, "watching"):
+            return  # refused at connect: nothing joined
         await self.channel_layer.group_discard(events.AGENTS, self.channel_name)
         for session_id in getattr(self, "watching", set()):
             await self.channel_layer.group_discard(events.session_group(session_id), self.channel_name)
@@ -286,8 +357,9 @@ class AgentConsumer(ChatSocket):
         await self.broadcast_queue()
 
     async def chat_waiting_changed(self, event: dict[str, Any]) -> None:
-        asked = time.monotonic()
-        await asyncio.sleep(SETTLE_SECONDS)
+        self.refresh_soon(self.send_waiting)
+
+    async def send_waiting(self, asked: float) -> None:
         await self.send_json({"type": "waiting", "sessions": await WAITING.get(newer_than=asked)})
 
     async def on_ping(self, content: dict[str, Any]) -> None:

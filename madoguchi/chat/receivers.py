@@ -22,3 +22,13 @@ def deliver_composer_reply(sender: Any, interaction: Interaction, actor: Any, **
     )
     ChatSession.objects.filter(pk=session.pk, first_agent_reply_at__isnull=True).update(first_agent_reply_at=message.created_at)
     events.publish_session(session.pk, "message", message=services.message_payload(message))
+
+
+def reply_channel(case: Any) -> str | None:
+    """A reply on a web-form case, or on a chat the visitor has left, goes by e-mail."""
+    if case.channel == Channel.FORM:
+        return Channel.EMAIL
+    if case.channel != Channel.CHAT:
+        return None
+    session = ChatSession.objects.filter(case=case).only("state").first()
+    return Channel.EMAIL if session is None or session.state == SessionState.ENDED else None

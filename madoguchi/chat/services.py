@@ -214,6 +214,10 @@ def do_system_message(session: ChatSession, text: str) -> ChatMessage:
     )
 
 
+def last_message(session: ChatSession) -> ChatMessage | None:
+    return session.messages.select_related("author", "upload").order_by("-id").first()
+
+
 def do_mark_read(session: ChatSession, *, reader: str, up_to: Any) -> int:
     """The reader has seen the other side's messages up to `up_to` (a message id)."""
     if not isinstance(up_to, int):

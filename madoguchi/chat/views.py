@@ -40,7 +40,7 @@ def take(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _publish_last_system_message(session: ChatSession) -> None:
-    last = session.messages.order_by("-id").first()
+    last = services.last_message(session)
     if last is not None:
         events.publish_session(session.pk, "message", message=services.message_payload(last))
 

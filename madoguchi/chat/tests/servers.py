@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -85,6 +86,7 @@ class Desk:
     shop_url: str
     env: dict[str, str]
     processes: list[subprocess.Popen] = field(default_factory=list)
+    logs: list[Any] = field(default_factory=list)
     shop_pages: dict[str, str] = field(default_factory=dict)
 
     def shell(self, code: str) -> str:
@@ -93,11 +95,11 @@ class Desk:
         return done.stdout
 
 
-def _wait_up(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
+def _wait_up(url: str, process: subprocess.Popen, seconds: float = 180) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"server at {url} exited: {process.stdout.read() if process.stdout else ''}")
+            raise RuntimeError(f"server at {url} exited with {process.returncode}; see serve-*.log")
         try:
             with urllib.request.urlopen(url + "/login/", timeout=2):
                 return
@@ -152,9 +154,12 @@ def running_desk(processes: int = 2, redis: bool | None = None) -> Iterator[Desk
         shop = _shop_server(desk)
         try:
             for port in ports:
+                # The log goes to a file: a pipe nobody reads would fill up and stall the server.
+                log = open(Path(data_dir) / f"serve-{port}.log", "w")  # noqa: SIM115 - closed with the process
+                desk.logs.append(log)
                 desk.processes.append(subprocess.Popen(
                     [MADOGUCHI, "serve", "--no-worker", "--port", str(port)], env=env,
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                    stdout=log, stderr=subprocess.STDOUT, text=True,
                 ))
             for url, process in zip(desk.urls, desk.processes, strict=True):
                 _wait_up(url, process)
@@ -168,6 +173,8 @@ def running_desk(processes: int = 2, redis: bool | None = None) -> Iterator[Desk
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
+            for log in desk.logs:
+                log.close()
 
 
 def login_cookie(base: str, username: str) -> str:

@@ -101,3 +101,21 @@ def test_outside_business_hours_chat_is_closed_even_with_an_agent_online(setting
     with time_machine.travel(sunday_night, tick=False):
         services.do_agent_seen("chan-2", UserFactory(username="late"))
         assert services.chat_open(timezone.now()) is False
+
+
+def test_after_the_visitor_leaves_the_case_goes_on_by_email():
+    posted = start(email="taro@example.jp")
+    agent = UserFactory(username="leaves")
+    services.do_take(posted.session.pk, agent=agent)
+    assert do_send_reply(posted.session.case, actor=agent, body="チャットで失礼します。").channel == "chat"
+    services.do_end(posted.session, by=None)
+    later = do_send_reply(posted.session.case, actor=agent, body="その後、配送会社に確認しました。")
+    assert later.channel == "email"
+    assert not posted.session.messages.filter(text="その後、配送会社に確認しました。").exists()
+
+
+def test_a_reply_on_a_contact_form_case_goes_by_email():
+    from madoguchi.chat.public import do_contact
+
+    case = do_contact(name="小林 誠", email="makoto@example.jp", category=None, order_number="", message="返品の方法を教えてください")
+    assert do_send_reply(case, actor=UserFactory(username="form-reply"), body="返品の手順をご案内します。").channel == "email"
