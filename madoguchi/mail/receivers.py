@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from madoguchi.cases.models import Commitment, CommitmentState, Interaction
 from madoguchi.mail.outbound import queue_reply, queue_staff_mail
 
+log = logging.getLogger(__name__)
+
 
 def on_interaction_added(sender: Any, interaction: Interaction, **kwargs: Any) -> None:
-    queue_reply(interaction)
+    # A problem with the outbox must never lose the agent's reply (it is the record); the
+    # case page then shows no delivery state for it, and the error is logged.
+    try:
+        with transaction.atomic():
+            queue_reply(interaction)
+    except Exception:  # noqa: BLE001
+        log.exception("mail: could not queue the reply of interaction %s", interaction.pk)
 
 
 def _commitment_text(commitment: Commitment, lead: str) -> str:
