@@ -67,19 +67,49 @@ def _store_too_large(client: BaseMailBox, mailbox: Mailbox, uid: str, size: int)
     do_ingest_raw(header, "imap", mailbox, too_large=reason, full_size=size)
 
 
+def _fetch_new(client: BaseMailBox, mailbox: Mailbox, result: PollResult, limit: int) -> None:
+    uids = list(client.uids(AND(seen=False)))[:limit]
+    sizes = _sizes(client, uids) if uids else {}
+    for uid in uids:
+        _poll_one(client, mailbox, uid, sizes.get(uid, 0), result)
+
+
+def _record(mailbox: Mailbox, result: PollResult) -> None:
+    Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=timezone.now(), last_error="\n".join(result.errors)[:2000])
+
+
 def poll_mailbox(mailbox: Mailbox, limit: int = 500) -> PollResult:
     result = PollResult()
     try:
         with connect(mailbox) as client:
-            uids = list(client.uids(AND(seen=False)))[:limit]
-            sizes = _sizes(client, uids) if uids else {}
-            for uid in uids:
-                _poll_one(client, mailbox, uid, sizes.get(uid, 0), result)
+            _fetch_new(client, mailbox, result, limit)
     except Exception as error:  # noqa: BLE001 - a server problem is shown on the mailbox, retried next time
         result.errors.append(f"{type(error).__name__}: {error}")
         log.warning("mail: polling %s failed: %s", mailbox.address, error)
-    Mailbox.objects.filter(pk=mailbox.pk).update(last_polled_at=timezone.now(), last_error="\n".join(result.errors)[:2000])
+    _record(mailbox, result)
     return result
+
+
+def watch_mailbox(mailbox: Mailbox, *, rounds: int | None = None, limit: int = 500) -> PollResult:
+    """IMAP IDLE: fetch, then wait on the open connection until the server says something
+    changed (or the mailbox's interval passes, at most 29 minutes as RFC 2177 asks), fetch
+    again. `rounds` bounds the loop (tests); the caller reconnects after an error."""
+    total = PollResult()
+    with connect(mailbox) as client:
+        done = 0
+        while rounds is None or done < rounds:
+            result = PollResult()
+            _fetch_new(client, mailbox, result, limit)
+            _record(mailbox, result)
+            total.stored += result.stored
+            total.duplicates += result.duplicates
+            total.too_large += result.too_large
+            total.errors += result.errors
+            done += 1
+            if rounds is not None and done >= rounds:
+                break
+            client.idle.wait(timeout=min(mailbox.poll_seconds, 29 * 60))
+    return total
 
 
 def _poll_one(client: BaseMailBox, mailbox: Mailbox, uid: str, size: int, result: PollResult) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from madoguchi.cases.models import Case
-from madoguchi.mail.imap import poll_mailbox
+from madoguchi.mail.imap import poll_mailbox, watch_mailbox
 from madoguchi.mail.models import Mailbox, RawMessage, RawState
 from madoguchi.mail.tests.helpers import japanese_mail
 
@@ -91,3 +91,21 @@ def test_one_30mb_message_and_one_broken_message_do_not_stop_the_others(dovecot,
     assert "大きすぎる" in big.error and "MB" in big.error
     assert big.is_truncated and big.size > 30 * 1024 * 1024
     assert RawMessage.objects.filter(state=RawState.FAILED).count() == 2  # the huge one and the garbage
+
+
+@pytest.mark.django_db(transaction=True)
+def test_idle_fetches_a_new_message_as_soon_as_it_arrives(dovecot) -> None:
+    import threading
+    import time
+
+    mailbox = make_mailbox(dovecot, poll_seconds=60)
+    dovecot.append(japanese_mail(subject="待ち受け前", sender="before@example.jp"))
+    watcher = threading.Thread(target=watch_mailbox, args=(mailbox,), kwargs={"rounds": 2}, daemon=True)
+    started = time.monotonic()
+    watcher.start()
+    time.sleep(1.5)  # the first round has fetched; the watcher now waits in IDLE
+    dovecot.append(japanese_mail(subject="待ち受け中に届いた", sender="during@example.jp"))
+    watcher.join(timeout=30)
+    assert not watcher.is_alive()
+    assert time.monotonic() - started < 30  # woken by the server, not by the 60 s interval
+    assert set(RawMessage.objects.values_list("subject", flat=True)) == {"待ち受け前", "待ち受け中に届いた"}
