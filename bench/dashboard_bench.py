@@ -31,6 +31,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.core.cache import cache  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -145,10 +146,12 @@ def time_day_rebuilds(first: dt.date, runs: int) -> list[float]:
     return timings
 
 
-def time_get(client: Client, url: str, runs: int) -> list[float]:
+def time_get(client: Client, url: str, runs: int, cold: bool = False) -> list[float]:
     client.get(url)  # warm caches
     timings = []
     for _ in range(runs):
+        if cold:
+            cache.clear()
         t = time.perf_counter()
         response = client.get(url)
         timings.append(time.perf_counter() - t)
@@ -194,8 +197,10 @@ def main() -> None:
     show("dashboard page, 30 days, team+channel (live path, no rollup)", time_get(
         client, f"/metrics/?start={last - dt.timedelta(days=29)}&end={last}&team={agent.team_id}&channel=chat",
         max(3, args.runs // 3)))
-    show("breakdown table by agent (htmx fragment), full year", time_get(client, f"/metrics/breakdown/agent/{year[9:]}", args.runs))
-    show("breakdown table by team (htmx fragment), full year", time_get(client, f"/metrics/breakdown/team/{year[9:]}", args.runs))
+    for dim in ("agent", "team"):
+        url = f"/metrics/breakdown/{dim}/{year[9:]}"
+        show(f"breakdown by {dim} (htmx fragment), full year, cold", time_get(client, url, args.runs, cold=True))
+        show(f"breakdown by {dim} (htmx fragment), full year, cached", time_get(client, url, args.runs))
     show("CSV export summary, full year", time_get(client, f"{year}&format=csv&table=summary", args.runs))
 
 

@@ -115,8 +115,29 @@ def _month_end(day: dt.date) -> dt.date:
     return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
 
 
+def rollup_version() -> int:
+    """Changes whenever any rollup row is rebuilt (rebuilt rows get new ids)."""
+    from django.db.models import Max
+
+    from madoguchi.metrics.models import DailyRollup
+
+    return DailyRollup.objects.aggregate(top=Max("id"))["top"] or 0
+
+
 def breakdown(period: Period, dim: str) -> list[tuple[str, dict[str, float | None]]]:
-    """One row per team/agent/channel/category value over the period (whole desk)."""
+    """One row per team/agent/channel/category value over the period (whole desk).
+    Cached until any rollup changes, so a repeat view costs one indexed MAX(id)."""
+    from django.core.cache import cache
+
+    key = f"metrics:breakdown:{dim}:{period.first}:{period.last}:{rollup_version()}"
+    rows = cache.get(key)
+    if rows is None:
+        rows = _breakdown(period, dim)
+        cache.set(key, rows, 3600)
+    return rows
+
+
+def _breakdown(period: Period, dim: str) -> list[tuple[str, dict[str, float | None]]]:
     sums: dict[str, Figures] = defaultdict(Figures)
     for _dim, value, _day, figures in period_rows(period.first, period.last, [dim]):
         sums[value].add_json(figures)

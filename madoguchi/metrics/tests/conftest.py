@@ -14,6 +14,11 @@ def jst(*args: int) -> dt.datetime:
 
 @pytest.fixture(autouse=True)
 def fresh_calendar():
+    """Each test reads the calendar and the cached breakdowns of its own rolled-back rows."""
+    from django.core.cache import cache
+
     calendar.forget()
+    cache.clear()
     yield
     calendar.forget()
+    cache.clear()
