@@ -53,8 +53,11 @@ def order_doc(order: Order) -> dict[str, Any]:
 
 
 def article_doc(article: Article) -> dict[str, Any]:
+    from madoguchi.knowledge.services import plain_text
+
     tags = " ".join(tag.name for tag in article.tags.all())
-    return _doc(DocKind.ARTICLE, article.pk, title=article.title, body=article.body, at=article.updated_at, extra=tags)
+    return _doc(DocKind.ARTICLE, article.pk, title=article.title, body=plain_text(article.body),
+                at=article.updated_at, extra=tags)
 
 
 def save_doc(doc: dict[str, Any]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
+import re
 from collections.abc import Iterable
 
 import nh3
@@ -46,6 +48,12 @@ def render_markdown(text: str) -> SafeString:
     clean = nh3.clean(html, tags=ALLOWED_TAGS, attributes={"a": {"href", "title"}},
                       url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
     return mark_safe(clean)  # noqa: S308 - sanitised by nh3 just above
+
+
+def plain_text(markdown: str) -> str:
+    """The words of an article without Markdown marks, for search snippets and the index."""
+    text = html.unescape(nh3.clean(_markdown.render(markdown or ""), tags=set()))
+    return re.sub(r"\n{2,}", "\n", text).strip()
 
 
 def parse_tags(text: str) -> list[str]:

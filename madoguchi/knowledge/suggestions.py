@@ -123,11 +123,14 @@ def suggest_cases(text: str, exclude: int | None = None, limit: int = 5) -> list
 
 def panel(case: Case) -> dict[str, Any]:
     """What the side panel shows; loaded after the case page (htmx), so a slow similarity
-    search never delays the page itself."""
+    search never delays the page itself. Article text is inserted as plain text (a reply
+    is plain text: Markdown marks would reach the customer as they are)."""
+    from madoguchi.knowledge.services import plain_text
+
     text = complaint_text(case)
     article_rows = []
     for s in suggest_articles(text, limit=5):
         article = s.article
         url = settings.SITE_URL + reverse("faq:article", args=[article.pk]) if article.visibility == Visibility.PUBLIC else ""
-        article_rows.append({"article": article, "url": url, "text": article.body})
+        article_rows.append({"article": article, "url": url, "text": plain_text(article.body)})
     return {"case": case, "articles": article_rows, "cases": suggest_cases(text, exclude=case.pk, limit=3)}

@@ -103,3 +103,15 @@ def test_article_editor_saves_a_new_version(client: Any, agent: Any) -> None:
     assert sorted(t.name for t in article.tags.all()) == ["クーポン", "請求"]
     assert client.get(f"/knowledge/articles/{article.pk}/").status_code == 200
     assert client.get("/knowledge/").status_code == 200
+
+
+def test_search_snippets_and_inserted_text_have_no_markdown_marks(client: Any, agent: Any, make_case: Any) -> None:
+    publish("配送の確認方法", "**問い合わせ番号**で配送状況を確認できます。\n\n- 荷物受付のままなら連絡ください")
+    from madoguchi.knowledge.search import search
+
+    [hit] = search("問い合わせ番号", kinds=["article"])
+    assert "**" not in hit.body and "- 荷物" not in hit.body
+    case = make_case("配送状況を知りたい", "問い合わせ番号で配送状況を確認したい")
+    client.force_login(agent)
+    panel = client.get(f"/knowledge/cases/{case.pk}/suggestions/").content.decode()
+    assert 'data-kb-insert="問い合わせ番号で配送状況を確認できます。' in panel
