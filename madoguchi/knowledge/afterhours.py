@@ -15,6 +15,7 @@ import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
@@ -121,3 +122,14 @@ def do_record_deflection(token: str, kind: str, article: Article | None = None) 
     if kind == DeflectionKind.CLICKED and reply.deflections.filter(kind=kind, article=article).exists():
         return None
     return Deflection.objects.create(reply=reply, article=article, kind=kind)
+
+
+def deflection_summary() -> dict[str, int]:
+    """How many after-hours answers went out and what customers did with them."""
+    counts = dict(Deflection.objects.values_list("kind").annotate(n=Count("reply", distinct=True)))
+    return {
+        "answers": AfterHoursReply.objects.count(),
+        "clicked": counts.get(DeflectionKind.CLICKED, 0),
+        "helped": counts.get(DeflectionKind.HELPED, 0),
+        "not_helped": counts.get(DeflectionKind.NOT_HELPED, 0),
+    }

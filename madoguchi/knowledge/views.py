@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.models import AuthorityLimit, User
 from madoguchi.cases.models import Case
-from madoguchi.knowledge import replies, search, services, suggestions
+from madoguchi.knowledge import afterhours, replies, search, services, suggestions
 from madoguchi.knowledge.forms import (
     ArticleForm,
     FlagForm,
@@ -48,7 +48,7 @@ def search_view(request: HttpRequest) -> HttpResponse:
 @login_required
 def article_list(request: HttpRequest) -> HttpResponse:
     articles = Article.objects.select_related("category", "updated_by").prefetch_related("tags")[:300]
-    return render(request, "knowledge/article_list.html", {"articles": articles})
+    return render(request, "knowledge/article_list.html", {"articles": articles, "deflection": afterhours.deflection_summary()})
 
 
 @login_required

@@ -79,3 +79,17 @@ def test_deflection_is_recorded_from_the_faq_link_and_the_answer(
     assert kinds == [DeflectionKind.CLICKED, DeflectionKind.HELPED]
     client.get(f"/faq/{article.pk}/", {"r": "forged"})
     assert Deflection.objects.count() == 2
+
+
+def test_deflection_summary_counts_answers_and_outcomes(
+    client: Any, agent: Any, make_case: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    load_sample_articles()
+    with django_capture_on_commit_callbacks(execute=True):
+        case = make_case("荷物が届かない", "荷物がまだ届きません。", received_at=SUNDAY_NIGHT)
+        make_case("領収書", "領収書がほしいです。", received_at=SUNDAY_NIGHT + dt.timedelta(minutes=1))
+    reply = AfterHoursReply.objects.get(case=case)
+    client.post(f"/faq/{reply.articles.first().pk}/feedback/", {"helped": "1", "r": reply.token})
+    client.force_login(agent)
+    html = client.get("/knowledge/").content.decode()
+    assert "営業時間外の自動回答: 2件（FAQを開いた: 0件、「解決した」: 1件、「解決しなかった」: 0件）" in html
