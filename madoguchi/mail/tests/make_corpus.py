@@ -320,12 +320,20 @@ def signals() -> None:
         auto_reason="mailer-daemon", is_bounce=True, bounced="<reply-42@madoguchi.example>")
 
 
+def detection() -> None:
+    french = "Bonjour, la crème brûlée était très bonne. Merci beaucoup pour votre café, à bientôt ! Où est ma commande numéro 123 ?"
+    add("detected-latin1-no-charset", mail(b"Commande", french.encode("latin-1"), ctype=b"text/plain"), "Commande", french)
+    chinese = "我们的订单还没有到达，请尽快处理。"
+    add("declared-gb2312", mail(ew("订单", "GB2312"), chinese.encode("gb2312"), ctype=b"text/plain; charset=GB2312"), "订单", chinese)
+
+
 def main() -> None:
     charsets()
     headers()
     structure()
     quoting()
     signals()
+    detection()
     HERE.mkdir(exist_ok=True)
     for old in HERE.glob("*.eml"):
         old.unlink()
