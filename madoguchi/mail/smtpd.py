@@ -44,8 +44,22 @@ def store_with_retry(raw: bytes, recipients: list[str]) -> int:
     raise RuntimeError("unreachable")
 
 
+def accepts(address: str) -> bool:
+    """Once mailboxes are registered, only their addresses are taken (no catch-all for spam)."""
+    try:
+        close_old_connections()
+        addresses = set(Mailbox.objects.filter(active=True).values_list("address", flat=True))
+    except DatabaseError:
+        return True  # decide at DATA time, where a database outage answers 451
+    finally:
+        close_old_connections()
+    return not addresses or address.lower() in {a.lower() for a in addresses}
+
+
 class Handler:
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:  # noqa: N802
+        if not await asyncio.get_running_loop().run_in_executor(None, accepts, address):
+            return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

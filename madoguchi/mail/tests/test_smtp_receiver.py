@@ -136,3 +136,16 @@ def test_mail_already_received_by_smtp_is_not_imported_again(receiver, tmp_path)
     (tmp_path / "one.eml").write_bytes(raw)
     call_command("import-mail", str(tmp_path))
     assert RawMessage.objects.filter(message_id="<both-ways@example.jp>").count() == 1
+
+
+def test_only_registered_mailboxes_are_accepted_once_there_are_any(receiver) -> None:
+    from madoguchi.mail.models import Mailbox
+
+    Mailbox.objects.create(name="窓口", address="support@shop.example.jp")
+    with smtplib.SMTP("127.0.0.1", receiver.port, timeout=10) as client:
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.sendmail("a@example.jp", ["random@elsewhere.example"], japanese_mail())
+    with smtplib.SMTP("127.0.0.1", receiver.port, timeout=10) as client:
+        client.sendmail("a@example.jp", ["Support@shop.example.jp"], japanese_mail(message_id="<to-mailbox@example.jp>"))
+    row = wait_for(lambda: RawMessage.objects.filter(message_id="<to-mailbox@example.jp>").first())
+    assert row.mailbox is not None and row.mailbox.address == "support@shop.example.jp"
