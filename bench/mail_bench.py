@@ -40,7 +40,7 @@ DATA_DIR = Path("/tmp/bench-mail")  # + "-<db>", so a SQLite and a PostgreSQL ru
 
 def configure(db: str) -> str:
     global DATA_DIR
-    DATA_DIR = Path(f"{DATA_DIR}-{db}")
+    DATA_DIR = Path(os.environ.get("MAIL_BENCH_DIR", f"{DATA_DIR}-{db}"))
     url = f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}" if db == "sqlite" else f"{PG_SERVER}/bench_mail"
     os.environ.update({
         "MADOGUCHI_DATA_DIR": str(DATA_DIR), "DATABASE_URL": url, "MADOGUCHI_LOG_LEVEL": "WARNING",
