@@ -196,6 +196,8 @@ class QualityReview(models.Model):
     flexibility = models.PositiveSmallIntegerField(_("柔軟性"))
     reassurance = models.PositiveSmallIntegerField(_("安心感"))
     comment = models.TextField(_("コメント"), blank=True)
+    # Optional comment per dimension: {"speed": "返信までに2日…", …}
+    notes = models.JSONField(_("観点ごとのコメント"), default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     DIMENSIONS = ["first_impression", "speed", "accuracy", "empathy", "flexibility", "reassurance"]
@@ -207,6 +209,11 @@ class QualityReview(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.agent}"
+
+    def rows(self) -> list[tuple[str, int, str]]:
+        """(dimension label, score, comment) in seed 001's order, for display."""
+        return [(self._meta.get_field(d).verbose_name, getattr(self, d), self.notes.get(d, ""))
+                for d in self.DIMENSIONS]
 
 
 class Target(models.Model):

@@ -35,7 +35,9 @@ def can_review(user: User) -> bool:
 
 
 @transaction.atomic
-def do_review(case: Case, *, reviewer: User, scores: dict[str, int], comment: str) -> QualityReview:
+def do_review(
+    case: Case, *, reviewer: User, scores: dict[str, int], comment: str, notes: dict[str, str] | None = None
+) -> QualityReview:
     if not can_review(reviewer):
         raise MetricsError("応対品質の評価はチームリーダーまたは管理者が行います。")
     if case.assignee is None:
@@ -46,6 +48,8 @@ def do_review(case: Case, *, reviewer: User, scores: dict[str, int], comment: st
     return QualityReview.objects.create(
         case=case, agent=case.assignee, reviewer=reviewer, team=case.team or case.assignee.team,
         comment=comment.strip()[:4000], **{name: scores[name] for name in QualityReview.DIMENSIONS},
+        notes={name: text.strip()[:1000] for name, text in (notes or {}).items()
+               if name in QualityReview.DIMENSIONS and text.strip()},
     )
 
 

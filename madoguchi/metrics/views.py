@@ -209,7 +209,8 @@ def review(request: HttpRequest, case_id: int) -> HttpResponse:
     if request.method == "POST":
         try:
             scores = {d: int(request.POST.get(d) or 0) for d in QualityReview.DIMENSIONS}
-            do_review(case, reviewer=request.user, scores=scores, comment=request.POST.get("comment", ""))
+            notes = {d: request.POST.get(f"note-{d}", "") for d in QualityReview.DIMENSIONS}
+            do_review(case, reviewer=request.user, scores=scores, comment=request.POST.get("comment", ""), notes=notes)
         except (MetricsError, ValueError) as exc:
             error = str(exc) if isinstance(exc, MetricsError) else _("点数は1〜5で選んでください。")
         else:

@@ -99,9 +99,11 @@ def test_lead_reviews_a_case_and_the_agent_sees_it(lead_client, client):
     form = {d: "4" for d in ("first_impression", "speed", "accuracy", "empathy", "flexibility")}
     response = lead_client.post(f"/metrics/cases/{case.pk}/review/", {**form, "comment": "共感が伝わる"})
     assert "6つの観点すべて" in response.content.decode()  # reassurance missing
-    response = lead_client.post(f"/metrics/cases/{case.pk}/review/", {**form, "reassurance": "2", "comment": "共感が伝わる"})
+    response = lead_client.post(f"/metrics/cases/{case.pk}/review/",
+                                {**form, "reassurance": "2", "comment": "共感が伝わる", "note-reassurance": "次の連絡日を伝えていない"})
     assert response.status_code == 302
     client.login(username=agent.username, password=PASSWORD)
     body = client.get("/metrics/reviews/").content.decode()
     assert "共感が伝わる" in body and "3.67" in body  # (4×5 + 2) / 6
+    assert "安心感: 次の連絡日を伝えていない" in body
     assert client.get(f"/metrics/cases/{case.pk}/review/").status_code == 403
