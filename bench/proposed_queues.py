@@ -1,15 +1,16 @@
-"""The three query changes this benchmark proposes for madoguchi/cases/queues.py, for measuring only.
+"""The query change this benchmark still proposes for madoguchi/cases/queues.py, for measuring only.
 
-`desk_bench.py --proposed` swaps these into the queues module inside the benchmark process,
+(Its two other proposals, a bounded keyset range and the promises badge counted on the
+commitment index, are in queues.py since e2b3200.)
+
+`desk_bench.py --proposed` swaps it into the queues module inside the benchmark process,
 so the figures "with the proposed change" come from the same data and the same pages. The
 code in madoguchi/cases is not touched; its owner applies the change there.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
 from madoguchi.accounts.models import User
@@ -39,39 +40,8 @@ def queue_queryset(code: str, user: User) -> QuerySet[Case]:
     return queues_original_queryset(code, user)
 
 
-def keyset(rows: QuerySet[Any], field: str, descending: bool, cursor: str) -> QuerySet[Any]:
-    """As queues._keyset, plus `field <= moment` (or >=): the OR alone gives PostgreSQL no index
-    range, so it walks the index from the first row to the cursor; the redundant bound starts
-    the scan at the cursor."""
-    position = queues.decode_cursor(cursor) if cursor else None
-    if position is None:
-        return rows
-    moment, pk = position
-    op = "lt" if descending else "gt"
-    return rows.filter(
-        Q(**{f"{field}__{op}e": moment}),
-        Q(**{f"{field}__{op}": moment}) | Q(**{field: moment, f"pk__{op}": pk}),
-    )
-
-
-def queue_counts(user: User) -> dict[str, str]:
-    """As queues.queue_counts, but the promises badge counts due commitments on their own
-    partial index (commitment_open_due), the rows the promises page lists, instead of
-    `cases WHERE EXISTS(commitment …)`, which probes commitments case by case."""
-    counts = {}
-    for queue in queues.QUEUES:
-        if queue.code in ("all", "resolved"):
-            continue
-        rows = queues._due_commitments() if queue.code == "promises" else queue_queryset(queue.code, user)
-        n = rows[: queues.COUNT_CAP].count()
-        counts[queue.code] = f"{queues.COUNT_CAP}+" if n >= queues.COUNT_CAP else str(n)
-    return counts
-
-
 queues_original_queryset = queues.queue_queryset
 
 
 def install() -> None:
     queues.queue_queryset = queue_queryset
-    queues._keyset = keyset
-    queues.queue_counts = queue_counts
