@@ -26,9 +26,49 @@ CHROMIUM_ARGS = [
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "test-artifacts")
 
 
-@pytest.fixture(scope="session")
+# Data the migrations seed (categories, business hours, starter rules and templates, SLA
+# policies). A transactional test flushes the database at its end, wiping these for every
+# later test; they are put back before each transactional test that finds them gone.
+SEED_MIGRATIONS = [
+    ("madoguchi.cases.migrations.0002_default_categories", "create"),
+    ("madoguchi.businesshours.migrations.0002_default_calendar", "seed"),
+    ("madoguchi.knowledge.migrations.0003_default_templates_and_rules", "install"),
+    ("madoguchi.metrics.migrations.0002_default_policies", "seed"),
+]
+
+
+def reseed_migration_data() -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.db import connection
+
+    with connection.schema_editor(atomic=False) as schema_editor:
+        for module, function in SEED_MIGRATIONS:
+            getattr(import_module(module), function)(apps, schema_editor)
+
+
+@pytest.fixture(autouse=True)
+def _seed_data_after_flush(request: Any) -> None:
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "live_server" in request.fixturenames or "transactional_db" in request.fixturenames
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("transactional_db")
+    from madoguchi.cases.models import Category
+
+    if not Category.objects.exists():
+        reseed_migration_data()
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Debian Chromium per test session (never a downloaded browser)."""
+    """One headless Debian Chromium per test module (never a downloaded browser).
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in the main
+    thread while it is open, and tests of Channels consumers need that thread loop-free."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
