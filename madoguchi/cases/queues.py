@@ -11,7 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
@@ -61,6 +62,17 @@ SORTS = {
 }
 
 
+# The predicate of the partial indexes case_active_assignee / case_active_team /
+# case_unassigned, written out literally: SQLite uses a partial index only when the query
+# repeats its WHERE term with constants, and Django binds `status IN (%s, …)` as parameters,
+# which never matches. The values are code constants, never user input.
+ACTIVE_LITERAL = RawSQL(
+    f'"{Case._meta.db_table}"."status" IN ({", ".join(repr(str(s)) for s in ACTIVE_STATUSES)})',
+    [],
+    output_field=BooleanField(),
+)
+
+
 def end_of_today(now: dt.datetime | None = None) -> dt.datetime:
     local = timezone.localtime(now or timezone.now())
     return local.replace(hour=23, minute=59, second=59, microsecond=999999)
@@ -73,13 +85,13 @@ def _due_commitments(now: dt.datetime | None = None) -> QuerySet[Commitment]:
 def queue_queryset(code: str, user: User) -> QuerySet[Case]:
     cases = Case.objects.all()
     if code == "mine":
-        return cases.filter(assignee=user, status__in=ACTIVE_STATUSES)
+        return cases.filter(ACTIVE_LITERAL, assignee=user)
     if code == "unassigned":
-        return cases.filter(assignee__isnull=True, status__in=ACTIVE_STATUSES)
+        return cases.filter(ACTIVE_LITERAL, assignee__isnull=True)
     if code == "team":
         if user.team_id is None:
             return cases.none()
-        return cases.filter(team_id=user.team_id, status__in=ACTIVE_STATUSES)
+        return cases.filter(ACTIVE_LITERAL, team_id=user.team_id)
     if code == "promises":
         return cases.filter(Exists(_due_commitments().filter(case=OuterRef("pk"))))
     if code == "waiting_dept":
