@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -37,6 +39,7 @@ from madoguchi.cases.models import (
     Status,
 )
 from madoguchi.cases.steps import CHECKLIST_ITEMS, current_step, facts_for, seven_steps
+from madoguchi.cases.templatetags.desk import due_label
 from madoguchi.customers.models import IdentityKind
 from madoguchi.customers.services import get_or_create_customer
 from madoguchi.shop.models import Order
@@ -62,6 +65,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "queues": queues.QUEUES,
         "counts": queues.queue_counts(user),
         "page": page,
+        "rows": _inbox_rows(page),
         "filters": filters,
         "sort": sort,
         "sorts": {key: label for key, (_fields, label) in queues.SORTS.items()},
@@ -74,6 +78,47 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "now_utc": timezone.now(),
     }
     return render(request, "cases/inbox.html", context)
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    """One inbox line, formatted once in Python: a 50-row page costs less to render."""
+
+    pk: int
+    url: str
+    subject: str
+    priority: int
+    priority_label: str
+    status: str
+    status_label: str
+    customer: str
+    category: str
+    assignee: str
+    received: str
+    due: str
+    due_label: str
+    overdue: bool
+
+
+def _inbox_rows(page: queues.Page) -> list[InboxRow]:
+    detail_prefix = reverse("cases:detail", args=[0]).removesuffix("0/")
+    statuses = {value: str(label) for value, label in Status.choices}
+    priorities = {value: str(label) for value, label in Priority.choices}
+    now = timezone.now()
+    rows = []
+    for case in page.cases:
+        due = page.due_by_case.get(case.pk)
+        rows.append(InboxRow(
+            pk=case.pk, url=f"{detail_prefix}{case.pk}/", subject=case.subject,
+            priority=case.priority, priority_label=priorities.get(case.priority, ""),
+            status=case.status, status_label=statuses.get(case.status, case.status),
+            customer=case.customer.name, category=case.category.name,
+            assignee=str(case.assignee) if case.assignee_id else "—",
+            received=timezone.localtime(case.received_at).strftime("%Y/%m/%d %H:%M"),
+            due=timezone.localtime(due).strftime("%m/%d %H:%M") if due else "",
+            due_label=due_label(due) if due else "", overdue=bool(due and due < now),
+        ))
+    return rows
 
 
 def _query_without(request: HttpRequest, key: str) -> str:

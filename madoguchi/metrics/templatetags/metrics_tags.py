@@ -4,6 +4,8 @@ from typing import Any
 
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from madoguchi.metrics.formatting import format_value
 from madoguchi.metrics.models import CaseSla
@@ -30,9 +32,23 @@ def sla_timers(cases: list) -> dict[int, dict]:
     return {sla.pk: timer_state(sla, now) for sla in CaseSla.objects.filter(case_id__in=ids)} if ids else {}
 
 
-@register.inclusion_tag("metrics/_timer.html")
-def sla_timer(state: dict | None) -> dict:
-    return {"state": state}
+def render_timer(state: dict | None) -> str:
+    if not state:
+        return ""
+    if state["paused"]:
+        return format_html('<span class="sla-timer paused" data-testid="sla-timer">{}</span>', gettext("SLA一時停止中"))
+    due = timezone.localtime(state["due"])
+    level = " overdue" if state["overdue"] else " warning" if state["warning"] else ""
+    return format_html(
+        '<span class="sla-timer{}" data-testid="sla-timer" data-due="{}" title="{} {}">{} <span class="left">{}</span></span>',
+        level, due.isoformat(), state["target"], due.strftime("%Y/%m/%d %H:%M"), state["target"], due.strftime("%m/%d %H:%M"),
+    )
+
+
+@register.simple_tag
+def sla_timer(state: dict | None) -> str:
+    """The timer of one inbox row, built without a sub-template (50 rows a page)."""
+    return render_timer(state)
 
 
 @register.simple_tag
