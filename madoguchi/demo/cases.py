@@ -7,6 +7,7 @@ import datetime as dt
 import random
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 
@@ -35,6 +36,8 @@ from madoguchi.shop.models import Passage, Product
 
 ACTIVE = (Status.OPEN, Status.WAITING_CUSTOMER, Status.WAITING_DEPT)
 DONE = (Status.RESOLVED, Status.CLOSED)
+# How far along the checklist a case in this status has got.
+DEPTH: dict[str, int] = {Status.NEW: 0, Status.OPEN: 3, Status.WAITING_CUSTOMER: 4, Status.WAITING_DEPT: 5, Status.RESOLVED: 5, Status.CLOSED: 6}
 CHECKS = [code for code, _label in CHECKLIST_ITEMS]
 
 
@@ -111,7 +114,7 @@ class Builder:
             priority += 1  # said in public: answer sooner
         return priority
 
-    def _facts(self, plan: Plan) -> dict[str, object]:
+    def _facts(self, plan: Plan) -> dict[str, Any]:
         story, ctx, status = plan.story, plan.ctx, plan.status
         gathered = status != Status.NEW or ctx.channel == Channel.PHONE
         told = story.tells_order and ctx.order is not None
@@ -256,7 +259,7 @@ class Builder:
 
     def _finish(self, case: Case, plan: Plan, owner: User | None, last: dt.datetime) -> dt.datetime | None:
         story, status = plan.story, plan.status
-        depth = {Status.NEW: 0, Status.OPEN: 3, Status.WAITING_CUSTOMER: 4, Status.WAITING_DEPT: 5, Status.RESOLVED: 5, Status.CLOSED: 6}[status]
+        depth = DEPTH[status]
         checklist = {code: True for code in CHECKS[:depth]}
         if plan.ctx.channel == Channel.PHONE and status == Status.NEW:
             checklist = {"heard_fully": True, "identity_confirmed": True}

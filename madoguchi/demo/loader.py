@@ -37,7 +37,7 @@ from madoguchi.shop.models import Carrier
 SEED = 20261123
 STORIES = {**GOODS, **SERVICE}
 CATEGORY_WEIGHTS = {"delivery": 30, "defect": 22, "description": 14, "billing": 12, "service": 10, "other": 12}
-STATUS_WEIGHTS = {
+STATUS_WEIGHTS: dict[str, int] = {
     Status.NEW: 10, Status.OPEN: 18, Status.WAITING_CUSTOMER: 9,
     Status.WAITING_DEPT: 9, Status.RESOLVED: 20, Status.CLOSED: 34,
 }
@@ -108,7 +108,7 @@ def _read_old_notifications(now: dt.datetime) -> None:
 
 def _pairs(rng: random.Random, total: int) -> list[tuple[str, str]]:
     """Every category in every status at least once, the rest drawn by weight."""
-    pairs = [(code, status) for code in CATEGORY_WEIGHTS for status in STATUS_WEIGHTS][:total]
+    pairs: list[tuple[str, str]] = [(code, status) for code in CATEGORY_WEIGHTS for status in STATUS_WEIGHTS][:total]
     while len(pairs) < total:
         pairs.append((
             rng.choices(list(CATEGORY_WEIGHTS), list(CATEGORY_WEIGHTS.values()))[0],

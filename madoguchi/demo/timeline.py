@@ -11,7 +11,7 @@ from madoguchi.demo.story import Story
 
 IN, OUT, NOTE = InteractionKind.INBOUND, InteractionKind.OUTBOUND, InteractionKind.NOTE
 # Where the shop answers a contact that came in on a channel it cannot reply on.
-REPLY_CHANNEL = {Channel.FORM: Channel.EMAIL, Channel.OTHER: Channel.PHONE}
+REPLY_CHANNEL: dict[str, str] = {Channel.FORM: Channel.EMAIL, Channel.OTHER: Channel.PHONE}
 GENERIC_ASK = "恐れ入りますが、ご注文番号とお届け先のお名前をお知らせいただけますでしょうか。"
 GENERIC_ANSWER = "注文番号はメールに書いてあったものです。よろしくお願いします。"
 

@@ -15,6 +15,7 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 from django.utils.html import escape
@@ -57,7 +58,7 @@ def _tsquery(terms: list[list[str]]) -> str:
 
 
 def _filters(kinds: Sequence[str] | None, since: dt.datetime | None, prefix: str) -> tuple[str, list[object]]:
-    sql, params = "", []  # type: tuple[str, list[object]]
+    sql, params = "", []  # type: tuple[str, list[Any]]
     if kinds:
         sql += f" AND {prefix}kind IN ({', '.join(['%s'] * len(kinds))})"
         params += list(kinds)
@@ -84,7 +85,7 @@ def candidates(terms: list[list[str]], kinds: Sequence[str] | None = None, limit
     return [Hit(*row) for row in rows]
 
 
-def _sqlite_newest(match: str, extra: str, params: list[object], limit: int) -> list[tuple]:
+def _sqlite_newest(match: str, extra: str, params: list[Any], limit: int) -> list[tuple]:
     # FTS5 walks its doclists newest-first for ORDER BY rowid DESC and stops at the limit.
     sql = (
         "SELECT d.kind, d.ref_id, d.case_id, d.title, d.body, d.at "
@@ -131,7 +132,7 @@ def _expected_matches(tokens: list[str], any_of: bool) -> float | None:
     return rows * share
 
 
-def postgres_newest(tsquery: str, tokens: list[str], extra: str, params: list[object], limit: int,
+def postgres_newest(tsquery: str, tokens: list[str], extra: str, params: list[Any], limit: int,
                     columns: str = "kind, ref_id, case_id, title, body, at", any_of: bool = False) -> list[tuple]:
     """Newest matches, choosing the plan ourselves from the lexeme statistics.
 

@@ -5,6 +5,7 @@ them afterwards); the articles are used by `load_sample_articles` (demo and test
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 GREETING = "{{ customer.name }}様\n\nお世話になっております。カスタマーサポートの{{ agent.name }}でございます。"
 CLOSING = "ご不明な点がございましたら、お気軽にお問い合わせください。\n今後ともよろしくお願いいたします。"
@@ -95,9 +96,9 @@ ARTICLES = [
 ]
 
 
-def install_templates_and_rules(apps: object = None) -> None:
+def install_templates_and_rules(apps: Any = None) -> None:
     """Default templates and rules (idempotent). `apps` is the migration registry or None."""
-    get = apps.get_model if apps is not None else _live_model  # type: ignore[attr-defined]
+    get = apps.get_model if apps is not None else _live_model
     Category, Rule, RuleVersion, ReplyTemplate = (
         get("cases", "Category"), get("knowledge", "Rule"), get("knowledge", "RuleVersion"), get("knowledge", "ReplyTemplate")
     )
@@ -116,18 +117,18 @@ def install_templates_and_rules(apps: object = None) -> None:
         )
 
 
-def _live_model(app: str, name: str) -> object:
+def _live_model(app: str, name: str) -> Any:
     from django.apps import apps
 
     return apps.get_model(app, name)
 
 
-def load_sample_articles(actor: object = None) -> list[object]:
+def load_sample_articles(actor: Any = None) -> list[Any]:
     from madoguchi.cases.models import Category
     from madoguchi.knowledge.models import ArticleState, Visibility
     from madoguchi.knowledge.services import do_save_article
 
-    created = []
+    created: list[Any] = []
     for title, category_code, tags, body in ARTICLES:
         created.append(do_save_article(
             None, actor=actor, title=title, body=body, visibility=Visibility.PUBLIC, state=ArticleState.PUBLISHED,

@@ -15,7 +15,7 @@ from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
 
 from madoguchi.accounts.models import User
-from madoguchi.cases.models import Case, InteractionKind
+from madoguchi.cases.models import Case, Category, InteractionKind
 from madoguchi.customers.models import Customer
 from madoguchi.knowledge import indexing
 from madoguchi.knowledge.models import (
@@ -68,7 +68,7 @@ def parse_tags(text: str) -> list[str]:
 @transaction.atomic
 def do_save_article(
     article: Article | None, *, actor: User | None, title: str, body: str, visibility: str = Visibility.INTERNAL,
-    state: str = ArticleState.DRAFT, category: object = None, tags: Iterable[str] = (),
+    state: str = ArticleState.DRAFT, category: Category | None = None, tags: Iterable[str] = (),
     source_case: Case | None = None, expected_version: int | None = None,
 ) -> Article:
     """Create or change an article; every save is kept as a numbered version with its author."""

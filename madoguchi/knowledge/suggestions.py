@@ -131,6 +131,8 @@ def panel(case: Case) -> dict[str, Any]:
     article_rows = []
     for s in suggest_articles(text, limit=5):
         article = s.article
+        if article is None:
+            continue
         url = settings.SITE_URL + reverse("faq:article", args=[article.pk]) if article.visibility == Visibility.PUBLIC else ""
         article_rows.append({"article": article, "url": url, "text": plain_text(article.body)})
     return {"case": case, "articles": article_rows, "cases": suggest_cases(text, exclude=case.pk, limit=3)}

@@ -12,7 +12,9 @@ from madoguchi.notifications.services import do_mark_read
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    items = Notification.objects.filter(user_id=request.user.pk).select_related("case").order_by("-created_at")[:100]
+    user = request.user
+    assert isinstance(user, User)
+    items = Notification.objects.filter(user=user).select_related("case").order_by("-created_at")[:100]
     return render(request, "notifications/list.html", {"items": items})
 
 
