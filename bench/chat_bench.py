@@ -1,16 +1,23 @@
 """Chat load: N concurrent widget WebSockets on ONE `madoguchi serve` process, each sending a
-message every few seconds for a minute; delivery latency visitor → agent and process memory.
+message every few seconds for a minute; delivery latency visitor → agent, ack latency and
+process memory.
 
 Loopback only; every loop is bounded in count and time and the script stops by itself.
 
     .venv/bin/python bench/chat_bench.py                       # SQLite, 1,000 visitors, 60 s
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/test .venv/bin/python bench/chat_bench.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/chathelper .venv/bin/python bench/chat_bench.py
     .venv/bin/python bench/chat_bench.py --visitors 200 --seconds 20   # a quick look
 
-Latency is measured from just before the visitor's socket sends a message to the moment an
-agent socket (watching that chat, on the same process) receives it: it includes storing the
-message and its case interaction in the database. The clients run in this process's event
-loop on the same 2 cores as the server, so the figures are an upper bound.
+The load generator runs in processes of its own, so it does not share one event loop (and one
+GIL) with itself: `--procs` visitor processes (250 sockets each by default) and one agent
+process with `--agents` agent sockets, each watching its share of the chats from the start.
+Connecting (staggered) and watching happen before the measured minute. Each message carries
+its send time (CLOCK_MONOTONIC, which is one clock for every process of the machine) in its
+client id, so the agent process measures visitor send → agent receive on its own. The ack
+latency is visitor send → that visitor's socket receives the ack (the message is committed).
+Client sockets do not negotiate permessage-deflate and send no pings of their own (the
+server's pings are answered). After the run the database is counted: every acknowledged
+message must be stored exactly once.
 """
 
 from __future__ import annotations
@@ -19,19 +26,17 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing as mp
 import os
 import random
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
-
-import websockets  # noqa: E402
-
-from madoguchi.chat.tests.servers import login_cookie, running_desk  # noqa: E402
 
 SETUP = """
 import json
@@ -51,6 +56,20 @@ sessions = ChatSession.objects.bulk_create([ChatSession(case=c, customer_first_m
 print(json.dumps([[s.pk, s.token] for s in ChatSession.objects.order_by("id")]))
 """
 
+COUNT = """
+from django.db.models import Count
+from madoguchi.cases.models import Interaction
+from madoguchi.chat.models import ChatMessage
+m = ChatMessage.objects.filter(client_id__startswith="v")
+i = Interaction.objects.filter(external_id__startswith="v")
+print({{"messages": m.count(), "distinct": m.values("session", "client_id").distinct().count(),
+       "interactions": i.count(), "interactions_distinct": i.values("case", "external_id").distinct().count()}})
+"""
+
+
+def now_ns() -> int:
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
 
 def rss_kib(pid: int) -> tuple[int, int]:
     """(current, peak) resident memory of a process, in KiB, from /proc."""
@@ -62,151 +81,159 @@ def rss_kib(pid: int) -> tuple[int, int]:
     return values.get("VmRSS", 0), values.get("VmHWM", 0)
 
 
-class Run:
-    def __init__(self, visitors: int, seconds: float, interval: float) -> None:
-        self.visitors, self.seconds, self.interval = visitors, seconds, interval
-        self.sent: dict[str, float] = {}
-        self.latencies: list[float] = []
-        self.errors: list[str] = []
-        self.connected = 0
-        self.watch_queues: list[asyncio.Queue[int]] = []
-        self.ready = 0
-        self.acked: dict[str, float] = {}
-        self.ack_latencies: list[float] = []
-        self.messages_sent = 0
-        self.grace = 10.0
-        self.stop = 0.0
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def agent(run: Run, url: str, cookie: str, queue: asyncio.Queue[int], stop: float) -> None:
-    try:
-        await _agent(run, url, cookie, queue)
-    except Exception as error:  # noqa: BLE001 - counted and shown, the run goes on
-        run.errors.append(f"agent: {type(error).__name__}: {error}")
+def fast_loop() -> None:
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
-async def _agent(run: Run, url: str, cookie: str, queue: asyncio.Queue[int]) -> None:
-    async with websockets.connect(url + "/ws/chat/agent/", origin=url.replace("ws", "http", 1),
-                                  additional_headers={"Cookie": cookie}, max_queue=None) as ws:
-        async def watch() -> None:
-            while time.monotonic() < run.stop:
-                try:
-                    session_id = await asyncio.wait_for(queue.get(), timeout=1)
-                except TimeoutError:
-                    continue
-                await ws.send(json.dumps({"type": "watch", "session_id": session_id}))
-
-        watcher = asyncio.create_task(watch())
-        while time.monotonic() < run.stop + run.grace + 2:
-            try:
-                raw = await asyncio.wait_for(ws.recv(), timeout=1)
-            except TimeoutError:
-                continue
-            event = json.loads(raw)
-            if event["type"] == "message" and event["message"]["sender"] == "customer":
-                sent = run.sent.pop(event["message"]["client_id"], None)
-                if sent is not None:
-                    run.latencies.append((time.perf_counter() - sent) * 1000)
-            elif event["type"] == "welcome":
-                run.ready += 1
-            elif event["type"] == "error":
-                run.errors.append(f"agent: {event['message']}")
-        watcher.cancel()
+# --- agent process -----------------------------------------------------------------------------
 
 
-async def visitor(run: Run, n: int, url: str, origin: str, session: list, start_at: float, go: asyncio.Event,
-                  stop: float) -> None:
-    session_id, token = session
-    await asyncio.sleep(max(0, start_at - time.monotonic()))
-    try:
-        async with websockets.connect(url + "/ws/chat/widget/", origin=origin, open_timeout=60, max_queue=None) as ws:
-            await ws.send(json.dumps({"type": "hello", "token": token, "page_url": origin + f"/items/{n}"}))
-            while json.loads(await asyncio.wait_for(ws.recv(), timeout=120))["type"] != "welcome":
-                pass
-            run.connected += 1
-            await run.watch_queues[n % len(run.watch_queues)].put(session_id)
+def agent_process(conn: Any, url: str, cookie: str, session_ids: list[int], agents: int, stop_ns: int) -> None:
+    fast_loop()
+    conn.send(asyncio.run(_agents(conn, url, cookie, session_ids, agents, stop_ns)))
 
-            async def drain() -> None:
-                with contextlib.suppress(websockets.ConnectionClosed):
-                    await _drain()
 
-            async def _drain() -> None:
-                async for raw in ws:
+async def _agents(conn: Any, url: str, cookie: str, session_ids: list[int], agents: int, stop_ns: int) -> dict:
+    import websockets
+
+    state: dict[str, Any] = {"relay": [], "stored": 0, "drafts": {}, "watched": 0, "errors": [], "go": None, "stop": stop_ns}
+
+    async def one(share: list[int]) -> None:
+        try:
+            async with websockets.connect(url + "/ws/chat/agent/", origin=url.replace("ws", "http", 1),
+                                          additional_headers={"Cookie": cookie}, max_queue=None,
+                                          compression=None, ping_interval=None, open_timeout=60) as ws:
+                for session_id in share:
+                    await ws.send(json.dumps({"type": "watch", "session_id": session_id}))
+                while now_ns() < state["stop"]:
+                    try:
+                        raw = await asyncio.wait_for(ws.recv(), timeout=1)
+                    except TimeoutError:
+                        continue
+                    received = now_ns()
                     event = json.loads(raw)
-                    if event["type"] == "ack":
-                        sent = run.acked.pop(event["client_id"], None)
-                        if sent is not None:
-                            run.ack_latencies.append((time.perf_counter() - sent) * 1000)
-                    elif event["type"] == "error":
-                        run.errors.append(f"visitor {n}: {event['message']}")
+                    kind = event["type"]
+                    if kind == "message" and event["message"]["sender"] == "customer":
+                        client_id = event["message"]["client_id"]
+                        if event["message"]["id"] is None:
+                            sent = int(client_id.rsplit("-", 1)[1])
+                            if state["go"] is not None:
+                                state["relay"].append((received - sent) / 1e6)
+                            state["drafts"][client_id] = state["drafts"].get(client_id, 0) + 1
+                        else:
+                            state["stored"] += 1
+                    elif kind == "welcome":
+                        state["watched"] += 1
+                    elif kind == "error":
+                        state["errors"].append(f"agent: {event.get('code')} {event.get('message')}")
+        except Exception as error:  # noqa: BLE001 - counted and shown
+            state["errors"].append(f"agent: {type(error).__name__}: {error}")
 
-            drainer = asyncio.create_task(drain())
-            await go.wait()
-            await asyncio.sleep(random.random() * run.interval)
-            count = 1
-            while time.monotonic() < run.stop:
-                client_id = f"v{n}-{count}"
-                run.sent[client_id] = run.acked[client_id] = time.perf_counter()
-                await ws.send(json.dumps({"type": "message", "client_id": client_id, "text": f"在庫はありますか（{count}回目）"}))
-                run.messages_sent += 1
-                count += 1
-                await asyncio.sleep(run.interval)
-            await asyncio.sleep(run.grace)
-            drainer.cancel()
-    except Exception as error:  # noqa: BLE001 - every failure is counted and shown
-        run.errors.append(f"visitor {n}: {type(error).__name__}: {error}")
+    tasks = [asyncio.create_task(one(session_ids[k::agents])) for k in range(agents)]
+    while state["watched"] < len(session_ids) and now_ns() < stop_ns:
+        await asyncio.sleep(0.1)
+    conn.send({"watched": state["watched"]})
+    # The parent says when the measured minute starts (messages before it are the warm-up).
+    loop = asyncio.get_running_loop()
+    go, end = await loop.run_in_executor(None, conn.recv)
+    state["go"], state["stop"] = go, end + int(16e9)
+    await asyncio.gather(*tasks)
+    del state["stop"]
+    drafts = state.pop("drafts")
+    return {**state, "relayed_distinct": len(drafts), "relayed_twice": sum(1 for v in drafts.values() if v > 1)}
 
 
-async def main_async(args: argparse.Namespace) -> None:
-    with running_desk(processes=1, redis=args.redis) as desk:
-        server = desk.processes[0]
-        base = desk.urls[0]
-        ws_url = base.replace("http", "ws", 1)
-        sessions = json.loads(desk.shell(SETUP.format(n=args.visitors)).strip().splitlines()[-1])
-        cookie = login_cookie(base, "chat1")
-        idle_rss = rss_kib(server.pid)[0]
-        run = Run(args.visitors, args.seconds, args.interval)
-        run.watch_queues = [asyncio.Queue() for _ in range(args.agents)]
-        ramp = args.visitors / args.ramp_per_second
-        t0 = time.monotonic()
-        stop = run.stop = t0 + ramp + 30 + args.seconds  # bounded: connect phase at most 30 s after the ramp
-        go = asyncio.Event()
-        agents = [asyncio.create_task(agent(run, ws_url, cookie, q, stop)) for q in run.watch_queues]
-        visitors = [
-            asyncio.create_task(visitor(run, n, ws_url, desk.shop_url, sessions[n], t0 + n / args.ramp_per_second, go, stop))
-            for n in range(args.visitors)
-        ]
-        # Everyone connected and watched before the minute of messages starts.
-        while (run.connected < args.visitors or run.ready < args.visitors) and time.monotonic() < t0 + ramp + 30:
-            await asyncio.sleep(0.2)
-        connected_rss = rss_kib(server.pid)[0]
-        stop = time.monotonic() + args.seconds
-        run.stop = stop
-        go.set()
-        peak_live = 0
-        while time.monotonic() < stop:
-            await asyncio.sleep(5)
-            peak_live = max(peak_live, rss_kib(server.pid)[0])
-        await asyncio.gather(*visitors, return_exceptions=True)
-        await asyncio.gather(*agents, return_exceptions=True)
-        rss, hwm = rss_kib(server.pid)
-    lat = sorted(run.latencies)
-    q = statistics.quantiles(lat, n=100) if len(lat) >= 100 else [float("nan")] * 99
-    print(json.dumps({
-        "database": "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
-        "channel_layer": "redis" if args.redis else "in-memory",
-        "visitors": args.visitors, "connected": run.connected, "watched": run.ready,
-        "seconds": args.seconds, "interval_s": args.interval,
-        "messages_sent": run.messages_sent, "messages_delivered": len(lat), "undelivered": len(run.sent),
-        "stored_acked": len(run.ack_latencies), "not_acked_within_grace": len(run.acked), "errors": len(run.errors),
-        "first_errors": run.errors[:5],
-        "latency_ms": {"p50": round(statistics.median(lat), 1) if lat else None, "p95": round(q[94], 1),
-                       "p99": round(q[98], 1), "max": round(lat[-1], 1) if lat else None},
-        "ack_latency_ms": {"p50": round(statistics.median(run.ack_latencies), 1) if run.ack_latencies else None,
-                           "max": round(max(run.ack_latencies), 1) if run.ack_latencies else None},
-        "server_rss_mib": {"idle": round(idle_rss / 1024), "connected": round(connected_rss / 1024), "live_peak_sampled": round(peak_live / 1024),
-                           "end": round(rss / 1024), "high_water": round(hwm / 1024)},
-    }, ensure_ascii=False, indent=1))
+# --- visitor processes ---------------------------------------------------------------------------
+
+
+def visitor_process(conn: Any, url: str, origin: str, sessions: list[list[Any]], first: int, ramp_per_second: float,
+                    interval: float, stop_ns: int) -> None:
+    fast_loop()
+    conn.send(asyncio.run(_visitors(conn, url, origin, sessions, first, ramp_per_second, interval, stop_ns)))
+
+
+async def _visitors(conn: Any, url: str, origin: str, sessions: list[list[Any]], first: int, ramp: float,
+                    interval: float, stop_ns: int) -> dict:
+    import websockets
+
+    state: dict[str, Any] = {"connected": 0, "sent": 0, "acks": [], "errors": [], "unacked": 0, "connect_ms": []}
+    go = asyncio.Event()
+    window: dict[str, int] = {}
+    t0 = now_ns()
+
+    async def one(k: int, session: list[Any]) -> None:
+        n = first + k
+        _session_id, token = session
+        await asyncio.sleep(k / ramp)
+        pending: dict[str, int] = {}
+        try:
+            began = now_ns()
+            async with websockets.connect(url + "/ws/chat/widget/", origin=origin, open_timeout=60, max_queue=None,
+                                          compression=None, ping_interval=None, close_timeout=5) as ws:
+                await ws.send(json.dumps({"type": "hello", "token": token, "page_url": f"{origin}/items/{n}"}))
+                while json.loads(await asyncio.wait_for(ws.recv(), timeout=60))["type"] != "welcome":
+                    pass
+                state["connect_ms"].append((now_ns() - began) / 1e6)
+                state["connected"] += 1
+
+                async def drain() -> None:
+                    with contextlib.suppress(websockets.ConnectionClosed):
+                        async for raw in ws:
+                            event = json.loads(raw)
+                            if event["type"] == "ack":
+                                sent = pending.pop(event["client_id"], None)
+                                if sent is not None and sent >= window["go"]:
+                                    state["acks"].append((now_ns() - sent) / 1e6)
+                            elif event["type"] == "error":
+                                state["errors"].append(f"visitor {n}: {event.get('code')} {event.get('message')}")
+
+                drainer = asyncio.create_task(drain())
+                await go.wait()
+                await asyncio.sleep(random.random() * interval)
+                count = 1
+                while now_ns() < window["end"]:
+                    sent = now_ns()
+                    client_id = f"v{n}-{count}-{sent}"
+                    pending[client_id] = sent
+                    await ws.send(json.dumps({"type": "message", "client_id": client_id, "text": f"在庫はありますか（{count}回目）"}))
+                    state["sent"] += 1
+                    count += 1
+                    await asyncio.sleep(interval)
+                grace_end = window["end"] + 15e9
+                while pending and now_ns() < grace_end:
+                    await asyncio.sleep(0.2)
+                state["unacked"] += len(pending)
+                drainer.cancel()
+        except Exception as error:  # noqa: BLE001 - every failure is counted and shown
+            state["errors"].append(f"visitor {n}: {type(error).__name__}: {error}")
+
+    tasks = [asyncio.create_task(one(k, s)) for k, s in enumerate(sessions)]
+    while state["connected"] + len(state["errors"]) < len(sessions) and now_ns() < stop_ns and now_ns() - t0 < 120e9:
+        await asyncio.sleep(0.1)
+    conn.send({"connected": state["connected"], "errors": len(state["errors"])})
+    loop = asyncio.get_running_loop()
+    window["go"], window["end"] = await loop.run_in_executor(None, conn.recv)
+    await asyncio.sleep(max(0, (window["go"] - now_ns()) / 1e9))
+    go.set()
+    await asyncio.gather(*tasks)
+    return state
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def pct(values: list[float], p: int) -> float | None:
+    if len(values) < 100:
+        return round(max(values), 1) if values and p == 100 else None
+    return round(statistics.quantiles(values, n=100)[p - 1], 1)
 
 
 def main() -> None:
@@ -215,12 +242,103 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--interval", type=float, default=5, help="seconds between one visitor's messages")
     parser.add_argument("--agents", type=int, default=4, help="agent sockets sharing the chats")
-    parser.add_argument("--ramp-per-second", type=float, default=100)
+    parser.add_argument("--procs", type=int, default=0, help="visitor processes (default: one per 250 visitors)")
+    parser.add_argument("--ramp-per-second", type=float, default=200, help="new connections a second, in all")
     parser.add_argument("--redis", action="store_true", help="use the Redis channel layer (default: in-memory)")
+    parser.add_argument("--profile", default="", help="py-spy record the server during the minute into this file (.svg, or .txt for collapsed stacks)")
     args = parser.parse_args()
     args.visitors = min(args.visitors, 5000)  # bounded
-    args.seconds = min(args.seconds, 600)
-    asyncio.run(main_async(args))
+    args.seconds = min(args.seconds, 300)
+    procs = args.procs or max(1, (args.visitors + 249) // 250)
+
+    from madoguchi.chat.tests.servers import login_cookie, running_desk
+
+    ctx = mp.get_context("spawn")
+    with running_desk(processes=1, redis=args.redis) as desk:
+        server = desk.processes[0]
+        base = desk.urls[0]
+        ws_url = base.replace("http", "ws", 1)
+        sessions = json.loads(desk.shell(SETUP.format(n=args.visitors)).strip().splitlines()[-1])
+        cookie = login_cookie(base, "chat1")
+        idle_rss = rss_kib(server.pid)[0]
+        hard_stop = now_ns() + int((180 + args.seconds) * 1e9)  # every process gives up by then
+
+        agent_conn, child = ctx.Pipe()
+        agent_proc = ctx.Process(target=agent_process, args=(child, ws_url, cookie, [s[0] for s in sessions], args.agents, hard_stop))
+        agent_proc.start()
+        watched = agent_conn.recv()["watched"] if agent_conn.poll(120) else 0
+        t_connect = time.monotonic()
+        visitors = []
+        share = (len(sessions) + procs - 1) // procs
+        for p in range(procs):
+            part = sessions[p * share:(p + 1) * share]
+            conn, child = ctx.Pipe()
+            proc = ctx.Process(target=visitor_process, args=(child, ws_url, desk.shop_url, part, p * share,
+                                                             args.ramp_per_second / procs, args.interval, hard_stop))
+            proc.start()
+            visitors.append((proc, conn))
+        ready = [conn.recv() if conn.poll(180) else {"connected": 0, "errors": 0} for _proc, conn in visitors]
+        connect_seconds = time.monotonic() - t_connect
+        connected = sum(r["connected"] for r in ready)
+        connected_rss = rss_kib(server.pid)[0]
+        load_before = Path("/proc/loadavg").read_text().split()[:3]
+
+        go = now_ns() + int(1e9)
+        end = go + int(args.seconds * 1e9)
+        agent_conn.send((go, end))
+        for _proc, conn in visitors:
+            conn.send((go, end))
+        profiler = None
+        if args.profile:
+            import subprocess
+
+            profiler = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "-p", str(server.pid),
+                                         "-o", args.profile, "-d", str(int(args.seconds)), "-r", "50", "--nonblocking",
+                                         *(["--format", "raw"] if args.profile.endswith(".txt") else [])],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cpu_before = cpu_seconds(server.pid)
+        time.sleep(1)
+        peak_live = 0
+        while now_ns() < end:
+            time.sleep(1)
+            peak_live = max(peak_live, rss_kib(server.pid)[0])
+        cpu_minute = cpu_seconds(server.pid) - cpu_before
+        load_after = Path("/proc/loadavg").read_text().split()[:3]
+        results = [conn.recv() if conn.poll(60) else {"connected": 0, "sent": 0, "acks": [], "errors": ["no result"], "unacked": 0, "connect_ms": []}
+                   for _proc, conn in visitors]
+        agent = agent_conn.recv() if agent_conn.poll(60) else {"relay": [], "stored": 0, "errors": ["no result"], "watched": 0,
+                                                                "relayed_distinct": 0, "relayed_twice": 0}
+        for proc, _conn in visitors:
+            proc.join(10)
+        agent_proc.join(10)
+        if profiler is not None:
+            profiler.wait(30)
+        stored = desk.shell(COUNT.format()).strip().splitlines()[-1]
+        rss, hwm = rss_kib(server.pid)
+    relay = sorted(agent["relay"])
+    acks = sorted(a for r in results for a in r["acks"])
+    connect_ms = sorted(c for r in results for c in r["connect_ms"])
+    errors = [e for r in results for e in r["errors"]] + agent["errors"]
+    print(json.dumps({
+        "database": "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
+        "channel_layer": "redis" if args.redis else "in-memory",
+        "visitors": args.visitors, "visitor_processes": procs, "connected": connected, "watched": watched,
+        "connect_phase_s": round(connect_seconds, 1),
+        "connect_ms": {"p50": round(statistics.median(connect_ms), 1) if connect_ms else None, "p99": pct(connect_ms, 99)},
+        "seconds": args.seconds, "interval_s": args.interval,
+        "messages_sent": sum(r["sent"] for r in results), "relayed_in_minute": len(relay),
+        "relayed_distinct": agent["relayed_distinct"], "relayed_twice": agent["relayed_twice"],
+        "stored_relayed": agent["stored"], "acked_in_minute": len(acks), "not_acked_after_grace": sum(r["unacked"] for r in results),
+        "stored_in_db": stored, "errors": len(errors), "first_errors": errors[:5],
+        "relay_ms": {"p50": round(statistics.median(relay), 1) if relay else None, "p95": pct(relay, 95),
+                     "p99": pct(relay, 99), "max": round(relay[-1], 1) if relay else None},
+        "ack_ms": {"p50": round(statistics.median(acks), 1) if acks else None, "p95": pct(acks, 95),
+                   "p99": pct(acks, 99), "max": round(acks[-1], 1) if acks else None},
+        "server_cpu_s_in_minute": round(cpu_minute, 1),
+        "server_rss_mib": {"idle": round(idle_rss / 1024), "connected": round(connected_rss / 1024),
+                           "live_peak_sampled": round(peak_live / 1024), "end": round(rss / 1024), "high_water": round(hwm / 1024)},
+        "loadavg_before_after": [load_before, load_after],
+    }, ensure_ascii=False, indent=1))
 
 
 if __name__ == "__main__":

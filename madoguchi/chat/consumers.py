@@ -24,10 +24,17 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.utils import timezone
 
-from madoguchi.chat import events, services
+from madoguchi.chat import events, services, storage
 from madoguchi.chat.models import ChatSession, Sender, SessionState
 
 log = logging.getLogger(__name__)
+
+
+def db_read(func: Any) -> Any:
+    """Run a read (hello, watch, the queue snapshots) in a thread of the loop's pool, not in the
+    one thread-sensitive database thread, so connecting sockets never queue behind other work.
+    The connection is closed after the call, as database_sync_to_async does."""
+    return database_sync_to_async(func, thread_sensitive=False)
 
 
 class Shared:
@@ -43,7 +50,7 @@ class Shared:
         async with self.lock:
             if self.value is None or self.at < newer_than:
                 self.at = time.monotonic()
-                self.value = await database_sync_to_async(self.compute)()
+                self.value = await db_read(self.compute)()
             return self.value
 
 
@@ -55,6 +62,8 @@ def _queue_state() -> dict[str, Any]:
 
 QUEUE = Shared(_queue_state)
 WAITING = Shared(services.waiting_payload)
+OPEN = Shared(services.chat_open)  # asked by every connecting widget: a second old is fresh enough
+OPEN_SECONDS = 1.0
 SETTLE_SECONDS = 0.3  # let a burst of queue changes settle into one query per process
 
 
@@ -200,9 +209,12 @@ class WidgetConsumer(ChatSocket):
         self.typing_at = 0.0
         self.in_queue = False
         self.inflight: set[str] = set()
+        self.closed = False
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        # Messages still in the writer are stored all the same (not acked: the widget resends).
+        self.closed = True
         if self.session is not None:
             await self.channel_layer.group_discard(events.session_group(self.session.pk), self.channel_name)
         if self.in_queue:
@@ -217,18 +229,19 @@ class WidgetConsumer(ChatSocket):
         token = content.get("token")
         if token:
             try:
-                self.session = await database_sync_to_async(services.get_live_session)(token)
+                self.session = await db_read(services.get_live_session)(token)
             except services.ChatError as error:
                 await self.error(error.code, str(error))
-        welcome = await database_sync_to_async(self._welcome)()
+        chat_open = await OPEN.get(newer_than=time.monotonic() - OPEN_SECONDS)
+        welcome = await db_read(self._welcome)(chat_open)
         if self.session is not None:
             await self.channel_layer.group_add(events.session_group(self.session.pk), self.channel_name)
             await self._follow_queue()
         await self.send_json(welcome)
 
-    def _welcome(self) -> dict[str, Any]:
+    def _welcome(self, chat_open: bool) -> dict[str, Any]:
         payload: dict[str, Any] = {
-            "type": "welcome", "open": services.chat_open(),
+            "type": "welcome", "open": chat_open,
             "max_chars": services.max_message_chars(),
             "max_upload_bytes": settings.MADOGUCHI_CHAT_MAX_UPLOAD_BYTES,
         }
@@ -246,6 +259,7 @@ class WidgetConsumer(ChatSocket):
         if not self.bucket.take():
             raise services.ChatError("続けて送信されたため、少し時間をおいて自動で送ります。", "rate_limited")
         text = services.clean_text(content.get("text"))
+        content["client_id"], content["text"] = client_id, text
         self.inflight.add(client_id)
         if self.session is not None:
             # Deliver first, store second: agents see the words at once, and the visitor keeps
@@ -256,14 +270,43 @@ class WidgetConsumer(ChatSocket):
         return True
 
     async def on_message(self, content: dict[str, Any]) -> None:
+        """Hand the message to the process's write-behind writer (storage.py); ack after commit.
+
+        The first message of a chat waits here for its commit (it creates the session that the
+        next messages belong to); later ones do not hold up the socket's queue at all."""
+        client_id, text = content["client_id"], content["text"]
+        if self.session is None:
+            if isinstance(content.get("prechat"), dict):
+                self.meta.update(services.clean_prechat(content["prechat"]))
+            future = storage.writer().submit(services.start_session(**self.meta), client_id, text)
+            await self._stored(future, client_id)
+            return
+        future = storage.writer().submit(self.session, client_id, text)
+        future.add_done_callback(lambda done: self._track(asyncio.create_task(self._stored(done, client_id))))
+
+    def _track(self, task: asyncio.Task[None]) -> None:
+        tasks = self.__dict__.setdefault("ack_tasks", set())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def _stored(self, future: asyncio.Future[services.Posted], client_id: str) -> None:
         try:
-            posted = await database_sync_to_async(self._post)(content)
+            posted = await future
+        except services.ChatError as error:
+            await self.error(error.code, str(error), client_id)
+            return
+        except Exception:  # not stored now: no ack, so the widget sends it again
+            log.warning("chat: message %s not stored", client_id, exc_info=True)
+            await self.error("not_stored", "一時的に保存できませんでした。自動でもう一度送ります。")
+            return
         finally:
-            self.inflight.discard(content["client_id"])
+            self.inflight.discard(client_id)
+        if self.closed:
+            return  # stored; the widget will resend it after reconnecting and be acked then
         self.session = posted.session
         await self.send_json({
             "type": "ack", "client_id": posted.message.client_id, "id": posted.message.pk,
-            "token": posted.session.token, "session": services.session_payload(posted.session),
+            "token": posted.session.token, "session": posted.session_payload,
         })
         if posted.new_session:
             await self.channel_layer.group_add(events.session_group(posted.session.pk), self.channel_name)
@@ -271,12 +314,6 @@ class WidgetConsumer(ChatSocket):
             await self.broadcast_queue()
         if posted.created:
             await self.broadcast(posted.session.pk, "message", message=services.message_payload(posted.message))
-
-    def _post(self, content: dict[str, Any]) -> services.Posted:
-        if self.session is None and isinstance(content.get("prechat"), dict):
-            self.meta.update(services.clean_prechat(content["prechat"]))
-        session = self.session or services.start_session(**self.meta)
-        return services.do_customer_message(session, client_id=content.get("client_id"), text=content.get("text"))  # type: ignore[arg-type]
 
     async def on_typing(self, content: dict[str, Any]) -> None:
         now = time.monotonic()
@@ -301,6 +338,12 @@ class WidgetConsumer(ChatSocket):
         if notice is not None:
             await self.broadcast(self.session.pk, "message", message=services.message_payload(notice))
         await self.broadcast_queue()
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        data = event["event"]
+        if data["type"] == "message" and data["message"]["id"] is None and data["message"]["sender"] == Sender.CUSTOMER:
+            return  # a visitor's draft is for the agents; the widget waits for the stored one
+        await super().chat_event(event)
 
     async def on_session_event(self, data: dict[str, Any]) -> None:
         if data["type"] == "state" and self.session is not None:
@@ -373,7 +416,7 @@ class AgentConsumer(ChatSocket):
         session_id = content.get("session_id")
         session = None
         if isinstance(session_id, int):
-            session = await database_sync_to_async(
+            session = await db_read(
                 ChatSession.objects.select_related("taken_by", "case").filter(pk=session_id).first
             )()
         if session is None:
@@ -385,7 +428,7 @@ class AgentConsumer(ChatSocket):
         if session.pk not in self.watching:
             self.watching.add(session.pk)
             await self.channel_layer.group_add(events.session_group(session.pk), self.channel_name)
-        messages = await database_sync_to_async(services.transcript)(session)
+        messages = await db_read(services.transcript)(session)
         await self.send_json({
             "type": "welcome", "session": services.session_payload(session), "messages": messages,
             "session_id": session.pk,

@@ -115,6 +115,8 @@ class Posted:
     message: ChatMessage
     created: bool
     new_session: bool = False
+    # What the ack tells the visitor about the chat (computed where the database may be read).
+    session_payload: dict[str, Any] | None = None
 
 
 def clean_prechat(data: dict[str, Any]) -> dict[str, str]:
