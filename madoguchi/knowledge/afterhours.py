@@ -6,11 +6,15 @@ cannot talk to each other.
 
 The calendar is the businesshours app's (`is_open`, `next_open`); the reply is an outbound
 interaction written with cases.services.do_send_reply (actor None: the system), which the
-channel app delivers like any other reply.
+channel app delivers like any other reply. It is decided and sent by the worker
+(tasks.answer_after_hours_task), one task per committed transaction. By e-mail it doubles as
+the acknowledgement: the mail app sends no acknowledgement of its own when `answers()` says
+this answer goes, so a new customer writing at night gets one automatic mail, not two.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 from django.conf import settings
@@ -22,6 +26,7 @@ from django.utils import timezone
 from madoguchi import businesshours
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.cases.services import do_send_reply
+from madoguchi.knowledge import after_commit
 from madoguchi.knowledge.models import (
     AfterHoursReply,
     Article,
@@ -31,6 +36,7 @@ from madoguchi.knowledge.models import (
 )
 from madoguchi.knowledge.suggestions import suggest_articles
 
+log = logging.getLogger(__name__)
 CHANNELS = {Channel.EMAIL, Channel.CHAT}
 TOP_ARTICLES = 3
 WEEKDAYS = "月火水木金土日"
@@ -60,13 +66,31 @@ def should_answer(interaction: Interaction) -> bool:
     return not _is_auto_reply(interaction)
 
 
+def answers(channel: str, at: object) -> bool:
+    """Whether a new case's first message on `channel` at `at` gets the after-hours answer.
+    The mail app asks this before its acknowledgement: out of hours the answer IS the
+    acknowledgement (case number, reply instructions), so the customer gets one mail."""
+    return channel in CHANNELS and not businesshours.is_open(at)  # type: ignore[arg-type]
+
+
 def maybe_answer_after_hours(interaction: Interaction) -> None:
-    """Called on every new message; the answer itself goes out after the commit, when the
-    mail app has linked its RawMessage (and its auto_reason) to the interaction."""
-    if interaction.kind != InteractionKind.INBOUND or interaction.channel not in CHANNELS:
+    """Called on every new message. Only notes the message (no query: the calendar is cached);
+    the worker decides and answers after the commit, when the mail app has linked its
+    RawMessage (and its auto_reason) to the interaction. One task per transaction."""
+    if interaction.kind != InteractionKind.INBOUND or not answers(interaction.channel, interaction.occurred_at):
         return
-    pk = interaction.pk
-    transaction.on_commit(lambda: answer_after_hours(pk))
+    after_commit.collect("knowledge.afterhours", [interaction.pk], _enqueue)
+
+
+def _enqueue(pks: list[int]) -> None:
+    from madoguchi.knowledge.tasks import answer_after_hours_task
+
+    try:
+        answer_after_hours_task(pks)
+    except Exception:  # noqa: BLE001 - the task queue is down: answer here rather than not at all
+        log.exception("knowledge: could not queue after-hours answers; answering now")
+        for pk in pks:
+            answer_after_hours(pk)
 
 
 def _when(at: object) -> str:
@@ -75,10 +99,16 @@ def _when(at: object) -> str:
 
 
 def compose(case: Case, reply_by: object, articles: list[Article], token: str) -> str:
-    lines = [
-        f"{case.customer.name}様",
-        "",
-        "お問い合わせいただき、ありがとうございます。",
+    """By e-mail this is also the acknowledgement (the mail app sends none out of hours):
+    the case number and subject, and how to add to the case."""
+    email = case.channel == Channel.EMAIL
+    lines = [f"{case.customer.name}様", ""]
+    if email:
+        lines += ["お問い合わせいただき、ありがとうございます。以下の内容で受け付けました。", "",
+                  f"  受付番号: #{case.pk}", f"  件名: {case.subject}", ""]
+    else:
+        lines += ["お問い合わせいただき、ありがとうございます。"]
+    lines += [
         "ただいま営業時間外のため、担当者からのご返信は"
         f"{_when(reply_by)}以降となります。お待たせして申し訳ございません。",
     ]
@@ -87,6 +117,9 @@ def compose(case: Case, reply_by: object, articles: list[Article], token: str) -
         for article in articles:
             url = settings.SITE_URL + reverse("faq:article", args=[article.pk]) + f"?r={token}"
             lines.append(f"・{article.title}\n  {url}")
+    if email:
+        lines += ["", "追加の情報や写真がございましたら、このメールにそのまま返信してください。"
+                      "件名の受付番号はそのままでお願いいたします。"]
     lines += ["", "このメールは自動でお送りしています。"]
     return "\n".join(lines)
 

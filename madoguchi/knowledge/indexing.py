@@ -1,25 +1,38 @@
 """Keeping the search index (SearchDoc) up to date.
 
-Called synchronously from signal receivers, inside the transaction that wrote the case or
-message, so a committed message is always findable and a rolled-back one never is. The
-engine index follows the row by itself (SQLite triggers / PostgreSQL generated column).
+Cases, messages and customers are indexed by the worker: the signal receivers only note
+(kind, id) on the writing transaction (`defer`), and after its commit ONE task
+(`tasks.index_docs_task`) re-reads those rows and writes their documents (`index_refs`).
+Tokenising Japanese text (SudachiPy) and the upserts stay out of the transaction that files
+a mail or saves a case, so a batch of 100 mails costs one task. A committed message is
+findable as soon as the worker has run (normally well under a second); a rolled-back one
+never is, since the worker finds no row for it. Articles and orders are rare writes and are
+still indexed in their transaction (`save_doc`). The engine index follows the row by itself
+(SQLite triggers / PostgreSQL generated column).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import transaction
 
 from madoguchi.cases.models import Case, Interaction
 from madoguchi.customers.models import Customer
+from madoguchi.knowledge import after_commit
 from madoguchi.knowledge.models import Article, DocKind, SearchDoc
 from madoguchi.knowledge.text import index_tokens, normalise
 from madoguchi.shop.models import Order
 
 BODY_CHARS = 4000
+log = logging.getLogger(__name__)
+# Kinds the worker indexes (see the module docstring); articles and orders are indexed in place.
+DEFERRED_KINDS = (DocKind.CASE, DocKind.MESSAGE, DocKind.CUSTOMER)
+DOC_FIELDS = ["case_id", "title", "body", "tokens", "at"]
 
 
 def _doc(kind: str, ref_id: int, *, title: str, body: str, at: dt.datetime | None,
@@ -68,12 +81,78 @@ def remove_doc(kind: str, ref_id: int) -> None:
     SearchDoc.objects.filter(kind=kind, ref_id=ref_id).delete()
 
 
+def save_docs(docs: list[dict[str, Any]]) -> None:
+    """Insert or replace many documents in one statement (the engine index follows by trigger
+    on SQLite, by the generated column on PostgreSQL)."""
+    if docs:
+        SearchDoc.objects.bulk_create(
+            [SearchDoc(**doc) for doc in docs], update_conflicts=True, unique_fields=["kind", "ref_id"],
+            update_fields=DOC_FIELDS,
+        )
+
+
 def index_case(case: Case) -> None:
     save_doc(case_doc(case))
 
 
 def index_interaction(interaction: Interaction) -> None:
     save_doc(message_doc(interaction, interaction.case.subject))
+
+
+# --- Indexing by the worker, after the commit -------------------------------------------------
+
+def defer(kind: str, ref_id: int) -> None:
+    """Index this case / message / customer once the current transaction has committed."""
+    after_commit.collect("knowledge.index", [(str(kind), ref_id)], _enqueue)
+
+
+def _enqueue(refs: list[tuple[str, int]]) -> None:
+    from madoguchi.knowledge.tasks import index_docs_task
+
+    try:
+        index_docs_task(refs)
+    except Exception:  # noqa: BLE001 - the task queue is down: index here rather than lose it
+        log.exception("knowledge: could not queue indexing of %d documents; indexing now", len(refs))
+        index_refs(refs)
+
+
+def docs_for(refs: Iterable[tuple[str, int]]) -> tuple[list[dict[str, Any]], dict[str, set[int]]]:
+    """(documents of the rows that exist, {kind: ids of rows that no longer exist})."""
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for kind, ref_id in refs:
+        wanted[kind].add(int(ref_id))
+    docs: list[dict[str, Any]] = []
+    found: dict[str, set[int]] = defaultdict(set)
+    if wanted[DocKind.CASE]:
+        for case in Case.objects.filter(pk__in=wanted[DocKind.CASE]).only(
+            "pk", "subject", "complaint", "solution", "fact_order_number", "fact_product", "received_at"
+        ):
+            docs.append(case_doc(case))
+            found[DocKind.CASE].add(case.pk)
+    if wanted[DocKind.MESSAGE]:
+        messages = Interaction.objects.filter(pk__in=wanted[DocKind.MESSAGE]).select_related("case").only(
+            "pk", "body", "occurred_at", "case_id", "case__subject"
+        )
+        for interaction in messages:
+            docs.append(message_doc(interaction, interaction.case.subject))
+            found[DocKind.MESSAGE].add(interaction.pk)
+    if wanted[DocKind.CUSTOMER]:
+        for customer in Customer.objects.filter(pk__in=wanted[DocKind.CUSTOMER]).prefetch_related("identities"):
+            docs.append(customer_doc(customer))
+            found[DocKind.CUSTOMER].add(customer.pk)
+    missing = {kind: ids - found[kind] for kind, ids in wanted.items() if ids - found[kind]}
+    return docs, missing
+
+
+def index_refs(refs: Iterable[tuple[str, int]]) -> int:
+    """Write the documents of these rows as they are now; drop those of rows that are gone.
+    Safe to run twice or late: it always indexes the committed state."""
+    docs, missing = docs_for(refs)
+    with transaction.atomic():
+        save_docs(docs)
+        for kind, ids in missing.items():
+            SearchDoc.objects.filter(kind=kind, ref_id__in=ids).delete()
+    return len(docs)
 
 
 def index_article(article: Article) -> None:

@@ -1,5 +1,9 @@
 """Signal receivers: keep the search index in step with cases, messages, customers and
-orders (in the writing transaction), and send the after-hours first answer."""
+orders, and send the after-hours first answer.
+
+Cases, messages and customers are only noted here (cheap, no query); the worker indexes them
+after the commit, one task per transaction (indexing.defer). Orders are indexed in place.
+The after-hours answer is decided and sent by the worker too (afterhours.maybe_answer_after_hours)."""
 
 from __future__ import annotations
 
@@ -11,15 +15,16 @@ from madoguchi.cases import signals
 from madoguchi.cases.models import Case
 from madoguchi.customers.models import Customer, Identity
 from madoguchi.knowledge import indexing
+from madoguchi.knowledge.models import DocKind
 from madoguchi.shop.models import Order
 
 
 def on_case_created(sender: Any, case: Any, **kwargs: Any) -> None:
-    indexing.index_case(case)
+    indexing.defer(DocKind.CASE, case.pk)
 
 
 def on_interaction_added(sender: Any, interaction: Any, **kwargs: Any) -> None:
-    indexing.index_interaction(interaction)
+    indexing.defer(DocKind.MESSAGE, interaction.pk)
     from madoguchi.knowledge.afterhours import maybe_answer_after_hours
 
     maybe_answer_after_hours(interaction)
@@ -29,17 +34,17 @@ def on_case_saved(sender: Any, instance: Case, created: bool = False, raw: bool 
     # Edits through do_update_case (subject, solution, facts) send no signal of their own;
     # a new case is indexed by case_created, once its first message exists.
     if not created and not raw:
-        indexing.index_case(instance)
+        indexing.defer(DocKind.CASE, instance.pk)
 
 
 def on_customer_saved(sender: Any, instance: Customer, raw: bool = False, **kwargs: Any) -> None:
     if not raw:
-        indexing.save_doc(indexing.customer_doc(instance))
+        indexing.defer(DocKind.CUSTOMER, instance.pk)
 
 
 def on_identity_saved(sender: Any, instance: Identity, raw: bool = False, **kwargs: Any) -> None:
     if not raw:
-        indexing.save_doc(indexing.customer_doc(instance.customer))
+        indexing.defer(DocKind.CUSTOMER, instance.customer_id)
 
 
 def on_order_saved(sender: Any, instance: Order, raw: bool = False, **kwargs: Any) -> None:

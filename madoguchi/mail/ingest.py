@@ -15,13 +15,14 @@ import re
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from madoguchi.cases.models import Category, Channel, InteractionKind
+from madoguchi.cases.models import Channel, InteractionKind
 from madoguchi.cases.services import do_add_interaction, do_create_case
-from madoguchi.customers.models import IdentityKind
-from madoguchi.customers.services import find_customer, get_or_create_customer
+from madoguchi.customers.models import Customer, IdentityKind
+from madoguchi.customers.services import get_or_create_customer
 from madoguchi.mail.models import (
     Attachment,
     Mailbox,
@@ -31,7 +32,7 @@ from madoguchi.mail.models import (
     RawState,
 )
 from madoguchi.mail.parsing import ParsedMessage, clean_subject, parse_message
-from madoguchi.mail.threading import find_case
+from madoguchi.mail.threading import Lookups
 
 log = logging.getLogger(__name__)
 _HEADER_MSGID = re.compile(rb"^message-id:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
@@ -111,27 +112,91 @@ class MailRejected(Exception):
     """The mail cannot become part of a case; the message says why, in Japanese."""
 
 
+BATCH_SIZE = 100  # mails filed in one transaction by the worker
+
+
+def _wants_processing(row: RawMessage) -> bool:
+    return row.state not in (RawState.PARSED, RawState.IGNORED) and not row.is_truncated
+
+
 def process_raw_message(pk: int) -> RawMessage:
     """Parse, thread and file one stored mail. Safe to run twice: a filed mail is left alone."""
-    row = RawMessage.objects.get(pk=pk)
-    if row.state in (RawState.PARSED, RawState.IGNORED) or row.is_truncated:
-        return row
-    parsed = parse_message(bytes(row.raw))
-    row.attempts += 1
-    try:
-        with transaction.atomic():
-            _file(row, parsed)
-    except MailRejected as reason:
-        return _fail(row, parsed, str(reason))
-    except Exception as error:  # noqa: BLE001 - never drop a mail: keep it with the reason
-        log.exception("mail: raw message %s could not be filed", pk)
-        return _fail(row, parsed, f"取り込み中にエラーが発生しました（{type(error).__name__}: {error}）")
-    return row
+    rows = process_raw_messages([pk])
+    if not rows:
+        raise RawMessage.DoesNotExist(f"RawMessage {pk} does not exist")
+    return rows[0]
+
+
+def process_raw_messages(pks: list[int]) -> list[RawMessage]:
+    """Parse, thread and file stored mails, oldest first, in ONE transaction with a savepoint
+    per mail: a mail that fails only fails itself (it is kept as `failed` with the reason, on
+    the 読み取れなかったメール list) and the others are filed. Lookups for threading are read for
+    the whole batch at once (threading.Lookups). Safe to run twice or in two workers at once:
+    filed mails are skipped, and on PostgreSQL rows another worker holds are left to it.
+
+    Each mail's `attempts` is counted (and committed) before the batch starts, so a mail that
+    crashes the whole process is seen on the next try (attempts > 0 while pending) and then
+    processed alone (`process_pending`): one poisonous mail cannot hold back the others."""
+    rows = sorted(RawMessage.objects.filter(pk__in=pks), key=lambda row: row.pk)
+    todo = [row for row in rows if _wants_processing(row)]
+    if not todo:
+        return rows
+    RawMessage.objects.filter(pk__in=[row.pk for row in todo]).update(attempts=F("attempts") + 1)
+    parsed = {row.pk: parse_message(bytes(row.raw)) for row in todo}
+    with transaction.atomic():
+        claimed = _claim([row.pk for row in todo])
+        lookups = Lookups.for_batch(parsed[pk] for pk in claimed)
+        for row in todo:
+            if row.pk not in claimed:
+                continue
+            row.attempts += 1
+            message = parsed[row.pk]
+            try:
+                with transaction.atomic():
+                    customer = _file(row, message, lookups)
+            except MailRejected as reason:
+                lookups.forget_cases()
+                _fail(row, message, str(reason))
+            except Exception as error:  # noqa: BLE001 - never drop a mail: keep it with the reason
+                log.exception("mail: raw message %s could not be filed", row.pk)
+                lookups.forget_cases()
+                _fail(row, message, f"取り込み中にエラーが発生しました（{type(error).__name__}: {error}）")
+            else:
+                lookups.filed(row.message_id, message.from_address, customer, row.case)
+    return rows
+
+
+def _claim(pks: list[int]) -> set[int]:
+    """Of these mails, those still to be filed, locked for this transaction. SQLite: the
+    transaction already holds the write lock (BEGIN IMMEDIATE), so the state read is final."""
+    rows = RawMessage.objects.filter(pk__in=pks).exclude(state__in=[RawState.PARSED, RawState.IGNORED])
+    if connection.features.has_select_for_update_skip_locked:
+        rows = rows.select_for_update(skip_locked=True)
+    return set(rows.values_list("pk", flat=True))
+
+
+def process_pending(first: int | None = None, limit: int = BATCH_SIZE) -> int:
+    """The worker's job for a stored mail: file it together with the other mails waiting (up
+    to `limit`, oldest first) in one transaction. When `first` was already filed by an earlier
+    batch this costs one query. Mails whose earlier try did not finish go alone."""
+    if first is not None and not RawMessage.objects.filter(pk=first, state=RawState.PENDING).exists():
+        return 0
+    waiting = list(RawMessage.objects.filter(state=RawState.PENDING).order_by("pk").values_list("pk", "attempts")[:limit])
+    if first is not None and first not in {pk for pk, _attempts in waiting}:
+        attempts = RawMessage.objects.filter(pk=first).values_list("attempts", flat=True).first() or 0
+        waiting = [(first, attempts), *waiting[: limit - 1]]
+    fresh = [pk for pk, attempts in waiting if attempts == 0]
+    retried = [pk for pk, attempts in waiting if attempts > 0]
+    if fresh:
+        process_raw_messages(fresh)
+    for pk in retried:
+        process_raw_message(pk)
+    return len(waiting)
 
 
 def _fail(row: RawMessage, parsed: ParsedMessage, reason: str) -> RawMessage:
     attempts = row.attempts
-    row = RawMessage.objects.get(pk=row.pk)  # what the rolled-back transaction left
+    row.refresh_from_db()  # what the rolled-back savepoint left
     row.attempts = attempts
     _describe(row, parsed)
     row.state, row.error, row.case, row.interaction = RawState.FAILED, reason[:2000], None, None
@@ -161,34 +226,31 @@ def _describe(row: RawMessage, parsed: ParsedMessage) -> None:
 IMPORTED = "imported"
 
 
-def _own_addresses() -> set[str]:
-    return {a.lower() for a in Mailbox.objects.values_list("address", flat=True)} | {settings.DEFAULT_FROM_EMAIL.lower()}
-
-
-def _file(row: RawMessage, parsed: ParsedMessage) -> None:
+def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups) -> Customer | None:
+    """File one mail (inside its savepoint); returns the sender's customer record if known."""
     _describe(row, parsed)
     if row.source == "import" and not parsed.auto_reason:
         # History, not a live message: no acknowledgement or after-hours answer goes out for it
         # (the knowledge app checks auto_reason too). The mail is still filed on its case.
         row.auto_reason = IMPORTED
     _store_attachments(row, parsed)
-    if parsed.from_address in _own_addresses():
+    if parsed.from_address.lower() in lookups.own_addresses():
         row.state, row.error = RawState.IGNORED, "このデスク自身のアドレスから送られたメールです。"
         row.save(update_fields=FILED_FIELDS)
-        return
+        return None
     if parsed.is_bounce:
         _record_bounce(row, parsed)
-        return
+        return None
     if not parsed.from_address:
         raise MailRejected("差出人のメールアドレスが読み取れませんでした。元のメールを確認してください。")
-    customer = find_customer(IdentityKind.EMAIL, parsed.from_address)
-    case = find_case(parsed, customer)
+    customer = lookups.customer(parsed.from_address)
+    case = lookups.find_case(parsed, customer)
     if parsed.auto_reason:
         # Auto-replies, lists and daemons never open or reopen a case; kept for the record.
         row.case, row.state = case, RawState.IGNORED
         row.error = f"自動送信のメールのため案件にしていません（{parsed.auto_reason}）。"
         row.save(update_fields=FILED_FIELDS)
-        return
+        return customer
     if customer is None:
         customer, _created = get_or_create_customer(name=parsed.from_name, kind=IdentityKind.EMAIL, value=parsed.from_address)
     occurred = _occurred_at(parsed)
@@ -197,23 +259,23 @@ def _file(row: RawMessage, parsed: ParsedMessage) -> None:
     if case is None:
         case = do_create_case(
             actor=None, customer=customer, subject=(clean_subject(parsed.subject) or "（件名なし）")[:200],
-            channel=Channel.EMAIL, category=_default_category(), complaint=body, received_at=occurred,
+            channel=Channel.EMAIL, category=lookups.default_category(), complaint=body, received_at=occurred,
             first_message_from_customer=False,
         )
     row.case = case
     row.state = RawState.PARSED
-    # Saved before the interaction is added, so the other apps' receivers of interaction_added
-    # (after-hours answer, …) already see this mail's case and auto_reason.
-    row.save(update_fields=FILED_FIELDS)
+    # The other apps' reactions that read this row (the after-hours answer: auto_reason) run
+    # after the commit, by when the row below is saved in the same transaction.
     row.interaction = do_add_interaction(
         case, actor=None, kind=InteractionKind.INBOUND, channel=Channel.EMAIL, body=body,
         occurred_at=occurred, external_id=parsed.message_id,
     )
-    row.save(update_fields=["interaction"])
+    row.save(update_fields=FILED_FIELDS)
     if new_case and row.auto_reason != IMPORTED:
         from madoguchi.mail.outbound import queue_acknowledgement
 
         queue_acknowledgement(case, row)
+    return customer
 
 
 def _occurred_at(parsed: ParsedMessage) -> dt.datetime:
@@ -221,13 +283,6 @@ def _occurred_at(parsed: ParsedMessage) -> dt.datetime:
     if parsed.date is None or parsed.date > now or parsed.date < now - dt.timedelta(days=3650):
         return now
     return parsed.date
-
-
-def _default_category() -> Category:
-    code = settings.MAIL_DEFAULT_CATEGORY
-    found = Category.objects.filter(code=code).first() or Category.objects.order_by("position").first()
-    # A case needs a category; an emptied list must not make mail fail.
-    return found or Category.objects.get_or_create(code="other", defaults={"name": "その他"})[0]
 
 
 def _store_attachments(row: RawMessage, parsed: ParsedMessage) -> None:
@@ -267,11 +322,16 @@ def retry_raw_message(pk: int) -> RawMessage:
 
 
 def sweep_pending(older_than: dt.timedelta = dt.timedelta(minutes=5), batch: int = 200) -> int:
-    """Mails stored but never processed (the worker was down or crashed) get processed."""
+    """Mails stored but never processed (the worker was down or crashed) get processed, in
+    batches; one whose earlier try did not finish goes alone."""
     cutoff = timezone.now() - older_than
-    pks = list(RawMessage.objects.filter(state=RawState.PENDING, received_at__lt=cutoff)
-               .order_by("received_at").values_list("pk", flat=True)[:batch])
-    for pk in pks:
-        process_raw_message(pk)
-    return len(pks)
+    waiting = list(RawMessage.objects.filter(state=RawState.PENDING, received_at__lt=cutoff)
+                   .order_by("received_at", "pk").values_list("pk", "attempts")[:batch])
+    fresh = [pk for pk, attempts in waiting if attempts == 0]
+    for start in range(0, len(fresh), BATCH_SIZE):
+        process_raw_messages(fresh[start:start + BATCH_SIZE])
+    for pk, attempts in waiting:
+        if attempts > 0:
+            process_raw_message(pk)
+    return len(waiting)
 

@@ -157,10 +157,23 @@ def acknowledgement_text(case: Case, due: dt.datetime) -> str:
     )
 
 
+def after_hours_answer_goes(case: Case) -> bool:
+    """Out of business hours the knowledge app's after-hours answer (sent by its worker) is
+    the acknowledgement: it carries the case number and the reply instructions too."""
+    from django.apps import apps
+
+    if not apps.is_installed("madoguchi.knowledge"):
+        return False
+    from madoguchi.knowledge.afterhours import answers
+
+    return answers(Channel.EMAIL, case.received_at)
+
+
 def queue_acknowledgement(case: Case, raw: RawMessage) -> OutboundMessage | None:
     """Tell the customer the case number, what happens next and by when. Never to an
-    auto-reply, a list or a daemon (ingest filters those), and at most N an hour per sender."""
-    if not settings.MAIL_SEND_ACKNOWLEDGEMENT:
+    auto-reply, a list or a daemon (ingest filters those), and at most N an hour per sender.
+    Not when the after-hours answer goes instead (one automatic mail, not two)."""
+    if not settings.MAIL_SEND_ACKNOWLEDGEMENT or after_hours_answer_goes(case):
         return None
     mailbox = raw.mailbox or _mailbox_for(case)
     address = raw.from_address

@@ -10,13 +10,21 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from madoguchi.cases.models import Commitment, CommitmentState, Interaction
+from madoguchi.cases.models import (
+    Channel,
+    Commitment,
+    CommitmentState,
+    Interaction,
+    InteractionKind,
+)
 from madoguchi.mail.outbound import queue_reply, queue_staff_mail
 
 log = logging.getLogger(__name__)
 
 
 def on_interaction_added(sender: Any, interaction: Interaction, **kwargs: Any) -> None:
+    if interaction.kind != InteractionKind.OUTBOUND or interaction.channel != Channel.EMAIL:
+        return  # inbound mail, notes, other channels: nothing to send (and no savepoint)
     # A problem with the outbox must never lose the agent's reply (it is the record); the
     # case page then shows no delivery state for it, and the error is logged.
     try:

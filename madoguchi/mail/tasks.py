@@ -10,7 +10,8 @@ from madoguchi.mail import imap, ingest, outbound, receivers
 
 @db_task(retries=3, retry_delay=30)
 def process_raw_message_task(pk: int) -> str:
-    return ingest.process_raw_message(pk).state
+    """File this mail and the others waiting with it, in one transaction (ingest.process_pending)."""
+    return str(ingest.process_pending(pk))
 
 
 @db_task()

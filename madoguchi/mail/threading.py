@@ -1,48 +1,173 @@
 """Which case a mail belongs to: the headers first, then a [#1234] token, then the sender's
-open case (Japanese webmail often drops In-Reply-To and References)."""
+open case (Japanese webmail often drops In-Reply-To and References).
+
+`Lookups` answers these questions for a whole batch of mails with a few queries (the
+Message-IDs the batch refers to, the case numbers in its subjects, its senders and their
+open cases) and learns from each mail the batch files, so a reply to a mail earlier in the
+same batch still joins that mail's case. What it did not read up front it asks the database
+for, exactly like a batch of one; `find_case` is that batch of one.
+"""
 
 from __future__ import annotations
 
-from madoguchi.cases.models import ACTIVE_STATUSES, Case
-from madoguchi.customers.models import Customer
-from madoguchi.mail.models import OutboundMessage, RawMessage
+from collections.abc import Iterable
+
+from django.conf import settings
+
+from madoguchi.cases.models import ACTIVE_STATUSES, Case, Category
+from madoguchi.customers.models import Customer, Identity, IdentityKind
+from madoguchi.customers.services import normalise_identity
+from madoguchi.mail.models import Mailbox, OutboundMessage, RawMessage
 from madoguchi.mail.parsing import ParsedMessage, case_number_in, clean_subject
 
+MAX_THREAD_IDS = 50
 
-def case_by_headers(message_ids: list[str]) -> Case | None:
-    if not message_ids:
+
+class Lookups:
+    def __init__(self) -> None:
+        self.customers: dict[str, Customer | None] = {}  # normalised address → customer
+        self.outbound_ids: dict[str, int | None] = {}  # Message-ID → case id (our mail)
+        self.inbound_ids: dict[str, int | None] = {}  # Message-ID → case id (earlier inbound mail)
+        self.cases: dict[int, Case | None] = {}
+        self.open_cases: dict[int, Case | None] = {}  # customer id → newest open case
+        self._own: set[str] | None = None
+        self._category: Category | None = None
+
+    # --- read up front --------------------------------------------------------------------------
+
+    @classmethod
+    def for_batch(cls, messages: Iterable[ParsedMessage]) -> Lookups:
+        messages = list(messages)
+        lookups = cls()
+        addresses = {normalise_identity(IdentityKind.EMAIL, m.from_address) for m in messages if m.from_address}
+        lookups._read_customers(addresses)
+        lookups._read_thread_ids({mid for m in messages for mid in m.thread_ids[:MAX_THREAD_IDS]})
+        numbers = {n for n in (case_number_in(m.subject) for m in messages) if n is not None}
+        wanted = {pk for pk in (*lookups.outbound_ids.values(), *lookups.inbound_ids.values()) if pk} | numbers
+        lookups._read_cases(wanted)
+        lookups._read_open_cases({c.pk for c in lookups.customers.values() if c is not None})
+        return lookups
+
+    def _read_customers(self, addresses: set[str]) -> None:
+        addresses -= self.customers.keys()
+        if not addresses:
+            return
+        self.customers.update(dict.fromkeys(addresses))
+        for identity in Identity.objects.filter(kind=IdentityKind.EMAIL, value__in=addresses).select_related("customer"):
+            self.customers[identity.value] = identity.customer
+
+    def _read_thread_ids(self, ids: set[str]) -> None:
+        ids -= self.outbound_ids.keys()
+        if not ids:
+            return
+        self.outbound_ids.update(dict.fromkeys(ids))
+        self.inbound_ids.update(dict.fromkeys(ids))
+        for mid, case_id in OutboundMessage.objects.filter(message_id__in=ids, case__isnull=False).values_list("message_id", "case_id"):
+            self.outbound_ids[mid] = case_id
+        for mid, case_id in RawMessage.objects.filter(message_id__in=ids, case__isnull=False).values_list("message_id", "case_id"):
+            if self.inbound_ids.get(mid) is None:
+                self.inbound_ids[mid] = case_id
+
+    def _read_cases(self, pks: set[int]) -> None:
+        pks -= self.cases.keys()
+        if not pks:
+            return
+        self.cases.update(dict.fromkeys(pks))
+        for case in Case.objects.filter(pk__in=pks):
+            self.cases[case.pk] = case
+
+    def _read_open_cases(self, customer_ids: set[int]) -> None:
+        customer_ids -= self.open_cases.keys()
+        if not customer_ids:
+            return
+        self.open_cases.update(dict.fromkeys(customer_ids))
+        found = Case.objects.filter(customer_id__in=customer_ids, status__in=ACTIVE_STATUSES).order_by(
+            "customer_id", "-received_at", "-id"
+        )
+        for case in found:
+            if self.open_cases[case.customer_id] is None:
+                self.open_cases[case.customer_id] = self.cases.setdefault(case.pk, case) or case
+
+    # --- questions ------------------------------------------------------------------------------
+
+    def own_addresses(self) -> set[str]:
+        if self._own is None:
+            self._own = {a.lower() for a in Mailbox.objects.values_list("address", flat=True)}
+            self._own.add(settings.DEFAULT_FROM_EMAIL.lower())
+        return self._own
+
+    def default_category(self) -> Category:
+        if self._category is None:
+            code = settings.MAIL_DEFAULT_CATEGORY
+            found = Category.objects.filter(code=code).first() or Category.objects.order_by("position").first()
+            # A case needs a category; an emptied list must not make mail fail.
+            self._category = found or Category.objects.get_or_create(code="other", defaults={"name": "その他"})[0]
+        return self._category
+
+    def customer(self, address: str) -> Customer | None:
+        key = normalise_identity(IdentityKind.EMAIL, address)
+        self._read_customers({key})
+        return self.customers[key]
+
+    def case(self, pk: int) -> Case | None:
+        self._read_cases({pk})
+        return self.cases[pk]
+
+    def case_by_headers(self, message_ids: list[str]) -> Case | None:
+        ids = message_ids[:MAX_THREAD_IDS]
+        self._read_thread_ids(set(ids))
+        for mid in ids:  # the closest ancestor wins; our own mail before an inbound one
+            case_id = self.outbound_ids.get(mid) or self.inbound_ids.get(mid)
+            if case_id:
+                return self.case(case_id)
         return None
-    ids = message_ids[:50]
-    found = dict(OutboundMessage.objects.filter(message_id__in=ids, case__isnull=False).values_list("message_id", "case_id"))
-    for message_id, case_id in RawMessage.objects.filter(message_id__in=ids, case__isnull=False).values_list("message_id", "case_id"):
-        found.setdefault(message_id, case_id)
-    for message_id in ids:  # the closest ancestor wins
-        if message_id in found:
-            return Case.objects.filter(pk=found[message_id]).first()
-    return None
 
+    def case_by_token(self, parsed: ParsedMessage, customer: Customer | None) -> Case | None:
+        """A [#1234] token joins only if the sender is that case's customer or the subject is the
+        case's own: a guessed number from a stranger must not write into someone else's case."""
+        number = case_number_in(parsed.subject)
+        if number is None:
+            return None
+        case = self.case(number)
+        if case is None:
+            return None
+        if customer is not None and customer.pk == case.customer_id:
+            return case
+        return case if case.subject and case.subject in clean_subject(parsed.subject) else None
 
-def case_by_token(parsed: ParsedMessage, customer: Customer | None) -> Case | None:
-    """A [#1234] token joins only if the sender is that case's customer or the subject is the
-    case's own: a guessed number from a stranger must not write into someone else's case."""
-    number = case_number_in(parsed.subject)
-    if number is None:
-        return None
-    case = Case.objects.filter(pk=number).select_related("customer").first()
-    if case is None:
-        return None
-    if customer is not None and customer.pk == case.customer_id:
-        return case
-    return case if case.subject and case.subject in clean_subject(parsed.subject) else None
+    def case_by_sender(self, customer: Customer | None) -> Case | None:
+        if customer is None:
+            return None
+        self._read_open_cases({customer.pk})
+        return self.open_cases[customer.pk]
 
+    def find_case(self, parsed: ParsedMessage, customer: Customer | None) -> Case | None:
+        """`customer`: the sender's customer record, if the address is known."""
+        return (self.case_by_headers(parsed.thread_ids) or self.case_by_token(parsed, customer)
+                or self.case_by_sender(customer))
 
-def case_by_sender(customer: Customer | None) -> Case | None:
-    if customer is None:
-        return None
-    return (Case.objects.filter(customer=customer, status__in=ACTIVE_STATUSES)
-            .order_by("-received_at", "-id").first())
+    # --- learning from the batch ------------------------------------------------------------------
+
+    def filed(self, message_id: str, address: str, customer: Customer | None, case: Case | None) -> None:
+        """A mail of the batch was filed (its savepoint released): later mails see it."""
+        if customer is not None and address:
+            self.customers[normalise_identity(IdentityKind.EMAIL, address)] = customer
+        if case is None:
+            return
+        self.cases[case.pk] = case
+        if message_id and not self.inbound_ids.get(message_id):
+            self.inbound_ids[message_id] = case.pk
+            self.outbound_ids.setdefault(message_id, None)
+        if case.status in ACTIVE_STATUSES and case.customer_id in self.open_cases:
+            newest = self.open_cases[case.customer_id]
+            if newest is None or (case.received_at, case.pk) >= (newest.received_at, newest.pk):
+                self.open_cases[case.customer_id] = case
+
+    def forget_cases(self) -> None:
+        """A mail failed after changing cases in memory (status, version): read them again."""
+        self.cases.clear()
+        self.open_cases.clear()
 
 
 def find_case(parsed: ParsedMessage, customer: Customer | None) -> Case | None:
-    """`customer`: the sender's customer record, if the address is known."""
-    return case_by_headers(parsed.thread_ids) or case_by_token(parsed, customer) or case_by_sender(customer)
+    return Lookups().find_case(parsed, customer)

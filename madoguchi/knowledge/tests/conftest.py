@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,18 @@ JST = ZoneInfo("Asia/Tokyo")
 
 def jst(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=JST)
+
+
+@pytest.fixture(autouse=True)
+def huey_immediate() -> Iterator[None]:
+    """Search indexing and after-hours answers are Huey tasks queued after the commit; here
+    they run in the test thread as soon as the commit callbacks do."""
+    from huey.contrib.djhuey import HUEY
+
+    before = HUEY.immediate
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = before
 
 
 @pytest.fixture
@@ -33,3 +46,19 @@ def make_case(agent: Any) -> Any:
         )
 
     return make
+
+
+@pytest.fixture
+def shop_open(db: Any) -> Iterator[None]:
+    """The shop is open around the clock, so no after-hours answer (another message, indexed
+    too) joins the cases whatever time the tests run."""
+    from madoguchi.businesshours.calendar import forget
+    from madoguchi.businesshours.models import CalendarOptions, WeeklyHours
+
+    WeeklyHours.objects.all().delete()
+    for weekday in range(7):
+        WeeklyHours.objects.create(weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
+    CalendarOptions.objects.update_or_create(pk=1, defaults={"closed_on_public_holidays": False})
+    forget()
+    yield
+    forget()

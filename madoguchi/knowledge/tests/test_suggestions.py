@@ -47,14 +47,17 @@ def test_right_article_first_for_at_least_8_of_10_complaints(db: Any) -> None:
     assert len(misses) <= 2, misses
 
 
-def test_similar_resolved_cases_are_suggested_but_not_open_ones(make_case: Any, agent: Any) -> None:
+def test_similar_resolved_cases_are_suggested_but_not_open_ones(
+    make_case: Any, agent: Any, django_capture_on_commit_callbacks: Any, shop_open: None
+) -> None:
     from madoguchi.cases import services as case_services
 
-    resolved = make_case("ケトルが動かない", "電気ケトルの電源が入りません。", category="defect", solution="新品と交換しました。")
-    case_services.do_update_case(resolved, actor=agent, expected_version=resolved.version, changes={"status": "resolved"})
-    make_case("ケトルが動かない2", "電気ケトルの電源が入らない", category="defect", solution="調査中")
-    make_case("配送の件", "荷物が届きません。", solution="再発送しました。")
-    current = make_case("ケトルの不具合", "買ったばかりの電気ケトルの電源が入らないです。", category="defect")
+    with django_capture_on_commit_callbacks(execute=True):  # the worker indexes the cases after the commit
+        resolved = make_case("ケトルが動かない", "電気ケトルの電源が入りません。", category="defect", solution="新品と交換しました。")
+        case_services.do_update_case(resolved, actor=agent, expected_version=resolved.version, changes={"status": "resolved"})
+        make_case("ケトルが動かない2", "電気ケトルの電源が入らない", category="defect", solution="調査中")
+        make_case("配送の件", "荷物が届きません。", solution="再発送しました。")
+        current = make_case("ケトルの不具合", "買ったばかりの電気ケトルの電源が入らないです。", category="defect")
     found = suggest_cases(f"{current.subject}\n{current.complaint}", exclude=current.pk)
     assert [s.case.pk for s in found] == [resolved.pk]
 

@@ -1,0 +1,75 @@
+"""Out of business hours a new customer gets ONE automatic mail: the after-hours answer, which
+carries the acknowledgement's case number; in business hours the acknowledgement alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail as django_mail
+
+from madoguchi.knowledge.models import AfterHoursReply
+from madoguchi.knowledge.seed import load_sample_articles
+from madoguchi.mail.ingest import do_ingest_raw
+from madoguchi.mail.models import OutboundKind, OutboundMessage, RawMessage
+from madoguchi.mail.tests.helpers import japanese_mail
+
+JST = ZoneInfo("Asia/Tokyo")
+# The default calendar (weekdays 9:00–18:00, public holidays closed): Sunday night, and the
+# Monday after it is 勤労感謝の日, so an agent answers from Tuesday 9:00.
+SUNDAY_NIGHT = dt.datetime(2026, 11, 22, 22, 0, tzinfo=JST)
+FRIDAY_NOON = dt.datetime(2026, 11, 20, 12, 0, tzinfo=JST)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def default_calendar(db: object) -> Iterator[None]:
+    from madoguchi.businesshours.calendar import forget
+
+    forget()  # another test may have left an open-around-the-clock calendar in the cache
+    yield
+    forget()
+
+
+def receive(raw: bytes, capture) -> RawMessage:  # type: ignore[no-untyped-def]
+    with capture(execute=True):  # the commit: the worker files the mail, then answers it
+        row, _created = do_ingest_raw(raw, "smtp")
+    row.refresh_from_db()
+    return row
+
+
+def test_new_customer_writing_at_night_gets_one_mail_with_the_case_number(django_capture_on_commit_callbacks) -> None:
+    load_sample_articles()
+    with time_machine.travel(SUNDAY_NIGHT + dt.timedelta(minutes=1), tick=False):
+        row = receive(japanese_mail(subject="荷物が届かない", body="注文した荷物がまだ届きません。"), django_capture_on_commit_callbacks)
+    case = row.case
+    [only] = OutboundMessage.objects.filter(case=case)
+    assert only.kind == OutboundKind.REPLY and only.to_address == "taro@example.jp"
+    assert f"受付番号: #{case.pk}" in only.body and "件名: 荷物が届かない" in only.body
+    assert "ただいま営業時間外のため、担当者からのご返信は11月24日（火）9時00分以降となります" in only.body
+    assert "/faq/" in only.body and "このメールにそのまま返信してください" in only.body
+    assert AfterHoursReply.objects.get(case=case).interaction.body == only.body
+    assert [message.to for message in django_mail.outbox] == [["taro@example.jp"]]
+    assert f"[#{case.pk}]" in django_mail.outbox[0].subject
+    assert django_mail.outbox[0].extra_headers["Auto-Submitted"] == "auto-generated"
+
+
+def test_new_customer_writing_in_business_hours_gets_the_acknowledgement_only(django_capture_on_commit_callbacks) -> None:
+    with time_machine.travel(FRIDAY_NOON, tick=False):
+        row = receive(japanese_mail(), django_capture_on_commit_callbacks)
+    [only] = OutboundMessage.objects.filter(case=row.case)
+    assert only.kind == OutboundKind.ACK and f"#{row.case_id}" in only.body
+    assert not AfterHoursReply.objects.exists()
+    assert len(django_mail.outbox) == 1
+
+
+def test_no_mail_at_all_to_an_auto_reply_at_night(django_capture_on_commit_callbacks) -> None:
+    auto = japanese_mail(subject="不在のお知らせ", body="休暇中です。", headers={"Auto-Submitted": "auto-replied"})
+    with time_machine.travel(SUNDAY_NIGHT + dt.timedelta(minutes=1), tick=False):
+        receive(auto, django_capture_on_commit_callbacks)
+    assert OutboundMessage.objects.count() == 0 and not AfterHoursReply.objects.exists()
+    assert django_mail.outbox == []
