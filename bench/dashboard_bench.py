@@ -5,11 +5,13 @@
         .venv/bin/python bench/dashboard_bench.py --cases 1000000
 
 Fills its own database (never the desk's) with cases spread over 365 days, their SLA
-clocks, outcomes and surveys, builds the daily/monthly rollups once (as the minute job
-would have, day by day), then times: the dashboard page through Django's test client
-(full server time: rollup read, figures, pygal charts, template), a single-day rebuild
-(the work the minute job does when a case of that day changes, i.e. the staleness bound),
-and the live path for a two-filter query. Bounded in count and time; stops by itself.
+clocks, outcomes and surveys, builds the rollup rows once (as the minute job would have,
+day by day), then times: the rebuild of a dirty day (the minute job's work, i.e. the
+staleness bound) with one case / every case / no case changed; the dashboard page through
+Django's test client (full server time: rollup read, figures, SVG charts, template) for a
+year and 30 days with no filter, each single filter, every pair and triple that matters and
+all four; every breakdown fragment on a cold cache, with and without filters; CSV exports.
+`--only rebuild,pages,filters,breakdowns,csv` picks groups. Bounded; stops by itself.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from madoguchi.accounts.models import Role, Team, User  # noqa: E402
 from madoguchi.cases.models import Case, Category  # noqa: E402
 from madoguchi.customers.models import Customer  # noqa: E402
 from madoguchi.metrics import rollup  # noqa: E402
-from madoguchi.metrics.models import DailyRollup, DirtyDay  # noqa: E402
+from madoguchi.metrics.models import Cell, DirtyDay  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -126,7 +128,9 @@ def fill(n: int, first: dt.date) -> None:
 
 
 def build_rollups(first: dt.date) -> None:
-    """The initial build (what the minute job would have done day by day as cases came in)."""
+    """The initial build (what the minute job would have done day by day as cases came in):
+    every day's rows, then each month summed once from its days."""
+    Cell.objects.all().delete()
     for offset in range(365):
         rollup.rebuild_day(first + dt.timedelta(days=offset), month=False)
     month = first.replace(day=1)
@@ -134,15 +138,45 @@ def build_rollups(first: dt.date) -> None:
         rollup.rebuild_month(month)
         month = (month + dt.timedelta(days=32)).replace(day=1)
     DirtyDay.objects.all().delete()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
 
 
-def time_day_rebuilds(first: dt.date, runs: int) -> list[float]:
-    """One dirty day as the minute job handles it: the day's rows, then its month's."""
-    timings = []
+def _day_cases(day: dt.date) -> str:
+    start, end = rollup.day_bounds(day, day)
+    fmt = "%Y-%m-%d %H:%M:%S"
+    s, e = start.astimezone(dt.UTC).strftime(fmt), end.astimezone(dt.UTC).strftime(fmt)
+    if connection.vendor == "postgresql":
+        s, e = f"{s}+00", f"{e}+00"
+    return f"SELECT id FROM cases_case WHERE received_at >= '{s}' AND received_at < '{e}'"
+
+
+def time_day_rebuilds(first: dt.date, runs: int) -> dict[str, list[float]]:
+    """A dirty day as the minute job handles it (the day's rows from its cases, only the
+    rows that differ written, the month corrected by the difference), in three cases:
+    one case of the day changed (the usual), every case of the day changed, nothing changed.
+    Every change is undone by a second change, so the data stay as they were."""
+    timings: dict[str, list[float]] = {"one": [], "all": [], "none": []}
     for offset in range(0, 365, max(1, 365 // runs))[:runs]:
+        day = first + dt.timedelta(days=offset)
+        for _undo in (False, True):
+            with connection.cursor() as cursor:  # one case: its outcome's "kept" flips
+                cursor.execute(f"UPDATE metrics_outcome SET kept = NOT kept WHERE case_id = "
+                               f"(SELECT MIN(case_id) FROM metrics_outcome WHERE case_id IN ({_day_cases(day)}))")
+            t = time.perf_counter()
+            changed = rollup.rebuild_day(day)
+            timings["one"].append(time.perf_counter() - t)
+            assert changed, day
+        for _undo in (False, True):
+            with connection.cursor() as cursor:  # every case: SLA targets met ↔ missed
+                cursor.execute(f"UPDATE metrics_casesla SET targets_met = targets_due - targets_met "
+                               f"WHERE case_id IN ({_day_cases(day)})")
+            t = time.perf_counter()
+            rollup.rebuild_day(day)
+            timings["all"].append(time.perf_counter() - t)
         t = time.perf_counter()
-        rollup.rebuild_day(first + dt.timedelta(days=offset))
-        timings.append(time.perf_counter() - t)
+        assert rollup.rebuild_day(day) == 0
+        timings["none"].append(time.perf_counter() - t)
     return timings
 
 
@@ -160,48 +194,78 @@ def time_get(client: Client, url: str, runs: int, cold: bool = False) -> list[fl
 
 
 def show(name: str, timings: list[float]) -> None:
-    print(f"{name:58s} p50 {statistics.median(timings) * 1000:8.1f} ms   p95 {percentile(timings, 0.95) * 1000:8.1f} ms"
-          f"   (n={len(timings)})", flush=True)
+    load = Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
+    print(f"{name:64s} p50 {statistics.median(timings) * 1000:8.1f} ms   p95 {percentile(timings, 0.95) * 1000:8.1f} ms"
+          f"   (n={len(timings)}, load {load})", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=11)
     parser.add_argument("--keep", action="store_true", help="reuse the data of a previous run")
     parser.add_argument("--rebuild", action="store_true", help="with --keep: rebuild the rollups anyway")
+    parser.add_argument("--only", default="", help="comma-separated groups: rebuild,pages,filters,breakdowns,csv")
     args = parser.parse_args()
+    groups = set(args.only.split(",")) if args.only else {"rebuild", "pages", "filters", "breakdowns", "csv"}
     first = dt.date(2025, 11, 23)
     last = first + dt.timedelta(days=364)
-    print(f"database: {connection.vendor}; cases: {args.cases:,}", flush=True)
+    print(f"database: {connection.vendor}; cases: {args.cases:,}; load {Path('/proc/loadavg').read_text().strip()}",
+          flush=True)
     call_command("migrate", verbosity=0)
     fresh = not (args.keep and Case.objects.exists())
     if fresh:
         t = time.monotonic()
         fill(args.cases, first)
         print(f"fill: {time.monotonic() - t:.0f} s", flush=True)
-    if fresh or args.rebuild:
+    if fresh or args.rebuild or not Cell.objects.exists():
         t = time.monotonic()
         build_rollups(first)
-        print(f"initial rollups for 365 days: {time.monotonic() - t:.0f} s; rows: {DailyRollup.objects.count():,}", flush=True)
-    show("rebuild one dirty day + its month (minute job)", time_day_rebuilds(first, args.runs))
+        print(f"initial rollups for 365 days: {time.monotonic() - t:.0f} s; rows: {Cell.objects.count():,}", flush=True)
+    if "rebuild" in groups:
+        rebuilds = time_day_rebuilds(first, max(3, args.runs // 2))
+        show("rebuild a dirty day, one case changed (minute job)", rebuilds["one"])
+        show("rebuild a dirty day, every case of the day changed", rebuilds["all"])
+        show("rebuild a dirty day, nothing changed", rebuilds["none"])
     client = Client(HTTP_HOST="127.0.0.1")
     assert client.login(username="benchlead", password="bench-pass-2026")
     agent = User.objects.get(username="bench3")
-    year = f"/metrics/?start={first}&end={last}"
-    show("dashboard page, full year, no filter", time_get(client, year, args.runs))
-    show("dashboard page, full year, team filter", time_get(client, f"{year}&team={agent.team_id}", args.runs))
-    show("dashboard page, full year, agent filter", time_get(client, f"{year}&agent={agent.pk}", args.runs))
-    show("dashboard page, last 30 days, channel filter", time_get(
-        client, f"/metrics/?start={last - dt.timedelta(days=29)}&end={last}&channel=chat", args.runs))
-    show("dashboard page, 30 days, team+channel (live path, no rollup)", time_get(
-        client, f"/metrics/?start={last - dt.timedelta(days=29)}&end={last}&team={agent.team_id}&channel=chat",
-        max(3, args.runs // 3)))
-    for dim in ("agent", "team"):
-        url = f"/metrics/breakdown/{dim}/{year[9:]}"
-        show(f"breakdown by {dim} (htmx fragment), full year, cold", time_get(client, url, args.runs, cold=True))
-        show(f"breakdown by {dim} (htmx fragment), full year, cached", time_get(client, url, args.runs))
-    show("CSV export summary, full year", time_get(client, f"{year}&format=csv&table=summary", args.runs))
+    team, chat, cat = agent.team_id, "chat", Category.objects.order_by("pk").first().pk
+    year = f"start={first}&end={last}"
+    month = f"start={last - dt.timedelta(days=29)}&end={last}"
+    runs = args.runs
+    if "pages" in groups:
+        for label, period in (("full year", year), ("last 30 days", month)):
+            show(f"page, {label}, no filter", time_get(client, f"/metrics/?{period}", runs))
+            for name, value in (("team", team), ("agent", agent.pk), ("channel", chat), ("category", cat)):
+                show(f"page, {label}, {name}", time_get(client, f"/metrics/?{period}&{name}={value}", runs))
+    if "filters" in groups:
+        combos = {
+            "team+channel": f"team={team}&channel={chat}", "team+category": f"team={team}&category={cat}",
+            "agent+channel": f"agent={agent.pk}&channel={chat}", "channel+category": f"channel={chat}&category={cat}",
+            "team+agent": f"team={team}&agent={agent.pk}",
+            "team+channel+category": f"team={team}&channel={chat}&category={cat}",
+            "agent+channel+category": f"agent={agent.pk}&channel={chat}&category={cat}",
+            "all four": f"team={team}&agent={agent.pk}&channel={chat}&category={cat}",
+        }
+        for label, period in (("full year", year), ("last 30 days", month)):
+            for name, query in combos.items():
+                show(f"page, {label}, {name}", time_get(client, f"/metrics/?{period}&{query}", runs))
+    if "breakdowns" in groups:
+        for dim in ("team", "agent", "channel", "category"):
+            url = f"/metrics/breakdown/{dim}/?{year}"
+            show(f"breakdown by {dim}, full year, cold cache", time_get(client, url, runs, cold=True))
+        show("breakdown by agent, full year, cached", time_get(client, f"/metrics/breakdown/agent/?{year}", runs))
+        for name, query in (("channel", f"channel={chat}"), ("team+channel", f"team={team}&channel={chat}")):
+            for dim in ("agent", "category"):
+                url = f"/metrics/breakdown/{dim}/?{year}&{query}"
+                show(f"breakdown by {dim} under {name}, full year, cold", time_get(client, url, runs, cold=True))
+    if "csv" in groups:
+        for table in ("summary", "trend", "agent", "category"):
+            show(f"CSV {table}, full year, cold cache",
+                 time_get(client, f"/metrics/?{year}&format=csv&table={table}", runs, cold=True))
+        show("CSV agent, full year, team+channel, cold",
+             time_get(client, f"/metrics/?{year}&team={team}&channel={chat}&format=csv&table=agent", runs, cold=True))
 
 
 if __name__ == "__main__":

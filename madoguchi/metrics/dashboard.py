@@ -4,7 +4,6 @@ their targets and the previous period, trend series, breakdown tables, impact pa
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +19,7 @@ from madoguchi.metrics.definitions import (
     meets,
 )
 from madoguchi.metrics.models import ImpactInputs
-from madoguchi.metrics.rollup import local_day, period_figures, period_rows
+from madoguchi.metrics.rollup import grouped, local_day, period_figures
 from madoguchi.metrics.services import targets
 
 TREND_MEASURES = ["cases", "chat_first_answer_median", "email_first_reply_median", "csat", "resolution_rate", "sla_attainment"]
@@ -95,18 +94,14 @@ def change_rows(rows: list[MeasureRow], goals: dict[str, float | None]) -> list[
 
 
 def _trend(period: Period, filters: dict[str, str]) -> dict[str, list[tuple[dt.date, float | None]]]:
-    """Per day up to 92 days, else per month (the month rows of the rollup)."""
-    if len(filters) > 1:
-        return {}
-    dim, value = next(iter(filters.items())) if filters else ("all", "")
-    by_point: dict[dt.date, Figures] = defaultdict(Figures)
+    """Per day up to 92 days (the day rows), else per month (the month rows)."""
     if period.days <= 92:
-        for _dim, _value, day, figures in period_rows(period.first, period.last, [dim], str(value)):
-            by_point[day].add_json(figures)
+        by_point = {day: s.figures() for day, s in grouped(period.first, period.last, filters, "day", per_day=True).items()}
     else:
-        first_month = period.first.replace(day=1)
-        for _dim, _value, day, figures in period_rows(first_month, _month_end(period.last), [dim], str(value)):
-            by_point[day.replace(day=1)].add_json(figures)
+        sums = grouped(period.first.replace(day=1), _month_end(period.last), filters, "day")
+        by_point = {}
+        for day, s in sums.items():
+            by_point.setdefault(day.replace(day=1), Figures()).add(s.figures())
     points = sorted(by_point)
     return {code: [(p, MEASURES_BY_CODE[code].value(by_point[p])) for p in points] for code in TREND_MEASURES}
 
@@ -116,32 +111,36 @@ def _month_end(day: dt.date) -> dt.date:
 
 
 def rollup_version() -> int:
-    """Changes whenever any rollup row is rebuilt (rebuilt rows get new ids)."""
+    """Changes whenever any rollup row is written (changed rows are written as new rows)."""
     from django.db.models import Max
 
-    from madoguchi.metrics.models import DailyRollup
+    from madoguchi.metrics.models import Cell
 
-    return DailyRollup.objects.aggregate(top=Max("id"))["top"] or 0
+    return Cell.objects.aggregate(top=Max("id"))["top"] or 0
 
 
-def breakdown(period: Period, dim: str) -> list[tuple[str, dict[str, float | None]]]:
-    """One row per team/agent/channel/category value over the period (whole desk).
-    Cached until any rollup changes, so a repeat view costs one indexed MAX(id)."""
+def breakdown(period: Period, dim: str, filters: dict[str, str] | None = None) -> list[tuple[str, dict[str, float | None]]]:
+    """One row per team/agent/channel/category value over the period, under the filters.
+    Cached until any rollup row changes, so a repeat view costs one indexed MAX(id)."""
     from django.core.cache import cache
 
-    key = f"metrics:breakdown:{dim}:{period.first}:{period.last}:{rollup_version()}"
+    filters = filters or {}
+    chosen = "&".join(f"{k}={v}" for k, v in sorted(filters.items()))
+    key = f"metrics:breakdown:{dim}:{period.first}:{period.last}:{chosen}:{rollup_version()}"
     rows = cache.get(key)
     if rows is None:
-        rows = _breakdown(period, dim)
+        rows = _breakdown(period, dim, filters)
         cache.set(key, rows, 3600)
     return rows
 
 
-def _breakdown(period: Period, dim: str) -> list[tuple[str, dict[str, float | None]]]:
-    sums: dict[str, Figures] = defaultdict(Figures)
-    for _dim, value, _day, figures in period_rows(period.first, period.last, [dim]):
-        sums[value].add_json(figures)
-    return [(value, {c: MEASURES_BY_CODE[c].value(f) for c in BREAKDOWN_MEASURES}) for value, f in sums.items()]
+def _breakdown(period: Period, dim: str, filters: dict[str, str]) -> list[tuple[str, dict[str, float | None]]]:
+    sums = grouped(period.first, period.last, filters, dim)
+    rows = []
+    for value, s in sums.items():
+        f = s.figures()
+        rows.append((str(value), {c: MEASURES_BY_CODE[c].value(f) for c in BREAKDOWN_MEASURES}))
+    return rows
 
 
 def impact_of(figures: Figures, period: Period) -> Impact | None:
@@ -152,7 +151,8 @@ def impact_of(figures: Figures, period: Period) -> Impact | None:
     return impact(figures.cases / period.days, satisfaction, inputs.unhappy_leave_percent)
 
 
-def build(period: Period, filters: dict[str, str], with_breakdowns: bool = True) -> Dashboard:
+def build(period: Period, filters: dict[str, str], with_breakdowns: bool = True,
+          dims: tuple[str, ...] = ("team", "agent", "channel", "category")) -> Dashboard:
     goals = targets()
     current = period_figures(period.first, period.last, filters)
     previous = period_figures(period.previous().first, period.previous().last, filters)
@@ -160,5 +160,5 @@ def build(period: Period, filters: dict[str, str], with_breakdowns: bool = True)
     board = Dashboard(period, rows, change_rows(rows, goals), _trend(period, filters),
                       impact=impact_of(current, period), figures=current)
     if with_breakdowns:
-        board.breakdowns = {dim: breakdown(period, dim) for dim in ("team", "agent", "channel", "category")}
+        board.breakdowns = {dim: breakdown(period, dim, filters) for dim in dims}
     return board

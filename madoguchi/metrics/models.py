@@ -1,4 +1,4 @@
-"""SLA clocks, breaches, outcomes, surveys, quality reviews, targets and the daily rollups.
+"""SLA clocks, breaches, outcomes, surveys, quality reviews, targets and the rollup cells.
 
 Everything here hangs off cases.Case by a OneToOne/FK; the case desk's tables are never
 written by this app. The measures themselves are defined once, in definitions.py.
@@ -244,23 +244,65 @@ class ImpactInputs(models.Model):
         return str(_("影響試算の前提"))
 
 
-class DailyRollup(models.Model):
-    """Figures of the cases received on one local day (grain "d") or month (grain "m",
-    day = the 1st), for the whole desk (dim "all") and for each team, agent, channel and
-    category separately. `figures` is a definitions.Figures in JSON. A day is rebuilt when
-    marked dirty, then its month is summed again from its days."""
+def _count() -> models.IntegerField:
+    return models.IntegerField(default=0)
 
-    grain = models.CharField(max_length=1, default="d")
+
+class Cell(models.Model):
+    """Figures of the cases received in one block — a local day (grain "d") or a month
+    (grain "m", day = the 1st) — for one combination of the dashboard's filters.
+
+    `kind` says which dimensions the row is about: "all" (the desk), "team", "agent",
+    "channel" or "category" (one of them; the others are 0/""), or "cell" (all four at
+    once; 0/"" there means the case has none). A view with no filter reads "all", one filter
+    its own kind, two or more filters the "cell" rows that match them, and a breakdown
+    groups a kind's rows by its value. Columns are definitions.Figures: one integer per
+    scalar (definitions.SCALARS), and each duration histogram packed as int32 pairs
+    (bucket seconds, count) — see rollup.pack. Every figure is additive, so any set of
+    rows adds up exactly to the figures of their cases.
+    """
+
+    grain = models.CharField(max_length=1)
     day = models.DateField()
-    dim = models.CharField(max_length=10)
-    value = models.CharField(max_length=40)
-    figures = models.JSONField()
+    kind = models.CharField(max_length=8)
+    team = models.BigIntegerField(default=0)
+    agent = models.BigIntegerField(default=0)
+    channel = models.CharField(max_length=10, default="")
+    category = models.BigIntegerField(default=0)
+
+    cases = _count()
+    outcomes = _count()
+    outcomes_resolved = _count()
+    cancelled = _count()
+    refunds = _count()
+    kept = _count()
+    upsell = _count()
+    ever_resolved = _count()
+    reopened = _count()
+    ratings = _count()
+    ratings_good = _count()
+    nps_answers = _count()
+    promoters = _count()
+    detractors = _count()
+    sla_due = _count()
+    sla_met = _count()
+    commitments_due = _count()
+    commitments_on_time = _count()
+    compensation_yen = models.BigIntegerField(default=0)
+    assigned_cases = _count()
+    chat_first_answer = models.BinaryField(default=b"")
+    email_first_reply = models.BinaryField(default=b"")
+    resolution = models.BinaryField(default=b"")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["grain", "dim", "value", "day"], name="rollup_key")]
+        constraints = [
+            # Also the index every read uses: block kind and day, then the filters.
+            models.UniqueConstraint(fields=["grain", "kind", "day", "team", "agent", "channel", "category"],
+                                    name="metrics_cell_key"),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.dim}={self.value}"
+        return f"{self.grain} {self.day} {self.kind} {self.team}/{self.agent}/{self.channel}/{self.category}"
 
 
 class DirtyDay(models.Model):

@@ -89,7 +89,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     filters = _filters(request)
     table = request.GET.get("table", "summary")
     # Breakdown tables are fetched by their own requests (htmx), so the page itself stays fast.
-    data = board.build(period, filters, with_breakdowns=request.GET.get("format") == "csv" and table in BREAKDOWNS)
+    csv_breakdown = request.GET.get("format") == "csv" and table in BREAKDOWNS
+    data = board.build(period, filters, with_breakdowns=csv_breakdown, dims=(table,) if csv_breakdown else ())
     names = _names()
     if request.GET.get("format") == "csv":
         return _csv(table, data, names)
@@ -121,7 +122,8 @@ def breakdown(request: HttpRequest, dim: str) -> HttpResponse:
         return HttpResponse(_("不明な表です。"), status=404, content_type="text/plain; charset=utf-8")
     period, _warning = _period(request)
     names = _names()[dim]
-    rows = sorted(((names.get(value, value), vals) for value, vals in board.breakdown(period, dim)), key=lambda r: r[0])
+    rows = sorted(((names.get(value, value), vals) for value, vals in board.breakdown(period, dim, _filters(request))),
+                  key=lambda r: r[0])
     return render(request, "metrics/_breakdown.html", {
         "dim": dim, "rows": rows, "labels": [MEASURES_BY_CODE[c].label for c in board.BREAKDOWN_MEASURES],
     })
