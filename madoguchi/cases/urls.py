@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("cases/new/", views.case_new, name="new"),
     path("cases/<int:pk>/", views.case_detail, name="detail"),
+    path("cases/<int:pk>/parts/<slug:part>/", views.case_part, name="part"),
     path("cases/<int:pk>/edit/", views.case_edit, name="edit"),
     path("cases/<int:pk>/interactions/", views.case_interaction, name="interaction"),
     path("cases/<int:pk>/reply/", views.case_reply, name="reply"),

@@ -9,11 +9,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.models import User
@@ -33,16 +34,19 @@ from madoguchi.cases.models import (
     Category,
     Channel,
     Commitment,
+    CommitmentState,
     Compensation,
+    CompensationKind,
     CompensationState,
+    InteractionKind,
     Priority,
     Status,
 )
-from madoguchi.cases.steps import CHECKLIST_ITEMS, current_step, facts_for, seven_steps
+from madoguchi.cases.steps import CHECKLIST_ITEMS, CaseFacts, current_step, seven_steps
 from madoguchi.cases.templatetags.desk import due_label
 from madoguchi.customers.models import IdentityKind
 from madoguchi.customers.services import get_or_create_customer
-from madoguchi.shop.models import Order
+from madoguchi.shop.models import Carrier, Order
 
 
 def _user(request: HttpRequest) -> User:
@@ -127,42 +131,95 @@ def _query_without(request: HttpRequest, key: str) -> str:
     return query.urlencode()
 
 
+# Forms the agent opens on demand: rendered inline only when a POST failed (with its errors),
+# otherwise fetched by htmx when its <details> opens (`case_part`).
+FORM_PARTS: dict[str, tuple[str, str, Any]] = {
+    # part: (context name, URL name of the POST, button label)
+    "interaction": ("interaction_form", "cases:interaction", gettext_lazy("記録する")),
+    "edit": ("edit_form", "cases:edit", gettext_lazy("保存")),
+    "commitment": ("commitment_form", "cases:commitment_add", gettext_lazy("約束を登録")),
+    "compensation": ("compensation_form", "cases:compensation_add", gettext_lazy("申請する")),
+    "handover": ("handover_form", "cases:handover", gettext_lazy("引き継ぐ")),
+}
+
+
+def _blank_form(part: str, case: Case) -> Any:
+    if part == "edit":
+        return CaseEditForm.for_case(case)
+    if part == "interaction":
+        return InteractionForm(prefix="ia")
+    if part == "commitment":
+        return CommitmentForm(prefix="cm")
+    if part == "compensation":
+        return CompensationForm(prefix="cp")
+    return HandoverForm(initial={"version": case.version}, prefix="ho")
+
+
+def _labelled(items: list[Any], **choices: Any) -> list[Any]:
+    """Attach `<field>_label` to each row from its choices, translated once per page, not per row."""
+    for field, choice_list in choices.items():
+        labels = {value: str(label) for value, label in choice_list}
+        for item in items:
+            value = getattr(item, field)
+            setattr(item, f"{field}_label", labels.get(value, value))
+    return items
+
+
 def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
-    """Everything the case page shows, in a fixed number of queries whatever the history."""
-    interactions = list(case.interactions.select_related("author").order_by("occurred_at", "id"))
+    """What the case page shows on its first response, in a fixed number of queries whatever the
+    history. The side panels (rules, metrics, customer) and the forms come in their own requests
+    (`case_part`), so the first response stays small."""
+    interactions = _labelled(list(case.interactions.select_related("author").order_by("occurred_at", "id")),
+                             kind=InteractionKind.choices, channel=Channel.choices)
     handovers = list(case.handovers.select_related("from_user", "to_user", "to_team").order_by("created_at"))
     timeline = sorted(
         [("interaction", i.occurred_at, i) for i in interactions] + [("handover", h.created_at, h) for h in handovers],
         key=lambda entry: entry[1],
     )
-    customer = case.customer
-    past_cases = list(customer.cases.exclude(pk=case.pk).select_related("category").order_by("-received_at")[:20])
-    totals = customer.orders.aggregate(total=Sum("amount_yen"), count=Count("id"))
-    steps = seven_steps(case, facts_for(case))
+    commitments = _labelled(list(case.commitments.select_related("owner").order_by("state", "due_at")),
+                            state=CommitmentState.choices)
+    compensations = _labelled(
+        list(case.compensations.select_related("requested_by", "approved_by").order_by("-created_at")),
+        kind=CompensationKind.choices, state=CompensationState.choices)
+    kinds = {i.kind for i in interactions}
+    facts = CaseFacts(  # from the lists above: the same as steps.facts_for, without its three queries
+        has_outbound=InteractionKind.OUTBOUND in kinds, has_note=InteractionKind.NOTE in kinds,
+        commitment_count=len(commitments),
+        compensation_count=sum(1 for c in compensations if c.state != CompensationState.REJECTED),
+    )
+    steps = seven_steps(case, facts)
     checked = case.checklist or {}
-    return {
+    context = {
         "case": case,
         "timeline": timeline,
         "steps": steps,
         "current_step": current_step(steps),
         "checklist": [(code, label, bool(checked.get(code))) for code, label in CHECKLIST_ITEMS],
-        "commitments": list(case.commitments.select_related("owner").order_by("state", "due_at")),
-        "compensations": list(case.compensations.select_related("requested_by", "approved_by").order_by("-created_at")),
+        "commitments": commitments,
+        "compensations": compensations,
         "audit_events": list(case.audit_events.select_related("actor").order_by("-at")[:30]),
-        "identities": list(customer.identities.all()),
-        "orders": list(customer.orders.prefetch_related("items__product").order_by("-ordered_at")[:10]),
-        "order_total": totals["total"] or 0,
-        "order_count": totals["count"],
-        "past_cases": past_cases,
-        "edit_form": forms.get("edit_form") or CaseEditForm.for_case(case),
-        "interaction_form": forms.get("interaction_form") or InteractionForm(prefix="ia"),
         "reply_form": forms.get("reply_form") or ReplyForm(prefix="re"),
-        "handover_form": forms.get("handover_form") or HandoverForm(initial={"version": case.version}, prefix="ho"),
-        "commitment_form": forms.get("commitment_form") or CommitmentForm(prefix="cm"),
-        "compensation_form": forms.get("compensation_form") or CompensationForm(prefix="cp"),
         "conflict": forms.get("conflict"),
         "can_decide": user.is_lead or user.is_admin,
         "now": timezone.now(),
+    }
+    for _part, (name, _url, _button) in FORM_PARTS.items():
+        context[name] = forms.get(name)  # None: loaded when opened
+    return context
+
+
+def _customer_context(case: Case) -> dict[str, Any]:
+    customer = case.customer
+    totals = customer.orders.aggregate(total=Sum("amount_yen"), count=Count("id"))
+    return {
+        "case": case,
+        "identities": _labelled(list(customer.identities.all()), kind=IdentityKind.choices),
+        "orders": _labelled(list(customer.orders.order_by("-ordered_at")[:10]), carrier=Carrier.choices),
+        "order_total": totals["total"] or 0,
+        "order_count": totals["count"],
+        "past_cases": _labelled(
+            list(customer.cases.exclude(pk=case.pk).only("pk", "customer_id", "subject", "received_at", "status").order_by("-received_at")[:20]),
+            status=Status.choices),
     }
 
 
@@ -179,6 +236,22 @@ def _load_case(pk: int) -> Case:
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = _load_case(pk)
     return render(request, "cases/case_detail.html", _case_context(case, _user(request)))
+
+
+@login_required
+def case_part(request: HttpRequest, pk: int, part: str) -> HttpResponse:
+    """One lazily loaded piece of the case page (htmx): the side panels, or a blank form."""
+    if part == "side":
+        case = get_object_or_404(Case.objects.select_related("customer", "category"), pk=pk)
+        return render(request, "cases/_case_side.html", _customer_context(case))
+    if part not in FORM_PARTS:
+        raise Http404
+    case = get_object_or_404(Case, pk=pk) if part != "edit" else _load_case(pk)
+    _name, url_name, button = FORM_PARTS[part]
+    return render(request, "cases/_case_form.html", {
+        "case": case, "form": _blank_form(part, case), "action": reverse(url_name, args=[pk]),
+        "button": button, "part": part,
+    })
 
 
 def _rerender(request: HttpRequest, case: Case, status: int = 400, **forms: Any) -> HttpResponse:

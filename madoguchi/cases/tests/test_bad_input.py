@@ -146,6 +146,8 @@ def test_pages_need_login(client):
 def test_logging_a_call_on_an_existing_case_prefills_time_and_records_the_agent(agent_client):
     case = CaseFactory(assignee=agent_client.agent)
     page = agent_client.get(f"/cases/{case.pk}/").content.decode()
+    assert f'hx-get="/cases/{case.pk}/parts/interaction/"' in page  # the form comes when the agent opens it
+    page = agent_client.get(f"/cases/{case.pk}/parts/interaction/").content.decode()
     now_minute = timezone.localtime().strftime("%Y-%m-%dT%H:")
     assert f'name="ia-occurred_at" value="{now_minute}' in page
     response = agent_client.post(f"/cases/{case.pk}/interactions/", {

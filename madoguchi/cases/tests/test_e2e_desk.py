@@ -82,7 +82,8 @@ def test_phone_complaint_promise_handover_escalation_and_approval(new_page, staf
     assert case.compensations.get().state == CompensationState.PENDING
     screenshot(agent, "desk-case-after-refund-request")
 
-    # 3. The agent hands the case over with a note.
+    # 3. The agent hands the case over with a note (the form loads when its section opens).
+    agent.click("#handover summary")
     agent.select_option("select[name=ho-to_user]", label="鈴木 一郎")
     agent.fill("textarea[name=ho-note]", "お客様は来週の贈り物に必要。明日15時までに発送日を電話で連絡する約束。")
     agent.click("#handover button.primary")
@@ -92,6 +93,7 @@ def test_phone_complaint_promise_handover_escalation_and_approval(new_page, staf
     second = new_page()
     login(second, "suzuki")
     second.goto(f"/cases/{case.pk}/")
+    second.wait_for_selector("#case-side[data-loaded] .customer-panel")  # side panels come right after the page
     page_text = second.inner_text("main")
     for expected in (COMPLAINT.split("。")[0], "明日15時までに発送日を電話で連絡する約束", "物流部に確認し、発送日をお電話でお知らせする",
                      "新しいマグカップを明日発送し", "ORD-2026-001234", "承認待ち", "山田　太郎"):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.template.loader import get_template
 
 from madoguchi.mail.models import OutboundMessage, RawMessage, RawState
 
@@ -43,6 +44,16 @@ def mail_for(context: Any, interaction: Any) -> dict[str, Any]:
         return {"raw": raw} if raw else {}
     out = found["out"].get(interaction.pk)
     return {"out": out} if out else {}
+
+
+@register.simple_tag(takes_context=True)
+def mail_entry(context: Any, interaction: Any) -> str:
+    """The mail part of one timeline entry (quoted text, HTML view, attachments, delivery state),
+    rendered only for entries that have a mail behind them: no sub-template for the others."""
+    mail = mail_for(context, interaction)
+    if not mail:
+        return ""
+    return get_template("mail/_interaction.html").render({"mail": mail, "item": interaction, "csrf_token": context.get("csrf_token")})
 
 
 @register.simple_tag
