@@ -260,9 +260,25 @@ def _stored(grain: str, day: dt.date, keys: Iterable[Key] | None = None) -> dict
     return result
 
 
-def _cell(grain: str, day: dt.date, key: Key, columns: tuple) -> Cell:
-    return Cell(grain=grain, day=day, **dict(zip(KEY_FIELDS, key, strict=True)),
-                **dict(zip(COLUMNS, columns, strict=True)))
+def _insert(rows: list[tuple[str, dt.date, Key, tuple]]) -> None:
+    """Write rows (grain, day, key, COLUMNS) with one executemany: thousands of rows of a
+    day take milliseconds this way, not the second that model instances would."""
+    if not rows:
+        return
+    fields = ("grain", "day", *KEY_FIELDS, *COLUMNS)
+    table = Cell._meta.db_table
+    sql = f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join(['%s'] * len(fields))})"
+    adapt = connection.ops.adapt_datefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [(grain, adapt(day), *key, *columns) for grain, day, key, columns in rows])
+
+
+def _delete(ids: list[int]) -> None:
+    table = Cell._meta.db_table
+    with connection.cursor() as cursor:
+        for i in range(0, len(ids), 5000):
+            chunk = ids[i:i + 5000]
+            cursor.execute(f"DELETE FROM {table} WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)
 
 
 def _lock() -> None:
@@ -320,8 +336,8 @@ def rebuild_day(day: dt.date, month: bool = True) -> int:
     changed = [key for key in new.keys() | old.keys() if new.get(key) != (old[key][1] if key in old else None)]
     if not changed:
         return 0
-    Cell.objects.filter(pk__in=[old[key][0] for key in changed if key in old]).delete()
-    Cell.objects.bulk_create([_cell("d", day, key, new[key]) for key in changed if key in new], batch_size=2000)
+    _delete([old[key][0] for key in changed if key in old])
+    _insert([("d", day, key, new[key]) for key in changed if key in new])
     if month:
         first = month_of(day)
         stored = _stored("m", first, changed if len(changed) <= FEW_KEYS else None)
@@ -337,9 +353,9 @@ def rebuild_day(day: dt.date, month: bool = True) -> int:
             if current:
                 gone.append(current[0])
             if result is not None:
-                fresh.append(_cell("m", first, key, result))
-        Cell.objects.filter(pk__in=gone).delete()
-        Cell.objects.bulk_create(fresh, batch_size=2000)
+                fresh.append(("m", first, key, result))
+        _delete(gone)
+        _insert(fresh)
     return len(changed)
 
 
@@ -352,9 +368,8 @@ def rebuild_month(month: dt.date) -> None:
         sums[values[:5]].add_row(values[5:])
     with transaction.atomic():
         _lock()
-        Cell.objects.filter(grain="m", day=first).delete()
-        Cell.objects.bulk_create([_cell("m", first, key, record(s.figures())) for key, s in sums.items()],
-                                 batch_size=2000)
+        Cell.objects.filter(grain="m", day=first)._raw_delete(connection.alias)
+        _insert([("m", first, key, record(s.figures())) for key, s in sums.items()])
 
 
 def refresh_dirty(limit: int | None = None) -> int:
