@@ -4,8 +4,8 @@ Cohort rule: a case belongs to the local day (settings.TIME_ZONE) on which it wa
 and every figure of a period is about the cases received in that period — so a period's
 figures settle as its cases are answered, resolved and surveyed.
 
-`Figures` holds additive counts, sums and duration histograms; one is built per day and
-dimension (rollup.py) and periods are their sum. Durations are kept in buckets (exact
+`Figures` holds additive counts, sums and duration histograms; the rollup (rollup.py)
+keeps one per day/month and combination of filters, and periods are their sum. Durations are kept in buckets (exact
 5 s steps below 10 minutes, 1 min below 2 hours, 10 min below 1 day, 1 h beyond), so medians
 and p90 of a year are read from a few hundred numbers instead of a million rows.
 """
