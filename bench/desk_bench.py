@@ -53,6 +53,10 @@ def configure(db: str, size: int) -> tuple[Path, str]:
     os.environ["DATABASE_URL"] = url
     os.environ["MADOGUCHI_ALLOWED_HOSTS"] = "testserver"
     os.environ["MADOGUCHI_LOG_LEVEL"] = "WARNING"
+    # As `madoguchi serve` at scale runs: a connection per request, on PostgreSQL taken from
+    # psycopg's pool (MADOGUCHI_DB_POOL), so no request pays for a new server connection.
+    if db == "postgres":
+        os.environ.setdefault("MADOGUCHI_DB_POOL", "true")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
     return data_dir, url
 
@@ -148,10 +152,18 @@ def pages(user: Any, size: int) -> tuple[dict[str, str], dict[str, int]]:
         depths[queue.code] = depth
     from generate_desk import BENCH_CASE_EVERY
 
+    from madoguchi.cases.views import FORM_PARTS
+
     step = max(size // CASE_PAGES // BENCH_CASE_EVERY, 1) * BENCH_CASE_EVERY
     for n, pk in enumerate(range(step, size + 1, step)):
         if n < CASE_PAGES:
             urls[f"case {pk}"] = reverse("cases:detail", args=[pk])
+            # What the page fetches through htmx: right after it (side panels, suggestions), and
+            # each form when the agent opens it. Every one is a request of its own, timed the same.
+            urls[f"fragment side {pk}"] = reverse("cases:part", args=[pk, "side"])
+            urls[f"fragment suggestions {pk}"] = reverse("knowledge:case_suggestions", args=[pk])
+            for part in FORM_PARTS:
+                urls[f"fragment form-{part} {pk}"] = reverse("cases:part", args=[pk, part])
     return urls, depths
 
 
@@ -212,7 +224,13 @@ def rows_shown(client: Any, url: str) -> int:
 def summarise(samples: dict[str, list[tuple[float, float]]], counts: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     grouped: dict[str, list[str]] = {}
     for name in samples:
-        grouped.setdefault("case page (50 interactions)" if name.startswith("case ") else name, []).append(name)
+        if name.startswith("case "):
+            label = "case page (50 interactions)"
+        elif name.startswith("fragment "):
+            label = "↳ " + name.split()[1]  # one row per fragment over the 10 cases
+        else:
+            label = name
+        grouped.setdefault(label, []).append(name)
     out = {}
     for label, names in grouped.items():
         values = [wall for n in names for wall, _cpu in samples[n]]
@@ -233,8 +251,6 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=30, help="measured rounds (each requests every page once)")
     parser.add_argument("--warmup", type=int, default=3, help="rounds discarded before measuring")
     parser.add_argument("--explain", action="store_true", help="print plans of queries slower than 3 ms")
-    parser.add_argument("--proposed", action="store_true",
-                        help="measure with the query changes of bench/proposed_queues.py swapped in")
     parser.add_argument("--user", default="bench-agent1-1", help="agent to log in as (has a team)")
     args = parser.parse_args()
 
@@ -244,7 +260,7 @@ def main() -> None:
     import django
 
     django.setup()
-    result: dict[str, Any] = {"db": args.db, "size": args.size, "cpus": os.cpu_count()}
+    result: dict[str, Any] = {"db": args.db, "size": args.size, "cpus": os.cpu_count(), "rounds": args.rounds}
     if args.generate or args.generate_only:
         result["generation"] = build(args.db, args.size, data_dir, url)
         (data_dir / f"generation-{args.db}.json").write_text(json.dumps(result["generation"], indent=1))
@@ -254,15 +270,6 @@ def main() -> None:
     from django.test import Client
 
     refresh_other_apps()
-    if args.proposed:
-        # A proposal lives in bench/proposed_queues.py (with an install() that swaps it into
-        # madoguchi.cases.queues) only until it is applied; all earlier ones are in queues.py.
-        try:
-            import proposed_queues
-        except ImportError:
-            raise SystemExit("bench/proposed_queues.py がありません（提案はすべて queues.py に反映済み）") from None
-        proposed_queues.install()
-    result["proposed"] = args.proposed
 
     from madoguchi.accounts.models import User
     from madoguchi.cases.models import Case, Interaction
@@ -280,14 +287,13 @@ def main() -> None:
     result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     result["pages"] = summarise(samples, counts)
     print_table(result)
-    out = data_dir / f"results-{args.db}-{args.size}{'-proposed' if args.proposed else ''}.json"
+    out = data_dir / f"results-{args.db}-{args.size}.json"
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
     print(f"\nwritten {out}")
 
 
 def print_table(result: dict[str, Any]) -> None:
-    proposed = " (with bench/proposed_queues.py)" if result["proposed"] else ""
-    print(f"\n{result['db']}{proposed} — {result['data']['cases']:,} cases, {result['data']['interactions']:,} interactions")
+    print(f"\n{result['db']} — {result['data']['cases']:,} cases, {result['data']['interactions']:,} interactions")
     print(f"load average (1 min) before/after measuring: {result['load_average']}")
     print("| page | deep row | p50 ms | p95 ms | CPU p50 ms | CPU p95 ms | SQL ms (median) | queries | requests |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
