@@ -71,3 +71,39 @@ def test_case_page_queries_do_not_grow_with_history(client):
     services.do_request_compensation(case, actor=agent, kind="coupon", amount_yen=500, reason="お詫び")
     large = count_queries(client, f"/cases/{case.pk}/")
     assert large == small
+
+
+PARTS = ["side", "edit", "interaction", "commitment", "compensation", "handover"]
+
+
+def test_case_page_and_its_fragments_cost_the_same_queries_at_any_history(client):
+    """The first response and every piece htmx loads after it (side panels, forms on demand)
+    issue as many queries for a case with 1 interaction as for one with 50, and for a customer
+    with 1 past case as for one with 25."""
+    agent = UserFactory()
+    client.force_login(agent)
+    customer = CustomerFactory()
+    case = CaseFactory(customer=customer, assignee=agent)
+    InteractionFactory(case=case)
+    InteractionFactory(case=case, kind="note")
+    OrderFactory(customer=customer)
+    CaseFactory(customer=customer)
+    urls = [f"/cases/{case.pk}/", *(f"/cases/{case.pk}/parts/{part}/" for part in PARTS)]
+    small = {url: count_queries(client, url) for url in urls}
+    for n in range(48):
+        InteractionFactory(case=case, kind=("inbound", "outbound", "note")[n % 3], body=f"{n}回目のやりとりです。")
+    for _ in range(24):
+        OrderFactory(customer=customer)
+        CaseFactory(customer=customer)
+    large = {url: count_queries(client, url) for url in urls}
+    assert case.interactions.count() == 50
+    assert large == small
+    assert small[f"/cases/{case.pk}/"] <= 20  # the first response stays small: forms and panels come later
+
+
+def test_unknown_case_part_is_a_404(client):
+    agent = UserFactory()
+    client.force_login(agent)
+    case = CaseFactory(assignee=agent)
+    assert client.get(f"/cases/{case.pk}/parts/nope/").status_code == 404
+    assert client.get("/cases/999999/parts/edit/").status_code == 404
