@@ -23,10 +23,9 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from madoguchi import businesshours
+from madoguchi import after_commit, businesshours
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.cases.services import do_send_reply
-from madoguchi.knowledge import after_commit
 from madoguchi.knowledge.models import (
     AfterHoursReply,
     Article,

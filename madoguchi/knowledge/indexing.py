@@ -21,9 +21,9 @@ from typing import Any
 
 from django.db import transaction
 
+from madoguchi import after_commit
 from madoguchi.cases.models import Case, Interaction
 from madoguchi.customers.models import Customer
-from madoguchi.knowledge import after_commit
 from madoguchi.knowledge.models import Article, DocKind, SearchDoc
 from madoguchi.knowledge.text import index_tokens, normalise
 from madoguchi.shop.models import Order

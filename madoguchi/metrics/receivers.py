@@ -1,17 +1,27 @@
-"""Receivers of the case desk's signals: SLA clocks, survey on resolution, rollup marks."""
+"""Receivers of the case desk's signals: SLA clocks, survey on resolution, rollup marks.
+
+They run in the writing transaction (the SLA clock must exist as soon as the case does).
+A day is marked dirty once per transaction (`_mark`): a batch of 100 mails received on
+one day costs one mark, not 100; the mark still commits or rolls back with the writes."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from madoguchi import after_commit
 from madoguchi.cases.models import InteractionKind, Status
 from madoguchi.metrics import sla, survey
-from madoguchi.metrics.rollup import mark_dirty
+from madoguchi.metrics.rollup import local_day, mark_dirty
+
+
+def _mark(moment: Any) -> None:
+    if after_commit.first_in_transaction(("metrics.dirty", local_day(moment))):
+        mark_dirty(moment)
 
 
 def on_case_created(sender: Any, case: Any, **kwargs: Any) -> None:
     sla.sla_for(case)
-    mark_dirty(case.received_at)
+    _mark(case.received_at)
 
 
 def on_interaction(sender: Any, interaction: Any, **kwargs: Any) -> None:
@@ -24,7 +34,7 @@ def on_interaction(sender: Any, interaction: Any, **kwargs: Any) -> None:
         sla.on_customer_message(case, interaction.occurred_at)
     else:
         return
-    mark_dirty(case.received_at)
+    _mark(case.received_at)
 
 
 def on_status_changed(sender: Any, case: Any, old: str, new: str, **kwargs: Any) -> None:
@@ -33,4 +43,4 @@ def on_status_changed(sender: Any, case: Any, old: str, new: str, **kwargs: Any)
     sla.on_status(case, old, new, timezone.now())
     if new == Status.RESOLVED and old != Status.CLOSED:
         survey.do_invite(case)
-    mark_dirty(case.received_at)
+    _mark(case.received_at)

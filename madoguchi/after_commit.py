@@ -37,3 +37,31 @@ def collect(key: str, items: Iterable[Hashable], flush: Callable[[list[Any]], No
             flush(list(taken))
 
     transaction.on_commit(run, using=using)
+
+
+_SEEN = "_madoguchi_seen_in_transaction"
+
+
+def first_in_transaction(key: Hashable, using: str = DEFAULT_DB_ALIAS) -> bool:
+    """True the first time `key` is seen in the current transaction: for work whose effect
+    a transaction needs only once (marking a day dirty for 100 mails of one day). Outside a
+    transaction always True. Savepoint-safe: a probe callback is registered with on_commit,
+    and Django drops the callbacks of a rolled-back savepoint, so when the savepoint that did
+    the work was rolled back the probe is gone and the key counts as unseen again."""
+    connection = transaction.get_connection(using)
+    if not connection.in_atomic_block:
+        return True
+    seen = connection.__dict__.get(_SEEN)
+    if seen is None:
+        seen = connection.__dict__[_SEEN] = {}
+    probe = seen.get(key)
+    # run_on_commit holds (savepoint ids, callback, robust) for the transaction in progress.
+    if probe is not None and any(entry[1] is probe for entry in connection.run_on_commit):
+        return False
+
+    def forget() -> None:
+        seen.pop(key, None)
+
+    seen[key] = forget
+    transaction.on_commit(forget, using=using)
+    return True

@@ -1,0 +1,97 @@
+"""Mails are filed in batches (one transaction, a savepoint per mail): one bad mail fails
+alone, a reply in the same batch still joins its case, nothing is filed twice."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import transaction
+
+from madoguchi.after_commit import collect, first_in_transaction
+from madoguchi.cases.models import Case, InteractionKind
+from madoguchi.customers.models import Customer
+from madoguchi.knowledge.search import search
+from madoguchi.mail.ingest import do_ingest_raw, process_pending, process_raw_messages
+from madoguchi.mail.models import RawMessage, RawState
+from madoguchi.mail.tests.helpers import japanese_mail
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop_open")]
+
+
+def store(*mails: bytes) -> list[int]:
+    """Stored as the receivers store them, without running the worker yet."""
+    return [do_ingest_raw(raw, "smtp", enqueue=False)[0].pk for raw in mails]
+
+
+def test_one_unreadable_mail_fails_alone_and_the_rest_of_the_batch_is_filed(django_capture_on_commit_callbacks) -> None:
+    pks = store(
+        japanese_mail(sender="a@example.jp", subject="一通目", message_id="<a1@example.jp>"),
+        b"Subject: =?UTF-8?B?5beu5Ye65Lq644Gq44GX?=\r\n\r\nFrom header is missing",
+        japanese_mail(sender="b@example.jp", subject="三通目", message_id="<b1@example.jp>"),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        process_raw_messages(pks)
+    states = dict(RawMessage.objects.values_list("pk", "state"))
+    assert [states[pk] for pk in pks] == [RawState.PARSED, RawState.FAILED, RawState.PARSED]
+    failed = RawMessage.objects.get(pk=pks[1])
+    assert "差出人" in failed.error and failed.attempts == 1 and failed.case is None
+    assert sorted(Case.objects.values_list("subject", flat=True)) == ["一通目", "三通目"]
+
+
+def test_replies_within_one_batch_join_the_case_opened_earlier_in_it(django_capture_on_commit_callbacks) -> None:
+    pks = store(
+        japanese_mail(sender="taro@example.jp", subject="急須が割れていました", message_id="<first@example.jp>"),
+        # a reply by In-Reply-To from another address (a family member's phone)
+        japanese_mail(sender="hanako@example.jp", subject="Re: 急須が割れていました", body="写真を送ります。",
+                      headers={"In-Reply-To": "<first@example.jp>"}),
+        # the same sender again, without headers or token: their open case
+        japanese_mail(sender="TARO@example.jp", subject="追記", body="箱も潰れていました。"),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        process_raw_messages(pks)
+    [case] = Case.objects.all()
+    inbound = list(case.interactions.filter(kind=InteractionKind.INBOUND).order_by("pk").values_list("body", flat=True))
+    assert inbound[1:] == ["写真を送ります。", "箱も潰れていました。"]
+    assert Customer.objects.filter(identities__value="taro@example.jp").count() == 1
+    # the worker indexed the whole batch after the commit
+    assert {hit.case_id for hit in search("写真")} == {case.pk}
+
+
+def test_filing_again_changes_nothing_and_the_worker_takes_what_is_waiting(django_capture_on_commit_callbacks) -> None:
+    pks = store(*(japanese_mail(sender=f"c{n}@example.jp", subject=f"件名{n}") for n in range(3)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert process_pending(pks[0]) == 3  # the first mail's job files all three
+        assert process_pending(pks[1]) == 0  # already filed: nothing to do
+        process_raw_messages(pks)
+    assert Case.objects.count() == 3
+    assert set(RawMessage.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_a_mail_whose_earlier_try_did_not_finish_is_filed_on_its_own(django_capture_on_commit_callbacks) -> None:
+    pks = store(*(japanese_mail(sender=f"d{n}@example.jp", subject=f"件名{n}") for n in range(3)))
+    RawMessage.objects.filter(pk=pks[1]).update(attempts=1)  # a worker died while filing it
+    with django_capture_on_commit_callbacks(execute=True):
+        assert process_pending() == 3
+    assert dict(RawMessage.objects.values_list("pk", "attempts")) == {pks[0]: 1, pks[1]: 2, pks[2]: 1}
+    assert set(RawMessage.objects.values_list("state", flat=True)) == {RawState.PARSED}
+
+
+def test_work_collected_in_a_transaction_is_handed_over_once_after_the_commit(django_capture_on_commit_callbacks) -> None:
+    flushed: list[list[int]] = []
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        collect("test", [1, 2], flushed.append)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            collect("test", [3], flushed.append)
+            raise RuntimeError
+        collect("test", [2, 4], flushed.append)
+    assert flushed == [[1, 2, 3, 4]]  # 3 was rolled back: the worker finds no row for it
+
+
+def test_once_per_transaction_counts_again_after_a_rolled_back_savepoint() -> None:
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            assert first_in_transaction("day")
+            raise RuntimeError
+        assert first_in_transaction("day")  # the work was rolled back: do it again
+        assert not first_in_transaction("day")
+        with transaction.atomic():
+            assert not first_in_transaction("day")
