@@ -6,14 +6,11 @@ Tests run against the database DATABASE_URL names (SQLite by default, PostgreSQL
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-os.environ.setdefault("MADOGUCHI_DATA_DIR", tempfile.mkdtemp(prefix="madoguchi-test-"))
-os.environ.setdefault("MADOGUCHI_TASKS_IMMEDIATE", "true")
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls from the
 # test body are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

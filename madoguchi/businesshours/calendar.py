@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import jpholiday
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 CACHE_SECONDS = 60
 # How far the search for the next open moment looks before giving up (a shop with no
@@ -119,7 +120,7 @@ def next_open(at: dt.datetime, calendar: Calendar | None = None) -> dt.datetime:
         for start, end in calendar.spans(day + dt.timedelta(days=offset)):
             if at < end:
                 return max(at, start)
-    raise ValueError("営業時間が設定されていません。")
+    raise ValueError(_("営業時間が設定されていません。"))
 
 
 def business_seconds_between(a: dt.datetime, b: dt.datetime, calendar: Calendar | None = None) -> int:
@@ -152,4 +153,4 @@ def add_business_seconds(at: dt.datetime, seconds: int, calendar: Calendar | Non
             if remaining <= available:
                 return start + dt.timedelta(seconds=remaining)
             remaining -= available
-    raise ValueError("営業時間が設定されていません。")
+    raise ValueError(_("営業時間が設定されていません。"))

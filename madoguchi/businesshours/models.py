@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 WEEKDAYS = [
     (0, _("月曜日")), (1, _("火曜日")), (2, _("水曜日")), (3, _("木曜日")),
@@ -17,8 +18,8 @@ class WeeklyHours(models.Model):
     on one day make a lunch break. Defaults: Mon–Fri 9:00–18:00 (migration 0002)."""
 
     weekday = models.PositiveSmallIntegerField(_("曜日"), choices=WEEKDAYS)
-    opens = models.TimeField(_("開始"))
-    closes = models.TimeField(_("終了"))
+    opens = models.TimeField(pgettext_lazy("営業時間", "開始"))
+    closes = models.TimeField(pgettext_lazy("営業時間", "終了"))
 
     class Meta:
         verbose_name = _("営業時間")

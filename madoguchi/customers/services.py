@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from madoguchi.customers.models import Customer, Identity, IdentityKind
 
@@ -50,7 +51,7 @@ def get_or_create_customer(*, name: str, kind: str, value: str, kana: str = "") 
 def do_merge_customers(*, source: Customer, target: Customer) -> Customer:
     """Move everything of `source` onto `target`; `source` stays as a pointer, nothing is lost."""
     if source.pk == target.pk:
-        raise ValueError("同じお客様どうしは統合できません。")
+        raise ValueError(_("同じお客様どうしは統合できません。"))
     from madoguchi.cases.models import Case
     from madoguchi.shop.models import Order
 

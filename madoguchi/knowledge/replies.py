@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
+from django.utils.translation import gettext as _
 
 from madoguchi.accounts.models import User
 from madoguchi.cases.models import Case, CommitmentState, InteractionKind
@@ -133,10 +134,10 @@ def do_save_template(template: ReplyTemplate, *, actor: User, scope: str) -> Rep
     template.owner = actor if scope == "personal" else None
     template.team = actor.team if scope == "team" else None
     if scope == "team" and actor.team is None:
-        raise KnowledgeError("チームに所属していないため、チーム用のテンプレートは作れません。")
+        raise KnowledgeError(_("チームに所属していないため、チーム用のテンプレートは作れません。"))
     if template.kind == TemplateKind.DECLINE and template.rule_id is None:
-        raise KnowledgeError("お断りのテンプレートには、引用する顧客対応ルールを選んでください。")
+        raise KnowledgeError(_("お断りのテンプレートには、引用する顧客対応ルールを選んでください。"))
     if not can_edit(actor, template):
-        raise KnowledgeError("このテンプレートを保存する権限がありません（チーム用はリーダー、全員用は管理者が作れます）。")
+        raise KnowledgeError(_("このテンプレートを保存する権限がありません（チーム用はリーダー、全員用は管理者が作れます）。"))
     template.save()
     return template

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
 from madoguchi.accounts.models import User
@@ -73,11 +74,11 @@ def do_save_article(
 ) -> Article:
     """Create or change an article; every save is kept as a numbered version with its author."""
     if not title.strip() or not body.strip():
-        raise KnowledgeError("タイトルと本文を入力してください。")
+        raise KnowledgeError(_("タイトルと本文を入力してください。"))
     if article is None:
         article = Article(source_case=source_case, version=0)
     elif expected_version is not None and article.version != expected_version:
-        raise KnowledgeError("この記事は他の人が先に更新しました。最新の内容を確認してから、もう一度保存してください。")
+        raise KnowledgeError(_("この記事は他の人が先に更新しました。最新の内容を確認してから、もう一度保存してください。"))
     article.title, article.body = title.strip(), body
     article.visibility, article.state, article.category = visibility, state, category
     article.version += 1
@@ -110,7 +111,7 @@ def draft_from_case(case: Case) -> dict[str, str]:
 @transaction.atomic
 def do_manual_from_case(case: Case, *, actor: User) -> Article:
     if case.status not in ("resolved", "closed"):
-        raise KnowledgeError("マニュアル化できるのは解決済みの案件だけです。")
+        raise KnowledgeError(_("マニュアル化できるのは解決済みの案件だけです。"))
     draft = draft_from_case(case)
     return do_save_article(None, actor=actor, title=draft["title"], body=draft["body"], category=case.category,
                            source_case=case, tags=[case.category.name])
@@ -143,9 +144,9 @@ def rules_for_case(case: Case) -> list[RuleVersion]:
 @transaction.atomic
 def do_add_rule_version(rule: Rule, *, actor: User | None, effective_from: dt.date, body: str) -> RuleVersion:
     if not body.strip():
-        raise KnowledgeError("ルールの本文を入力してください。")
+        raise KnowledgeError(_("ルールの本文を入力してください。"))
     if rule.versions.filter(effective_from=effective_from).exists():
-        raise KnowledgeError("同じ適用開始日の版がすでにあります。日付を変えてください。")
+        raise KnowledgeError(_("同じ適用開始日の版がすでにあります。日付を変えてください。"))
     return RuleVersion.objects.create(rule=rule, effective_from=effective_from, body=body, author=actor)
 
 
@@ -154,11 +155,11 @@ def do_flag_customer(customer: Customer, *, actor: User, rule_version: RuleVersi
                      case: Case | None = None) -> CustomerFlag:
     """Flag a customer as abusive; without a cited rule the flag is refused (seed 004)."""
     if rule_version is None:
-        raise KnowledgeError("要注意として記録するには、根拠となる顧客対応ルールを選んでください。")
+        raise KnowledgeError(_("要注意として記録するには、根拠となる顧客対応ルールを選んでください。"))
     if not reason.strip():
-        raise KnowledgeError("具体的な言動（いつ、何を言われたか）を入力してください。")
+        raise KnowledgeError(_("具体的な言動（いつ、何を言われたか）を入力してください。"))
     if rule_version.effective_from > timezone.localdate():
-        raise KnowledgeError("まだ適用されていないルールは引用できません。")
+        raise KnowledgeError(_("まだ適用されていないルールは引用できません。"))
     return CustomerFlag.objects.create(customer=customer, rule_version=rule_version, reason=reason.strip(),
                                        case=case, flagged_by=actor)
 
