@@ -155,13 +155,13 @@ async def _agents(conn: Any, url: str, cookie: str, session_ids: list[int], agen
 
 
 def visitor_process(conn: Any, url: str, origin: str, sessions: list[list[Any]], first: int, ramp_per_second: float,
-                    interval: float, stop_ns: int) -> None:
+                    interval: float, stop_ns: int, deflate: bool) -> None:
     fast_loop()
-    conn.send(asyncio.run(_visitors(conn, url, origin, sessions, first, ramp_per_second, interval, stop_ns)))
+    conn.send(asyncio.run(_visitors(conn, url, origin, sessions, first, ramp_per_second, interval, stop_ns, deflate)))
 
 
 async def _visitors(conn: Any, url: str, origin: str, sessions: list[list[Any]], first: int, ramp: float,
-                    interval: float, stop_ns: int) -> dict:
+                    interval: float, stop_ns: int, deflate: bool) -> dict:
     import websockets
 
     state: dict[str, Any] = {"connected": 0, "sent": 0, "acks": [], "errors": [], "unacked": 0, "connect_ms": []}
@@ -177,7 +177,8 @@ async def _visitors(conn: Any, url: str, origin: str, sessions: list[list[Any]],
         try:
             began = now_ns()
             async with websockets.connect(url + "/ws/chat/widget/", origin=origin, open_timeout=60, max_queue=None,
-                                          compression=None, ping_interval=None, close_timeout=5) as ws:
+                                          compression="deflate" if deflate else None, ping_interval=None,
+                                          close_timeout=5) as ws:
                 await ws.send(json.dumps({"type": "hello", "token": token, "page_url": f"{origin}/items/{n}"}))
                 while json.loads(await asyncio.wait_for(ws.recv(), timeout=60))["type"] != "welcome":
                     pass
@@ -245,6 +246,9 @@ def main() -> None:
     parser.add_argument("--procs", type=int, default=0, help="visitor processes (default: one per 250 visitors)")
     parser.add_argument("--ramp-per-second", type=float, default=200, help="new connections a second, in all")
     parser.add_argument("--redis", action="store_true", help="use the Redis channel layer (default: in-memory)")
+    parser.add_argument("--client-deflate", action="store_true",
+                        help="visitors offer permessage-deflate, as browsers do (the server decides)")
+    parser.add_argument("--tasks-inline", action="store_true", help="run background tasks inside the server (tests' setting)")
     parser.add_argument("--profile", default="", help="py-spy record the server during the minute into this file (.svg, or .txt for collapsed stacks)")
     args = parser.parse_args()
     args.visitors = min(args.visitors, 5000)  # bounded
@@ -254,7 +258,10 @@ def main() -> None:
     from madoguchi.chat.tests.servers import login_cookie, running_desk
 
     ctx = mp.get_context("spawn")
-    with running_desk(processes=1, redis=args.redis) as desk:
+    # Background work the messages start (search indexing, after-hours answers, SLA roll-ups)
+    # goes to the task queue for a `madoguchi worker`, as at scale, not inline in the server.
+    server_env = {"MADOGUCHI_TASKS_IMMEDIATE": "true" if args.tasks_inline else "false"}
+    with running_desk(processes=1, redis=args.redis, env=server_env) as desk:
         server = desk.processes[0]
         base = desk.urls[0]
         ws_url = base.replace("http", "ws", 1)
@@ -274,7 +281,8 @@ def main() -> None:
             part = sessions[p * share:(p + 1) * share]
             conn, child = ctx.Pipe()
             proc = ctx.Process(target=visitor_process, args=(child, ws_url, desk.shop_url, part, p * share,
-                                                             args.ramp_per_second / procs, args.interval, hard_stop))
+                                                             args.ramp_per_second / procs, args.interval, hard_stop,
+                                                             args.client_deflate))
             proc.start()
             visitors.append((proc, conn))
         ready = [conn.recv() if conn.poll(180) else {"connected": 0, "errors": 0} for _proc, conn in visitors]
@@ -321,8 +329,8 @@ def main() -> None:
     errors = [e for r in results for e in r["errors"]] + agent["errors"]
     print(json.dumps({
         "database": "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite",
-        "channel_layer": "redis" if args.redis else "in-memory",
-        "visitors": args.visitors, "visitor_processes": procs, "connected": connected, "watched": watched,
+        "channel_layer": "redis" if args.redis else "in-memory", "tasks": "inline" if args.tasks_inline else "queued",
+        "visitors": args.visitors, "visitor_processes": procs, "client_offers_deflate": args.client_deflate, "connected": connected, "watched": watched,
         "connect_phase_s": round(connect_seconds, 1),
         "connect_ms": {"p50": round(statistics.median(connect_ms), 1) if connect_ms else None, "p99": pct(connect_ms, 99)},
         "seconds": args.seconds, "interval_s": args.interval,

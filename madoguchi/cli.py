@@ -64,8 +64,10 @@ def serve(args: argparse.Namespace) -> None:
 
     from madoguchi.asgi import application
 
+    # No permessage-deflate: chat frames are small JSON, and compressing them cost CPU on every
+    # frame and ~40 MiB of zlib state per 1,000 sockets (docs/benchmarks.md, live chat).
     uvicorn.run(ASGIStaticFilesHandler(application), host=args.host, port=args.port, log_level="warning",
-                ws_max_size=2 * 1024 * 1024)
+                ws_max_size=2 * 1024 * 1024, ws_per_message_deflate=False)
 
 
 def _embedded_services(args: argparse.Namespace) -> list:  # type: ignore[type-arg]

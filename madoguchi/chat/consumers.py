@@ -226,20 +226,22 @@ class WidgetConsumer(ChatSocket):
             for key, limit in (("page_url", 1000), ("name", 100), ("email", 254), ("order_number", 50))
         }
         self.meta["origin"] = dict(self.scope.get("headers", [])).get(b"origin", b"").decode("latin1")[:200]
-        token = content.get("token")
-        if token:
-            try:
-                self.session = await db_read(services.get_live_session)(token)
-            except services.ChatError as error:
-                await self.error(error.code, str(error))
         chat_open = await OPEN.get(newer_than=time.monotonic() - OPEN_SECONDS)
-        welcome = await db_read(self._welcome)(chat_open)
+        stale, welcome = await db_read(self._welcome)(content.get("token"), chat_open)  # one trip
+        if stale is not None:
+            await self.error(stale.code, str(stale))
         if self.session is not None:
             await self.channel_layer.group_add(events.session_group(self.session.pk), self.channel_name)
             await self._follow_queue()
         await self.send_json(welcome)
 
-    def _welcome(self, chat_open: bool) -> dict[str, Any]:
+    def _welcome(self, token: Any, chat_open: bool) -> tuple[services.ChatError | None, dict[str, Any]]:
+        stale = None
+        if token:
+            try:
+                self.session = services.get_live_session(token)
+            except services.ChatError as error:
+                stale = error
         payload: dict[str, Any] = {
             "type": "welcome", "open": chat_open,
             "max_chars": services.max_message_chars(),
@@ -248,7 +250,7 @@ class WidgetConsumer(ChatSocket):
         if self.session is not None:
             payload["session"] = services.session_payload(self.session)
             payload["messages"] = services.transcript(self.session)
-        return payload
+        return stale, payload
 
     async def now_message(self, content: dict[str, Any]) -> bool:
         if self.session is not None and self.session.state == SessionState.ENDED:
@@ -313,7 +315,9 @@ class WidgetConsumer(ChatSocket):
             await self._follow_queue()
             await self.broadcast_queue()
         if posted.created:
-            await self.broadcast(posted.session.pk, "message", message=services.message_payload(posted.message))
+            # To the agents and the visitor's other tabs; this socket has the ack.
+            await self.broadcast(posted.session.pk, "message", message=services.message_payload(posted.message),
+                                 origin=self.channel_name)
 
     async def on_typing(self, content: dict[str, Any]) -> None:
         now = time.monotonic()
@@ -424,15 +428,23 @@ class AgentConsumer(ChatSocket):
         return session
 
     async def on_watch(self, content: dict[str, Any]) -> None:
-        session = await self._session(content)
+        session_id = content.get("session_id")
+        found = await db_read(self._watched)(session_id) if isinstance(session_id, int) else None  # one trip
+        if found is None:
+            raise services.ChatError("チャットが見つかりません。", "not_found")
+        session, messages = found
         if session.pk not in self.watching:
             self.watching.add(session.pk)
             await self.channel_layer.group_add(events.session_group(session.pk), self.channel_name)
-        messages = await db_read(services.transcript)(session)
         await self.send_json({
             "type": "welcome", "session": services.session_payload(session), "messages": messages,
             "session_id": session.pk,
         })
+
+    @staticmethod
+    def _watched(session_id: int) -> tuple[ChatSession, list[dict[str, Any]]] | None:
+        session = ChatSession.objects.select_related("taken_by", "case").filter(pk=session_id).first()
+        return None if session is None else (session, services.transcript(session))
 
     async def on_message(self, content: dict[str, Any]) -> None:
         session = await self._session(content)

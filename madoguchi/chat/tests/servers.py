@@ -127,8 +127,10 @@ def _shop_server(desk: Desk) -> ThreadingHTTPServer:
 
 
 @contextlib.contextmanager
-def running_desk(processes: int = 2, redis: bool | None = None) -> Iterator[Desk]:
-    """`processes` serve processes on one database (and Redis), plus a shop site on its own port."""
+def running_desk(processes: int = 2, redis: bool | None = None, env: dict[str, str] | None = None) -> Iterator[Desk]:
+    """`processes` serve processes on one database (and Redis), plus a shop site on its own port.
+    `env` adds or overrides environment variables of the servers (the benchmark's)."""
+    extra_env = env or {}
     use_redis = redis_available() if redis is None else redis
     with own_database() as database_url, tempfile.TemporaryDirectory(prefix="chat-e2e-") as data_dir:
         shop_url = f"http://127.0.0.1:{free_port()}"
@@ -137,7 +139,7 @@ def running_desk(processes: int = 2, redis: bool | None = None) -> Iterator[Desk
             "MADOGUCHI_TASKS_IMMEDIATE": "true", "MADOGUCHI_CHAT_BUSINESS_HOURS": "false",
             "MADOGUCHI_CHAT_ALLOWED_ORIGINS": shop_url, "MADOGUCHI_FORM_MIN_SECONDS": "1",
             "MADOGUCHI_SMTP_OUT_PORT": str(free_port()), "MADOGUCHI_ADMIN_PASSWORD": PASSWORD,
-            "PYTHONUNBUFFERED": "1", "MADOGUCHI_SMTP_PORT": "0",
+            "PYTHONUNBUFFERED": "1", "MADOGUCHI_SMTP_PORT": "0", **extra_env,
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         if use_redis:

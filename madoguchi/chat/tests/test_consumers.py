@@ -86,10 +86,16 @@ def test_html_is_stored_and_relayed_verbatim_for_the_widget_to_show_as_text():
         comm = widget()
         await comm.connect()
         await hello(comm)
+        await comm.send_json_to({"type": "message", "client_id": "h0", "text": "こんにちは"})
+        ack = await receive_until(comm, "ack")
+        other_tab = widget()  # the sending tab has the ack; the visitor's other tabs get the message
+        await other_tab.connect()
+        await hello(other_tab, token=ack["token"])
         await comm.send_json_to({"type": "message", "client_id": "h1", "text": "<img src=x onerror=alert(1)>"})
         await receive_until(comm, "ack")
-        echo = await receive_until(comm, "message")
+        echo = await receive_until(other_tab, "message")
         await comm.disconnect()
+        await other_tab.disconnect()
         return echo
 
     assert run(scenario)["message"]["text"] == "<img src=x onerror=alert(1)>"
