@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -197,6 +198,48 @@ def _labelled(items: list[Any], **choices: Any) -> list[Any]:
     return items
 
 
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One timeline line with its head and body already escaped and formatted: a 50-entry
+    timeline costs one format_html call per entry instead of a dozen template lookups."""
+
+    css: str
+    html: str
+    item: Any
+    email: bool  # the mail app adds the raw mail / delivery state under it
+
+
+def _stamp(moment: Any) -> str:
+    return timezone.localtime(moment).strftime("%Y/%m/%d %H:%M")
+
+
+def _timeline(case: Case, interactions: list[Any], handovers: list[Any]) -> list[TimelineEntry]:
+    entries = []
+    staff_label, unassigned = _("担当"), _("未割り当て")
+    handover_label = _("引き継ぎ")
+    for item in interactions:
+        if item.author_id:
+            who = format_html(" ・ {}: {}", staff_label, item.author)
+        elif item.kind == InteractionKind.INBOUND:
+            who = format_html(" ・ {}", case.customer.name)
+        else:
+            who = ""
+        html = format_html(
+            '<div class="entry-head"><strong>{}</strong> ・ {} ・ <time>{}</time>{}</div>\n<div class="body">{}</div>',
+            item.kind_label, item.channel_label, _stamp(item.occurred_at), who, linebreaksbr(item.body, autoescape=True),
+        )
+        entries.append((item.occurred_at, TimelineEntry(f"k-{item.kind}", html, item, item.channel == Channel.EMAIL)))
+    for item in handovers:
+        html = format_html(
+            '<div class="entry-head"><strong>{}</strong> ・ <time>{}</time> ・ {} → {}</div>\n<div class="body">{}</div>',
+            handover_label, _stamp(item.created_at), item.from_user or unassigned, item.to_user or item.to_team or "",
+            linebreaksbr(item.note, autoescape=True),
+        )
+        entries.append((item.created_at, TimelineEntry("k-handover", html, item, False)))
+    entries.sort(key=lambda entry: entry[0])
+    return [entry for _at, entry in entries]
+
+
 def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
     """What the case page shows on its first response, in a fixed number of queries whatever the
     history. The side panels (rules, metrics, customer) and the forms come in their own requests
@@ -204,10 +247,6 @@ def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
     interactions = _labelled(list(case.interactions.select_related("author").order_by("occurred_at", "id")),
                              kind=InteractionKind.choices, channel=Channel.choices)
     handovers = list(case.handovers.select_related("from_user", "to_user", "to_team").order_by("created_at"))
-    timeline = sorted(
-        [("interaction", i.occurred_at, i) for i in interactions] + [("handover", h.created_at, h) for h in handovers],
-        key=lambda entry: entry[1],
-    )
     commitments = _labelled(list(case.commitments.select_related("owner").order_by("state", "due_at")),
                             state=CommitmentState.choices)
     compensations = _labelled(
@@ -223,7 +262,7 @@ def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
     checked = case.checklist or {}
     context = {
         "case": case,
-        "timeline": timeline,
+        "timeline": _timeline(case, interactions, handovers),
         "steps": steps,
         "current_step": current_step(steps),
         "checklist": [(code, label, bool(checked.get(code))) for code, label in CHECKLIST_ITEMS],
