@@ -372,11 +372,14 @@ def rebuild_month(month: dt.date) -> None:
         _insert([("m", first, key, record(s.figures())) for key, s in sums.items()])
 
 
-def refresh_dirty(limit: int | None = None) -> int:
-    """Rebuild dirty days, oldest first. A day marked again while it was being rebuilt
-    stays dirty for the next run."""
+def refresh_dirty(limit: int | None = None, first: dt.date | None = None, last: dt.date | None = None) -> int:
+    """Rebuild dirty days (only those from `first` to `last` when given), oldest first.
+    A day marked again while it was being rebuilt stays dirty for the next run."""
     done = 0
-    for dirty in DirtyDay.objects.order_by("day")[:limit]:
+    dirty_days = DirtyDay.objects.order_by("day")
+    if first and last:
+        dirty_days = dirty_days.filter(day__gte=first, day__lte=last)
+    for dirty in dirty_days[:limit]:
         rebuild_day(dirty.day)
         DirtyDay.objects.filter(day=dirty.day, marked_at__lte=dirty.marked_at).delete()
         done += 1

@@ -84,8 +84,10 @@ def _names() -> dict[str, dict[str, str]]:
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    refresh_dirty(limit=board.INLINE_REFRESH_DAYS)
     period, warning = _period(request)
+    # One dirty day that the page shows (this period or the previous) is rebuilt first;
+    # the minute job does the rest.
+    refresh_dirty(limit=board.INLINE_REFRESH_DAYS, first=period.previous().first, last=period.last)
     filters = _filters(request)
     table = request.GET.get("table", "summary")
     # Breakdown tables are fetched by their own requests (htmx), so the page itself stays fast.
