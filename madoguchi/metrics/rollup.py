@@ -27,6 +27,7 @@ import sys
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import chain
 from operator import add
 from zoneinfo import ZoneInfo
 
@@ -88,10 +89,7 @@ def mark_dirty(*moments: dt.datetime | None) -> None:
 
 def pack(hist: dict[str, int]) -> bytes:
     """A duration histogram as int32 pairs (bucket seconds, count), ascending, little-endian."""
-    packed = array("i")
-    for key, count in sorted((int(k), v) for k, v in hist.items() if v):
-        packed.append(key)
-        packed.append(count)
+    packed = array("i", chain.from_iterable(sorted((int(k), v) for k, v in hist.items() if v)))
     if sys.byteorder == "big":
         packed.byteswap()
     return packed.tobytes()
