@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -86,8 +86,9 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def _options(choices: Any, selected: Any) -> str:
     """`<option>`s of a filter dropdown, built once in Python rather than per option in the template."""
     selected = "" if selected is None else str(selected)
-    return format_html_join("", "<option value=\"{}\"{}>{}</option>", (
-        (value, mark_safe(" selected") if str(value) == selected else "", label) for value, label in choices
+    return mark_safe("".join(  # noqa: S308 - every value and label goes through escape()
+        f'<option value="{escape(value)}"{" selected" if str(value) == selected else ""}>{escape(label)}</option>'
+        for value, label in choices
     ))
 
 

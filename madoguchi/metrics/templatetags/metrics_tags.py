@@ -32,6 +32,13 @@ def sla_timers(cases: list) -> dict[int, dict]:
     return {sla.pk: timer_state(sla, now) for sla in CaseSla.objects.filter(case_id__in=ids)} if ids else {}
 
 
+@register.simple_tag
+def sla_timer_cells(cases: list) -> dict[int, str]:
+    """The SLA timer of each case of an inbox page, rendered (one query), for the cases that have
+    one: the inbox puts them into its rows in one pass instead of a tag call per row."""
+    return {pk: render_timer(state) for pk, state in sla_timers(cases).items() if state}
+
+
 def render_timer(state: dict | None) -> str:
     if not state:
         return ""
