@@ -72,9 +72,15 @@ def do_save_article(
     state: str = ArticleState.DRAFT, category: Category | None = None, tags: Iterable[str] = (),
     source_case: Case | None = None, expected_version: int | None = None,
 ) -> Article:
-    """Create or change an article; every save is kept as a numbered version with its author."""
+    """Create or change an article; every save is kept as a numbered version with its author.
+    What the public FAQ shows is the shop's word to its customers: only a lead or an admin
+    publishes it, or changes an article that is already public."""
     if not title.strip() or not body.strip():
         raise KnowledgeError(_("タイトルと本文を入力してください。"))
+    if actor is not None and not can_publish(actor) and (is_public(visibility, state) or (
+        article is not None and is_public(article.visibility, article.state)
+    )):
+        raise KnowledgeError(_("公開FAQに載せる記事と公開中の記事は、リーダーか管理者だけが変更できます。下書きか社内向けとして保存してください。"))
     if article is None:
         article = Article(source_case=source_case, version=0)
     elif expected_version is not None and article.version != expected_version:
@@ -92,6 +98,15 @@ def do_save_article(
     )
     indexing.index_article(article)
     return article
+
+
+def can_publish(user: User) -> bool:
+    """Leads and admins speak for the shop: public FAQ articles and handling rules."""
+    return user.is_lead or user.is_admin
+
+
+def is_public(visibility: str, state: str) -> bool:
+    return visibility == Visibility.PUBLIC and state == ArticleState.PUBLISHED
 
 
 def draft_from_case(case: Case) -> dict[str, str]:
@@ -143,6 +158,8 @@ def rules_for_case(case: Case) -> list[RuleVersion]:
 
 @transaction.atomic
 def do_add_rule_version(rule: Rule, *, actor: User | None, effective_from: dt.date, body: str) -> RuleVersion:
+    if actor is not None and not can_publish(actor):
+        raise KnowledgeError(_("顧客対応ルールを変更できるのはリーダーと管理者だけです。"))
     if not body.strip():
         raise KnowledgeError(_("ルールの本文を入力してください。"))
     if rule.versions.filter(effective_from=effective_from).exists():

@@ -150,7 +150,8 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     limits = AuthorityLimit.objects.all() if rule.topic == RuleTopic.AUTHORITY else None
     return render(request, "knowledge/rule_detail.html", {
         "rule": rule, "versions": versions, "current": current, "form": form, "limits": limits,
-    })
+        "can_edit": services.can_publish(_user(request)),
+    }, status=400 if form.errors else 200)
 
 
 @login_required

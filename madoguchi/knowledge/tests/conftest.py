@@ -36,6 +36,13 @@ def agent(db: Any) -> Any:
 
 
 @pytest.fixture
+def lead(db: Any) -> Any:
+    from madoguchi.accounts.models import Role
+
+    return UserFactory(username="kb-lead", display_name="高橋 誠", role=Role.LEAD)
+
+
+@pytest.fixture
 def make_case(agent: Any) -> Any:
     def make(subject: str = "商品がまだ届きません", complaint: str = "注文した商品がまだ届きません。", *,
              category: str = "delivery", channel: str = Channel.EMAIL, received_at: dt.datetime | None = None,

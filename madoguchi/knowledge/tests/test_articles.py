@@ -32,8 +32,11 @@ def test_markdown_is_rendered_and_html_is_not() -> None:
     assert 'href="https://example.jp"' in html
 
 
-def test_every_save_is_a_version_with_its_author(agent: Any) -> None:
-    editor = UserFactory(username="editor", display_name="鈴木 一郎")
+def test_every_save_is_a_version_with_its_author(lead: Any) -> None:
+    from madoguchi.accounts.models import Role
+
+    agent = lead
+    editor = UserFactory(username="editor", display_name="鈴木 一郎", role=Role.ADMIN)
     article = publish("返品の方法", "本文1", actor=agent, tags=["返品", "交換"])
     article = services.do_save_article(article, actor=editor, title="返品・交換の方法", body="本文2",
                                        visibility=Visibility.PUBLIC, state=ArticleState.PUBLISHED,
@@ -92,8 +95,8 @@ def test_public_faq_search_finds_by_japanese_word_only_public(client: Any) -> No
     assert "裏技" not in html
 
 
-def test_article_editor_saves_a_new_version(client: Any, agent: Any) -> None:
-    client.force_login(agent)
+def test_article_editor_saves_a_new_version(client: Any, lead: Any) -> None:
+    client.force_login(lead)
     response = client.post("/knowledge/articles/new/", {
         "title": "クーポンが使えない", "body": "半角で入力してください。", "visibility": "public", "state": "published",
         "category": "", "tags": "クーポン、請求",
@@ -103,6 +106,28 @@ def test_article_editor_saves_a_new_version(client: Any, agent: Any) -> None:
     assert sorted(t.name for t in article.tags.all()) == ["クーポン", "請求"]
     assert client.get(f"/knowledge/articles/{article.pk}/").status_code == 200
     assert client.get("/knowledge/").status_code == 200
+
+
+def test_an_agent_writes_drafts_but_cannot_publish_to_the_public_faq(client: Any, agent: Any, lead: Any) -> None:
+    client.force_login(agent)
+    response = client.post("/knowledge/articles/new/", {
+        "title": "全品返金します", "body": "いつでも全額返金します。", "visibility": "public", "state": "published",
+        "category": "", "tags": "",
+    })
+    assert response.status_code == 400
+    assert "リーダーか管理者だけが変更できます" in response.content.decode()
+    assert not Article.objects.filter(title="全品返金します").exists()
+
+    draft = services.do_save_article(None, actor=agent, title="送料の説明", body="下書きです。",
+                                     visibility=Visibility.PUBLIC, state=ArticleState.DRAFT)
+    internal = services.do_save_article(None, actor=agent, title="社内メモ", body="社内向けです。",
+                                        visibility=Visibility.INTERNAL, state=ArticleState.PUBLISHED)
+    assert draft.pk and internal.pk
+    public = publish("送料について", "3,000円以上で無料です。", actor=lead)
+    with pytest.raises(services.KnowledgeError):  # nor change what is already public
+        services.do_save_article(public, actor=agent, title="送料について", body="すべて無料です。",
+                                 visibility=Visibility.INTERNAL, state=ArticleState.DRAFT, expected_version=1)
+    assert "3,000円以上で無料" in client.get(f"/faq/{public.pk}/").content.decode()
 
 
 def test_search_snippets_and_inserted_text_have_no_markdown_marks(client: Any, agent: Any, make_case: Any) -> None:

@@ -16,9 +16,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def returns_rule(agent: Any) -> Rule:
+def returns_rule(lead: Any) -> Rule:
     rule = Rule.objects.get(code="returns")  # 2026-01-01 version installed by migration
-    services.do_add_rule_version(rule, actor=agent, effective_from=dt.date(2026, 4, 1), body="返品は到着後14日以内に延長します。")
+    services.do_add_rule_version(rule, actor=lead, effective_from=dt.date(2026, 4, 1), body="返品は到着後14日以内に延長します。")
     return rule
 
 
@@ -39,9 +39,31 @@ def test_case_shows_the_rule_in_force_when_it_was_received(returns_rule: Rule, m
     assert "abusive" in in_march  # rules for every category are
 
 
-def test_two_versions_on_the_same_day_are_refused(returns_rule: Rule, agent: Any) -> None:
+def test_two_versions_on_the_same_day_are_refused(returns_rule: Rule, lead: Any) -> None:
     with pytest.raises(services.KnowledgeError):
-        services.do_add_rule_version(returns_rule, actor=agent, effective_from=dt.date(2026, 4, 1), body="x")
+        services.do_add_rule_version(returns_rule, actor=lead, effective_from=dt.date(2026, 4, 1), body="x")
+
+
+def test_an_agent_cannot_change_a_handling_rule(client: Any, agent: Any) -> None:
+    """The public policy page shows these rules: only a lead or an admin changes them."""
+    rule = Rule.objects.get(code="returns")
+    with pytest.raises(services.KnowledgeError, match="リーダーと管理者だけ"):
+        services.do_add_rule_version(rule, actor=agent, effective_from=dt.date(2026, 5, 1), body="返品は不可とします。")
+    client.force_login(agent)
+    page = client.get(f"/knowledge/rules/{rule.pk}/").content.decode()
+    assert "新しい版を登録" not in page and "リーダーか管理者が登録します" in page
+    response = client.post(f"/knowledge/rules/{rule.pk}/", {"effective_from": "2026-05-01", "body": "返品は不可とします。"})
+    assert response.status_code == 400
+    assert rule.versions.count() == 1
+    assert "返品は不可" not in client.get("/faq/policy/").content.decode()
+
+
+def test_a_lead_adds_a_rule_version_from_the_rule_page(client: Any, lead: Any) -> None:
+    rule = Rule.objects.get(code="returns")
+    client.force_login(lead)
+    response = client.post(f"/knowledge/rules/{rule.pk}/", {"effective_from": "2026-05-01", "body": "返品は到着後30日以内とします。"})
+    assert response.status_code == 302
+    assert rule.versions.filter(effective_from=dt.date(2026, 5, 1), author=lead).exists()
 
 
 def test_flagging_a_customer_requires_a_rule(agent: Any) -> None:
