@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, Sum
+from django.db.models.signals import post_delete, post_save
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import linebreaksbr
@@ -92,15 +94,44 @@ def _options(choices: Any, selected: Any) -> str:
     ))
 
 
+# The category and agent lists of the filter dropdowns, kept per process for a minute: they
+# change rarely, and every inbox page would otherwise ask the database for them twice. Saving
+# or deleting a category or a user empties the cache in this process at once; another process
+# sees the change within FILTER_LISTS_SECONDS.
+FILTER_LISTS_SECONDS = 60.0
+_filter_lists: dict[str, Any] = {}
+
+
+def _forget_filter_lists(**_kwargs: Any) -> None:
+    _filter_lists.clear()
+
+
+for _model in (User, Category):
+    post_save.connect(_forget_filter_lists, sender=_model, dispatch_uid=f"cases-filter-lists-save-{_model.__name__}")
+    post_delete.connect(_forget_filter_lists, sender=_model, dispatch_uid=f"cases-filter-lists-delete-{_model.__name__}")
+
+
+def _dropdown_lists() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    now = time.monotonic()
+    if _filter_lists.get("until", 0.0) < now:
+        agents = User.objects.filter(is_active=True).order_by("username").only(
+            "pk", "username", "display_name", "first_name", "last_name")
+        _filter_lists.update(
+            categories=list(Category.objects.filter(active=True).values_list("pk", "name")),
+            agents=[(a.pk, str(a)) for a in agents],
+            until=now + FILTER_LISTS_SECONDS,
+        )
+    return _filter_lists["categories"], _filter_lists["agents"]
+
+
 def _filter_options(filters: dict[str, Any]) -> dict[str, str]:
-    agents = User.objects.filter(is_active=True).order_by("username").only(
-        "pk", "username", "display_name", "first_name", "last_name")
+    categories, agents = _dropdown_lists()
     return {
         "status": _options(Status.choices, filters.get("status")),
-        "category": _options(Category.objects.filter(active=True).values_list("pk", "name"), filters.get("category")),
+        "category": _options(categories, filters.get("category")),
         "priority": _options(Priority.choices, filters.get("priority")),
         "channel": _options(Channel.choices, filters.get("channel")),
-        "assignee": _options(((a.pk, str(a)) for a in agents), filters.get("assignee")),
+        "assignee": _options(agents, filters.get("assignee")),
     }
 
 

@@ -100,6 +100,10 @@ def test_phone_complaint_promise_handover_escalation_and_approval(new_page, staf
         assert expected in page_text, expected
     assert second.locator("[data-testid=assignee]").inner_text() == "鈴木 一郎"
     screenshot(second, "desk-case-second-agent")
+    # The record's edit form arrives when opened, filled with the current record.
+    second.click("#record-edit summary")
+    assert second.input_value("#record-edit input[name=edit-fact_order_number]") == "ORD-2026-001234"
+    screenshot(second, "desk-case-edit-open")
 
     # 5. The lead approves the refund from the approval queue; nothing was granted before.
     lead = new_page()

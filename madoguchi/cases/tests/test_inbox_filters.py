@@ -1,0 +1,30 @@
+"""The inbox filter dropdowns are kept per process, but never show a stale list after a change."""
+
+from __future__ import annotations
+
+import pytest
+
+from madoguchi.cases.models import Category
+from madoguchi.testing.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_new_agent_and_a_renamed_category_show_in_the_filters_at_once(client):
+    agent = UserFactory(display_name="佐藤 花子")
+    client.force_login(agent)
+    assert "佐藤 花子" in client.get("/").content.decode()
+    UserFactory(display_name="新人 太郎")
+    category = Category.objects.first()
+    category.name = "配送（名前を変更）"
+    category.save()
+    page = client.get("/").content.decode()
+    assert "新人 太郎" in page and "配送（名前を変更）" in page
+
+
+def test_the_chosen_filter_stays_selected(client):
+    agent = UserFactory(display_name="佐藤 花子")
+    client.force_login(agent)
+    page = client.get(f"/?queue=all&assignee={agent.pk}&status=open").content.decode()
+    assert f'<option value="{agent.pk}" selected>佐藤 花子</option>' in page
+    assert '<option value="open" selected>' in page
