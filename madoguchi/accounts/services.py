@@ -26,6 +26,14 @@ def can_approve(user: User, amount_yen: int) -> bool:
     return limit is None or amount_yen <= limit
 
 
+def decides_for_team(user: User, team: Team | None) -> bool:
+    """A lead decides requests on their own team's cases (and on cases of no team, as the
+    approvals queue shows them); an admin decides any."""
+    if user.is_admin:
+        return True
+    return user.is_lead and (team is None or team.lead_id == user.pk)
+
+
 def approvers_for(user: User | None, team: Team | None = None) -> list[User]:
     """Who is asked to approve or is told of an escalation: the team's lead, else every admin."""
     team = team or (user.team if user else None)

@@ -10,9 +10,15 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from madoguchi.accounts.models import Team, User
-from madoguchi.accounts.services import approvers_for, can_approve, compensation_limit_yen
+from madoguchi.accounts.services import (
+    approvers_for,
+    can_approve,
+    compensation_limit_yen,
+    decides_for_team,
+)
 from madoguchi.cases import signals
 from madoguchi.cases.models import (
     AuditEvent,
@@ -79,7 +85,7 @@ def do_create_case(
     """Open a case; the complaint, verbatim, is also the first entry of its timeline."""
     received_at = received_at or timezone.now()
     if received_at > timezone.now() + dt.timedelta(minutes=5):
-        raise CaseError("受付日時が未来になっています。")
+        raise CaseError(_("受付日時が未来になっています。"))
     case = Case.objects.create(
         customer=customer,
         subject=subject,
@@ -122,10 +128,10 @@ def do_add_interaction(
     external_id: str = "",
 ) -> Interaction:
     if not body.strip():
-        raise CaseError("内容が空です。")
+        raise CaseError(_("内容が空です。"))
     occurred_at = occurred_at or timezone.now()
     if occurred_at > timezone.now() + dt.timedelta(minutes=5):
-        raise CaseError("日時が未来になっています。")
+        raise CaseError(_("日時が未来になっています。"))
     interaction = Interaction.objects.create(
         case=case, kind=kind, channel=channel, author=actor, body=body,
         occurred_at=occurred_at, external_id=external_id,
@@ -181,7 +187,7 @@ def do_update_case(case: Case, *, actor: User, expected_version: int, changes: d
     """Write `changes` only if nobody changed the case since `expected_version` was read."""
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
-        raise CaseError(f"変更できない項目です: {', '.join(sorted(unknown))}")
+        raise CaseError(_("変更できない項目です: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
     current = Case.objects.select_for_update().get(pk=case.pk)
     if current.version != expected_version:
         last = AuditEvent.objects.filter(case=case).select_related("actor").order_by("-at", "-id").first()
@@ -216,9 +222,9 @@ def do_hand_over(
 ) -> Handover:
     """Reassign with a handover note, so the next agent re-enters nothing (SPEC §2)."""
     if not note.strip():
-        raise CaseError("引き継ぎメモを入力してください。次の担当者がお客様に同じことを聞かずに済むように。")
+        raise CaseError(_("引き継ぎメモを入力してください。次の担当者がお客様に同じことを聞かずに済むように。"))
     if to_user is None and to_team is None:
-        raise CaseError("引き継ぎ先の担当者またはチームを選んでください。")
+        raise CaseError(_("引き継ぎ先の担当者またはチームを選んでください。"))
     current = Case.objects.select_for_update().get(pk=case.pk)
     if current.version != expected_version:
         last = AuditEvent.objects.filter(case=case).select_related("actor").order_by("-at", "-id").first()
@@ -246,9 +252,9 @@ def do_add_commitment(
     owner: User | None = None, department: str = "",
 ) -> Commitment:
     if not description.strip():
-        raise CaseError("約束の内容を入力してください。")
+        raise CaseError(_("約束の内容を入力してください。"))
     if due_at <= timezone.now():
-        raise CaseError("期限が過去の日時になっています。これからの日時を指定してください。")
+        raise CaseError(_("期限が過去の日時になっています。これからの日時を指定してください。"))
     if owner is None and not department.strip():
         owner = actor
     commitment = Commitment.objects.create(
@@ -262,7 +268,7 @@ def do_add_commitment(
 @transaction.atomic
 def do_close_commitment(commitment: Commitment, *, actor: User, kept: bool) -> Commitment:
     if commitment.state != CommitmentState.OPEN:
-        raise CaseError("この約束はすでに完了しています。")
+        raise CaseError(_("この約束はすでに完了しています。"))
     commitment.state = CommitmentState.KEPT if kept else CommitmentState.BROKEN
     commitment.closed_at = timezone.now()
     commitment.save(update_fields=["state", "closed_at"])
@@ -274,11 +280,11 @@ def do_close_commitment(commitment: Commitment, *, actor: User, kept: bool) -> C
 def do_request_compensation(case: Case, *, actor: User, kind: str, amount_yen: int, reason: str) -> Compensation:
     """Grant within the actor's authority; above it, wait for a lead's approval (SPEC §4)."""
     if amount_yen <= 0:
-        raise CaseError("金額は1円以上で入力してください。")
+        raise CaseError(_("金額は1円以上で入力してください。"))
     if amount_yen > MAX_COMPENSATION_YEN:
-        raise CaseError(f"金額が大きすぎます（上限 {MAX_COMPENSATION_YEN:,} 円）。")
+        raise CaseError(_("金額が大きすぎます（上限 %(limit)s 円）。") % {"limit": f"{MAX_COMPENSATION_YEN:,}"})
     if not reason.strip():
-        raise CaseError("補償の理由を入力してください。")
+        raise CaseError(_("補償の理由を入力してください。"))
     limit = compensation_limit_yen(actor)
     within = limit is None or amount_yen <= limit
     compensation = Compensation.objects.create(
@@ -298,11 +304,14 @@ def do_request_compensation(case: Case, *, actor: User, kind: str, amount_yen: i
 
 @transaction.atomic
 def do_decide_compensation(compensation: Compensation, *, actor: User, approve: bool, note: str = "") -> Compensation:
-    current = Compensation.objects.select_for_update(of=("self",)).select_related("case", "requested_by").get(pk=compensation.pk)
+    current = (Compensation.objects.select_for_update(of=("self",)).select_related("case__team", "requested_by")
+               .get(pk=compensation.pk))
     if current.state != CompensationState.PENDING:
-        raise CaseError("この申請はすでに判断済みです。")
+        raise CaseError(_("この申請はすでに判断済みです。"))
+    if not decides_for_team(actor, current.case.team):
+        raise CaseError(_("この案件の補償は、案件のチームのリーダーか管理者が判断します。"))
     if not can_approve(actor, current.amount_yen):
-        raise CaseError("この金額を承認する権限がありません。管理者に依頼してください。")
+        raise CaseError(_("この金額を承認する権限がありません。管理者に依頼してください。"))
     current.state = CompensationState.GRANTED if approve else CompensationState.REJECTED
     current.approved_by = actor
     current.decision_note = note.strip()[:300]

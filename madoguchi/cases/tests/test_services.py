@@ -87,6 +87,20 @@ def test_compensation_over_limit_waits_for_the_team_lead():
     assert decided.state == CompensationState.GRANTED and decided.approved_by == lead
 
 
+def test_a_lead_cannot_decide_compensation_on_another_teams_case():
+    lead_a, lead_b = UserFactory(role=Role.LEAD), UserFactory(role=Role.LEAD)
+    team_b = TeamFactory(lead=lead_b)
+    agent = UserFactory(team=team_b)
+    AuthorityLimit.objects.create(role=Role.AGENT, max_compensation_yen=3000)
+    comp = services.do_request_compensation(CaseFactory(assignee=agent, team=team_b), actor=agent, kind="refund",
+                                            amount_yen=5000, reason="二重請求")
+    with pytest.raises(services.CaseError, match="チームのリーダーか管理者"):
+        services.do_decide_compensation(comp, actor=lead_a, approve=True)
+    comp.refresh_from_db()
+    assert comp.state == CompensationState.PENDING and comp.approved_by is None
+    assert services.do_decide_compensation(comp, actor=UserFactory(role=Role.ADMIN), approve=False).state == CompensationState.REJECTED
+
+
 @pytest.mark.parametrize("amount", [0, -500])
 def test_compensation_amount_must_be_positive(amount):
     with pytest.raises(services.CaseError):
