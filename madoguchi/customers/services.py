@@ -52,6 +52,9 @@ def do_merge_customers(*, source: Customer, target: Customer) -> Customer:
     """Move everything of `source` onto `target`; `source` stays as a pointer, nothing is lost."""
     if source.pk == target.pk:
         raise ValueError(_("同じお客様どうしは統合できません。"))
+    if source.merged_into_id is not None or target.merged_into_id is not None:
+        # Merging into a record that is itself merged away would make a cycle of pointers.
+        raise ValueError(_("統合済みのお客様は、もう一度統合できません。"))
     from madoguchi.cases.models import Case
     from madoguchi.shop.models import Order
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.customers.models import Customer
 from madoguchi.customers.services import do_merge_customers
+from madoguchi.ids import parse_id
 
 
 @login_required
@@ -32,11 +33,14 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def customer_merge(request: HttpRequest, pk: int) -> HttpResponse:
     target = get_object_or_404(Customer, pk=pk)
-    source_id = request.POST.get("source", "").strip().lstrip("#")
-    if not source_id.isdigit():
+    source_id = parse_id(request.POST.get("source"))
+    if source_id is None:
         messages.error(request, _("統合するお客様の番号を数字で入力してください。"))
         return redirect("customers:detail", pk=pk)
-    source = Customer.objects.filter(pk=int(source_id), merged_into__isnull=True).first()
+    if target.merged_into_id is not None:
+        messages.error(request, _("このお客様はすでに別のお客様に統合されています。統合先のページで操作してください。"))
+        return redirect("customers:detail", pk=pk)
+    source = Customer.objects.filter(pk=source_id, merged_into__isnull=True).first()
     if source is None or source.pk == target.pk:
         messages.error(request, _("統合できるお客様が見つかりません。"))
         return redirect("customers:detail", pk=pk)

@@ -6,6 +6,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.models import User
+from madoguchi.ids import parse_id
 from madoguchi.notifications.models import Notification
 from madoguchi.notifications.services import do_mark_read
 
@@ -23,5 +24,9 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def mark_read(request: HttpRequest) -> HttpResponse:
     user = request.user
     assert isinstance(user, User)
-    do_mark_read(user, int(request.POST["id"]) if request.POST.get("id", "").isdigit() else None)
+    raw = request.POST.get("id", "")
+    notification_id = parse_id(raw)
+    if raw and notification_id is None:  # a malformed id marks nothing, rather than everything
+        return redirect("notifications:list")
+    do_mark_read(user, notification_id)
     return redirect("notifications:list")

@@ -48,8 +48,10 @@ def test_merge_moves_identities_cases_and_orders_and_keeps_a_pointer():
 def test_merge_page_refuses_bad_numbers_in_japanese(client):
     client.force_login(UserFactory())
     target = CustomerFactory()
-    response = client.post(f"/customers/{target.pk}/merge/", {"source": "abc"}, follow=True)
-    assert "数字で入力してください" in response.content.decode()
+    for bad in ("abc", "1" * 30, "-3", "", "٣", "²"):
+        response = client.post(f"/customers/{target.pk}/merge/", {"source": bad}, follow=True)
+        assert response.status_code == 200
+        assert "数字で入力してください" in response.content.decode()
     response = client.post(f"/customers/{target.pk}/merge/", {"source": str(target.pk)}, follow=True)
     assert "統合できるお客様が見つかりません" in response.content.decode()
 
@@ -60,3 +62,24 @@ def test_merged_customer_page_leads_to_the_survivor(client):
     client.post(f"/customers/{target.pk}/merge/", {"source": f"#{source.pk}"})
     assert Customer.objects.get(pk=source.pk).merged_into == target
     assert client.get(f"/customers/{source.pk}/").url == f"/customers/{target.pk}/"
+
+
+def test_merging_back_into_a_merged_customer_is_refused_so_pages_cannot_loop(client):
+    client.force_login(UserFactory())
+    a, b = CustomerFactory(name="小林 愛"), CustomerFactory(name="小林愛（LINE）")
+    client.post(f"/customers/{b.pk}/merge/", {"source": str(a.pk)})
+    response = client.post(f"/customers/{a.pk}/merge/", {"source": str(b.pk)}, follow=True)
+    assert "すでに別のお客様に統合されています" in response.content.decode()
+    a.refresh_from_db(), b.refresh_from_db()
+    assert a.merged_into == b and b.merged_into is None
+    assert client.get(f"/customers/{b.pk}/").status_code == 200
+    with pytest.raises(ValueError):
+        do_merge_customers(source=b, target=a)
+
+
+def test_full_width_customer_number_is_accepted(client):
+    client.force_login(UserFactory())
+    target, source = CustomerFactory(), CustomerFactory()
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in str(source.pk))
+    client.post(f"/customers/{target.pk}/merge/", {"source": f"＃{full_width}"})
+    assert Customer.objects.get(pk=source.pk).merged_into == target
