@@ -22,15 +22,18 @@ def _migrate() -> None:
 
 
 def ensure_first_admin() -> tuple[str, str] | None:
-    """On first run, create the admin account; returns (username, password) when created."""
+    """On first run, create the admin account; returns (username, password to show) when
+    created. A password given in MADOGUCHI_ADMIN_PASSWORD is a secret of the environment and
+    is never printed (it would end up in console and service logs)."""
     from madoguchi.accounts.models import Role, User
 
     if User.objects.exists():
         return None
     username = os.environ.get("MADOGUCHI_ADMIN_USER", "admin")
-    password = os.environ.get("MADOGUCHI_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+    given = os.environ.get("MADOGUCHI_ADMIN_PASSWORD")
+    password = given or secrets.token_urlsafe(12)
     User.objects.create_superuser(username=username, password=password, email="", role=Role.ADMIN, display_name="管理者")
-    return username, password
+    return username, "（MADOGUCHI_ADMIN_PASSWORD の値）" if given else password
 
 
 def serve(args: argparse.Namespace) -> None:
