@@ -11,7 +11,8 @@ simply not found.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, transaction
@@ -65,3 +66,24 @@ def first_in_transaction(key: Hashable, using: str = DEFAULT_DB_ALIAS) -> bool:
     seen[key] = forget
     transaction.on_commit(forget, using=using)
     return True
+
+
+_BATCH = "_madoguchi_batch_depth"
+
+
+@contextmanager
+def batch(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
+    """Code that files many records in one transaction (the mail worker) says so; receivers
+    may then hand per-record work that need not be in the transaction to the worker (see
+    metrics.receivers: SLA clocks of cases opened by mail). Single writes from the web
+    (and the tests of each app) keep their receivers' work in the transaction."""
+    connection = transaction.get_connection(using)
+    connection.__dict__[_BATCH] = connection.__dict__.get(_BATCH, 0) + 1
+    try:
+        yield
+    finally:
+        connection.__dict__[_BATCH] -= 1
+
+
+def in_batch(using: str = DEFAULT_DB_ALIAS) -> bool:
+    return bool(transaction.get_connection(using).__dict__.get(_BATCH))

@@ -1,9 +1,13 @@
 """Events of the case desk that other capabilities react to (mail sends a reply, search
 indexes a message, metrics starts an SLA clock, …).
 
-Sent synchronously from cases/services.py inside the writing transaction. A receiver that
-starts background work must enqueue it with `transaction.on_commit` so the worker sees the
-committed rows (in tests: pytest-django's `django_capture_on_commit_callbacks(execute=True)`).
+Sent synchronously from cases/services.py inside the writing transaction, so receivers must
+be cheap: the mail worker files 100 mails per transaction and every receiver runs for each.
+Work that can wait (search indexing, the after-hours answer, the SLA clocks of cases a batch
+opens) is noted with `madoguchi.after_commit.collect` and handed to the worker as one Huey task
+per transaction, after the commit, so the worker sees the committed rows (in tests:
+pytest-django's `django_capture_on_commit_callbacks(execute=True)`). Work a transaction needs
+once (marking a day dirty) can use `after_commit.first_in_transaction`.
 Receivers are connected in each app's AppConfig.ready().
 """
 

@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from madoguchi import after_commit
 from madoguchi.cases.models import Channel, InteractionKind
 from madoguchi.cases.services import do_add_interaction, do_create_case
 from madoguchi.customers.models import Customer, IdentityKind
@@ -141,9 +142,11 @@ def process_raw_messages(pks: list[int]) -> list[RawMessage]:
     todo = [row for row in rows if _wants_processing(row)]
     if not todo:
         return rows
-    RawMessage.objects.filter(pk__in=[row.pk for row in todo]).update(attempts=F("attempts") + 1)
+    RawMessage.objects.filter(pk__in=[row.pk for row in todo]).exclude(state__in=[RawState.PARSED, RawState.IGNORED]).update(
+        attempts=F("attempts") + 1
+    )
     parsed = {row.pk: parse_message(bytes(row.raw)) for row in todo}
-    with transaction.atomic():
+    with transaction.atomic(), after_commit.batch():
         claimed = _claim([row.pk for row in todo])
         lookups = Lookups.for_batch(parsed[pk] for pk in claimed)
         for row in todo:

@@ -1,17 +1,31 @@
 """Receivers of the case desk's signals: SLA clocks, survey on resolution, rollup marks.
 
-They run in the writing transaction (the SLA clock must exist as soon as the case does).
-A day is marked dirty once per transaction (`_mark`): a batch of 100 mails received on
-one day costs one mark, not 100; the mark still commits or rolls back with the writes."""
+They run in the writing transaction. A day is marked dirty once per transaction (`_mark`):
+a batch of 100 mails received on one day costs one mark, not 100; the mark still commits or
+rolls back with the writes.
+
+Starting a new case's clocks (policy, dues in business time) is the costly part. When the
+case is opened by a batch (the mail worker files 100 mails per transaction, see
+after_commit.batch) the clocks are started by the worker after the commit, one task per
+batch (`start_sla_clocks_task`). The result is the same whenever it runs: the dues count from
+the case's received time, and `sla.sla_for` creates the clocks only if nothing (an agent's
+reply, a status change, a later mail) created them first. A single case opened from the web
+or a form gets its clocks in its own transaction, as before."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.db import transaction
+from huey.contrib.djhuey import db_task
+
 from madoguchi import after_commit
-from madoguchi.cases.models import InteractionKind, Status
+from madoguchi.cases.models import Case, InteractionKind, Status
 from madoguchi.metrics import sla, survey
 from madoguchi.metrics.rollup import local_day, mark_dirty
+
+log = logging.getLogger(__name__)
 
 
 def _mark(moment: Any) -> None:
@@ -20,8 +34,36 @@ def _mark(moment: Any) -> None:
 
 
 def on_case_created(sender: Any, case: Any, **kwargs: Any) -> None:
-    sla.sla_for(case)
+    if after_commit.in_batch():
+        after_commit.collect("metrics.sla_start", [case.pk], _enqueue_sla_start)
+    else:
+        sla.sla_for(case)
     _mark(case.received_at)
+
+
+def _enqueue_sla_start(case_pks: list[int]) -> None:
+    try:
+        start_sla_clocks_task(case_pks)
+    except Exception:  # noqa: BLE001 - the task queue is down: start them here rather than not at all
+        log.exception("metrics: could not queue the SLA clocks of %d cases; starting them now", len(case_pks))
+        start_sla_clocks(case_pks)
+
+
+def start_sla_clocks(case_pks: list[int]) -> int:
+    """The clocks of these cases, if they have none yet; their days marked dirty again
+    (the rollup may have been rebuilt before the clocks existed)."""
+    with transaction.atomic():
+        cases = list(Case.objects.filter(pk__in=case_pks).order_by("pk"))
+        for case in cases:
+            sla.sla_for(case)
+        if cases:
+            mark_dirty(*(case.received_at for case in cases))
+    return len(cases)
+
+
+@db_task(retries=3, retry_delay=10)
+def start_sla_clocks_task(case_pks: list[int]) -> int:
+    return start_sla_clocks(case_pks)
 
 
 def on_interaction(sender: Any, interaction: Any, **kwargs: Any) -> None:
