@@ -95,3 +95,19 @@ def test_once_per_transaction_counts_again_after_a_rolled_back_savepoint() -> No
         assert not first_in_transaction("day")
         with transaction.atomic():
             assert not first_in_transaction("day")
+
+
+def test_cases_opened_by_a_batch_get_their_sla_clocks_from_the_worker(django_capture_on_commit_callbacks) -> None:
+    from madoguchi.metrics import sla
+    from madoguchi.metrics.models import CaseSla
+
+    pks = store(japanese_mail(sender="e@example.jp"), japanese_mail(sender="f@example.jp", subject="別件"))
+    with django_capture_on_commit_callbacks(execute=True):
+        process_raw_messages(pks)
+        assert not CaseSla.objects.exists()  # not in the filing transaction
+    clocks = {row.case_id: (row.policy_id, row.first_due, row.resolution_due) for row in CaseSla.objects.all()}
+    assert len(clocks) == 2 and all(due is not None for _policy, due, _resolution in clocks.values())
+    CaseSla.objects.all().delete()
+    for case in Case.objects.all():  # the same clocks as a case opened on its own would get
+        started = sla.sla_for(case)
+        assert clocks[case.pk] == (started.policy_id, started.first_due, started.resolution_due)
