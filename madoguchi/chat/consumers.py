@@ -22,6 +22,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import close_old_connections
 from django.utils import timezone
 
 from madoguchi.chat import events, services, storage
@@ -33,8 +34,18 @@ log = logging.getLogger(__name__)
 def db_read(func: Any) -> Any:
     """Run a read (hello, watch, the queue snapshots) in a thread of the loop's pool, not in the
     one thread-sensitive database thread, so connecting sockets never queue behind other work.
-    The connection is closed after the call, as database_sync_to_async does."""
-    return database_sync_to_async(func, thread_sensitive=False)
+
+    The connection is given back inside the call: database_sync_to_async's own clean-up runs
+    outside the context the function ran in, and in the pool's threads it did not see (so did
+    not close) the connection the function opened."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return database_sync_to_async(call, thread_sensitive=False)
 
 
 class Shared:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from channels.testing import WebsocketCommunicator
+from django.db import close_old_connections
 from django.test import Client
 
 SHOP = "http://shop.example.jp"
@@ -22,6 +23,9 @@ def agent_socket(user: Any) -> WebsocketCommunicator:
 
     client = Client()
     client.force_login(user)
+    # Called from a test's event loop thread too: give back the connection the login opened
+    # there, or PostgreSQL will not drop the test database at the end.
+    close_old_connections()
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
     return WebsocketCommunicator(
         application, "/ws/chat/agent/",
