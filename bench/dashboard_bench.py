@@ -213,8 +213,12 @@ def main() -> None:
     groups = set(args.only.split(",")) if args.only else {"rebuild", "pages", "filters", "breakdowns", "csv"}
     first = dt.date(2025, 11, 23)
     last = first + dt.timedelta(days=364)
-    print(f"database: {connection.vendor}; cases: {args.cases:,}; load {Path('/proc/loadavg').read_text().strip()}",
-          flush=True)
+    import subprocess
+
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent).stdout.strip()
+    print(f"database: {connection.vendor}; cases: {args.cases:,}; commit {head}; "
+          f"load {Path('/proc/loadavg').read_text().strip()}", flush=True)
     call_command("migrate", verbosity=0)
     fresh = not (args.keep and Case.objects.exists())
     if fresh:

@@ -89,7 +89,11 @@ def mark_dirty(*moments: dt.datetime | None) -> None:
 
 def pack(hist: dict[str, int]) -> bytes:
     """A duration histogram as int32 pairs (bucket seconds, count), ascending, little-endian."""
-    packed = array("i", chain.from_iterable(sorted((int(k), v) for k, v in hist.items() if v)))
+    return pack_ints({int(k): v for k, v in hist.items()})
+
+
+def pack_ints(hist: dict[int, int]) -> bytes:
+    packed = array("i", chain.from_iterable(sorted(item for item in hist.items() if item[1])))
     if sys.byteorder == "big":
         packed.byteswap()
     return packed.tobytes()
@@ -133,6 +137,10 @@ class Sum_:
             add_packed(total, b"".join(blobs))
             result.append(total)
         return result
+
+    def columns(self) -> tuple:
+        """The sum as a row's COLUMNS."""
+        return (*self.scalars, *(pack_ints(hist) for hist in self.hists()))
 
     def figures(self, agents: Iterable[int] = ()) -> Figures:
         f = Figures(**{name: int(value) for name, value in zip(SCALARS, self.scalars, strict=True)})
@@ -220,11 +228,15 @@ def live_figures(first: dt.date, last: dt.date, filters: dict[str, str]) -> Figu
     return figures_of([row for _, row in case_rows(first, last, filters)])
 
 
-def keys_of(dims: dict) -> list[Key]:
-    """The rows a case counts in: the desk, each of its dimensions that it has, its cell."""
-    team, agent, channel, category = (dims["team"] or 0, dims["agent"] or 0, dims["channel"] or "",
-                                      dims["category"] or 0)
-    keys: list[Key] = [ALL, ("cell", team, agent, channel, category)]
+def cell_of(dims: dict) -> Key:
+    """The (team, agent, channel, category) cell of a case; 0/"" where it has none."""
+    return ("cell", dims["team"] or 0, dims["agent"] or 0, dims["channel"] or "", dims["category"] or 0)
+
+
+def wider(cell: Key) -> list[Key]:
+    """The other rows a cell's cases count in: the desk and each dimension the cell has."""
+    _kind, team, agent, channel, category = cell
+    keys: list[Key] = [ALL]
     if team:
         keys.append(("team", team, 0, "", 0))
     if agent:
@@ -242,12 +254,20 @@ KEY_FIELDS = ("kind", "team", "agent", "channel", "category")
 
 
 def day_records(day: dt.date) -> dict[Key, tuple]:
-    """What the rows of the day must hold, computed from its cases."""
-    groups: dict[Key, list[CaseRow]] = defaultdict(list)
+    """What the rows of the day must hold: each cell's figures computed from its cases
+    (definitions.figures_of), every wider row the sum of its cells."""
+    cells: dict[Key, list[CaseRow]] = defaultdict(list)
     for dims, row in case_rows(day, day):
-        for key in keys_of(dims):
-            groups[key].append(row)
-    return {key: record(figures_of(rows)) for key, rows in groups.items()}
+        cells[cell_of(dims)].append(row)
+    records: dict[Key, tuple] = {}
+    sums: dict[Key, Sum_] = defaultdict(Sum_)
+    for cell, rows in cells.items():
+        columns = records[cell] = record(figures_of(rows))
+        for key in wider(cell):
+            sums[key].add_row(columns)
+    for key, total in sums.items():
+        records[key] = total.columns()
+    return records
 
 
 def _stored(grain: str, day: dt.date, keys: Iterable[Key] | None = None) -> dict[Key, tuple[int, tuple]]:
@@ -324,7 +344,7 @@ def _apply(columns: tuple | None, scalars: list[int], hists: list[dict[int, int]
         mine.update(delta)
     if not any(total.scalars):
         return None
-    return record(total.figures())
+    return total.columns()
 
 
 FEW_KEYS = 50  # up to this many changed combinations, read only their month rows
@@ -374,7 +394,7 @@ def rebuild_month(month: dt.date) -> None:
     with transaction.atomic():
         _lock()
         Cell.objects.filter(grain="m", day=first)._raw_delete(connection.alias)
-        _insert([("m", first, key, record(s.figures())) for key, s in sums.items()])
+        _insert([("m", first, key, s.columns()) for key, s in sums.items()])
 
 
 def refresh_dirty(limit: int | None = None, first: dt.date | None = None, last: dt.date | None = None) -> int:
