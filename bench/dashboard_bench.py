@@ -130,14 +130,9 @@ def fill(n: int, first: dt.date) -> None:
 
 def build_rollups(first: dt.date) -> None:
     """The initial build (what the minute job would have done day by day as cases came in):
-    every day's rows, then each month summed once from its days."""
+    every day's rows, then each month summed once from its days (`rebuild_rollups`)."""
     Cell.objects.all().delete()
-    for offset in range(365):
-        rollup.rebuild_day(first + dt.timedelta(days=offset), month=False)
-    month = first.replace(day=1)
-    while month <= first + dt.timedelta(days=364):
-        rollup.rebuild_month(month)
-        month = (month + dt.timedelta(days=32)).replace(day=1)
+    rollup.rebuild_all(first, first + dt.timedelta(days=364))
     DirtyDay.objects.all().delete()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")

@@ -397,6 +397,31 @@ def rebuild_month(month: dt.date) -> None:
         _insert([("m", first, key, s.columns()) for key, s in sums.items()])
 
 
+def rebuild_all(first: dt.date | None = None, last: dt.date | None = None) -> int:
+    """Every day from `first` to `last` (default: the first to the last case) computed again
+    from its cases, then each of their months summed from its days; their dirty marks go.
+    For after a deploy that changed the rollup, or a bulk import. Returns the days done."""
+    from django.db.models import Max, Min
+
+    if first is None or last is None:
+        span = Case.objects.aggregate(first=Min("received_at"), last=Max("received_at"))
+        if span["first"] is None:
+            return 0
+        first = first or local_day(span["first"])
+        last = last or local_day(span["last"])
+    day, days = first, 0
+    while day <= last:
+        rebuild_day(day, month=False)
+        day += dt.timedelta(days=1)
+        days += 1
+    month = month_of(first)
+    while month <= last:
+        rebuild_month(month)
+        month = next_month(month)
+    DirtyDay.objects.filter(day__gte=first, day__lte=last).delete()
+    return days
+
+
 def refresh_dirty(limit: int | None = None, first: dt.date | None = None, last: dt.date | None = None) -> int:
     """Rebuild dirty days (only those from `first` to `last` when given), oldest first.
     A day marked again while it was being rebuilt stays dirty for the next run."""

@@ -4,6 +4,7 @@ breakdown, a period of whole months plus edge days, and after a day is rebuilt i
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 from collections import defaultdict
 
@@ -157,3 +158,13 @@ def test_cell_has_a_column_for_every_figure_and_packs_histograms_losslessly():
     total: dict[int, int] = {}
     add_packed(total, pack({"600": 2, "5": 1, "90000": 3}))
     assert total == {5: 1, 600: 2, 90000: 3}
+
+
+def test_rebuild_rollups_command_builds_the_same_rows_from_nothing(desk):
+    from django.core.management import call_command
+
+    before = _rows("m", dt.date(2026, 11, 1)), _rows("d", dt.date(2026, 11, 17))
+    Cell.objects.all().delete()
+    call_command("rebuild_rollups", stdout=io.StringIO())
+    assert (_rows("m", dt.date(2026, 11, 1)), _rows("d", dt.date(2026, 11, 17))) == before
+    assert period_figures(PERIOD.first, PERIOD.last, {}).to_json() == live_figures(PERIOD.first, PERIOD.last, {}).to_json()
