@@ -20,16 +20,24 @@ def refresh_rollups_job() -> int:
     return refresh_dirty()
 
 
+# Case-desk changes that move a case between rollup rows but send no signal: a handover
+# (assignee, team) and an edit of the category.
+AUDITED_MOVES = {"handed_over": None, "updated": "category"}
+AUDIT_WINDOW_ROWS = 5000
+
+
 def mark_recent_side_changes(minutes: int = 5) -> None:
-    """Commitments and compensations change without a case signal: mark the days of
-    cases whose promises or compensations changed (or fell due) in the last few minutes.
-    Separate small queries, not one OR across joins, so the job stays cheap at scale."""
+    """Commitments, compensations, handovers and category edits change a case's figures
+    without a case signal: mark the days of cases whose promises or compensations changed
+    (or fell due), or that were handed over or re-categorised, in the last few minutes.
+    Separate small queries, not one OR across joins, so the job stays cheap at scale; the
+    audit log is read newest first by primary key (its last few thousand entries)."""
     import datetime as dt
 
     from django.db.models import Q
     from django.utils import timezone
 
-    from madoguchi.cases.models import Case, Commitment, Compensation
+    from madoguchi.cases.models import AuditEvent, Case, Commitment, Compensation
 
     now = timezone.now()
     since = now - dt.timedelta(minutes=minutes)
@@ -41,5 +49,12 @@ def mark_recent_side_changes(minutes: int = 5) -> None:
     case_ids |= set(
         Compensation.objects.filter(Q(created_at__gte=since) | Q(decided_at__gte=since)).values_list("case_id", flat=True)[:5000]
     )
+    for case_id, action, at, changes in AuditEvent.objects.order_by("-id").values_list(
+        "case_id", "action", "at", "changes"
+    )[:AUDIT_WINDOW_ROWS]:
+        if at >= since and action in AUDITED_MOVES and (
+            AUDITED_MOVES[action] is None or AUDITED_MOVES[action] in (changes or {})
+        ):
+            case_ids.add(case_id)
     if case_ids:
         mark_dirty(*Case.objects.filter(pk__in=case_ids).values_list("received_at", flat=True))

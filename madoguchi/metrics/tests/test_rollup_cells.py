@@ -20,13 +20,13 @@ from madoguchi.metrics.rollup import (
     DIMS,
     case_rows,
     live_figures,
-    mark_dirty,
     pack,
     period_figures,
     rebuild_day,
     rebuild_month,
     refresh_dirty,
 )
+from madoguchi.metrics.tasks import mark_recent_side_changes
 from madoguchi.metrics.tests.conftest import jst
 from madoguchi.testing.factories import CustomerFactory, TeamFactory, UserFactory, category
 
@@ -128,8 +128,9 @@ def test_a_changed_case_moves_between_cells_and_the_month_stays_the_sum_of_its_d
     with time_machine.travel(jst(2026, 11, 20, 9), tick=False):
         services.do_update_case(case, actor=agent, expected_version=case.version,
                                 changes={"category": category("other")})
-    # The case desk sends no signal for a category or assignee change (yet): mark by hand.
-    mark_dirty(case.received_at)
+        # No signal for a category change: the minute job finds it in the audit log.
+        assert refresh_dirty() == 0
+        mark_recent_side_changes()
     assert refresh_dirty() == 1
     for filters in [{}, {"category": str(category("other").pk)}, {"channel": case.channel, "category": str(category("other").pk)},
                     {"channel": case.channel, "category": str(case.category_id)}]:
@@ -168,3 +169,17 @@ def test_rebuild_rollups_command_builds_the_same_rows_from_nothing(desk):
     call_command("rebuild_rollups", stdout=io.StringIO())
     assert (_rows("m", dt.date(2026, 11, 1)), _rows("d", dt.date(2026, 11, 17))) == before
     assert period_figures(PERIOD.first, PERIOD.last, {}).to_json() == live_figures(PERIOD.first, PERIOD.last, {}).to_json()
+
+
+def test_a_handover_reaches_the_agent_rows_through_the_minute_job(desk):
+    case = next(c for c in desk["cases"] if c.assignee_id == desk["agents"][0].pk)
+    case.refresh_from_db()
+    to = desk["agents"][1]
+    with time_machine.travel(jst(2026, 12, 2, 9), tick=False):
+        services.do_hand_over(case, actor=desk["agents"][0], expected_version=case.version,
+                              note="配送状況の確認をお願いします", to_user=to)
+        mark_recent_side_changes()
+    assert refresh_dirty() == 1
+    for filters in [{"agent": str(to.pk)}, {"agent": str(desk["agents"][0].pk)}, {"team": str(to.team_id), "channel": case.channel}]:
+        assert period_figures(PERIOD.first, PERIOD.last, filters).to_json() == \
+            live_figures(PERIOD.first, PERIOD.last, filters).to_json(), filters
