@@ -148,6 +148,7 @@ def _bulk(items: list[Pending], run: list[int], results: list[Any], cases: dict[
         message.session = items[i].session
         results[i] = services.Posted(items[i].session, message, created=True)
         signals.interaction_added.send(sender=Interaction, interaction=interaction, actor=None)
+        time.sleep(0)  # let the event loop's thread take the GIL between receivers, if it waits
     run.clear()
 
 
