@@ -2,20 +2,25 @@
 
 10,000 mixed Japanese mails (ISO-2022-JP with ①㈱, Shift_JIS, EUC-JP, UTF-8 base64 and
 quoted-printable, HTML-only, attachments, quoted replies; 30 % replies by In-Reply-To, 10 %
-by a [#n] token, the rest new cases from 2,000 senders) go one by one through exactly what
-a receiver does: do_ingest_raw (store the raw bytes), then process_raw_message (parse,
-thread, customer, case or interaction, attachments), each committed on its own. All the
-other apps' receivers run too (search indexing, SLA clocks). Acknowledgements are off and
-the shop is open around the clock, so no outbound mail is part of the figure.
+by a [#n] token, the rest new cases from 2,000 senders) go through exactly what the desk
+does: do_ingest_raw stores each mail with its own commit (as the SMTP receiver does before
+answering 250), and every --batch stored mails the worker files them in one transaction
+(ingest.process_raw_messages: parse, thread, customer, case or interaction, attachments).
+All the other apps' receivers run too; what they hand to the worker (search indexing, SLA
+clocks of new cases) is drained after each batch by a worker in this process and timed
+apart (worker_msgs_per_s). Acknowledgements are off and the shop is open around the clock,
+so no outbound mail is part of the figure.
 
-    .venv/bin/python bench/mail_bench.py --db sqlite --runs 3
-    .venv/bin/python bench/mail_bench.py --db postgres --runs 3
-    .venv/bin/python bench/mail_bench.py --db sqlite --runs 3 --mail-only
+    flock /tmp/bench.lock .venv/bin/python bench/mail_bench.py --db sqlite --runs 1
+    flock /tmp/bench.lock .venv/bin/python bench/mail_bench.py --db postgres --runs 1
+    flock /tmp/bench.lock .venv/bin/python bench/mail_bench.py --db sqlite --runs 1 --batch 1   # one by one
+    flock /tmp/bench.lock .venv/bin/python bench/mail_bench.py --db sqlite --runs 1 --mail-only
 
 --mail-only disconnects the other apps' receivers of the case signals and of customer saves
 (search indexing, SLA clocks, after-hours answer), to show the mail channel's own cost.
 
-Each run starts from an empty, migrated database (/tmp/bench-mail-sqlite/ or PostgreSQL bench_mail).
+Each run starts from an empty, migrated database (/tmp/bench-mail-sqlite/ or PostgreSQL
+bench_mail; MAIL_BENCH_DIR chooses the data folder) and an empty task queue.
 """
 
 from __future__ import annotations
