@@ -184,17 +184,36 @@ def process_pending(first: int | None = None, limit: int = BATCH_SIZE) -> int:
     batch this costs one query. Mails whose earlier try did not finish go alone."""
     if first is not None and not RawMessage.objects.filter(pk=first, state=RawState.PENDING).exists():
         return 0
-    waiting = list(RawMessage.objects.filter(state=RawState.PENDING).order_by("pk").values_list("pk", "attempts")[:limit])
-    if first is not None and first not in {pk for pk, _attempts in waiting}:
-        attempts = RawMessage.objects.filter(pk=first).values_list("attempts", flat=True).first() or 0
-        waiting = [(first, attempts), *waiting[: limit - 1]]
-    fresh = [pk for pk, attempts in waiting if attempts == 0]
-    retried = [pk for pk, attempts in waiting if attempts > 0]
-    if fresh:
-        process_raw_messages(fresh)
-    for pk in retried:
-        process_raw_message(pk)
+    waiting = list(RawMessage.objects.filter(state=RawState.PENDING).order_by("pk").values_list("pk", "attempts", "size")[:limit])
+    if first is not None and first not in {pk for pk, _attempts, _size in waiting}:
+        found = RawMessage.objects.filter(pk=first).values_list("pk", "attempts", "size").first()
+        waiting = [*([found] if found else []), *waiting[: limit - 1]]
+    _process_in_batches(waiting)
     return len(waiting)
+
+
+BATCH_BYTES = 16 * 1024 * 1024  # raw bytes one batch holds in memory (settings.MAIL_BATCH_BYTES)
+
+
+def _process_in_batches(waiting: list[tuple[int, int, int]]) -> None:
+    """(pk, attempts, size) of waiting mails: fresh ones in batches of at most BATCH_SIZE mails
+    and BATCH_BYTES, retried ones (an earlier try did not finish) one by one."""
+    most = getattr(settings, "MAIL_BATCH_BYTES", BATCH_BYTES)
+    batch: list[int] = []
+    held = 0
+    for pk, attempts, size in waiting:
+        if attempts > 0:
+            continue
+        if batch and (len(batch) >= BATCH_SIZE or held + size > most):
+            process_raw_messages(batch)
+            batch, held = [], 0
+        batch.append(pk)
+        held += size
+    if batch:
+        process_raw_messages(batch)
+    for pk, attempts, _size in waiting:
+        if attempts > 0:
+            process_raw_message(pk)
 
 
 def _fail(row: RawMessage, parsed: ParsedMessage, reason: str) -> RawMessage:
@@ -329,12 +348,7 @@ def sweep_pending(older_than: dt.timedelta = dt.timedelta(minutes=5), batch: int
     batches; one whose earlier try did not finish goes alone."""
     cutoff = timezone.now() - older_than
     waiting = list(RawMessage.objects.filter(state=RawState.PENDING, received_at__lt=cutoff)
-                   .order_by("received_at", "pk").values_list("pk", "attempts")[:batch])
-    fresh = [pk for pk, attempts in waiting if attempts == 0]
-    for start in range(0, len(fresh), BATCH_SIZE):
-        process_raw_messages(fresh[start:start + BATCH_SIZE])
-    for pk, attempts in waiting:
-        if attempts > 0:
-            process_raw_message(pk)
+                   .order_by("received_at", "pk").values_list("pk", "attempts", "size")[:batch])
+    _process_in_batches(waiting)
     return len(waiting)
 

@@ -111,3 +111,17 @@ def test_cases_opened_by_a_batch_get_their_sla_clocks_from_the_worker(django_cap
     for case in Case.objects.all():  # the same clocks as a case opened on its own would get
         started = sla.sla_for(case)
         assert clocks[case.pk] == (started.policy_id, started.first_due, started.resolution_due)
+
+
+def test_large_mails_are_not_held_in_memory_together(django_capture_on_commit_callbacks, settings) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    mails = [japanese_mail(sender=f"g{n}@example.jp", subject=f"件名{n}", body="写真です。" * 200) for n in range(3)]
+    settings.MAIL_BATCH_BYTES = len(mails[0]) + 10  # room for one of them per batch
+    store(*mails)
+    with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as queries:
+        assert process_pending() == 3
+    loads = [q for q in queries.captured_queries if q["sql"].startswith('SELECT "mail_rawmessage"."id", "mail_rawmessage"."mailbox_id"')]
+    assert len(loads) == 3  # three batches of one
+    assert set(RawMessage.objects.values_list("state", flat=True)) == {RawState.PARSED}
