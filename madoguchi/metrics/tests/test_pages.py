@@ -54,6 +54,7 @@ def test_inbox_shows_an_sla_timer_per_row_with_one_query_for_the_page(lead_clien
 def test_case_page_has_timer_banner_and_outcome_form(lead_client):
     case = _case(lead_client.user)
     body = lead_client.get(f"/cases/{case.pk}/").content.decode()
+    body += lead_client.get(f"/cases/{case.pk}/parts/side/").content.decode()  # the side panels load by htmx
     assert 'data-testid="sla-timer"' in body and "対応結果を記録" in body and "応対品質を評価する" in body
     response = lead_client.post(f"/metrics/cases/{case.pk}/outcome/", {"resolved": "yes", "kept": "on"})
     assert response.status_code == 302
