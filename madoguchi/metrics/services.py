@@ -3,6 +3,8 @@ reviews, targets. Each marks the case's day for the rollup."""
 
 from __future__ import annotations
 
+import math
+
 from django.db import transaction
 from django.db.models import Avg, Count
 
@@ -30,16 +32,30 @@ def do_record_outcome(case: Case, *, actor: User, flags: dict[str, bool]) -> Out
     return outcome
 
 
-def can_review(user: User) -> bool:
-    return user.is_lead or user.is_admin
+def can_review(user: User, case: Case | None = None) -> bool:
+    """An admin reviews any case; a lead reviews the cases of the team they lead (the case's
+    team, else its agent's) and cases of no team."""
+    if user.is_admin:
+        return True
+    if not user.is_lead:
+        return False
+    if case is None:
+        return True
+    team = case.team or (case.assignee.team if case.assignee else None)
+    return team is None or team.lead_id == user.pk
+
+
+def sees_agent_figures(user: User, agent_id: str | int | None = None) -> bool:
+    """Per-agent KPI figures are for leads and admins; an agent sees only their own."""
+    return user.is_lead or user.is_admin or (agent_id is not None and str(agent_id) == str(user.pk))
 
 
 @transaction.atomic
 def do_review(
     case: Case, *, reviewer: User, scores: dict[str, int], comment: str, notes: dict[str, str] | None = None
 ) -> QualityReview:
-    if not can_review(reviewer):
-        raise MetricsError("応対品質の評価はチームリーダーまたは管理者が行います。")
+    if not can_review(reviewer, case):
+        raise MetricsError("応対品質の評価は、案件のチームのリーダーまたは管理者が行います。")
     if case.assignee is None:
         raise MetricsError("担当者のいない案件は評価できません。")
     for name in QualityReview.DIMENSIONS:
@@ -82,6 +98,8 @@ def do_set_target(code: str, value: float | None) -> None:
 
     if code not in MEASURES_BY_CODE and code not in CHANGE_TARGETS:
         raise MetricsError("不明な指標です。")
+    if value is not None and not math.isfinite(value):
+        raise ValueError(value)
     if value is None:
         Target.objects.filter(code=code).delete()
     else:

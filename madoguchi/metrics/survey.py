@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
@@ -136,9 +137,18 @@ def _follow_up(case: Case, survey: Survey) -> FollowUp:
 
 
 @transaction.atomic
+def closes_follow_up(user: Any, follow_up: FollowUp) -> bool:
+    if user.is_admin or follow_up.assigned_to_id == user.pk:
+        return True
+    team = follow_up.case.team
+    return bool(user.is_lead and team is not None and team.lead_id == user.pk)
+
+
 def do_close_follow_up(follow_up: FollowUp, *, actor, note: str) -> FollowUp:
     if follow_up.done_at is not None:
         raise SurveyError("このフォローはすでに完了しています。")
+    if not closes_follow_up(actor, follow_up):
+        raise SurveyError("このフォローを完了にできるのは、割り当てられた人、案件のチームのリーダー、管理者です。")
     follow_up.done_at = timezone.now()
     follow_up.done_by = actor
     follow_up.note = note.strip()[:2000]

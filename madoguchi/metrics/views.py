@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.models import Team, User
 from madoguchi.cases.models import Case, Category, Channel
+from madoguchi.ids import parse_id
 from madoguchi.metrics import dashboard as board
 from madoguchi.metrics import survey as surveys
 from madoguchi.metrics.charts import line_svg
@@ -31,6 +33,7 @@ from madoguchi.metrics.services import (
     do_review,
     do_set_target,
     review_averages,
+    sees_agent_figures,
 )
 
 FILTERS = ("team", "agent", "channel", "category")
@@ -39,6 +42,7 @@ BREAKDOWNS = {
     "channel": gettext_lazy("窓口別"), "category": gettext_lazy("分類別"),
 }
 MAX_DAYS = 3 * 366
+YEARS = (2000, 2100)
 
 
 def _period(request: HttpRequest) -> tuple[board.Period, str]:
@@ -58,9 +62,12 @@ def _date(raw: str | None, default: dt.date) -> dt.date | None:
     if not raw:
         return default
     try:
-        return parse_date(raw)
+        day = parse_date(raw)
     except ValueError:
         return None  # well-formed but impossible, e.g. 2026-13-45
+    # Periods are compared with the one before and padded to whole days: the year 1 or 9999
+    # would run off the calendar.
+    return day if day is None or YEARS[0] <= day.year <= YEARS[1] else None
 
 
 def _filters(request: HttpRequest) -> dict[str, str]:
@@ -68,7 +75,7 @@ def _filters(request: HttpRequest) -> dict[str, str]:
     values = {name: request.GET.get(name, "").strip() for name in FILTERS}
     valid = {
         name: value for name, value in values.items()
-        if value and (value in Channel.values if name == "channel" else value.isdigit())
+        if value and (value in Channel.values if name == "channel" else parse_id(value) is not None)
     }
     return valid
 
@@ -88,8 +95,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # One dirty day that the page shows (this period or the previous) is rebuilt first;
     # the minute job does the rest.
     refresh_dirty(limit=board.INLINE_REFRESH_DAYS, first=period.previous().first, last=period.last)
+    user = request.user
     filters = _filters(request)
+    if not sees_agent_figures(user, filters.get("agent")):
+        filters.pop("agent", None)
+        warning = _("担当者ごとの数字はチームリーダーと管理者が見られます（自分の数字は見られます）。")
     table = request.GET.get("table", "summary")
+    if table == "agent" and not sees_agent_figures(user):
+        return HttpResponseForbidden(_("担当者ごとの数字はチームリーダーと管理者が見られます（自分の数字は見られます）。"))
     # Breakdown tables are fetched by their own requests (htmx), so the page itself stays fast.
     csv_breakdown = request.GET.get("format") == "csv" and table in BREAKDOWNS
     data = board.build(period, filters, with_breakdowns=csv_breakdown, dims=(table,) if csv_breakdown else ())
@@ -105,11 +118,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             line_svg(_("満足度・解決率・SLA達成率（%）"), pick(["csat", "resolution_rate", "sla_attainment"]), monthly),
             line_svg(_("最初の応答までの時間（中央値・秒）"), pick(["chat_first_answer_median", "email_first_reply_median"]), monthly),
         ]
-    breakdowns = [(dim, title) for dim, title in BREAKDOWNS.items()]
+    breakdowns = [(dim, title) for dim, title in BREAKDOWNS.items() if dim != "agent" or sees_agent_figures(user)]
+    agents = User.objects.filter(is_active=True).order_by("username")
     return render(request, "metrics/dashboard.html", {
         "data": data, "period": period, "filters": filters, "warning": warning, "charts": charts,
         "breakdowns": breakdowns,
-        "teams": Team.objects.all(), "agents": User.objects.filter(is_active=True).order_by("username"),
+        "teams": Team.objects.all(), "agents": agents if sees_agent_figures(user) else agents.filter(pk=user.pk),
         "channels": Channel.choices, "categories": Category.objects.all(),
         "query": request.GET.urlencode(), "can_edit": request.user.is_admin or request.user.is_lead,
         "reviews_by_team": review_averages("team"),
@@ -122,9 +136,12 @@ def breakdown(request: HttpRequest, dim: str) -> HttpResponse:
     """One breakdown table of the dashboard (team, agent, channel, category) for the period."""
     if dim not in BREAKDOWNS:
         return HttpResponse(_("不明な表です。"), status=404, content_type="text/plain; charset=utf-8")
+    filters = _filters(request)
+    if (dim == "agent" or "agent" in filters) and not sees_agent_figures(request.user, filters.get("agent") if dim != "agent" else None):
+        return HttpResponseForbidden(_("担当者ごとの数字はチームリーダーと管理者が見られます（自分の数字は見られます）。"))
     period, _warning = _period(request)
     names = _names()[dim]
-    rows = sorted(((names.get(value, value), vals) for value, vals in board.breakdown(period, dim, _filters(request))),
+    rows = sorted(((names.get(value, value), vals) for value, vals in board.breakdown(period, dim, filters)),
                   key=lambda r: r[0])
     return render(request, "metrics/_breakdown.html", {
         "dim": dim, "rows": rows, "labels": [MEASURES_BY_CODE[c].label for c in board.BREAKDOWN_MEASURES],
@@ -176,9 +193,10 @@ def targets_edit(request: HttpRequest) -> HttpResponse:
 
     if request.method == "POST":
         try:
-            for code in [m.code for m in MEASURES] + list(CHANGE_TARGETS):
-                raw = request.POST.get(code, "").strip()
-                do_set_target(code, float(raw) if raw else None)
+            with transaction.atomic():  # one bad value saves none of them
+                for code in [m.code for m in MEASURES] + list(CHANGE_TARGETS):
+                    raw = request.POST.get(code, "").strip()
+                    do_set_target(code, float(raw.replace(",", "")) if raw else None)
         except ValueError:
             messages.error(request, _("目標は数字で入力してください。"))
         else:
@@ -207,8 +225,8 @@ def outcome(request: HttpRequest, case_id: int) -> HttpResponse:
 @login_required
 def review(request: HttpRequest, case_id: int) -> HttpResponse:
     case = get_object_or_404(Case.objects.select_related("assignee"), pk=case_id)
-    if not can_review(request.user):
-        return HttpResponseForbidden(_("応対品質の評価はチームリーダーまたは管理者が行います。"))
+    if not can_review(request.user, case):
+        return HttpResponseForbidden(_("応対品質の評価は、案件のチームのリーダーまたは管理者が行います。"))
     error = ""
     if request.method == "POST":
         try:
@@ -249,7 +267,7 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
-    follow_up = get_object_or_404(FollowUp, pk=pk)
+    follow_up = get_object_or_404(FollowUp.objects.select_related("case__team"), pk=pk)
     try:
         surveys.do_close_follow_up(follow_up, actor=request.user, note=request.POST.get("note", ""))
         messages.success(request, _("フォローを完了にしました。"))

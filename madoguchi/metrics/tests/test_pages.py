@@ -109,3 +109,42 @@ def test_lead_reviews_a_case_and_the_agent_sees_it(lead_client, client):
     assert "共感が伝わる" in body and "3.67" in body  # (4×5 + 2) / 6
     assert "安心感: 次の連絡日を伝えていない" in body
     assert client.get(f"/metrics/cases/{case.pk}/review/").status_code == 403
+
+
+def test_a_lead_cannot_review_another_teams_case(lead_client):
+    other_lead = UserFactory(role="lead")
+    agent = UserFactory(team=TeamFactory(lead=other_lead))
+    case = _case(agent)
+    form = {d: "1" for d in ("first_impression", "speed", "accuracy", "empathy", "flexibility", "reassurance")}
+    response = lead_client.post(f"/metrics/cases/{case.pk}/review/", form)
+    assert response.status_code == 403
+    from madoguchi.metrics.models import QualityReview
+
+    assert not QualityReview.objects.exists()
+
+
+@pytest.mark.parametrize("query", [
+    "?team=²", "?agent=²&category=٣", "?start=0001-01-01&end=0001-01-05", "?start=9999-12-30&end=9999-12-31",
+])
+def test_malformed_filters_and_dates_get_a_page_not_an_error(lead_client, query):
+    assert lead_client.get(f"/metrics/{query}").status_code == 200
+    assert lead_client.get(f"/metrics/breakdown/team/{query}").status_code == 200
+
+
+def test_targets_that_are_not_finite_numbers_are_refused_and_nothing_is_saved(lead_client):
+    for bad in ("nan", "inf", "1e999"):
+        response = lead_client.post("/metrics/targets/", {"resolution_rate": "95", "csat": bad}, follow=True)
+        assert "目標は数字で入力してください" in response.content.decode()
+    assert not Target.objects.exists()
+
+
+def test_agents_see_their_own_figures_but_not_each_others(client):
+    agent, colleague = UserFactory(), UserFactory()
+    client.login(username=agent.username, password=PASSWORD)
+    assert client.get("/metrics/breakdown/agent/").status_code == 403
+    assert client.get("/metrics/?table=agent&format=csv").status_code == 403
+    page = client.get(f"/metrics/?agent={colleague.pk}").content.decode()
+    assert "チームリーダーと管理者が見られます" in page
+    assert client.get(f"/metrics/?agent={agent.pk}").status_code == 200
+    assert client.get(f"/metrics/breakdown/channel/?agent={agent.pk}").status_code == 200
+    assert client.get(f"/metrics/breakdown/channel/?agent={colleague.pk}").status_code == 403

@@ -91,3 +91,16 @@ def test_follow_up_list_shows_the_task_and_can_be_closed(client, resolved_case):
     client.post(f"/metrics/follow-ups/{follow_up.pk}/done/", {"note": "電話でお詫び済み"})
     follow_up.refresh_from_db()
     assert follow_up.done_at is not None and follow_up.note == "電話でお詫び済み"
+
+
+def test_another_agent_cannot_close_someone_elses_follow_up(client, resolved_case):
+    from madoguchi.testing.factories import PASSWORD
+
+    client.post(f"/metrics/survey/{token_for(resolved_case.survey)}/", {"rating": "1"})
+    follow_up = FollowUp.objects.get()
+    outsider = UserFactory()
+    client.login(username=outsider.username, password=PASSWORD)
+    response = client.post(f"/metrics/follow-ups/{follow_up.pk}/done/", {"note": "閉じます"}, follow=True)
+    assert "割り当てられた人" in response.content.decode()
+    follow_up.refresh_from_db()
+    assert follow_up.done_at is None and follow_up.done_by is None
