@@ -30,9 +30,10 @@ class PollResult:
 
 
 def connect(mailbox: Mailbox, timeout: float = 30) -> BaseMailBox:
+    password = mailbox.imap_password()  # refuses a variable not meant for it, before connecting
     client_class = MailBox if mailbox.imap_tls else MailBoxUnencrypted
     client = client_class(mailbox.imap_host, mailbox.imap_port, timeout=timeout)
-    return client.login(mailbox.imap_user, mailbox.imap_password(), initial_folder=mailbox.imap_folder)
+    return client.login(mailbox.imap_user, password, initial_folder=mailbox.imap_folder)
 
 
 def _sizes(client: BaseMailBox, uids: list[str]) -> dict[str, int]:

@@ -246,6 +246,11 @@ def _describe(row: RawMessage, parsed: ParsedMessage) -> None:
 
 
 IMPORTED = "imported"
+REFUSED_NOTE = (
+    "このメールは案件 #{number} を参照していますが、差出人 {address} はその案件のお客様のアドレスとして"
+    "登録されていないため、新しい案件として受け付けました。同じお客様からのメールであれば、"
+    "内容を確認のうえ案件をつないでください（お客様の統合など）。"
+)
 
 
 def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups) -> Customer | None:
@@ -266,7 +271,7 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups) -> Customer 
     if not parsed.from_address:
         raise MailRejected("差出人のメールアドレスが読み取れませんでした。元のメールを確認してください。")
     customer = lookups.customer(parsed.from_address)
-    case = lookups.find_case(parsed, customer)
+    case, refused = lookups.thread(parsed, customer)
     if parsed.auto_reason:
         # Auto-replies, lists and daemons never open or reopen a case; kept for the record.
         row.case, row.state = case, RawState.IGNORED
@@ -293,6 +298,11 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups) -> Customer 
         occurred_at=occurred, external_id=parsed.message_id,
     )
     row.save(update_fields=FILED_FIELDS)
+    if refused is not None:
+        do_add_interaction(
+            case, actor=None, kind=InteractionKind.SYSTEM, channel=Channel.EMAIL,
+            body=REFUSED_NOTE.format(number=refused.pk, address=parsed.from_address),
+        )
     if new_case and row.auto_reason != IMPORTED:
         from madoguchi.mail.outbound import queue_acknowledgement
 

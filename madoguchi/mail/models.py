@@ -9,9 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +23,24 @@ def _fernet() -> Fernet:
     # A key of its own, derived from SECRET_KEY, so the password is unreadable in a DB dump.
     digest = hashlib.sha256(f"madoguchi.mail.password:{settings.SECRET_KEY}".encode()).digest()
     return Fernet(base64.urlsafe_b64encode(digest))
+
+
+PASSWORD_ENV_PREFIX = "MADOGUCHI_IMAP_"
+_PASSWORD_ENV = re.compile(r"MADOGUCHI_IMAP_[A-Z0-9_]+")
+
+
+def is_password_env_name(name: str) -> bool:
+    """Only variables meant for IMAP passwords: a mailbox's IMAP host is chosen by whoever edits
+    the mailbox, so any other name (SECRET_KEY, DATABASE_URL) would send that secret to them."""
+    return bool(_PASSWORD_ENV.fullmatch(name))
+
+
+def validate_password_env_name(name: str) -> None:
+    if name and not is_password_env_name(name):
+        raise ValidationError(
+            _("環境変数名は MADOGUCHI_IMAP_ で始まる英大文字・数字・アンダースコアの名前にしてください（例: MADOGUCHI_IMAP_SUPPORT）。"),
+            code="password_env",
+        )
 
 
 class Charset(models.TextChoices):
@@ -40,8 +60,8 @@ class Mailbox(models.Model):
     imap_user = models.CharField(_("IMAPユーザー名"), max_length=200, blank=True)
     imap_password_encrypted = models.TextField(blank=True, editable=False)
     imap_password_env = models.CharField(
-        _("パスワードを読む環境変数名"), max_length=100, blank=True,
-        help_text=_("指定するとパスワードをデータベースに保存せず、この環境変数から読みます。"),
+        _("パスワードを読む環境変数名"), max_length=100, blank=True, validators=[validate_password_env_name],
+        help_text=_("指定するとパスワードをデータベースに保存せず、この環境変数から読みます。名前は MADOGUCHI_IMAP_ で始めてください。"),
     )
     imap_folder = models.CharField(_("フォルダ"), max_length=200, default="INBOX")
     poll_seconds = models.PositiveIntegerField(_("確認する間隔（秒）"), default=60)
@@ -60,6 +80,9 @@ class Mailbox(models.Model):
 
     def imap_password(self) -> str:
         if self.imap_password_env:
+            if not is_password_env_name(self.imap_password_env):
+                # Saved before the rule, or written around the admin: never read other secrets.
+                raise ValueError(str(_("パスワードの環境変数名が使えません（MADOGUCHI_IMAP_ で始まる名前だけ読めます）。メールボックスの設定を直してください。")))
             return os.environ.get(self.imap_password_env, "")
         if not self.imap_password_encrypted:
             return ""

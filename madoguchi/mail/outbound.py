@@ -22,6 +22,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
+from madoguchi.customers.models import IdentityKind
+from madoguchi.customers.services import normalise_identity
 from madoguchi.mail.charsets import encode_iso2022jp
 from madoguchi.mail.models import (
     Charset,
@@ -62,11 +64,20 @@ def _domain(address: str) -> str:
 
 
 def _customer_address(case: Case) -> str:
-    latest = RawMessage.objects.filter(case=case).exclude(from_address="").order_by("-pk").values_list("from_address", "auto_reason").first()
-    if latest is not None and latest[1] in ("", "imported"):
-        return latest[0]
-    identity = case.customer.identities.filter(kind="email").order_by("pk").first()
-    return identity.value if identity else ""
+    """Where replies go: always an e-mail identity of the case's customer. The customer's
+    latest own mail picks which one (they wrote from it last); a mail on the case from any
+    other address (there should be none, see threading) never draws the staff's replies."""
+    own = list(case.customer.identities.filter(kind=IdentityKind.EMAIL).order_by("pk").values_list("value", flat=True))
+    if not own:
+        return ""
+    latest = (
+        RawMessage.objects.filter(case=case, auto_reason__in=["", "imported"]).exclude(from_address="")
+        .order_by("-pk").values_list("from_address", flat=True)
+    )
+    for address in latest[:20]:
+        if normalise_identity(IdentityKind.EMAIL, address) in own:
+            return address
+    return own[0]
 
 
 def _thread_headers(case: Case) -> tuple[str, str]:

@@ -1,6 +1,11 @@
 """Which case a mail belongs to: the headers first, then a [#1234] token, then the sender's
 open case (Japanese webmail often drops In-Reply-To and References).
 
+Headers and token join a case only when the sender's address is an identity of that case's
+customer: case numbers are guessable and Message-IDs travel in quoted mail, and whoever writes
+into a case receives the staff's replies. Any other sender's mail opens a case of its own, with
+a note naming the case it referred to (`Lookups.thread`).
+
 `Lookups` answers these questions for a whole batch of mails with a few queries (the
 Message-IDs the batch refers to, the case numbers in its subjects, its senders and their
 open cases) and learns from each mail the batch files, so a reply to a mail earlier in the
@@ -18,7 +23,7 @@ from madoguchi.cases.models import ACTIVE_STATUSES, Case, Category
 from madoguchi.customers.models import Customer, Identity, IdentityKind
 from madoguchi.customers.services import normalise_identity
 from madoguchi.mail.models import Mailbox, OutboundMessage, RawMessage
-from madoguchi.mail.parsing import ParsedMessage, case_number_in, clean_subject
+from madoguchi.mail.parsing import ParsedMessage, case_number_in
 
 MAX_THREAD_IDS = 50
 
@@ -113,27 +118,47 @@ class Lookups:
         self._read_cases({pk})
         return self.cases[pk]
 
-    def case_by_headers(self, message_ids: list[str]) -> Case | None:
+    def _is_customer_of(self, case: Case, customer: Customer | None) -> bool:
+        """The sender's address is an identity of the case's customer (the customer record an
+        address belongs to is looked up by its normalised form, as customers/services does)."""
+        return customer is not None and customer.pk == case.customer_id
+
+    def referred_cases(self, parsed: ParsedMessage) -> list[Case]:
+        """The cases a mail refers to, in order: by its headers (the closest ancestor first; our
+        own mail before an inbound one), then by a [#1234] token in its subject."""
+        ids = parsed.thread_ids[:MAX_THREAD_IDS]
+        self._read_thread_ids(set(ids))
+        found: list[Case] = []
+        for mid in ids:
+            case_id = self.outbound_ids.get(mid) or self.inbound_ids.get(mid)
+            case = self.case(case_id) if case_id else None
+            if case is not None and case not in found:
+                found.append(case)
+        number = case_number_in(parsed.subject)
+        case = self.case(number) if number is not None else None
+        if case is not None and case not in found:
+            found.append(case)
+        return found
+
+    def case_by_headers(self, message_ids: list[str], customer: Customer | None = None) -> Case | None:
+        """The case these Message-IDs belong to, if the sender is that case's customer."""
         ids = message_ids[:MAX_THREAD_IDS]
         self._read_thread_ids(set(ids))
         for mid in ids:  # the closest ancestor wins; our own mail before an inbound one
             case_id = self.outbound_ids.get(mid) or self.inbound_ids.get(mid)
-            if case_id:
-                return self.case(case_id)
+            case = self.case(case_id) if case_id else None
+            if case is not None and self._is_customer_of(case, customer):
+                return case
         return None
 
     def case_by_token(self, parsed: ParsedMessage, customer: Customer | None) -> Case | None:
-        """A [#1234] token joins only if the sender is that case's customer or the subject is the
-        case's own: a guessed number from a stranger must not write into someone else's case."""
+        """A [#1234] token joins only if the sender is that case's customer: case numbers are
+        easy to guess, and whoever writes into a case receives the staff's replies."""
         number = case_number_in(parsed.subject)
         if number is None:
             return None
         case = self.case(number)
-        if case is None:
-            return None
-        if customer is not None and customer.pk == case.customer_id:
-            return case
-        return case if case.subject and case.subject in clean_subject(parsed.subject) else None
+        return case if case is not None and self._is_customer_of(case, customer) else None
 
     def case_by_sender(self, customer: Customer | None) -> Case | None:
         if customer is None:
@@ -141,10 +166,21 @@ class Lookups:
         self._read_open_cases({customer.pk})
         return self.open_cases[customer.pk]
 
+    def thread(self, parsed: ParsedMessage, customer: Customer | None) -> tuple[Case | None, Case | None]:
+        """(case, refused): the case the mail joins, and the case it referred to (headers or
+        token) but may not join because the sender is not that case's customer — such a mail
+        opens a new case of its own sender (case None), and staff link the two by hand."""
+        for case in self.referred_cases(parsed):
+            if self._is_customer_of(case, customer):
+                return case, None
+        refused = next(iter(self.referred_cases(parsed)), None)
+        if refused is not None:
+            return None, refused
+        return self.case_by_sender(customer), None
+
     def find_case(self, parsed: ParsedMessage, customer: Customer | None) -> Case | None:
         """`customer`: the sender's customer record, if the address is known."""
-        return (self.case_by_headers(parsed.thread_ids) or self.case_by_token(parsed, customer)
-                or self.case_by_sender(customer))
+        return self.thread(parsed, customer)[0]
 
     # --- learning from the batch ------------------------------------------------------------------
 

@@ -40,18 +40,23 @@ def test_one_unreadable_mail_fails_alone_and_the_rest_of_the_batch_is_filed(djan
 def test_replies_within_one_batch_join_the_case_opened_earlier_in_it(django_capture_on_commit_callbacks) -> None:
     pks = store(
         japanese_mail(sender="taro@example.jp", subject="急須が割れていました", message_id="<first@example.jp>"),
-        # a reply by In-Reply-To from another address (a family member's phone)
-        japanese_mail(sender="hanako@example.jp", subject="Re: 急須が割れていました", body="写真を送ります。",
+        # a reply by In-Reply-To from the same customer (the address differently spelt)
+        japanese_mail(sender="Taro@Example.jp", subject="Re: 急須が割れていました", body="写真を送ります。",
+                      headers={"In-Reply-To": "<first@example.jp>"}),
+        # another address (a family member's phone) referring to it: a case of its own, with a note
+        japanese_mail(sender="hanako@example.jp", subject="Re: 急須が割れていました", body="妻です。",
                       headers={"In-Reply-To": "<first@example.jp>"}),
         # the same sender again, without headers or token: their open case
         japanese_mail(sender="TARO@example.jp", subject="追記", body="箱も潰れていました。"),
     )
     with django_capture_on_commit_callbacks(execute=True):
         process_raw_messages(pks)
-    [case] = Case.objects.all()
+    case = Case.objects.get(customer__identities__value="taro@example.jp")
     inbound = list(case.interactions.filter(kind=InteractionKind.INBOUND).order_by("pk").values_list("body", flat=True))
     assert inbound[1:] == ["写真を送ります。", "箱も潰れていました。"]
     assert Customer.objects.filter(identities__value="taro@example.jp").count() == 1
+    other = Case.objects.get(customer__identities__value="hanako@example.jp")
+    assert other.interactions.filter(kind=InteractionKind.SYSTEM, body__contains=f"#{case.pk}").exists()
     # the worker indexed the whole batch after the commit
     assert {hit.case_id for hit in search("写真")} == {case.pk}
 

@@ -60,9 +60,9 @@ def test_refetching_unseen_messages_makes_no_duplicates(dovecot) -> None:
 
 
 def test_password_can_come_from_an_environment_variable(dovecot, monkeypatch) -> None:
-    monkeypatch.setenv("SHOP_IMAP_PASSWORD", dovecot.password)
+    monkeypatch.setenv("MADOGUCHI_IMAP_SHOP", dovecot.password)
     dovecot.append(japanese_mail())
-    mailbox = make_mailbox(dovecot, imap_password_env="SHOP_IMAP_PASSWORD")
+    mailbox = make_mailbox(dovecot, imap_password_env="MADOGUCHI_IMAP_SHOP")
     assert mailbox.imap_password_encrypted == ""
     assert poll_mailbox(mailbox).stored == 1
 

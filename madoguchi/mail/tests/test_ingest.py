@@ -65,7 +65,7 @@ def test_same_mail_twice_is_stored_once(django_capture_on_commit_callbacks) -> N
 def test_reply_to_our_acknowledgement_joins_the_case_by_in_reply_to(django_capture_on_commit_callbacks) -> None:
     first = ingest(japanese_mail(), django_capture_on_commit_callbacks)
     ack = OutboundMessage.objects.get(case=first.case, kind=OutboundKind.ACK)
-    reply = japanese_mail(subject="Re: 全く別の件名", sender="other@example.jp", headers={"In-Reply-To": ack.message_id},
+    reply = japanese_mail(subject="Re: 全く別の件名", sender="Taro@Example.jp", headers={"In-Reply-To": ack.message_id},
                           body="追加の写真です。\n\n> お問い合わせいただき")
     second = ingest(reply, django_capture_on_commit_callbacks)
     assert second.case == first.case
@@ -88,6 +88,61 @@ def test_stranger_cannot_write_into_a_case_by_guessing_its_number(django_capture
     first = ingest(japanese_mail(), django_capture_on_commit_callbacks)
     other = ingest(japanese_mail(subject=f"無関係 [#{first.case.pk}]", sender="stranger@example.jp"), django_capture_on_commit_callbacks)
     assert other.case != first.case
+
+
+def refused_note(case: Case) -> str:
+    return Interaction.objects.get(case=case, kind=InteractionKind.SYSTEM, body__contains="参照しています").body
+
+
+def test_stranger_repeating_the_case_subject_with_its_number_opens_a_case_of_their_own(django_capture_on_commit_callbacks) -> None:
+    victim = ingest(japanese_mail(subject="返品について", sender="victim@example.jp"), django_capture_on_commit_callbacks)
+    attack = japanese_mail(subject=f"[#{victim.case_id}] 注文について 返品について 届かない", sender="attacker@evil.example")
+    other = ingest(attack, django_capture_on_commit_callbacks)
+    assert other.case_id != victim.case_id
+    assert other.case.customer != victim.case.customer
+    assert other.case.customer.identities.get().value == "attacker@evil.example"
+    assert f"#{victim.case_id}" in refused_note(other.case) and "attacker@evil.example" in refused_note(other.case)
+    assert not RawMessage.objects.filter(case=victim.case, from_address="attacker@evil.example").exists()
+
+
+def test_stranger_quoting_our_message_id_in_in_reply_to_or_references_opens_a_case_of_their_own(django_capture_on_commit_callbacks) -> None:
+    victim = ingest(japanese_mail(subject="返品について", sender="victim@example.jp", message_id="<victim-1@example.jp>"),
+                    django_capture_on_commit_callbacks)
+    ack = OutboundMessage.objects.get(case=victim.case, kind=OutboundKind.ACK)
+    by_reply = ingest(japanese_mail(subject="Re: 返品について", sender="attacker@evil.example",
+                                    headers={"In-Reply-To": ack.message_id}), django_capture_on_commit_callbacks)
+    by_refs = ingest(japanese_mail(subject="Re: 返品について", sender="attacker2@evil.example",
+                                   headers={"References": "<victim-1@example.jp>"}), django_capture_on_commit_callbacks)
+    for row in (by_reply, by_refs):
+        assert row.case_id != victim.case_id and f"#{victim.case_id}" in refused_note(row.case)
+    assert Interaction.objects.filter(case=victim.case, kind=InteractionKind.INBOUND).count() == 1
+
+
+def test_customer_writing_from_a_second_address_gets_a_new_case_with_a_note(django_capture_on_commit_callbacks) -> None:
+    """A legitimate reply from an address the desk does not know for this customer (work mail)
+    is not joined automatically either: staff see the note and link it by hand."""
+    first = ingest(japanese_mail(), django_capture_on_commit_callbacks)
+    ack = OutboundMessage.objects.get(case=first.case, kind=OutboundKind.ACK)
+    work = ingest(japanese_mail(subject=f"Re: 商品が届きません [#{first.case_id}]", sender="yamada@company.example.jp",
+                                headers={"In-Reply-To": ack.message_id}), django_capture_on_commit_callbacks)
+    assert work.case_id != first.case_id and f"#{first.case_id}" in refused_note(work.case)
+
+
+def test_auto_reply_from_a_stranger_referring_to_a_case_is_not_filed_on_it(django_capture_on_commit_callbacks) -> None:
+    first = ingest(japanese_mail(), django_capture_on_commit_callbacks)
+    auto = ingest(japanese_mail(subject=f"自動応答: [#{first.case_id}]", sender="bot@evil.example",
+                                headers={"Auto-Submitted": "auto-replied"}), django_capture_on_commit_callbacks)
+    assert auto.state == RawState.IGNORED and auto.case_id is None
+
+
+def test_customer_reply_by_token_and_by_references_still_joins_their_case(django_capture_on_commit_callbacks) -> None:
+    first = ingest(japanese_mail(message_id="<taro-1@example.jp>"), django_capture_on_commit_callbacks)
+    ingest(japanese_mail(subject="全然別の件", sender="hanako@example.jp"), django_capture_on_commit_callbacks)
+    by_refs = ingest(japanese_mail(subject="別件のような件名", sender="TARO@example.jp",
+                                   headers={"References": "<taro-1@example.jp>"}), django_capture_on_commit_callbacks)
+    by_token = ingest(japanese_mail(subject=f"返信 [#{first.case_id}]"), django_capture_on_commit_callbacks)
+    assert by_refs.case_id == by_token.case_id == first.case_id
+    assert not Interaction.objects.filter(case=first.case, kind=InteractionKind.SYSTEM, body__contains="参照しています").exists()
 
 
 def test_sender_open_case_catches_a_reply_without_headers_or_token(django_capture_on_commit_callbacks) -> None:

@@ -74,12 +74,38 @@ def test_reply_is_sent_from_the_shop_with_threading_headers(smtp_sink, agent, dj
 def test_customer_reply_to_our_mail_joins_the_same_case(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
     row = incoming_case(django_capture_on_commit_callbacks)
     out = reply(row.case, agent, django_capture_on_commit_callbacks)
-    answer = japanese_mail(subject="Re: 全然違う件名", sender="mobile@example.jp", headers={"In-Reply-To": out.message_id},
+    answer = japanese_mail(subject="Re: 全然違う件名", sender="Taro@example.jp", headers={"In-Reply-To": out.message_id},
                            body="ありがとうございます。\n\n2026年11月23日(月) 10:00 窓口 <support@shop.example.jp>:\n> ご不便をおかけして")
     with django_capture_on_commit_callbacks(execute=True):
         second, _created = do_ingest_raw(answer, "smtp")
     second.refresh_from_db()
     assert second.case_id == row.case_id and second.interaction.body == "ありがとうございます。"
+
+
+def test_replies_go_only_to_the_case_customers_own_address(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    """Even if a stranger's mail were on the case (written before the threading rule, or moved
+    there by hand), the staff's reply goes to the customer's own address."""
+    row = incoming_case(django_capture_on_commit_callbacks, subject="返品について")
+    with django_capture_on_commit_callbacks(execute=True):
+        stranger, _created = do_ingest_raw(japanese_mail(subject=f"[#{row.case_id}] 返品について", sender="attacker@evil.example"), "smtp")
+    stranger.refresh_from_db()
+    assert stranger.case_id != row.case_id
+    RawMessage.objects.filter(pk=stranger.pk).update(case=row.case)  # the worst case: on the customer's case anyway
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    assert out.to_address == "taro@example.jp"
+    [message] = sent_to(smtp_sink, out.message_id)
+    assert message["To"] == "taro@example.jp"
+
+
+def test_reply_goes_to_the_customers_latest_own_address(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    from madoguchi.customers.models import Identity
+
+    row = incoming_case(django_capture_on_commit_callbacks)
+    Identity.objects.create(customer=row.case.customer, kind="email", value="taro.work@company.example.jp")
+    with django_capture_on_commit_callbacks(execute=True):
+        do_ingest_raw(japanese_mail(subject=f"Re: [#{row.case_id}]", sender="Taro.Work@company.example.jp", body="会社から"), "smtp")
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    assert out.to_address.lower() == "taro.work@company.example.jp"
 
 
 def test_iso2022jp_mailbox_keeps_windows_characters(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
