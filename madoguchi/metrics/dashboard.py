@@ -96,11 +96,15 @@ def change_rows(rows: list[MeasureRow], goals: dict[str, float | None]) -> list[
 def _trend(period: Period, filters: dict[str, str]) -> dict[str, list[tuple[dt.date, float | None]]]:
     """Per day up to 92 days (the day rows), else per month (the month rows)."""
     if period.days <= 92:
-        by_point = {day: s.figures() for day, s in grouped(period.first, period.last, filters, "day", per_day=True).items()}
+        by_point: dict[dt.date, Figures] = {
+            day: s.figures() for day, s in grouped(period.first, period.last, filters, "day", per_day=True).items()
+            if isinstance(day, dt.date)
+        }
     else:
         sums = grouped(period.first.replace(day=1), _month_end(period.last), filters, "day")
         by_point = {}
         for day, s in sums.items():
+            assert isinstance(day, dt.date)
             by_point.setdefault(day.replace(day=1), Figures()).add(s.figures())
     points = sorted(by_point)
     return {code: [(p, MEASURES_BY_CODE[code].value(by_point[p])) for p in points] for code in TREND_MEASURES}

@@ -210,10 +210,14 @@ class QualityReview(models.Model):
     def __str__(self) -> str:
         return f"{self.case_id} {self.agent}"
 
+    @classmethod
+    def dimension_labels(cls) -> list[tuple[str, str]]:
+        """(field name, label) of the six dimensions in seed 001's order."""
+        return [(d, str(getattr(cls._meta.get_field(d), "verbose_name", d))) for d in cls.DIMENSIONS]
+
     def rows(self) -> list[tuple[str, int, str]]:
         """(dimension label, score, comment) in seed 001's order, for display."""
-        return [(self._meta.get_field(d).verbose_name, getattr(self, d), self.notes.get(d, ""))
-                for d in self.DIMENSIONS]
+        return [(label, getattr(self, d), self.notes.get(d, "")) for d, label in self.dimension_labels()]
 
 
 class Target(models.Model):

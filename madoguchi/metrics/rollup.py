@@ -29,6 +29,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from itertools import chain
 from operator import add
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -143,7 +144,8 @@ class Sum_:
         return (*self.scalars, *(pack_ints(hist) for hist in self.hists()))
 
     def figures(self, agents: Iterable[int] = ()) -> Figures:
-        f = Figures(**{name: int(value) for name, value in zip(SCALARS, self.scalars, strict=True)})
+        # SCALARS names only the integer fields of Figures.
+        f = Figures(**{name: int(value) for name, value in zip(SCALARS, self.scalars, strict=True)})  # type: ignore[arg-type]
         for name, hist in zip(HISTOGRAMS, self.hists(), strict=True):
             setattr(f, name, {str(k): v for k, v in sorted(hist.items()) if v})
         f.agents = sorted(agents)
@@ -195,7 +197,7 @@ def case_rows(first: dt.date, last: dt.date, filters: dict[str, str] | None = No
         fetched = cursor.fetchall()
     for values in fetched:
         v = dict(zip(VALUES, values, strict=True))
-        commitments = per_case_commitments.get(v["id"], {})
+        commitments: Any = per_case_commitments.get(v["id"], {})
         outcome = None
         if v["outcome__resolved"] is not None:
             outcome = {k: v[f"outcome__{k}"] for k in ("resolved", "cancelled", "refund_asked", "kept", "upsell")}
@@ -380,6 +382,7 @@ def rebuild_day(day: dt.date, month: bool = True) -> int:
             if key in new:
                 scalars, hists = _difference(new[key], before, 1)
             else:
+                assert before is not None  # a changed key is in the new rows or in the old
                 scalars, hists = _difference(before, None, -1)
             current = stored.get(key)
             result = _apply(current[1] if current else None, scalars, hists)

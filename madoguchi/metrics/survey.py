@@ -120,7 +120,7 @@ def do_answer(token: str, *, rating: str | None, nps: str | None, comment: str, 
     survey.answered_at = now
     survey.save()
     case = survey.case
-    if survey.rating <= LOW_RATING:
+    if survey.rating is not None and survey.rating <= LOW_RATING:
         _follow_up(case, survey)
     mark_dirty(case.received_at)
     return survey

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import Team, User
 from madoguchi.cases.models import Case, Category, Channel
 from madoguchi.ids import parse_id
@@ -95,7 +96,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # One dirty day that the page shows (this period or the previous) is rebuilt first;
     # the minute job does the rest.
     refresh_dirty(limit=board.INLINE_REFRESH_DAYS, first=period.previous().first, last=period.last)
-    user = request.user
+    user = staff_user(request)
     filters = _filters(request)
     if not sees_agent_figures(user, filters.get("agent")):
         filters.pop("agent", None)
@@ -125,7 +126,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "breakdowns": breakdowns,
         "teams": Team.objects.all(), "agents": agents if sees_agent_figures(user) else agents.filter(pk=user.pk),
         "channels": Channel.choices, "categories": Category.objects.all(),
-        "query": request.GET.urlencode(), "can_edit": request.user.is_admin or request.user.is_lead,
+        "query": request.GET.urlencode(), "can_edit": user.is_admin or user.is_lead,
         "reviews_by_team": review_averages("team"),
         "team_names": {int(k): v for k, v in names["team"].items()},
     })
@@ -137,7 +138,7 @@ def breakdown(request: HttpRequest, dim: str) -> HttpResponse:
     if dim not in BREAKDOWNS:
         return HttpResponse(_("不明な表です。"), status=404, content_type="text/plain; charset=utf-8")
     filters = _filters(request)
-    if (dim == "agent" or "agent" in filters) and not sees_agent_figures(request.user, filters.get("agent") if dim != "agent" else None):
+    if (dim == "agent" or "agent" in filters) and not sees_agent_figures(staff_user(request), filters.get("agent") if dim != "agent" else None):
         return HttpResponseForbidden(_("担当者ごとの数字はチームリーダーと管理者が見られます（自分の数字は見られます）。"))
     period, _warning = _period(request)
     names = _names()[dim]
@@ -169,9 +170,9 @@ def _csv(table: str, data: board.Dashboard, names: dict[str, dict[str, str]]) ->
             writer.writerow([names[table].get(value, value), *[_num(vals[c]) for c in board.BREAKDOWN_MEASURES]])
     elif table == "quality":
         writer.writerow(["チーム", "件数", *QualityReview.DIMENSIONS, "overall"])
-        for row in review_averages("team"):
-            writer.writerow([names["team"].get(str(row["team"]), row["team"]), row["n"],
-                             *[_num(row[d]) for d in QualityReview.DIMENSIONS], _num(row["overall"])])
+        for averages in review_averages("team"):
+            writer.writerow([names["team"].get(str(averages["team"]), averages["team"]), averages["n"],
+                             *[_num(averages[d]) for d in QualityReview.DIMENSIONS], _num(averages["overall"])])
     else:
         return HttpResponse(_("不明な表です。"), status=404, content_type="text/plain; charset=utf-8")
     return response
@@ -187,7 +188,8 @@ def _ok(value: bool | None) -> str:
 
 @login_required
 def targets_edit(request: HttpRequest) -> HttpResponse:
-    if not (request.user.is_admin or request.user.is_lead):
+    user = staff_user(request)
+    if not (user.is_admin or user.is_lead):
         return HttpResponseForbidden(_("目標を変更できるのはチームリーダーと管理者です。"))
     from madoguchi.metrics.services import targets
 
@@ -214,7 +216,7 @@ def targets_edit(request: HttpRequest) -> HttpResponse:
 def outcome(request: HttpRequest, case_id: int) -> HttpResponse:
     case = get_object_or_404(Case, pk=case_id)
     try:
-        do_record_outcome(case, actor=request.user, flags={k: request.POST.get(k) == "on" for k in OUTCOME_FLAGS if k != "resolved"}
+        do_record_outcome(case, actor=staff_user(request), flags={k: request.POST.get(k) == "on" for k in OUTCOME_FLAGS if k != "resolved"}
                           | {"resolved": request.POST.get("resolved") == "yes"})
         messages.success(request, _("対応結果を記録しました。"))
     except MetricsError as error:
@@ -225,31 +227,32 @@ def outcome(request: HttpRequest, case_id: int) -> HttpResponse:
 @login_required
 def review(request: HttpRequest, case_id: int) -> HttpResponse:
     case = get_object_or_404(Case.objects.select_related("assignee"), pk=case_id)
-    if not can_review(request.user, case):
+    user = staff_user(request)
+    if not can_review(user, case):
         return HttpResponseForbidden(_("応対品質の評価は、案件のチームのリーダーまたは管理者が行います。"))
     error = ""
     if request.method == "POST":
         try:
             scores = {d: int(request.POST.get(d) or 0) for d in QualityReview.DIMENSIONS}
             notes = {d: request.POST.get(f"note-{d}", "") for d in QualityReview.DIMENSIONS}
-            do_review(case, reviewer=request.user, scores=scores, comment=request.POST.get("comment", ""), notes=notes)
+            do_review(case, reviewer=user, scores=scores, comment=request.POST.get("comment", ""), notes=notes)
         except (MetricsError, ValueError) as exc:
             error = str(exc) if isinstance(exc, MetricsError) else _("点数は1〜5で選んでください。")
         else:
             messages.success(request, _("評価を保存しました。担当者が自分の評価ページで確認できます。"))
             return redirect("cases:detail", case.pk)
-    dims = [(d, QualityReview._meta.get_field(d).verbose_name) for d in QualityReview.DIMENSIONS]
+    dims = QualityReview.dimension_labels()
     return render(request, "metrics/review_form.html", {"case": case, "dims": dims, "error": error})
 
 
 @login_required
 def reviews(request: HttpRequest) -> HttpResponse:
-    user = request.user
+    user = staff_user(request)
     mine = QualityReview.objects.filter(agent=user).select_related("case", "reviewer")[:100]
     visible = QualityReview.objects.all()
     if not user.is_admin:
         visible = visible.filter(team__lead=user) if user.is_lead else visible.filter(agent=user)
-    dims = [(d, QualityReview._meta.get_field(d).verbose_name) for d in QualityReview.DIMENSIONS]
+    dims = QualityReview.dimension_labels()
     names = _names()
     by_agent = [(names["agent"].get(str(r["agent"]), r["agent"]), r) for r in review_averages("agent", visible)]
     by_team = [(names["team"].get(str(r["team"]), "—"), r) for r in review_averages("team", visible)]
@@ -259,8 +262,9 @@ def reviews(request: HttpRequest) -> HttpResponse:
 @login_required
 def follow_ups(request: HttpRequest) -> HttpResponse:
     rows = FollowUp.objects.filter(done_at__isnull=True).select_related("case", "survey", "assigned_to").order_by("created_at")
-    if not request.user.is_admin:
-        rows = rows.filter(assigned_to=request.user)
+    user = staff_user(request)
+    if not user.is_admin:
+        rows = rows.filter(assigned_to=user)
     return render(request, "metrics/follow_ups.html", {"rows": rows[:200]})
 
 
@@ -269,7 +273,7 @@ def follow_ups(request: HttpRequest) -> HttpResponse:
 def follow_up_done(request: HttpRequest, pk: int) -> HttpResponse:
     follow_up = get_object_or_404(FollowUp.objects.select_related("case__team"), pk=pk)
     try:
-        surveys.do_close_follow_up(follow_up, actor=request.user, note=request.POST.get("note", ""))
+        surveys.do_close_follow_up(follow_up, actor=staff_user(request), note=request.POST.get("note", ""))
         messages.success(request, _("フォローを完了にしました。"))
     except surveys.SurveyError as error:
         messages.error(request, str(error))
@@ -280,8 +284,8 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
     """Public page for the customer: no login, one answer, a clear Japanese page on any problem."""
     try:
         current = surveys.survey_from_token(token)
-    except surveys.SurveyError as error:
-        return render(request, "metrics/survey_problem.html", {"message": str(error)}, status=400)
+    except surveys.SurveyError as problem:
+        return render(request, "metrics/survey_problem.html", {"message": str(problem)}, status=400)
     error = ""
     if request.method == "POST":
         try:

@@ -25,7 +25,7 @@ def pick(mapping: dict, key: Any) -> Any:
 
 
 @register.simple_tag
-def sla_timers(cases: list) -> dict[int, dict]:
+def sla_timers(cases: list) -> dict[int, dict | None]:
     """SLA timer states of a page of cases: one query for the whole page."""
     ids = [case.pk for case in cases]
     now = timezone.now()

@@ -13,8 +13,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         try:
-            first = parse_date(options["start"]) if options["start"] else None
-            last = parse_date(options["end"]) if options["end"] else None
+            first = parse_date(str(options["start"])) if options["start"] else None
+            last = parse_date(str(options["end"])) if options["end"] else None
         except ValueError as error:
             raise CommandError("日付の形式が正しくありません（例: 2026-11-01）。") from error
         if (options["start"] and first is None) or (options["end"] and last is None):
