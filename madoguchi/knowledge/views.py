@@ -12,7 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from madoguchi.accounts.models import AuthorityLimit, User
+from madoguchi.accounts.access import staff_user
+from madoguchi.accounts.models import AuthorityLimit
 from madoguchi.cases.models import Case
 from madoguchi.knowledge import afterhours, replies, search, services, suggestions
 from madoguchi.knowledge.forms import (
@@ -23,11 +24,6 @@ from madoguchi.knowledge.forms import (
     TemplateForm,
 )
 from madoguchi.knowledge.models import Article, ReplyTemplate, Rule, RuleTopic
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)
-    return request.user
 
 
 @login_required
@@ -69,7 +65,7 @@ def article_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             data = form.cleaned_data
             try:
                 article = services.do_save_article(
-                    article, actor=_user(request), title=data["title"], body=data["body"], visibility=data["visibility"],
+                    article, actor=staff_user(request), title=data["title"], body=data["body"], visibility=data["visibility"],
                     state=data["state"], category=data["category"], tags=services.parse_tags(data["tags"]),
                     expected_version=data["version"] if article else None,
                 )
@@ -94,7 +90,7 @@ def article_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 def manual_from_case(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case.objects.select_related("category"), pk=pk)
     try:
-        article = services.do_manual_from_case(case, actor=_user(request))
+        article = services.do_manual_from_case(case, actor=staff_user(request))
     except services.KnowledgeError as error:
         messages.error(request, str(error))
         return redirect("cases:detail", pk=pk)
@@ -116,7 +112,7 @@ def flag_customer(request: HttpRequest, pk: int) -> HttpResponse:
     form = FlagForm(request.POST)
     if form.is_valid():
         try:
-            services.do_flag_customer(case.customer, actor=_user(request), rule_version=form.cleaned_data["rule_version"],
+            services.do_flag_customer(case.customer, actor=staff_user(request), rule_version=form.cleaned_data["rule_version"],
                                       reason=form.cleaned_data["reason"], case=case)
         except services.KnowledgeError as error:
             messages.error(request, str(error))
@@ -138,7 +134,7 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     form = RuleVersionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.do_add_rule_version(rule, actor=_user(request), effective_from=form.cleaned_data["effective_from"],
+            services.do_add_rule_version(rule, actor=staff_user(request), effective_from=form.cleaned_data["effective_from"],
                                          body=form.cleaned_data["body"])
         except services.KnowledgeError as error:
             form.add_error(None, str(error))
@@ -150,20 +146,20 @@ def rule_detail(request: HttpRequest, pk: int) -> HttpResponse:
     limits = AuthorityLimit.objects.all() if rule.topic == RuleTopic.AUTHORITY else None
     return render(request, "knowledge/rule_detail.html", {
         "rule": rule, "versions": versions, "current": current, "form": form, "limits": limits,
-        "can_edit": services.can_publish(_user(request)),
+        "can_edit": services.can_publish(staff_user(request)),
     }, status=400 if form.errors else 200)
 
 
 @login_required
 def template_list(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     rows = [(t, replies.can_edit(user, t)) for t in replies.templates_for(user)]
     return render(request, "knowledge/template_list.html", {"rows": rows})
 
 
 @login_required
 def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     template = get_object_or_404(ReplyTemplate, pk=pk) if pk else ReplyTemplate()
     if pk and not replies.can_edit(user, template):
         messages.error(request, _("このテンプレートを編集する権限がありません。"))

@@ -5,7 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from madoguchi.accounts.models import User
+from madoguchi.accounts.access import staff_user
 from madoguchi.ids import parse_id
 from madoguchi.notifications.models import Notification
 from madoguchi.notifications.services import do_mark_read
@@ -13,8 +13,7 @@ from madoguchi.notifications.services import do_mark_read
 
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
+    user = staff_user(request)
     items = Notification.objects.filter(user=user).select_related("case").order_by("-created_at")[:100]
     return render(request, "notifications/list.html", {"items": items})
 
@@ -22,8 +21,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def mark_read(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
+    user = staff_user(request)
     raw = request.POST.get("id", "")
     notification_id = parse_id(raw)
     if raw and notification_id is None:  # a malformed id marks nothing, rather than everything
