@@ -98,6 +98,25 @@ def do_ingest_raw(
     return row, True
 
 
+def do_ingest_many(
+    raws: list[bytes], source: str, mailbox: Mailbox | None = None, *, enqueue: bool = True,
+) -> list[tuple[RawMessage, bool]]:
+    """Keep a group of fetched mails in ONE transaction (one commit, one WAL flush on
+    PostgreSQL, instead of one per mail); each mail keeps its own savepoint so a duplicate
+    only skips itself. Only for sources that still hold the mails until we have committed
+    (IMAP: the \\Seen flag is set after this returns; an import reads files): a crash before
+    the commit loses nothing. The SMTP receiver keeps `do_ingest_raw`, one commit per mail,
+    as it answers 250 only after its mail is stored. One worker task per BATCH_SIZE new mails."""
+    with transaction.atomic():
+        results = [do_ingest_raw(raw, source, mailbox, enqueue=False) for raw in raws]
+        fresh = [row.pk for row, created in results if created and row.state == RawState.PENDING]
+        if enqueue:
+            for start in range(0, len(fresh), BATCH_SIZE):
+                first = fresh[start]
+                transaction.on_commit(lambda first=first: _enqueue(first))
+    return results
+
+
 def _enqueue(pk: int) -> None:
     from madoguchi.mail.tasks import process_raw_message_task
 

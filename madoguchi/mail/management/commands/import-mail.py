@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from madoguchi.mail.ingest import do_ingest_raw, process_raw_message
+from madoguchi.mail.ingest import BATCH_BYTES, BATCH_SIZE, do_ingest_many, process_raw_messages
 from madoguchi.mail.models import Mailbox, RawState
 
 
@@ -85,14 +85,30 @@ class Command(BaseCommand):
             raise CommandError(f"メールボックス {mailbox} が登録されていません。")
         progress = Progress(_count(targets), sys.stderr)
         counts = {"new": 0, "duplicate": 0, "failed": 0}
-        for target in targets:
-            for raw in _messages(target):
-                row, created = do_ingest_raw(raw, "import", box, enqueue=False)
-                if created:
-                    row = process_raw_message(row.pk)
+        group: list[bytes] = []
+        held = 0
+
+        def flush() -> None:
+            # A group is stored in one transaction, then filed in one (the files stay on disk
+            # until then, so a crash loses nothing; running again skips what was stored).
+            results = do_ingest_many(group, "import", box, enqueue=False)
+            filed = {row.pk: row for row in process_raw_messages([row.pk for row, created in results if created])}
+            for row, created in results:
+                row = filed.get(row.pk, row)
                 counts["new" if created else "duplicate"] += 1
                 counts["failed"] += row.state == RawState.FAILED
                 progress.step(row.subject)
+            group.clear()
+
+        for target in targets:
+            for raw in _messages(target):
+                group.append(raw)
+                held += len(raw)
+                if len(group) >= BATCH_SIZE or held >= BATCH_BYTES:
+                    flush()
+                    held = 0
+        if group:
+            flush()
         sys.stderr.write("\n")
         self.stdout.write(
             f"取り込み完了: 新規 {counts['new']} 通、取り込み済みのため省略 {counts['duplicate']} 通、"
