@@ -1,11 +1,25 @@
+from importlib.metadata import version
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.utils import timezone
+from django.views.decorators.cache import cache_page
+from django.views.decorators.http import last_modified
+from django.views.i18n import JavaScriptCatalog
+
+# The JavaScript catalogue changes only with a release: cached per language and version, and
+# browsers revalidate it against the time this process started.
+STARTED = timezone.now()
+javascript_catalog = cache_page(86400, key_prefix=f"jsi18n-{version('madoguchi')}")(
+    last_modified(lambda request: STARTED)(JavaScriptCatalog.as_view())
+)
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", javascript_catalog, name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("settings/", include("madoguchi.accounts.urls")),
     path("customers/", include("madoguchi.customers.urls")),
