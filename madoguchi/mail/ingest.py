@@ -21,9 +21,13 @@ from django.utils import timezone
 
 from madoguchi import after_commit
 from madoguchi.cases.models import Channel, InteractionKind
-from madoguchi.cases.services import do_add_interaction, do_create_case
-from madoguchi.customers.models import Customer, IdentityKind
-from madoguchi.customers.services import get_or_create_customer
+from madoguchi.cases.services import (
+    do_add_interaction,
+    do_add_interaction_in_savepoint,
+    do_create_case_in_savepoint,
+)
+from madoguchi.customers.models import Customer, Identity, IdentityKind
+from madoguchi.customers.services import normalise_identity
 from madoguchi.mail.models import (
     Attachment,
     Mailbox,
@@ -174,8 +178,7 @@ def process_raw_messages(pks: list[int]) -> list[RawMessage]:
             row.attempts += 1
             message = parsed[row.pk]
             try:
-                with transaction.atomic():
-                    customer = _file(row, message, lookups)
+                customer = _file_in_savepoint(row, message, lookups)
             except MailRejected as reason:
                 lookups.forget_cases()
                 _fail(row, message, str(reason))
@@ -186,6 +189,22 @@ def process_raw_messages(pks: list[int]) -> list[RawMessage]:
             else:
                 lookups.filed(row.message_id, message.from_address, customer, row.case)
     return rows
+
+
+def _file_in_savepoint(row: RawMessage, message: ParsedMessage, lookups: Lookups) -> Customer | None:
+    """One mail in its own savepoint (the services it calls open none of their own). A unique
+    identity taken meanwhile by another worker (the same new sender) is read and tried once more."""
+    try:
+        with transaction.atomic():
+            return _file(row, message, lookups)
+    except IntegrityError:
+        lookups.forget_cases()
+        lookups.forget_customer(message.from_address)
+        attempts = row.attempts
+        row.refresh_from_db()  # what the rolled-back savepoint left
+        row.attempts = attempts
+        with transaction.atomic():
+            return _file(row, message, lookups)
 
 
 def _claim(pks: list[int]) -> set[int]:
@@ -298,12 +317,17 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups) -> Customer 
         row.save(update_fields=FILED_FIELDS)
         return customer
     if customer is None:
-        customer, _created = get_or_create_customer(name=parsed.from_name, kind=IdentityKind.EMAIL, value=parsed.from_address)
+        # Lookups already asked for this address (in the batch read): create without asking
+        # again. A worker that created it meanwhile makes the insert fail (unique identity):
+        # the mail's savepoint rolls back and it is filed once more (process_raw_messages).
+        customer = Customer.objects.create(name=parsed.from_name.strip() or parsed.from_address)
+        Identity.objects.create(customer=customer, kind=IdentityKind.EMAIL,
+                                value=normalise_identity(IdentityKind.EMAIL, parsed.from_address))
     occurred = _occurred_at(parsed)
     body = parsed.visible_text or parsed.text or "（本文なし）"
     new_case = case is None
     if case is None:
-        case = do_create_case(
+        case = do_create_case_in_savepoint(
             actor=None, customer=customer, subject=(clean_subject(parsed.subject) or "（件名なし）")[:200],
             channel=Channel.EMAIL, category=lookups.default_category(), complaint=body, received_at=occurred,
             first_message_from_customer=False,
@@ -312,13 +336,13 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups) -> Customer 
     row.state = RawState.PARSED
     # The other apps' reactions that read this row (the after-hours answer: auto_reason) run
     # after the commit, by when the row below is saved in the same transaction.
-    row.interaction = do_add_interaction(
+    row.interaction = do_add_interaction_in_savepoint(
         case, actor=None, kind=InteractionKind.INBOUND, channel=Channel.EMAIL, body=body,
         occurred_at=occurred, external_id=parsed.message_id,
     )
     row.save(update_fields=FILED_FIELDS)
     if refused is not None:
-        do_add_interaction(
+        do_add_interaction_in_savepoint(
             case, actor=None, kind=InteractionKind.SYSTEM, channel=Channel.EMAIL,
             body=REFUSED_NOTE.format(number=refused.pk, address=parsed.from_address),
         )

@@ -199,6 +199,9 @@ class Lookups:
             if newest is None or (case.received_at, case.pk) >= (newest.received_at, newest.pk):
                 self.open_cases[case.customer_id] = case
 
+    def forget_customer(self, address: str) -> None:
+        self.customers.pop(normalise_identity(IdentityKind.EMAIL, address), None)
+
     def forget_cases(self) -> None:
         """A mail failed after changing cases in memory (status, version): read them again."""
         self.cases.clear()

@@ -130,3 +130,19 @@ def test_large_mails_are_not_held_in_memory_together(django_capture_on_commit_ca
     loads = [q for q in queries.captured_queries if q["sql"].startswith('SELECT "mail_rawmessage"."id", "mail_rawmessage"."mailbox_id"')]
     assert len(loads) == 3  # three batches of one
     assert set(RawMessage.objects.values_list("state", flat=True)) == {RawState.PARSED}
+
+
+def test_a_fetched_group_is_stored_in_one_transaction_and_a_duplicate_skips_only_itself(django_capture_on_commit_callbacks) -> None:
+    from madoguchi.mail.ingest import do_ingest_many
+
+    known = japanese_mail(sender="h@example.jp", message_id="<h1@example.jp>")
+    store(known)
+    group = [japanese_mail(sender="i@example.jp", subject="一通目"), known, japanese_mail(sender="j@example.jp", subject="三通目")]
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        results = do_ingest_many(group, "imap")
+    assert [created for _row, created in results] == [True, False, True]
+    assert len(callbacks) == 1  # one commit, one task for the group's new mails
+    assert RawMessage.objects.filter(state=RawState.PENDING).count() == 3
+    with django_capture_on_commit_callbacks(execute=True):
+        callbacks[0]()
+    assert RawMessage.objects.filter(state=RawState.PARSED).count() == 3
