@@ -2,9 +2,13 @@
 
 10,000 mixed Japanese mails (ISO-2022-JP with ①㈱, Shift_JIS, EUC-JP, UTF-8 base64 and
 quoted-printable, HTML-only, attachments, quoted replies; 30 % replies by In-Reply-To, 10 %
-by a [#n] token, the rest new cases from 2,000 senders) go through exactly what the desk
-does: do_ingest_raw stores each mail with its own commit (as the SMTP receiver does before
-answering 250), and every --batch stored mails the worker files them in one transaction
+by a [#n] token of a filed case, each from the sender of the mail it answers, except 2 % of
+all mails which refer to someone else's case and open their own with a note; the rest new
+mail from 2,000 senders) go through exactly what the desk does. --store smtp (default):
+do_ingest_raw stores each mail with its own commit (as the SMTP receiver does before
+answering 250); --store group: each --batch of mails is stored in one transaction
+(do_ingest_many, as the IMAP poller and import-mail do). Every --batch stored mails the
+worker files them in one transaction
 (ingest.process_raw_messages: parse, thread, customer, case or interaction, attachments).
 All the other apps' receivers run too; what they hand to the worker (search indexing, SLA
 clocks of new cases) is drained after each batch by a worker in this process and timed
@@ -13,6 +17,7 @@ so no outbound mail is part of the figure.
 
     flock /tmp/bench.lock .venv/bin/python bench/mail_bench.py --db sqlite --runs 1
     flock /tmp/bench.lock .venv/bin/python bench/mail_bench.py --db postgres --runs 1
+    flock /tmp/bench.lock .venv/bin/python bench/mail_bench.py --db postgres --runs 1 --store group   # IMAP/import
     flock /tmp/bench.lock .venv/bin/python bench/mail_bench.py --db sqlite --runs 1 --batch 1   # one by one
     flock /tmp/bench.lock .venv/bin/python bench/mail_bench.py --db sqlite --runs 1 --mail-only
 
@@ -95,22 +100,34 @@ BODIES = ["11月20日に注文した商品がまだ届きません。問い合�
           "サイズが合わなかったので交換をお願いしたいです。Ⅳ型からⅢ型にできますか。"]
 
 
-def make_mail(number: int, rng: random.Random, previous: list[tuple[str, int | None]]) -> bytes:
+def make_mail(number: int, rng: random.Random, previous: list[list]) -> bytes:
+    """`previous`: [Message-ID, sender, case id once filed] of the mails so far. A reply comes
+    from the sender of the mail it answers (the desk threads only a case's own customer);
+    2 % of the mails refer to someone else's case (a second address, a stranger) and open a
+    case of their own with a note."""
     from madoguchi.mail.charsets import encode_iso2022jp
 
     sender = f"customer{rng.randrange(2000)}@example.jp"
     subject, body = rng.choice(SUBJECTS), rng.choice(BODIES) + f"\n（{number}）"
-    headers = [f"From: =?UTF-8?B?{base64.b64encode('山田 太郎'.encode()).decode()}?= <{sender}>",
-               "To: support@shop.example.jp", f"Message-ID: <bench-{number}@example.jp>",
-               f"Date: {format_datetime(__import__('django.utils.timezone', fromlist=['now']).now())}", "MIME-Version: 1.0"]
     roll = rng.random()
+    extra = []
     if previous and roll < 0.3:
-        parent, _case = rng.choice(previous)
-        headers.append(f"In-Reply-To: {parent}")
+        parent, parent_sender, _case = rng.choice(previous)
+        sender = parent_sender if roll >= 0.006 else sender
+        extra.append(f"In-Reply-To: {parent}")
         subject = "Re: " + subject
         body += "\n\n2026年11月23日(月) 10:00 窓口 <support@shop.example.jp>:\n> ご連絡ありがとうございます。\n> 確認いたします。"
     elif previous and roll < 0.4:
-        subject = f"返信: {subject} [#{rng.randrange(1, max(2, len(previous) // 2))}]"
+        filed = [entry for entry in previous[-2000:] if entry[2]]
+        if filed:
+            _parent, parent_sender, case_id = rng.choice(filed)
+            sender = parent_sender if roll >= 0.314 else sender
+            subject = f"返信: {subject} [#{case_id}]"
+    previous.append([f"<bench-{number}@example.jp>", sender, None])
+    headers = [f"From: =?UTF-8?B?{base64.b64encode('山田 太郎'.encode()).decode()}?= <{sender}>",
+               "To: support@shop.example.jp", f"Message-ID: <bench-{number}@example.jp>",
+               f"Date: {format_datetime(__import__('django.utils.timezone', fromlist=['now']).now())}", "MIME-Version: 1.0",
+               *extra]
     kind = rng.randrange(6)
     if kind == 0:
         headers += [f"Subject: =?ISO-2022-JP?B?{base64.b64encode(encode_iso2022jp(subject)).decode()}?=",
@@ -169,7 +186,7 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[max(0, int(len(ordered) * share) - 1)]
 
 
-def run(count: int, seed: int, batch: int) -> dict[str, float]:
+def run(count: int, seed: int, batch: int, store: str = "smtp") -> dict[str, float]:
     """Mails arrive one by one and each is stored with its own commit (what the SMTP receiver
     does before answering 250); every `batch` stored mails the worker files them in one
     transaction (ingest.process_raw_messages, what process_pending does). Background work the
@@ -178,11 +195,13 @@ def run(count: int, seed: int, batch: int) -> dict[str, float]:
     from django.db import connection
     from huey.contrib.djhuey import HUEY
 
-    from madoguchi.mail.ingest import do_ingest_raw, process_raw_messages
+    from madoguchi.mail.ingest import do_ingest_many, do_ingest_raw, process_raw_messages
     from madoguchi.mail.models import RawMessage, RawState
 
     rng = random.Random(seed)
-    previous: list[tuple[str, int | None]] = []
+    previous: list[list] = []
+    untimed = 0.0
+    bench_queries = 0
     latencies: list[float] = []  # per mail: start of its storing → its batch committed
     batch_ms: list[float] = []
     busy = cpu = worker_s = worker_cpu = 0.0
@@ -195,19 +214,30 @@ def run(count: int, seed: int, batch: int) -> dict[str, float]:
             mails = []
             for _ in range(min(batch, count - number)):
                 mails.append(make_mail(number, rng, previous))
-                previous.append((f"<bench-{number}@example.jp>", None))
                 number += 1
             pks, arrived = [], []
             c0 = time.process_time()
             t_batch = time.perf_counter()
-            for raw in mails:
-                arrived.append(time.perf_counter())
-                row, _created = do_ingest_raw(raw, "bench", enqueue=False)
-                pks.append(row.pk)
+            if store == "smtp":
+                for raw in mails:
+                    arrived.append(time.perf_counter())
+                    row, _created = do_ingest_raw(raw, "bench", enqueue=False)
+                    pks.append(row.pk)
+            else:  # IMAP poller / import-mail: a fetched group in one transaction
+                arrived = [time.perf_counter()] * len(mails)
+                pks = [row.pk for row, _created in do_ingest_many(mails, "bench", enqueue=False)]
             t_filed = time.perf_counter()
             process_raw_messages(pks)
             done = time.perf_counter()
             cpu += time.process_time() - c0
+            # which case each mail went to, for later [#n] replies (not timed)
+            t_untimed = time.perf_counter()
+            queries_before = counter.count
+            filed_on = dict(RawMessage.objects.filter(pk__in=pks).values_list("message_id", "case_id"))
+            for entry in previous[-len(pks):]:
+                entry[2] = filed_on.get(entry[0])
+            bench_queries += counter.count - queries_before
+            untimed += time.perf_counter() - t_untimed
             busy += done - t_batch
             batch_ms.append((done - t_filed) * 1000)
             latencies += [done - at for at in arrived]
@@ -223,7 +253,7 @@ def run(count: int, seed: int, batch: int) -> dict[str, float]:
             worker_cpu += time.process_time() - c0
             worker_queries += counter.count - queries_before
     elapsed = time.perf_counter() - started
-    queries = counter.count - worker_queries
+    queries = counter.count - worker_queries - bench_queries
     states = {state: RawMessage.objects.filter(state=state).count() for state in RawState.values}
     from madoguchi.cases.models import Case, Interaction
     from madoguchi.knowledge.models import SearchDoc
@@ -231,7 +261,7 @@ def run(count: int, seed: int, batch: int) -> dict[str, float]:
 
     docs, clocks = SearchDoc.objects.count(), CaseSla.objects.count()
     return {
-        "messages": count, "batch": batch, "seconds": round(elapsed, 2),
+        "messages": count, "batch": batch, "store": store, "seconds": round(elapsed, 2),
         "msgs_per_s_incl_generation": round(count / elapsed, 1),
         "msgs_per_s": round(count / busy, 1),
         "p50_ms": round(statistics.median(latencies) * 1000, 2),
@@ -258,6 +288,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--mail-only", action="store_true")
     parser.add_argument("--batch", type=int, default=100, help="mails filed per transaction (1: one by one)")
+    parser.add_argument("--store", choices=["smtp", "group"], default="smtp",
+                        help="smtp: one commit per stored mail (the SMTP receiver); group: a fetched group of "
+                             "--batch mails stored in one transaction (IMAP poller, import-mail)")
     args = parser.parse_args()
     configure(args.db)
     import django
@@ -269,14 +302,14 @@ def main() -> None:
     for number in range(args.runs):
         reset(args.db)
         load_before = open("/proc/loadavg").read().split()[:3]
-        result = run(args.count, seed=number, batch=args.batch)
+        result = run(args.count, seed=number, batch=args.batch, store=args.store)
         results.append(result)
         print(json.dumps({"db": args.db, "mail_only": args.mail_only, "run": number + 1, "load_before": " ".join(load_before),
                           "load_after": " ".join(open("/proc/loadavg").read().split()[:3]), **result},
                          ensure_ascii=False), flush=True)
     rates = [r["msgs_per_s"] for r in results]
     print(json.dumps({
-        "db": args.db, "mail_only": args.mail_only, "batch": args.batch, "runs": args.runs,
+        "db": args.db, "mail_only": args.mail_only, "batch": args.batch, "store": args.store, "runs": args.runs,
         "median_msgs_per_s": statistics.median(rates), "min_msgs_per_s": min(rates), "max_msgs_per_s": max(rates),
         "median_worker_msgs_per_s": statistics.median(r["worker_msgs_per_s"] or 0 for r in results),
         "median_filed_and_worker_msgs_per_s": statistics.median(r["filed_and_worker_msgs_per_s"] for r in results),
