@@ -14,6 +14,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from madoguchi.accounts.services import approvers_for
@@ -31,10 +32,42 @@ STOPPED = {Status.WAITING_CUSTOMER, Status.RESOLVED, Status.CLOSED}
 DONE = {Status.RESOLVED, Status.CLOSED}
 
 
+_POLICIES = "_madoguchi_sla_policies"
+
+
+def _policies() -> list[SlaPolicy]:
+    """The policies, read once per transaction (the worker starts the clocks of a batch's 100
+    cases in one). Outside a transaction read every time. The cache lives as long as a probe
+    callback registered with on_commit: the commit, a rollback, or the rollback of the savepoint
+    that read them drops the probe, and the next call reads again."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return list(SlaPolicy.objects.order_by("position", "id"))
+    cached = connection.__dict__.get(_POLICIES)
+    if cached is not None and any(entry[1] is cached[0] for entry in connection.run_on_commit):
+        return cached[1]
+    policies = list(SlaPolicy.objects.order_by("position", "id"))
+
+    def probe() -> None:
+        connection.__dict__.pop(_POLICIES, None)
+
+    connection.__dict__[_POLICIES] = (probe, policies)
+    transaction.on_commit(probe)
+    return policies
+
+
+def _forget_policies(**_kwargs: object) -> None:
+    transaction.get_connection().__dict__.pop(_POLICIES, None)
+
+
+post_save.connect(_forget_policies, sender=SlaPolicy, dispatch_uid="metrics.sla.forget_policies.save")
+post_delete.connect(_forget_policies, sender=SlaPolicy, dispatch_uid="metrics.sla.forget_policies.delete")
+
+
 def policy_for(case: Case) -> SlaPolicy | None:
     """The policy matching most of priority, channel, category; ties by position."""
     best, best_score = None, -1
-    for policy in SlaPolicy.objects.order_by("position", "id"):
+    for policy in _policies():
         fields = (
             (policy.priority, case.priority), (policy.channel or None, case.channel), (policy.category_id, case.category_id)
         )
