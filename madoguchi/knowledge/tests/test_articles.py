@@ -67,7 +67,7 @@ def test_manual_button_on_resolved_case_opens_the_draft(client: Any, agent: Any,
     case = make_case(solution="再発送しました")
     case_services.do_update_case(case, actor=agent, expected_version=case.version, changes={"status": "resolved"})
     client.force_login(agent)
-    assert "マニュアル化" in client.get(f"/cases/{case.pk}/").content.decode()
+    assert "マニュアル化" in client.get(f"/cases/{case.pk}/parts/side/").content.decode()  # side panels of the case page
     response = client.post(f"/knowledge/cases/{case.pk}/manual/")
     article = Article.objects.get(source_case=case)
     assert response.status_code == 302 and response["Location"] == f"/knowledge/articles/{article.pk}/edit/"
