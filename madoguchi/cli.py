@@ -37,6 +37,15 @@ def ensure_first_admin() -> tuple[str, str] | None:
     return username, "（MADOGUCHI_ADMIN_PASSWORD の値）" if given else password
 
 
+def tune_garbage_collector() -> None:
+    """Objects loaded so far (Django, the apps) live as long as the process: keep them out of
+    the garbage collector's full passes, and run those passes less often. With 1,000 chat
+    sockets a full pass over everything took 100-300 ms every few seconds, a stall of every
+    socket (docs/benchmarks.md, live chat); page requests paid the same pauses at p95."""
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+
+
 def serve(args: argparse.Namespace) -> None:
     _setup_django()
     from django.conf import settings
@@ -68,12 +77,7 @@ def serve(args: argparse.Namespace) -> None:
 
     from madoguchi.asgi import application
 
-    # Objects loaded so far (Django, the apps) live as long as the process: keep them out of the
-    # garbage collector's full passes, and run those passes less often. With 1,000 chat sockets a
-    # full pass over everything took 100-300 ms every few seconds, a stall of every socket
-    # (docs/benchmarks.md, live chat).
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
+    tune_garbage_collector()
     # No permessage-deflate: chat frames are small JSON, and compressing them cost CPU on every
     # frame and ~40 MiB of zlib state per 1,000 sockets (docs/benchmarks.md, live chat).
     uvicorn.run(ASGIStaticFilesHandler(application), host=args.host, port=args.port, log_level="warning",
