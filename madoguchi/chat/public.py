@@ -9,25 +9,34 @@ from typing import Any
 
 from django.db import transaction
 
-from madoguchi.cases.models import Case, Category, Channel
-from madoguchi.cases.services import do_send_reply
+from madoguchi.cases.models import Case, Category, Channel, InteractionKind
+from madoguchi.cases.services import do_add_interaction, do_send_reply
 from madoguchi.chat.models import Feedback, FormAttachment
-from madoguchi.chat.services import customer_for, open_case, subject_from
+from madoguchi.chat.services import customer_for, open_case, subject_from, web_url
 
 LOW_RATING = 2  # feedback at or below this, with words, is a complaint someone must answer
 
 
 def receipt_text(case: Case, what: str) -> str:
+    # Anyone can type any address into a public form: the receipt repeats nothing they wrote
+    # (name, message), so the shop's mail cannot carry a stranger's words to someone else.
     return (
-        f"{case.customer.name} 様\n\n{what}を受け付けました。受付番号は {case.number} です。\n"
+        f"お客様\n\n{what}を受け付けました。受付番号は {case.number} です。\n"
         "担当者が内容を確認のうえ、このメールアドレスにご連絡いたします。\n"
         "このメールにご返信いただくと、同じ受付番号でやりとりを続けられます。\n\n"
-        f"--- お送りいただいた内容 ---\n{case.complaint}"
+        "お心当たりのない場合は、このメールを破棄してください。"
     )
 
 
 def send_receipt(case: Case, what: str) -> None:
-    """The receipt is an outbound e-mail interaction; the mail app delivers it."""
+    """The receipt is an outbound e-mail interaction; the mail app delivers it. A few per
+    address an hour at most (as mail acknowledgements), whatever IP the forms come from."""
+    from madoguchi.mail.outbound import customer_address, receipt_allowed
+
+    if not receipt_allowed(customer_address(case)):
+        do_add_interaction(case, actor=None, kind=InteractionKind.NOTE, channel=Channel.FORM,
+                           body="同じメールアドレスへの受付メールが短時間に続いたため、受付メールは送っていません。")
+        return
     do_send_reply(case, actor=None, body=receipt_text(case, what), channel=Channel.EMAIL)  # type: ignore[arg-type]
 
 
@@ -50,6 +59,7 @@ def do_contact(*, name: str, email: str, category: Category | None, order_number
 @transaction.atomic
 def do_leave_message(*, name: str, email: str, order_number: str, message: str, page_url: str = "") -> Case:
     """The chat widget's form when nobody can chat: a case answered by e-mail."""
+    page_url = web_url(page_url)
     body = message.strip() + (f"\n\n（送信元のページ: {page_url[:500]}）" if page_url else "")
     case = open_case(
         customer=customer_for(name, email), channel=Channel.CHAT, subject=subject_from("チャット（時間外）: ", message),
@@ -63,7 +73,7 @@ def do_leave_message(*, name: str, email: str, order_number: str, message: str, 
 def do_feedback(*, rating: int, comment: str, email: str, order_number: str, page_url: str = "") -> Feedback:
     feedback = Feedback.objects.create(
         rating=rating, comment=comment.strip(), email=email.strip(), order_number=order_number.strip()[:50],
-        page_url=page_url[:1000],
+        page_url=web_url(page_url),
     )
     if rating <= LOW_RATING and comment.strip() and email.strip():
         feedback.case = open_case(

@@ -7,6 +7,7 @@ whole conversation and the case goes on by email after the visitor leaves.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -102,8 +103,19 @@ def open_case(*, customer: Customer, channel: str, subject: str, complaint: str,
 
 
 def subject_from(prefix: str, text: str) -> str:
+    # The subject goes into mail the shop sends (the receipt): no links from strangers in it.
     first_line = text.strip().splitlines()[0] if text.strip() else ""
-    return f"{prefix}{first_line[:60]}"
+    return f"{prefix}{LINK.sub('（URL）', first_line)[:60]}"
+
+
+LINK = re.compile(r"(?i)\b(?:https?://|www\.)\S+")
+
+
+def web_url(url: str) -> str:
+    """A page address a visitor's browser reported, kept only if it is http(s): it is shown
+    to agents as a link, and `javascript:` must never become one."""
+    url = url.strip()[:1000]
+    return url if re.match(r"(?i)https?://", url) else ""
 
 
 # --- messages ------------------------------------------------------------------------------------
@@ -132,7 +144,7 @@ def clean_prechat(data: dict[str, Any]) -> dict[str, str]:
 def start_session(*, page_url: str = "", origin: str = "", name: str = "", email: str = "",
                   order_number: str = "") -> ChatSession:
     return ChatSession(
-        page_url=page_url[:1000], origin=origin[:200], name=name.strip()[:100],
+        page_url=web_url(page_url), origin=origin[:200], name=name.strip()[:100],
         email=email.strip()[:254], order_number=order_number.strip()[:50],
     )
 

@@ -63,7 +63,7 @@ def _domain(address: str) -> str:
     return address.rsplit("@", 1)[-1].strip(">") or "madoguchi.invalid"
 
 
-def _customer_address(case: Case) -> str:
+def customer_address(case: Case) -> str:
     """Where replies go: always an e-mail identity of the case's customer. The customer's
     latest own mail picks which one (they wrote from it last); a mail on the case from any
     other address (there should be none, see threading) never draws the staff's replies."""
@@ -122,7 +122,7 @@ def queue_reply(interaction: Interaction) -> OutboundMessage | None:
     mailbox = _mailbox_for(case)
     sender = _from(mailbox)
     in_reply_to, references = _thread_headers(case)
-    to = _customer_address(case)
+    to = customer_address(case)
     return _create(
         kind=OutboundKind.REPLY, case=case, interaction=interaction, mailbox=mailbox, from_address=sender,
         to_address=to, subject=reply_subject(case), body=interaction.body,
@@ -143,6 +143,17 @@ def _ack_allowed(address: str, mailbox: Mailbox | None) -> bool:
         return False
     since = timezone.now() - dt.timedelta(hours=1)
     recent = OutboundMessage.objects.filter(kind=OutboundKind.ACK, to_address=address, created_at__gte=since).count()
+    return recent < settings.MAIL_ACK_PER_SENDER_PER_HOUR
+
+
+def receipt_allowed(address: str) -> bool:
+    """Receipts of the public forms: as many per address an hour as acknowledgements."""
+    if not address:
+        return False
+    since = timezone.now() - dt.timedelta(hours=1)
+    # Receipts are the automatic (authorless) mails on form and chat cases.
+    recent = OutboundMessage.objects.filter(to_address=address, created_at__gte=since, interaction__author__isnull=True,
+                                            case__channel__in=["form", "chat"]).count()
     return recent < settings.MAIL_ACK_PER_SENDER_PER_HOUR
 
 

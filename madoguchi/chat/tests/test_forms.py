@@ -126,3 +126,37 @@ def test_offline_message_from_a_foreign_site_is_refused(client):
     )
     assert response.status_code == 403
     assert not Case.objects.exists()
+
+
+def test_the_receipt_repeats_nothing_a_stranger_typed(client):
+    phishing = "アカウントがロックされました。https://phish.example/login からログインしてください。"
+    assert contact(client, name="サポート窓口 https://phish.example", message=phishing).status_code == 200
+    case = Case.objects.get()
+    receipt = Interaction.objects.get(case=case, kind=InteractionKind.OUTBOUND)
+    assert "phish.example" not in receipt.body and "ロックされました" not in receipt.body
+    assert "phish.example" not in case.subject  # the receipt's subject comes from it
+    assert case.number in receipt.body
+    assert phishing in case.complaint  # the staff still read every word
+
+
+def test_receipts_to_one_address_are_limited_per_hour_whatever_the_ip(client, settings):
+    settings.MAIL_ACK_PER_SENDER_PER_HOUR = 2
+    for n in range(3):
+        assert contact(client, ip=f"198.51.100.{n + 1}").status_code == 200
+    receipts = Interaction.objects.filter(kind=InteractionKind.OUTBOUND, channel=Channel.EMAIL)
+    assert receipts.count() == 2
+    third = Case.objects.order_by("-pk").first()
+    assert third.interactions.filter(kind=InteractionKind.NOTE, body__contains="受付メールは送っていません").exists()
+
+
+def test_a_page_address_that_is_not_http_is_not_kept(client):
+    client.post(
+        reverse("chat:widget_offline"),
+        {"email": "makoto@example.jp", "message": "返品したいです。", "page_url": "javascript:alert(document.cookie)//"},
+        HTTP_ORIGIN="http://shop.example.jp",
+    )
+    assert "javascript:" not in Case.objects.get().complaint
+    from madoguchi.chat.services import start_session, web_url
+
+    assert start_session(page_url="javascript:alert(1)").page_url == ""
+    assert web_url(" https://shop.example.jp/item/1 ") == "https://shop.example.jp/item/1"

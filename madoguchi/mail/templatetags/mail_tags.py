@@ -63,6 +63,6 @@ def mail_case_outbox(case: Any) -> list[OutboundMessage]:
 
 @register.simple_tag
 def mail_case_address(case: Any) -> str:
-    from madoguchi.mail.outbound import _customer_address
+    from madoguchi.mail.outbound import customer_address
 
-    return _customer_address(case) if case.channel == "email" else ""
+    return customer_address(case) if case.channel == "email" else ""
