@@ -4,6 +4,12 @@
   "use strict";
   if (window.__madoguchiAgent) return;
   window.__madoguchiAgent = true;
+  // Django's JavaScript catalogue (base.html) translates; without it the Japanese stays.
+  var gettext = window.gettext || function (text) { return text; };
+  var pgettext = window.pgettext || function (context, text) { return text; };
+  var interpolate = window.interpolate || function (fmt, obj) {
+    return fmt.replace(/%\((\w+)\)s/g, function (_, key) { return String(obj[key]); });
+  };
   var list = document.getElementById("chat-waiting");
   var panel = document.getElementById("chat-panel");
   if (!list && !panel) return;
@@ -47,19 +53,19 @@
     known = sessions.map(function (s) { return s.id; });
     ul.textContent = "";
     if (!sessions.length) {
-      var li = document.createElement("li"); li.className = "empty"; li.textContent = "待機中のチャットはありません。"; ul.appendChild(li);
+      var li = document.createElement("li"); li.className = "empty"; li.textContent = gettext("待機中のチャットはありません。"); ul.appendChild(li);
     }
     sessions.forEach(function (s) {
       var li = document.createElement("li");
       li.dataset.id = s.id;
-      var name = document.createElement("strong"); name.textContent = s.name || "お客様";
+      var name = document.createElement("strong"); name.textContent = s.name || gettext("お客様");
       li.appendChild(name);
-      li.appendChild(document.createTextNode(" " + s.subject + (s.team ? "（" + s.team + "）" : "") + " ・ 待ち時間 "));
+      li.appendChild(document.createTextNode(" " + s.subject + (s.team ? "（" + s.team + "）" : "") + " ・ " + gettext("待ち時間") + " "));
       var since = document.createElement("span"); since.dataset.since = s.since; li.appendChild(since);
       var form = document.createElement("form");
       form.method = "post"; form.action = "/chat/" + s.id + "/take/"; form.className = "inline";
       var token = document.createElement("input"); token.type = "hidden"; token.name = "csrfmiddlewaretoken"; token.value = csrf();
-      var button = document.createElement("button"); button.className = "primary"; button.textContent = "対応する";
+      var button = document.createElement("button"); button.className = "primary"; button.textContent = gettext("対応する");
       form.appendChild(token); form.appendChild(button); li.appendChild(form);
       ul.appendChild(li);
     });
@@ -67,7 +73,7 @@
     if (fresh.length) {
       beep();
       if (window.Notification && Notification.permission === "granted") {
-        new Notification("新しいチャット", { body: (fresh[0].name || "お客様") + ": " + fresh[0].subject });
+        new Notification(gettext("新しいチャット"), { body: (fresh[0].name || gettext("お客様")) + ": " + fresh[0].subject });
       }
     }
   }
@@ -76,7 +82,8 @@
     document.querySelectorAll("[data-since]").forEach(function (el) {
       if (!el.dataset.since) return;
       var s = Math.max(0, Math.floor((Date.now() - new Date(el.dataset.since)) / 1000));
-      el.textContent = (s >= 60 ? Math.floor(s / 60) + "分" : "") + (s % 60) + "秒";
+      el.textContent = s >= 60 ? interpolate(gettext("%(m)s分%(s)s秒"), { m: Math.floor(s / 60), s: s % 60 }, true)
+                            : interpolate(gettext("%(s)s秒"), { s: s }, true);
       el.classList.toggle("overdue", s > 120);
     });
   }
@@ -96,7 +103,7 @@
     li.className = "chat-m from-" + m.sender + (isPending ? " pending" : "");
     li.textContent = "";
     var who = document.createElement("span"); who.className = "meta";
-    who.textContent = (m.sender === "customer" ? "お客様" : m.sender === "agent" ? (m.author || "担当者") : "お知らせ") + " ・ " + hhmm(m.created_at);
+    who.textContent = (m.sender === "customer" ? gettext("お客様") : m.sender === "agent" ? (m.author || gettext("担当者")) : gettext("お知らせ")) + " ・ " + hhmm(m.created_at);
     var body = document.createElement("div"); body.className = "body"; body.textContent = m.text;
     li.appendChild(who); li.appendChild(body);
     if (m.upload) {
@@ -104,7 +111,7 @@
       li.appendChild(a);
     }
     var mark = document.createElement("span"); mark.className = "meta read-mark";
-    mark.textContent = isPending ? " 送信中…" : (m.sender === "agent" && m.read ? " 既読" : "");
+    mark.textContent = isPending ? " " + gettext("送信中…") : (m.sender === "agent" && m.read ? " " + gettext("既読") : "");
     li.appendChild(mark);
     if (m.id) li.dataset.id = m.id;
     li.dataset.sender = m.sender;
@@ -131,11 +138,11 @@
       render(ev.message, false);
       if (ev.message.sender === "customer") { panel.querySelector(".chat-typing").textContent = ""; sendRead(); }
     } else if (ev.type === "typing" && ev.sender === "customer") {
-      panel.querySelector(".chat-typing").textContent = ev.on ? "お客様が入力中…" : "";
+      panel.querySelector(".chat-typing").textContent = ev.on ? gettext("お客様が入力中…") : "";
     } else if (ev.type === "read" && ev.reader === "customer") {
-      log.querySelectorAll("li[data-sender=agent]").forEach(function (li) { if (+li.dataset.id <= ev.up_to) li.querySelector(".read-mark").textContent = " 既読"; });
+      log.querySelectorAll("li[data-sender=agent]").forEach(function (li) { if (+li.dataset.id <= ev.up_to) li.querySelector(".read-mark").textContent = " " + gettext("既読"); });
     } else if (ev.type === "state") {
-      var label = { waiting: "待機中", active: "対応中", ended: "終了" }[ev.session.state];
+      var label = { waiting: gettext("待機中"), active: gettext("対応中"), ended: pgettext("チャット", "終了") }[ev.session.state];
       panel.querySelector("[data-chat-state]").textContent = label;
       if (ev.session.state !== panel.dataset.state) { panel.dataset.state = ev.session.state; if (compose) compose.querySelector("textarea").disabled = ev.session.state === "ended"; }
     } else if (ev.type === "error") {
