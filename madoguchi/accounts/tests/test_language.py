@@ -34,3 +34,11 @@ def test_times_are_shown_in_japan_time(client):
     case = CaseFactory(received_at=dt.datetime(2026, 11, 23, 1, 30, tzinfo=dt.UTC))
     page = client.get(f"/cases/{case.pk}/").content.decode()
     assert "2026/11/23 10:30" in page  # 01:30 UTC is 10:30 JST
+
+
+def test_a_browser_set_to_english_still_gets_the_japanese_desk_until_the_user_switches(client):
+    client.force_login(UserFactory())
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert 'lang="ja"' in page and "受信箱" in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"}, HTTP_ACCEPT_LANGUAGE="en-US")
+    assert 'lang="en"' in client.get("/", HTTP_ACCEPT_LANGUAGE="ja").content.decode()

@@ -1,0 +1,21 @@
+"""Japanese first: the desk speaks Japanese unless the user chose English.
+
+Django's LocaleMiddleware would follow the browser's Accept-Language, so a Japanese shop's
+staff on a computer set up in English would get an English desk they never asked for. Here
+only the language the user picked (the language cookie set by /i18n/setlang/) counts.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.middleware.locale import LocaleMiddleware
+from django.utils import translation
+
+
+class ChosenLanguageMiddleware(LocaleMiddleware):
+    def process_request(self, request: HttpRequest) -> None:
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+        translation.activate(language)
+        request.LANGUAGE_CODE = translation.get_language()
