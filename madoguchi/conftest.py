@@ -103,3 +103,21 @@ def login(page: Any, username: str, password: str = "pass-窓口-2026") -> None:
     page.fill("input[name=password]", password)
     page.click("button.primary")
     page.wait_for_url(lambda url: "/login/" not in url)
+
+
+@pytest.fixture
+def shop_open(db: Any) -> Iterator[None]:
+    """The shop is open around the clock, so no after-hours answer (another outbound mail,
+    another indexed message) joins the cases, whatever time the tests run."""
+    import datetime as dt
+
+    from madoguchi.businesshours.calendar import forget
+    from madoguchi.businesshours.models import CalendarOptions, WeeklyHours
+
+    WeeklyHours.objects.all().delete()
+    for weekday in range(7):
+        WeeklyHours.objects.create(weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
+    CalendarOptions.objects.update_or_create(pk=1, defaults={"closed_on_public_holidays": False})
+    forget()
+    yield
+    forget()

@@ -53,19 +53,3 @@ def make_case(agent: Any) -> Any:
         )
 
     return make
-
-
-@pytest.fixture
-def shop_open(db: Any) -> Iterator[None]:
-    """The shop is open around the clock, so no after-hours answer (another message, indexed
-    too) joins the cases whatever time the tests run."""
-    from madoguchi.businesshours.calendar import forget
-    from madoguchi.businesshours.models import CalendarOptions, WeeklyHours
-
-    WeeklyHours.objects.all().delete()
-    for weekday in range(7):
-        WeeklyHours.objects.create(weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
-    CalendarOptions.objects.update_or_create(pk=1, defaults={"closed_on_public_holidays": False})
-    forget()
-    yield
-    forget()

@@ -181,21 +181,3 @@ def _listening(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-@pytest.fixture
-def shop_open(db: Any) -> Iterator[None]:
-    """The shop is open around the clock, so the knowledge app's after-hours answer (another
-    outbound mail) does not depend on when the tests run."""
-    import datetime as dt
-
-    from madoguchi.businesshours.calendar import forget
-    from madoguchi.businesshours.models import CalendarOptions, WeeklyHours
-
-    WeeklyHours.objects.all().delete()
-    for weekday in range(7):
-        WeeklyHours.objects.create(weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
-    CalendarOptions.objects.update_or_create(pk=1, defaults={"closed_on_public_holidays": False})
-    forget()
-    yield
-    forget()
