@@ -30,6 +30,7 @@ from madoguchi.cases.models import (
     Priority,
     Status,
 )
+from madoguchi.ids import parse_id
 
 PAGE_SIZE = 50
 # The columns an inbox row shows: long texts (complaint, solution) stay on disk.
@@ -119,7 +120,8 @@ def clean_filters(raw: dict[str, str]) -> dict[str, str]:
         if key in allowed:
             ok = value in allowed[key]
         else:
-            ok = value.isdigit() and len(value) < 19
+            number = parse_id(value)  # ASCII or full-width digits only ("²" would fail in int())
+            ok, value = number is not None, str(number or "")
         cleaned[key] = value if ok else ""
     return cleaned
 

@@ -158,3 +158,8 @@ def test_logging_a_call_on_an_existing_case_prefills_time_and_records_the_agent(
     assert response.status_code == 302
     entry = case.interactions.get(body__startswith="再度お電話")
     assert entry.author == agent_client.agent and entry.channel == "phone"
+
+
+@pytest.mark.parametrize("query", ["?category=²", "?assignee=٣", "?category=" + "9" * 40, "?assignee=-1"])
+def test_malformed_inbox_filters_show_the_inbox_not_an_error(agent_client, query):
+    assert agent_client.get("/" + query).status_code == 200
