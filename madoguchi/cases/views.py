@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import User
 from madoguchi.cases import queues, services
 from madoguchi.cases.forms import (
@@ -54,15 +55,9 @@ from madoguchi.customers.services import get_or_create_customer
 from madoguchi.shop.models import Carrier, Order
 
 
-def _user(request: HttpRequest) -> User:
-    user = request.user
-    assert isinstance(user, User)
-    return user
-
-
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     code = request.GET.get("queue", "mine")
     if code not in queues.QUEUE_CODES:
         code = "mine"
@@ -339,7 +334,7 @@ def _load_case(pk: int) -> Case:
 @login_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = _load_case(pk)
-    return render(request, "cases/case_detail.html", _case_context(case, _user(request)))
+    return render(request, "cases/case_detail.html", _case_context(case, staff_user(request)))
 
 
 @login_required
@@ -359,12 +354,12 @@ def case_part(request: HttpRequest, pk: int, part: str) -> HttpResponse:
 
 
 def _rerender(request: HttpRequest, case: Case, status: int = 400, **forms: Any) -> HttpResponse:
-    return render(request, "cases/case_detail.html", _case_context(case, _user(request), **forms), status=status)
+    return render(request, "cases/case_detail.html", _case_context(case, staff_user(request), **forms), status=status)
 
 
 @login_required
 def case_new(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     form = NewCaseForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -409,7 +404,7 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _rerender(request, case, edit_form=form)
     try:
-        services.do_update_case(case, actor=_user(request), expected_version=form.cleaned_data["version"], changes=form.changes())
+        services.do_update_case(case, actor=staff_user(request), expected_version=form.cleaned_data["version"], changes=form.changes())
     except services.CaseConflict as conflict:
         # Keep what the agent typed, show what changed: nothing is silently overwritten or lost.
         return _rerender(request, _load_case(pk), status=409, edit_form=form, conflict=str(conflict))
@@ -428,7 +423,7 @@ def case_interaction(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         try:
             services.do_add_interaction(
-                case, actor=_user(request), kind=form.cleaned_data["kind"], channel=form.cleaned_data["channel"],
+                case, actor=staff_user(request), kind=form.cleaned_data["kind"], channel=form.cleaned_data["channel"],
                 body=form.cleaned_data["body"], occurred_at=form.cleaned_data["occurred_at"],
             )
         except services.CaseError as error:
@@ -446,7 +441,7 @@ def case_reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST, prefix="re")
     if form.is_valid():
         try:
-            services.do_send_reply(case, actor=_user(request), body=form.cleaned_data["body"])
+            services.do_send_reply(case, actor=staff_user(request), body=form.cleaned_data["body"])
         except services.CaseError as error:
             form.add_error(None, str(error))
         else:
@@ -463,7 +458,7 @@ def case_handover(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.do_hand_over(case, actor=_user(request), expected_version=data["version"], note=data["note"],
+            services.do_hand_over(case, actor=staff_user(request), expected_version=data["version"], note=data["note"],
                                   to_user=data["to_user"], to_team=data["to_team"])
         except services.CaseConflict as conflict:
             return _rerender(request, _load_case(pk), status=409, handover_form=form, conflict=str(conflict))
@@ -483,7 +478,7 @@ def commitment_add(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            services.do_add_commitment(case, actor=_user(request), description=data["description"], due_at=data["due_at"],
+            services.do_add_commitment(case, actor=staff_user(request), description=data["description"], due_at=data["due_at"],
                                        owner=data["owner"], department=data["department"])
         except services.CaseError as error:
             form.add_error(None, str(error))
@@ -498,7 +493,7 @@ def commitment_add(request: HttpRequest, pk: int) -> HttpResponse:
 def commitment_close(request: HttpRequest, pk: int, commitment_id: int) -> HttpResponse:
     commitment = get_object_or_404(Commitment.objects.select_related("case"), pk=commitment_id, case_id=pk)
     try:
-        services.do_close_commitment(commitment, actor=_user(request), kept=request.POST.get("kept") == "1")
+        services.do_close_commitment(commitment, actor=staff_user(request), kept=request.POST.get("kept") == "1")
     except services.CaseError as error:
         messages.error(request, str(error))
     return redirect("cases:detail", pk=pk)
@@ -512,7 +507,7 @@ def compensation_add(request: HttpRequest, pk: int) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            compensation = services.do_request_compensation(case, actor=_user(request), kind=data["kind"],
+            compensation = services.do_request_compensation(case, actor=staff_user(request), kind=data["kind"],
                                                             amount_yen=data["amount_yen"], reason=data["reason"])
         except services.CaseError as error:
             form.add_error(None, str(error))
@@ -527,7 +522,7 @@ def compensation_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def approvals(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     if not (user.is_lead or user.is_admin):
         raise PermissionDenied
     pending = Compensation.objects.filter(state=CompensationState.PENDING).select_related("case", "requested_by")
@@ -539,7 +534,7 @@ def approvals(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def compensation_decide(request: HttpRequest, compensation_id: int) -> HttpResponse:
-    user = _user(request)
+    user = staff_user(request)
     compensation = get_object_or_404(Compensation, pk=compensation_id)
     form = DecisionForm(request.POST)
     if not form.is_valid():
