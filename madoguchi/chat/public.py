@@ -45,7 +45,7 @@ def do_contact(*, name: str, email: str, category: Category | None, order_number
                files: list[tuple[Any, str]] | None = None) -> Case:
     """A contact-form message becomes a case (channel: form) and the customer gets a receipt."""
     case = open_case(
-        customer=customer_for(name, email), channel=Channel.FORM, subject=subject_from("お問い合わせ: ", message),
+        customer=customer_for(name, email, channel=Channel.FORM), channel=Channel.FORM, subject=subject_from("お問い合わせ: ", message),
         complaint=message.strip(), order_number=order_number, category=category,
     )
     for upload, content_type in files or []:
@@ -62,7 +62,7 @@ def do_leave_message(*, name: str, email: str, order_number: str, message: str, 
     page_url = web_url(page_url)
     body = message.strip() + (f"\n\n（送信元のページ: {page_url[:500]}）" if page_url else "")
     case = open_case(
-        customer=customer_for(name, email), channel=Channel.CHAT, subject=subject_from("チャット（時間外）: ", message),
+        customer=customer_for(name, email, channel=Channel.CHAT), channel=Channel.CHAT, subject=subject_from("チャット（時間外）: ", message),
         complaint=body, order_number=order_number,
     )
     send_receipt(case, "チャットでのお問い合わせ")
@@ -77,7 +77,7 @@ def do_feedback(*, rating: int, comment: str, email: str, order_number: str, pag
     )
     if rating <= LOW_RATING and comment.strip() and email.strip():
         feedback.case = open_case(
-            customer=customer_for("", email), channel=Channel.FORM, subject=subject_from(f"ご意見（★{rating}）: ", comment),
+            customer=customer_for("", email, channel=Channel.FORM), channel=Channel.FORM, subject=subject_from(f"ご意見（★{rating}）: ", comment),
             complaint=comment.strip(), order_number=order_number,
         )
         feedback.save(update_fields=["case"])

@@ -31,7 +31,7 @@ from madoguchi.chat.models import (
     SessionState,
 )
 from madoguchi.customers.models import Customer, IdentityKind
-from madoguchi.customers.services import get_or_create_customer
+from madoguchi.customers.services import customer_for_visitor
 
 PRESENCE_SECONDS = 90
 DEFAULT_SECONDS_PER_CHAT = 120
@@ -74,12 +74,14 @@ def get_live_session(token: Any) -> ChatSession:
 # --- customers and cases -----------------------------------------------------------------------
 
 
-def customer_for(name: str, email: str) -> Customer:
-    """The pre-chat (or form) e-mail is the customer's identity, so a later mail joins them."""
+def customer_for(name: str, email: str, *, channel: str) -> Customer:
+    """The visitor's customer record. A pre-chat (or form) e-mail nobody has yet becomes their
+    identity, so a later mail joins them; one that belongs to a customer already only proves the
+    visitor knows it: they get a record of their own and an unconfirmed link that staff check
+    before merging (customers.services.customer_for_visitor)."""
     name = name.strip()[:100]
     if email.strip():
-        customer, _created = get_or_create_customer(name=name, kind=IdentityKind.EMAIL, value=email)
-        return customer
+        return customer_for_visitor(name=name, kind=IdentityKind.EMAIL, value=email, channel=channel)
     return Customer.objects.create(name=name or "チャットのお客様")
 
 
@@ -164,7 +166,7 @@ def do_customer_message(session: ChatSession, *, client_id: str, text: str, uplo
         with transaction.atomic():
             now = timezone.now()
             if session.case_id is None:
-                customer = customer_for(session.name, session.email)
+                customer = customer_for(session.name, session.email, channel=Channel.CHAT)
                 session.case = open_case(
                     customer=customer, channel=Channel.CHAT, subject=subject_from("チャット: ", text),
                     complaint=text, order_number=session.order_number, received_at=now,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -45,3 +46,38 @@ class Identity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.value}"
+
+
+class MatchState(models.TextChoices):
+    UNCONFIRMED = "unconfirmed", _("本人確認前")
+    MERGED = "merged", _("ご本人と確認して統合")
+    DISMISSED = "dismissed", _("別の方として扱う")
+
+
+class PossibleMatch(models.Model):
+    """「同じ方かもしれない」: a visitor on a public page (chat, forms) typed an identity that
+    already belongs to another customer. Anyone can type anyone's address, so the visitor gets
+    a customer record of their own (`customer`) and this row keeps the unconfirmed link to the
+    one who holds the identity (`existing`) until a staff member merges or dismisses it."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="possible_matches",
+                                 verbose_name=_("入力したお客様"))
+    existing = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("既存のお客様"))
+    kind = models.CharField(_("種類"), max_length=10, choices=IdentityKind.choices, default=IdentityKind.EMAIL)
+    # Normalised as identities are; replies to the visitor go here until a staff member decides.
+    value = models.CharField(_("入力された連絡先"), max_length=254)
+    channel = models.CharField(_("窓口"), max_length=20)  # a cases.models.Channel value
+    state = models.CharField(_("状態"), max_length=12, choices=MatchState.choices, default=MatchState.UNCONFIRMED)
+    created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", verbose_name=_("判断した担当者"))
+    decided_at = models.DateTimeField(_("判断日時"), null=True, blank=True)
+    note = models.TextField(_("本人確認の方法・判断の理由"), blank=True)
+
+    class Meta:
+        verbose_name = _("同一人物の可能性")
+        verbose_name_plural = _("同一人物の可能性")
+        indexes = [models.Index(fields=["customer", "state"], name="possible_match_customer")]
+
+    def __str__(self) -> str:
+        return f"{self.customer} ? {self.existing} ({self.value})"

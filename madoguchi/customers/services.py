@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import TYPE_CHECKING
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from madoguchi.customers.models import Customer, Identity, IdentityKind
+from madoguchi.customers.models import Customer, Identity, IdentityKind, MatchState, PossibleMatch
+
+if TYPE_CHECKING:
+    from madoguchi.accounts.models import User
 
 
 def normalise_identity(kind: str, value: str) -> str:
@@ -69,3 +74,105 @@ def do_merge_customers(*, source: Customer, target: Customer) -> Customer:
     source.merged_into = target
     source.save(update_fields=["merged_into"])
     return target
+
+
+# --- visitors on public pages: a typed identity is a claim, not a proof ------------------------------
+
+
+class MatchError(ValueError):
+    """Shown to the staff member as it is (Japanese)."""
+
+
+def customer_for_visitor(*, name: str, kind: str, value: str, channel: str) -> Customer:
+    """The customer record for a visitor who typed an identity on a public page (chat, forms).
+
+    An identity nobody holds yet becomes theirs, so a later mail from that address joins them.
+    One that already belongs to a customer proves nothing (anyone can type anyone's address):
+    the visitor gets a record of their own, without the identity (it is unique per kind), and
+    the link to its holder waits unconfirmed (`PossibleMatch`) until staff merge or dismiss it.
+    Until then the visitor's case shows nothing of the holder's orders and cases."""
+    name = name.strip()
+    normalised = normalise_identity(kind, value)
+    existing = find_customer(kind, value)
+    if existing is None:
+        try:
+            with transaction.atomic():  # a savepoint: a visitor racing us to the same address
+                customer = Customer.objects.create(name=name or value.strip())
+                Identity.objects.create(customer=customer, kind=kind, value=normalised)
+                return customer
+        except IntegrityError:
+            existing = find_customer(kind, value)
+            if existing is None:
+                raise
+    customer = Customer.objects.create(name=name or value.strip())
+    PossibleMatch.objects.create(customer=customer, existing=existing, kind=kind, value=normalised, channel=channel[:20])
+    return customer
+
+
+def possible_match_of(customer: Customer) -> PossibleMatch | None:
+    """The newest link of a visitor's record to a customer who holds what they typed."""
+    return (PossibleMatch.objects.filter(customer=customer).select_related("existing", "decided_by")
+            .order_by("-pk").first())
+
+
+def unconfirmed_address(customer: Customer) -> str:
+    """The e-mail address a visitor typed that belongs to another customer, while nobody has
+    decided yet; "" if there is none (or staff judged the visitor to be someone else)."""
+    return (PossibleMatch.objects.filter(customer=customer, kind=IdentityKind.EMAIL, state=MatchState.UNCONFIRMED)
+            .order_by("-pk").values_list("value", flat=True).first()) or ""
+
+
+def _decide(match_id: int, user: User) -> PossibleMatch:
+    match = PossibleMatch.objects.select_for_update().filter(pk=match_id).first()
+    if match is None:
+        raise MatchError(_("確認の記録が見つかりません。"))
+    if match.state != MatchState.UNCONFIRMED:
+        raise MatchError(_("この確認はすでに済んでいます（%(state)s）。") % {"state": match.get_state_display()})
+    match.decided_by, match.decided_at = user, timezone.now()
+    return match
+
+
+def _audit_cases(customer_id: int, user: User, action: str, changes: dict[str, object]) -> None:
+    from madoguchi.cases.models import AuditEvent, Case
+
+    AuditEvent.objects.bulk_create([
+        AuditEvent(case_id=pk, actor=user, action=action, changes=changes)
+        for pk in Case.objects.filter(customer_id=customer_id).values_list("pk", flat=True)
+    ])
+
+
+@transaction.atomic
+def do_confirm_same_person(match_id: int, *, user: User, note: str) -> Customer:
+    """Staff verified that the visitor is the customer who holds the identity: merge the
+    visitor's record into theirs (their cases, orders and history then show on the case)."""
+    note = note.strip()
+    if not note:
+        raise MatchError(_("どのようにご本人と確認したかを入力してください（例: ご登録の電話番号と直近の注文番号が一致）。"))
+    match = _decide(match_id, user)
+    source = Customer.objects.select_for_update().get(pk=match.customer_id)
+    target = Customer.objects.get(pk=match.existing_id)
+    for _hop in range(20):  # the holder may have been merged since; follow to the survivor
+        if target.merged_into_id is None:
+            break
+        target = Customer.objects.get(pk=target.merged_into_id)
+    if source.merged_into_id is not None:
+        raise MatchError(_("このお客様はすでに別のお客様に統合されています。"))
+    _audit_cases(source.pk, user, "same_person_merged", {"customer": [source.pk, target.pk]})
+    try:
+        do_merge_customers(source=source, target=target)
+    except ValueError as error:
+        raise MatchError(str(error)) from error
+    match.state, match.note = MatchState.MERGED, note[:2000]
+    match.save(update_fields=["state", "decided_by", "decided_at", "note"])
+    return target
+
+
+@transaction.atomic
+def do_dismiss_same_person(match_id: int, *, user: User, note: str = "") -> PossibleMatch:
+    """Staff judged the visitor to be someone else than the holder: no merge, and no mail to the
+    holder's address about the visitor's case (see mail.outbound.customer_address)."""
+    match = _decide(match_id, user)
+    match.state, match.note = MatchState.DISMISSED, note.strip()[:2000]
+    match.save(update_fields=["state", "decided_by", "decided_at", "note"])
+    _audit_cases(match.customer_id, user, "same_person_dismissed", {"customer": [match.existing_id, None]})
+    return match

@@ -8,8 +8,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from madoguchi.customers.models import Customer
-from madoguchi.customers.services import do_merge_customers
+from madoguchi.accounts.access import staff_user
+from madoguchi.customers.models import Customer, PossibleMatch
+from madoguchi.customers.services import (
+    MatchError,
+    do_confirm_same_person,
+    do_dismiss_same_person,
+    do_merge_customers,
+)
 from madoguchi.ids import parse_id
 
 
@@ -47,3 +53,41 @@ def customer_merge(request: HttpRequest, pk: int) -> HttpResponse:
     do_merge_customers(source=source, target=target)
     messages.success(request, _("お客様 %(source)s を統合しました。履歴はすべてこちらに移りました。") % {"source": source.name})
     return redirect("customers:detail", pk=pk)
+
+
+def _back(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """To the case page the button was on, else to the customer."""
+    from madoguchi.cases.models import Case
+
+    case_id = parse_id(request.POST.get("case"))
+    if case_id is not None and Case.objects.filter(pk=case_id).exists():
+        return redirect("cases:detail", pk=case_id)
+    return redirect("customers:detail", pk=customer_id)
+
+
+@login_required
+@require_POST
+def confirm_same_person(request: HttpRequest, pk: int) -> HttpResponse:
+    """A visitor's typed address belongs to an existing customer and staff verified it is them:
+    merge (the same rule as the merge form above: any staff member, recorded with their name)."""
+    match = get_object_or_404(PossibleMatch.objects.select_related("customer", "existing"), pk=pk)
+    try:
+        target = do_confirm_same_person(match.pk, user=staff_user(request), note=request.POST.get("note", ""))
+    except MatchError as error:
+        messages.error(request, str(error))
+        return _back(request, match.customer_id)
+    messages.success(request, _("ご本人と確認し、%(target)s 様の記録に統合しました。") % {"target": target.name})
+    return _back(request, target.pk)
+
+
+@login_required
+@require_POST
+def dismiss_same_person(request: HttpRequest, pk: int) -> HttpResponse:
+    match = get_object_or_404(PossibleMatch, pk=pk)
+    try:
+        do_dismiss_same_person(match.pk, user=staff_user(request), note=request.POST.get("note", ""))
+    except MatchError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("別の方として扱います。統合せず、入力されたアドレスにはメールを送りません。"))
+    return _back(request, match.customer_id)

@@ -22,8 +22,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
-from madoguchi.customers.models import IdentityKind
-from madoguchi.customers.services import normalise_identity
+from madoguchi.customers.models import IdentityKind, MatchState, PossibleMatch
+from madoguchi.customers.services import normalise_identity, unconfirmed_address
 from madoguchi.mail.charsets import encode_iso2022jp
 from madoguchi.mail.models import (
     Charset,
@@ -66,10 +66,16 @@ def _domain(address: str) -> str:
 def customer_address(case: Case) -> str:
     """Where replies go: always an e-mail identity of the case's customer. The customer's
     latest own mail picks which one (they wrote from it last); a mail on the case from any
-    other address (there should be none, see threading) never draws the staff's replies."""
+    other address (there should be none, see threading) never draws the staff's replies.
+    A visitor whose typed address is another customer's (unconfirmed, customers.PossibleMatch)
+    is answered at that address until staff decide; "" once they judged it someone else's."""
     own = list(case.customer.identities.filter(kind=IdentityKind.EMAIL).order_by("pk").values_list("value", flat=True))
     if not own:
-        return ""
+        # A visitor who typed (chat, forms) the address of another customer has no identity of
+        # their own: the reply goes to that address, so only its owner reads it (they may well be
+        # the visitor), until staff judge the visitor to be someone else. Nothing of the owner's
+        # is on the visitor's case, so the reply carries nothing of theirs to anybody.
+        return unconfirmed_address(case.customer)
     latest = (
         RawMessage.objects.filter(case=case, auto_reason__in=["", "imported"]).exclude(from_address="")
         .order_by("-pk").values_list("from_address", flat=True)
@@ -130,8 +136,15 @@ def queue_reply(interaction: Interaction) -> OutboundMessage | None:
         message_id=make_msgid(idstring=f"case{case.pk}", domain=_domain(sender)),
         in_reply_to=in_reply_to, references=references,
         state=OutboundState.PENDING if to else OutboundState.FAILED,
-        last_error="" if to else "お客様のメールアドレスが登録されていないため、送信できません。",
+        last_error="" if to else no_address_reason(case),
     )
+
+
+def no_address_reason(case: Case) -> str:
+    if PossibleMatch.objects.filter(customer=case.customer_id, kind=IdentityKind.EMAIL, state=MatchState.DISMISSED).exists():
+        return ("入力されたメールアドレスは既存の別のお客様のもので、この方はご本人ではないと判断されたため、"
+                "このアドレスには送信しません。")
+    return "お客様のメールアドレスが登録されていないため、送信できません。"
 
 
 # --- Acknowledgement ------------------------------------------------------------------------------

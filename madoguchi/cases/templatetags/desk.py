@@ -40,6 +40,8 @@ AUDIT_LABELS = {
     "commitment_escalated": _("期限超過をリーダーに通知"),
     "compensation_requested": _("補償を申請"),
     "compensation_decided": _("補償を判断"),
+    "same_person_merged": _("ご本人と確認して既存のお客様に統合"),
+    "same_person_dismissed": _("既存のお客様とは別の方と判断"),
 }
 
 
