@@ -11,8 +11,6 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
@@ -20,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi import badges
 from madoguchi.accounts.models import User
 from madoguchi.cases.models import (
     ACTIVE_STATUSES,
@@ -39,7 +38,7 @@ LIST_FIELDS = (
     "team_id", "customer_id", "customer__name", "assignee__display_name", "assignee__username",
     "assignee__first_name", "assignee__last_name", "category__name",
 )
-COUNT_CAP = 1000  # queue badges count up to this, then say "1000+"
+COUNT_CAP = badges.CAP  # queue badges count up to this, then say "1000+"
 
 
 @dataclass(frozen=True)
@@ -214,25 +213,12 @@ def page_of(code: str, user: User, filters: dict[str, Any], sort: str = "newest"
 
 
 def queue_counts(user: User) -> dict[str, str]:
-    """Badge per queue, each a capped count so it stays cheap at a million cases, all in one
-    statement: `SELECT (SELECT COUNT(*) FROM (… LIMIT 1000)), (…), …` is one round trip instead of
-    one per queue, and each subquery still reads its own index."""
-    codes, parts, params = [], [], []
+    """Badge per queue ("" when empty, "1000+" at the cap), all in one statement (badges.py)."""
+    rows: dict[str, QuerySet[Any]] = {}
     for queue in QUEUES:
         if queue.code in ("all", "resolved"):
             continue
         # Promises count the due commitments on their own partial index, the rows the promises
         # page lists, rather than probing commitments case by case.
-        rows = _due_commitments() if queue.code == "promises" else queue_queryset(queue.code, user)
-        codes.append(queue.code)
-        try:
-            sql, sql_params = rows.order_by().values("pk")[:COUNT_CAP].query.sql_with_params()
-        except EmptyResultSet:  # e.g. the team queue of a user without a team
-            parts.append("0")
-            continue
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) badge_{queue.code})")
-        params.extend(sql_params)
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(parts), params)
-        row = cursor.fetchone()
-    return {code: f"{COUNT_CAP}+" if n >= COUNT_CAP else str(n) for code, n in zip(codes, row, strict=True)}
+        rows[queue.code] = _due_commitments() if queue.code == "promises" else queue_queryset(queue.code, user)
+    return {code: badges.label(count, COUNT_CAP) for code, count in badges.capped_counts(rows, COUNT_CAP).items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape, format_html
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -49,7 +50,7 @@ from madoguchi.cases.models import (
     Status,
 )
 from madoguchi.cases.steps import CHECKLIST_ITEMS, CaseFacts, current_step, seven_steps
-from madoguchi.cases.templatetags.desk import due_label
+from madoguchi.cases.templatetags.desk import due_label_on
 from madoguchi.customers.models import IdentityKind
 from madoguchi.customers.services import get_or_create_customer
 from madoguchi.shop.models import Carrier, Order
@@ -83,8 +84,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def _options(choices: Any, selected: Any) -> str:
     """`<option>`s of a filter dropdown, built once in Python rather than per option in the template."""
     selected = "" if selected is None else str(selected)
-    return mark_safe("".join(  # noqa: S308 - every value and label goes through escape()
-        f'<option value="{escape(value)}"{" selected" if str(value) == selected else ""}>{escape(label)}</option>'
+    return mark_safe("".join(  # noqa: S308 - every value and label goes through html.escape()
+        f'<option value="{html.escape(str(value))}"{" selected" if str(value) == selected else ""}>{html.escape(str(label))}</option>'
         for value, label in choices
     ))
 
@@ -151,16 +152,18 @@ class InboxRow:
 
     @property
     def cells(self) -> str:
-        """The row's cells but the SLA timer (another app's), escaped, in one format_html call."""
-        due = format_html('<span class="{}">{}</span> <small>{}</small>', "overdue" if self.overdue else "", self.due,
-                          self.due_label) if self.due else ""
-        return format_html(
-            '<td><a href="{url}">#{pk}</a></td><td class="subject"><a href="{url}">{subject}</a></td><td>{customer}</td>'
-            '<td>{category}</td><td><span class="status s-{status}">{status_label}</span></td><td>{priority_label}</td>'
-            '<td>{assignee}</td><td class="nowrap">{received}</td><td class="nowrap" data-testid="due">{due}</td>',
-            url=self.url, pk=self.pk, subject=self.subject, customer=self.customer, category=self.category,
-            status=self.status, status_label=self.status_label, priority_label=self.priority_label,
-            assignee=self.assignee, received=self.received, due=due,
+        """The row's cells but the SLA timer (another app's). Every text goes through the
+        standard library's html.escape: the same escaping as Django's escape(), without its
+        lazy-string checks, which cost more than the rest of the row at 50 rows a page."""
+        e = html.escape
+        due = (f'<span class="{"overdue" if self.overdue else ""}">{e(self.due)}</span> <small>{e(self.due_label)}</small>'
+               if self.due else "")
+        url = e(self.url)
+        return mark_safe(  # noqa: S308 - every value is escaped above or here
+            f'<td><a href="{url}">#{int(self.pk)}</a></td><td class="subject"><a href="{url}">{e(self.subject)}</a></td>'
+            f'<td>{e(self.customer)}</td><td>{e(self.category)}</td>'
+            f'<td><span class="status s-{e(self.status)}">{e(self.status_label)}</span></td><td>{e(self.priority_label)}</td>'
+            f'<td>{e(self.assignee)}</td><td class="nowrap">{e(self.received)}</td><td class="nowrap" data-testid="due">{due}</td>'
         )
 
 
@@ -169,18 +172,21 @@ def _inbox_rows(page: queues.Page) -> list[InboxRow]:
     statuses = {value: str(label) for value, label in Status.choices}
     priorities = {value: str(label) for value, label in Priority.choices}
     now = timezone.now()
+    zone = timezone.get_current_timezone()  # once: each localtime() call looks it up again
+    today = now.astimezone(zone).date()
     rows = []
     for case in page.cases:
         due = page.due_by_case.get(case.pk)
+        local_due = due.astimezone(zone) if due else None
         rows.append(InboxRow(
             pk=case.pk, url=f"{detail_prefix}{case.pk}/", subject=case.subject,
             priority=case.priority, priority_label=priorities.get(case.priority, ""),
             status=case.status, status_label=statuses.get(case.status, case.status),
             customer=case.customer.name, category=case.category.name,
             assignee=str(case.assignee) if case.assignee_id else "—",
-            received=timezone.localtime(case.received_at).strftime("%Y/%m/%d %H:%M"),
-            due=timezone.localtime(due).strftime("%m/%d %H:%M") if due else "",
-            due_label=due_label(due) if due else "", overdue=bool(due and due < now),
+            received=case.received_at.astimezone(zone).strftime("%Y/%m/%d %H:%M"),
+            due=local_due.strftime("%m/%d %H:%M") if local_due else "",
+            due_label=due_label_on(local_due, now, today) if local_due else "", overdue=bool(due and due < now),
         ))
     return rows
 

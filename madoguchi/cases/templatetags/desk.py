@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django import template
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
@@ -53,18 +55,18 @@ def audit_label(action: str) -> str:
 @register.filter
 def due_label(due_at: Any) -> str:
     """「期限切れ」「本日期限」「明日期限」 for a promise's due time, in the shop's time zone."""
-    import datetime as dt
-
-    from django.utils import timezone
-
     if due_at is None:
         return ""
     now = timezone.localtime()
-    due = timezone.localtime(due_at)
+    return due_label_on(timezone.localtime(due_at), now, now.date())
+
+
+def due_label_on(due: dt.datetime, now: dt.datetime, today: dt.date) -> str:
+    """due_label for a due time already in the shop's zone, given now and today there."""
     if due < now:
         return str(_("期限切れ"))
-    if due.date() == now.date():
+    if due.date() == today:
         return str(_("本日期限"))
-    if due.date() == now.date() + dt.timedelta(days=1):
+    if due.date() == today + dt.timedelta(days=1):
         return str(_("明日期限"))
     return ""

@@ -7,7 +7,7 @@ from django import template
 from madoguchi.chat import services
 from madoguchi.chat.canned import GREETINGS
 from madoguchi.chat.forms import TransferForm
-from madoguchi.chat.models import ChatSession, FormAttachment, SessionState
+from madoguchi.chat.models import ChatSession, FormAttachment
 
 register = template.Library()
 
@@ -15,11 +15,6 @@ register = template.Library()
 @register.simple_tag
 def chat_waiting() -> list[ChatSession]:
     return services.waiting_sessions()
-
-
-@register.simple_tag
-def chat_waiting_count() -> int:
-    return ChatSession.objects.filter(state=SessionState.WAITING, customer_first_message_at__isnull=False).count()
 
 
 @register.simple_tag

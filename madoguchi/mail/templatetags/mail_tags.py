@@ -5,14 +5,9 @@ from typing import Any
 from django import template
 from django.template.loader import get_template
 
-from madoguchi.mail.models import OutboundMessage, RawMessage, RawState
+from madoguchi.mail.models import OutboundMessage, RawMessage
 
 register = template.Library()
-
-
-@register.simple_tag
-def mail_failed_count() -> int:
-    return RawMessage.objects.filter(state=RawState.FAILED).count()
 
 
 def _mail_of_case(case: Any) -> dict[str, dict[int, Any]]:
