@@ -68,6 +68,14 @@ def first_in_transaction(key: Hashable, using: str = DEFAULT_DB_ALIAS) -> bool:
     return True
 
 
+def forget_in_transaction(key: Hashable, using: str = DEFAULT_DB_ALIAS) -> None:
+    """The next first_in_transaction(key) of this transaction is True again (the work it
+    guards has to be done once more: something it depends on changed)."""
+    seen = transaction.get_connection(using).__dict__.get(_SEEN)
+    if seen is not None:
+        seen.pop(key, None)
+
+
 _BATCH = "_madoguchi_batch_depth"
 
 

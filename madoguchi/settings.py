@@ -89,12 +89,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
         "min_size": 2, "max_size": env_int("MADOGUCHI_DB_POOL_SIZE", 10), "timeout": 10,
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("MADOGUCHI_DB_SERVER_BINDING", True):
-    # Parameters bound by the server, not quoted into the SQL by Python: less CPU per statement
-    # in the web and worker processes, and psycopg prepares a statement run 5 times on one
-    # connection, so the server stops parsing and planning the desk's repeated queries.
-    # A deploy migrates before it restarts the processes (a prepared plan does not survive a
-    # column change); MADOGUCHI_DB_SERVER_BINDING=false goes back to client-side binding.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    # Parameters bound by the server, not quoted into the SQL by Python, and a statement run 5
+    # times on one connection is prepared (Django turns that off by default for poolers such as
+    # PgBouncer in transaction mode; we pool in-process): PostgreSQL stops planning the desk's
+    # repeated queries, 0.1-1.7 ms each (docs/benchmarks.md). A deploy migrates before it
+    # restarts the processes (a prepared plan does not survive a column change).
+    # MADOGUCHI_DB_SERVER_BINDING=false goes back to client-side binding, no prepared statements.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=env_int("MADOGUCHI_DB_PREPARE_THRESHOLD", 5),
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the worker write while the web process reads; IMMEDIATE avoids the
     # "database is locked" upgrade deadlock between two writers.

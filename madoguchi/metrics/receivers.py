@@ -66,14 +66,23 @@ def start_sla_clocks_task(case_pks: list[int]) -> int:
     return start_sla_clocks(case_pks)
 
 
+def _customer_message_key(case: Any) -> tuple[str, int]:
+    return ("metrics.customer_message", case.pk)
+
+
 def on_interaction(sender: Any, interaction: Any, **kwargs: Any) -> None:
     case = interaction.case
     # A response is written by an agent: automatic messages (out-of-hours acknowledgements,
     # the survey invitation) have no author and do not stop the clock.
     if interaction.kind == InteractionKind.OUTBOUND and interaction.author_id and not survey.sending_invitation.get():
         sla.on_reply(case, interaction.occurred_at)
+        after_commit.forget_in_transaction(_customer_message_key(case))
     elif interaction.kind == InteractionKind.INBOUND and interaction.occurred_at > case.received_at:
-        sla.on_customer_message(case, interaction.occurred_at)
+        # Only the first customer message after a reply starts the next-response clock; later
+        # ones find it running. So within one transaction (a chat writer's batch, a mail batch)
+        # a case's clock is read once, not once per message, unless a reply came in between.
+        if after_commit.first_in_transaction(_customer_message_key(case)):
+            sla.on_customer_message(case, interaction.occurred_at)
     else:
         return
     _mark(case.received_at)
@@ -83,6 +92,7 @@ def on_status_changed(sender: Any, case: Any, old: str, new: str, **kwargs: Any)
     from django.utils import timezone
 
     sla.on_status(case, old, new, timezone.now())
+    after_commit.forget_in_transaction(_customer_message_key(case))
     if new == Status.RESOLVED and old != Status.CLOSED:
         survey.do_invite(case)
     _mark(case.received_at)

@@ -109,3 +109,38 @@ def test_an_automatic_message_without_author_is_not_a_response():
         clock.move_to(jst(2026, 11, 24, 10, 5))
         services.do_send_reply(case, actor=agent, body="ご連絡ありがとうございます。")
         assert CaseSla.objects.get(case=case).first_wall_seconds == 300
+
+
+def test_many_customer_messages_in_one_transaction_read_the_clock_once():
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    agent = UserFactory()
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=False) as clock:
+        case = services.do_create_case(actor=agent, customer=CustomerFactory(), subject="未着", channel="chat",
+                                       category=category("delivery"), complaint="荷物が届きません", assignee=agent)
+        services.do_send_reply(case, actor=agent, body="お調べいたします。")
+        clock.move_to(jst(2026, 11, 24, 10, 5))
+        with CaptureQueriesContext(connection) as captured, transaction.atomic():
+            for n in range(5):  # a chat writer's batch: five messages from the customer
+                services.do_add_interaction(case, actor=None, kind="inbound", channel="chat", body=f"まだですか{n}")
+        clock_reads = [q for q in captured if q["sql"].startswith('SELECT') and "metrics_casesla" in q["sql"]]
+        assert len(clock_reads) == 1
+        assert CaseSla.objects.get(case=case).next_started_at == jst(2026, 11, 24, 10, 5)
+
+
+def test_a_reply_inside_the_same_transaction_lets_the_next_customer_message_start_the_clock():
+    from django.db import transaction
+
+    agent = UserFactory()
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=False) as clock:
+        case = services.do_create_case(actor=agent, customer=CustomerFactory(), subject="未着", channel="email",
+                                       category=category("delivery"), complaint="届きません", assignee=agent)
+        with transaction.atomic():
+            clock.move_to(jst(2026, 11, 24, 10, 1))
+            services.do_add_interaction(case, actor=None, kind="inbound", channel="email", body="追記です")
+            clock.move_to(jst(2026, 11, 24, 10, 2))
+            services.do_send_reply(case, actor=agent, body="承知しました。")
+            clock.move_to(jst(2026, 11, 24, 10, 3))
+            services.do_add_interaction(case, actor=None, kind="inbound", channel="email", body="ありがとうございます")
+        assert CaseSla.objects.get(case=case).next_started_at == jst(2026, 11, 24, 10, 3)
