@@ -40,6 +40,7 @@ from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 
+from madoguchi import after_commit
 from madoguchi.cases import signals
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind, Status
 from madoguchi.chat import services
@@ -77,7 +78,9 @@ Result = services.Posted | Exception
 def store_batch(items: list[Pending]) -> list[Result]:
     """Store `items` in one transaction, in order; one result per item (Posted or the error)."""
     results: list[Result | None] = [None] * len(items)
-    with transaction.atomic():
+    # A batch writer (after_commit.batch): the other apps may leave per-message work that need
+    # not be in this transaction to the worker (the SLA clocks: metrics.receivers).
+    with transaction.atomic(), after_commit.batch():
         saved = [it for it in items if it.session.pk is not None]
         existing = _existing(saved)
         case_ids = {it.session.case_id for it in saved if it.session.case_id}

@@ -10,7 +10,9 @@ after_commit.batch) the clocks are started by the worker after the commit, one t
 batch (`start_sla_clocks_task`). The result is the same whenever it runs: the dues count from
 the case's received time, and `sla.sla_for` creates the clocks only if nothing (an agent's
 reply, a status change, a later mail) created them first. A single case opened from the web
-or a form gets its clocks in its own transaction, as before."""
+or a form gets its clocks in its own transaction, as before. Customer messages stored by a
+batch writer (the chat writer, the mail worker) go the same way: one task per batch updates
+the next-response clocks of all its cases (`note_customer_messages`)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from huey.contrib.djhuey import db_task
 from madoguchi import after_commit
 from madoguchi.cases.models import Case, InteractionKind, Status
 from madoguchi.metrics import sla, survey
+from madoguchi.metrics.models import CaseSla
 from madoguchi.metrics.rollup import local_day, mark_dirty
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,39 @@ def start_sla_clocks_task(case_pks: list[int]) -> int:
     return start_sla_clocks(case_pks)
 
 
+def _enqueue_customer_messages(messages: list[tuple[int, Any]]) -> None:
+    try:
+        customer_messages_task(messages)
+    except Exception:  # noqa: BLE001 - the task queue is down: update the clocks here rather than not at all
+        log.exception("metrics: could not queue the clocks of %d customer messages; updating them now", len(messages))
+        note_customer_messages(messages)
+
+
+def note_customer_messages(messages: list[tuple[int, Any]]) -> int:
+    """The next-response clocks for customer messages a batch writer stored: (case id, time)
+    pairs, the clocks of all their cases read (and locked) in one query. Applying a case's
+    messages in time order gives what one call per message gave: the first message after the
+    agent's reply starts the clock, the others find it running."""
+    by_case: dict[int, list[Any]] = {}
+    for case_pk, at in messages:
+        by_case.setdefault(case_pk, []).append(at)
+    with transaction.atomic():
+        cases = Case.objects.in_bulk(list(by_case))
+        clocks = {c.case_id: c for c in CaseSla.objects.select_for_update().filter(case_id__in=list(by_case))}
+        for case_pk in sorted(by_case):
+            case = cases.get(case_pk)
+            if case is None:
+                continue
+            for at in sorted(by_case[case_pk]):
+                clocks[case_pk] = sla.on_customer_message(case, at, clocks.get(case_pk))
+    return len(by_case)
+
+
+@db_task(retries=3, retry_delay=10)
+def customer_messages_task(messages: list[tuple[int, Any]]) -> int:
+    return note_customer_messages(messages)
+
+
 def _customer_message_key(case: Any) -> tuple[str, int]:
     return ("metrics.customer_message", case.pk)
 
@@ -78,10 +114,15 @@ def on_interaction(sender: Any, interaction: Any, **kwargs: Any) -> None:
         sla.on_reply(case, interaction.occurred_at)
         after_commit.forget_in_transaction(_customer_message_key(case))
     elif interaction.kind == InteractionKind.INBOUND and interaction.occurred_at > case.received_at:
+        if after_commit.in_batch():
+            # A batch writer (the chat writer, the mail worker): the worker updates the clocks
+            # of all the batch's cases after the commit, in one query, not one per message.
+            after_commit.collect("metrics.customer_messages", [(case.pk, interaction.occurred_at)],
+                                 _enqueue_customer_messages)
         # Only the first customer message after a reply starts the next-response clock; later
-        # ones find it running. So within one transaction (a chat writer's batch, a mail batch)
-        # a case's clock is read once, not once per message, unless a reply came in between.
-        if after_commit.first_in_transaction(_customer_message_key(case)):
+        # ones find it running. So within one transaction a case's clock is read once, not
+        # once per message, unless a reply came in between.
+        elif after_commit.first_in_transaction(_customer_message_key(case)):
             sla.on_customer_message(case, interaction.occurred_at)
     else:
         return

@@ -188,10 +188,11 @@ def on_reply(case: Case, at: dt.datetime) -> CaseSla:
 
 
 @transaction.atomic(savepoint=False)
-def on_customer_message(case: Case, at: dt.datetime) -> CaseSla:
-    """A customer message after the first reply starts the next-response clock."""
+def on_customer_message(case: Case, at: dt.datetime, clock: CaseSla | None = None) -> CaseSla:
+    """A customer message after the first reply starts the next-response clock. `clock`: the
+    case's clock already read and locked by the caller (a batch of messages), if it has one."""
     calendar = load()
-    sla = sla_for(case, calendar)
+    sla = clock or sla_for(case, calendar)
     if sla.first_done_at is not None and sla.next_started_at is None and at >= sla.first_done_at:
         sla.next_started_at = at
         sla.next_paused_base = paused_until(sla, at, calendar)

@@ -61,7 +61,9 @@ def own_database() -> Iterator[str]:
 
     name = f"chat_e2e_{os.getpid()}"
     config = dj_database_url.parse(url)
-    admin = {"host": config["HOST"], "port": config["PORT"] or 5432, "user": config["USER"], "dbname": config["NAME"]}
+    # Created from the server's maintenance database: the one DATABASE_URL names need not exist
+    # (pytest-django makes test_<name> from it; a benchmark names its own).
+    admin = {"host": config["HOST"], "port": config["PORT"] or 5432, "user": config["USER"], "dbname": "postgres"}
     with psycopg.connect(**admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')

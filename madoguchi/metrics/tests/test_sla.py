@@ -144,3 +144,31 @@ def test_a_reply_inside_the_same_transaction_lets_the_next_customer_message_star
             clock.move_to(jst(2026, 11, 24, 10, 3))
             services.do_add_interaction(case, actor=None, kind="inbound", channel="email", body="ありがとうございます")
         assert CaseSla.objects.get(case=case).next_started_at == jst(2026, 11, 24, 10, 3)
+
+
+def test_a_batch_writer_leaves_the_clocks_of_its_customer_messages_to_one_worker_task(
+        django_capture_on_commit_callbacks):
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from madoguchi import after_commit
+
+    agent = UserFactory()
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=False) as clock:
+        cases = [services.do_create_case(actor=agent, customer=CustomerFactory(), subject=f"未着{n}", channel="chat",
+                                         category=category("delivery"), complaint="届きません", assignee=agent)
+                 for n in range(3)]
+        services.do_send_reply(cases[0], actor=agent, body="お調べいたします。")
+        services.do_send_reply(cases[1], actor=agent, body="確認いたします。")
+        with django_capture_on_commit_callbacks(execute=True), CaptureQueriesContext(connection) as captured, \
+                transaction.atomic(), after_commit.batch():
+            for minute in (5, 6):  # the chat writer's batch: each customer writes twice
+                clock.move_to(jst(2026, 11, 24, 10, minute))
+                for case in cases:
+                    services.do_add_interaction(case, actor=None, kind="inbound", channel="chat", body="まだですか")
+            in_transaction = [q for q in captured if "metrics_casesla" in q["sql"]]
+        assert in_transaction == []  # nothing read or locked while the messages were stored
+        # after the commit the worker's task (run at once in the tests) did it for all three
+        started = dict(CaseSla.objects.filter(case__in=cases).values_list("case_id", "next_started_at"))
+        assert started == {cases[0].pk: jst(2026, 11, 24, 10, 5), cases[1].pk: jst(2026, 11, 24, 10, 5),
+                           cases[2].pk: None}  # no reply yet on the third: its first response is still due
