@@ -328,13 +328,11 @@ def _customer_context(case: Case) -> dict[str, Any]:
 
 
 def _load_case(pk: int) -> Case:
-    """The case with what its page shows about it. Two small queries rather than one with seven
-    joins: PostgreSQL spends about 6 ms planning the seven-way join (0.7 ms for four)."""
-    case = get_object_or_404(Case.objects.select_related("customer", "assignee", "team", "category"), pk=pk)
-    if case.order_id or case.product_id or case.passage_id:
-        links = Case.objects.select_related("order", "product", "passage").get(pk=pk)
-        case.order, case.product, case.passage = links.order, links.product, links.passage
-    return case
+    """The case with everything its page shows about it, in one query. PostgreSQL takes about
+    6 ms to plan this seven-way join, but the statement is prepared on each pooled connection
+    (settings: prepare_threshold), so it is planned once, not per request."""
+    return get_object_or_404(
+        Case.objects.select_related("customer", "assignee", "team", "category", "order", "product", "passage"), pk=pk)
 
 
 @login_required
