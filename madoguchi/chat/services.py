@@ -95,7 +95,11 @@ def open_case(*, customer: Customer, channel: str, subject: str, complaint: str,
               first_message_from_customer: bool = True) -> Case:
     from madoguchi.shop.models import Order
 
-    order = Order.objects.filter(number=order_number.strip()).first() if order_number.strip() else None
+    # Anyone can type any order number: the case points at the order (its items, amount and
+    # tracking number shown to the agent) only if it is this customer's. Otherwise the number is
+    # kept as typed, for the agent to check.
+    order = (Order.objects.filter(number=order_number.strip(), customer=customer).first()
+             if order_number.strip() else None)
     return do_create_case(
         actor=None, customer=customer, subject=subject[:200], channel=channel,
         category=category or default_category(), complaint=complaint, received_at=received_at,

@@ -160,3 +160,21 @@ def test_a_page_address_that_is_not_http_is_not_kept(client):
 
     assert start_session(page_url="javascript:alert(1)").page_url == ""
     assert web_url(" https://shop.example.jp/item/1 ") == "https://shop.example.jp/item/1"
+
+
+def test_a_typed_order_number_never_links_someone_elses_order(client):
+    """The order (items, amount, tracking number) is shown to the agent on the case page: a
+    visitor who types someone else's order number gets the number kept as typed, not the order.
+    A visitor who types an existing customer's address is not that customer until staff verify
+    it (customers.PossibleMatch), so their order is not linked either."""
+    from madoguchi.testing.factories import CustomerFactory, IdentityFactory, OrderFactory
+
+    someone = CustomerFactory(name="山田 花子")
+    IdentityFactory(customer=someone, kind="email", value="hanako@example.jp")
+    OrderFactory(customer=someone, number="ORD-2026-000777")
+
+    assert contact(client, order_number="ORD-2026-000777", email="stranger@example.jp").status_code == 200
+    assert contact(client, order_number="ORD-2026-000777", email="hanako@example.jp", ip="203.0.113.9").status_code == 200
+    for case in Case.objects.all():
+        assert case.order is None
+        assert case.fact_order_number == "ORD-2026-000777"  # kept as typed, for the agent to check
