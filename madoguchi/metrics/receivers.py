@@ -44,12 +44,18 @@ def on_case_created(sender: Any, case: Any, **kwargs: Any) -> None:
     _mark(case.received_at)
 
 
-def _enqueue_sla_start(case_pks: list[int]) -> None:
+def _to_worker(task: Any, work: Any, items: list[Any]) -> None:
+    """Hand a batch's clock work to the worker; if the task queue is down, do it here rather
+    than not at all."""
     try:
-        start_sla_clocks_task(case_pks)
-    except Exception:  # noqa: BLE001 - the task queue is down: start them here rather than not at all
-        log.exception("metrics: could not queue the SLA clocks of %d cases; starting them now", len(case_pks))
-        start_sla_clocks(case_pks)
+        task(items)
+    except Exception:  # noqa: BLE001 - the queue's own error, whatever its backend
+        log.exception("metrics: could not queue %s for %d items; doing it now", work.__name__, len(items))
+        work(items)
+
+
+def _enqueue_sla_start(case_pks: list[int]) -> None:
+    _to_worker(start_sla_clocks_task, start_sla_clocks, case_pks)
 
 
 def start_sla_clocks(case_pks: list[int]) -> int:
@@ -70,11 +76,7 @@ def start_sla_clocks_task(case_pks: list[int]) -> int:
 
 
 def _enqueue_customer_messages(messages: list[tuple[int, Any]]) -> None:
-    try:
-        customer_messages_task(messages)
-    except Exception:  # noqa: BLE001 - the task queue is down: update the clocks here rather than not at all
-        log.exception("metrics: could not queue the clocks of %d customer messages; updating them now", len(messages))
-        note_customer_messages(messages)
+    _to_worker(customer_messages_task, note_customer_messages, messages)
 
 
 def note_customer_messages(messages: list[tuple[int, Any]]) -> int:
