@@ -162,6 +162,7 @@ def pages(user: Any, size: int) -> tuple[dict[str, str], dict[str, int]]:
             # each form when the agent opens it. Every one is a request of its own, timed the same.
             urls[f"fragment side {pk}"] = reverse("cases:part", args=[pk, "side"])
             urls[f"fragment suggestions {pk}"] = reverse("knowledge:case_suggestions", args=[pk])
+            urls[f"fragment reply-tools {pk}"] = reverse("knowledge:case_reply_tools", args=[pk])
             for part in FORM_PARTS:
                 urls[f"fragment form-{part} {pk}"] = reverse("cases:part", args=[pk, part])
     return urls, depths

@@ -87,6 +87,14 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Any]:
 
     yield make
     for context in contexts:
+        # Let requests the page still has in flight (htmx loads the case page's side panel
+        # after the page) finish first: a live-server thread still reading while the test's
+        # tables are flushed made the flush fail ("database table is locked").
+        for page in context.pages:
+            try:
+                page.wait_for_load_state("networkidle", timeout=5000)
+            except Exception:  # noqa: BLE001 - a page that never idles is closed anyway
+                pass
         context.close()
 
 

@@ -33,6 +33,15 @@ class Team(models.Model):
         return self.name
 
 
+# The columns str(user) reads: a list that shows only names reads only these.
+USER_LABEL_FIELDS = ("display_name", "first_name", "last_name", "username")
+
+
+def user_label(display_name: str, first_name: str, last_name: str, username: str) -> str:
+    """How a user is named everywhere (str(user)), from the USER_LABEL_FIELDS columns."""
+    return display_name or f"{first_name} {last_name}".strip() or username
+
+
 class User(AbstractUser):
     display_name = models.CharField(_("表示名"), max_length=100, blank=True)
     role = models.CharField(_("役割"), max_length=10, choices=Role.choices, default=Role.AGENT)
@@ -45,7 +54,7 @@ class User(AbstractUser):
         verbose_name_plural = _("利用者")
 
     def __str__(self) -> str:
-        return self.display_name or self.get_full_name() or self.username
+        return user_label(self.display_name, self.first_name, self.last_name, self.username)
 
     @property
     def is_admin(self) -> bool:

@@ -10,14 +10,12 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, Sum
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -25,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import User
-from madoguchi.cases import queues, services
+from madoguchi.cases import page, queues, services
 from madoguchi.cases.forms import (
     CaseEditForm,
     CommitmentForm,
@@ -41,19 +39,15 @@ from madoguchi.cases.models import (
     Category,
     Channel,
     Commitment,
-    CommitmentState,
     Compensation,
-    CompensationKind,
     CompensationState,
-    InteractionKind,
     Priority,
     Status,
 )
-from madoguchi.cases.steps import CHECKLIST_ITEMS, CaseFacts, current_step, seven_steps
 from madoguchi.cases.templatetags.desk import due_label_on
 from madoguchi.customers.models import IdentityKind
 from madoguchi.customers.services import get_or_create_customer
-from madoguchi.shop.models import Carrier, Order
+from madoguchi.shop.models import Order
 
 
 @login_required
@@ -221,123 +215,20 @@ def _blank_form(part: str, case: Case) -> Any:
     return HandoverForm(initial={"version": case.version}, prefix="ho")
 
 
-def _labelled(items: list[Any], **choices: Any) -> list[Any]:
-    """Attach `<field>_label` to each row from its choices, translated once per page, not per row."""
-    for field, choice_list in choices.items():
-        labels = {value: str(label) for value, label in choice_list}
-        for item in items:
-            value = getattr(item, field)
-            setattr(item, f"{field}_label", labels.get(value, value))
-    return items
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One timeline line with its head and body already escaped and formatted: a 50-entry
-    timeline costs one format_html call per entry instead of a dozen template lookups."""
-
-    css: str
-    html: str
-    item: Any
-    email: bool  # the mail app adds the raw mail / delivery state under it
-
-
-def _stamp(moment: Any) -> str:
-    return timezone.localtime(moment).strftime("%Y/%m/%d %H:%M")
-
-
-def _timeline(case: Case, interactions: list[Any], handovers: list[Any]) -> list[TimelineEntry]:
-    entries = []
-    staff_label, unassigned = _("担当"), _("未割り当て")
-    handover_label = _("引き継ぎ")
-    for item in interactions:
-        if item.author_id:
-            who = format_html(" ・ {}: {}", staff_label, item.author)
-        elif item.kind == InteractionKind.INBOUND:
-            who = format_html(" ・ {}", case.customer.name)
-        else:
-            who = ""
-        html = format_html(
-            '<div class="entry-head"><strong>{}</strong> ・ {} ・ <time>{}</time>{}</div>\n<div class="body">{}</div>',
-            item.kind_label, item.channel_label, _stamp(item.occurred_at), who, linebreaksbr(item.body, autoescape=True),
-        )
-        entries.append((item.occurred_at, TimelineEntry(f"k-{item.kind}", html, item, item.channel == Channel.EMAIL)))
-    for item in handovers:
-        html = format_html(
-            '<div class="entry-head"><strong>{}</strong> ・ <time>{}</time> ・ {} → {}</div>\n<div class="body">{}</div>',
-            handover_label, _stamp(item.created_at), item.from_user or unassigned, item.to_user or item.to_team or "",
-            linebreaksbr(item.note, autoescape=True),
-        )
-        entries.append((item.created_at, TimelineEntry("k-handover", html, item, False)))
-    entries.sort(key=lambda entry: entry[0])
-    return [entry for _at, entry in entries]
-
-
 def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
-    """What the case page shows on its first response, in a fixed number of queries whatever the
-    history. The side panels (rules, metrics, customer) and the forms come in their own requests
-    (`case_part`), so the first response stays small."""
-    interactions = _labelled(list(case.interactions.select_related("author").order_by("occurred_at", "id")),
-                             kind=InteractionKind.choices, channel=Channel.choices)
-    handovers = list(case.handovers.select_related("from_user", "to_user", "to_team").order_by("created_at"))
-    commitments = _labelled(list(case.commitments.select_related("owner").order_by("state", "due_at")),
-                            state=CommitmentState.choices)
-    compensations = _labelled(
-        list(case.compensations.select_related("requested_by", "approved_by").order_by("-created_at")),
-        kind=CompensationKind.choices, state=CompensationState.choices)
-    kinds = {i.kind for i in interactions}
-    facts = CaseFacts(  # from the lists above: the same as steps.facts_for, without its three queries
-        has_outbound=InteractionKind.OUTBOUND in kinds, has_note=InteractionKind.NOTE in kinds,
-        commitment_count=len(commitments),
-        compensation_count=sum(1 for c in compensations if c.state != CompensationState.REJECTED),
-    )
-    steps = seven_steps(case, facts)
-    checked = case.checklist or {}
-    context = {
-        "case": case,
-        "timeline": _timeline(case, interactions, handovers),
-        "steps": steps,
-        "current_step": current_step(steps),
-        "checklist": [(code, label, bool(checked.get(code))) for code, label in CHECKLIST_ITEMS],
-        "commitments": commitments,
-        "compensations": compensations,
-        "audit_events": list(case.audit_events.select_related("actor").order_by("-at")[:30]),
-        "reply_form": forms.get("reply_form") or ReplyForm(prefix="re"),
-        "conflict": forms.get("conflict"),
-        "can_decide": user.is_lead or user.is_admin,
-        "now": timezone.now(),
-    }
+    """The case page's context; `forms` are those to show inline (a POST that failed, with its
+    errors). The others are loaded when the agent opens them (`case_part`)."""
+    context = page.case_context(case, user)
+    context["reply_form"] = forms.get("reply_form") or ReplyForm(prefix="re")
+    context["conflict"] = forms.get("conflict")
     for _part, (name, _url, _button) in FORM_PARTS.items():
         context[name] = forms.get(name)  # None: loaded when opened
     return context
 
 
-def _customer_context(case: Case) -> dict[str, Any]:
-    customer = case.customer
-    totals = customer.orders.aggregate(total=Sum("amount_yen"), count=Count("id"))
-    return {
-        "case": case,
-        "identities": _labelled(list(customer.identities.all()), kind=IdentityKind.choices),
-        "orders": _labelled(list(customer.orders.order_by("-ordered_at")[:10]), carrier=Carrier.choices),
-        "order_total": totals["total"] or 0,
-        "order_count": totals["count"],
-        "past_cases": _labelled(
-            list(customer.cases.exclude(pk=case.pk).only("pk", "customer_id", "subject", "received_at", "status").order_by("-received_at")[:20]),
-            status=Status.choices),
-    }
-
-
-def _load_case(pk: int) -> Case:
-    """The case with everything its page shows about it, in one query. PostgreSQL takes about
-    6 ms to plan this seven-way join, but the statement is prepared on each pooled connection
-    (settings: prepare_threshold), so it is planned once, not per request."""
-    return get_object_or_404(
-        Case.objects.select_related("customer", "assignee", "team", "category", "order", "product", "passage"), pk=pk)
-
-
 @login_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _load_case(pk)
+    case = page.load_case(pk)
     return render(request, "cases/case_detail.html", _case_context(case, staff_user(request)))
 
 
@@ -346,7 +237,7 @@ def case_part(request: HttpRequest, pk: int, part: str) -> HttpResponse:
     """One lazily loaded piece of the case page (htmx): the side panels, or a blank form."""
     if part == "side":
         case = get_object_or_404(Case.objects.select_related("customer", "category"), pk=pk)
-        return render(request, "cases/_case_side.html", _customer_context(case))
+        return render(request, "cases/_case_side.html", page.customer_context(case))
     if part not in FORM_PARTS:
         raise Http404
     case = get_object_or_404(Case, pk=pk)
@@ -403,7 +294,7 @@ def _create_from_form(user: User, data: dict[str, Any]) -> Case:
 @login_required
 @require_POST
 def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _load_case(pk)
+    case = page.load_case(pk)
     form = CaseEditForm(request.POST, prefix="edit")
     if not form.is_valid():
         return _rerender(request, case, edit_form=form)
@@ -411,7 +302,7 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
         services.do_update_case(case, actor=staff_user(request), expected_version=form.cleaned_data["version"], changes=form.changes())
     except services.CaseConflict as conflict:
         # Keep what the agent typed, show what changed: nothing is silently overwritten or lost.
-        return _rerender(request, _load_case(pk), status=409, edit_form=form, conflict=str(conflict))
+        return _rerender(request, page.load_case(pk), status=409, edit_form=form, conflict=str(conflict))
     except services.CaseError as error:
         form.add_error(None, str(error))
         return _rerender(request, case, edit_form=form)
@@ -422,7 +313,7 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def case_interaction(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _load_case(pk)
+    case = page.load_case(pk)
     form = InteractionForm(request.POST, prefix="ia")
     if form.is_valid():
         try:
@@ -441,7 +332,7 @@ def case_interaction(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def case_reply(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _load_case(pk)
+    case = page.load_case(pk)
     form = ReplyForm(request.POST, prefix="re")
     if form.is_valid():
         try:
@@ -457,7 +348,7 @@ def case_reply(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def case_handover(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _load_case(pk)
+    case = page.load_case(pk)
     form = HandoverForm(request.POST, prefix="ho")
     if form.is_valid():
         data = form.cleaned_data
@@ -465,7 +356,7 @@ def case_handover(request: HttpRequest, pk: int) -> HttpResponse:
             services.do_hand_over(case, actor=staff_user(request), expected_version=data["version"], note=data["note"],
                                   to_user=data["to_user"], to_team=data["to_team"])
         except services.CaseConflict as conflict:
-            return _rerender(request, _load_case(pk), status=409, handover_form=form, conflict=str(conflict))
+            return _rerender(request, page.load_case(pk), status=409, handover_form=form, conflict=str(conflict))
         except services.CaseError as error:
             form.add_error(None, str(error))
         else:
@@ -477,7 +368,7 @@ def case_handover(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def commitment_add(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _load_case(pk)
+    case = page.load_case(pk)
     form = CommitmentForm(request.POST, prefix="cm")
     if form.is_valid():
         data = form.cleaned_data
@@ -506,7 +397,7 @@ def commitment_close(request: HttpRequest, pk: int, commitment_id: int) -> HttpR
 @login_required
 @require_POST
 def compensation_add(request: HttpRequest, pk: int) -> HttpResponse:
-    case = _load_case(pk)
+    case = page.load_case(pk)
     form = CompensationForm(request.POST, prefix="cp")
     if form.is_valid():
         data = form.cleaned_data

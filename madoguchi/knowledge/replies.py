@@ -82,6 +82,27 @@ def default_frame(templates: list[ReplyTemplate]) -> tuple[ReplyTemplate | None,
     return pick(TemplateKind.GREETING), pick(TemplateKind.CLOSING)
 
 
+def reply_tools(case: Case, user: User) -> dict[str, Any]:
+    """What the reply box's template picker needs: the user's body templates, and each one, the
+    greeting and the closing already filled in for this case (reply_tools.js inserts them)."""
+    templates = templates_for(user)
+    greeting, closing = default_frame(templates)
+    base = variables_for(case, user)
+
+    def rendered(t: ReplyTemplate) -> str:
+        values = variables_for(case, user, t.rule) if t.rule_id else base
+        return render_template(t.body, values)
+
+    body_templates = [t for t in templates if t.kind in (TemplateKind.BODY, TemplateKind.DECLINE)]
+    data = {
+        "greeting": rendered(greeting) if greeting else "",
+        "closing": rendered(closing) if closing else "",
+        "templates": [{"id": t.pk, "name": t.name, "text": rendered(t)} for t in body_templates],
+        "hintsUrl": reverse("knowledge:reply_hints", args=[case.pk]),
+    }
+    return {"data": data, "templates": body_templates, "case": case}
+
+
 # --- Pre-send hints -------------------------------------------------------------------------
 
 GREETINGS = ("お世話になっております", "お世話になります", "いつもご利用", "このたびは", "この度は", "お問い合わせいただき",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("articles/<int:pk>/edit/", views.article_edit, name="article_edit"),
     path("cases/<int:pk>/manual/", views.manual_from_case, name="manual_from_case"),
     path("cases/<int:pk>/hints/", views.reply_hints, name="reply_hints"),
+    path("cases/<int:pk>/reply-tools/", views.case_reply_tools, name="case_reply_tools"),
     path("cases/<int:pk>/suggestions/", views.case_suggestions, name="case_suggestions"),
     path("cases/<int:pk>/flag/", views.flag_customer, name="flag_customer"),
     path("templates/", views.template_list, name="templates"),

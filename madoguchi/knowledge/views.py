@@ -179,6 +179,13 @@ def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 
 
 @login_required
+def case_reply_tools(request: HttpRequest, pk: int) -> HttpResponse:
+    """The template picker of the case page's reply box, fetched by htmx after the page."""
+    case = get_object_or_404(Case.objects.select_related("customer", "order"), pk=pk)
+    return render(request, "knowledge/_reply_tools_inner.html", replies.reply_tools(case, staff_user(request)))
+
+
+@login_required
 def case_suggestions(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case.objects.select_related("customer", "category"), pk=pk)
     return render(request, "knowledge/_case_suggestions_inner.html", suggestions.panel(case))

@@ -91,7 +91,8 @@ def test_case_page_and_its_fragments_cost_the_same_queries_at_any_history(client
     InteractionFactory(case=case, kind="note")
     OrderFactory(customer=customer)
     CaseFactory(customer=customer)
-    urls = [f"/cases/{case.pk}/", *(f"/cases/{case.pk}/parts/{part}/" for part in PARTS)]
+    urls = [f"/cases/{case.pk}/", *(f"/cases/{case.pk}/parts/{part}/" for part in PARTS),
+            f"/knowledge/cases/{case.pk}/reply-tools/"]
     small = {url: count_queries(client, url) for url in urls}
     for n in range(48):
         InteractionFactory(case=case, kind=("inbound", "outbound", "note")[n % 3], body=f"{n}回目のやりとりです。")

@@ -6,33 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.urls import reverse
 
-from madoguchi.knowledge import replies, services
-from madoguchi.knowledge.models import RuleTopic, RuleVersion, TemplateKind
+from madoguchi.knowledge import services
+from madoguchi.knowledge.models import RuleTopic, RuleVersion
 
 register = template.Library()
-
-
-@register.inclusion_tag("knowledge/_reply_tools_inner.html", takes_context=True)
-def reply_tools(context: dict[str, Any], case: Any) -> dict[str, Any]:
-    user = context["request"].user
-    templates = replies.templates_for(user)
-    greeting, closing = replies.default_frame(templates)
-    base = replies.variables_for(case, user)
-
-    def rendered(t: Any) -> str:
-        values = replies.variables_for(case, user, t.rule) if t.rule_id else base
-        return replies.render_template(t.body, values)
-
-    body_templates = [t for t in templates if t.kind in (TemplateKind.BODY, TemplateKind.DECLINE)]
-    data = {
-        "greeting": rendered(greeting) if greeting else "",
-        "closing": rendered(closing) if closing else "",
-        "templates": [{"id": t.pk, "name": t.name, "text": rendered(t)} for t in body_templates],
-        "hintsUrl": reverse("knowledge:reply_hints", args=[case.pk]),
-    }
-    return {"data": data, "templates": body_templates, "case": case}
 
 
 @register.inclusion_tag("knowledge/_case_rules.html", takes_context=True)

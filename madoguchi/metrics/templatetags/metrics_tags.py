@@ -60,7 +60,10 @@ def sla_timer(state: dict | None) -> str:
 
 @register.simple_tag
 def sla_timers_for_case(case: Any) -> dict | None:
-    sla = CaseSla.objects.filter(case=case).first()
+    try:
+        sla = case.sla  # loaded with the case on its page (cases.page.CASE_PAGE_RELATED), else one query
+    except CaseSla.DoesNotExist:
+        sla = None
     return timer_state(sla)
 
 
