@@ -104,7 +104,8 @@ def test_agent_sees_inbox_and_case_page_in_english(client):
         ["Inbox", "My cases", "Unassigned", "Promises due today / overdue", "Knowledge", "Metrics", "Unreadable emails", "Waiting chats"],
         ["受信箱", "自分の案件", "ナレッジ", "指標", "読み取れなかったメール", "待機中のチャット"],
     )
-    detail = page(client, f"/cases/{case.pk}/") + page(client, f"/cases/{case.pk}/parts/side/")  # side panels by htmx
+    detail = (page(client, f"/cases/{case.pk}/") + page(client, f"/cases/{case.pk}/parts/side/")  # loaded by htmx:
+              + page(client, f"/knowledge/cases/{case.pk}/reply-tools/"))  # side panels, reply templates
     assert_english(
         detail,
         ["Timeline", "Send reply", "Promises to the customer", "Articles that may help",
