@@ -253,6 +253,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="rounds discarded before measuring")
     parser.add_argument("--explain", action="store_true", help="print plans of queries slower than 3 ms")
     parser.add_argument("--user", default="bench-agent1-1", help="agent to log in as (has a team)")
+    parser.add_argument("--only", default="", help="measure only the pages whose name starts with this (e.g. 'case ')")
     args = parser.parse_args()
 
     data_dir, url = configure(args.db, args.size)
@@ -280,6 +281,7 @@ def main() -> None:
     client = Client()
     client.force_login(user)
     urls, depths = pages(user, args.size)
+    urls = {name: url for name, url in urls.items() if name.startswith(args.only)}
     result["deep_row"] = depths
     result["rows_on_deep_page"] = {n.split()[0]: rows_shown(client, u) for n, u in urls.items() if n.endswith(" deep")}
     counts = count_queries(client, urls, args.explain)
