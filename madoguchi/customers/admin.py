@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from madoguchi.customers.models import Customer, Identity, PossibleMatch
+from madoguchi.customers.models import Customer, CustomerMerge, Identity, PossibleMatch
 
 
 class IdentityInline(admin.TabularInline):
@@ -22,3 +22,19 @@ class PossibleMatchAdmin(admin.ModelAdmin):
     list_filter = ("state", "channel")
     search_fields = ("value", "customer__name", "existing__name")
     raw_id_fields = ("customer", "existing", "decided_by")
+
+
+@admin.register(CustomerMerge)
+class CustomerMergeAdmin(admin.ModelAdmin):
+    """The record of merges is evidence: it can be read, not written by hand. (Deleting a
+    customer, e.g. on an erasure request, still deletes their merge records.)"""
+
+    list_display = ("source", "target", "merged_by", "merged_at", "note")
+    search_fields = ("note", "source__name", "target__name")
+    raw_id_fields = ("source", "target", "merged_by")
+
+    def has_add_permission(self, request: object) -> bool:
+        return False
+
+    def has_change_permission(self, request: object, obj: object = None) -> bool:
+        return False

@@ -81,3 +81,24 @@ class PossibleMatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer} ? {self.existing} ({self.value})"
+
+
+class CustomerMerge(models.Model):
+    """Who merged which customer record into which, when and why. A merge shows one record's
+    history to everyone serving the other and sends replies to the survivor's addresses, so
+    every merge is kept with the staff member's reason (the merge form and 「同じ方かもしれない」)."""
+
+    source = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("統合した記録"))
+    target = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="merges_in", verbose_name=_("統合先"))
+    merged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name=_("統合した担当者"))
+    merged_at = models.DateTimeField(_("統合日時"), auto_now_add=True)
+    note = models.TextField(_("同じ方と判断した理由"))
+
+    class Meta:
+        verbose_name = _("お客様の統合")
+        verbose_name_plural = _("お客様の統合")
+        indexes = [models.Index(fields=["target", "merged_at"], name="customer_merge_target")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id} → {self.target_id}"

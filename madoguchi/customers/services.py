@@ -10,7 +10,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from madoguchi.customers.models import Customer, Identity, IdentityKind, MatchState, PossibleMatch
+from madoguchi.customers.models import (
+    Customer,
+    CustomerMerge,
+    Identity,
+    IdentityKind,
+    MatchState,
+    PossibleMatch,
+)
 
 if TYPE_CHECKING:
     from madoguchi.accounts.models import User
@@ -52,17 +59,29 @@ def get_or_create_customer(*, name: str, kind: str, value: str, kana: str = "") 
     return customer, True
 
 
+class MergeError(ValueError):
+    """Why two customers were not merged; shown to the staff member as it is (Japanese)."""
+
+
 @transaction.atomic
-def do_merge_customers(*, source: Customer, target: Customer) -> Customer:
-    """Move everything of `source` onto `target`; `source` stays as a pointer, nothing is lost."""
+def do_merge_customers(*, source: Customer, target: Customer, user: User | None, note: str,
+                       audit_action: str = "customer_merged") -> Customer:
+    """Move everything of `source` onto `target`; `source` stays as a pointer, nothing is lost.
+    The merge is kept (CustomerMerge) with who did it and why, and each moved case's history
+    says so: from now on the cases' replies go to the survivor's addresses."""
+    note = note.strip()
+    if not note:
+        raise MergeError(_("同じ方と判断した理由を入力してください（例: ご登録の電話番号と直近の注文番号が一致）。"))
     if source.pk == target.pk:
-        raise ValueError(_("同じお客様どうしは統合できません。"))
+        raise MergeError(_("同じお客様どうしは統合できません。"))
     if source.merged_into_id is not None or target.merged_into_id is not None:
         # Merging into a record that is itself merged away would make a cycle of pointers.
-        raise ValueError(_("統合済みのお客様は、もう一度統合できません。"))
+        raise MergeError(_("統合済みのお客様は、もう一度統合できません。"))
     from madoguchi.cases.models import Case
     from madoguchi.shop.models import Order
 
+    _audit_cases(source.pk, user, audit_action, {"customer": [source.pk, target.pk]})
+    CustomerMerge.objects.create(source=source, target=target, merged_by=user, note=note[:2000])
     Identity.objects.filter(customer=source).update(customer=target)
     Case.objects.filter(customer=source).update(customer=target)
     Order.objects.filter(customer=source).update(customer=target)
@@ -132,7 +151,7 @@ def _decide(match_id: int, user: User) -> PossibleMatch:
     return match
 
 
-def _audit_cases(customer_id: int, user: User, action: str, changes: dict[str, object]) -> None:
+def _audit_cases(customer_id: int, user: User | None, action: str, changes: dict[str, object]) -> None:
     from madoguchi.cases.models import AuditEvent, Case
 
     AuditEvent.objects.bulk_create([
@@ -157,10 +176,9 @@ def do_confirm_same_person(match_id: int, *, user: User, note: str) -> Customer:
         target = Customer.objects.get(pk=target.merged_into_id)
     if source.merged_into_id is not None:
         raise MatchError(_("このお客様はすでに別のお客様に統合されています。"))
-    _audit_cases(source.pk, user, "same_person_merged", {"customer": [source.pk, target.pk]})
     try:
-        do_merge_customers(source=source, target=target)
-    except ValueError as error:
+        do_merge_customers(source=source, target=target, user=user, note=note, audit_action="same_person_merged")
+    except MergeError as error:
         raise MatchError(str(error)) from error
     match.state, match.note = MatchState.MERGED, note[:2000]
     match.save(update_fields=["state", "decided_by", "decided_at", "note"])

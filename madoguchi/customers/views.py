@@ -12,6 +12,7 @@ from madoguchi.accounts.access import staff_user
 from madoguchi.customers.models import Customer, PossibleMatch
 from madoguchi.customers.services import (
     MatchError,
+    MergeError,
     do_confirm_same_person,
     do_dismiss_same_person,
     do_merge_customers,
@@ -32,6 +33,7 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "cases": customer.cases.select_related("category", "assignee").order_by("-received_at")[:100],
         "order_total": totals["total"] or 0,
         "order_count": totals["count"],
+        "merges": customer.merges_in.select_related("merged_by").order_by("-merged_at")[:50],
     })
 
 
@@ -50,7 +52,11 @@ def customer_merge(request: HttpRequest, pk: int) -> HttpResponse:
     if source is None or source.pk == target.pk:
         messages.error(request, _("統合できるお客様が見つかりません。"))
         return redirect("customers:detail", pk=pk)
-    do_merge_customers(source=source, target=target)
+    try:
+        do_merge_customers(source=source, target=target, user=staff_user(request), note=request.POST.get("note", ""))
+    except MergeError as error:
+        messages.error(request, str(error))
+        return redirect("customers:detail", pk=pk)
     messages.success(request, _("お客様 %(source)s を統合しました。履歴はすべてこちらに移りました。") % {"source": source.name})
     return redirect("customers:detail", pk=pk)
 
@@ -69,7 +75,8 @@ def _back(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_POST
 def confirm_same_person(request: HttpRequest, pk: int) -> HttpResponse:
     """A visitor's typed address belongs to an existing customer and staff verified it is them:
-    merge (the same rule as the merge form above: any staff member, recorded with their name)."""
+    merge (the same rule as the merge form above: any staff member, with how they verified it,
+    kept as a CustomerMerge and in each moved case's history)."""
     match = get_object_or_404(PossibleMatch.objects.select_related("customer", "existing"), pk=pk)
     try:
         target = do_confirm_same_person(match.pk, user=staff_user(request), note=request.POST.get("note", ""))

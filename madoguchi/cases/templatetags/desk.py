@@ -44,6 +44,7 @@ AUDIT_LABELS = {
     "compensation_decided": _("補償を判断"),
     "same_person_merged": _("ご本人と確認して既存のお客様に統合"),
     "same_person_dismissed": _("既存のお客様とは別の方と判断"),
+    "customer_merged": _("お客様の記録を統合"),
 }
 
 

@@ -134,7 +134,7 @@ def test_a_decided_link_cannot_be_decided_again(yamada):
 def test_merge_goes_to_where_the_existing_customer_was_merged_since(yamada):
     survivor = CustomerFactory(name="山田 太郎（LINE）")
     case = visitor_case()
-    do_merge_customers(source=yamada, target=survivor)
+    do_merge_customers(source=yamada, target=survivor, user=None, note="LINEとメールで同じ方")
     do_confirm_same_person(PossibleMatch.objects.get().pk, user=UserFactory(), note="LINEで本人確認済み")
     case.refresh_from_db()
     assert case.customer == survivor
