@@ -83,21 +83,10 @@ def do_create_case(
     **fields: Any,
 ) -> Case:
     """Open a case; the complaint, verbatim, is also the first entry of its timeline."""
-    received_at = received_at or timezone.now()
-    if received_at > timezone.now() + dt.timedelta(minutes=5):
-        raise CaseError(_("受付日時が未来になっています。"))
-    case = Case.objects.create(
-        customer=customer,
-        subject=subject,
-        channel=channel,
-        category=category,
-        complaint=complaint,
-        received_at=received_at,
-        assignee=assignee,
-        team=team or (assignee.team if assignee else None),
-        status=Status.OPEN if assignee else Status.NEW,
-        **fields,
-    )
+    case = new_case(customer=customer, subject=subject, channel=channel, category=category, complaint=complaint,
+                    received_at=received_at, assignee=assignee, team=team, **fields)
+    case.save(force_insert=True)
+    received_at = case.received_at
     first = None
     if complaint and first_message_from_customer:
         first = Interaction.objects.create(
@@ -109,7 +98,7 @@ def do_create_case(
             occurred_at=received_at,
             body=complaint,
         )
-    _audit(case, actor, "created", {"channel": channel, "assignee": _jsonable(assignee)})
+    _audit(case, actor, "created", _created_changes(case))
     signals.case_created.send(sender=Case, case=case, actor=actor)
     if first is not None:
         signals.interaction_added.send(sender=Interaction, interaction=first, actor=actor)
@@ -127,22 +116,10 @@ def do_add_interaction(
     occurred_at: dt.datetime | None = None,
     external_id: str = "",
 ) -> Interaction:
-    if not body.strip():
-        raise CaseError(_("内容が空です。"))
-    occurred_at = occurred_at or timezone.now()
-    if occurred_at > timezone.now() + dt.timedelta(minutes=5):
-        raise CaseError(_("日時が未来になっています。"))
-    interaction = Interaction.objects.create(
-        case=case, kind=kind, channel=channel, author=actor, body=body,
-        occurred_at=occurred_at, external_id=external_id,
-    )
-    updates: dict[str, Any] = {}
-    if kind == InteractionKind.INBOUND and case.status in (Status.WAITING_CUSTOMER, Status.RESOLVED, Status.CLOSED):
-        # The customer wrote again: the case needs an agent again.
-        updates["status"] = Status.OPEN
-        updates["resolved_at"] = None
-    elif kind == InteractionKind.OUTBOUND and case.status == Status.NEW:
-        updates["status"] = Status.OPEN
+    interaction = new_interaction(case, actor=actor, kind=kind, channel=channel, body=body,
+                                  occurred_at=occurred_at, external_id=external_id)
+    interaction.save(force_insert=True)
+    updates = status_updates(case, kind)
     if updates:
         Case.objects.filter(pk=case.pk).update(version=F("version") + 1, updated_at=timezone.now(), **updates)
         _audit(case, actor, "status_changed", {"status": [case.status, updates["status"]]})
@@ -153,6 +130,74 @@ def do_add_interaction(
         signals.case_status_changed.send(sender=Case, case=case, old=old_status, new=case.status, actor=actor)
     signals.interaction_added.send(sender=Interaction, interaction=interaction, actor=actor)
     return interaction
+
+
+def new_case(
+    *, customer: Any, subject: str, channel: str, category: Any, complaint: str,
+    received_at: dt.datetime | None = None, assignee: User | None = None, team: Team | None = None, **fields: Any,
+) -> Case:
+    """The case `do_create_case` opens, checked but not saved yet."""
+    received_at = received_at or timezone.now()
+    if received_at > timezone.now() + dt.timedelta(minutes=5):
+        raise CaseError(_("受付日時が未来になっています。"))
+    return Case(
+        customer=customer, subject=subject, channel=channel, category=category, complaint=complaint,
+        received_at=received_at, assignee=assignee, team=team or (assignee.team if assignee else None),
+        status=Status.OPEN if assignee else Status.NEW, **fields,
+    )
+
+
+def _created_changes(case: Case) -> dict[str, Any]:
+    return {"channel": case.channel, "assignee": _jsonable(case.assignee)}
+
+
+def new_interaction(
+    case: Case, *, actor: User | None, kind: str, channel: str, body: str,
+    occurred_at: dt.datetime | None = None, external_id: str = "",
+) -> Interaction:
+    """The entry `do_add_interaction` adds, checked but not saved yet."""
+    if not body.strip():
+        raise CaseError(_("内容が空です。"))
+    occurred_at = occurred_at or timezone.now()
+    if occurred_at > timezone.now() + dt.timedelta(minutes=5):
+        raise CaseError(_("日時が未来になっています。"))
+    return Interaction(case=case, kind=kind, channel=channel, author=actor, body=body,
+                       occurred_at=occurred_at, external_id=external_id)
+
+
+def status_updates(case: Case, kind: str) -> dict[str, Any]:
+    """What adding an entry of `kind` changes on the case (empty: nothing)."""
+    if kind == InteractionKind.INBOUND and case.status in (Status.WAITING_CUSTOMER, Status.RESOLVED, Status.CLOSED):
+        # The customer wrote again: the case needs an agent again.
+        return {"status": Status.OPEN, "resolved_at": None}
+    if kind == InteractionKind.OUTBOUND and case.status == Status.NEW:
+        return {"status": Status.OPEN}
+    return {}
+
+
+def do_create_in_bulk(entries: list[Case | Interaction], actor: User | None = None) -> None:
+    """For a batch writer inside its transaction (the mail worker): cases from `new_case`, opened
+    without a first entry of their own (do_create_case's first_message_from_customer=False), and
+    entries from `new_interaction` that change no case's status (`status_updates` empty), written
+    with one insert per table instead of one per row. Each case gets its audit entry; then
+    case_created and interaction_added are sent for every entry in the order given, as
+    do_create_case and do_add_interaction send them (receivers find every row saved)."""
+    cases = [entry for entry in entries if isinstance(entry, Case)]
+    interactions = [entry for entry in entries if isinstance(entry, Interaction)]
+    if any(status_updates(entry.case, entry.kind) for entry in interactions):
+        raise CaseError("do_create_in_bulk: an entry would change its case's status; use do_add_interaction")
+    Case.objects.bulk_create(cases)
+    AuditEvent.objects.bulk_create(
+        [AuditEvent(case=case, actor=actor, action="created", changes=_created_changes(case)) for case in cases]
+    )
+    for interaction in interactions:
+        interaction.case = interaction.case  # the case id, now that a case opened above has one
+    Interaction.objects.bulk_create(interactions)
+    for entry in entries:
+        if isinstance(entry, Case):
+            signals.case_created.send(sender=Case, case=entry, actor=actor)
+        else:
+            signals.interaction_added.send(sender=Interaction, interaction=entry, actor=actor)
 
 
 def do_create_case_in_savepoint(**kwargs: Any) -> Case:

@@ -12,19 +12,25 @@ import datetime as dt
 import hashlib
 import logging
 import re
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F
+from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
 from madoguchi import after_commit
-from madoguchi.cases.models import Channel, InteractionKind
+from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.cases.services import (
     do_add_interaction,
     do_add_interaction_in_savepoint,
     do_create_case_in_savepoint,
+    do_create_in_bulk,
+    new_case,
+    new_interaction,
+    status_updates,
 )
 from madoguchi.customers.models import Customer, Identity, IdentityKind
 from madoguchi.customers.services import normalise_identity
@@ -152,11 +158,16 @@ def process_raw_message(pk: int) -> RawMessage:
 
 
 def process_raw_messages(pks: list[int]) -> list[RawMessage]:
-    """Parse, thread and file stored mails, oldest first, in ONE transaction with a savepoint
-    per mail: a mail that fails only fails itself (it is kept as `failed` with the reason, on
-    the 読み取れなかったメール list) and the others are filed. Lookups for threading are read for
-    the whole batch at once (threading.Lookups). Safe to run twice or in two workers at once:
-    filed mails are skipped, and on PostgreSQL rows another worker holds are left to it.
+    """Parse, thread and file stored mails, oldest first, in ONE transaction: a mail that fails
+    only fails itself (it is kept as `failed` with the reason, on the 読み取れなかったメール list)
+    and the others are filed. Lookups for threading are read for the whole batch at once
+    (threading.Lookups). Safe to run twice or in two workers at once: filed mails are skipped,
+    and on PostgreSQL rows another worker holds are left to it.
+
+    The batch is first filed in bulk (`_file_in_bulk`: one insert per table for the whole
+    batch). If the database refuses any of it (another worker created the same new customer
+    meanwhile, a value it will not take), that try is rolled back and the batch is filed one
+    mail at a time, each in its own savepoint (`_file_one`), as before.
 
     Each mail's `attempts` is counted (and committed) before the batch starts, so a mail that
     crashes the whole process is seen on the next try (attempts > 0 while pending) and then
@@ -171,24 +182,219 @@ def process_raw_messages(pks: list[int]) -> list[RawMessage]:
     parsed = {row.pk: parse_message(bytes(row.raw)) for row in todo}
     with transaction.atomic(), after_commit.batch():
         claimed = _claim([row.pk for row in todo])
-        lookups = Lookups.for_batch(parsed[pk] for pk in claimed)
-        for row in todo:
-            if row.pk not in claimed:
-                continue
+        filing = [row for row in todo if row.pk in claimed]
+        for row in filing:
             row.attempts += 1
-            message = parsed[row.pk]
-            try:
-                customer = _file_in_savepoint(row, message, lookups)
-            except MailRejected as reason:
-                lookups.forget_cases()
-                _fail(row, message, str(reason))
-            except Exception as error:  # noqa: BLE001 - never drop a mail: keep it with the reason
-                log.exception("mail: raw message %s could not be filed", row.pk)
-                lookups.forget_cases()
-                _fail(row, message, f"取り込み中にエラーが発生しました（{type(error).__name__}: {error}）")
-            else:
-                lookups.filed(row.message_id, message.from_address, customer, row.case)
+        before = _snapshot(filing)
+        try:
+            with transaction.atomic():
+                _file_in_bulk(filing, parsed)
+        except Exception:  # noqa: BLE001 - rolled back whole; one by one finds the mail to blame
+            log.warning("mail: %d mails could not be filed together; filing them one by one", len(filing), exc_info=True)
+            _restore(before)
+            lookups = Lookups.for_batch(parsed[row.pk] for row in filing)
+            for row in filing:
+                _file_one(row, parsed[row.pk], lookups)
     return rows
+
+
+def _file_one(row: RawMessage, message: ParsedMessage, lookups: Lookups) -> None:
+    """One mail in its own savepoint; if it fails it is kept as failed with the reason."""
+    try:
+        customer = _file_in_savepoint(row, message, lookups)
+    except Exception as error:  # noqa: BLE001 - never drop a mail: keep it with the reason
+        lookups.forget_cases()
+        _fail(row, message, _reason(row, error))
+    else:
+        lookups.filed(row.message_id, message.from_address, customer, row.case)
+
+
+def _reason(row: RawMessage, error: Exception) -> str:
+    if isinstance(error, MailRejected):
+        return str(error)
+    log.error("mail: raw message %s could not be filed", row.pk, exc_info=error)
+    return f"取り込み中にエラーが発生しました（{type(error).__name__}: {error}）"
+
+
+def _file_in_bulk(rows: list[RawMessage], parsed: dict[int, ParsedMessage]) -> None:
+    """File the batch with a few statements in all: new senders' customers first, then every
+    mail is decided in order (threading learns from the mails before it, cases not inserted
+    yet included) and its rows are written together with the others' (`_WriteInBulk`).
+
+    A mail the bulk path does not take (see `_WriteInBulk.takes`) is filed on its own, in its
+    savepoint, after what was decided before it is written. A mail that fails while being
+    decided (no sender, a rule of the case desk) has written nothing yet: its planned rows
+    are dropped and it alone is kept as failed. A database error is not a mail's failure: it
+    goes up, and the caller files the batch again one by one."""
+    lookups = Lookups.for_batch(parsed[row.pk] for row in rows)
+    _create_customers(rows, parsed, lookups)
+    out = _WriteInBulk(lookups)
+    for row in rows:
+        message = parsed[row.pk]
+        if not out.takes(row, message):
+            out.flush()
+            _file_one(row, message, lookups)
+            continue
+        mark = out.mark()
+        try:
+            customer = _file(row, message, lookups, out)
+        except DatabaseError:
+            raise
+        except Exception as error:  # noqa: BLE001 - never drop a mail: keep it with the reason
+            out.discard(mark)
+            _fail(row, message, _reason(row, error))
+        else:
+            lookups.filed(row.message_id, message.from_address, customer, row.case)
+    out.flush()
+
+
+def _files_a_case(row: RawMessage, message: ParsedMessage, lookups: Lookups) -> bool:
+    """The mail would be filed on a case in bulk (not own mail, a bounce, an auto-reply, a retry)."""
+    return (row.attempts == 1 and bool(message.from_address) and not message.is_bounce and not message.auto_reason
+            and message.from_address.lower() not in lookups.own_addresses())
+
+
+def _create_customers(rows: list[RawMessage], parsed: dict[int, ParsedMessage], lookups: Lookups) -> None:
+    """The customer records of the batch's new senders, one insert for the customers and one
+    for their addresses (named as the sender's first mail names them). The save signals are
+    sent for each row as Model.save sends them (the search index notes new customers). A
+    sender another worker created meanwhile breaks the unique address: the batch goes one by one."""
+    names: dict[str, str] = {}
+    for row in rows:
+        message = parsed[row.pk]
+        if _files_a_case(row, message, lookups) and lookups.customer(message.from_address) is None:
+            address = normalise_identity(IdentityKind.EMAIL, message.from_address)
+            names.setdefault(address, message.from_name.strip() or message.from_address)
+    if not names:
+        return
+    customers = {address: Customer(name=name) for address, name in names.items()}
+    identities = [Identity(customer=customer, kind=IdentityKind.EMAIL, value=address) for address, customer in customers.items()]
+    for model, objs in ((Customer, list(customers.values())), (Identity, identities)):
+        for obj in objs:
+            pre_save.send(sender=model, instance=obj, raw=False, using=connection.alias, update_fields=None)
+        model.objects.bulk_create(objs)
+        for obj in objs:
+            post_save.send(sender=model, instance=obj, created=True, update_fields=None, raw=False, using=connection.alias)
+    for address, customer in customers.items():
+        lookups.new_customer(address, customer)
+
+
+class _WriteNow:
+    """How `_file` writes in the one-by-one path: each row at once, in the mail's savepoint."""
+
+    def customer(self, parsed: ParsedMessage) -> Customer:
+        customer = Customer.objects.create(name=parsed.from_name.strip() or parsed.from_address)
+        Identity.objects.create(customer=customer, kind=IdentityKind.EMAIL,
+                                value=normalise_identity(IdentityKind.EMAIL, parsed.from_address))
+        return customer
+
+    def attachments(self, row: RawMessage, attachments: list[Attachment]) -> None:
+        if row.attempts > 1:
+            row.attachments.all().delete()  # a retry stores them again
+        for attachment in attachments:
+            attachment.save()
+
+    def case(self, **fields: object) -> Case:
+        return do_create_case_in_savepoint(actor=None, first_message_from_customer=False, **fields)
+
+    def message(self, case: Case, **fields: object) -> Interaction:
+        return do_add_interaction_in_savepoint(case, actor=None, **fields)
+
+    def row(self, row: RawMessage) -> None:
+        row.save(update_fields=FILED_FIELDS)
+
+    def later(self, work: Callable[[], object]) -> None:
+        work()
+
+
+class _WriteInBulk(_WriteNow):
+    """How `_file` writes in the bulk path: rows are planned (cases and messages built and
+    checked by cases.services, not saved) and `flush` writes all planned so far with one
+    statement per table, then sends the signals and does the work that needs the rows."""
+
+    def __init__(self, lookups: Lookups) -> None:
+        self.lookups = lookups
+        self.entries: list[Case | Interaction] = []
+        self.files: list[Attachment] = []
+        self.rows: list[RawMessage] = []
+        self.work: list[Callable[[], object]] = []
+
+    def takes(self, row: RawMessage, message: ParsedMessage) -> bool:
+        """Not a retry (its earlier attachments are replaced), not a bounce (it marks our outbox
+        and notes it on a case at once), not a reply that reopens its case (a status change),
+        not a mail whose note names a case planned but not inserted (it has no number yet)."""
+        if row.attempts > 1 or message.is_bounce:
+            return False
+        if not _files_a_case(row, message, self.lookups):
+            return True
+        case, refused = self.lookups.thread(message, self.lookups.customer(message.from_address))
+        if refused is not None and refused.pk is None:
+            return False
+        return case is None or not status_updates(case, InteractionKind.INBOUND)
+
+    def attachments(self, row: RawMessage, attachments: list[Attachment]) -> None:
+        self.files += attachments
+
+    def case(self, **fields: object) -> Case:
+        case = new_case(**fields)  # type: ignore[arg-type]
+        self.entries.append(case)
+        return case
+
+    def message(self, case: Case, **fields: object) -> Interaction:
+        interaction = new_interaction(case, actor=None, **fields)  # type: ignore[arg-type]
+        self.entries.append(interaction)
+        return interaction
+
+    def row(self, row: RawMessage) -> None:
+        self.rows.append(row)
+
+    def later(self, work: Callable[[], object]) -> None:
+        self.work.append(work)
+
+    def mark(self) -> tuple[int, int, int, int]:
+        return len(self.entries), len(self.files), len(self.rows), len(self.work)
+
+    def discard(self, mark: tuple[int, int, int, int]) -> None:
+        """Forget what was planned since `mark` (a mail that failed before anything was written)."""
+        for planned, length in zip((self.entries, self.files, self.rows, self.work), mark, strict=True):
+            del planned[length:]
+
+    def flush(self) -> None:
+        do_create_in_bulk(self.entries)
+        Attachment.objects.bulk_create(self.files)
+        for row in self.rows:
+            row.case, row.interaction = row.case, row.interaction  # their ids, now that they are saved
+        _save_filed(self.rows)
+        self.lookups.saved(entry for entry in self.entries if isinstance(entry, Case))
+        for work in self.work:
+            work()
+        self.discard((0, 0, 0, 0))
+
+
+def _save_filed(rows: list[RawMessage]) -> None:
+    """FILED_FIELDS of these rows: one UPDATE statement run for every row with executemany
+    (psycopg sends them in one pipeline, one round trip) instead of a save() per mail."""
+    if not rows:
+        return
+    fields = [RawMessage._meta.get_field(name) for name in FILED_FIELDS]
+    quote = connection.ops.quote_name
+    sql = (f"UPDATE {quote(RawMessage._meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
+           f"WHERE {quote(RawMessage._meta.pk.column)} = %s")
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
+                                 for row in rows])
+
+
+def _snapshot(rows: list[RawMessage]) -> list[tuple[RawMessage, dict[str, object]]]:
+    return [(row, {name: row.__dict__.get(name) for name in _FILED_ATTNAMES}) for row in rows]
+
+
+def _restore(snapshot: list[tuple[RawMessage, dict[str, object]]]) -> None:
+    """Rows as they were before a rolled-back try: its values, and no cached case or message."""
+    for row, values in snapshot:
+        row.__dict__.update(values)
+        row._state.fields_cache.pop("case", None)
+        row._state.fields_cache.pop("interaction", None)
 
 
 def _file_in_savepoint(row: RawMessage, message: ParsedMessage, lookups: Lookups) -> Customer | None:
@@ -269,6 +475,7 @@ FILED_FIELDS = [
     "subject", "from_address", "message_id", "visible_text", "quoted_text", "html", "auto_reason", "error",
     "parsed_at", "state", "case", "interaction", "attempts",
 ]
+_FILED_ATTNAMES = [RawMessage._meta.get_field(name).attname for name in FILED_FIELDS]
 
 
 def _describe(row: RawMessage, parsed: ParsedMessage) -> None:
@@ -291,17 +498,21 @@ REFUSED_NOTE = (
 )
 
 
-def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups) -> Customer | None:
-    """File one mail (inside its savepoint); returns the sender's customer record if known."""
+_WRITE_NOW = _WriteNow()
+
+
+def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups, out: _WriteNow = _WRITE_NOW) -> Customer | None:
+    """File one mail (inside its savepoint, or planned by the bulk path: `out`); returns the
+    sender's customer record if known."""
     _describe(row, parsed)
     if row.source == "import" and not parsed.auto_reason:
         # History, not a live message: no acknowledgement or after-hours answer goes out for it
         # (the knowledge app checks auto_reason too). The mail is still filed on its case.
         row.auto_reason = IMPORTED
-    _store_attachments(row, parsed)
+    out.attachments(row, _attachments(row, parsed))
     if parsed.from_address.lower() in lookups.own_addresses():
         row.state, row.error = RawState.IGNORED, "このデスク自身のアドレスから送られたメールです。"
-        row.save(update_fields=FILED_FIELDS)
+        out.row(row)
         return None
     if parsed.is_bounce:
         _record_bounce(row, parsed)
@@ -314,42 +525,37 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups) -> Customer 
         # Auto-replies, lists and daemons never open or reopen a case; kept for the record.
         row.case, row.state = case, RawState.IGNORED
         row.error = f"自動送信のメールのため案件にしていません（{parsed.auto_reason}）。"
-        row.save(update_fields=FILED_FIELDS)
+        out.row(row)
         return customer
     if customer is None:
         # Lookups already asked for this address (in the batch read): create without asking
         # again. A worker that created it meanwhile makes the insert fail (unique identity):
         # the mail's savepoint rolls back and it is filed once more (process_raw_messages).
-        customer = Customer.objects.create(name=parsed.from_name.strip() or parsed.from_address)
-        Identity.objects.create(customer=customer, kind=IdentityKind.EMAIL,
-                                value=normalise_identity(IdentityKind.EMAIL, parsed.from_address))
+        customer = out.customer(parsed)
     occurred = _occurred_at(parsed)
     body = parsed.visible_text or parsed.text or "（本文なし）"
-    new_case = case is None
+    opens_case = case is None
     if case is None:
-        case = do_create_case_in_savepoint(
-            actor=None, customer=customer, subject=(clean_subject(parsed.subject) or "（件名なし）")[:200],
+        case = out.case(
+            customer=customer, subject=(clean_subject(parsed.subject) or "（件名なし）")[:200],
             channel=Channel.EMAIL, category=lookups.default_category(), complaint=body, received_at=occurred,
-            first_message_from_customer=False,
         )
     row.case = case
     row.state = RawState.PARSED
     # The other apps' reactions that read this row (the after-hours answer: auto_reason) run
     # after the commit, by when the row below is saved in the same transaction.
-    row.interaction = do_add_interaction_in_savepoint(
-        case, actor=None, kind=InteractionKind.INBOUND, channel=Channel.EMAIL, body=body,
+    row.interaction = out.message(
+        case, kind=InteractionKind.INBOUND, channel=Channel.EMAIL, body=body,
         occurred_at=occurred, external_id=parsed.message_id,
     )
-    row.save(update_fields=FILED_FIELDS)
+    out.row(row)
     if refused is not None:
-        do_add_interaction_in_savepoint(
-            case, actor=None, kind=InteractionKind.SYSTEM, channel=Channel.EMAIL,
-            body=REFUSED_NOTE.format(number=refused.pk, address=parsed.from_address),
-        )
-    if new_case and row.auto_reason != IMPORTED:
+        out.message(case, kind=InteractionKind.SYSTEM, channel=Channel.EMAIL,
+                    body=REFUSED_NOTE.format(number=refused.pk, address=parsed.from_address))
+    if opens_case and row.auto_reason != IMPORTED:
         from madoguchi.mail.outbound import queue_acknowledgement
 
-        queue_acknowledgement(case, row)
+        out.later(lambda: queue_acknowledgement(case, row))
     return customer
 
 
@@ -360,10 +566,10 @@ def _occurred_at(parsed: ParsedMessage) -> dt.datetime:
     return parsed.date
 
 
-def _store_attachments(row: RawMessage, parsed: ParsedMessage) -> None:
+def _attachments(row: RawMessage, parsed: ParsedMessage) -> list[Attachment]:
+    """The mail's attachments, their files written to storage, their rows not saved yet."""
     limit = settings.MAIL_MAX_ATTACHMENT_BYTES
-    if row.attempts > 1:
-        row.attachments.all().delete()  # a retry stores them again
+    attachments = []
     for position, item in enumerate(parsed.attachments):
         attachment = Attachment(
             raw_message=row, position=position, filename=item.filename[:255], size=item.size,
@@ -371,7 +577,8 @@ def _store_attachments(row: RawMessage, parsed: ParsedMessage) -> None:
         )
         if not attachment.too_large:
             attachment.file.save(str(position), ContentFile(item.payload), save=False)
-        attachment.save()
+        attachments.append(attachment)
+    return attachments
 
 
 def _record_bounce(row: RawMessage, parsed: ParsedMessage) -> None:

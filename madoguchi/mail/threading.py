@@ -9,8 +9,10 @@ a note naming the case it referred to (`Lookups.thread`).
 `Lookups` answers these questions for a whole batch of mails with a few queries (the
 Message-IDs the batch refers to, the case numbers in its subjects, its senders and their
 open cases) and learns from each mail the batch files, so a reply to a mail earlier in the
-same batch still joins that mail's case. What it did not read up front it asks the database
-for, exactly like a batch of one; `find_case` is that batch of one.
+same batch still joins that mail's case, even before that case is inserted (the bulk path of
+ingest writes a batch's cases together at the end: `filed` accepts an unsaved case). What it
+did not read up front it asks the database for, exactly like a batch of one; `find_case` is
+that batch of one.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Lookups:
         self.outbound_ids: dict[str, int | None] = {}  # Message-ID → case id (our mail)
         self.inbound_ids: dict[str, int | None] = {}  # Message-ID → case id (earlier inbound mail)
         self.cases: dict[int, Case | None] = {}
+        self.filed_ids: dict[str, Case] = {}  # Message-ID → case, of mails this batch filed
         self.open_cases: dict[int, Case | None] = {}  # customer id → newest open case
         self._own: set[str] | None = None
         self._category: Category | None = None
@@ -130,8 +133,7 @@ class Lookups:
         self._read_thread_ids(set(ids))
         found: list[Case] = []
         for mid in ids:
-            case_id = self.outbound_ids.get(mid) or self.inbound_ids.get(mid)
-            case = self.case(case_id) if case_id else None
+            case = self._case_of(mid)
             if case is not None and case not in found:
                 found.append(case)
         number = case_number_in(parsed.subject)
@@ -140,13 +142,22 @@ class Lookups:
             found.append(case)
         return found
 
+    def _case_of(self, mid: str) -> Case | None:
+        """The case a Message-ID belongs to: our own mail before an inbound one."""
+        case_id = self.outbound_ids.get(mid)
+        if case_id:
+            return self.case(case_id)
+        if mid in self.filed_ids:
+            return self.filed_ids[mid]
+        case_id = self.inbound_ids.get(mid)
+        return self.case(case_id) if case_id else None
+
     def case_by_headers(self, message_ids: list[str], customer: Customer | None = None) -> Case | None:
         """The case these Message-IDs belong to, if the sender is that case's customer."""
         ids = message_ids[:MAX_THREAD_IDS]
         self._read_thread_ids(set(ids))
         for mid in ids:  # the closest ancestor wins; our own mail before an inbound one
-            case_id = self.outbound_ids.get(mid) or self.inbound_ids.get(mid)
-            case = self.case(case_id) if case_id else None
+            case = self._case_of(mid)
             if case is not None and self._is_customer_of(case, customer):
                 return case
         return None
@@ -185,27 +196,48 @@ class Lookups:
     # --- learning from the batch ------------------------------------------------------------------
 
     def filed(self, message_id: str, address: str, customer: Customer | None, case: Case | None) -> None:
-        """A mail of the batch was filed (its savepoint released): later mails see it."""
+        """A mail of the batch was filed (its savepoint released, or its writes planned by the
+        bulk path, `case` then maybe not inserted yet): later mails see it."""
         if customer is not None and address:
             self.customers[normalise_identity(IdentityKind.EMAIL, address)] = customer
         if case is None:
             return
-        self.cases[case.pk] = case
-        if message_id and not self.inbound_ids.get(message_id):
-            self.inbound_ids[message_id] = case.pk
+        self.saved([case])
+        if message_id and not self.inbound_ids.get(message_id) and message_id not in self.filed_ids:
+            self.filed_ids[message_id] = case
             self.outbound_ids.setdefault(message_id, None)
         if case.status in ACTIVE_STATUSES and case.customer_id in self.open_cases:
             newest = self.open_cases[case.customer_id]
-            if newest is None or (case.received_at, case.pk) >= (newest.received_at, newest.pk):
+            if newest is None or _newest_first(case) >= _newest_first(newest):
                 self.open_cases[case.customer_id] = case
+
+    def new_customer(self, address: str, customer: Customer) -> None:
+        """A customer record created for a new sender: it has no case yet."""
+        self.customers[normalise_identity(IdentityKind.EMAIL, address)] = customer
+        self.open_cases[customer.pk] = None
+
+    def saved(self, cases: Iterable[Case]) -> None:
+        """These cases have their numbers now (a [#n] token finds them)."""
+        for case in cases:
+            if case.pk is not None:
+                self.cases[case.pk] = case
 
     def forget_customer(self, address: str) -> None:
         self.customers.pop(normalise_identity(IdentityKind.EMAIL, address), None)
 
     def forget_cases(self) -> None:
         """A mail failed after changing cases in memory (status, version): read them again."""
+        for mid, case in list(self.filed_ids.items()):
+            if case.pk is not None:
+                self.inbound_ids[mid] = case.pk
+                del self.filed_ids[mid]
         self.cases.clear()
         self.open_cases.clear()
+
+
+def _newest_first(case: Case) -> tuple:
+    """Sort key of a customer's open cases; a case not inserted yet is the newest of its time."""
+    return (case.received_at, case.pk if case.pk is not None else float("inf"))
 
 
 def find_case(parsed: ParsedMessage, customer: Customer | None) -> Case | None:

@@ -146,3 +146,96 @@ def test_a_fetched_group_is_stored_in_one_transaction_and_a_duplicate_skips_only
     with django_capture_on_commit_callbacks(execute=True):
         callbacks[0]()
     assert RawMessage.objects.filter(state=RawState.PARSED).count() == 3
+
+
+# --- the bulk path: a batch written with a few statements in all ---------------------------------
+
+
+def test_a_mail_failing_in_the_middle_of_a_bulk_batch_fails_alone_and_leaves_no_rows(django_capture_on_commit_callbacks, monkeypatch) -> None:
+    from madoguchi.mail import ingest
+
+    real = ingest.clean_subject
+
+    def broken(subject: str) -> str:  # a bug met by one mail only, after its customer was looked up
+        if "壊れた" in subject:
+            raise ValueError("broken subject")
+        return real(subject)
+
+    monkeypatch.setattr(ingest, "clean_subject", broken)
+    pks = store(
+        japanese_mail(sender="k@example.jp", subject="一通目", message_id="<k1@example.jp>"),
+        japanese_mail(sender="l@example.jp", subject="壊れた件名", message_id="<l1@example.jp>"),
+        japanese_mail(sender="k@example.jp", subject="Re: 一通目", body="追記です。", headers={"In-Reply-To": "<k1@example.jp>"}),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        process_raw_messages(pks)
+    rows = RawMessage.objects.in_bulk(pks)
+    assert [rows[pk].state for pk in pks] == [RawState.PARSED, RawState.FAILED, RawState.PARSED]
+    assert "ValueError: broken subject" in rows[pks[1]].error and rows[pks[1]].case_id is None
+    assert rows[pks[0]].case_id == rows[pks[2]].case_id  # the reply after the failed mail joined its case
+    assert list(Case.objects.values_list("subject", flat=True)) == ["一通目"]
+    assert rows[pks[0]].case.interactions.count() == 2
+    assert {hit.case_id for hit in search("追記")} == {rows[pks[0]].case_id}
+
+
+def test_a_new_sender_created_by_another_worker_meanwhile_makes_the_batch_go_one_by_one(django_capture_on_commit_callbacks, monkeypatch) -> None:
+    from madoguchi.customers.models import Identity, IdentityKind
+    from madoguchi.mail import ingest
+
+    other = Customer.objects.create(name="別のワーカー")
+    Identity.objects.create(customer=other, kind=IdentityKind.EMAIL, value="m@example.jp")
+    real = ingest.Lookups.for_batch
+
+    def read_before_the_other_worker_committed(messages):  # type: ignore[no-untyped-def]
+        lookups = real(messages)
+        lookups.customers["m@example.jp"] = None
+        monkeypatch.setattr(ingest.Lookups, "for_batch", real)
+        return lookups
+
+    monkeypatch.setattr(ingest.Lookups, "for_batch", read_before_the_other_worker_committed)
+    pks = store(japanese_mail(sender="m@example.jp", subject="一通目"), japanese_mail(sender="n@example.jp", subject="二通目"))
+    with django_capture_on_commit_callbacks(execute=True):
+        process_raw_messages(pks)
+    assert set(RawMessage.objects.values_list("state", flat=True)) == {RawState.PARSED}
+    assert Customer.objects.filter(identities__value="m@example.jp").get().name == "別のワーカー"
+    assert Case.objects.count() == 2 and Customer.objects.count() == 2
+    assert set(RawMessage.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_a_reply_that_reopens_its_case_is_filed_on_its_own_and_the_rest_in_bulk(django_capture_on_commit_callbacks) -> None:
+    from madoguchi.cases.models import AuditEvent, Status
+
+    first = store(japanese_mail(sender="o@example.jp", subject="一通目", message_id="<o1@example.jp>"))
+    with django_capture_on_commit_callbacks(execute=True):
+        process_raw_messages(first)
+    case = Case.objects.get()
+    Case.objects.filter(pk=case.pk).update(status=Status.RESOLVED)
+    pks = store(
+        japanese_mail(sender="p@example.jp", subject="別件"),
+        japanese_mail(sender="o@example.jp", subject="Re: 一通目", body="まだ届きません。", headers={"In-Reply-To": "<o1@example.jp>"}),
+        japanese_mail(sender="o@example.jp", subject="Re: 一通目", body="至急お願いします。", headers={"In-Reply-To": "<o1@example.jp>"}),
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        process_raw_messages(pks)
+    case.refresh_from_db()
+    assert case.status == Status.OPEN and case.version == 2
+    assert AuditEvent.objects.filter(case=case, action="status_changed").count() == 1
+    assert case.interactions.count() == 3
+    assert set(RawMessage.objects.values_list("state", flat=True)) == {RawState.PARSED}
+
+
+def test_filing_a_batch_costs_the_same_statements_for_5_or_20_mails(django_capture_on_commit_callbacks, settings) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.MAIL_SEND_ACKNOWLEDGEMENT = False  # acknowledgements cost their own statements per new case
+
+    def statements(count: int, tag: str) -> int:
+        pks = store(*(japanese_mail(sender=f"{tag}{n}@example.jp", subject=f"件名{n}") for n in range(count)))
+        with django_capture_on_commit_callbacks(execute=False), CaptureQueriesContext(connection) as queries:
+            process_raw_messages(pks)
+        assert RawMessage.objects.filter(pk__in=pks, state=RawState.PARSED).count() == count
+        return len(queries.captured_queries)
+
+    statements(1, "warm")  # the calendar is read once per process
+    assert statements(5, "q") == statements(20, "r") <= 20
