@@ -144,7 +144,8 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # Channels' in-memory layer without its cost per event of O(all sockets) (chat/layers.py).
+    CHANNEL_LAYERS = {"default": {"BACKEND": "madoguchi.chat.layers.InMemoryLayer"}}
 
 # --- Cache (rate limits of the public forms; shared between processes when Redis is there) ---
 if REDIS_URL:

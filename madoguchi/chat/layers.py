@@ -9,8 +9,8 @@ event loop and relaying stalled. This subclass does the same cleaning at most on
 nothing), sends to a group's members directly instead of one task per member, and holds up
 to 1,000 events per channel instead of 100 (an agent's socket hears every chat it watches).
 
-Chosen in `ChatConfig.ready()` when the settings name the stock in-memory layer; with
-`REDIS_URL` the Redis layer is used as before.
+Named in settings.CHANNEL_LAYERS when REDIS_URL is not set; with REDIS_URL the Redis layer
+(channels-redis) carries events between processes.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from typing import Any
 from channels.exceptions import ChannelFull
 from channels.layers import InMemoryChannelLayer
 
-STOCK = "channels.layers.InMemoryChannelLayer"
 CLEAN_EVERY_SECONDS = 1.0
 
 
@@ -49,9 +48,3 @@ class InMemoryLayer(InMemoryChannelLayer):
                 await self.send(channel, message)  # a put_nowait: nothing to wait for
             except ChannelFull:
                 pass
-
-
-def use_fast_in_memory_layer(channel_layers: dict[str, Any]) -> None:
-    for config in channel_layers.values():
-        if config.get("BACKEND") == STOCK:
-            config["BACKEND"] = f"{__name__}.InMemoryLayer"

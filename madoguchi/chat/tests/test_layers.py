@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from asgiref.sync import async_to_sync
 
-from madoguchi.chat.layers import InMemoryLayer, use_fast_in_memory_layer
+from madoguchi.chat.layers import InMemoryLayer
 
 
 def test_every_member_of_a_group_hears_every_event_in_order_even_a_thousand_waiting():
@@ -26,11 +26,9 @@ def test_every_member_of_a_group_hears_every_event_in_order_even_a_thousand_wait
     assert visitor_first == 0 and agent_last == "after"
 
 
-def test_only_the_stock_in_memory_layer_is_replaced():
-    layers = {
-        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
-        "redis": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": ["redis://x"]}},
-    }
-    use_fast_in_memory_layer(layers)
-    assert layers["default"]["BACKEND"] == "madoguchi.chat.layers.InMemoryLayer"
-    assert layers["redis"]["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+def test_the_embedded_desk_uses_this_layer_and_redis_at_scale():
+    from channels.layers import get_channel_layer
+    from django.conf import settings
+
+    assert settings.REDIS_URL or settings.CHANNEL_LAYERS["default"]["BACKEND"] == "madoguchi.chat.layers.InMemoryLayer"
+    assert isinstance(get_channel_layer(), InMemoryLayer) or settings.REDIS_URL
