@@ -18,7 +18,8 @@ CAP = 1000
 
 def capped_counts(rows: Mapping[str, QuerySet[Any]], cap: int = CAP) -> dict[str, int]:
     """How many rows each queryset has, up to `cap`, read in one statement."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     using = "default"
     for number, queryset in enumerate(rows.values()):
         using = queryset.db

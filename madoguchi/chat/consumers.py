@@ -185,9 +185,10 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
     def refresh_soon(self, send: Any) -> None:
         """Answer a burst of 'something changed' with one refresh, off the dispatch loop (a
         handler that waited for the database here would stall every other event of the socket)."""
-        pending = getattr(self, "refreshing", None)
+        pending: set[str] | None = getattr(self, "refreshing", None)
         if pending is None:
-            pending = self.refreshing = set()
+            pending = set()
+            self.refreshing = pending
         if send.__name__ in pending:
             return
         pending.add(send.__name__)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -47,8 +49,8 @@ class OfflineMessageForm(forms.Form):
 
 
 class TransferForm(forms.Form):
-    to_user = forms.ModelChoiceField(label=_("担当者"), queryset=None, required=False, empty_label=_("— 担当者 —"))
-    to_team = forms.ModelChoiceField(label=_("チーム"), queryset=None, required=False, empty_label=_("— チーム —"))
+    to_user: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("担当者"), queryset=None, required=False, empty_label=_("— 担当者 —"))
+    to_team: forms.ModelChoiceField[Any] = forms.ModelChoiceField(label=_("チーム"), queryset=None, required=False, empty_label=_("— チーム —"))
     note = forms.CharField(label=_("引き継ぎメモ"), widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]

@@ -74,7 +74,7 @@ def widget_upload(request: HttpRequest) -> HttpResponse:
         assert file is not None
         name = uploads.safe_name(file.name or "")
         with transaction.atomic():
-            upload = ChatUpload.objects.create(session=session, file=file, name=name, content_type=content_type, size=file.size)
+            upload = ChatUpload.objects.create(session=session, file=file, name=name, content_type=content_type, size=file.size or 0)
             posted = services.do_customer_message(
                 session, client_id=request.POST.get("client_id", ""), text=f"［ファイル］{name}", upload=upload
             )
@@ -85,7 +85,7 @@ def widget_upload(request: HttpRequest) -> HttpResponse:
     return _cors(request, JsonResponse({"ok": True, "message": services.message_payload(posted.message)}))
 
 
-def widget_file(request: HttpRequest, upload_id: int) -> HttpResponse:
+def widget_file(request: HttpRequest, upload_id: int) -> FileResponse:
     """A chat file, for the visitor who holds the session's token or for a signed-in agent."""
     upload = get_object_or_404(ChatUpload.objects.select_related("session"), pk=upload_id)
     if not (request.user.is_authenticated or request.GET.get("token") == upload.session.token):
@@ -94,11 +94,11 @@ def widget_file(request: HttpRequest, upload_id: int) -> HttpResponse:
 
 
 @login_required
-def form_attachment(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def form_attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
     return _file_response(get_object_or_404(FormAttachment, pk=attachment_id))
 
 
-def _file_response(stored: Any) -> HttpResponse:
+def _file_response(stored: Any) -> FileResponse:
     response = FileResponse(
         stored.file.open("rb"), content_type=stored.content_type, as_attachment=not stored.is_image, filename=stored.name
     )

@@ -279,7 +279,7 @@ def do_transfer(session: ChatSession, *, actor: User, note: str, to_user: User |
         raise ChatError("このチャットは終了しています。", "ended")
     if to_user is not None and to_user.pk == actor.pk:
         raise ChatError("ご自身には転送できません。", "self")
-    assert session.case is not None
+    assert session.case_id is not None
     case = Case.objects.get(pk=session.case_id)
     with transaction.atomic():
         do_hand_over(case, actor=actor, expected_version=case.version, note=note, to_user=to_user, to_team=to_team)

@@ -36,7 +36,7 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.db import DatabaseError, InterfaceError, OperationalError, connections, transaction
 
@@ -99,7 +99,7 @@ def store_batch(items: list[Pending]) -> list[Result]:
                 continue
             if key in seen:
                 run_first = seen[key]
-                results[i] = ("same", run_first)  # type: ignore[assignment]  # filled after the insert
+                results[i] = ("same", run_first)  # type: ignore[call-overload]  # filled after the insert
                 continue
             if session.state == SessionState.ENDED:
                 results[i] = services.ChatError("このチャットは終了しています。", "ended")
@@ -143,7 +143,7 @@ def _bulk(items: list[Pending], run: list[int], results: list[Any], cases: dict[
         for i in run
     ])
     interactions = Interaction.objects.bulk_create([
-        Interaction(case=cases[items[i].session.case_id], kind=InteractionKind.INBOUND, channel=Channel.CHAT, author=None,
+        Interaction(case=cases[cast(int, items[i].session.case_id)], kind=InteractionKind.INBOUND, channel=Channel.CHAT, author=None,
                     body=message.text, occurred_at=message.created_at, external_id=message.client_id)
         for i, message in zip(run, messages, strict=True)
     ])

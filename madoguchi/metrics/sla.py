@@ -138,7 +138,7 @@ def _set_due(sla: CaseSla, case: Case, target: str, paused: int, calendar: Calen
 
 
 def _running_targets(sla: CaseSla) -> list[str]:
-    targets = []
+    targets: list[str] = []
     if sla.first_done_at is None:
         targets.append(SlaTarget.FIRST)
     if sla.next_started_at is not None:
