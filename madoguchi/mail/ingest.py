@@ -8,6 +8,7 @@ button; a crash leaves it `pending`, and the periodic sweep picks it up again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -84,7 +85,9 @@ def do_ingest_raw(
     """Keep the mail, exactly as received; (row, created). A duplicate returns the first copy.
 
     The unique constraints on the hash and on Message-ID + body hash find duplicates: the
-    insert is tried first, so a new mail (the usual case) costs one statement.
+    insert is tried first, so a new mail (the usual case) costs one statement. Called outside a
+    transaction (the SMTP receiver) that statement runs in autocommit: it is its own
+    transaction, committed when it returns, with no BEGIN and COMMIT round trips around it.
     `too_large` (a Japanese reason) stores only what was given (the headers) as failed, with
     `full_size` the real size; such a row is never parsed into a case."""
     row = RawMessage(
@@ -96,15 +99,16 @@ def do_ingest_raw(
         _describe(row, parse_message(raw))
         row.state, row.error = RawState.FAILED, too_large
     try:
-        with transaction.atomic():
+        # In a group's transaction (do_ingest_many) a savepoint, so a duplicate skips only itself.
+        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
             row.save(force_insert=True)
-            if enqueue and not too_large:
-                transaction.on_commit(lambda: _enqueue(row.pk))
     except IntegrityError:  # already stored (a refetch, a second delivery, a race)
         duplicate = find_duplicate(raw)
         if duplicate is None:
             raise
         return duplicate, False
+    if enqueue and not too_large:
+        transaction.on_commit(lambda: _enqueue(row.pk))  # now, or after the group's commit
     return row, True
 
 
