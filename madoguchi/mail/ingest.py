@@ -47,7 +47,7 @@ from madoguchi.mail.parsing import ParsedMessage, clean_subject, parse_message
 from madoguchi.mail.threading import Lookups
 
 log = logging.getLogger(__name__)
-_HEADER_MSGID = re.compile(rb"^message-id:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE)
+_HEADER_MSGID = re.compile(rb"^message-id:[ \t]*(<[^<>\s\x00]+>)", re.IGNORECASE | re.MULTILINE)
 
 
 def content_hash(raw: bytes) -> str:
@@ -272,7 +272,9 @@ def _create_customers(rows: list[RawMessage], parsed: dict[int, ParsedMessage], 
     if not names:
         return
     customers = {address: Customer(name=name) for address, name in names.items()}
-    identities = [Identity(customer=customer, kind=IdentityKind.EMAIL, value=address) for address, customer in customers.items()]
+    # In address order: two workers inserting the same new addresses wait for each other in
+    # the same order (the unique index) instead of deadlocking.
+    identities = [Identity(customer=customers[address], kind=IdentityKind.EMAIL, value=address) for address in sorted(customers)]
     for model, objs in ((Customer, list(customers.values())), (Identity, identities)):
         for obj in objs:
             pre_save.send(sender=model, instance=obj, raw=False, using=connection.alias, update_fields=None)

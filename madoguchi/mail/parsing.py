@@ -392,7 +392,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
     except Exception as error:  # noqa: BLE001
         result.warnings.append(f"unparseable: {error}")
         result.text = result.visible_text = decode_text(raw)
-        return result
+        return _without_nul(result)
     for step in (_read_headers, _read_body, _read_signals):
         try:
             step(msg, result)
@@ -400,6 +400,21 @@ def parse_message(raw: bytes) -> ParsedMessage:
             result.warnings.append(f"{step.__name__}: {type(error).__name__}: {error}")
     if not result.text and not result.attachments and not result.subject:
         result.warnings.append("empty message")
+    return _without_nul(result)
+
+
+def _without_nul(result: ParsedMessage) -> ParsedMessage:
+    """No NUL in anything read from a mail (RFC 5322 allows none, and PostgreSQL text cannot
+    hold one: a sender address with a NUL made the batch's sender lookup fail)."""
+    for name, value in vars(result).items():
+        if isinstance(value, str):
+            setattr(result, name, value.replace("\x00", ""))
+        elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+            setattr(result, name, [item.replace("\x00", "") for item in value])
+    for attachment in result.attachments:
+        attachment.filename = attachment.filename.replace("\x00", "")
+        attachment.content_type = attachment.content_type.replace("\x00", "")
+        attachment.content_id = attachment.content_id.replace("\x00", "")
     return result
 
 

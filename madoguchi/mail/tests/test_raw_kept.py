@@ -45,3 +45,18 @@ def test_any_bytes_are_kept_and_end_in_a_final_state(shop_open, data: bytes) -> 
             stored.message_id == header_message_id(data) and stored.content_hash == content_hash(data))
     assert stored.state in (RawState.PARSED, RawState.IGNORED, RawState.FAILED)
     assert stored.state != RawState.FAILED or stored.error
+
+
+@pytest.mark.django_db
+def test_nul_bytes_in_headers_are_kept_in_the_raw_mail_and_dropped_from_what_is_read(shop_open) -> None:
+    # PostgreSQL text cannot hold NUL: a sender address with one made the whole batch fail
+    encoded = __import__("base64").b64encode("返品\x00の件".encode()).decode()
+    raw = (f"From: Taro <ta\x00ro@example.jp>\r\nSubject: =?UTF-8?B?{encoded}?=\r\n"
+           "Message-ID: <nul\x00id@example.jp>\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n交換\x00希望\r\n").encode()
+    row, created = do_ingest_raw(raw, "smtp", enqueue=False)
+    row = process_raw_message(row.pk)
+    stored = RawMessage.objects.get(pk=row.pk)
+    assert created and bytes(stored.raw) == raw
+    assert stored.state == RawState.PARSED, stored.error
+    assert (stored.from_address, stored.subject, stored.visible_text) == ("taro@example.jp", "返品の件", "交換希望")
+    assert "\x00" not in stored.message_id
