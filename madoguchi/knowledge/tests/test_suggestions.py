@@ -71,3 +71,27 @@ def test_case_page_lists_suggestions_with_insert_buttons(client: Any, agent: Any
     section = client.get(f"/knowledge/cases/{case.pk}/suggestions/").content.decode()
     assert section.index("商品が届かない・配送が遅れている場合") < section.index("似ている解決済みの案件")
     assert "data-kb-insert" in section and "/faq/" in section
+
+
+def test_suggestions_cost_the_same_statements_for_a_short_and_a_long_complaint(
+    client: Any, agent: Any, make_case: Any
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    load_sample_articles()
+    short = make_case("届かない", "荷物が届きません。")
+    long = make_case(
+        "ケトルの不具合と配送と請求の件",
+        "先週注文した電気ケトルが届いたのですが、箱が潰れていて取っ手が割れていました。"
+        "スイッチを入れてもランプがつかずお湯も沸きません。しかもカードの明細を見ると同じ注文で"
+        "二回引き落とされています。クーポンコードも使えませんでした。領収書も会社名でお願いします。",
+    )
+    client.force_login(agent)
+    client.get(f"/knowledge/cases/{short.pk}/suggestions/")  # session and caches warm
+    counts = []
+    for case in (short, long):
+        with CaptureQueriesContext(connection) as captured:
+            client.get(f"/knowledge/cases/{case.pk}/suggestions/")
+        counts.append(len(captured))
+    assert counts[0] == counts[1], counts
