@@ -67,8 +67,7 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-@transaction.atomic
-def do_create_case(
+def _create_case(
     *,
     actor: User | None,
     customer: Any,
@@ -105,8 +104,12 @@ def do_create_case(
     return case
 
 
-@transaction.atomic
-def do_add_interaction(
+# The write in a transaction of its own (a savepoint inside another); `_create_case` is the same
+# write without it, for a caller whose own savepoint covers it (do_create_case_in_savepoint).
+do_create_case = transaction.atomic(_create_case)
+
+
+def _add_interaction(
     case: Case,
     *,
     actor: User | None,
@@ -130,6 +133,9 @@ def do_add_interaction(
         signals.case_status_changed.send(sender=Case, case=case, old=old_status, new=case.status, actor=actor)
     signals.interaction_added.send(sender=Interaction, interaction=interaction, actor=actor)
     return interaction
+
+
+do_add_interaction = transaction.atomic(_add_interaction)  # _add_interaction: as _create_case
 
 
 def new_case(
@@ -207,7 +213,7 @@ def do_create_case_in_savepoint(**kwargs: Any) -> Case:
     is exactly `do_create_case`."""
     if not transaction.get_connection().in_atomic_block:
         return do_create_case(**kwargs)
-    return do_create_case.__wrapped__(**kwargs)  # the function under @transaction.atomic
+    return _create_case(**kwargs)
 
 
 def do_add_interaction_in_savepoint(case: Case, **kwargs: Any) -> Interaction:
@@ -215,7 +221,7 @@ def do_add_interaction_in_savepoint(case: Case, **kwargs: Any) -> Interaction:
     `do_create_case_in_savepoint`)."""
     if not transaction.get_connection().in_atomic_block:
         return do_add_interaction(case, **kwargs)
-    return do_add_interaction.__wrapped__(case, **kwargs)
+    return _add_interaction(case, **kwargs)
 
 
 # Channel apps may say how a reply on their case travels now (a chat the customer left, a web

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 import re
 from collections.abc import Callable
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Field, Model
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
@@ -127,7 +129,7 @@ def do_ingest_many(
         if enqueue:
             for start in range(0, len(fresh), BATCH_SIZE):
                 first = fresh[start]
-                transaction.on_commit(lambda first=first: _enqueue(first))
+                transaction.on_commit(functools.partial(_enqueue, first))
     return results
 
 
@@ -275,14 +277,22 @@ def _create_customers(rows: list[RawMessage], parsed: dict[int, ParsedMessage], 
     # In address order: two workers inserting the same new addresses wait for each other in
     # the same order (the unique index) instead of deadlocking.
     identities = [Identity(customer=customers[address], kind=IdentityKind.EMAIL, value=address) for address in sorted(customers)]
-    for model, objs in ((Customer, list(customers.values())), (Identity, identities)):
-        for obj in objs:
-            pre_save.send(sender=model, instance=obj, raw=False, using=connection.alias, update_fields=None)
-        model.objects.bulk_create(objs)
-        for obj in objs:
-            post_save.send(sender=model, instance=obj, created=True, update_fields=None, raw=False, using=connection.alias)
+    _insert_sending_signals(Customer, list(customers.values()))
+    _insert_sending_signals(Identity, identities)
     for address, customer in customers.items():
         lookups.new_customer(address, customer)
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _insert_sending_signals(model: type[_M], objs: list[_M]) -> None:
+    """One insert for `objs`, with the save signals Model.save would send for each."""
+    for obj in objs:
+        pre_save.send(sender=model, instance=obj, raw=False, using=connection.alias, update_fields=None)
+    model._default_manager.bulk_create(objs)  # = `objects` (neither model declares a manager)
+    for obj in objs:
+        post_save.send(sender=model, instance=obj, created=True, update_fields=None, raw=False, using=connection.alias)
 
 
 class _WriteNow:
@@ -362,8 +372,11 @@ class _WriteInBulk(_WriteNow):
 
     def discard(self, mark: tuple[int, int, int, int]) -> None:
         """Forget what was planned since `mark` (a mail that failed before anything was written)."""
-        for planned, length in zip((self.entries, self.files, self.rows, self.work), mark, strict=True):
-            del planned[length:]
+        entries, files, rows, work = mark
+        del self.entries[entries:]
+        del self.files[files:]
+        del self.rows[rows:]
+        del self.work[work:]
 
     def flush(self) -> None:
         do_create_in_bulk(self.entries)
@@ -382,10 +395,10 @@ def _save_filed(rows: list[RawMessage]) -> None:
     (psycopg sends them in one pipeline, one round trip) instead of a save() per mail."""
     if not rows:
         return
-    fields = [RawMessage._meta.get_field(name) for name in FILED_FIELDS]
+    fields = [_filed_field(name) for name in FILED_FIELDS]
     quote = connection.ops.quote_name
-    sql = (f"UPDATE {quote(RawMessage._meta.db_table)} SET {', '.join(f'{quote(f.column)} = %s' for f in fields)} "
-           f"WHERE {quote(RawMessage._meta.pk.column)} = %s")
+    sql = (f"UPDATE {quote(RawMessage._meta.db_table)} SET {', '.join(f'{quote(_column(f))} = %s' for f in fields)} "
+           f"WHERE {quote(_column(RawMessage._meta.pk))} = %s")
     with connection.cursor() as cursor:
         cursor.executemany(sql, [[f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
                                  for row in rows])
@@ -481,7 +494,20 @@ FILED_FIELDS = [
     "subject", "from_address", "message_id", "visible_text", "quoted_text", "html", "auto_reason", "error",
     "parsed_at", "state", "case", "interaction", "attempts",
 ]
-_FILED_ATTNAMES = [RawMessage._meta.get_field(name).attname for name in FILED_FIELDS]
+
+
+def _filed_field(name: str) -> Field:
+    field = RawMessage._meta.get_field(name)
+    assert isinstance(field, Field)  # FILED_FIELDS name RawMessage's own fields, no reverse relation
+    return field
+
+
+def _column(field: Field) -> str:
+    assert field.column is not None  # a concrete field's; only a virtual one has none
+    return field.column
+
+
+_FILED_ATTNAMES = [_filed_field(name).attname for name in FILED_FIELDS]
 
 
 def _describe(row: RawMessage, parsed: ParsedMessage) -> None:

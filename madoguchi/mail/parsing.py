@@ -284,9 +284,10 @@ def _walk(part: Message, result: ParsedMessage, texts: list[str], depth: int) ->
         _walk_forwarded(part, result, texts, depth)
         return
     if part.is_multipart():
-        children = part.get_payload()
-        if not isinstance(children, list):
+        payload = part.get_payload()
+        if not isinstance(payload, list):
             return
+        children = [child for child in payload if isinstance(child, Message)]  # all, in a parsed mail
         if ctype == "multipart/alternative":
             _walk_alternative(children, result, texts, depth)
             return

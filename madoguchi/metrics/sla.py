@@ -81,17 +81,20 @@ def policy_for(case: Case) -> SlaPolicy | None:
 
 def _target_seconds(sla: CaseSla, target: str) -> int:
     policy = sla.policy
-    minutes = {
+    if not policy:
+        return 0
+    minutes: dict[str, int] = {
         SlaTarget.FIRST: policy.first_response_minutes,
         SlaTarget.NEXT: policy.next_response_minutes,
         SlaTarget.RESOLUTION: policy.resolution_minutes,
-    }[target] if policy else 0
-    return minutes * 60
+    }
+    return minutes[target] * 60
 
 
 def _start(sla: CaseSla, case: Case, target: str) -> tuple[dt.datetime, int]:
     """When the target's clock started, and how much pause happened before that."""
     if target == SlaTarget.NEXT:
+        assert sla.next_started_at is not None  # the next-response clock runs only once started
         return sla.next_started_at, sla.next_paused_base
     return case.received_at, 0
 
@@ -127,7 +130,10 @@ def _count(sla: CaseSla, key: str, met: bool) -> None:
 
 
 def _instance_key(sla: CaseSla, target: str) -> str:
-    return f"next:{sla.next_started_at.isoformat()}" if target == SlaTarget.NEXT else str(target)
+    if target != SlaTarget.NEXT:
+        return str(target)
+    assert sla.next_started_at is not None  # a next-response due or warning exists only once started
+    return f"next:{sla.next_started_at.isoformat()}"
 
 
 def _set_due(sla: CaseSla, case: Case, target: str, paused: int, calendar: Calendar) -> None:
