@@ -81,7 +81,7 @@ def make_controller(host: str | None = None, port: int | None = None) -> Control
     return Controller(
         Handler(), hostname=host or settings.MAIL_SMTP_HOST, port=settings.MAIL_SMTP_PORT if port is None else port,
         data_size_limit=settings.MAIL_MAX_MESSAGE_BYTES, decode_data=False, ident="Madoguchi",
-        server_kwargs={"timeout": 60},
+        timeout=60,  # seconds a silent client may hold a connection
     )
 
 
