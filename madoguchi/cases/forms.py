@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -9,8 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.models import Team, User
+from madoguchi.cases import record_merge
 from madoguchi.cases.models import Case, Category, Channel, CompensationKind, Priority, Status
 from madoguchi.cases.steps import CHECKLIST_ITEMS
+from madoguchi.customers.fields import EmailAddressField, PhoneNumberField
 
 LOCAL_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"]
 
@@ -65,8 +68,8 @@ class NewCaseForm(RecordFieldsMixin):
                    "category", "priority", "complaint"]
     customer_name = forms.CharField(label=_("お客様のお名前"), max_length=200)
     customer_kana = forms.CharField(label=_("フリガナ"), max_length=200, required=False)
-    phone = forms.CharField(label=_("電話番号"), max_length=30, required=False)
-    email = forms.EmailField(label=_("メールアドレス"), max_length=254, required=False)
+    phone = PhoneNumberField(label=_("電話番号"), max_length=30, required=False)
+    email = EmailAddressField(label=_("メールアドレス"), max_length=254, required=False)
     channel = forms.ChoiceField(label=_("窓口"), choices=Channel.choices, initial=Channel.PHONE)
     received_at = local_datetime_field(_("受付日時（入電日時）"))
     subject = forms.CharField(label=_("件名"), max_length=200)
@@ -96,27 +99,41 @@ class NewCaseForm(RecordFieldsMixin):
 
 class CaseEditForm(RecordFieldsMixin):
     version = forms.IntegerField(widget=forms.HiddenInput)
+    # The record's fingerprints when the form was opened (record_merge): lets a save after
+    # somebody else's change write only what this agent changed.
+    base = forms.CharField(widget=forms.HiddenInput, required=False)
     subject = forms.CharField(label=_("件名"), max_length=200)
     category = forms.ModelChoiceField(label=_("分類"), queryset=Category.objects.all(), empty_label=None)
     priority = forms.TypedChoiceField(label=_("優先度"), choices=Priority.choices, coerce=int)
     status = forms.ChoiceField(label=_("状態"), choices=Status.choices)
 
     @classmethod
-    def for_case(cls, case: Case) -> CaseEditForm:
-        initial = {name: getattr(case, name) for name in (
-            "subject", "priority", "status", "complaint", "solution", "landing_point",
-            "fact_order_number", "fact_product", "fact_what_happened", "fact_when", "version")}
-        initial["category"] = case.category_id
-        initial["checklist"] = [code for code, done in (case.checklist or {}).items() if done]
+    def for_case(cls, case: Case, keep: dict[str, Any] | None = None) -> CaseEditForm:
+        """The form for the case as it is now; `keep`: what the agent typed, left in the form."""
+        initial: dict[str, Any] = {name: record_merge.current_value(case, name) for name in record_merge.RECORD_FIELDS}
+        initial.update(keep or {})
+        if hasattr(initial["category"], "pk"):
+            initial["category"] = initial["category"].pk
+        initial["checklist"] = [code for code, done in (initial["checklist"] or {}).items() if done]
+        initial["version"] = case.version
+        initial["base"] = json.dumps(record_merge.fingerprints_of(case))
         return cls(initial=initial, prefix="edit")
+
+    def clean_base(self) -> dict[str, str]:
+        try:
+            base = json.loads(self.cleaned_data["base"] or "{}")
+        except ValueError:
+            return {}  # a mangled base: every field then counts as the agent's change
+        return {str(k): str(v) for k, v in base.items()} if isinstance(base, dict) else {}
 
     def changes(self) -> dict[str, Any]:
         data = self.cleaned_data
-        changes = {name: data[name] for name in (
-            "subject", "category", "priority", "status", "complaint", "solution", "landing_point",
-            "fact_order_number", "fact_product", "fact_what_happened", "fact_when")}
+        changes = {name: data[name] for name in record_merge.RECORD_FIELDS if name != "checklist"}
         changes["checklist"] = {code: True for code in data["checklist"]}
         return changes
+
+    def agents_changes(self) -> dict[str, Any]:
+        return record_merge.changed_by_agent(self.changes(), self.cleaned_data["base"])
 
 
 class InteractionForm(forms.Form):

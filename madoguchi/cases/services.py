@@ -19,7 +19,7 @@ from madoguchi.accounts.services import (
     compensation_limit_yen,
     decides_for_team,
 )
-from madoguchi.cases import signals
+from madoguchi.cases import record_merge, signals
 from madoguchi.cases.models import (
     AuditEvent,
     Case,
@@ -43,16 +43,23 @@ class CaseError(ValueError):
 
 
 class CaseConflict(CaseError):
-    """The case changed since the form was opened; nothing was written."""
+    """The case changed since the form was opened; nothing was written. `clashes` names the
+    record fields both people changed (empty when the conflict is not about the record)."""
 
-    def __init__(self, case: Case, changed_by: User | None) -> None:
-        who = str(changed_by) if changed_by else "他の担当者"
-        super().__init__(
-            f"この案件は{who}さんが先に更新しました。あなたの入力は消えていません。"
+    def __init__(self, case: Case, changed_by: User | None, clashes: list[str] | None = None) -> None:
+        who = str(changed_by) if changed_by else _("他の担当者")
+        super().__init__(_(
+            "この案件は%(who)sさんが先に更新しました。あなたの入力は消えていません。"
             "最新の内容を確認してから、もう一度保存してください。"
-        )
+        ) % {"who": who})
         self.case = case
         self.changed_by = changed_by
+        self.clashes = clashes or []
+
+
+def _last_actor(case: Case) -> User | None:
+    last = AuditEvent.objects.filter(case=case).select_related("actor").order_by("-at", "-id").first()
+    return last.actor if last else None
 
 
 def _audit(case: Case, actor: User | None, action: str, changes: dict[str, Any] | None = None) -> None:
@@ -252,15 +259,22 @@ EDITABLE_FIELDS = {
 
 
 @transaction.atomic
-def do_update_case(case: Case, *, actor: User, expected_version: int, changes: dict[str, Any]) -> Case:
-    """Write `changes` only if nobody changed the case since `expected_version` was read."""
+def do_update_case(
+    case: Case, *, actor: User, expected_version: int, changes: dict[str, Any], base: dict[str, str] | None = None,
+) -> Case:
+    """Write `changes` if nobody changed the case since `expected_version` was read. If somebody
+    did, `base` (the record's fingerprints when the form was opened) lets the fields only this
+    agent changed be written anyway (`record_merge`); a field both changed is never overwritten."""
     unknown = set(changes) - EDITABLE_FIELDS
     if unknown:
         raise CaseError(_("変更できない項目です: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
     current = Case.objects.select_for_update().get(pk=case.pk)
     if current.version != expected_version:
-        last = AuditEvent.objects.filter(case=case).select_related("actor").order_by("-at", "-id").first()
-        raise CaseConflict(current, last.actor if last else None)
+        mine = record_merge.changed_by_agent(changes, base or {})
+        clashes = record_merge.clashes(current, mine, base or {})
+        if clashes:
+            raise CaseConflict(current, _last_actor(current), clashes)
+        changes, expected_version = mine, current.version
     diff = {
         name: [_jsonable(getattr(current, name)), _jsonable(value)]
         for name, value in changes.items()
@@ -296,8 +310,7 @@ def do_hand_over(
         raise CaseError(_("引き継ぎ先の担当者またはチームを選んでください。"))
     current = Case.objects.select_for_update().get(pk=case.pk)
     if current.version != expected_version:
-        last = AuditEvent.objects.filter(case=case).select_related("actor").order_by("-at", "-id").first()
-        raise CaseConflict(current, last.actor if last else None)
+        raise CaseConflict(current, _last_actor(current))
     new_team = to_team or (to_user.team if to_user else None) or current.team
     handover = Handover.objects.create(
         case=current, from_user=current.assignee, to_user=to_user, to_team=new_team, note=note.strip()

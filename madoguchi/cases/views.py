@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import User
-from madoguchi.cases import page, queues, services
+from madoguchi.cases import page, queues, record_merge, services
 from madoguchi.cases.forms import (
     CaseEditForm,
     CommitmentForm,
@@ -45,8 +45,7 @@ from madoguchi.cases.models import (
     Status,
 )
 from madoguchi.cases.templatetags.desk import due_label_on
-from madoguchi.customers.models import IdentityKind
-from madoguchi.customers.services import get_or_create_customer
+from madoguchi.customers.services import customer_for_call
 from madoguchi.shop.models import Order
 
 
@@ -221,6 +220,7 @@ def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
     context = page.case_context(case, user)
     context["reply_form"] = forms.get("reply_form") or ReplyForm(prefix="re")
     context["conflict"] = forms.get("conflict")
+    context["conflict_fields"] = forms.get("conflict_fields", [])
     for _part, (name, _url, _button) in FORM_PARTS.items():
         context[name] = forms.get(name)  # None: loaded when opened
     return context
@@ -272,10 +272,8 @@ def _create_from_form(user: User, data: dict[str, Any]) -> Case:
     from django.db import transaction
 
     with transaction.atomic():
-        kind, value = (IdentityKind.PHONE, data["phone"]) if data["phone"] else (IdentityKind.EMAIL, data["email"])
-        customer, _created = get_or_create_customer(name=data["customer_name"], kana=data["customer_kana"], kind=kind, value=value)
-        if data["phone"] and data["email"]:
-            get_or_create_customer(name=data["customer_name"], kind=IdentityKind.EMAIL, value=data["email"])
+        customer = customer_for_call(name=data["customer_name"], kana=data["customer_kana"], phone=data["phone"],
+                                     email=data["email"], channel=data["channel"])
         order = Order.objects.filter(number=data["fact_order_number"].strip()).first() if data["fact_order_number"] else None
         case = services.do_create_case(
             actor=user, customer=customer, subject=data["subject"].strip(), channel=data["channel"],
@@ -299,15 +297,39 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _rerender(request, case, edit_form=form)
     try:
-        services.do_update_case(case, actor=staff_user(request), expected_version=form.cleaned_data["version"], changes=form.changes())
+        services.do_update_case(case, actor=staff_user(request), expected_version=form.cleaned_data["version"],
+                                changes=form.changes(), base=form.cleaned_data["base"])
     except services.CaseConflict as conflict:
-        # Keep what the agent typed, show what changed: nothing is silently overwritten or lost.
-        return _rerender(request, page.load_case(pk), status=409, edit_form=form, conflict=str(conflict))
+        # Both changed the same field: keep what the agent typed, show what the other person wrote,
+        # and open the form at the new version so the next save is the agent's informed choice.
+        current = page.load_case(pk)
+        merged = CaseEditForm.for_case(current, keep=form.agents_changes())
+        return _rerender(request, current, status=409, edit_form=merged, conflict=str(conflict),
+                         conflict_fields=_theirs(merged, current, conflict.clashes))
     except services.CaseError as error:
         form.add_error(None, str(error))
         return _rerender(request, case, edit_form=form)
     messages.success(request, _("保存しました。"))
     return redirect("cases:detail", pk=pk)
+
+
+def _theirs(form: CaseEditForm, case: Case, names: list[str]) -> list[tuple[str, str]]:
+    """(label, the other person's value) of each clashing field, as the agent should read it."""
+    shown = []
+    for name in names:
+        field = form.fields[name]
+        value = record_merge.current_value(case, name)
+        if name == "checklist":
+            labels = dict(getattr(field, "choices", []))
+            text = "、".join(str(labels.get(code, code)) for code, done in (value or {}).items() if done) or "—"
+        elif hasattr(field, "choices") and name != "category":
+            text = str(dict(field.choices).get(value, value))
+        elif name == "category":
+            text = str(case.category)
+        else:
+            text = str(value or "—")
+        shown.append((str(field.label), text if len(text) <= 300 else text[:300] + "…"))
+    return shown
 
 
 @login_required
@@ -356,7 +378,12 @@ def case_handover(request: HttpRequest, pk: int) -> HttpResponse:
             services.do_hand_over(case, actor=staff_user(request), expected_version=data["version"], note=data["note"],
                                   to_user=data["to_user"], to_team=data["to_team"])
         except services.CaseConflict as conflict:
-            return _rerender(request, page.load_case(pk), status=409, handover_form=form, conflict=str(conflict))
+            # The page now shows who has the case; the form keeps the note, at the new version,
+            # so handing over anyway is one more click, not a dead end.
+            current = page.load_case(pk)
+            data = request.POST.copy()
+            data["ho-version"] = str(current.version)
+            return _rerender(request, current, status=409, handover_form=HandoverForm(data, prefix="ho"), conflict=str(conflict))
         except services.CaseError as error:
             form.add_error(None, str(error))
         else:

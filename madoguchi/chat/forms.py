@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.cases.models import Category
 from madoguchi.chat.spam import HONEYPOT
+from madoguchi.customers.fields import EmailAddressField
 
 
 class PublicForm(forms.Form):
@@ -21,7 +22,7 @@ class PublicForm(forms.Form):
 
 class ContactForm(PublicForm):
     name = forms.CharField(label=_("お名前"), max_length=100)
-    email = forms.EmailField(label=_("メールアドレス"))
+    email = EmailAddressField(label=_("メールアドレス"))
     category = forms.ModelChoiceField(
         label=_("お問い合わせの種類"), queryset=Category.objects.filter(active=True), required=False,
         empty_label=_("選んでください（任意）"),
@@ -36,13 +37,13 @@ RATINGS = [(5, "★★★★★ とても満足"), (4, "★★★★ 満足"), (
 class FeedbackForm(PublicForm):
     rating = forms.TypedChoiceField(label=_("満足度"), choices=RATINGS, coerce=int, widget=forms.RadioSelect)
     comment = forms.CharField(label=_("ご意見・ご感想"), max_length=5000, required=False, widget=forms.Textarea(attrs={"rows": 5}))
-    email = forms.EmailField(label=_("メールアドレス（お返事が必要な場合）"), required=False)
+    email = EmailAddressField(label=_("メールアドレス（お返事が必要な場合）"), required=False)
     order_number = forms.CharField(label=_("注文番号（お持ちの場合）"), max_length=50, required=False)
 
 
 class OfflineMessageForm(forms.Form):
     name = forms.CharField(max_length=100, required=False)
-    email = forms.EmailField()
+    email = EmailAddressField()
     order_number = forms.CharField(max_length=50, required=False)
     message = forms.CharField(max_length=5000)
     page_url = forms.CharField(max_length=1000, required=False)

@@ -33,30 +33,53 @@ def normalise_identity(kind: str, value: str) -> str:
     if kind == IdentityKind.EMAIL:
         return value.lower()
     if kind == IdentityKind.PHONE:
-        return re.sub(r"(?!^\+)[^\d]", "", value)
+        number = re.sub(r"(?!^\+)[^\d]", "", value)
+        # +81 90-… and 090-… are the same Japanese number: keep the domestic form, so a caller
+        # who gives it either way is found.
+        return "0" + number[3:].lstrip("0") if number.startswith("+81") and len(number) > 3 else number
     if kind == IdentityKind.X:
         return value.lstrip("@").lower()
     return value
 
 
 def find_customer(kind: str, value: str) -> Customer | None:
-    identity = (
-        Identity.objects.select_related("customer")
-        .filter(kind=kind, value=normalise_identity(kind, value))
-        .first()
-    )
+    normalised = normalise_identity(kind, value)
+    if not normalised:  # an empty identity is nobody's: never match on it
+        return None
+    identity = Identity.objects.select_related("customer").filter(kind=kind, value=normalised).first()
     return identity.customer if identity else None
 
 
 @transaction.atomic
 def get_or_create_customer(*, name: str, kind: str, value: str, kana: str = "") -> tuple[Customer, bool]:
-    """The customer who owns this identity, or a new one who does (SPEC §10: one profile)."""
+    """The customer who owns this identity, or a new one who does (SPEC §10: one profile).
+    A value with nothing left after normalising gives a new customer without an identity."""
     existing = find_customer(kind, value)
     if existing is not None:
         return existing, False
     customer = Customer.objects.create(name=name.strip() or value, kana=kana)
-    Identity.objects.create(customer=customer, kind=kind, value=normalise_identity(kind, value))
+    normalised = normalise_identity(kind, value)
+    if normalised:
+        Identity.objects.create(customer=customer, kind=kind, value=normalised)
     return customer, True
+
+
+@transaction.atomic
+def customer_for_call(*, name: str, kana: str, phone: str, email: str, channel: str) -> Customer:
+    """The customer for a contact an agent logs (a call, a letter): found by phone, else by e-mail.
+    Both given: the address joins the caller's record if nobody holds it; if another customer
+    holds it, the two are linked unconfirmed (`PossibleMatch`) for staff to merge after
+    checking, so the address the caller gave is neither dropped nor trusted blindly."""
+    if not phone:
+        return get_or_create_customer(name=name, kana=kana, kind=IdentityKind.EMAIL, value=email)[0]
+    customer, _created = get_or_create_customer(name=name, kana=kana, kind=IdentityKind.PHONE, value=phone)
+    holder = find_customer(IdentityKind.EMAIL, email) if email else None
+    if email and holder is None:
+        Identity.objects.create(customer=customer, kind=IdentityKind.EMAIL, value=normalise_identity(IdentityKind.EMAIL, email))
+    elif holder is not None and holder.pk != customer.pk:
+        PossibleMatch.objects.get_or_create(customer=customer, existing=holder, kind=IdentityKind.EMAIL,
+                                            value=normalise_identity(IdentityKind.EMAIL, email), defaults={"channel": channel[:20]})
+    return customer
 
 
 class MergeError(ValueError):

@@ -21,7 +21,8 @@ pytestmark = pytest.mark.django_db
     [
         (IdentityKind.EMAIL, "Ｙａｍａｄａ＠Example.JP ", "yamada@example.jp"),
         (IdentityKind.PHONE, "０９０－１２３４－５６７８", "09012345678"),
-        (IdentityKind.PHONE, "+81 90-1234-5678", "+819012345678"),
+        (IdentityKind.PHONE, "+81 90-1234-5678", "09012345678"),  # one Japanese number, one form
+        (IdentityKind.PHONE, "+81 (0)3-1234-5678", "0312345678"),
         (IdentityKind.X, "@Madoguchi_Shop", "madoguchi_shop"),
         (IdentityKind.LINE, "U1234abcd", "U1234abcd"),
     ],
