@@ -40,3 +40,26 @@ def approvers_for(user: User | None, team: Team | None = None) -> list[User]:
     if team is not None and team.lead_id is not None and team.lead is not None and team.lead.is_active:
         return [team.lead]
     return list(User.objects.filter(role=Role.ADMIN, is_active=True))
+
+
+def approvers_for_request(requester: User, team: Team | None, amount_yen: int) -> list[User]:
+    """Who is asked to approve a compensation above the requester's authority: the team's lead
+    if the lead may grant this amount and is not the one asking (nobody approves their own
+    request), else every admin."""
+    team = team or requester.team
+    lead = team.lead if team is not None and team.lead_id is not None else None
+    if lead is not None and lead.is_active and lead.pk != requester.pk and can_approve(lead, amount_yen):
+        return [lead]
+    return list(User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=requester.pk))
+
+
+def why_cannot_decide(user: User, amount_yen: int, requested_by_id: int | None) -> str:
+    """Why this user may not decide a request ("" when they may), in the user's language."""
+    from django.utils.translation import gettext as _
+
+    if requested_by_id == user.pk:
+        return _("ご自身の申請は判断できません。ほかの承認者が判断します。")
+    if not can_approve(user, amount_yen):
+        limit = compensation_limit_yen(user)
+        return _("上限（%(limit)s円）を超えるため、管理者が判断します。") % {"limit": f"{limit or 0:,}"}
+    return ""

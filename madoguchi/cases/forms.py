@@ -91,6 +91,9 @@ class NewCaseForm(RecordFieldsMixin):
             self.add_error("phone", _("電話番号かメールアドレスのどちらかを入力してください。"))
         if data.get("commitment_description") and not data.get("commitment_due_at"):
             self.add_error("commitment_due_at", _("約束には期限が必要です。"))
+        if data.get("commitment_due_at") and not data.get("commitment_description") and "commitment_description" not in self.errors:
+            # a due date with no promise would be dropped while the page says 登録しました
+            self.add_error("commitment_description", _("期限を入れた約束の内容を入力してください。"))
         for name in ("customer_name", "subject"):
             if name in data and not str(data[name]).strip():
                 self.add_error(name, _("空白だけでは登録できません。"))

@@ -185,7 +185,12 @@ def promises_page(user: User, filters: dict[str, Any], cursor: str = "") -> Page
     )
     next_cursor = encode_cursor(rows[PAGE_SIZE - 1], "due_at") if len(rows) > PAGE_SIZE else None
     rows = rows[:PAGE_SIZE]
-    return Page([c.case for c in rows], next_cursor, {c.case_id: c.due_at for c in rows})
+    # A case with several promises due is listed once, at its earliest (rows are by due date;
+    # a later page may list it again for a promise further on).
+    earliest: dict[int, Commitment] = {}
+    for commitment in rows:
+        earliest.setdefault(commitment.case_id, commitment)
+    return Page([c.case for c in earliest.values()], next_cursor, {pk: c.due_at for pk, c in earliest.items()})
 
 
 def page_of(code: str, user: User, filters: dict[str, Any], sort: str = "newest", cursor: str = "") -> Page:

@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 from madoguchi.accounts.models import Team, User
 from madoguchi.accounts.services import (
     approvers_for,
-    can_approve,
+    approvers_for_request,
     compensation_limit_yen,
     decides_for_team,
+    why_cannot_decide,
 )
 from madoguchi.cases import record_merge, signals
 from madoguchi.cases.models import (
@@ -322,10 +323,24 @@ def do_hand_over(
     if current.status == Status.NEW and to_user is not None:
         current.status = Status.OPEN
     current.save()
+    moved = _move_open_promises(current, handover.from_user, to_user)
+    if moved:
+        changes["commitments"] = moved
     _audit(current, actor, "handed_over", changes)
     if to_user is not None and to_user != actor:
         do_notify([to_user], kind="handover", case=current, message=f"{current.number} {current.subject} を{actor}さんから引き継ぎました。")
     return handover
+
+
+def _move_open_promises(case: Case, from_user: User | None, to_user: User | None) -> list[str]:
+    """The previous agent's open promises on this case go with the case: the next agent now owes
+    them (and is reminded and escalated to). A department's promises stay with the department."""
+    if from_user is None or to_user is None or from_user == to_user:
+        return []
+    open_promises = Commitment.objects.filter(case=case, state=CommitmentState.OPEN, owner=from_user)
+    descriptions = list(open_promises.values_list("description", flat=True))
+    open_promises.update(owner=to_user)
+    return descriptions
 
 
 @transaction.atomic
@@ -378,7 +393,7 @@ def do_request_compensation(case: Case, *, actor: User, kind: str, amount_yen: i
     _audit(case, actor, "compensation_requested", {"kind": kind, "amount_yen": amount_yen, "state": compensation.state})
     if not within:
         do_notify(
-            approvers_for(actor, case.team), kind="approval", case=case,
+            approvers_for_request(actor, case.team, amount_yen), kind="approval", case=case,
             message=f"{case.number} {compensation.get_kind_display()} {amount_yen:,}円の承認依頼（{actor}さん、上限{limit:,}円）",
         )
     return compensation
@@ -392,8 +407,9 @@ def do_decide_compensation(compensation: Compensation, *, actor: User, approve: 
         raise CaseError(_("この申請はすでに判断済みです。"))
     if not decides_for_team(actor, current.case.team):
         raise CaseError(_("この案件の補償は、案件のチームのリーダーか管理者が判断します。"))
-    if not can_approve(actor, current.amount_yen):
-        raise CaseError(_("この金額を承認する権限がありません。管理者に依頼してください。"))
+    refusal = why_cannot_decide(actor, current.amount_yen, current.requested_by_id)
+    if refusal:
+        raise CaseError(refusal)
     current.state = CompensationState.GRANTED if approve else CompensationState.REJECTED
     current.approved_by = actor
     current.decision_note = note.strip()[:300]
@@ -428,8 +444,9 @@ def escalate_overdue_commitments(now: dt.datetime | None = None, batch: int = 50
                 continue  # another worker took it
             case = commitment.case
             recipients = approvers_for(case.assignee, case.team)
-            if commitment.owner is not None and commitment.owner not in recipients:
-                recipients.append(commitment.owner)
+            for person in (commitment.owner, case.assignee):  # who owes it, and who has the case now
+                if person is not None and person.is_active and person not in recipients:
+                    recipients.append(person)
             due = timezone.localtime(commitment.due_at).strftime("%Y-%m-%d %H:%M")
             do_notify(
                 recipients, kind="commitment_overdue", case=case,

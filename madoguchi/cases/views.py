@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import User
+from madoguchi.accounts.services import why_cannot_decide
 from madoguchi.cases import page, queues, record_merge, services
 from madoguchi.cases.forms import (
     CaseEditForm,
@@ -450,7 +451,10 @@ def approvals(request: HttpRequest) -> HttpResponse:
     pending = Compensation.objects.filter(state=CompensationState.PENDING).select_related("case", "requested_by")
     if not user.is_admin:
         pending = pending.filter(Q(case__team__lead=user) | Q(case__team__isnull=True))
-    return render(request, "cases/approvals.html", {"pending": pending.order_by("created_at")[:200]})
+    rows = list(pending.order_by("created_at")[:200])
+    for comp in rows:  # the buttons only where this user may decide; else why not
+        comp.refusal = why_cannot_decide(user, comp.amount_yen, comp.requested_by_id)  # type: ignore[attr-defined]
+    return render(request, "cases/approvals.html", {"pending": rows})
 
 
 @login_required
@@ -469,4 +473,6 @@ def compensation_decide(request: HttpRequest, compensation_id: int) -> HttpRespo
         messages.error(request, str(error))
     else:
         messages.success(request, _("判断を記録しました。"))
+    if not (user.is_lead or user.is_admin):  # the approvals page is not theirs: show why on the case
+        return redirect("cases:detail", pk=compensation.case_id)
     return redirect("cases:approvals")
