@@ -23,7 +23,7 @@ from django.db import transaction
 from huey.contrib.djhuey import db_task
 
 from madoguchi import after_commit
-from madoguchi.cases.models import Case, InteractionKind, Status
+from madoguchi.cases.models import Case, Channel, InteractionKind, Status
 from madoguchi.metrics import sla, survey
 from madoguchi.metrics.models import CaseSla
 from madoguchi.metrics.rollup import local_day, mark_dirty
@@ -39,6 +39,9 @@ def _mark(moment: Any) -> None:
 def on_case_created(sender: Any, case: Any, **kwargs: Any) -> None:
     if after_commit.in_batch():
         after_commit.collect("metrics.sla_start", [case.pk], _enqueue_sla_start)
+    elif case.channel == Channel.PHONE and kwargs.get("actor") is not None:
+        # A call an agent logs was answered as it was taken: the first response is the call.
+        sla.on_reply(case, case.received_at)
     else:
         sla.sla_for(case)
     _mark(case.received_at)

@@ -257,6 +257,10 @@ def _send_warnings(target: str, now: dt.datetime, batch: int) -> int:
             locked = CaseSla.objects.select_for_update().get(pk=sla.pk)
             if getattr(locked, field) is None or locked.paused_since is not None:
                 continue  # answered or stopped meanwhile
+            if getattr(locked, f"{target}_due") <= now:  # too late to warn: the breach notice says it
+                setattr(locked, field, None)
+                locked.save(update_fields=[field])
+                continue
             warned = _mark(locked, f"warned:{_instance_key(locked, target)}")
             setattr(locked, field, None)
             locked.save(update_fields=[field, "marks"])

@@ -172,3 +172,29 @@ def test_a_batch_writer_leaves_the_clocks_of_its_customer_messages_to_one_worker
         started = dict(CaseSla.objects.filter(case__in=cases).values_list("case_id", "next_started_at"))
         assert started == {cases[0].pk: jst(2026, 11, 24, 10, 5), cases[1].pk: jst(2026, 11, 24, 10, 5),
                            cases[2].pk: None}  # no reply yet on the third: its first response is still due
+
+
+def test_a_phone_call_an_agent_logs_is_its_own_first_response():
+    agent = UserFactory()
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=False):  # Tuesday, open
+        case = services.do_create_case(
+            actor=agent, customer=CustomerFactory(), subject="破損", channel="phone",
+            category=category("defect"), complaint="届いた器が割れていました", assignee=agent,
+            received_at=jst(2026, 11, 24, 9, 40),
+        )
+        clocks = CaseSla.objects.get(case=case)
+        assert clocks.first_done_at == jst(2026, 11, 24, 9, 40) and clocks.first_due is None
+        assert (clocks.targets_due, clocks.targets_met) == (1, 1)
+        assert sla.check_sla(jst(2026, 11, 24, 20)) == {"warnings": 0, "breaches": 0}
+
+
+def test_no_approaching_warning_for_a_deadline_already_passed():
+    agent = UserFactory()
+    with time_machine.travel(jst(2026, 11, 24, 10), tick=False):
+        case = services.do_create_case(
+            actor=agent, customer=CustomerFactory(), subject="未着", channel="email",
+            category=category("delivery"), complaint="届きません", assignee=agent,
+        )
+    # The checker was not running for a day: the first-response deadline (14:00) has passed.
+    assert sla.check_sla(jst(2026, 11, 25, 10)) == {"warnings": 0, "breaches": 1}
+    assert not Notification.objects.filter(case=case, kind="sla_warning").exists()
