@@ -235,6 +235,9 @@ def do_add_interaction_in_savepoint(case: Case, **kwargs: Any) -> Interaction:
 # Channel apps may say how a reply on their case travels now (a chat the customer left, a web
 # form: by e-mail); each returns a channel or None. Registered in AppConfig.ready().
 REPLY_CHANNEL_RESOLVERS: list[Any] = []
+# Channels whose replies some app delivers (mail: email, chat: chat), added in their ready().
+# A reply on any other channel (a phone case) is recorded, not sent, and the agent is told so.
+DELIVERED_CHANNELS: set[str] = set()
 
 
 def reply_channel(case: Case) -> str:

@@ -359,11 +359,15 @@ def case_reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST, prefix="re")
     if form.is_valid():
         try:
-            services.do_send_reply(case, actor=staff_user(request), body=form.cleaned_data["body"])
+            reply = services.do_send_reply(case, actor=staff_user(request), body=form.cleaned_data["body"])
         except services.CaseError as error:
             form.add_error(None, str(error))
         else:
-            messages.success(request, _("返信を登録しました。"))
+            if reply.channel in services.DELIVERED_CHANNELS:
+                messages.success(request, _("返信を登録しました。"))
+            else:  # nothing sends a phone (or LINE, X) reply: say so, so nobody waits for it
+                messages.warning(request, _("お客様へのやりとりとして記録しました。%(channel)sの案件のため送信はされません。お客様へは%(channel)sでお伝えください。")
+                                 % {"channel": reply.get_channel_display()})
             return redirect("cases:detail", pk=pk)
     return _rerender(request, case, reply_form=form)
 

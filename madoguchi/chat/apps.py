@@ -10,6 +10,9 @@ class ChatConfig(AppConfig):
         from madoguchi.cases import services, signals
         from madoguchi.chat import receivers
 
+        from madoguchi.cases.models import Channel
+
+        services.DELIVERED_CHANNELS.add(Channel.CHAT)
         signals.interaction_added.connect(receivers.deliver_composer_reply, dispatch_uid="chat.composer_reply")
         if receivers.reply_channel not in services.REPLY_CHANNEL_RESOLVERS:
             services.REPLY_CHANNEL_RESOLVERS.append(receivers.reply_channel)

@@ -10,5 +10,9 @@ class MailConfig(AppConfig):
         from madoguchi.cases import signals
         from madoguchi.mail import receivers
 
+        from madoguchi.cases.models import Channel
+        from madoguchi.cases.services import DELIVERED_CHANNELS
+
+        DELIVERED_CHANNELS.add(Channel.EMAIL)
         signals.interaction_added.connect(receivers.on_interaction_added, dispatch_uid="mail.reply")
         signals.commitment_overdue.connect(receivers.on_commitment_overdue, dispatch_uid="mail.overdue")

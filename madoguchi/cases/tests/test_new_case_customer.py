@@ -56,3 +56,12 @@ def test_an_email_held_by_another_customer_is_linked_for_staff_to_check(agent_cl
     assert match.existing == holder and match.value == "yuto162@example.jp"
     panel = agent_client.get(f"/cases/{case.pk}/parts/side/").content.decode()
     assert "same-person-warning" in panel and "既存のお客様『金子 悠斗』" in panel
+
+
+def test_a_reply_on_a_phone_case_says_it_was_recorded_not_sent(agent_client):  # noqa: F811
+    agent_client.post("/cases/new/", new_case_data(phone="090-1111-2222"))
+    case = Case.objects.get()
+    response = agent_client.post(f"/cases/{case.pk}/reply/", {"re-body": "明日、代替品を発送いたします。"}, follow=True)
+    body = response.content.decode()
+    assert "電話の案件のため送信はされません" in body and "返信を登録しました" not in body
+    assert case.interactions.filter(kind="outbound", body="明日、代替品を発送いたします。").exists()
