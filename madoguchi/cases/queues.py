@@ -155,6 +155,8 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int] | None:
     try:
         stamp, pk = cursor.rsplit("|", 1)
         moment = parse_datetime(stamp)
+        if moment is not None and timezone.is_naive(moment):  # hand-typed: read it as the desk's time
+            moment = timezone.make_aware(moment)
         return (moment, int(pk)) if moment else None
     except (ValueError, TypeError):
         return None  # a hand-edited cursor restarts at the first page rather than failing

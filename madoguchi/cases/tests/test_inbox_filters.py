@@ -28,3 +28,15 @@ def test_the_chosen_filter_stays_selected(client):
     page = client.get(f"/?queue=all&assignee={agent.pk}&status=open").content.decode()
     assert f'<option value="{agent.pk}" selected>佐藤 花子</option>' in page
     assert '<option value="open" selected>' in page
+
+
+def test_a_hand_typed_cursor_without_a_time_zone_is_read_in_jst():
+    import datetime as dt
+    import warnings
+
+    from madoguchi.cases.queues import decode_cursor
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        moment, pk = decode_cursor("2026-01-01T00:00:00|1") or (None, None)
+    assert pk == 1 and moment is not None and moment.utcoffset() == dt.timedelta(hours=9)
