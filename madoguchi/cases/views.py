@@ -40,6 +40,7 @@ from madoguchi.cases.models import (
     Category,
     Channel,
     Commitment,
+    CommitmentState,
     Compensation,
     CompensationState,
     Priority,
@@ -311,7 +312,20 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error(None, str(error))
         return _rerender(request, case, edit_form=form)
     messages.success(request, _("保存しました。"))
+    _warn_of_loose_ends(request, case, form.cleaned_data["status"])
     return redirect("cases:detail", pk=pk)
+
+
+def _warn_of_loose_ends(request: HttpRequest, case: Case, status: str) -> None:
+    """Resolving a case does not keep its promises: say which are still open (SPEC §2)."""
+    if status not in (Status.RESOLVED, Status.CLOSED):
+        return
+    open_promises = case.commitments.filter(state=CommitmentState.OPEN).count()
+    pending = case.compensations.filter(state=CompensationState.PENDING).count()
+    if open_promises or pending:
+        messages.warning(request, _("まだ終わっていないものがあります: 未完了の約束 %(promises)s件、承認待ちの補償 %(pending)s件。"
+                                    "約束を守ったか、お客様に連絡したかを確かめてください。")
+                         % {"promises": open_promises, "pending": pending})
 
 
 def _theirs(form: CaseEditForm, case: Case, names: list[str]) -> list[tuple[str, str]]:

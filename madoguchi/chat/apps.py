@@ -8,9 +8,8 @@ class ChatConfig(AppConfig):
 
     def ready(self) -> None:
         from madoguchi.cases import services, signals
-        from madoguchi.chat import receivers
-
         from madoguchi.cases.models import Channel
+        from madoguchi.chat import receivers
 
         services.DELIVERED_CHANNELS.add(Channel.CHAT)
         signals.interaction_added.connect(receivers.deliver_composer_reply, dispatch_uid="chat.composer_reply")

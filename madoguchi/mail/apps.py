@@ -8,10 +8,9 @@ class MailConfig(AppConfig):
 
     def ready(self) -> None:
         from madoguchi.cases import signals
-        from madoguchi.mail import receivers
-
         from madoguchi.cases.models import Channel
         from madoguchi.cases.services import DELIVERED_CHANNELS
+        from madoguchi.mail import receivers
 
         DELIVERED_CHANNELS.add(Channel.EMAIL)
         signals.interaction_added.connect(receivers.on_interaction_added, dispatch_uid="mail.reply")

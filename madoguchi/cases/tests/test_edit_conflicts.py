@@ -129,3 +129,14 @@ def test_handover_after_a_conflict_keeps_the_note_and_goes_through_on_the_next_c
     assert second_client.post(f"/cases/{case.pk}/handover/", {**stale, "ho-version": version.group(1)}).status_code == 302
     case.refresh_from_db()
     assert case.assignee == target
+
+
+def test_resolving_with_an_open_promise_warns_which_loose_ends_remain(two_agents):
+    from madoguchi.testing.factories import CommitmentFactory
+
+    first_client, _second, first = two_agents
+    case = CaseFactory(assignee=first)
+    CommitmentFactory(case=case, owner=first)
+    form = opened_form(first_client, case)
+    response = first_client.post(f"/cases/{case.pk}/edit/", {**form, "edit-status": "resolved"}, follow=True)
+    assert "未完了の約束 1件、承認待ちの補償 0件" in response.content.decode()
