@@ -351,6 +351,8 @@ def _walk_forwarded(part: Message, result: ParsedMessage, texts: list[str], dept
 # --- Loop protection ----------------------------------------------------------------------------
 
 def _auto_reason(msg: Message, from_address: str) -> str:
+    if _is_read_receipt(msg):
+        return "read-receipt"
     auto = _header(msg, "Auto-Submitted").strip().lower()
     if auto and auto != "no":
         return "auto-submitted"
@@ -368,9 +370,42 @@ def _auto_reason(msg: Message, from_address: str) -> str:
     return ""
 
 
+def _report_type(msg: Message) -> str:
+    value = msg.get_param("report-type") if msg.get_content_type() == "multipart/report" else None
+    return str(value).strip().lower() if isinstance(value, str) else ""
+
+
+def _report_parts(msg: Message) -> set[str]:
+    """Content types of a multipart/report's own parts (not of a mail forwarded inside it:
+    a customer forwarding us a bounce they got is not a bounce of ours)."""
+    if msg.get_content_type() != "multipart/report" or not isinstance(msg.get_payload(), list):
+        return set()
+    return {part.get_content_type() for part in msg.get_payload() if isinstance(part, Message)}
+
+
+def _is_delivery_report(msg: Message) -> bool:
+    """A delivery status notification (RFC 3464). multipart/report alone says nothing: a read
+    receipt (RFC 8098, report-type=disposition-notification) is one too, and it means the
+    mail WAS delivered."""
+    report_type = _report_type(msg)
+    if report_type:
+        return report_type == "delivery-status"
+    return "message/delivery-status" in _report_parts(msg)
+
+
+def _is_read_receipt(msg: Message) -> bool:
+    """A message disposition notification (開封確認): sent by the customer's mail program, not
+    written by them, so it opens no case and gets no answer."""
+    report_type = _report_type(msg)
+    if report_type:
+        return report_type == "disposition-notification"
+    return "message/disposition-notification" in _report_parts(msg)
+
+
 def _is_bounce(msg: Message, from_address: str) -> bool:
-    report = msg.get_content_type() == "multipart/report" and "delivery-status" in (msg.get_param("report-type") or "")
-    return report or from_address.split("@", 1)[0] in {"mailer-daemon", "postmaster"}
+    if _is_read_receipt(msg):
+        return False  # even from postmaster@: a server's receipt says delivered, not bounced
+    return _is_delivery_report(msg) or from_address.split("@", 1)[0] in {"mailer-daemon", "postmaster"}
 
 
 # --- Entry point -----------------------------------------------------------------------------------
@@ -441,7 +476,8 @@ def _read_signals(msg: Message, result: ParsedMessage) -> None:
 
 
 def _read_body(msg: Message, result: ParsedMessage) -> None:
-    result.is_bounce = msg.get_content_type() == "multipart/report"
+    # Known before the walk: a bounce's attached original names the mail that bounced.
+    result.is_bounce = _is_delivery_report(msg)
     texts: list[str] = []
     _walk(msg, result, texts, 0)
     text = "\n\n".join(t.strip("\n") for t in texts if t.strip())

@@ -232,3 +232,52 @@ def test_html_mail_is_shown_sanitised_on_the_case_page(django_capture_on_commit_
     page = client.get(f"/cases/{row.case_id}/").content.decode()
     assert "HTMLメールとして表示" in page and "<b>本文</b>" in page
     assert "alert(1)" not in page and "tracker.example" not in page
+
+
+def read_receipt(*, original_id: str, sender: str = "taro@example.jp") -> bytes:
+    """A read receipt (RFC 8098) as Thunderbird sends it when the customer opens our mail."""
+    lines = [
+        f"From: 山田 太郎 <{sender}>",
+        "To: support@shop.example.jp",
+        "Subject: =?UTF-8?B?6ZaL5bCB5riI44G/OiDllYblk4HjgYzlsYrjgY3jgb7jgZvjgpM=?=",
+        "Date: Mon, 23 Nov 2026 10:05:00 +0900",
+        "Message-ID: <mdn-1@example.jp>",
+        f"References: {original_id}",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/report; report-type=disposition-notification; boundary="mdn-boundary"',
+        "",
+        "--mdn-boundary",
+        "Content-Type: text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding: 8bit",
+        "",
+        "このメッセージは 2026/11/23 10:05 に表示されました。",
+        "--mdn-boundary",
+        "Content-Type: message/disposition-notification",
+        "",
+        "Reporting-UA: example.jp; Thunderbird",
+        "Final-Recipient: rfc822;" + sender,
+        f"Original-Message-ID: {original_id}",
+        "Disposition: manual-action/MDN-sent-manually; displayed",
+        "--mdn-boundary",
+        "Content-Type: text/rfc822-headers",
+        "",
+        f"Message-ID: {original_id}",
+        "Subject: Re: =?UTF-8?B?5ZWG5ZOB44GM5bGK44GN44G+44Gb44KT?=",
+        "--mdn-boundary--",
+        "",
+    ]
+    return "\r\n".join(lines).encode("utf-8")
+
+
+def test_read_receipt_does_not_mark_our_mail_bounced_and_opens_no_case(django_capture_on_commit_callbacks) -> None:
+    first = ingest(japanese_mail(), django_capture_on_commit_callbacks)
+    ack = OutboundMessage.objects.get(case=first.case, kind=OutboundKind.ACK)
+    raw = read_receipt(original_id=ack.message_id)
+    receipt = ingest(raw, django_capture_on_commit_callbacks)
+    assert receipt.state == RawState.IGNORED and receipt.auto_reason == "read-receipt"
+    assert bytes(receipt.raw) == raw
+    ack.refresh_from_db()
+    assert ack.state == OutboundState.SENT and ack.last_error == ""
+    assert not Interaction.objects.filter(case=first.case, kind=InteractionKind.SYSTEM, body__contains="届きませんでした").exists()
+    assert Interaction.objects.filter(case=first.case, kind=InteractionKind.INBOUND).count() == 1
+    assert Case.objects.count() == 1 and OutboundMessage.objects.count() == 1  # nothing answered it
