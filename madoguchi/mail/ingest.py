@@ -523,6 +523,7 @@ def _describe(row: RawMessage, parsed: ParsedMessage) -> None:
 
 
 IMPORTED = "imported"
+HISTORY_SOURCES = {"import"}  # `madoguchi import-mail`: old mail, not live
 REFUSED_NOTE = (
     "このメールは案件 #{number} を参照していますが、差出人 {address} はその案件のお客様のアドレスとして"
     "登録されていないため、新しい案件として受け付けました。同じお客様からのメールであれば、"
@@ -537,7 +538,7 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups, out: _WriteN
     """File one mail (inside its savepoint, or planned by the bulk path: `out`); returns the
     sender's customer record if known."""
     _describe(row, parsed)
-    if row.source == "import" and not parsed.auto_reason:
+    if row.source in HISTORY_SOURCES and not parsed.auto_reason:
         # History, not a live message: no acknowledgement or after-hours answer goes out for it
         # (the knowledge app checks auto_reason too). The mail is still filed on its case.
         row.auto_reason = IMPORTED
@@ -564,7 +565,7 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups, out: _WriteN
         # again. A worker that created it meanwhile makes the insert fail (unique identity):
         # the mail's savepoint rolls back and it is filed once more (process_raw_messages).
         customer = out.customer(parsed)
-    occurred = _occurred_at(parsed)
+    occurred = _occurred_at(row, parsed)
     body = parsed.visible_text or parsed.text or "（本文なし）"
     opens_case = case is None
     if case is None:
@@ -591,7 +592,20 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups, out: _WriteN
     return customer
 
 
-def _occurred_at(parsed: ParsedMessage) -> dt.datetime:
+def _occurred_at(row: RawMessage, parsed: ParsedMessage) -> dt.datetime:
+    """When the mail counts as received: for live mail (SMTP, IMAP) the time it reached us,
+    which is what the shop's SLA counts from and what the acknowledgement's promise and the
+    business-hours decision are based on (so case.received_at of a live mail is its arrival).
+    The Date header is the sender's clock, and a mail that sat in an outbox for days or comes
+    from a wrong clock must not start a promise that is already past or in the future. (From
+    IMAP, "reached us" is when the poll stored it: later than the server's arrival only while
+    polling was down.) Imported history keeps its Date header, the only time it has."""
+    if row.source not in HISTORY_SOURCES:
+        return row.received_at or timezone.now()
+    return _sender_date(parsed)
+
+
+def _sender_date(parsed: ParsedMessage) -> dt.datetime:
     now = timezone.now()
     if parsed.date is None or parsed.date > now or parsed.date < now - dt.timedelta(days=3650):
         return now

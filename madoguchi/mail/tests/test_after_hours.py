@@ -73,3 +73,25 @@ def test_no_mail_at_all_to_an_auto_reply_at_night(django_capture_on_commit_callb
         receive(auto, django_capture_on_commit_callbacks)
     assert OutboundMessage.objects.count() == 0 and not AfterHoursReply.objects.exists()
     assert django_mail.outbox == []
+
+
+def test_promise_and_business_hours_count_from_arrival_not_from_an_old_date_header(django_capture_on_commit_callbacks) -> None:
+    """A mail written on a Sunday night that sat in the customer's outbox until Friday noon:
+    the desk received it in business hours, and promises a time after its arrival."""
+    from madoguchi.mail.outbound import reply_due
+
+    written = SUNDAY_NIGHT - dt.timedelta(days=7)
+    with time_machine.travel(FRIDAY_NOON, tick=False):
+        row = receive(japanese_mail(date=written), django_capture_on_commit_callbacks)
+    assert row.case.received_at == row.received_at == FRIDAY_NOON
+    assert row.interaction.occurred_at == FRIDAY_NOON
+    [only] = OutboundMessage.objects.filter(case=row.case)
+    due = reply_due(FRIDAY_NOON).astimezone(JST)
+    assert only.kind == OutboundKind.ACK and f"{due:%Y年%m月%d日}" in only.body and f"{due:%H:%M} までにご連絡いたします" in only.body
+    assert not AfterHoursReply.objects.exists()
+
+
+def test_date_header_in_the_future_does_not_move_the_received_time(django_capture_on_commit_callbacks) -> None:
+    with time_machine.travel(FRIDAY_NOON, tick=False):
+        row = receive(japanese_mail(date=FRIDAY_NOON + dt.timedelta(days=30)), django_capture_on_commit_callbacks)
+    assert row.case.received_at == FRIDAY_NOON

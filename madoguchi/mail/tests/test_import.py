@@ -34,3 +34,14 @@ def test_import_eml_folder_and_mbox_with_progress_and_no_replies(tmp_path, capsy
     again = StringIO()
     call_command("import-mail", str(CORPUS), stdout=again)
     assert "新規 0 通" in again.getvalue() and RawMessage.objects.count() == files + 3
+
+
+def test_imported_history_keeps_the_date_it_was_written(tmp_path) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    written = dt.datetime(2024, 3, 8, 14, 30, tzinfo=ZoneInfo("Asia/Tokyo"))
+    (tmp_path / "old.eml").write_bytes(japanese_mail(subject="昨年の返品の件", sender="old@example.jp", date=written))
+    call_command("import-mail", str(tmp_path), stdout=StringIO())
+    case = Case.objects.get(subject="昨年の返品の件")
+    assert case.received_at == written
