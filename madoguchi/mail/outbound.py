@@ -32,6 +32,7 @@ from madoguchi.mail.models import (
     OutboundMessage,
     OutboundState,
     RawMessage,
+    RawState,
 )
 from madoguchi.mail.parsing import decode_header_value
 
@@ -86,13 +87,42 @@ def customer_address(case: Case) -> str:
     return own[0]
 
 
+MAX_REFERENCES = 20  # the first mail of the thread and the newest ones (RFC 5322 sets no limit)
+
+
+def _customer_mails(case: Case) -> list[tuple[dt.datetime, str]]:
+    """(time, Message-ID) of the mails on the case the customer wrote: only mails filed as a
+    message of the case. Auto-replies and bounces kept beside the case (state ignored) are
+    not part of the conversation, and a reply "to" them would thread under a robot's mail."""
+    return list(
+        RawMessage.objects.filter(case=case, state=RawState.PARSED, interaction__isnull=False).exclude(message_id="")
+        .values_list("interaction__occurred_at", "message_id")
+    )
+
+
+def _our_mails(case: Case) -> list[tuple[dt.datetime, str]]:
+    """(time, Message-ID) of what the desk sent the customer on the case (replies and the
+    acknowledgement, which a customer's answer may reply to), not the mails to staff."""
+    return list(
+        OutboundMessage.objects.filter(case=case, kind__in=[OutboundKind.REPLY, OutboundKind.ACK])
+        .values_list("created_at", "message_id")
+    )
+
+
 def _thread_headers(case: Case) -> tuple[str, str]:
-    """(In-Reply-To, References): the customer's latest mail, then the whole thread in order."""
-    inbound = list(RawMessage.objects.filter(case=case).exclude(message_id="").order_by("pk").values_list("pk", "message_id"))
-    outbound = list(OutboundMessage.objects.filter(case=case, kind=OutboundKind.REPLY).order_by("pk").values_list("created_at", "message_id"))
-    in_reply_to = inbound[-1][1] if inbound else ""
-    ids = [mid for _pk, mid in inbound] + [mid for _at, mid in outbound]
-    return in_reply_to, " ".join(dict.fromkeys(ids[-20:]))
+    """(In-Reply-To, References): the customer's latest real mail is the parent; References
+    is the thread up to it, oldest first and the parent last (RFC 5322 3.6.4), cut to the
+    first mail and the newest ones."""
+    inbound = sorted(_customer_mails(case))
+    parent = inbound[-1] if inbound else None
+    thread = sorted(inbound + _our_mails(case))
+    if parent is not None:
+        # Only the parent's ancestors precede it; our own later mails are not its ancestors.
+        thread = [entry for entry in thread if entry < parent and entry[1] != parent[1]] + [parent]
+    ids = list(dict.fromkeys(mid for _at, mid in thread))
+    if len(ids) > MAX_REFERENCES:
+        ids = ids[:1] + ids[-(MAX_REFERENCES - 1):]
+    return (parent[1] if parent else ""), " ".join(ids)
 
 
 def reply_subject(case: Case) -> str:

@@ -202,3 +202,50 @@ def test_commitment_reminder_goes_to_the_owner_once(smtp_sink, agent, django_cap
         assert remind_commitments() == 0
     assert OutboundMessage.objects.get(kind=OutboundKind.STAFF).to_address == "agent@shop.example.jp"
     assert RawMessage.objects.count() == 1
+
+
+def test_reply_answers_the_customers_latest_real_mail_not_an_auto_reply_or_bounce(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    from pathlib import Path
+
+    row = incoming_case(django_capture_on_commit_callbacks)
+    ack = OutboundMessage.objects.get(case=row.case, kind=OutboundKind.ACK)
+    OutboundMessage.objects.filter(pk=ack.pk).update(message_id="<reply-42@madoguchi.example>")  # the one the bounce names
+    vacation = japanese_mail(subject="不在のお知らせ", body="12月1日まで休暇中です。", message_id="<vacation-1@example.jp>",
+                             headers={"Auto-Submitted": "auto-replied", "In-Reply-To": "<reply-42@madoguchi.example>"})
+    bounce = next((Path(__file__).resolve().parent / "corpus").glob("*-bounce-dsn.eml")).read_bytes()
+    with django_capture_on_commit_callbacks(execute=True):
+        do_ingest_raw(vacation, "smtp")
+        do_ingest_raw(bounce, "smtp")
+    assert RawMessage.objects.filter(case=row.case).count() == 3  # both kept beside the case
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    [message] = sent_to(smtp_sink, out.message_id)
+    assert message["In-Reply-To"] == "<customer-1@example.jp>"
+    assert "<vacation-1@example.jp>" not in message["References"] and "<corpus-85@example.jp>" not in message["References"]
+
+
+def test_references_list_the_thread_oldest_first_with_the_parent_last(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    row = incoming_case(django_capture_on_commit_callbacks)
+    ack = OutboundMessage.objects.get(case=row.case, kind=OutboundKind.ACK)
+    first_reply = reply(row.case, agent, django_capture_on_commit_callbacks, body="確認いたします。注文番号をお知らせください。")
+    with django_capture_on_commit_callbacks(execute=True):
+        do_ingest_raw(japanese_mail(subject="Re: 商品が届きません", body="注文番号は KM-2026-1120 です。", message_id="<customer-2@example.jp>",
+                                    headers={"In-Reply-To": first_reply.message_id}), "smtp")
+    out = reply(row.case, agent, django_capture_on_commit_callbacks, body="本日発送いたしました。")
+    [message] = sent_to(smtp_sink, out.message_id)
+    assert message["In-Reply-To"] == "<customer-2@example.jp>"
+    assert message["References"].split() == ["<customer-1@example.jp>", ack.message_id, first_reply.message_id, "<customer-2@example.jp>"]
+
+
+def test_references_of_a_long_thread_keep_the_first_mail_and_the_newest(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    from madoguchi.mail.outbound import MAX_REFERENCES
+
+    row = incoming_case(django_capture_on_commit_callbacks)
+    for number in range(2, MAX_REFERENCES + 4):
+        with django_capture_on_commit_callbacks(execute=True):
+            do_ingest_raw(japanese_mail(subject=f"Re: [#{row.case_id}] 商品が届きません", body=f"追記{number}です。",
+                                        message_id=f"<customer-{number}@example.jp>"), "smtp")
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    references = out.references.split()
+    assert len(references) == MAX_REFERENCES
+    assert references[0] == "<customer-1@example.jp>" and references[-1] == f"<customer-{MAX_REFERENCES + 3}@example.jp>"
+    assert out.in_reply_to == references[-1]
