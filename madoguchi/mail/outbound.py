@@ -18,7 +18,7 @@ from email.utils import formataddr, make_msgid, parseaddr
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
@@ -182,10 +182,21 @@ def no_address_reason(case: Case) -> str:
 def _ack_allowed(address: str, mailbox: Mailbox | None) -> bool:
     if mailbox is not None and not mailbox.send_acknowledgement:
         return False
-    if not settings.MAIL_SEND_ACKNOWLEDGEMENT or not address:
+    if not settings.MAIL_SEND_ACKNOWLEDGEMENT:
+        return False
+    return automatic_mail_allowed(address)
+
+
+def automatic_mail_allowed(address: str) -> bool:
+    """At most MAIL_ACK_PER_SENDER_PER_HOUR automatic mails an hour to one address, whichever
+    sends them: acknowledgements and replies nobody wrote (the knowledge app's after-hours
+    answer). One limit for all, so a robot mailing us in a loop, or somebody sending mail in
+    another's name, gets a few mails back, not one per mail whichever kind it is."""
+    if not address:
         return False
     since = timezone.now() - dt.timedelta(hours=1)
-    recent = OutboundMessage.objects.filter(kind=OutboundKind.ACK, to_address=address, created_at__gte=since).count()
+    automatic = Q(kind=OutboundKind.ACK) | Q(kind=OutboundKind.REPLY, interaction__author__isnull=True)
+    recent = OutboundMessage.objects.filter(automatic, to_address=address, created_at__gte=since).count()
     return recent < settings.MAIL_ACK_PER_SENDER_PER_HOUR
 
 

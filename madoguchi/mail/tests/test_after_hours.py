@@ -95,3 +95,31 @@ def test_date_header_in_the_future_does_not_move_the_received_time(django_captur
     with time_machine.travel(FRIDAY_NOON, tick=False):
         row = receive(japanese_mail(date=FRIDAY_NOON + dt.timedelta(days=30)), django_capture_on_commit_callbacks)
     assert row.case.received_at == FRIDAY_NOON
+
+
+def test_acknowledgements_and_after_hours_answers_share_one_limit_per_sender(django_capture_on_commit_callbacks, settings) -> None:
+    """Friday evening one sender opens three cases within the hour: the acknowledgement at
+    17:40 and the after-hours answer at 18:05 use the limit of two; the third mail gets none."""
+    from madoguchi.cases.models import Case, Status
+
+    settings.MAIL_ACK_PER_SENDER_PER_HOUR = 2
+    evening = FRIDAY_NOON.replace(hour=17, minute=40)
+    for minutes, subject in ((0, "注文の確認"), (25, "配送先の変更"), (40, "領収書の発行")):
+        with time_machine.travel(evening + dt.timedelta(minutes=minutes), tick=False):
+            row = receive(japanese_mail(subject=subject, body=f"{subject}をお願いします。"), django_capture_on_commit_callbacks)
+        Case.objects.filter(pk=row.case_id).update(status=Status.CLOSED)  # the next mail opens a new case
+    assert Case.objects.count() == 3
+    kinds = list(OutboundMessage.objects.order_by("pk").values_list("case__subject", "kind"))
+    assert kinds == [("注文の確認", OutboundKind.ACK), ("配送先の変更", OutboundKind.REPLY)]
+    assert AfterHoursReply.objects.count() == 1
+
+
+def test_after_hours_answers_to_one_sender_are_limited_per_hour(django_capture_on_commit_callbacks, settings) -> None:
+    from madoguchi.cases.models import Case, Status
+
+    settings.MAIL_ACK_PER_SENDER_PER_HOUR = 1
+    for minutes in (1, 10, 20):
+        with time_machine.travel(SUNDAY_NIGHT + dt.timedelta(minutes=minutes), tick=False):
+            row = receive(japanese_mail(subject=f"問い合わせ{minutes}", body="返品したいです。"), django_capture_on_commit_callbacks)
+        Case.objects.filter(pk=row.case_id).update(status=Status.CLOSED)
+    assert OutboundMessage.objects.count() == 1 and len(django_mail.outbox) == 1
