@@ -82,7 +82,7 @@ def find_duplicate(raw: bytes) -> RawMessage | None:
 
 def do_ingest_raw(
     raw: bytes, source: str, mailbox: Mailbox | None = None, *, too_large: str = "", full_size: int = 0,
-    enqueue: bool = True,
+    enqueue: bool = True, envelope_sender: str | None = None,
 ) -> tuple[RawMessage, bool]:
     """Keep the mail, exactly as received; (row, created). A duplicate returns the first copy.
 
@@ -91,14 +91,15 @@ def do_ingest_raw(
     transaction (the SMTP receiver) that statement runs in autocommit: it is its own
     transaction, committed when it returns, with no BEGIN and COMMIT round trips around it.
     `too_large` (a Japanese reason) stores only what was given (the headers) as failed, with
-    `full_size` the real size; such a row is never parsed into a case."""
+    `full_size` the real size; such a row is never parsed into a case. `envelope_sender`: the
+    SMTP MAIL FROM ("<>" for the null sender), kept beside the bytes, which stay exact."""
     row = RawMessage(
         mailbox=mailbox, source=source[:20], raw=raw, size=max(len(raw), full_size),
         sha256=hashlib.sha256(raw).hexdigest(), content_hash=content_hash(raw),
-        message_id=header_message_id(raw),
+        message_id=header_message_id(raw), envelope_sender=envelope_sender[:254] if envelope_sender is not None else None,
     )
     if too_large:
-        _describe(row, parse_message(raw))
+        _describe(row, parse_message(raw, row.envelope_sender))
         row.state, row.error = RawState.FAILED, too_large
     try:
         # In a group's transaction (do_ingest_many) a savepoint, so a duplicate skips only itself.
@@ -185,7 +186,7 @@ def process_raw_messages(pks: list[int]) -> list[RawMessage]:
     RawMessage.objects.filter(pk__in=[row.pk for row in todo]).exclude(state__in=[RawState.PARSED, RawState.IGNORED]).update(
         attempts=F("attempts") + 1
     )
-    parsed = {row.pk: parse_message(bytes(row.raw)) for row in todo}
+    parsed = {row.pk: parse_message(bytes(row.raw), row.envelope_sender) for row in todo}
     with transaction.atomic(), after_commit.batch():
         claimed = _claim([row.pk for row in todo])
         filing = [row for row in todo if row.pk in claimed]

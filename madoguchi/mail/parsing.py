@@ -70,6 +70,7 @@ class ParsedMessage:
     bounced_message_ids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     sha256: str = ""
+    envelope_sender: str | None = None
 
     @property
     def thread_ids(self) -> list[str]:
@@ -350,7 +351,10 @@ def _walk_forwarded(part: Message, result: ParsedMessage, texts: list[str], dept
 
 # --- Loop protection ----------------------------------------------------------------------------
 
-def _auto_reason(msg: Message, from_address: str) -> str:
+NULL_SENDER = "<>"
+
+
+def _auto_reason(msg: Message, from_address: str, envelope_sender: str | None = None) -> str:
     if _is_read_receipt(msg):
         return "read-receipt"
     auto = _header(msg, "Auto-Submitted").strip().lower()
@@ -365,7 +369,10 @@ def _auto_reason(msg: Message, from_address: str) -> str:
     local = from_address.split("@", 1)[0]
     if local in {"mailer-daemon", "postmaster", "noreply", "no-reply", "do-not-reply", "donotreply"}:
         return "mailer-daemon" if local in {"mailer-daemon", "postmaster"} else "no-reply"
-    if _header(msg, "Return-Path").strip() == "<>":
+    # The null reverse path (RFC 5321 4.5.5) marks mail no one may answer. Over SMTP it is the
+    # envelope's MAIL FROM (the Return-Path header is written only at final delivery, so mail
+    # handed to our own receiver has none); from IMAP, the header the delivering server wrote.
+    if envelope_sender == NULL_SENDER or _header(msg, "Return-Path").strip() == NULL_SENDER:
         return "null-sender"
     return ""
 
@@ -420,9 +427,10 @@ def _parse_date(value: str) -> dt.datetime | None:
     return parsed
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Everything the desk needs from one mail. Never raises; problems land in `warnings`."""
-    result = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest())
+def parse_message(raw: bytes, envelope_sender: str | None = None) -> ParsedMessage:
+    """Everything the desk needs from one mail. Never raises; problems land in `warnings`.
+    `envelope_sender`: the SMTP MAIL FROM it came with, if known ("<>": the null sender)."""
+    result = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest(), envelope_sender=envelope_sender)
     try:
         msg = email.message_from_bytes(raw, policy=policy.compat32)
     except Exception as error:  # noqa: BLE001
@@ -467,7 +475,7 @@ def _read_headers(msg: Message, result: ParsedMessage) -> None:
 
 
 def _read_signals(msg: Message, result: ParsedMessage) -> None:
-    result.auto_reason = _auto_reason(msg, result.from_address)
+    result.auto_reason = _auto_reason(msg, result.from_address, result.envelope_sender)
     bounce = _is_bounce(msg, result.from_address)
     if bounce and not result.is_bounce:
         result.is_bounce = True
