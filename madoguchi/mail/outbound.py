@@ -24,7 +24,7 @@ from django.utils import timezone
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.customers.models import IdentityKind, MatchState, PossibleMatch
 from madoguchi.customers.services import normalise_identity, unconfirmed_address
-from madoguchi.mail.charsets import encode_iso2022jp
+from madoguchi.mail.charsets import encode_iso2022jp, fold_for_iso2022jp
 from madoguchi.mail.models import (
     Charset,
     Mailbox,
@@ -313,7 +313,7 @@ class JisEmailMessage(EmailMessage):
         msg["Content-Type"] = 'text/plain; charset="ISO-2022-JP"'
         msg["Content-Transfer-Encoding"] = "7bit"
         msg["Subject"] = _jis_words(self.subject)
-        msg.set_payload(encode_iso2022jp(self.body).decode("ascii"))
+        msg.set_payload(encode_iso2022jp(fold_for_iso2022jp(self.body)).decode("ascii"))
         name, address = parseaddr(self.from_email)
         if name:
             del msg["From"]
@@ -322,6 +322,18 @@ class JisEmailMessage(EmailMessage):
 
 
 TEMPORARY_ERRORS = (smtplib.SMTPException, OSError, socket.timeout)
+
+
+def is_permanent(error: Exception) -> bool:
+    """The server refused this mail for good (a 5xx reply to MAIL FROM or DATA, RFC 5321
+    4.2.1): sending it again gets the same answer, so it fails at once instead of eight times
+    over a day. A refused login or connection stays temporary: that is the desk's own setup,
+    and once fixed the waiting mails go out by themselves."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return True
+    if isinstance(error, (smtplib.SMTPDataError, smtplib.SMTPSenderRefused)):
+        return 500 <= error.smtp_code < 600
+    return False
 
 
 def _claim(pk: int, now: dt.datetime) -> OutboundMessage | None:
@@ -349,9 +361,11 @@ def send_outbound(pk: int, now: dt.datetime | None = None) -> OutboundMessage | 
         message.connection = get_connection(timeout=settings.EMAIL_TIMEOUT or 20)
         message.send(fail_silently=False)
     except TEMPORARY_ERRORS as error:
-        final = row.attempts >= MAX_ATTEMPTS or isinstance(error, smtplib.SMTPRecipientsRefused)
+        final = row.attempts >= MAX_ATTEMPTS or is_permanent(error)
         reason = f"送信できませんでした（{row.attempts}回目）: {type(error).__name__}: {error}"
-        if not final:
+        if is_permanent(error):
+            reason += " — メールサーバーがこのメールの受け取りを拒否したため、自動では再送しません。内容や宛先を確認してから「再送する」を押してください。"
+        elif not final:
             reason += f" — {int(backoff(row.attempts).total_seconds())}秒後に再送します。"
         OutboundMessage.objects.filter(pk=pk).update(
             state=OutboundState.FAILED if final else OutboundState.PENDING, last_error=reason[:2000],
