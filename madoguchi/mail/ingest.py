@@ -645,7 +645,19 @@ def _record_bounce(row: RawMessage, parsed: ParsedMessage) -> None:
     row.save(update_fields=FILED_FIELDS)
 
 
+TRUNCATED_NOT_RETRYABLE = (
+    "このメールは大きすぎたため、見出し（ヘッダー）だけを保存しています。本文がないため、もう一度取り込むことは"
+    "できません。メールボックスで元のメールを確認し、必要であれば送信者に小さく分けて送り直していただいてください。"
+)
+
+
 def retry_raw_message(pk: int) -> RawMessage:
+    """The retry button of /mail/failed/. A mail kept as headers only (over the size limit)
+    cannot be retried: there is nothing more to read, and clearing its state would take it off
+    the failed list into a pending state no worker ever files (MailRejected says why)."""
+    row = RawMessage.objects.get(pk=pk)
+    if row.is_truncated:
+        raise MailRejected(TRUNCATED_NOT_RETRYABLE)
     RawMessage.objects.filter(pk=pk, state=RawState.FAILED).update(state=RawState.PENDING, error="")
     return process_raw_message(pk)
 

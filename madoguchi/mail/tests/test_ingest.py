@@ -281,3 +281,27 @@ def test_read_receipt_does_not_mark_our_mail_bounced_and_opens_no_case(django_ca
     assert not Interaction.objects.filter(case=first.case, kind=InteractionKind.SYSTEM, body__contains="届きませんでした").exists()
     assert Interaction.objects.filter(case=first.case, kind=InteractionKind.INBOUND).count() == 1
     assert Case.objects.count() == 1 and OutboundMessage.objects.count() == 1  # nothing answered it
+
+
+def test_mail_kept_as_headers_only_cannot_be_retried_and_keeps_its_reason(client, django_user_model) -> None:
+    """The IMAP poller keeps only the headers of a mail over the size limit, as failed."""
+    from madoguchi.mail.ingest import MailRejected, retry_raw_message
+
+    header = japanese_mail(subject="写真を50枚送ります").split(b"\n\n", 1)[0] + b"\n\n"
+    reason = "メールが大きすぎるため取り込めませんでした（31.5 MB、上限 25 MB）。"
+    row, _created = do_ingest_raw(header, "imap", too_large=reason, full_size=33_000_000)
+    client.force_login(django_user_model.objects.create_user(username="agent-big", password="pw-窓口-123"))
+    page = client.get("/mail/failed/").content.decode()
+    assert reason in page and f"/mail/raw/{row.pk}/retry/" not in page and f"/mail/raw/{row.pk}.eml" in page
+    response = client.post(f"/mail/raw/{row.pk}/retry/", follow=True)
+    assert "もう一度取り込むことはできません" in response.content.decode()
+    row.refresh_from_db()
+    assert row.state == RawState.FAILED and row.error == reason
+    with pytest.raises(MailRejected):
+        retry_raw_message(row.pk)
+
+
+def test_failed_mail_that_is_complete_keeps_its_retry_button(django_capture_on_commit_callbacks, client, django_user_model) -> None:
+    row = ingest(b"Subject: =?UTF-8?B?5beu5Ye65Lq644Gq44GX?=\r\n\r\nFrom header is missing", django_capture_on_commit_callbacks)
+    client.force_login(django_user_model.objects.create_user(username="agent-r", password="pw-窓口-123"))
+    assert f"/mail/raw/{row.pk}/retry/" in client.get("/mail/failed/").content.decode()
