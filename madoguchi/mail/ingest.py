@@ -45,7 +45,7 @@ from madoguchi.mail.models import (
     RawMessage,
     RawState,
 )
-from madoguchi.mail.parsing import ParsedMessage, clean_subject, parse_message
+from madoguchi.mail.parsing import ParsedMessage, clean_subject, parse_message, without_case_tokens
 from madoguchi.mail.threading import Lookups
 
 log = logging.getLogger(__name__)
@@ -530,6 +530,11 @@ REFUSED_NOTE = (
     "登録されていないため、新しい案件として受け付けました。同じお客様からのメールであれば、"
     "内容を確認のうえ案件をつないでください（お客様の統合など）。"
 )
+REFUSED_JOINED_NOTE = (
+    "このメールは案件 #{number} を参照していますが、差出人 {address} はその案件のお客様のアドレスとして"
+    "登録されていないため、差出人の対応中のこの案件に追加しました。案件 #{number} に関わる内容であれば、"
+    "内容を確認のうえ案件をつないでください（お客様の統合など）。"
+)
 
 
 _WRITE_NOW = _WriteNow()
@@ -571,7 +576,7 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups, out: _WriteN
     opens_case = case is None
     if case is None:
         case = out.case(
-            customer=customer, subject=(clean_subject(parsed.subject) or "（件名なし）")[:200],
+            customer=customer, subject=(clean_subject(without_case_tokens(parsed.subject)) or "（件名なし）")[:200],
             channel=Channel.EMAIL, category=lookups.default_category(), complaint=body, received_at=occurred,
         )
     row.case = case
@@ -584,8 +589,9 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups, out: _WriteN
     )
     out.row(row)
     if refused is not None:
+        note = REFUSED_NOTE if opens_case else REFUSED_JOINED_NOTE
         out.message(case, kind=InteractionKind.SYSTEM, channel=Channel.EMAIL,
-                    body=REFUSED_NOTE.format(number=refused.pk, address=parsed.from_address))
+                    body=note.format(number=refused.pk, address=parsed.from_address))
     if opens_case and row.auto_reason != IMPORTED:
         from madoguchi.mail.outbound import queue_acknowledgement
 

@@ -180,11 +180,22 @@ def clean_subject(subject: str) -> str:
     return subject.strip()
 
 
+def case_numbers_in(subject: str) -> list[int]:
+    """Every [#1234] token of the subject, in order: a subject can carry several (a reply to
+    a case opened from a mail that quoted another case's number)."""
+    numbers = [int(unicodedata.normalize("NFKC", match.group(1))) for match in CASE_TOKEN.finditer(subject)]
+    return list(dict.fromkeys(numbers))
+
+
 def case_number_in(subject: str) -> int | None:
-    match = CASE_TOKEN.search(subject)
-    if not match:
-        return None
-    return int(unicodedata.normalize("NFKC", match.group(1)))
+    numbers = case_numbers_in(subject)
+    return numbers[0] if numbers else None
+
+
+def without_case_tokens(subject: str) -> str:
+    """The subject without [#1234] tokens: a new case gets its own number in our replies
+    (`Re: 件名 [#247]`), and an old token kept in its subject would pile up beside it."""
+    return re.sub(r"[ \t]{2,}", " ", CASE_TOKEN.sub(" ", subject)).strip()
 
 
 # --- Body -----------------------------------------------------------------------------------------

@@ -305,3 +305,35 @@ def test_failed_mail_that_is_complete_keeps_its_retry_button(django_capture_on_c
     row = ingest(b"Subject: =?UTF-8?B?5beu5Ye65Lq644Gq44GX?=\r\n\r\nFrom header is missing", django_capture_on_commit_callbacks)
     client.force_login(django_user_model.objects.create_user(username="agent-r", password="pw-窓口-123"))
     assert f"/mail/raw/{row.pk}/retry/" in client.get("/mail/failed/").content.decode()
+
+
+def test_new_case_subject_drops_the_case_token_it_quoted(django_capture_on_commit_callbacks) -> None:
+    from madoguchi.mail.outbound import reply_subject
+
+    victim = ingest(japanese_mail(subject="返品について", sender="victim@example.jp"), django_capture_on_commit_callbacks)
+    other = ingest(japanese_mail(subject=f"Re: 返品について [#{victim.case_id}]", sender="hanako@example.jp"), django_capture_on_commit_callbacks)
+    assert other.case_id != victim.case_id and other.case.subject == "返品について"
+    assert reply_subject(other.case) == f"Re: 返品について [#{other.case_id}]"
+
+
+def test_mail_with_several_case_tokens_joins_the_senders_own_case(django_capture_on_commit_callbacks) -> None:
+    """A second case opened from a mail quoting the first one's number: the reply to it still
+    carries both tokens (older desks kept them), and belongs to the sender's own case."""
+    first = ingest(japanese_mail(subject="返品について", sender="victim@example.jp"), django_capture_on_commit_callbacks)
+    own = ingest(japanese_mail(subject=f"返品について [#{first.case_id}]", sender="hanako@example.jp"), django_capture_on_commit_callbacks)
+    Case.objects.filter(pk=own.case_id).update(status=Status.RESOLVED)  # not found as the open case: by its token only
+    answer = ingest(japanese_mail(subject=f"Re: 返品について [#{first.case_id}] [#{own.case_id}]", sender="hanako@example.jp",
+                                  body="伝票番号は 1234-5678-9012 です。"), django_capture_on_commit_callbacks)
+    assert answer.case_id == own.case_id
+    assert Case.objects.count() == 2
+
+
+def test_mail_referring_to_someone_elses_case_joins_the_senders_open_case(django_capture_on_commit_callbacks) -> None:
+    victim = ingest(japanese_mail(subject="返品について", sender="victim@example.jp"), django_capture_on_commit_callbacks)
+    own = ingest(japanese_mail(subject="届いた急須が割れていました", sender="hanako@example.jp"), django_capture_on_commit_callbacks)
+    later = ingest(japanese_mail(subject=f"Fw: [#{victim.case_id}] 返品について", sender="hanako@example.jp",
+                                 body="友人から転送してもらった案内です。同じ対応をお願いできますか。"), django_capture_on_commit_callbacks)
+    assert later.case_id == own.case_id and Case.objects.count() == 2
+    note = Interaction.objects.get(case=own.case, kind=InteractionKind.SYSTEM, body__contains="参照しています").body
+    assert f"#{victim.case_id}" in note and "対応中のこの案件に追加しました" in note
+    assert not RawMessage.objects.filter(case=victim.case, from_address="hanako@example.jp").exists()
