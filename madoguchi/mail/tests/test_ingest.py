@@ -337,3 +337,8 @@ def test_mail_referring_to_someone_elses_case_joins_the_senders_open_case(django
     note = Interaction.objects.get(case=own.case, kind=InteractionKind.SYSTEM, body__contains="参照しています").body
     assert f"#{victim.case_id}" in note and "対応中のこの案件に追加しました" in note
     assert not RawMessage.objects.filter(case=victim.case, from_address="hanako@example.jp").exists()
+
+
+def test_forwarded_report_is_part_of_the_complaint(django_capture_on_commit_callbacks) -> None:
+    row = ingest(corpus("nested-rfc822"), django_capture_on_commit_callbacks)
+    assert "最初に送った内容です。" in row.case.complaint and "最初に送った内容です。" in row.interaction.body
