@@ -18,9 +18,15 @@ SAFE_TAGS = {
 }
 
 
+# Tags dropped with their content: nh3 keeps the text of a tag it removes, so a mail's
+# <title> (often the newsletter's name, or the subject again) would show above its body.
+DROPPED_WITH_CONTENT = {"script", "style", "head", "title"}
+
+
 def sanitise_html(markup: str) -> str:
     return nh3.clean(
-        markup, tags=SAFE_TAGS, attributes={"a": {"href", "title"}, "td": {"colspan"}, "th": {"colspan"}},
+        markup, tags=SAFE_TAGS, clean_content_tags=DROPPED_WITH_CONTENT,
+        attributes={"a": {"href", "title"}, "td": {"colspan"}, "th": {"colspan"}},
         url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow",
     )
 

@@ -88,3 +88,11 @@ def test_forward_inside_quoted_history_stays_folded_with_it() -> None:
             "> ご不便をおかけしております。\n> ---------- 転送されたメッセージ ----------\n> 以前の案内です。")
     visible, folded = split_quoted(text)
     assert visible == "写真を追加で送ります。" and "以前の案内です。" in folded
+
+
+def test_displayed_html_drops_the_head_title_and_style_with_their_text() -> None:
+    from madoguchi.mail.cleaning import sanitise_html
+
+    markup = ("<html><head><title>【こもれび堂】ご注文確認</title><style>p { color: red }</style></head>"
+              "<body><p>急須の<b>蓋</b>が割れていました。</p></body></html>")
+    assert sanitise_html(markup) == "<p>急須の<b>蓋</b>が割れていました。</p>"
