@@ -289,3 +289,13 @@ def test_mail_refused_for_good_fails_at_once_and_shows_on_the_case(smtp_sink, ag
     client.force_login(agent)
     page = client.get(f"/cases/{row.case_id}/").content.decode()
     assert "送信できませんでした" in page and "再送する" in page
+
+
+def test_outgoing_mail_is_dated_in_the_shops_time_zone(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    from email.utils import parsedate_to_datetime
+
+    row = incoming_case(django_capture_on_commit_callbacks)
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    [message] = sent_to(smtp_sink, out.message_id)
+    assert message["Date"].endswith("+0900") and len(message.get_all("Date")) == 1
+    assert abs(parsedate_to_datetime(message["Date"]) - timezone.now()) < dt.timedelta(minutes=1)
