@@ -51,6 +51,20 @@ def _is_auto_reply(interaction: Interaction) -> bool:
     return linked.exclude(auto_reason="").exists()
 
 
+def _over_mail_limit(case: Case) -> bool:
+    """By e-mail the answer is an automatic mail: it counts against the mail app's per-sender
+    limit, shared with its acknowledgements (mail.outbound.automatic_mail_allowed)."""
+    if case.channel != Channel.EMAIL:
+        return False
+    try:
+        from madoguchi.mail.outbound import automatic_mail_allowed, customer_address
+    except ImportError:  # pragma: no cover - mail app not installed
+        return False
+    address = customer_address(case)
+    # No address: no mail goes out to count (the outbox records why it could not send).
+    return bool(address) and not automatic_mail_allowed(address)
+
+
 def should_answer(interaction: Interaction) -> bool:
     if interaction.kind != InteractionKind.INBOUND or interaction.channel not in CHANNELS:
         return False
@@ -62,7 +76,7 @@ def should_answer(interaction: Interaction) -> bool:
     # Only a new case: once an agent has written, the customer is in a conversation.
     if case.interactions.filter(kind=InteractionKind.OUTBOUND).exists():
         return False
-    return not _is_auto_reply(interaction)
+    return not _is_auto_reply(interaction) and not _over_mail_limit(case)
 
 
 def answers(channel: str, at: object) -> bool:

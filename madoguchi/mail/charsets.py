@@ -123,10 +123,14 @@ def decode_iso2022jp(data: bytes, strict: bool = True) -> str:
     return "".join(out)
 
 
+def _full_width_kana(text: str) -> str:
+    return re.sub(r"[\uff61-\uff9f]+", lambda m: unicodedata.normalize("NFKC", m.group()), text)
+
+
 def encode_iso2022jp(text: str) -> bytes:
     """Text as CP50220-style ISO-2022-JP: half-width katakana become full-width, characters
     cp932 lacks become '?' (mailers do the same; the UTF-8 default avoids this loss)."""
-    text = re.sub(r"[\uff61-\uff9f]+", lambda m: unicodedata.normalize("NFKC", m.group()), text)
+    text = _full_width_kana(text)
     out = bytearray()
     in_jis = False
     for char in text:
@@ -235,3 +239,45 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
 
 def decode_text(data: bytes, declared: str | None = None) -> str:
     return decode_bytes(data, declared)[0]
+
+
+# Longest encoded body line we write. RFC 5322 2.1.1 allows at most 998 bytes a line and SMTP
+# servers refuse longer ones ("500 Line too long"); a margin below it, as some relays count
+# the line ending or a trace prefix in.
+MAX_JIS_LINE_BYTES = 900
+_SWITCH = 3  # ESC $ B or ESC ( B
+
+
+def _is_double_byte(char: str) -> bool:
+    try:
+        return len(char.encode("cp932")) == 2
+    except UnicodeEncodeError:
+        return False  # encoded as "?"
+
+
+def fold_for_iso2022jp(text: str, limit: int = MAX_JIS_LINE_BYTES) -> str:
+    """The text with a line break inserted wherever a line would encode to more than `limit`
+    bytes. ISO-2022-JP must go 7bit (its old readers are why a mailbox chooses it), so a long
+    paragraph cannot be left to quoted-printable or base64 the way UTF-8 is; it is folded
+    between two characters, as Japanese mailers wrap (Japanese has no spaces to lose, and
+    each encoded line returns to ASCII before its line break, which encode_iso2022jp does at
+    every newline). Lines that fit are left exactly as written."""
+    text = _full_width_kana(text)  # as encode_iso2022jp will, so a split never parts ｶﾞ
+    return "\n".join(folded for line in text.split("\n") for folded in _fold_line(line, limit))
+
+
+def _fold_line(line: str, limit: int) -> list[str]:
+    pieces: list[str] = []
+    start, size, in_jis = 0, 0, False
+    for index, char in enumerate(line):
+        wide = _is_double_byte(char)
+        cost = (2 if wide else 1) + (_SWITCH if wide != in_jis else 0)
+        closing = _SWITCH if wide else 0  # a line ending in JIS returns to ASCII
+        if index > start and size + cost + closing > limit:
+            pieces.append(line[start:index])
+            start, size, in_jis = index, 0, False
+            cost = (2 if wide else 1) + (_SWITCH if wide else 0)
+        size += cost
+        in_jis = wide
+    pieces.append(line[start:])
+    return pieces

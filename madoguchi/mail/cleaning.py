@@ -18,9 +18,15 @@ SAFE_TAGS = {
 }
 
 
+# Tags dropped with their content: nh3 keeps the text of a tag it removes, so a mail's
+# <title> (often the newsletter's name, or the subject again) would show above its body.
+DROPPED_WITH_CONTENT = {"script", "style", "head", "title"}
+
+
 def sanitise_html(markup: str) -> str:
     return nh3.clean(
-        markup, tags=SAFE_TAGS, attributes={"a": {"href", "title"}, "td": {"colspan"}, "th": {"colspan"}},
+        markup, tags=SAFE_TAGS, clean_content_tags=DROPPED_WITH_CONTENT,
+        attributes={"a": {"href", "title"}, "td": {"colspan"}, "th": {"colspan"}},
         url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow",
     )
 
@@ -90,6 +96,14 @@ _QUOTED_LINE = re.compile(r"^\s*(>|＞|&gt;)")
 _SIGNATURE_RULE = re.compile(r"^\s*([-―ー━─=＝＿_*＊~～・◆◇■□●○★☆※])\1{5,}\s*$|^\s*[-―━─=＝]{3,}[^\n]{0,20}[-―━─=＝]{3,}\s*$")
 _SIGNATURE_MARK = re.compile(r"^(-- ?|--|【?署名】?|＜署名＞)\s*$")
 MAX_SIGNATURE_LINES = 10
+# The heading above a forwarded mail: ours (parsing._walk_forwarded), Gmail's, Thunderbird's,
+# Apple Mail's. Its dashes look like a signature rule, but what follows is what the customer
+# sends us to read (the shop's earlier answer, a carrier's notice).
+_FORWARD_HEADING = re.compile(
+    r"^\s*(?:[-―━─=＝]{2,}\s*)?(?:転送されたメッセージ|転送メッセージ|Forwarded message|Begin forwarded message)"
+    r"\s*[:：]?\s*(?:[-―━─=＝]{2,})?\s*$",
+    re.IGNORECASE,
+)
 
 
 def _quote_start(lines: list[str]) -> int | None:
@@ -117,18 +131,34 @@ def _signature_start(lines: list[str]) -> int | None:
     return None
 
 
+def _forward_start(lines: list[str]) -> int | None:
+    return next((index for index, line in enumerate(lines) if _FORWARD_HEADING.match(line)), None)
+
+
 def split_quoted(text: str) -> tuple[str, str]:
     """(what the sender wrote now, quoted history and signature). The second part is kept and
-    shown folded; nothing is thrown away."""
+    shown folded; nothing is thrown away.
+
+    A forwarded mail is part of what the sender wrote now (they send it for us to read): it
+    stays visible, and only the sender's own text above it is searched for a signature and
+    for quoted history (a forwarded mail's header block looks like Outlook's quote header).
+    A forward inside quoted history is history, folded with it."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    cut = _quote_start(lines)
+    forward = _forward_start(lines)
+    own, forwarded = (lines[:forward], lines[forward:]) if forward is not None else (lines, [])
+    cut = _quote_start(own)
     if cut == 0:
         return text.strip(), ""  # the whole mail is a quote (a bare forward): show it
-    visible, folded = (lines[:cut], lines[cut:]) if cut is not None else (lines, [])
+    if cut is not None:
+        visible, folded, forwarded = own[:cut], own[cut:] + forwarded, []
+    else:
+        visible, folded = own, []
     while visible and not visible[-1].strip():
         visible.pop()
     signature = _signature_start(visible)
     if signature is not None:
         folded = visible[signature:] + ([""] if folded else []) + folded
         visible = visible[:signature]
+    if forwarded:
+        visible = [*visible, "", *forwarded] if visible else forwarded
     return "\n".join(visible).strip(), "\n".join(folded).strip()

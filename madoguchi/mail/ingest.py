@@ -45,7 +45,7 @@ from madoguchi.mail.models import (
     RawMessage,
     RawState,
 )
-from madoguchi.mail.parsing import ParsedMessage, clean_subject, parse_message
+from madoguchi.mail.parsing import ParsedMessage, clean_subject, parse_message, without_case_tokens
 from madoguchi.mail.threading import Lookups
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def find_duplicate(raw: bytes) -> RawMessage | None:
 
 def do_ingest_raw(
     raw: bytes, source: str, mailbox: Mailbox | None = None, *, too_large: str = "", full_size: int = 0,
-    enqueue: bool = True,
+    enqueue: bool = True, envelope_sender: str | None = None,
 ) -> tuple[RawMessage, bool]:
     """Keep the mail, exactly as received; (row, created). A duplicate returns the first copy.
 
@@ -91,14 +91,15 @@ def do_ingest_raw(
     transaction (the SMTP receiver) that statement runs in autocommit: it is its own
     transaction, committed when it returns, with no BEGIN and COMMIT round trips around it.
     `too_large` (a Japanese reason) stores only what was given (the headers) as failed, with
-    `full_size` the real size; such a row is never parsed into a case."""
+    `full_size` the real size; such a row is never parsed into a case. `envelope_sender`: the
+    SMTP MAIL FROM ("<>" for the null sender), kept beside the bytes, which stay exact."""
     row = RawMessage(
         mailbox=mailbox, source=source[:20], raw=raw, size=max(len(raw), full_size),
         sha256=hashlib.sha256(raw).hexdigest(), content_hash=content_hash(raw),
-        message_id=header_message_id(raw),
+        message_id=header_message_id(raw), envelope_sender=envelope_sender[:254] if envelope_sender is not None else None,
     )
     if too_large:
-        _describe(row, parse_message(raw))
+        _describe(row, parse_message(raw, row.envelope_sender))
         row.state, row.error = RawState.FAILED, too_large
     try:
         # In a group's transaction (do_ingest_many) a savepoint, so a duplicate skips only itself.
@@ -185,7 +186,7 @@ def process_raw_messages(pks: list[int]) -> list[RawMessage]:
     RawMessage.objects.filter(pk__in=[row.pk for row in todo]).exclude(state__in=[RawState.PARSED, RawState.IGNORED]).update(
         attempts=F("attempts") + 1
     )
-    parsed = {row.pk: parse_message(bytes(row.raw)) for row in todo}
+    parsed = {row.pk: parse_message(bytes(row.raw), row.envelope_sender) for row in todo}
     with transaction.atomic(), after_commit.batch():
         claimed = _claim([row.pk for row in todo])
         filing = [row for row in todo if row.pk in claimed]
@@ -523,9 +524,15 @@ def _describe(row: RawMessage, parsed: ParsedMessage) -> None:
 
 
 IMPORTED = "imported"
+HISTORY_SOURCES = {"import"}  # `madoguchi import-mail`: old mail, not live
 REFUSED_NOTE = (
     "このメールは案件 #{number} を参照していますが、差出人 {address} はその案件のお客様のアドレスとして"
     "登録されていないため、新しい案件として受け付けました。同じお客様からのメールであれば、"
+    "内容を確認のうえ案件をつないでください（お客様の統合など）。"
+)
+REFUSED_JOINED_NOTE = (
+    "このメールは案件 #{number} を参照していますが、差出人 {address} はその案件のお客様のアドレスとして"
+    "登録されていないため、差出人の対応中のこの案件に追加しました。案件 #{number} に関わる内容であれば、"
     "内容を確認のうえ案件をつないでください（お客様の統合など）。"
 )
 
@@ -537,7 +544,7 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups, out: _WriteN
     """File one mail (inside its savepoint, or planned by the bulk path: `out`); returns the
     sender's customer record if known."""
     _describe(row, parsed)
-    if row.source == "import" and not parsed.auto_reason:
+    if row.source in HISTORY_SOURCES and not parsed.auto_reason:
         # History, not a live message: no acknowledgement or after-hours answer goes out for it
         # (the knowledge app checks auto_reason too). The mail is still filed on its case.
         row.auto_reason = IMPORTED
@@ -564,12 +571,12 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups, out: _WriteN
         # again. A worker that created it meanwhile makes the insert fail (unique identity):
         # the mail's savepoint rolls back and it is filed once more (process_raw_messages).
         customer = out.customer(parsed)
-    occurred = _occurred_at(parsed)
+    occurred = _occurred_at(row, parsed)
     body = parsed.visible_text or parsed.text or "（本文なし）"
     opens_case = case is None
     if case is None:
         case = out.case(
-            customer=customer, subject=(clean_subject(parsed.subject) or "（件名なし）")[:200],
+            customer=customer, subject=(clean_subject(without_case_tokens(parsed.subject)) or "（件名なし）")[:200],
             channel=Channel.EMAIL, category=lookups.default_category(), complaint=body, received_at=occurred,
         )
     row.case = case
@@ -582,8 +589,9 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups, out: _WriteN
     )
     out.row(row)
     if refused is not None:
+        note = REFUSED_NOTE if opens_case else REFUSED_JOINED_NOTE
         out.message(case, kind=InteractionKind.SYSTEM, channel=Channel.EMAIL,
-                    body=REFUSED_NOTE.format(number=refused.pk, address=parsed.from_address))
+                    body=note.format(number=refused.pk, address=parsed.from_address))
     if opens_case and row.auto_reason != IMPORTED:
         from madoguchi.mail.outbound import queue_acknowledgement
 
@@ -591,7 +599,20 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups, out: _WriteN
     return customer
 
 
-def _occurred_at(parsed: ParsedMessage) -> dt.datetime:
+def _occurred_at(row: RawMessage, parsed: ParsedMessage) -> dt.datetime:
+    """When the mail counts as received: for live mail (SMTP, IMAP) the time it reached us,
+    which is what the shop's SLA counts from and what the acknowledgement's promise and the
+    business-hours decision are based on (so case.received_at of a live mail is its arrival).
+    The Date header is the sender's clock, and a mail that sat in an outbox for days or comes
+    from a wrong clock must not start a promise that is already past or in the future. (From
+    IMAP, "reached us" is when the poll stored it: later than the server's arrival only while
+    polling was down.) Imported history keeps its Date header, the only time it has."""
+    if row.source not in HISTORY_SOURCES:
+        return row.received_at or timezone.now()
+    return _sender_date(parsed)
+
+
+def _sender_date(parsed: ParsedMessage) -> dt.datetime:
     now = timezone.now()
     if parsed.date is None or parsed.date > now or parsed.date < now - dt.timedelta(days=3650):
         return now
@@ -630,7 +651,19 @@ def _record_bounce(row: RawMessage, parsed: ParsedMessage) -> None:
     row.save(update_fields=FILED_FIELDS)
 
 
+TRUNCATED_NOT_RETRYABLE = (
+    "このメールは大きすぎたため、見出し（ヘッダー）だけを保存しています。本文がないため、もう一度取り込むことは"
+    "できません。メールボックスで元のメールを確認し、必要であれば送信者に小さく分けて送り直していただいてください。"
+)
+
+
 def retry_raw_message(pk: int) -> RawMessage:
+    """The retry button of /mail/failed/. A mail kept as headers only (over the size limit)
+    cannot be retried: there is nothing more to read, and clearing its state would take it off
+    the failed list into a pending state no worker ever files (MailRejected says why)."""
+    row = RawMessage.objects.get(pk=pk)
+    if row.is_truncated:
+        raise MailRejected(TRUNCATED_NOT_RETRYABLE)
     RawMessage.objects.filter(pk=pk, state=RawState.FAILED).update(state=RawState.PENDING, error="")
     return process_raw_message(pk)
 

@@ -108,6 +108,11 @@ class RawMessage(models.Model):
     # Hash of the body only: the same mail delivered twice with different Received headers.
     content_hash = models.CharField(max_length=64)
     message_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # The SMTP envelope's MAIL FROM, kept beside the exact bytes (it is not in them): "<>" is
+    # the null sender of bounces and auto-replies (RFC 5321 4.5.5); NULL when not known (IMAP,
+    # import, mail stored before it was kept). Nullable so that adding it to a table of
+    # millions of raw mails is a plain ADD COLUMN (SQLite copies the whole table otherwise).
+    envelope_sender = models.CharField(_("エンベロープ差出人"), max_length=254, null=True, blank=True)  # noqa: DJ001
     received_at = models.DateTimeField(_("受信日時"), auto_now_add=True)
     state = models.CharField(_("状態"), max_length=10, choices=RawState.choices, default=RawState.PENDING)
     error = models.TextField(_("エラー"), blank=True)

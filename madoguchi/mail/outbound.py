@@ -13,18 +13,18 @@ import datetime as dt
 import logging
 import smtplib
 import socket
-from email.utils import formataddr, make_msgid, parseaddr
+from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.customers.models import IdentityKind, MatchState, PossibleMatch
 from madoguchi.customers.services import normalise_identity, unconfirmed_address
-from madoguchi.mail.charsets import encode_iso2022jp
+from madoguchi.mail.charsets import encode_iso2022jp, fold_for_iso2022jp
 from madoguchi.mail.models import (
     Charset,
     Mailbox,
@@ -32,6 +32,7 @@ from madoguchi.mail.models import (
     OutboundMessage,
     OutboundState,
     RawMessage,
+    RawState,
 )
 from madoguchi.mail.parsing import decode_header_value
 
@@ -86,13 +87,42 @@ def customer_address(case: Case) -> str:
     return own[0]
 
 
+MAX_REFERENCES = 20  # the first mail of the thread and the newest ones (RFC 5322 sets no limit)
+
+
+def _customer_mails(case: Case) -> list[tuple[dt.datetime, str]]:
+    """(time, Message-ID) of the mails on the case the customer wrote: only mails filed as a
+    message of the case. Auto-replies and bounces kept beside the case (state ignored) are
+    not part of the conversation, and a reply "to" them would thread under a robot's mail."""
+    return list(
+        RawMessage.objects.filter(case=case, state=RawState.PARSED, interaction__isnull=False).exclude(message_id="")
+        .values_list("interaction__occurred_at", "message_id")
+    )
+
+
+def _our_mails(case: Case) -> list[tuple[dt.datetime, str]]:
+    """(time, Message-ID) of what the desk sent the customer on the case (replies and the
+    acknowledgement, which a customer's answer may reply to), not the mails to staff."""
+    return list(
+        OutboundMessage.objects.filter(case=case, kind__in=[OutboundKind.REPLY, OutboundKind.ACK])
+        .values_list("created_at", "message_id")
+    )
+
+
 def _thread_headers(case: Case) -> tuple[str, str]:
-    """(In-Reply-To, References): the customer's latest mail, then the whole thread in order."""
-    inbound = list(RawMessage.objects.filter(case=case).exclude(message_id="").order_by("pk").values_list("pk", "message_id"))
-    outbound = list(OutboundMessage.objects.filter(case=case, kind=OutboundKind.REPLY).order_by("pk").values_list("created_at", "message_id"))
-    in_reply_to = inbound[-1][1] if inbound else ""
-    ids = [mid for _pk, mid in inbound] + [mid for _at, mid in outbound]
-    return in_reply_to, " ".join(dict.fromkeys(ids[-20:]))
+    """(In-Reply-To, References): the customer's latest real mail is the parent; References
+    is the thread up to it, oldest first and the parent last (RFC 5322 3.6.4), cut to the
+    first mail and the newest ones."""
+    inbound = sorted(_customer_mails(case))
+    parent = inbound[-1] if inbound else None
+    thread = sorted(inbound + _our_mails(case))
+    if parent is not None:
+        # Only the parent's ancestors precede it; our own later mails are not its ancestors.
+        thread = [entry for entry in thread if entry < parent and entry[1] != parent[1]] + [parent]
+    ids = list(dict.fromkeys(mid for _at, mid in thread))
+    if len(ids) > MAX_REFERENCES:
+        ids = ids[:1] + ids[-(MAX_REFERENCES - 1):]
+    return (parent[1] if parent else ""), " ".join(ids)
 
 
 def reply_subject(case: Case) -> str:
@@ -152,10 +182,21 @@ def no_address_reason(case: Case) -> str:
 def _ack_allowed(address: str, mailbox: Mailbox | None) -> bool:
     if mailbox is not None and not mailbox.send_acknowledgement:
         return False
-    if not settings.MAIL_SEND_ACKNOWLEDGEMENT or not address:
+    if not settings.MAIL_SEND_ACKNOWLEDGEMENT:
+        return False
+    return automatic_mail_allowed(address)
+
+
+def automatic_mail_allowed(address: str) -> bool:
+    """At most MAIL_ACK_PER_SENDER_PER_HOUR automatic mails an hour to one address, whichever
+    sends them: acknowledgements and replies nobody wrote (the knowledge app's after-hours
+    answer). One limit for all, so a robot mailing us in a loop, or somebody sending mail in
+    another's name, gets a few mails back, not one per mail whichever kind it is."""
+    if not address:
         return False
     since = timezone.now() - dt.timedelta(hours=1)
-    recent = OutboundMessage.objects.filter(kind=OutboundKind.ACK, to_address=address, created_at__gte=since).count()
+    automatic = Q(kind=OutboundKind.ACK) | Q(kind=OutboundKind.REPLY, interaction__author__isnull=True)
+    recent = OutboundMessage.objects.filter(automatic, to_address=address, created_at__gte=since).count()
     return recent < settings.MAIL_ACK_PER_SENDER_PER_HOUR
 
 
@@ -238,7 +279,9 @@ def queue_staff_mail(*, to: str, subject: str, body: str, case: Case | None, ded
 # --- Sending -------------------------------------------------------------------------------------
 
 def build_email(row: OutboundMessage) -> EmailMessage:
-    headers = {"Message-ID": row.message_id}
+    # In the shop's time zone (+0900), not Django's default "-0000", which says the sender's
+    # zone is unknown and makes some Japanese mail programs show the time nine hours off.
+    headers = {"Message-ID": row.message_id, "Date": format_datetime(timezone.localtime())}
     if row.in_reply_to:
         headers["In-Reply-To"] = row.in_reply_to
     if row.references:
@@ -272,7 +315,7 @@ class JisEmailMessage(EmailMessage):
         msg["Content-Type"] = 'text/plain; charset="ISO-2022-JP"'
         msg["Content-Transfer-Encoding"] = "7bit"
         msg["Subject"] = _jis_words(self.subject)
-        msg.set_payload(encode_iso2022jp(self.body).decode("ascii"))
+        msg.set_payload(encode_iso2022jp(fold_for_iso2022jp(self.body)).decode("ascii"))
         name, address = parseaddr(self.from_email)
         if name:
             del msg["From"]
@@ -281,6 +324,18 @@ class JisEmailMessage(EmailMessage):
 
 
 TEMPORARY_ERRORS = (smtplib.SMTPException, OSError, socket.timeout)
+
+
+def is_permanent(error: Exception) -> bool:
+    """The server refused this mail for good (a 5xx reply to MAIL FROM or DATA, RFC 5321
+    4.2.1): sending it again gets the same answer, so it fails at once instead of eight times
+    over a day. A refused login or connection stays temporary: that is the desk's own setup,
+    and once fixed the waiting mails go out by themselves."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return True
+    if isinstance(error, (smtplib.SMTPDataError, smtplib.SMTPSenderRefused)):
+        return 500 <= error.smtp_code < 600
+    return False
 
 
 def _claim(pk: int, now: dt.datetime) -> OutboundMessage | None:
@@ -308,9 +363,11 @@ def send_outbound(pk: int, now: dt.datetime | None = None) -> OutboundMessage | 
         message.connection = get_connection(timeout=settings.EMAIL_TIMEOUT or 20)
         message.send(fail_silently=False)
     except TEMPORARY_ERRORS as error:
-        final = row.attempts >= MAX_ATTEMPTS or isinstance(error, smtplib.SMTPRecipientsRefused)
+        final = row.attempts >= MAX_ATTEMPTS or is_permanent(error)
         reason = f"送信できませんでした（{row.attempts}回目）: {type(error).__name__}: {error}"
-        if not final:
+        if is_permanent(error):
+            reason += " — メールサーバーがこのメールの受け取りを拒否したため、自動では再送しません。内容や宛先を確認してから「再送する」を押してください。"
+        elif not final:
             reason += f" — {int(backoff(row.attempts).total_seconds())}秒後に再送します。"
         OutboundMessage.objects.filter(pk=pk).update(
             state=OutboundState.FAILED if final else OutboundState.PENDING, last_error=reason[:2000],

@@ -70,6 +70,7 @@ class ParsedMessage:
     bounced_message_ids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     sha256: str = ""
+    envelope_sender: str | None = None
 
     @property
     def thread_ids(self) -> list[str]:
@@ -179,11 +180,22 @@ def clean_subject(subject: str) -> str:
     return subject.strip()
 
 
+def case_numbers_in(subject: str) -> list[int]:
+    """Every [#1234] token of the subject, in order: a subject can carry several (a reply to
+    a case opened from a mail that quoted another case's number)."""
+    numbers = [int(unicodedata.normalize("NFKC", match.group(1))) for match in CASE_TOKEN.finditer(subject)]
+    return list(dict.fromkeys(numbers))
+
+
 def case_number_in(subject: str) -> int | None:
-    match = CASE_TOKEN.search(subject)
-    if not match:
-        return None
-    return int(unicodedata.normalize("NFKC", match.group(1)))
+    numbers = case_numbers_in(subject)
+    return numbers[0] if numbers else None
+
+
+def without_case_tokens(subject: str) -> str:
+    """The subject without [#1234] tokens: a new case gets its own number in our replies
+    (`Re: 件名 [#247]`), and an old token kept in its subject would pile up beside it."""
+    return re.sub(r"[ \t]{2,}", " ", CASE_TOKEN.sub(" ", subject)).strip()
 
 
 # --- Body -----------------------------------------------------------------------------------------
@@ -350,7 +362,12 @@ def _walk_forwarded(part: Message, result: ParsedMessage, texts: list[str], dept
 
 # --- Loop protection ----------------------------------------------------------------------------
 
-def _auto_reason(msg: Message, from_address: str) -> str:
+NULL_SENDER = "<>"
+
+
+def _auto_reason(msg: Message, from_address: str, envelope_sender: str | None = None) -> str:
+    if _is_read_receipt(msg):
+        return "read-receipt"
     auto = _header(msg, "Auto-Submitted").strip().lower()
     if auto and auto != "no":
         return "auto-submitted"
@@ -363,14 +380,50 @@ def _auto_reason(msg: Message, from_address: str) -> str:
     local = from_address.split("@", 1)[0]
     if local in {"mailer-daemon", "postmaster", "noreply", "no-reply", "do-not-reply", "donotreply"}:
         return "mailer-daemon" if local in {"mailer-daemon", "postmaster"} else "no-reply"
-    if _header(msg, "Return-Path").strip() == "<>":
+    # The null reverse path (RFC 5321 4.5.5) marks mail no one may answer. Over SMTP it is the
+    # envelope's MAIL FROM (the Return-Path header is written only at final delivery, so mail
+    # handed to our own receiver has none); from IMAP, the header the delivering server wrote.
+    if envelope_sender == NULL_SENDER or _header(msg, "Return-Path").strip() == NULL_SENDER:
         return "null-sender"
     return ""
 
 
+def _report_type(msg: Message) -> str:
+    value = msg.get_param("report-type") if msg.get_content_type() == "multipart/report" else None
+    return str(value).strip().lower() if isinstance(value, str) else ""
+
+
+def _report_parts(msg: Message) -> set[str]:
+    """Content types of a multipart/report's own parts (not of a mail forwarded inside it:
+    a customer forwarding us a bounce they got is not a bounce of ours)."""
+    if msg.get_content_type() != "multipart/report" or not isinstance(msg.get_payload(), list):
+        return set()
+    return {part.get_content_type() for part in msg.get_payload() if isinstance(part, Message)}
+
+
+def _is_delivery_report(msg: Message) -> bool:
+    """A delivery status notification (RFC 3464). multipart/report alone says nothing: a read
+    receipt (RFC 8098, report-type=disposition-notification) is one too, and it means the
+    mail WAS delivered."""
+    report_type = _report_type(msg)
+    if report_type:
+        return report_type == "delivery-status"
+    return "message/delivery-status" in _report_parts(msg)
+
+
+def _is_read_receipt(msg: Message) -> bool:
+    """A message disposition notification (開封確認): sent by the customer's mail program, not
+    written by them, so it opens no case and gets no answer."""
+    report_type = _report_type(msg)
+    if report_type:
+        return report_type == "disposition-notification"
+    return "message/disposition-notification" in _report_parts(msg)
+
+
 def _is_bounce(msg: Message, from_address: str) -> bool:
-    report = msg.get_content_type() == "multipart/report" and "delivery-status" in (msg.get_param("report-type") or "")
-    return report or from_address.split("@", 1)[0] in {"mailer-daemon", "postmaster"}
+    if _is_read_receipt(msg):
+        return False  # even from postmaster@: a server's receipt says delivered, not bounced
+    return _is_delivery_report(msg) or from_address.split("@", 1)[0] in {"mailer-daemon", "postmaster"}
 
 
 # --- Entry point -----------------------------------------------------------------------------------
@@ -385,9 +438,10 @@ def _parse_date(value: str) -> dt.datetime | None:
     return parsed
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Everything the desk needs from one mail. Never raises; problems land in `warnings`."""
-    result = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest())
+def parse_message(raw: bytes, envelope_sender: str | None = None) -> ParsedMessage:
+    """Everything the desk needs from one mail. Never raises; problems land in `warnings`.
+    `envelope_sender`: the SMTP MAIL FROM it came with, if known ("<>": the null sender)."""
+    result = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest(), envelope_sender=envelope_sender)
     try:
         msg = email.message_from_bytes(raw, policy=policy.compat32)
     except Exception as error:  # noqa: BLE001
@@ -432,7 +486,7 @@ def _read_headers(msg: Message, result: ParsedMessage) -> None:
 
 
 def _read_signals(msg: Message, result: ParsedMessage) -> None:
-    result.auto_reason = _auto_reason(msg, result.from_address)
+    result.auto_reason = _auto_reason(msg, result.from_address, result.envelope_sender)
     bounce = _is_bounce(msg, result.from_address)
     if bounce and not result.is_bounce:
         result.is_bounce = True
@@ -441,7 +495,8 @@ def _read_signals(msg: Message, result: ParsedMessage) -> None:
 
 
 def _read_body(msg: Message, result: ParsedMessage) -> None:
-    result.is_bounce = msg.get_content_type() == "multipart/report"
+    # Known before the walk: a bounce's attached original names the mail that bounced.
+    result.is_bounce = _is_delivery_report(msg)
     texts: list[str] = []
     _walk(msg, result, texts, 0)
     text = "\n\n".join(t.strip("\n") for t in texts if t.strip())

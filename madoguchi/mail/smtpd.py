@@ -25,13 +25,14 @@ STORE_ATTEMPTS = 4
 _running: list[Controller] = []
 
 
-def store_with_retry(raw: bytes, recipients: list[str]) -> int:
-    """Store one mail; on a lost database connection reconnect and try again a few times."""
+def store_with_retry(raw: bytes, recipients: list[str], envelope_sender: str | None = None) -> int:
+    """Store one mail; on a lost database connection reconnect and try again a few times.
+    `envelope_sender` is the MAIL FROM ("<>": the null sender), kept beside the bytes."""
     for attempt in range(STORE_ATTEMPTS):
         try:
             close_old_connections()
             mailbox = Mailbox.objects.filter(address__in=[r.lower() for r in recipients]).first()
-            row, _created = do_ingest_raw(raw, "smtp", mailbox)
+            row, _created = do_ingest_raw(raw, "smtp", mailbox, envelope_sender=envelope_sender)
             return row.pk
         except DatabaseError as error:
             log.warning("mail: SMTP store attempt %s failed: %s", attempt + 1, error)
@@ -56,6 +57,12 @@ def accepts(address: str) -> bool:
     return not addresses or address.lower() in {a.lower() for a in addresses}
 
 
+def _envelope_sender(envelope: Envelope) -> str:
+    """MAIL FROM as given; aiosmtpd reports the null reverse path `MAIL FROM:<>` as "<>"."""
+    sender = (envelope.mail_from or "").strip()
+    return sender if sender not in ("", "<>") else "<>"
+
+
 class Handler:
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]) -> str:  # noqa: N802
         if not await asyncio.get_running_loop().run_in_executor(None, accepts, address):
@@ -68,7 +75,7 @@ class Handler:
         data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "surrogateescape")
         loop = asyncio.get_running_loop()
         try:
-            pk = await loop.run_in_executor(None, store_with_retry, data, list(envelope.rcpt_tos))
+            pk = await loop.run_in_executor(None, store_with_retry, data, list(envelope.rcpt_tos), _envelope_sender(envelope))
         except Exception:  # noqa: BLE001 - tell the sender to keep the mail and retry
             log.exception("mail: SMTP receiver could not store a message")
             return "451 4.3.0 Temporary failure, please try again later"

@@ -25,7 +25,7 @@ from madoguchi.cases.models import ACTIVE_STATUSES, Case, Category
 from madoguchi.customers.models import Customer, Identity, IdentityKind
 from madoguchi.customers.services import normalise_identity
 from madoguchi.mail.models import Mailbox, OutboundMessage, RawMessage
-from madoguchi.mail.parsing import ParsedMessage, case_number_in
+from madoguchi.mail.parsing import ParsedMessage, case_numbers_in
 
 MAX_THREAD_IDS = 50
 
@@ -50,7 +50,7 @@ class Lookups:
         addresses = {normalise_identity(IdentityKind.EMAIL, m.from_address) for m in messages if m.from_address}
         lookups._read_customers(addresses)
         lookups._read_thread_ids({mid for m in messages for mid in m.thread_ids[:MAX_THREAD_IDS]})
-        numbers = {n for n in (case_number_in(m.subject) for m in messages) if n is not None}
+        numbers = {n for m in messages for n in case_numbers_in(m.subject)}
         wanted = {pk for pk in (*lookups.outbound_ids.values(), *lookups.inbound_ids.values()) if pk} | numbers
         lookups._read_cases(wanted)
         lookups._read_open_cases({c.pk for c in lookups.customers.values() if c is not None})
@@ -128,7 +128,7 @@ class Lookups:
 
     def referred_cases(self, parsed: ParsedMessage) -> list[Case]:
         """The cases a mail refers to, in order: by its headers (the closest ancestor first; our
-        own mail before an inbound one), then by a [#1234] token in its subject."""
+        own mail before an inbound one), then by the [#1234] tokens in its subject."""
         ids = parsed.thread_ids[:MAX_THREAD_IDS]
         self._read_thread_ids(set(ids))
         found: list[Case] = []
@@ -136,10 +136,10 @@ class Lookups:
             case = self._case_of(mid)
             if case is not None and case not in found:
                 found.append(case)
-        number = case_number_in(parsed.subject)
-        case = self.case(number) if number is not None else None
-        if case is not None and case not in found:
-            found.append(case)
+        for number in case_numbers_in(parsed.subject):
+            case = self.case(number)
+            if case is not None and case not in found:
+                found.append(case)
         return found
 
     def _case_of(self, mid: str) -> Case | None:
@@ -165,11 +165,11 @@ class Lookups:
     def case_by_token(self, parsed: ParsedMessage, customer: Customer | None) -> Case | None:
         """A [#1234] token joins only if the sender is that case's customer: case numbers are
         easy to guess, and whoever writes into a case receives the staff's replies."""
-        number = case_number_in(parsed.subject)
-        if number is None:
-            return None
-        case = self.case(number)
-        return case if case is not None and self._is_customer_of(case, customer) else None
+        for number in case_numbers_in(parsed.subject):
+            case = self.case(number)
+            if case is not None and self._is_customer_of(case, customer):
+                return case
+        return None
 
     def case_by_sender(self, customer: Customer | None) -> Case | None:
         if customer is None:
@@ -179,15 +179,15 @@ class Lookups:
 
     def thread(self, parsed: ParsedMessage, customer: Customer | None) -> tuple[Case | None, Case | None]:
         """(case, refused): the case the mail joins, and the case it referred to (headers or
-        token) but may not join because the sender is not that case's customer — such a mail
-        opens a new case of its own sender (case None), and staff link the two by hand."""
-        for case in self.referred_cases(parsed):
+        token) but may not join because the sender is not that case's customer. Every case it
+        refers to is tried, and it joins the first that is the sender's; if none is, it goes
+        where a mail without headers or token goes, the sender's open case (case None: a new
+        case of its own sender), and `refused` names the first case it referred to, for the note."""
+        referred = self.referred_cases(parsed)
+        for case in referred:
             if self._is_customer_of(case, customer):
                 return case, None
-        refused = next(iter(self.referred_cases(parsed)), None)
-        if refused is not None:
-            return None, refused
-        return self.case_by_sender(customer), None
+        return self.case_by_sender(customer), (referred[0] if referred else None)
 
     def find_case(self, parsed: ParsedMessage, customer: Customer | None) -> Case | None:
         """`customer`: the sender's customer record, if the address is known."""

@@ -7,12 +7,14 @@ from urllib.parse import quote
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
+from django.db.models import BooleanField, ExpressionWrapper, Q
+from django.db.models.functions import Length
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from madoguchi.mail.ingest import retry_raw_message
+from madoguchi.mail.ingest import MailRejected, retry_raw_message
 from madoguchi.mail.models import Attachment, OutboundMessage, RawMessage, RawState
 from madoguchi.mail.outbound import do_retry_outbound
 
@@ -29,7 +31,11 @@ def _download(data: bytes | object, filename: str, content_type: str) -> HttpRes
 
 @login_required
 def failed_list(request: HttpRequest) -> HttpResponse:
-    failed = RawMessage.objects.filter(state=RawState.FAILED).defer("raw", "html").order_by("-received_at")[:PAGE]
+    # headers_only: kept without its body (over the size limit), so not retryable; read from the
+    # lengths in the database, as the raw bytes themselves are not loaded for the list.
+    headers_only = ExpressionWrapper(Q(size__gt=Length("raw")), output_field=BooleanField())
+    failed = (RawMessage.objects.filter(state=RawState.FAILED).defer("raw", "html").annotate(headers_only=headers_only)
+              .order_by("-received_at")[:PAGE])
     ignored = RawMessage.objects.filter(state=RawState.IGNORED).defer("raw", "html").order_by("-received_at")[:30]
     outbound = OutboundMessage.objects.filter(state__in=["failed", "bounced"]).select_related("case").order_by("-created_at")[:30]
     return render(request, "mail/failed.html", {"failed": failed, "ignored": ignored, "outbound": outbound})
@@ -38,9 +44,13 @@ def failed_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def raw_retry(request: HttpRequest, pk: int) -> HttpResponse:
-    row = get_object_or_404(RawMessage, pk=pk)
-    with transaction.atomic():
-        row = retry_raw_message(row.pk)
+    row = get_object_or_404(RawMessage.objects.defer("raw"), pk=pk)
+    try:
+        with transaction.atomic():
+            row = retry_raw_message(row.pk)
+    except MailRejected as refused:
+        messages.error(request, str(refused))
+        return redirect("mail:failed")
     if row.state == RawState.PARSED and row.case_id:
         messages.success(request, _("メールを取り込みました。"))
         return redirect("cases:detail", pk=row.case_id)

@@ -57,6 +57,7 @@ class Sink:
     port: int
     received: list[bytes] = field(default_factory=list)
     controller: Any = None
+    answer: str = "250 OK"  # what it replies to DATA; a 5xx refuses the mail (spam filter, policy)
 
     def start(self) -> Sink:
         from aiosmtpd.controller import Controller
@@ -65,8 +66,9 @@ class Sink:
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-                sink.received.append(envelope.original_content or envelope.content)
-                return "250 OK"
+                if sink.answer.startswith("2"):
+                    sink.received.append(envelope.original_content or envelope.content)
+                return sink.answer
 
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, decode_data=False)
         self.controller.start()

@@ -73,3 +73,53 @@ def test_no_mail_at_all_to_an_auto_reply_at_night(django_capture_on_commit_callb
         receive(auto, django_capture_on_commit_callbacks)
     assert OutboundMessage.objects.count() == 0 and not AfterHoursReply.objects.exists()
     assert django_mail.outbox == []
+
+
+def test_promise_and_business_hours_count_from_arrival_not_from_an_old_date_header(django_capture_on_commit_callbacks) -> None:
+    """A mail written on a Sunday night that sat in the customer's outbox until Friday noon:
+    the desk received it in business hours, and promises a time after its arrival."""
+    from madoguchi.mail.outbound import reply_due
+
+    written = SUNDAY_NIGHT - dt.timedelta(days=7)
+    with time_machine.travel(FRIDAY_NOON, tick=False):
+        row = receive(japanese_mail(date=written), django_capture_on_commit_callbacks)
+    assert row.case.received_at == row.received_at == FRIDAY_NOON
+    assert row.interaction.occurred_at == FRIDAY_NOON
+    [only] = OutboundMessage.objects.filter(case=row.case)
+    due = reply_due(FRIDAY_NOON).astimezone(JST)
+    assert only.kind == OutboundKind.ACK and f"{due:%Y年%m月%d日}" in only.body and f"{due:%H:%M} までにご連絡いたします" in only.body
+    assert not AfterHoursReply.objects.exists()
+
+
+def test_date_header_in_the_future_does_not_move_the_received_time(django_capture_on_commit_callbacks) -> None:
+    with time_machine.travel(FRIDAY_NOON, tick=False):
+        row = receive(japanese_mail(date=FRIDAY_NOON + dt.timedelta(days=30)), django_capture_on_commit_callbacks)
+    assert row.case.received_at == FRIDAY_NOON
+
+
+def test_acknowledgements_and_after_hours_answers_share_one_limit_per_sender(django_capture_on_commit_callbacks, settings) -> None:
+    """Friday evening one sender opens three cases within the hour: the acknowledgement at
+    17:40 and the after-hours answer at 18:05 use the limit of two; the third mail gets none."""
+    from madoguchi.cases.models import Case, Status
+
+    settings.MAIL_ACK_PER_SENDER_PER_HOUR = 2
+    evening = FRIDAY_NOON.replace(hour=17, minute=40)
+    for minutes, subject in ((0, "注文の確認"), (25, "配送先の変更"), (40, "領収書の発行")):
+        with time_machine.travel(evening + dt.timedelta(minutes=minutes), tick=False):
+            row = receive(japanese_mail(subject=subject, body=f"{subject}をお願いします。"), django_capture_on_commit_callbacks)
+        Case.objects.filter(pk=row.case_id).update(status=Status.CLOSED)  # the next mail opens a new case
+    assert Case.objects.count() == 3
+    kinds = list(OutboundMessage.objects.order_by("pk").values_list("case__subject", "kind"))
+    assert kinds == [("注文の確認", OutboundKind.ACK), ("配送先の変更", OutboundKind.REPLY)]
+    assert AfterHoursReply.objects.count() == 1
+
+
+def test_after_hours_answers_to_one_sender_are_limited_per_hour(django_capture_on_commit_callbacks, settings) -> None:
+    from madoguchi.cases.models import Case, Status
+
+    settings.MAIL_ACK_PER_SENDER_PER_HOUR = 1
+    for minutes in (1, 10, 20):
+        with time_machine.travel(SUNDAY_NIGHT + dt.timedelta(minutes=minutes), tick=False):
+            row = receive(japanese_mail(subject=f"問い合わせ{minutes}", body="返品したいです。"), django_capture_on_commit_callbacks)
+        Case.objects.filter(pk=row.case_id).update(status=Status.CLOSED)
+    assert OutboundMessage.objects.count() == 1 and len(django_mail.outbox) == 1

@@ -232,3 +232,113 @@ def test_html_mail_is_shown_sanitised_on_the_case_page(django_capture_on_commit_
     page = client.get(f"/cases/{row.case_id}/").content.decode()
     assert "HTMLメールとして表示" in page and "<b>本文</b>" in page
     assert "alert(1)" not in page and "tracker.example" not in page
+
+
+def read_receipt(*, original_id: str, sender: str = "taro@example.jp") -> bytes:
+    """A read receipt (RFC 8098) as Thunderbird sends it when the customer opens our mail."""
+    lines = [
+        f"From: 山田 太郎 <{sender}>",
+        "To: support@shop.example.jp",
+        "Subject: =?UTF-8?B?6ZaL5bCB5riI44G/OiDllYblk4HjgYzlsYrjgY3jgb7jgZvjgpM=?=",
+        "Date: Mon, 23 Nov 2026 10:05:00 +0900",
+        "Message-ID: <mdn-1@example.jp>",
+        f"References: {original_id}",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/report; report-type=disposition-notification; boundary="mdn-boundary"',
+        "",
+        "--mdn-boundary",
+        "Content-Type: text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding: 8bit",
+        "",
+        "このメッセージは 2026/11/23 10:05 に表示されました。",
+        "--mdn-boundary",
+        "Content-Type: message/disposition-notification",
+        "",
+        "Reporting-UA: example.jp; Thunderbird",
+        "Final-Recipient: rfc822;" + sender,
+        f"Original-Message-ID: {original_id}",
+        "Disposition: manual-action/MDN-sent-manually; displayed",
+        "--mdn-boundary",
+        "Content-Type: text/rfc822-headers",
+        "",
+        f"Message-ID: {original_id}",
+        "Subject: Re: =?UTF-8?B?5ZWG5ZOB44GM5bGK44GN44G+44Gb44KT?=",
+        "--mdn-boundary--",
+        "",
+    ]
+    return "\r\n".join(lines).encode("utf-8")
+
+
+def test_read_receipt_does_not_mark_our_mail_bounced_and_opens_no_case(django_capture_on_commit_callbacks) -> None:
+    first = ingest(japanese_mail(), django_capture_on_commit_callbacks)
+    ack = OutboundMessage.objects.get(case=first.case, kind=OutboundKind.ACK)
+    raw = read_receipt(original_id=ack.message_id)
+    receipt = ingest(raw, django_capture_on_commit_callbacks)
+    assert receipt.state == RawState.IGNORED and receipt.auto_reason == "read-receipt"
+    assert bytes(receipt.raw) == raw
+    ack.refresh_from_db()
+    assert ack.state == OutboundState.SENT and ack.last_error == ""
+    assert not Interaction.objects.filter(case=first.case, kind=InteractionKind.SYSTEM, body__contains="届きませんでした").exists()
+    assert Interaction.objects.filter(case=first.case, kind=InteractionKind.INBOUND).count() == 1
+    assert Case.objects.count() == 1 and OutboundMessage.objects.count() == 1  # nothing answered it
+
+
+def test_mail_kept_as_headers_only_cannot_be_retried_and_keeps_its_reason(client, django_user_model) -> None:
+    """The IMAP poller keeps only the headers of a mail over the size limit, as failed."""
+    from madoguchi.mail.ingest import MailRejected, retry_raw_message
+
+    header = japanese_mail(subject="写真を50枚送ります").split(b"\n\n", 1)[0] + b"\n\n"
+    reason = "メールが大きすぎるため取り込めませんでした（31.5 MB、上限 25 MB）。"
+    row, _created = do_ingest_raw(header, "imap", too_large=reason, full_size=33_000_000)
+    client.force_login(django_user_model.objects.create_user(username="agent-big", password="pw-窓口-123"))
+    page = client.get("/mail/failed/").content.decode()
+    assert reason in page and f"/mail/raw/{row.pk}/retry/" not in page and f"/mail/raw/{row.pk}.eml" in page
+    response = client.post(f"/mail/raw/{row.pk}/retry/", follow=True)
+    assert "もう一度取り込むことはできません" in response.content.decode()
+    row.refresh_from_db()
+    assert row.state == RawState.FAILED and row.error == reason
+    with pytest.raises(MailRejected):
+        retry_raw_message(row.pk)
+
+
+def test_failed_mail_that_is_complete_keeps_its_retry_button(django_capture_on_commit_callbacks, client, django_user_model) -> None:
+    row = ingest(b"Subject: =?UTF-8?B?5beu5Ye65Lq644Gq44GX?=\r\n\r\nFrom header is missing", django_capture_on_commit_callbacks)
+    client.force_login(django_user_model.objects.create_user(username="agent-r", password="pw-窓口-123"))
+    assert f"/mail/raw/{row.pk}/retry/" in client.get("/mail/failed/").content.decode()
+
+
+def test_new_case_subject_drops_the_case_token_it_quoted(django_capture_on_commit_callbacks) -> None:
+    from madoguchi.mail.outbound import reply_subject
+
+    victim = ingest(japanese_mail(subject="返品について", sender="victim@example.jp"), django_capture_on_commit_callbacks)
+    other = ingest(japanese_mail(subject=f"Re: 返品について [#{victim.case_id}]", sender="hanako@example.jp"), django_capture_on_commit_callbacks)
+    assert other.case_id != victim.case_id and other.case.subject == "返品について"
+    assert reply_subject(other.case) == f"Re: 返品について [#{other.case_id}]"
+
+
+def test_mail_with_several_case_tokens_joins_the_senders_own_case(django_capture_on_commit_callbacks) -> None:
+    """A second case opened from a mail quoting the first one's number: the reply to it still
+    carries both tokens (older desks kept them), and belongs to the sender's own case."""
+    first = ingest(japanese_mail(subject="返品について", sender="victim@example.jp"), django_capture_on_commit_callbacks)
+    own = ingest(japanese_mail(subject=f"返品について [#{first.case_id}]", sender="hanako@example.jp"), django_capture_on_commit_callbacks)
+    Case.objects.filter(pk=own.case_id).update(status=Status.RESOLVED)  # not found as the open case: by its token only
+    answer = ingest(japanese_mail(subject=f"Re: 返品について [#{first.case_id}] [#{own.case_id}]", sender="hanako@example.jp",
+                                  body="伝票番号は 1234-5678-9012 です。"), django_capture_on_commit_callbacks)
+    assert answer.case_id == own.case_id
+    assert Case.objects.count() == 2
+
+
+def test_mail_referring_to_someone_elses_case_joins_the_senders_open_case(django_capture_on_commit_callbacks) -> None:
+    victim = ingest(japanese_mail(subject="返品について", sender="victim@example.jp"), django_capture_on_commit_callbacks)
+    own = ingest(japanese_mail(subject="届いた急須が割れていました", sender="hanako@example.jp"), django_capture_on_commit_callbacks)
+    later = ingest(japanese_mail(subject=f"Fw: [#{victim.case_id}] 返品について", sender="hanako@example.jp",
+                                 body="友人から転送してもらった案内です。同じ対応をお願いできますか。"), django_capture_on_commit_callbacks)
+    assert later.case_id == own.case_id and Case.objects.count() == 2
+    note = Interaction.objects.get(case=own.case, kind=InteractionKind.SYSTEM, body__contains="参照しています").body
+    assert f"#{victim.case_id}" in note and "対応中のこの案件に追加しました" in note
+    assert not RawMessage.objects.filter(case=victim.case, from_address="hanako@example.jp").exists()
+
+
+def test_forwarded_report_is_part_of_the_complaint(django_capture_on_commit_callbacks) -> None:
+    row = ingest(corpus("nested-rfc822"), django_capture_on_commit_callbacks)
+    assert "最初に送った内容です。" in row.case.complaint and "最初に送った内容です。" in row.interaction.body

@@ -202,3 +202,100 @@ def test_commitment_reminder_goes_to_the_owner_once(smtp_sink, agent, django_cap
         assert remind_commitments() == 0
     assert OutboundMessage.objects.get(kind=OutboundKind.STAFF).to_address == "agent@shop.example.jp"
     assert RawMessage.objects.count() == 1
+
+
+def test_reply_answers_the_customers_latest_real_mail_not_an_auto_reply_or_bounce(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    from pathlib import Path
+
+    row = incoming_case(django_capture_on_commit_callbacks)
+    ack = OutboundMessage.objects.get(case=row.case, kind=OutboundKind.ACK)
+    OutboundMessage.objects.filter(pk=ack.pk).update(message_id="<reply-42@madoguchi.example>")  # the one the bounce names
+    vacation = japanese_mail(subject="不在のお知らせ", body="12月1日まで休暇中です。", message_id="<vacation-1@example.jp>",
+                             headers={"Auto-Submitted": "auto-replied", "In-Reply-To": "<reply-42@madoguchi.example>"})
+    bounce = next((Path(__file__).resolve().parent / "corpus").glob("*-bounce-dsn.eml")).read_bytes()
+    with django_capture_on_commit_callbacks(execute=True):
+        do_ingest_raw(vacation, "smtp")
+        do_ingest_raw(bounce, "smtp")
+    assert RawMessage.objects.filter(case=row.case).count() == 3  # both kept beside the case
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    [message] = sent_to(smtp_sink, out.message_id)
+    assert message["In-Reply-To"] == "<customer-1@example.jp>"
+    assert "<vacation-1@example.jp>" not in message["References"] and "<corpus-85@example.jp>" not in message["References"]
+
+
+def test_references_list_the_thread_oldest_first_with_the_parent_last(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    row = incoming_case(django_capture_on_commit_callbacks)
+    ack = OutboundMessage.objects.get(case=row.case, kind=OutboundKind.ACK)
+    first_reply = reply(row.case, agent, django_capture_on_commit_callbacks, body="確認いたします。注文番号をお知らせください。")
+    with django_capture_on_commit_callbacks(execute=True):
+        do_ingest_raw(japanese_mail(subject="Re: 商品が届きません", body="注文番号は KM-2026-1120 です。", message_id="<customer-2@example.jp>",
+                                    headers={"In-Reply-To": first_reply.message_id}), "smtp")
+    out = reply(row.case, agent, django_capture_on_commit_callbacks, body="本日発送いたしました。")
+    [message] = sent_to(smtp_sink, out.message_id)
+    assert message["In-Reply-To"] == "<customer-2@example.jp>"
+    assert message["References"].split() == ["<customer-1@example.jp>", ack.message_id, first_reply.message_id, "<customer-2@example.jp>"]
+
+
+def test_references_of_a_long_thread_keep_the_first_mail_and_the_newest(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    from madoguchi.mail.outbound import MAX_REFERENCES
+
+    row = incoming_case(django_capture_on_commit_callbacks)
+    for number in range(2, MAX_REFERENCES + 4):
+        with django_capture_on_commit_callbacks(execute=True):
+            do_ingest_raw(japanese_mail(subject=f"Re: [#{row.case_id}] 商品が届きません", body=f"追記{number}です。",
+                                        message_id=f"<customer-{number}@example.jp>"), "smtp")
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    references = out.references.split()
+    assert len(references) == MAX_REFERENCES
+    assert references[0] == "<customer-1@example.jp>" and references[-1] == f"<customer-{MAX_REFERENCES + 3}@example.jp>"
+    assert out.in_reply_to == references[-1]
+
+
+LONG_PARAGRAPH = (
+    "このたびはご注文の急須が破損した状態で届きましたとのこと、大変申し訳ございません。"
+    "お送りいただいた写真を拝見し、配送中の衝撃で蓋の縁が欠けたものと判断いたしました。"
+    "つきましては、代わりの商品を本日中に発送いたしますので、お手元の破損品は同封の着払い伝票でご返送ください。"
+    "①ご返送の期限は特に設けておりません。②代わりの商品は㈱窓口運輸の宅配便でお届けします。"
+) * 4  # one paragraph of about 600 characters, no line break: over 998 bytes in ISO-2022-JP
+
+
+def test_iso2022jp_reply_with_a_long_paragraph_is_folded_and_accepted(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    mailbox = Mailbox.objects.create(name="窓口", address="support@shop.example.jp", charset=Charset.ISO2022JP)
+    with django_capture_on_commit_callbacks(execute=True):
+        row, _created = do_ingest_raw(japanese_mail(message_id="<jis-long@example.jp>"), "smtp", mailbox)
+    row.refresh_from_db()
+    assert len(LONG_PARAGRAPH) > 550
+    out = reply(row.case, agent, django_capture_on_commit_callbacks, body=LONG_PARAGRAPH)
+    assert out.state == OutboundState.SENT and out.attempts == 1
+    [message] = sent_to(smtp_sink, out.message_id)
+    assert message["Content-Transfer-Encoding"] == "7bit"
+    payload = message.get_payload(decode=True)
+    lines = payload.split(b"\n")
+    assert len(lines) > 1 and all(len(line.rstrip(b"\r")) <= 998 for line in lines)
+    assert all(line.rstrip(b"\r").endswith(b"\x1b(B") for line in lines if b"\x1b$B" in line)  # back to ASCII
+    assert all(decode_iso2022jp(line.rstrip(b"\r")) for line in lines if line.strip())  # each line stands alone
+    assert decode_iso2022jp(payload).replace("\r\n", "").replace("\n", "") == LONG_PARAGRAPH
+
+
+def test_mail_refused_for_good_fails_at_once_and_shows_on_the_case(smtp_sink, agent, client, django_capture_on_commit_callbacks) -> None:
+    row = incoming_case(django_capture_on_commit_callbacks)
+    smtp_sink.answer = "554 5.7.1 Message rejected by policy"
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    assert out.state == OutboundState.FAILED and out.attempts == 1 and out.next_attempt_at is None
+    assert "554" in out.last_error and "自動では再送しません" in out.last_error
+    assert send_due(now=timezone.now() + dt.timedelta(days=1)) == 0
+    out.refresh_from_db()
+    assert out.attempts == 1  # not tried again
+    client.force_login(agent)
+    page = client.get(f"/cases/{row.case_id}/").content.decode()
+    assert "送信できませんでした" in page and "再送する" in page
+
+
+def test_outgoing_mail_is_dated_in_the_shops_time_zone(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    from email.utils import parsedate_to_datetime
+
+    row = incoming_case(django_capture_on_commit_callbacks)
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    [message] = sent_to(smtp_sink, out.message_id)
+    assert message["Date"].endswith("+0900") and len(message.get_all("Date")) == 1
+    assert abs(parsedate_to_datetime(message["Date"]) - timezone.now()) < dt.timedelta(minutes=1)

@@ -64,3 +64,16 @@ def test_iso2022jp_round_trip_keeps_windows_characters(text: str) -> None:
     expected = "".join(unicodedata.normalize("NFKC", c) if "\uff61" <= c <= "\uff9f" else c for c in text)
     # Half-width katakana are sent full-width (as CP50220 does), so compare after that step.
     assert decode_iso2022jp(encode_iso2022jp(text)) == unicodedata.normalize("NFC", expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(list("急須が割れて届きました。①㈱Ⅳ～ABC abc 123\n")), max_size=1500), st.integers(20, 200))
+def test_folded_iso2022jp_lines_fit_and_lose_no_character(chars: list[str], limit: int) -> None:
+    from madoguchi.mail.charsets import fold_for_iso2022jp
+
+    text = "".join(chars)
+    folded = fold_for_iso2022jp(text, limit)
+    encoded = encode_iso2022jp(folded)
+    assert all(len(line) <= limit for line in encoded.split(b"\n"))
+    assert folded.replace("\n", "") == text.replace("\n", "") and folded.count("\n") >= text.count("\n")
+    assert decode_iso2022jp(encoded) == folded

@@ -149,3 +149,26 @@ def test_only_registered_mailboxes_are_accepted_once_there_are_any(receiver) -> 
         client.sendmail("a@example.jp", ["Support@shop.example.jp"], japanese_mail(message_id="<to-mailbox@example.jp>"))
     row = wait_for(lambda: RawMessage.objects.filter(message_id="<to-mailbox@example.jp>").first())
     assert row.mailbox is not None and row.mailbox.address == "support@shop.example.jp"
+
+
+def test_vacation_reply_from_the_null_sender_opens_no_case_and_gets_no_answer(receiver) -> None:
+    """Many out-of-office replies carry no Auto-Submitted or Precedence header; what marks them
+    is the envelope's `MAIL FROM:<>`, which is not in the bytes the receiver stores."""
+    from madoguchi.mail.models import OutboundMessage
+
+    raw = japanese_mail(subject="不在のお知らせ", body="12月7日まで休暇のため不在にしております。戻り次第ご連絡いたします。",
+                        message_id="<vacation-null@example.jp>").replace(b"\n", b"\r\n")  # as sent on the wire
+    with smtplib.SMTP("127.0.0.1", receiver.port, timeout=10) as client:
+        client.sendmail("", ["support@shop.example.jp"], raw)
+    row = wait_for(lambda: RawMessage.objects.filter(message_id="<vacation-null@example.jp>").exclude(state=RawState.PENDING).first())
+    assert row.state == RawState.IGNORED and row.auto_reason == "null-sender" and row.envelope_sender == "<>"
+    assert bytes(row.raw).endswith(raw) and b"Return-Path" not in bytes(row.raw)
+    assert Case.objects.count() == 0 and OutboundMessage.objects.count() == 0
+
+
+def test_envelope_sender_of_ordinary_mail_is_kept_beside_the_exact_bytes(receiver) -> None:
+    raw = japanese_mail(message_id="<envelope@example.jp>").replace(b"\n", b"\r\n")
+    with smtplib.SMTP("127.0.0.1", receiver.port, timeout=10) as client:
+        client.sendmail("bounces+taro@example.jp", ["support@shop.example.jp"], raw)
+    row = wait_for(lambda: RawMessage.objects.filter(message_id="<envelope@example.jp>", state=RawState.PARSED).first())
+    assert row.envelope_sender == "bounces+taro@example.jp" and row.auto_reason == "" and bytes(row.raw).endswith(raw)

@@ -5,6 +5,7 @@ but no acknowledgement or automatic answer is sent for history. Safe to run twic
 from __future__ import annotations
 
 import mailbox as mailboxes
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -22,18 +23,43 @@ def _is_mbox(path: Path) -> bool:
         return handle.read(5) == b"From "
 
 
+_HEADER_FIELD = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")  # RFC 5322 2.2: printable name, colon
+_MAIL_HEADERS = {b"from", b"date", b"message-id", b"received", b"return-path", b"subject"}
+
+
+def _looks_like_mail(path: Path) -> bool:
+    """The file starts with an RFC 5322 header block (fields and folded lines up to the blank
+    line) that names at least one field every mail has. A README, notes or an Outlook .msg
+    (a binary container) do not."""
+    with path.open("rb") as handle:
+        head = handle.read(16_384)
+    lines = head.replace(b"\r\n", b"\n").split(b"\n\n", 1)[0].split(b"\n")
+    names: set[bytes] = set()
+    for index, line in enumerate(lines):
+        if line[:1] in (b" ", b"\t") and index > 0:
+            continue  # a folded line of the field above
+        match = _HEADER_FIELD.match(line)
+        if match is None:
+            return False
+        names.add(match.group(0).rstrip(b": \t").lower())
+    return bool(names & _MAIL_HEADERS)
+
+
 def _is_mail_file(item: Path) -> bool:
-    """In a folder: .eml files and Maildir files (no suffix, or ':2,' flags)."""
-    return item.is_file() and not item.name.startswith(".") and (
-        item.suffix.lower() in (".eml", ".msg", "") or ":2," in item.name
-    )
+    """In a folder: .eml files, mbox files, and other files (Maildir's, whatever their names)
+    that look like a mail; anything else (README, .msg, .json) is not imported as mail."""
+    if not item.is_file() or item.name.startswith("."):
+        return False
+    if item.suffix.lower() in (".eml", ".mbox"):
+        return True
+    return item.suffix.lower() != ".msg" and (_is_mbox(item) or _looks_like_mail(item))
 
 
 def _count(paths: list[Path]) -> int:
     total = 0
     for path in paths:
         if path.is_dir():
-            total += sum(1 for item in path.rglob("*") if _is_mail_file(item))
+            total += _count([item for item in path.rglob("*") if _is_mail_file(item)])
         elif _is_mbox(path):
             total += sum(1 for line in path.open("rb") if line.startswith(b"From "))
         else:
