@@ -368,6 +368,8 @@ NULL_SENDER = "<>"
 def _auto_reason(msg: Message, from_address: str, envelope_sender: str | None = None) -> str:
     if _is_read_receipt(msg):
         return "read-receipt"
+    if _is_delay_notice(msg):
+        return "delivery-delayed"
     auto = _header(msg, "Auto-Submitted").strip().lower()
     if auto and auto != "no":
         return "auto-submitted"
@@ -420,9 +422,31 @@ def _is_read_receipt(msg: Message) -> bool:
     return "message/disposition-notification" in _report_parts(msg)
 
 
+def _delivery_actions(msg: Message) -> set[str]:
+    """The Action of each recipient in a delivery status report (RFC 3464 2.3.3): failed,
+    delayed, delivered, relayed, expanded."""
+    actions: set[str] = set()
+    if msg.get_content_type() != "multipart/report" or not isinstance(msg.get_payload(), list):
+        return actions
+    for part in msg.get_payload():
+        if isinstance(part, Message) and part.get_content_type() == "message/delivery-status":
+            blocks = part.get_payload()
+            for block in blocks if isinstance(blocks, list) else []:
+                if isinstance(block, Message) and block.get("Action"):
+                    actions.add(str(block.get("Action")).strip().lower().split(" ", 1)[0])
+    return actions
+
+
+def _is_delay_notice(msg: Message) -> bool:
+    """A report that says "still trying" (Action: delayed) and nothing failed: the mail may yet
+    arrive, so it is not a bounce; it is automatic, so it opens no case either."""
+    actions = _delivery_actions(msg)
+    return bool(actions) and "failed" not in actions
+
+
 def _is_bounce(msg: Message, from_address: str) -> bool:
-    if _is_read_receipt(msg):
-        return False  # even from postmaster@: a server's receipt says delivered, not bounced
+    if _is_read_receipt(msg) or _is_delay_notice(msg):
+        return False  # even from postmaster@: a receipt or a delay notice is not a failure
     return _is_delivery_report(msg) or from_address.split("@", 1)[0] in {"mailer-daemon", "postmaster"}
 
 
@@ -496,7 +520,7 @@ def _read_signals(msg: Message, result: ParsedMessage) -> None:
 
 def _read_body(msg: Message, result: ParsedMessage) -> None:
     # Known before the walk: a bounce's attached original names the mail that bounced.
-    result.is_bounce = _is_delivery_report(msg)
+    result.is_bounce = _is_delivery_report(msg) and not _is_delay_notice(msg)
     texts: list[str] = []
     _walk(msg, result, texts, 0)
     text = "\n\n".join(t.strip("\n") for t in texts if t.strip())

@@ -342,3 +342,51 @@ def test_mail_referring_to_someone_elses_case_joins_the_senders_open_case(django
 def test_forwarded_report_is_part_of_the_complaint(django_capture_on_commit_callbacks) -> None:
     row = ingest(corpus("nested-rfc822"), django_capture_on_commit_callbacks)
     assert "最初に送った内容です。" in row.case.complaint and "最初に送った内容です。" in row.interaction.body
+
+
+def delivery_report(*, original_id: str, action: str) -> bytes:
+    """A delivery status notification (RFC 3464) from the customer's provider, as Postfix sends it."""
+    lines = [
+        "From: MAILER-DAEMON@mx.example.jp (Mail Delivery System)",
+        "To: support@shop.example.jp",
+        "Subject: Delayed Mail (still being retried)" if action == "delayed" else "Subject: Undelivered Mail Returned to Sender",
+        "Date: Mon, 23 Nov 2026 14:00:00 +0900",
+        f"Message-ID: <dsn-{action}@mx.example.jp>",
+        "Auto-Submitted: auto-replied",
+        "MIME-Version: 1.0",
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="dsn-boundary"',
+        "",
+        "--dsn-boundary",
+        "Content-Type: text/plain; charset=us-ascii",
+        "",
+        "This is the mail system at host mx.example.jp.",
+        "--dsn-boundary",
+        "Content-Type: message/delivery-status",
+        "",
+        "Reporting-MTA: dns; mx.example.jp",
+        "",
+        "Final-Recipient: rfc822; taro@example.jp",
+        f"Action: {action}",
+        "Status: 4.4.1" if action == "delayed" else "Status: 5.1.1",
+        "--dsn-boundary",
+        "Content-Type: text/rfc822-headers",
+        "",
+        f"Message-ID: {original_id}",
+        "--dsn-boundary--",
+        "",
+    ]
+    return "\r\n".join(lines).encode("utf-8")
+
+
+def test_a_delay_notice_is_automatic_but_not_a_bounce(django_capture_on_commit_callbacks) -> None:
+    first = ingest(japanese_mail(), django_capture_on_commit_callbacks)
+    ack = OutboundMessage.objects.get(case=first.case, kind=OutboundKind.ACK)
+    notice = ingest(delivery_report(original_id=ack.message_id, action="delayed"), django_capture_on_commit_callbacks)
+    assert notice.state == RawState.IGNORED
+    ack.refresh_from_db()
+    assert ack.state == OutboundState.SENT  # still on its way: nothing is marked undelivered
+    assert Case.objects.count() == 1
+
+    failed = ingest(delivery_report(original_id=ack.message_id, action="failed"), django_capture_on_commit_callbacks)
+    ack.refresh_from_db()
+    assert ack.state == OutboundState.BOUNCED and failed.case_id == first.case_id
