@@ -65,7 +65,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "queues": queues.QUEUES,
         "counts": queues.queue_counts(user),
         "page": page,
-        "rows": _inbox_rows(page),
+        # The resolved queue is in order of resolution, so it shows when each was resolved.
+        "rows": _inbox_rows(page, by_resolution=code == "resolved"),
         "filters": filters,
         "sort": sort,
         "sorts": {key: label for key, (_fields, label) in queues.SORTS.items()},
@@ -162,7 +163,7 @@ class InboxRow:
         )
 
 
-def _inbox_rows(page: queues.Page) -> list[InboxRow]:
+def _inbox_rows(page: queues.Page, by_resolution: bool = False) -> list[InboxRow]:
     detail_prefix = reverse("cases:detail", args=[0]).removesuffix("0/")
     statuses = {value: str(label) for value, label in Status.choices}
     priorities = {value: str(label) for value, label in Priority.choices}
@@ -179,7 +180,7 @@ def _inbox_rows(page: queues.Page) -> list[InboxRow]:
             status=case.status, status_label=statuses.get(case.status, case.status),
             customer=case.customer.name, category=case.category.name,
             assignee=str(case.assignee) if case.assignee_id else "—",
-            received=case.received_at.astimezone(zone).strftime("%Y/%m/%d %H:%M"),
+            received=((by_resolution and case.resolved_at) or case.received_at).astimezone(zone).strftime("%Y/%m/%d %H:%M"),
             due=local_due.strftime("%m/%d %H:%M") if local_due else "",
             due_label=due_label_on(local_due, now, today) if local_due else "", overdue=bool(due and due < now),
         ))

@@ -40,3 +40,21 @@ def test_a_hand_typed_cursor_without_a_time_zone_is_read_in_jst():
         warnings.simplefilter("error")
         moment, pk = decode_cursor("2026-01-01T00:00:00|1") or (None, None)
     assert pk == 1 and moment is not None and moment.utcoffset() == dt.timedelta(hours=9)
+
+
+def test_the_resolved_queue_shows_when_each_case_was_resolved(client):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from madoguchi.testing.factories import CaseFactory, UserFactory
+
+    agent = UserFactory()
+    received = timezone.now() - dt.timedelta(days=3)
+    resolved = timezone.now() - dt.timedelta(hours=2)
+    CaseFactory(assignee=agent, status="resolved", received_at=received, resolved_at=resolved)
+    client.force_login(agent)
+    body = client.get("/?queue=resolved").content.decode()
+    assert "解決日時" in body
+    assert timezone.localtime(resolved).strftime("%Y/%m/%d %H:%M") in body
+    assert timezone.localtime(received).strftime("%Y/%m/%d %H:%M") not in body
