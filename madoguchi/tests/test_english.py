@@ -109,8 +109,8 @@ def test_agent_sees_inbox_and_case_page_in_english(client):
     assert_english(
         detail,
         ["Timeline", "Send reply", "Promises to the customer", "Articles that may help",
-         "Customer service rules for this category", "Record outcome", "Templates"],
-        ["やりとりの履歴", "返信する", "参考になりそうな記事", "この分類の顧客対応ルール", "対応結果を記録"],
+         "Customer service rules for this category", "Record outcome", "Templates", "Next ("],
+        ["やりとりの履歴", "返信する", "参考になりそうな記事", "この分類の顧客対応ルール", "対応結果を記録", "次にすること", "）:"],
     )
     assert case.complaint in detail  # the customer's own words are content, never translated
 
