@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from madoguchi.accounts.models import AuthorityLimit, Role, Team, User
 
 # Used until an admin sets limits: an agent may give up to ¥3,000, a lead up to ¥30,000.
@@ -53,13 +55,23 @@ def approvers_for_request(requester: User, team: Team | None, amount_yen: int) -
     return list(User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=requester.pk))
 
 
-def why_cannot_decide(user: User, amount_yen: int, requested_by_id: int | None) -> str:
-    """Why this user may not decide a request ("" when they may), in the user's language."""
+def decision_refusals(user: User) -> Callable[[int, int | None], str]:
+    """why_cannot_decide for many requests: the user's limit is read once, not once per row."""
     from django.utils.translation import gettext as _
 
-    if requested_by_id == user.pk:
-        return _("ご自身の申請は判断できません。ほかの承認者が判断します。")
-    if not can_approve(user, amount_yen):
-        limit = compensation_limit_yen(user)
-        return _("上限（%(limit)s円）を超えるため、管理者が判断します。") % {"limit": f"{limit or 0:,}"}
-    return ""
+    may_decide = user.is_admin or user.is_lead
+    limit = compensation_limit_yen(user)
+
+    def refusal(amount_yen: int, requested_by_id: int | None) -> str:
+        if requested_by_id == user.pk:
+            return _("ご自身の申請は判断できません。ほかの承認者が判断します。")
+        if not may_decide or (limit is not None and amount_yen > limit):
+            return _("上限（%(limit)s円）を超えるため、管理者が判断します。") % {"limit": f"{limit or 0:,}"}
+        return ""
+
+    return refusal
+
+
+def why_cannot_decide(user: User, amount_yen: int, requested_by_id: int | None) -> str:
+    """Why this user may not decide a request ("" when they may), in the user's language."""
+    return decision_refusals(user)(amount_yen, requested_by_id)

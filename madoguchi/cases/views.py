@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import User
-from madoguchi.accounts.services import why_cannot_decide
+from madoguchi.accounts.services import decision_refusals
 from madoguchi.cases import page, queues, record_merge, services
 from madoguchi.cases.forms import (
     CaseEditForm,
@@ -471,8 +471,9 @@ def approvals(request: HttpRequest) -> HttpResponse:
     if not user.is_admin:
         pending = pending.filter(Q(case__team__lead=user) | Q(case__team__isnull=True))
     rows = list(pending.order_by("created_at")[:200])
+    refusal = decision_refusals(user)
     for comp in rows:  # the buttons only where this user may decide; else why not
-        comp.refusal = why_cannot_decide(user, comp.amount_yen, comp.requested_by_id)  # type: ignore[attr-defined]
+        comp.refusal = refusal(comp.amount_yen, comp.requested_by_id)  # type: ignore[attr-defined]
     return render(request, "cases/approvals.html", {"pending": rows})
 
 

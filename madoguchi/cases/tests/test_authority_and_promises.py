@@ -114,3 +114,22 @@ def test_a_due_date_without_a_promise_is_refused_not_dropped(client):
     response = client.post("/cases/new/", new_case_data(commitment_description="   ", commitment_due_at=due))
     assert response.status_code == 400
     assert "期限を入れた約束の内容を入力してください" in response.content.decode()
+
+
+def test_the_approvals_queue_costs_the_same_for_one_request_or_many(client, team):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = CaseFactory(assignee=team.agent, team=team)
+    client.force_login(team.lead)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/approvals/").status_code == 200
+        return len(captured)
+
+    services.do_request_compensation(case, actor=team.agent, kind="refund", amount_yen=5000, reason="二重請求")
+    one = queries()
+    for amount in (6000, 40000, 50000, 7000):
+        services.do_request_compensation(case, actor=team.agent, kind="refund", amount_yen=amount, reason="破損")
+    assert queries() == one
