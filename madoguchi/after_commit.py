@@ -84,11 +84,22 @@ def batch(using: str = DEFAULT_DB_ALIAS) -> Iterator[None]:
     """Code that files many records in one transaction (the mail worker) says so; receivers
     may then hand per-record work that need not be in the transaction to the worker (see
     metrics.receivers: SLA clocks of cases opened by mail). Single writes from the web
-    (and the tests of each app) keep their receivers' work in the transaction."""
+    (and the tests of each app) keep their receivers' work in the transaction. Work deferred
+    with `jobs.work.defer` during the batch is written as one row per kind when the outermost
+    batch ends normally (it must end inside its transaction)."""
+    from madoguchi.jobs import work  # the work its receivers deferred is written at the end
+
     connection = transaction.get_connection(using)
     connection.__dict__[_BATCH] = connection.__dict__.get(_BATCH, 0) + 1
     try:
         yield
+    except BaseException:
+        if connection.__dict__[_BATCH] == 1:
+            work.discard_batch(using)
+        raise
+    else:
+        if connection.__dict__[_BATCH] == 1:
+            work.write_batch(using)
     finally:
         connection.__dict__[_BATCH] -= 1
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "madoguchi.businesshours",
     "madoguchi.knowledge",
     "madoguchi.metrics",
+    "madoguchi.jobs",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", javascript_catalog, name="javascript-catalog"),
     path("admin/", admin.site.urls),
+    path("settings/jobs/", include("madoguchi.jobs.urls")),
     path("settings/", include("madoguchi.accounts.urls")),
     path("customers/", include("madoguchi.customers.urls")),
     path("notifications/", include("madoguchi.notifications.urls")),

@@ -7,7 +7,8 @@ cannot talk to each other.
 The calendar is the businesshours app's (`is_open`, `next_open`); the reply is an outbound
 interaction written with cases.services.do_send_reply (actor None: the system), which the
 channel app delivers like any other reply. It is decided and sent by the worker
-(tasks.answer_after_hours_task), one task per committed transaction. By e-mail it doubles as
+(the handler in knowledge/tasks.py), recorded with the message by jobs.work, so a crash
+before it ran does not lose it. By e-mail it doubles as
 the acknowledgement: the mail app sends no acknowledgement of its own when `answers()` says
 this answer goes, so a new customer writing at night gets one automatic mail, not two.
 """
@@ -23,9 +24,10 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from madoguchi import after_commit, businesshours
+from madoguchi import businesshours
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.cases.services import do_send_reply
+from madoguchi.jobs import work
 from madoguchi.knowledge.models import (
     AfterHoursReply,
     Article,
@@ -38,6 +40,7 @@ from madoguchi.knowledge.suggestions import suggest_articles
 log = logging.getLogger(__name__)
 CHANNELS = {Channel.EMAIL, Channel.CHAT}
 TOP_ARTICLES = 3
+AFTER_HOURS_WORK = "knowledge.afterhours"
 WEEKDAYS = "月火水木金土日"
 
 
@@ -92,18 +95,7 @@ def maybe_answer_after_hours(interaction: Interaction) -> None:
     RawMessage (and its auto_reason) to the interaction. One task per transaction."""
     if interaction.kind != InteractionKind.INBOUND or not answers(interaction.channel, interaction.occurred_at):
         return
-    after_commit.collect("knowledge.afterhours", [interaction.pk], _enqueue)
-
-
-def _enqueue(pks: list[int]) -> None:
-    from madoguchi.knowledge.tasks import answer_after_hours_task
-
-    try:
-        answer_after_hours_task(pks)
-    except Exception:  # noqa: BLE001 - the task queue is down: answer here rather than not at all
-        log.exception("knowledge: could not queue after-hours answers; answering now")
-        for pk in pks:
-            answer_after_hours(pk)
+    work.defer(AFTER_HOURS_WORK, [interaction.pk])
 
 
 def _when(at: object) -> str:

@@ -1,8 +1,9 @@
 """Keeping the search index (SearchDoc) up to date.
 
 Cases, messages and customers are indexed by the worker: the signal receivers only note
-(kind, id) on the writing transaction (`defer`), and after its commit ONE task
-(`tasks.index_docs_task`) re-reads those rows and writes their documents (`index_refs`).
+(kind, id) on the writing transaction (`defer`, recorded with the write by jobs.work), and
+after its commit the worker re-reads those rows and writes their documents (`index_refs`, the
+handler in knowledge/tasks.py); what a crash interrupts is done by the jobs sweep.
 Tokenising Japanese text (SudachiPy) and the upserts stay out of the transaction that files
 a mail or saves a case, so a batch of 100 mails costs one task. A committed message is
 findable as soon as the worker has run (normally well under a second); a rolled-back one
@@ -21,12 +22,14 @@ from typing import Any
 
 from django.db import transaction
 
-from madoguchi import after_commit
 from madoguchi.cases.models import Case, Interaction
 from madoguchi.customers.models import Customer
+from madoguchi.jobs import work
 from madoguchi.knowledge.models import Article, DocKind, SearchDoc
 from madoguchi.knowledge.text import index_tokens, normalise
 from madoguchi.shop.models import Order
+
+INDEX_WORK = "knowledge.index"
 
 BODY_CHARS = 4000
 log = logging.getLogger(__name__)
@@ -103,17 +106,7 @@ def index_interaction(interaction: Interaction) -> None:
 
 def defer(kind: str, ref_id: int) -> None:
     """Index this case / message / customer once the current transaction has committed."""
-    after_commit.collect("knowledge.index", [(str(kind), ref_id)], _enqueue)
-
-
-def _enqueue(refs: list[tuple[str, int]]) -> None:
-    from madoguchi.knowledge.tasks import index_docs_task
-
-    try:
-        index_docs_task(refs)
-    except Exception:  # noqa: BLE001 - the task queue is down: index here rather than lose it
-        log.exception("knowledge: could not queue indexing of %d documents; indexing now", len(refs))
-        index_refs(refs)
+    work.defer(INDEX_WORK, [(str(kind), ref_id)])
 
 
 def docs_for(refs: Iterable[tuple[str, int]]) -> tuple[list[dict[str, Any]], dict[str, set[int]]]:

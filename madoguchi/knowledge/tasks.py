@@ -1,22 +1,22 @@
-"""Background jobs of the knowledge app (Huey): search indexing and after-hours answers,
-each enqueued once per committed transaction with the ids it collected."""
+"""Background work of the knowledge app: search indexing and after-hours answers, deferred by
+the writes that cause them (jobs.work: recorded with the write, done until done)."""
 
 from __future__ import annotations
 
-from huey.contrib.djhuey import db_task
-
+from madoguchi.jobs import work
 from madoguchi.knowledge import afterhours, indexing
 
 
-@db_task(retries=3, retry_delay=10)
-def index_docs_task(refs: list[tuple[str, int]]) -> int:
+@work.handler(indexing.INDEX_WORK)
+def index_docs(refs: list[tuple[str, int]]) -> int:
     return indexing.index_refs(refs)
 
 
-@db_task(retries=3, retry_delay=30)
-def answer_after_hours_task(interaction_pks: list[int]) -> int:
+@work.handler(afterhours.AFTER_HOURS_WORK)
+def answer_after_hours(interaction_pks: list[int]) -> int:
     """Each answer in its own transaction; one that fails does not stop the others (it raises
-    at the end, so Huey retries; answers already sent are not sent again: once per case)."""
+    at the end, so the work is tried again; answers already sent are not sent again: once per
+    case, AfterHoursReply)."""
     sent, errors = 0, []
     for pk in interaction_pks:
         try:

@@ -6,13 +6,13 @@ rolls back with the writes.
 
 Starting a new case's clocks (policy, dues in business time) is the costly part. When the
 case is opened by a batch (the mail worker files 100 mails per transaction, see
-after_commit.batch) the clocks are started by the worker after the commit, one task per
-batch (`start_sla_clocks_task`). The result is the same whenever it runs: the dues count from
+after_commit.batch) the clocks are started by the worker after the commit, one piece of
+deferred work per batch (jobs.work, `start_sla_clocks`). The result is the same whenever it runs: the dues count from
 the case's received time, and `sla.sla_for` creates the clocks only if nothing (an agent's
 reply, a status change, a later mail) created them first. A single case opened from the web
 or a form gets its clocks in its own transaction, as before. Customer messages stored by a
-batch writer (the chat writer, the mail worker) go the same way: one task per batch updates
-the next-response clocks of all its cases (`note_customer_messages`)."""
+batch writer (the chat writer, the mail worker) go the same way: one deferred work per batch
+updates the next-response clocks of all its cases (`note_customer_messages`)."""
 
 from __future__ import annotations
 
@@ -20,10 +20,12 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from huey.contrib.djhuey import db_task
+from django.db.models import Max
+from django.utils.dateparse import parse_datetime
 
 from madoguchi import after_commit
-from madoguchi.cases.models import Case, Channel, InteractionKind, Status
+from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind, Status
+from madoguchi.jobs import work
 from madoguchi.metrics import sla, survey
 from madoguchi.metrics.models import CaseSla
 from madoguchi.metrics.rollup import local_day, mark_dirty
@@ -38,7 +40,7 @@ def _mark(moment: Any) -> None:
 
 def on_case_created(sender: Any, case: Any, **kwargs: Any) -> None:
     if after_commit.in_batch():
-        after_commit.collect("metrics.sla_start", [case.pk], _enqueue_sla_start)
+        work.defer(SLA_START_WORK, [case.pk])
     elif case.channel == Channel.PHONE and kwargs.get("actor") is not None:
         # A call an agent logs was answered as it was taken: the first response is the call.
         sla.on_reply(case, case.received_at)
@@ -47,23 +49,14 @@ def on_case_created(sender: Any, case: Any, **kwargs: Any) -> None:
     _mark(case.received_at)
 
 
-def _to_worker(task: Any, work: Any, items: list[Any]) -> None:
-    """Hand a batch's clock work to the worker; if the task queue is down, do it here rather
-    than not at all."""
-    try:
-        task(items)
-    except Exception:  # noqa: BLE001 - the queue's own error, whatever its backend
-        log.exception("metrics: could not queue %s for %d items; doing it now", work.__name__, len(items))
-        work(items)
-
-
-def _enqueue_sla_start(case_pks: list[int]) -> None:
-    _to_worker(start_sla_clocks_task, start_sla_clocks, case_pks)
+SLA_START_WORK = "metrics.sla_start"
+CUSTOMER_MESSAGES_WORK = "metrics.customer_messages"
 
 
 def start_sla_clocks(case_pks: list[int]) -> int:
     """The clocks of these cases, if they have none yet; their days marked dirty again
-    (the rollup may have been rebuilt before the clocks existed)."""
+    (the rollup may have been rebuilt before the clocks existed). The handler of
+    SLA_START_WORK (metrics/tasks.py)."""
     with transaction.atomic():
         cases = list(Case.objects.filter(pk__in=case_pks).order_by("pk"))
         for case in cases:
@@ -73,38 +66,33 @@ def start_sla_clocks(case_pks: list[int]) -> int:
     return len(cases)
 
 
-@db_task(retries=3, retry_delay=10)
-def start_sla_clocks_task(case_pks: list[int]) -> int:
-    return start_sla_clocks(case_pks)
-
-
-def _enqueue_customer_messages(messages: list[tuple[int, Any]]) -> None:
-    _to_worker(customer_messages_task, note_customer_messages, messages)
-
-
 def note_customer_messages(messages: list[tuple[int, Any]]) -> int:
     """The next-response clocks for customer messages a batch writer stored: (case id, time)
     pairs, the clocks of all their cases read (and locked) in one query. Applying a case's
     messages in time order gives what one call per message gave: the first message after the
-    agent's reply starts the clock, the others find it running."""
+    agent's reply starts the clock, the others find it running (so running it twice, after a
+    crash, changes nothing). The handler of CUSTOMER_MESSAGES_WORK (metrics/tasks.py)."""
     by_case: dict[int, list[Any]] = {}
     for case_pk, at in messages:
-        by_case.setdefault(case_pk, []).append(at)
+        by_case.setdefault(case_pk, []).append(parse_datetime(at) if isinstance(at, str) else at)
     with transaction.atomic():
         cases = Case.objects.in_bulk(list(by_case))
         clocks = {c.case_id: c for c in CaseSla.objects.select_for_update().filter(case_id__in=list(by_case))}
+        # A message an agent has answered since (this work ran late: after a crash) must not
+        # start the clock again.
+        answered = dict(
+            Interaction.objects.filter(case_id__in=list(by_case), kind=InteractionKind.OUTBOUND, author__isnull=False)
+            .values("case_id").annotate(last=Max("occurred_at")).values_list("case_id", "last")
+        )
         for case_pk in sorted(by_case):
             case = cases.get(case_pk)
             if case is None:
                 continue
             for at in sorted(by_case[case_pk]):
+                if case_pk in answered and at <= answered[case_pk]:
+                    continue
                 clocks[case_pk] = sla.on_customer_message(case, at, clocks.get(case_pk))
     return len(by_case)
-
-
-@db_task(retries=3, retry_delay=10)
-def customer_messages_task(messages: list[tuple[int, Any]]) -> int:
-    return note_customer_messages(messages)
 
 
 def _customer_message_key(case: Any) -> tuple[str, int]:
@@ -122,8 +110,7 @@ def on_interaction(sender: Any, interaction: Any, **kwargs: Any) -> None:
         if after_commit.in_batch():
             # A batch writer (the chat writer, the mail worker): the worker updates the clocks
             # of all the batch's cases after the commit, in one query, not one per message.
-            after_commit.collect("metrics.customer_messages", [(case.pk, interaction.occurred_at)],
-                                 _enqueue_customer_messages)
+            work.defer(CUSTOMER_MESSAGES_WORK, [(case.pk, interaction.occurred_at)])
         # Only the first customer message after a reply starts the next-response clock; later
         # ones find it running. So within one transaction a case's clock is read once, not
         # once per message, unless a reply came in between.

@@ -1,10 +1,15 @@
-"""Minute jobs: SLA warnings and breaches, and the rollup of days that changed."""
+"""Minute jobs: SLA warnings and breaches, and the rollup of days that changed; the work the
+metrics receivers defer (SLA clocks of a batch)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
+from madoguchi.jobs import work
+from madoguchi.metrics import receivers
 from madoguchi.metrics.rollup import mark_dirty, refresh_dirty
 from madoguchi.metrics.sla import check_sla
 
@@ -58,3 +63,13 @@ def mark_recent_side_changes(minutes: int = 5) -> None:
             case_ids.add(case_id)
     if case_ids:
         mark_dirty(*Case.objects.filter(pk__in=case_ids).values_list("received_at", flat=True))
+
+
+@work.handler(receivers.SLA_START_WORK)
+def start_sla_clocks(case_pks: list[int]) -> int:
+    return receivers.start_sla_clocks(case_pks)
+
+
+@work.handler(receivers.CUSTOMER_MESSAGES_WORK)
+def note_customer_messages(messages: list[tuple[int, Any]]) -> int:
+    return receivers.note_customer_messages(messages)

@@ -1,0 +1,131 @@
+"""Every app's background jobs, registered in every process from one place.
+
+Huey knows a task only once the module defining it has been imported. `run_huey` imports the
+`tasks` module of each app, but `madoguchi serve` starts its consumer itself, and a process
+that only enqueues (the web, a command) must know the tasks it sends. So `JobsConfig.ready`
+calls `discover()` in every process: each app keeps its jobs in `<app>/tasks.py`, and a task
+queued anywhere is known wherever it runs. `discover` also connects the run log (`JobRun`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.module_loading import autodiscover_modules
+from django.utils.translation import gettext_lazy as _
+from huey import signals as huey_signals
+from huey.contrib.djhuey import HUEY
+
+log = logging.getLogger(__name__)
+
+# What each job does, for the admins' page; a job missing here shows its Python name.
+LABELS: dict[str, Any] = {
+    "madoguchi.cases.tasks.escalate_overdue_commitments_job": _("期限を過ぎた約束をリーダーに知らせる"),
+    "madoguchi.mail.tasks.mail_sweep_job": _("未処理のメール・未送信のメール・約束のリマインダー"),
+    "madoguchi.mail.tasks.poll_mailboxes_job": _("IMAP メールボックスの受信"),
+    "madoguchi.mail.tasks.process_raw_message_task": _("受信したメールを案件にする"),
+    "madoguchi.mail.tasks.send_outbound_task": _("メールを送信する"),
+    "madoguchi.metrics.tasks.check_sla_job": _("SLA の期限の警告と超過"),
+    "madoguchi.metrics.tasks.refresh_rollups_job": _("集計の更新"),
+    "madoguchi.jobs.tasks.complete_work_task": _("書き込みの後の処理（検索の索引・時間外の自動応答・SLA）"),
+    "madoguchi.jobs.tasks.sweep_work_job": _("やり残した後処理のやり直し"),
+}
+
+_connected = threading.Lock()
+_started: dict[str, float] = {}
+
+
+def discover() -> None:
+    autodiscover_modules("tasks")
+    with _connected:
+        if not getattr(HUEY, "_madoguchi_run_log", False):
+            HUEY.signal(huey_signals.SIGNAL_EXECUTING)(_on_executing)
+            HUEY.signal(huey_signals.SIGNAL_COMPLETE)(_on_complete)
+            HUEY.signal(huey_signals.SIGNAL_ERROR)(_on_error)
+            HUEY._madoguchi_run_log = True
+
+
+def task_name(task: Any) -> str:
+    return HUEY._registry.task_to_string(type(task))  # type: ignore[no-any-return]
+
+
+def _on_executing(signal: str, task: Any) -> None:
+    _started[task.id] = time.monotonic()
+
+
+def _on_complete(signal: str, task: Any) -> None:
+    _record(task, error=None)
+
+
+def _on_error(signal: str, task: Any, exc: BaseException | None = None) -> None:
+    _record(task, error=f"{type(exc).__name__}: {exc}" if exc is not None else "error")
+
+
+def _record(task: Any, error: str | None) -> None:
+    """One short write per run. A run log that cannot be written (database down) must not
+    fail the job: it is logged and skipped."""
+    started = _started.pop(task.id, None)
+    now = timezone.now()
+    fields: dict[str, Any] = {"last_finished_at": now, "runs": F("runs") + 1}
+    if started is not None:
+        duration = time.monotonic() - started
+        fields["last_duration_ms"] = int(duration * 1000)
+        fields["last_started_at"] = now - dt.timedelta(seconds=duration)
+    if error is None:
+        fields["last_succeeded_at"] = now
+    else:
+        fields.update(last_failed_at=now, last_error=error[:2000], failures=F("failures") + 1)
+    from madoguchi.jobs.models import JobRun
+
+    name = task_name(task)
+    try:
+        with transaction.atomic():
+            if not JobRun.objects.filter(name=name).update(**fields):
+                try:
+                    with transaction.atomic():
+                        JobRun.objects.create(name=name)
+                except IntegrityError:
+                    pass  # another worker created it meanwhile
+                JobRun.objects.filter(name=name).update(**fields)
+    except DatabaseError:
+        log.warning("jobs: could not record the run of %s", name, exc_info=True)
+    finally:
+        if not HUEY.immediate:
+            close_old_connections()
+
+
+@dataclass
+class Job:
+    name: str
+    label: str
+    periodic: bool
+    next_run: dt.datetime | None
+
+
+def jobs(now: dt.datetime | None = None) -> list[Job]:
+    """Every registered job, periodic ones first, with the next time each periodic one runs."""
+    now = now or timezone.now()
+    periodic = {task_name(task): task for task in HUEY._registry.periodic_tasks}
+    found = []
+    for name in sorted(HUEY._registry._registry):
+        task = periodic.get(name)
+        found.append(Job(name=name, label=str(LABELS.get(name, name)), periodic=task is not None,
+                         next_run=_next_run(task, now) if task is not None else None))
+    return sorted(found, key=lambda job: (not job.periodic, job.label))
+
+
+def _next_run(task: Any, now: dt.datetime, horizon_minutes: int = 8 * 24 * 60) -> dt.datetime | None:
+    """The consumer checks periodic jobs once a minute, on Huey's clock (UTC, naive)."""
+    minute = now.astimezone(dt.UTC).replace(second=0, microsecond=0, tzinfo=None)
+    for step in range(1, horizon_minutes):
+        candidate = minute + dt.timedelta(minutes=step)
+        if task.validate_datetime(candidate):
+            return candidate.replace(tzinfo=dt.UTC)
+    return None

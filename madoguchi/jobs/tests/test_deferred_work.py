@@ -1,0 +1,131 @@
+"""Work a write leaves for later is recorded with the write and done until done (jobs.work).
+
+These tests play what a crash does to the worker: the commit happened, the task that should
+have done the work never ran (the callbacks of the commit are captured, not executed). The
+row is still there, and the sweep does the work."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.db import transaction
+from django.utils import timezone
+
+from madoguchi import after_commit
+from madoguchi.cases.models import Channel, InteractionKind
+from madoguchi.cases.services import do_add_interaction, do_create_case
+from madoguchi.jobs import work
+from madoguchi.jobs.models import PendingWork
+from madoguchi.knowledge.models import DocKind, SearchDoc
+from madoguchi.testing.factories import CaseFactory, CustomerFactory, category
+
+pytestmark = pytest.mark.django_db
+
+
+def _indexed(kind: str, ref_id: int) -> bool:
+    return SearchDoc.objects.filter(kind=kind, ref_id=ref_id).exists()
+
+
+def _new_case(text: str = "注文した靴のサイズが違っていました。交換をお願いします。"):
+    return do_create_case(actor=None, customer=CustomerFactory(), subject="サイズ違い", channel=Channel.EMAIL,
+                          category=category(), complaint=text)
+
+
+def test_a_committed_write_leaves_its_work_in_the_same_transaction(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        case = _new_case()
+    keys = set(PendingWork.objects.values_list("key", flat=True))
+    assert "knowledge.index" in keys
+    assert not _indexed(DocKind.CASE, case.pk)
+
+
+def test_work_is_done_after_the_commit_and_its_row_is_gone(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        case = _new_case()
+    assert _indexed(DocKind.CASE, case.pk)
+    assert not PendingWork.objects.exists()
+
+
+def test_a_rolled_back_write_leaves_no_work(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        with transaction.atomic():
+            _new_case()
+            raise RuntimeError("the write fails")
+    assert not PendingWork.objects.exists()
+
+
+def test_work_whose_task_never_ran_is_done_by_the_sweep(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):  # the worker was killed
+        case = _new_case()
+        message = do_add_interaction(case, actor=None, kind=InteractionKind.INBOUND, channel=Channel.EMAIL,
+                                     body="追記です。箱もつぶれていました。", occurred_at=timezone.now())
+    left = set(PendingWork.objects.values_list("pk", flat=True))
+    assert work.sweep() == 0  # young rows are left to their own task for a while
+    with time_machine.travel(timezone.now() + work.GRACE + dt.timedelta(seconds=1)):
+        assert work.sweep() >= 2
+    assert _indexed(DocKind.CASE, case.pk) and _indexed(DocKind.MESSAGE, message.pk)
+    # (The work may have left new work of its own: an after-hours answer is a message to index.)
+    assert not PendingWork.objects.filter(pk__in=left).exists()
+
+
+def test_a_failing_handler_keeps_its_work_with_the_error_and_backs_off(django_capture_on_commit_callbacks):
+    calls: list[list[object]] = []
+
+    def flaky(items: list[object]) -> None:
+        calls.append(items)
+        if len(calls) == 1:
+            raise ConnectionError("検索の索引に書けません")
+
+    work.HANDLERS["test.flaky"] = flaky
+    try:
+        with django_capture_on_commit_callbacks(execute=False):
+            work.defer("test.flaky", [("message", 1), ("message", 2)])
+        row = PendingWork.objects.get(key="test.flaky")
+        with pytest.raises(ConnectionError):
+            work.complete([row.pk])
+        row.refresh_from_db()
+        assert row.attempts == 1 and "検索の索引に書けません" in row.last_error
+        assert work.complete([row.pk]) == 0  # backing off: not tried again at once
+        with time_machine.travel(timezone.now() + work.backoff(1) + dt.timedelta(seconds=1)):
+            assert work.sweep() == 1
+        assert calls[-1] == [("message", 1), ("message", 2)]  # tuples again, not JSON lists
+        assert not PendingWork.objects.filter(key="test.flaky").exists()
+    finally:
+        del work.HANDLERS["test.flaky"]
+
+
+def test_a_row_held_by_a_live_worker_is_not_taken_twice(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        case = _new_case()
+    now = timezone.now() + work.GRACE + dt.timedelta(seconds=1)
+    pks = list(PendingWork.objects.values_list("pk", flat=True))
+    PendingWork.objects.filter(pk__in=pks).update(claim="other-worker", claimed_until=now + dt.timedelta(minutes=1))
+    assert work.sweep(now=now) == 0
+    assert not _indexed(DocKind.CASE, case.pk)
+    # The other worker died: its claim runs out and the sweep takes the row.
+    assert work.sweep(now=now + work.CLAIM) >= 1
+    assert _indexed(DocKind.CASE, case.pk)
+
+
+def test_a_batch_writes_one_row_per_kind_of_work(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        with transaction.atomic(), after_commit.batch():
+            for n in range(20):
+                work.defer("knowledge.index", [(DocKind.CASE, CaseFactory(subject=f"件名{n}").pk)])
+    rows = list(PendingWork.objects.all())
+    assert len(rows) == 1  # the cases and their new customers, all in one row
+    assert sum(1 for kind, _ in rows[0].items if kind == DocKind.CASE) == 20
+
+
+def test_a_failed_batch_leaves_no_work(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        with transaction.atomic(), after_commit.batch():
+            work.defer("knowledge.index", [(DocKind.CASE, CaseFactory().pk)])
+            raise RuntimeError("the batch fails")
+    assert not PendingWork.objects.exists()
+    with django_capture_on_commit_callbacks(execute=False):
+        with transaction.atomic(), after_commit.batch():
+            pass
+    assert not PendingWork.objects.exists()  # nothing left over from the failed batch
