@@ -168,6 +168,8 @@ MADOGUCHI_FORM_MIN_SECONDS = env_int("MADOGUCHI_FORM_MIN_SECONDS", 3)
 # Embedded: Huey keeps its queue in a SQLite file and `madoguchi serve` runs the consumer.
 # At scale: REDIS_URL set, and `madoguchi worker` processes run beside the web processes.
 TASKS_IMMEDIATE = env_bool("MADOGUCHI_TASKS_IMMEDIATE", False)
+# Work a write deferred (jobs.work) is redone by the minute sweep once it is this old and undone.
+JOBS_WORK_GRACE_SECONDS = env_int("MADOGUCHI_WORK_GRACE_SECONDS", 60)
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
@@ -204,6 +206,8 @@ MAIL_ACK_PER_SENDER_PER_HOUR = env_int("MADOGUCHI_MAIL_ACK_PER_HOUR", 3)
 MAIL_ACK_REPLY_WITHIN_BUSINESS_HOURS = env_int("MADOGUCHI_MAIL_REPLY_WITHIN_HOURS", 8)
 MAIL_COMMITMENT_REMINDER_MINUTES = env_int("MADOGUCHI_MAIL_REMINDER_MINUTES", 60)
 MAIL_DEFAULT_CATEGORY = env_str("MADOGUCHI_MAIL_CATEGORY", "other")
+# A stored mail still unfiled this long after it arrived is filed by the minute sweep.
+MAIL_SWEEP_AFTER_SECONDS = env_int("MADOGUCHI_MAIL_SWEEP_AFTER_SECONDS", 300)
 
 # --- Security ----------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import F, Q
@@ -36,8 +37,13 @@ HANDLERS: dict[str, Handler] = {}
 
 # A claimed row that is still there after this long was taken by a worker that died.
 CLAIM = dt.timedelta(minutes=5)
-# The sweep leaves young rows to the task their own commit queued.
-GRACE = dt.timedelta(seconds=60)
+
+
+def grace() -> dt.timedelta:
+    """The sweep leaves rows younger than this to the task their own commit queued."""
+    return dt.timedelta(seconds=settings.JOBS_WORK_GRACE_SECONDS)
+
+
 _BUFFER = "_madoguchi_deferred_work"
 
 
@@ -139,11 +145,12 @@ def complete(pks: list[int], now: dt.datetime | None = None) -> int:
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    return dt.timedelta(minutes=min(2 ** min(attempts, 10), 60))
+    """30 s after the first failure (a database that was restarting), doubling to 30 minutes."""
+    return dt.timedelta(seconds=min(30 * 2 ** min(max(attempts - 1, 0), 10), 1800))
 
 
 def sweep(now: dt.datetime | None = None, limit: int = 500, rounds: int = 20) -> int:
-    """Do the work left behind: rows older than GRACE that nobody holds, oldest first, in
+    """Do the work left behind: rows older than grace() that nobody holds, oldest first, in
     rounds of `limit` rows. A failing key does not stop the others (its rows back off)."""
     from madoguchi.jobs.models import PendingWork
 
@@ -151,7 +158,7 @@ def sweep(now: dt.datetime | None = None, limit: int = 500, rounds: int = 20) ->
     for _ in range(rounds):
         now = timezone.now() if now is None else now
         free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-        pks = list(PendingWork.objects.filter(free, created_at__lt=now - GRACE).order_by("pk").values_list("pk", flat=True)[:limit])
+        pks = list(PendingWork.objects.filter(free, created_at__lt=now - grace()).order_by("pk").values_list("pk", flat=True)[:limit])
         if not pks:
             break
         try:

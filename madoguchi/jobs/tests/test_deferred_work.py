@@ -63,7 +63,7 @@ def test_work_whose_task_never_ran_is_done_by_the_sweep(django_capture_on_commit
                                      body="追記です。箱もつぶれていました。", occurred_at=timezone.now())
     left = set(PendingWork.objects.values_list("pk", flat=True))
     assert work.sweep() == 0  # young rows are left to their own task for a while
-    with time_machine.travel(timezone.now() + work.GRACE + dt.timedelta(seconds=1)):
+    with time_machine.travel(timezone.now() + work.grace() + dt.timedelta(seconds=1)):
         assert work.sweep() >= 2
     assert _indexed(DocKind.CASE, case.pk) and _indexed(DocKind.MESSAGE, message.pk)
     # (The work may have left new work of its own: an after-hours answer is a message to index.)
@@ -99,7 +99,7 @@ def test_a_failing_handler_keeps_its_work_with_the_error_and_backs_off(django_ca
 def test_a_row_held_by_a_live_worker_is_not_taken_twice(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False):
         case = _new_case()
-    now = timezone.now() + work.GRACE + dt.timedelta(seconds=1)
+    now = timezone.now() + work.grace() + dt.timedelta(seconds=1)
     pks = list(PendingWork.objects.values_list("pk", flat=True))
     PendingWork.objects.filter(pk__in=pks).update(claim="other-worker", claimed_until=now + dt.timedelta(minutes=1))
     assert work.sweep(now=now) == 0
