@@ -170,6 +170,8 @@ MADOGUCHI_FORM_MIN_SECONDS = env_int("MADOGUCHI_FORM_MIN_SECONDS", 3)
 TASKS_IMMEDIATE = env_bool("MADOGUCHI_TASKS_IMMEDIATE", False)
 # Work a write deferred (jobs.work) is redone by the minute sweep once it is this old and undone.
 JOBS_WORK_GRACE_SECONDS = env_int("MADOGUCHI_WORK_GRACE_SECONDS", 60)
+# A worker holds the work it took this long; then (it died) another may take it.
+JOBS_WORK_CLAIM_SECONDS = env_int("MADOGUCHI_WORK_CLAIM_SECONDS", 120)
 if REDIS_URL:
     HUEY = {
         "huey_class": "huey.RedisHuey",
@@ -208,6 +210,9 @@ MAIL_COMMITMENT_REMINDER_MINUTES = env_int("MADOGUCHI_MAIL_REMINDER_MINUTES", 60
 MAIL_DEFAULT_CATEGORY = env_str("MADOGUCHI_MAIL_CATEGORY", "other")
 # A stored mail still unfiled this long after it arrived is filed by the minute sweep.
 MAIL_SWEEP_AFTER_SECONDS = env_int("MADOGUCHI_MAIL_SWEEP_AFTER_SECONDS", 300)
+# A mail marked `sending` by a worker that died is sent again after this long (longer than
+# any send can take: a shorter lease could send a slow mail twice).
+MAIL_SEND_LEASE_SECONDS = env_int("MADOGUCHI_MAIL_SEND_LEASE_SECONDS", 120)
 
 # --- Security ----------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

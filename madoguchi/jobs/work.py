@@ -35,8 +35,11 @@ log = logging.getLogger(__name__)
 Handler = Callable[[list[Any]], object]
 HANDLERS: dict[str, Handler] = {}
 
-# A claimed row that is still there after this long was taken by a worker that died.
-CLAIM = dt.timedelta(minutes=5)
+
+def claim() -> dt.timedelta:
+    """A claimed row still there after this long was taken by a worker that died. Handlers
+    are idempotent, so a slow run that outlives its claim costs a second run, not a wrong result."""
+    return dt.timedelta(seconds=settings.JOBS_WORK_CLAIM_SECONDS)
 
 
 def grace() -> dt.timedelta:
@@ -113,7 +116,7 @@ def complete(pks: list[int], now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     token = uuid.uuid4().hex
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    PendingWork.objects.filter(free, pk__in=pks).update(claim=token, claimed_until=now + CLAIM)
+    PendingWork.objects.filter(free, pk__in=pks).update(claim=token, claimed_until=now + claim())
     by_key: dict[str, list[Any]] = {}
     for row in PendingWork.objects.filter(claim=token).order_by("pk"):
         by_key.setdefault(row.key, []).append(row)

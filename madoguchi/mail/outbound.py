@@ -38,7 +38,6 @@ from madoguchi.mail.parsing import decode_header_value
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
-LEASE = dt.timedelta(minutes=10)
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -347,7 +346,7 @@ def _claim(pk: int, now: dt.datetime) -> OutboundMessage | None:
         if row.next_attempt_at and row.next_attempt_at > now:
             return None  # not due yet, or another worker holds the lease
         OutboundMessage.objects.filter(pk=pk).update(
-            state=OutboundState.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + LEASE
+            state=OutboundState.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + dt.timedelta(seconds=settings.MAIL_SEND_LEASE_SECONDS)
         )
     row.refresh_from_db()
     return row

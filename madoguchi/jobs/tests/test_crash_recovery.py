@@ -18,10 +18,12 @@ from madoguchi.testing.desk_process import MailSink, ServedDesk, crash_run
 
 def test_two_kill9_while_mail_arrives_lose_no_answer_and_no_index_entry(tmp_path: Path) -> None:
     with own_database() as database_url, MailSink() as sink:
-        # The sweeps look at work left for 5 s (not 60) and mail left for 10 s (not 300), so the
+        # The sweeps take work left for 5 s (not 60), work a dead worker held for 15 s (not 120),
+        # mail left for 10 s (not 300) and a send a dead worker began 20 s ago (not 120), so the
         # test waits seconds, not minutes; the path is the one the desk always takes.
         desk = ServedDesk.create(tmp_path / "data", database_url, sink.port, MADOGUCHI_WORK_GRACE_SECONDS="5",
-                                 MADOGUCHI_MAIL_SWEEP_AFTER_SECONDS="10")
+                                 MADOGUCHI_WORK_CLAIM_SECONDS="15", MADOGUCHI_MAIL_SWEEP_AFTER_SECONDS="10",
+                                 MADOGUCHI_MAIL_SEND_LEASE_SECONDS="20")
         try:
             result = crash_run(desk, sink, count=120, kills=2, settle_seconds=240)
         finally:

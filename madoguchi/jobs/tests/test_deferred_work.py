@@ -105,7 +105,7 @@ def test_a_row_held_by_a_live_worker_is_not_taken_twice(django_capture_on_commit
     assert work.sweep(now=now) == 0
     assert not _indexed(DocKind.CASE, case.pk)
     # The other worker died: its claim runs out and the sweep takes the row.
-    assert work.sweep(now=now + work.CLAIM) >= 1
+    assert work.sweep(now=now + work.claim()) >= 1
     assert _indexed(DocKind.CASE, case.pk)
 
 
