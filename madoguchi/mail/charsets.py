@@ -238,9 +238,10 @@ def _char_weight(char: str) -> float:
 
 
 def plausibility(text: str, sample: int = 4000) -> float:
-    """Mean weight of the text's non-ASCII and control characters (up to `sample` of them):
+    """Mean weight of the text's non-ASCII and control characters (up to `sample` of them; not
+    ESC, SO and SI, which SoftBank's emoji codes leave in Shift_JIS text for _visible to read):
     1.0 for clean Japanese (or plain ASCII), near 0 or below for mojibake."""
-    weights = [_char_weight(c) for c in text if c > "\x7e" or (c < " " and c not in "\t\r\n")][:sample]
+    weights = [_char_weight(c) for c in text if c > "\x7e" or (c < " " and c not in "\t\r\n\x1b\x0e\x0f")][:sample]
     return sum(weights) / len(weights) if weights else 1.0
 
 

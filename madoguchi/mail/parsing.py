@@ -146,7 +146,8 @@ def decode_header_value(value: object) -> str:
 
 def _decode_plain(text: str) -> str:
     data = text.encode("ascii", errors="surrogateescape")
-    return decode_text(data) if not data.isascii() else text
+    # Raw 8-bit text, or raw ISO-2022-JP escapes (old mailers wrote headers unencoded)
+    return decode_text(data) if not data.isascii() or b"\x1b" in data else text
 
 
 def _header(msg: Message, name: str) -> str:
