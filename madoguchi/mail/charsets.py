@@ -10,6 +10,7 @@ sequences and handing each two-byte run to cp932.
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 import unicodedata
 
@@ -241,7 +242,8 @@ def plausibility(text: str, sample: int = 4000) -> float:
     """Mean weight of the text's non-ASCII and control characters (up to `sample` of them; not
     ESC, SO and SI, which SoftBank's emoji codes leave in Shift_JIS text for _visible to read):
     1.0 for clean Japanese (or plain ASCII), near 0 or below for mojibake."""
-    weights = [_char_weight(c) for c in text if c > "\x7e" or (c < " " and c not in "\t\r\n\x1b\x0e\x0f")][:sample]
+    counted = (c for c in text if c > "\x7e" or (c < " " and c not in "\t\r\n\x1b\x0e\x0f"))
+    weights = [_char_weight(c) for c in itertools.islice(counted, sample)]
     return sum(weights) / len(weights) if weights else 1.0
 
 
@@ -318,11 +320,11 @@ def _decode(data: bytes, label: str, codec: str | None) -> tuple[str, str]:
         labelled = [(plausibility(text), codec, text)] if text is not None else []
         others = [(plausibility(t), name, t) for name in ("cp932", "euc") if name != codec and (t := _try(data, name)) is not None]
         if labelled or others:
-            score, name, best = max(labelled + others, key=lambda item: item[0])
+            score, name, likeliest = max(labelled + others, key=lambda item: item[0])
             if labelled and score < labelled[0][0] + 0.2:
                 return labelled[0][2], codec
             if score >= IMPLAUSIBLE:
-                return best, f"{name}-by-content"
+                return likeliest, f"{name}-by-content"
     if b"\x1b$" in data or b"\x1b(" in data:
         for name in ("iso2022jp", "iso2022_jp_2"):
             text = _try(data, name)

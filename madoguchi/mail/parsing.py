@@ -324,7 +324,7 @@ def unflow(text: str, delsp: bool = False) -> str:
     separator) is never joined."""
     lines = text.replace("\r\n", "\n").split("\n")
     out: list[str] = []
-    depth_of_paragraph, pieces = 0, []  # the paragraph being joined
+    depth_of_paragraph, pieces = 0, list[str]()  # the paragraph being joined
     for line in lines:
         depth = len(line) - len(line.lstrip(">"))
         body = line[depth:]

@@ -162,7 +162,7 @@ UTF8_TEXT = "ポイントが付与されていません。①会員番号 55-019
 MAILS["utf-8-labelled-iso-2022-jp.eml"] = headers(
     b"From: " + ew("加藤 恵") + b" <megumi.kato@example.jp>",
     b"To: " + TO,
-    b"Subject: " + ew("ポイント未付与", "ISO-2022-JP", "ポイント未付与".encode("utf-8")),
+    b"Subject: " + ew("ポイント未付与", "ISO-2022-JP", "ポイント未付与".encode()),
     b"Date: " + DATE,
     b"Message-ID: <utf8-as-jis@example.jp>",
     b"MIME-Version: 1.0",
