@@ -10,6 +10,7 @@ sequences and handing each two-byte run to cp932.
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 import unicodedata
 
@@ -74,7 +75,7 @@ def decode_iso2022jp(data: bytes, strict: bool = True) -> str:
     i, n = 0, len(data)
     while i < n:
         byte = data[i]
-        if byte == ESC:
+        if byte == ESC and not (i + 2 < n and data[i + 1] == 0x24 and data[i + 2] in _SOFTBANK_PAGES):
             for seq, new_mode in _ESCAPES.items():
                 if data.startswith(seq, i):
                     if new_mode == "other" and strict:
@@ -91,6 +92,16 @@ def decode_iso2022jp(data: bytes, strict: bool = True) -> str:
                 out.append("\ufffd")
                 i += 1
             continue
+        if byte == ESC and i + 2 < n and data[i + 1] == 0x24 and data[i + 2] in _SOFTBANK_PAGES:
+            # SoftBank web code: ESC $ G, then one byte an emoji, until SI; then the text goes
+            # on in the set it was in.
+            page, i = data[i + 2], i + 3
+            while i < n and 0x21 <= data[i] <= 0x7E:
+                out.append(softbank_emoji(page, data[i]))
+                i += 1
+            if i < n and data[i] == 0x0F:
+                i += 1
+            continue
         if byte == 0x0E:  # SO: half-width katakana until SI (CP50221)
             mode, i = "kana", i + 1
             continue
@@ -101,6 +112,10 @@ def decode_iso2022jp(data: bytes, strict: bool = True) -> str:
             if strict:
                 raise UnicodeDecodeError("iso2022_jp", data, i, i + 1, "8-bit byte")
             out.append("\ufffd")
+            i += 1
+            continue
+        if mode == "jis" and byte == 0x20:  # a space inside a JIS run (some mailers write one)
+            out.append(" ")
             i += 1
             continue
         if mode == "jis" and byte not in (0x0A, 0x0D):
@@ -153,6 +168,85 @@ def encode_iso2022jp(text: str) -> bytes:
     return bytes(out)
 
 
+# --- SoftBank emoji --------------------------------------------------------------------------------
+# Old SoftBank (J-PHONE, Vodafone) phones write an emoji as a "web code": ESC $ and a page
+# letter, one printable byte per emoji, SI. Each page maps onto SoftBank's private-use block
+# (G: U+E001…, E: U+E101…, F: U+E201…, O: U+E301…, P: U+E401…, Q: U+E501…, the byte 0x21 being
+# the first); below, the standard emoji of those we know. An unknown one becomes 〓 (the geta
+# mark Japanese mailers show for a character they cannot show), never a control character.
+_SOFTBANK_PAGES = {ord("G"): 0xE000, ord("E"): 0xE100, ord("F"): 0xE200, ord("O"): 0xE300, ord("P"): 0xE400, ord("Q"): 0xE500}
+UNKNOWN_EMOJI = "〓"
+_SOFTBANK_G = (
+    "👦👧💋👨👩👕👟📷☎📱📠💻👊👍☝✊✌✋🎿⛳🎾⚾🏄⚽🐟🐴🚗⛵✈🚃🚅❓❗❤💔"
+    "🕐🕑🕒🕓🕔🕕🕖🕗🕘🕙🕚🕛🌸🔱🌹🎄💍💎🏠⛪🏢🚉⛽🗻🎤🎥🎵🔑🎷🎸🎺🍴🍸☕🍰🍺"
+    "⛄☁☀☔🌙🌄👼🐱🐯🐻🐶🐭🐳🐧😊😃😞😠💩"
+)
+_SOFTBANK_P = "😥😏😔😁😉😣😖😪😝😌😨😷😳😒😰😲😭😂😢☺😄😡😚😘👀👃👂👄🙏"
+SOFTBANK_EMOJI: dict[int, str] = {
+    **{0xE001 + index: char for index, char in enumerate(_SOFTBANK_G)},
+    **{0xE401 + index: char for index, char in enumerate(_SOFTBANK_P)},
+    0xE105: "😜", 0xE106: "😍", 0xE107: "😱", 0xE108: "😓", 0xE10E: "👑", 0xE10F: "💡", 0xE112: "🎁",
+    0xE11D: "🔥", 0xE12F: "💰", 0xE13C: "💤", 0xE13D: "⚡", 0xE20C: "♥", 0xE20D: "♦", 0xE20E: "♠", 0xE20F: "♣",
+}
+
+
+def softbank_emoji(page: int, code: int) -> str:
+    """The emoji of one SoftBank web code (page letter and code byte, 0x21 the first)."""
+    return SOFTBANK_EMOJI.get(_SOFTBANK_PAGES.get(page, 0) + code - 0x20, UNKNOWN_EMOJI)
+
+
+_WEB_CODE = re.compile("\x1b\\$([GEFOPQ])([\x21-\x7e]{1,100})\x0f")
+# C0 and C1 controls but tab and line breaks: nothing a person wrote, and unsafe to show.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _visible(text: str) -> str:
+    """SoftBank web codes (left by a Shift_JIS or mislabelled decode) as emoji, then no control
+    characters at all."""
+    if "\x1b$" in text:
+        text = _WEB_CODE.sub(lambda m: "".join(softbank_emoji(ord(m.group(1)), ord(c)) for c in m.group(2)), text)
+    return _CONTROLS.sub("", text)
+
+
+# --- Plausibility ---------------------------------------------------------------------------------
+
+def _char_weight(char: str) -> float:
+    """How likely one non-ASCII character is in Japanese mail text: kana, common (JIS level 1)
+    kanji and Japanese punctuation 1; rare kanji and half-width katakana less; half-width
+    punctuation (the first bytes of EUC kana read as Shift_JIS: ､･｡｢), other scripts, PUA
+    and control characters not at all or below."""
+    code = ord(char)
+    if 0x3000 <= code <= 0x30FF:
+        return 1.0
+    if 0x4E00 <= code <= 0x9FFF:
+        try:
+            euc = char.encode("euc_jp")
+        except UnicodeEncodeError:
+            return 0.3
+        return 1.0 if 0xB0 <= euc[0] <= 0xCF else 0.4
+    if 0xFF01 <= code <= 0xFF5E:
+        return 0.8
+    if 0xFF61 <= code <= 0xFF65:
+        return 0.0
+    if 0xFF66 <= code <= 0xFF9F:
+        return 0.6
+    if (0x2010 <= code <= 0x203F or 0x2160 <= code <= 0x217F or 0x2190 <= code <= 0x21FF or 0x2460 <= code <= 0x24FF
+            or 0x2500 <= code <= 0x27BF or 0x3200 <= code <= 0x33FF or code >= 0x1F000 or code in (0xA5, 0xA7, 0xB0, 0xB1, 0xD7, 0xF7)):
+        return 0.9
+    if code == 0xFFFD or code < 0x20 or 0x7F <= code <= 0x9F or 0xE000 <= code <= 0xF8FF:
+        return -1.0
+    return 0.2
+
+
+def plausibility(text: str, sample: int = 4000) -> float:
+    """Mean weight of the text's non-ASCII and control characters (up to `sample` of them; not
+    ESC, SO and SI, which SoftBank's emoji codes leave in Shift_JIS text for _visible to read):
+    1.0 for clean Japanese (or plain ASCII), near 0 or below for mojibake."""
+    counted = (c for c in text if c > "\x7e" or (c < " " and c not in "\t\r\n\x1b\x0e\x0f"))
+    weights = [_char_weight(c) for c in itertools.islice(counted, sample)]
+    return sum(weights) / len(weights) if weights else 1.0
+
+
 def _japanese_ratio(text: str) -> float:
     """Share of non-ASCII characters that are full-width Japanese (kana, kanji, symbols);
     the wrong decoding of Japanese bytes gives half-width katakana, PUA and rare symbols."""
@@ -196,18 +290,41 @@ def _codec_for(label: str) -> str | None:
         return None
 
 
-def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
-    """(text, charset actually used). Declared charset first, then the Japanese chain, then
-    detection, finally UTF-8 with replacement characters. Never raises."""
-    if not data:
-        return "", "empty"
-    label = _normalise_label(declared)
-    codec = _codec_for(label) if label else None
-    eight_bit = any(b >= 0x80 for b in data)
+# ISO-2022-JP's designations (JIS X 0208, JIS X 0201 roman and kana, JIS X 0213) and SoftBank's
+# web code: in 7-bit data they mean ISO-2022-JP whatever the label says.
+_JIS_ESCAPE = re.compile(rb"\x1b(\$[@B]|\(J|\(I|\$\([OPQ]|\$[GEFOPQ])")
+# Labels the text is read by even when it looks wrong: other 7-bit ISO-2022 sets and UTF-7.
+_OTHER_7BIT = {"iso2022_kr", "iso2022_jp_2", "iso2022_jp_1", "iso2022_jp_3", "iso2022_jp_ext", "utf_7"}
+_JAPANESE_CODECS = {"iso2022jp", "cp932", "euc", "utf-8-sig", "ascii"}
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xf4][\x80-\xbf]")
+IMPLAUSIBLE = 0.5  # below it, the labelled charset's text is checked against the others
+
+
+def _decode(data: bytes, label: str, codec: str | None) -> tuple[str, str]:
+    """The labelled charset first, unless the bytes say otherwise (ISO-2022-JP escapes in 7-bit
+    data, valid UTF-8 under a Japanese or Western label) or its text is implausible; then
+    Shift_JIS and EUC-JP compared by plausibility; then detection."""
+    eight_bit = not data.isascii()
+    if not eight_bit and codec not in _OTHER_7BIT and _JIS_ESCAPE.search(data):
+        text = _try(data, "iso2022jp")
+        if text is not None:
+            return text, "iso2022jp" if codec in (None, "iso2022jp") else "iso2022jp-by-content"
+    if eight_bit and (codec is None or codec in _JAPANESE_CODECS or label in WESTERN_NAMES) and _UTF8_MULTIBYTE.search(data):
+        text = _try(data, "utf-8-sig")
+        if text is not None:  # legacy Japanese text is (almost) never valid UTF-8
+            return text, "utf-8-sig" if codec in (None, "utf-8-sig") else "utf-8-by-content"
     if codec and not (label in WESTERN_NAMES and eight_bit):
         text = _try(data, codec)
-        if text is not None:
+        if text is not None and (codec not in _JAPANESE_CODECS or plausibility(text) >= IMPLAUSIBLE):
             return text, codec
+        labelled = [(plausibility(text), codec, text)] if text is not None else []
+        others = [(plausibility(t), name, t) for name in ("cp932", "euc") if name != codec and (t := _try(data, name)) is not None]
+        if labelled or others:
+            score, name, likeliest = max(labelled + others, key=lambda item: item[0])
+            if labelled and score < labelled[0][0] + 0.2:
+                return labelled[0][2], codec
+            if score >= IMPLAUSIBLE:
+                return likeliest, f"{name}-by-content"
     if b"\x1b$" in data or b"\x1b(" in data:
         for name in ("iso2022jp", "iso2022_jp_2"):
             text = _try(data, name)
@@ -217,9 +334,9 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
     if text is not None:
         return text, "utf-8-sig"
     candidates = [(name, _try(data, name)) for name in ("cp932", "euc")]
-    scored = [(_japanese_ratio(text), name, text) for name, text in candidates if text is not None]
+    scored = [(_japanese_ratio(text), plausibility(text), name, text) for name, text in candidates if text is not None]
     if scored:
-        ratio, name, text = max(scored, key=lambda item: item[0])
+        ratio, _score, name, text = max(scored, key=lambda item: item[:2])
         if ratio > 0.6:
             return text, name
     if codec and label in WESTERN_NAMES:
@@ -235,6 +352,18 @@ def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
     if b"\x1b$" in data:
         return decode_iso2022jp(data, strict=False), "iso2022jp-lenient"
     return data.decode("utf-8", errors="replace"), "utf-8-replace"
+
+
+def decode_bytes(data: bytes, declared: str | None = None) -> tuple[str, str]:
+    """(text, charset actually used). Never raises. The label is trusted while its text is
+    plausible Japanese (see `_decode`); "-by-content" in the name says the label was wrong.
+    The text has SoftBank emoji as emoji and no control characters."""
+    if not data:
+        return "", "empty"
+    label = _normalise_label(declared)
+    codec = _codec_for(label) if label else None
+    text, used = _decode(data, label, codec)
+    return _visible(text), used
 
 
 def decode_text(data: bytes, declared: str | None = None) -> str:

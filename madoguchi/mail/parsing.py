@@ -13,6 +13,7 @@ import base64
 import binascii
 import datetime as dt
 import email
+import email.parser
 import email.utils
 import hashlib
 import quopri
@@ -25,7 +26,10 @@ from email.message import Message
 from madoguchi.mail.charsets import decode_bytes, decode_text
 from madoguchi.mail.cleaning import html_to_text, sanitise_html, split_quoted
 
-MAX_DEPTH = 12
+MAX_DEPTH = 50  # MIME levels read; real mail nests a handful (a forward of a forward: ~10)
+MAX_PARTS = 2000  # parts read from one mail when the stdlib parser could not read it
+TOO_DEEP = f"MIME の入れ子が深すぎるため、{MAX_DEPTH} 段より深い部分の本文を読み取れませんでした。"
+TOO_DEEP_BODY = "（MIME の入れ子が深すぎるため本文を読み取れませんでした。元のメールを確認してください。）"
 MAX_SUBJECT = 200
 SUBJECT_PREFIX = re.compile(
     r"^\s*((re|fw|fwd|aw|sv|vs)\s*(\[\d+\]|\(\d+\))?\s*[:：]|(ｒｅ|ＲＥ|Ｒｅ|ｆｗ|ＦＷ|Ｆｗ|ｆｗｄ|ＦＷＤ|Ｆｗｄ)\s*[:：]"
@@ -142,7 +146,8 @@ def decode_header_value(value: object) -> str:
 
 def _decode_plain(text: str) -> str:
     data = text.encode("ascii", errors="surrogateescape")
-    return decode_text(data) if not data.isascii() else text
+    # Raw 8-bit text, or raw ISO-2022-JP escapes (old mailers wrote headers unencoded)
+    return decode_text(data) if not data.isascii() or b"\x1b" in data else text
 
 
 def _header(msg: Message, name: str) -> str:
@@ -152,8 +157,19 @@ def _header(msg: Message, name: str) -> str:
     return ""
 
 
-def _address(msg: Message, name: str) -> tuple[str, str]:
+def _address_header(msg: Message, name: str) -> str:
+    """An address header as text. Raw 8-bit bytes (Shift_JIS or UTF-8 written without RFC 2047)
+    are decoded before the address parser sees them: Shift_JIS's second bytes include 0x5C,
+    which inside a quoted display name is a backslash escape to the parser (能 0x945C, 表 0x955C,
+    ソ 0x835C), so the name was garbled and a final 表" even swallowed the closing quote and
+    the address. Encoded words are ASCII and stay as they are, for decode_header_value."""
     raw = _header(msg, name)
+    data = raw.encode("ascii", "surrogateescape")
+    return raw if data.isascii() else decode_text(data)
+
+
+def _address(msg: Message, name: str) -> tuple[str, str]:
+    raw = _address_header(msg, name)
     try:
         display, address = email.utils.parseaddr(raw)
     except Exception:  # noqa: BLE001 - a broken From is a warning, not a failure
@@ -163,7 +179,7 @@ def _address(msg: Message, name: str) -> tuple[str, str]:
         address = found.group(0) if found else ""
         display = raw.replace(address, "").strip(" <>\"") if address else raw
     name = decode_header_value(display).strip().strip('"').strip()
-    address = address.encode("ascii", "surrogateescape").decode("utf-8", errors="ignore").strip().strip("<>")
+    address = address.encode("utf-8", "surrogateescape").decode("utf-8", errors="ignore").strip().strip("<>")
     return name, address.lower()
 
 
@@ -282,14 +298,62 @@ def _is_attachment(part: Message) -> bool:
 
 def _leaf_text(part: Message, result: ParsedMessage) -> str:
     text, used = decode_bytes(_payload(part, result), part.get_content_charset())
-    if used.startswith(("detected", "utf-8-replace")):
+    if used.startswith(("detected", "utf-8-replace")) or used.endswith("-by-content"):
         result.warnings.append(f"charset guessed: {used}")
+    if part.get_content_type() == "text/plain" and _param(part, "format") == "flowed":
+        text = unflow(text, delsp=_param(part, "delsp") == "yes")
     return text
+
+
+def _param(part: Message, name: str) -> str:
+    try:
+        value = part.get_param(name)
+    except Exception:  # noqa: BLE001 - a broken Content-Type: no parameter
+        return ""
+    return value.strip().lower() if isinstance(value, str) else ""
+
+
+def unflow(text: str, delsp: bool = False) -> str:
+    """format=flowed text (RFC 3676) as the writer's paragraphs. Run on the decoded text, so
+    in ISO-2022-JP the soft break's space (after the escape back to ASCII) is a character like
+    any other. A line ending in a space continues on the next line of the same quote depth;
+    with delsp=yes that space was added by the mailer (iPhone and Apple Mail split Japanese,
+    which has no spaces, anywhere) and is removed, with delsp=no it is the text's own and
+    stays. Quote marks (">>") are counted and written once before the joined paragraph, one
+    stuffed space after them or at the start of a line is removed; "-- " (the signature
+    separator) is never joined."""
+    lines = text.replace("\r\n", "\n").split("\n")
+    out: list[str] = []
+    depth_of_paragraph, pieces = 0, list[str]()  # the paragraph being joined
+    for line in lines:
+        depth = len(line) - len(line.lstrip(">"))
+        body = line[depth:]
+        if body.startswith(" "):
+            body = body[1:]
+        if pieces and depth != depth_of_paragraph:  # a quote depth change ends a paragraph
+            out.append(_quoted(depth_of_paragraph, "".join(pieces)))
+            pieces = []
+        flowed = body.endswith(" ") and body != "-- "
+        if flowed and delsp:
+            body = body[:-1]
+        depth_of_paragraph = depth
+        pieces.append(body)
+        if not flowed:
+            out.append(_quoted(depth, "".join(pieces)))
+            pieces = []
+    if pieces:
+        out.append(_quoted(depth_of_paragraph, "".join(pieces)))
+    return "\n".join(out)
+
+
+def _quoted(depth: int, text: str) -> str:
+    return ">" * depth + (" " + text if text else "") if depth else text
 
 
 def _walk(part: Message, result: ParsedMessage, texts: list[str], depth: int) -> None:
     if depth > MAX_DEPTH:
-        result.warnings.append("nesting too deep")
+        if TOO_DEEP not in result.warnings:
+            result.warnings.append(TOO_DEEP)
         return
     ctype = part.get_content_type()
     if part.is_multipart() and ctype == "message/rfc822":
@@ -468,6 +532,8 @@ def parse_message(raw: bytes, envelope_sender: str | None = None) -> ParsedMessa
     result = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest(), envelope_sender=envelope_sender)
     try:
         msg = email.message_from_bytes(raw, policy=policy.compat32)
+    except RecursionError:  # MIME nested hundreds deep: the stdlib parser recurses per level
+        return _without_nul(_parse_level_by_level(raw, result))
     except Exception as error:  # noqa: BLE001
         result.warnings.append(f"unparseable: {error}")
         result.text = result.visible_text = decode_text(raw)
@@ -477,9 +543,91 @@ def parse_message(raw: bytes, envelope_sender: str | None = None) -> ParsedMessa
             step(msg, result)
         except Exception as error:  # noqa: BLE001 - one broken part must not lose the rest
             result.warnings.append(f"{step.__name__}: {type(error).__name__}: {error}")
+    _finish(result)
+    return _without_nul(result)
+
+
+def _finish(result: ParsedMessage) -> None:
+    if not result.text and TOO_DEEP in result.warnings:
+        result.text = result.visible_text = TOO_DEEP_BODY
     if not result.text and not result.attachments and not result.subject:
         result.warnings.append("empty message")
-    return _without_nul(result)
+
+
+def _headers_only(data: bytes) -> Message:
+    return email.parser.BytesParser(policy=policy.compat32).parsebytes(data, headersonly=True)
+
+
+def _parse_level_by_level(raw: bytes, result: ParsedMessage) -> ParsedMessage:
+    """A mail the stdlib parser cannot read for its depth, read one level at a time with no
+    recursion: the headers (sender, subject, threading) as always, then the parts down to
+    MAX_DEPTH (a multipart's body split on its boundary, each part's headers read alone), the
+    text of the leaves read as usual. Deeper parts are left, with a warning that says so."""
+    top = _headers_only(raw)
+    for step in (_read_headers, _read_signals):
+        try:
+            step(top, result)
+        except Exception as error:  # noqa: BLE001 - one broken part must not lose the rest
+            result.warnings.append(f"{step.__name__}: {type(error).__name__}: {error}")
+    texts: list[str] = []
+    stack: list[tuple[Message, int]] = [(top, 0)]
+    seen = 0
+    try:
+        while stack and seen < MAX_PARTS:
+            part, depth = stack.pop()
+            seen += 1
+            if depth > MAX_DEPTH:
+                if TOO_DEEP not in result.warnings:
+                    result.warnings.append(TOO_DEEP)
+                continue
+            stack += reversed([(child, depth + 1) for child in _children(part)])
+            if part.get_content_maintype() != "multipart" and part.get_content_type() != "message/rfc822":
+                _walk(part, result, texts, depth)  # a leaf: no recursion below it
+    except Exception as error:  # noqa: BLE001 - keep the headers and what was read
+        result.warnings.append(f"_parse_level_by_level: {type(error).__name__}: {error}")
+    text = "\n\n".join(t.strip("\n") for t in texts if t.strip())
+    result.text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    result.visible_text, result.quoted_text = split_quoted(result.text)
+    _finish(result)
+    return result
+
+
+def _children(part: Message) -> list[Message]:
+    if part.is_multipart():
+        return []
+    data = part.get_payload(decode=True)  # the body's bytes (only a part's own text is decoded)
+    if not isinstance(data, bytes):
+        return []
+    if part.get_content_type() == "message/rfc822":
+        return [_headers_only(data)]
+    if part.get_content_maintype() != "multipart":
+        return []
+    boundary = part.get_boundary()
+    children = [_headers_only(piece) for piece in _split_on_boundary(data, boundary.encode("ascii", "surrogateescape"))] if boundary else []
+    if part.get_content_type() == "multipart/alternative":
+        plain = [child for child in children if child.get_content_type() == "text/plain"]
+        return plain[-1:] or children[-1:]
+    return children
+
+
+def _split_on_boundary(data: bytes, boundary: bytes) -> list[bytes]:
+    """The parts between `--boundary` lines, up to `--boundary--` (RFC 2046 5.1.1)."""
+    delimiter = b"--" + boundary
+    parts: list[bytes] = []
+    current: list[bytes] | None = None
+    for line in data.splitlines(keepends=True):
+        bare = line.rstrip(b"\r\n").rstrip(b" \t")
+        if bare == delimiter or bare == delimiter + b"--":
+            if current is not None:
+                parts.append(b"".join(current))
+            current = None if bare.endswith(b"--") and bare != delimiter else []
+            if current is None:
+                break
+        elif current is not None:
+            current.append(line)
+    if current:
+        parts.append(b"".join(current))
+    return parts
 
 
 def _without_nul(result: ParsedMessage) -> ParsedMessage:
@@ -505,7 +653,8 @@ def _read_headers(msg: Message, result: ParsedMessage) -> None:
     result.from_name, result.from_address = _address(msg, "From")
     if not result.from_address:
         result.from_name, result.from_address = _address(msg, "Sender")
-    result.to = [addr.lower() for _n, addr in email.utils.getaddresses([_header(msg, "To"), _header(msg, "Cc")]) if "@" in addr]
+    recipients = email.utils.getaddresses([_address_header(msg, "To"), _address_header(msg, "Cc")])
+    result.to = [addr.lower() for _n, addr in recipients if "@" in addr]
     result.date = _parse_date(_header(msg, "Date"))
 
 
