@@ -58,12 +58,13 @@ def case():
 
 
 def _audit_event(case) -> AuditEvent:
-    return AuditEvent.objects.create(case=case, actor=None, action="status", changes={"status": ["new", "in_progress"]})
+    return AuditEvent.objects.create(case=case, actor=UserFactory(username="sato"), action="status", changes={"status": ["new", "in_progress"]})
 
 
 def _compensation(case) -> Compensation:
     return Compensation.objects.create(case=case, kind=CompensationKind.COUPON, amount_yen=500,
-                                       reason="配送遅延のお詫び", state=CompensationState.GRANTED)
+                                       reason="配送遅延のお詫び", state=CompensationState.GRANTED,
+                                       requested_by=UserFactory(username="sato"))
 
 
 def _survey(case) -> Survey:
