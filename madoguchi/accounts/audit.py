@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.query import QuerySet
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.models import SettingsAction, SettingsChange, SettingsSource, User
@@ -56,6 +57,8 @@ def show(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return str(_("はい") if value else _("いいえ"))
+    if isinstance(value, float):
+        return f"{value:.2f}".rstrip("0").rstrip(".")
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).strftime("%Y/%m/%d %H:%M") if timezone.is_aware(value) else value.strftime("%Y/%m/%d %H:%M")
     if isinstance(value, dt.date):
@@ -117,7 +120,8 @@ def diff(before: Mapping[str, Value], after: Mapping[str, Value]) -> list[dict[s
         old, new = before.get(name), after.get(name)
         if old is not None and new is not None and old.key == new.key:
             continue
-        label = (new or old).label if (new or old) else name
+        shown = new or old
+        label = shown.label if shown is not None else name
         changes.append({"field": name, "label": label, "old": old.shown if old else "", "new": new.shown if new else ""})
     return changes
 
@@ -131,7 +135,7 @@ def _old_values(values: Mapping[str, Value]) -> list[dict[str, str]]:
 
 
 def record(
-    actor: Any, *, source: str, action: str, target: str, object_id: Any = "", object_repr: str = "",
+    actor: Any, *, source: str, action: str, target: str | Promise, object_id: Any = "", object_repr: str = "",
     changes: Iterable[Mapping[str, str]] = (),
 ) -> SettingsChange:
     user = actor if isinstance(actor, User) and actor.pk is not None else None
@@ -169,14 +173,15 @@ def record_deleted(actor: Any, instance: models.Model, before: Mapping[str, Valu
 
 def _form_value(field: forms.Field, value: Any) -> str:
     if isinstance(field, forms.ChoiceField) and not isinstance(field, forms.ModelChoiceField):
-        choices = {str(k): v for k, v in field.choices if not isinstance(v, list | tuple)}
+        options: Iterable[tuple[Any, Any]] = field.choices  # type: ignore[assignment]
+        choices = {str(k): v for k, v in options if not isinstance(v, list | tuple)}
         if isinstance(value, list | tuple):
             return "、".join(str(choices.get(str(v), v)) for v in value)
         return str(choices.get(str(value), show(value)))
     return show(value)
 
 
-def record_form(actor: Any, form: forms.Form, *, target: str, source: str = SettingsSource.SETTINGS) -> SettingsChange | None:
+def record_form(actor: Any, form: forms.Form, *, target: str | Promise, source: str = SettingsSource.SETTINGS) -> SettingsChange | None:
     """After a valid settings form was saved: every field whose submitted value differs from the
     value the form was shown with (form.initial). Any field added to the form is covered."""
     with translation.override(settings.LANGUAGE_CODE):
@@ -200,6 +205,23 @@ def _form_changes(form: forms.Form) -> list[dict[str, str]]:
             continue
         changes.append({"field": name, "label": label, "old": old, "new": new})
     return changes
+
+
+def record_values(
+    actor: Any, *, target: str | Promise, labels: Mapping[str, Any], before: Mapping[str, Any], after: Mapping[str, Any],
+    source: str = SettingsSource.OTHER,
+) -> SettingsChange | None:
+    """After settings kept as named values were saved (e.g. the targets of the measures): each
+    value that differs, with its label."""
+    with translation.override(settings.LANGUAGE_CODE):
+        changes = []
+        for name in [*before, *[n for n in after if n not in before]]:
+            old, new = show(before.get(name)), show(after.get(name))
+            if old != new:
+                changes.append({"field": name, "label": str(labels.get(name, name)), "old": old, "new": new})
+    if not changes:
+        return None
+    return record(actor, source=source, action=SettingsAction.CHANGE, target=target, changes=changes)
 
 
 def page(before: str = "") -> tuple[list[SettingsChange], str | None]:

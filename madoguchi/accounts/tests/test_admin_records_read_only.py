@@ -17,7 +17,13 @@ from django.db import models
 from django.utils import timezone
 
 from madoguchi.accounts.models import Role
-from madoguchi.cases.models import AuditEvent, Compensation, CompensationKind, CompensationState, Interaction
+from madoguchi.cases.models import (
+    AuditEvent,
+    Compensation,
+    CompensationKind,
+    CompensationState,
+    Interaction,
+)
 from madoguchi.metrics.models import Survey
 from madoguchi.testing.factories import CaseFactory, InteractionFactory, UserFactory
 
@@ -161,3 +167,19 @@ def test_every_admin_page_is_read_only_or_audited():
         if isinstance(model_admin, ReadOnlyAdmin):  # an audited admin records its inline rows too
             for inline in model_admin.inlines:
                 assert issubclass(inline, ReadOnlyInline), inline
+
+
+def test_every_admin_list_and_page_opens(superuser_client, case):
+    """Read-only pages still list and show their rows; audited pages still offer their forms."""
+    from madoguchi.accounts.admin_audit import AuditedAdmin
+
+    InteractionFactory(case=case)
+    _audit_event(case), _compensation(case), _survey(case)
+    for model, model_admin in admin.site._registry.items():
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}/"
+        assert superuser_client.get(base).status_code == 200, base
+        row = model._default_manager.first()
+        if row is not None:
+            assert superuser_client.get(f"{base}{row.pk}/change/").status_code == 200, base
+        expected = 200 if isinstance(model_admin, AuditedAdmin) else 403
+        assert superuser_client.get(f"{base}add/").status_code == expected, base

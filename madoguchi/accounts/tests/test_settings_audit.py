@@ -138,3 +138,16 @@ def test_the_trail_is_newest_first_a_page_at_a_time(client, owner):
     second = entries(audit_page(client, f"?before={more.group(1)}"))
     assert len(second) == 5 and "→ 1005" in second[0] and "→ 1001" in second[-1]
     assert 'href="?before=' not in audit_page(client, f"?before={more.group(1)}")
+
+
+def test_a_target_changed_by_a_lead_is_in_the_trail(client, owner):
+    from django.test import Client
+
+    lead = UserFactory(username="takahashi", display_name="高橋 美咲", role=Role.LEAD)
+    lead_client = Client()
+    lead_client.force_login(lead)
+    assert lead_client.post("/metrics/targets/", {"csat": "90", "chat_first_answer_median": "120"}).status_code == 302
+    row = entries(audit_page(client))[0]
+    assert "高橋 美咲" in row and "目標" in row
+    assert "顧客満足度（CSAT）: 85 → 90" in row
+    assert "チャット" not in row  # unchanged
