@@ -1,11 +1,13 @@
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 
-from madoguchi.accounts.models import AuthorityLimit, Team, User
+from madoguchi.accounts.admin_audit import AuditedAdmin, ReadOnlyAdmin
+from madoguchi.accounts.models import AuthorityLimit, SettingsChange, Team, User
 
 
 @admin.register(User)
-class MadoguchiUserAdmin(UserAdmin):
+class MadoguchiUserAdmin(AuditedAdmin, UserAdmin):
     list_display = ("username", "display_name", "role", "team", "is_active")
     list_filter = ("role", "team", "is_active")
     fieldsets = (*UserAdmin.fieldsets, ("窓口", {"fields": ("display_name", "role", "team")}))  # type: ignore[misc]
@@ -13,9 +15,31 @@ class MadoguchiUserAdmin(UserAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedAdmin):
     list_display = ("name", "lead")
 
 
-admin.site.register(AuthorityLimit)
+@admin.register(AuthorityLimit)
+class AuthorityLimitAdmin(AuditedAdmin):
+    list_display = ("role", "max_compensation_yen")
+
+
+# Django's own registration of groups, made audited like every other setting.
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(AuditedAdmin, GroupAdmin):
+    pass
+
+
+@admin.register(SettingsChange)
+class SettingsChangeAdmin(ReadOnlyAdmin):
+    """The settings audit is itself never written by hand."""
+
+    list_display = ("at", "actor_name", "source", "action", "target", "object_repr")
+    list_filter = ("source", "action", "target")
+    show_full_result_count = False
+
+
 admin.site.site_header = "窓口 Madoguchi 管理画面"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -77,3 +78,44 @@ class AuthorityLimit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()}: ¥{self.max_compensation_yen:,}"
+
+
+class SettingsSource(models.TextChoices):
+    SETTINGS = "settings", _("設定画面")
+    ADMIN = "admin", _("管理画面")
+    OTHER = "other", _("その他の画面")
+
+
+class SettingsAction(models.TextChoices):
+    ADD = "add", _("追加")
+    CHANGE = "change", _("変更")
+    DELETE = "delete", _("削除")
+
+
+class SettingsChange(models.Model):
+    """One change to the shop's configuration: who, when, what (old → new).
+
+    Written only by madoguchi.accounts.audit, never edited (read-only in the admin too).
+    `changes` is a list of {"field", "label", "old", "new"}: values as people read them, secrets
+    masked. The actor's name is kept beside the key so the trail survives the user's deletion.
+    """
+
+    at = models.DateTimeField(_("日時"), default=timezone.now)
+    actor = models.ForeignKey(
+        "accounts.User", verbose_name=_("変更した人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(_("変更した人の名前"), max_length=150, blank=True)
+    source = models.CharField(_("変更した場所"), max_length=10, choices=SettingsSource.choices)
+    action = models.CharField(_("操作"), max_length=10, choices=SettingsAction.choices)
+    target = models.CharField(_("対象"), max_length=100)
+    object_id = models.CharField(_("対象のID"), max_length=64, blank=True)
+    object_repr = models.CharField(_("対象の名前"), max_length=200, blank=True)
+    changes = models.JSONField(_("変更内容"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("設定の変更履歴")
+        verbose_name_plural = _("設定の変更履歴")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.target} {self.object_repr}"

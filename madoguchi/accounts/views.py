@@ -1,4 +1,8 @@
-"""Shop settings (admins only): authority limits and the category list."""
+"""Shop settings (admins only): authority limits, the category list, and the trail of changes.
+
+Every save here is recorded in the settings audit (madoguchi.accounts.audit): a settings form is
+bound with the values it was shown with (`initial`), and every field whose value changed is
+recorded with its old and new value, so a field added to a form is audited without more work."""
 
 from __future__ import annotations
 
@@ -9,13 +13,16 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from madoguchi.accounts import audit
 from madoguchi.accounts.forms import AuthorityLimitsForm, CategoryForm
-from madoguchi.accounts.models import AuthorityLimit, Team, User
+from madoguchi.accounts.models import AuthorityLimit, SettingsSource, Team, User
 from madoguchi.accounts.services import compensation_limit_yen
 from madoguchi.cases.models import Category
 
@@ -34,10 +41,13 @@ def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespo
 
 @admin_required
 def settings_page(request: HttpRequest) -> HttpResponse:
-    limits_form = AuthorityLimitsForm(
-        initial={key: compensation_limit_yen(User(role=role)) for key, role in AuthorityLimitsForm.ROLES.items()}
-    )
+    limits_form = AuthorityLimitsForm(initial=_limits_now())
     return _render_settings(request, limits_form, CategoryForm(prefix="cat"))
+
+
+def _limits_now() -> dict[str, Any]:
+    """The authority limits as they are now: what the form shows, and what a save is compared with."""
+    return {key: compensation_limit_yen(User(role=role)) for key, role in AuthorityLimitsForm.ROLES.items()}
 
 
 def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, category_form: CategoryForm, status: int = 200) -> HttpResponse:
@@ -53,11 +63,13 @@ def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, cat
 @admin_required
 @require_POST
 def save_limits(request: HttpRequest) -> HttpResponse:
-    form = AuthorityLimitsForm(request.POST)
+    form = AuthorityLimitsForm(request.POST, initial=_limits_now())
     if not form.is_valid():
         return _render_settings(request, form, CategoryForm(prefix="cat"), status=400)
-    for key, role in AuthorityLimitsForm.ROLES.items():
-        AuthorityLimit.objects.update_or_create(role=role, defaults={"max_compensation_yen": form.cleaned_data[key]})
+    with transaction.atomic():
+        for key, role in AuthorityLimitsForm.ROLES.items():
+            AuthorityLimit.objects.update_or_create(role=role, defaults={"max_compensation_yen": form.cleaned_data[key]})
+        audit.record_form(request.user, form, target=gettext_lazy("権限の上限"))
     messages.success(request, _("権限の上限を保存しました。"))
     return redirect("accounts:settings")
 
@@ -67,7 +79,17 @@ def save_limits(request: HttpRequest) -> HttpResponse:
 def add_category(request: HttpRequest) -> HttpResponse:
     form = CategoryForm(request.POST, prefix="cat")
     if not form.is_valid():
-        return _render_settings(request, AuthorityLimitsForm(), form, status=400)
-    form.save()
+        return _render_settings(request, AuthorityLimitsForm(initial=_limits_now()), form, status=400)
+    with transaction.atomic():
+        category = form.save()
+        audit.record_saved(request.user, category, None, source=SettingsSource.SETTINGS)
     messages.success(request, _("分類を追加しました。"))
     return redirect("accounts:settings")
+
+
+@admin_required
+def settings_audit(request: HttpRequest) -> HttpResponse:
+    """設定の変更履歴: newest first, a page at a time (keyset on the row id)."""
+    rows, next_before = audit.page(request.GET.get("before", ""))
+    return render(request, "accounts/settings_audit.html", {"rows": rows, "next_before": next_before,
+                                                             "first_page": not request.GET.get("before")})

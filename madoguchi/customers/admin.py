@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from madoguchi.accounts.admin_audit import AuditedAdmin, ReadOnlyAdmin
 from madoguchi.customers.models import Customer, CustomerMerge, Identity, PossibleMatch
 
 
@@ -9,7 +10,9 @@ class IdentityInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(AuditedAdmin):
+    """A customer's details may be corrected here; each correction goes to the settings audit."""
+
     list_display = ("name", "kana", "created_at")
     search_fields = ("name", "kana", "identities__value")
     inlines = [IdentityInline]
@@ -17,24 +20,17 @@ class CustomerAdmin(admin.ModelAdmin):
 
 
 @admin.register(PossibleMatch)
-class PossibleMatchAdmin(admin.ModelAdmin):
+class PossibleMatchAdmin(ReadOnlyAdmin):
+    """Suggested matches and the decisions taken on them (decided on the desk)."""
+
     list_display = ("customer", "existing", "value", "channel", "state", "created_at", "decided_by", "decided_at")
     list_filter = ("state", "channel")
     search_fields = ("value", "customer__name", "existing__name")
-    raw_id_fields = ("customer", "existing", "decided_by")
 
 
 @admin.register(CustomerMerge)
-class CustomerMergeAdmin(admin.ModelAdmin):
-    """The record of merges is evidence: it can be read, not written by hand. (Deleting a
-    customer, e.g. on an erasure request, still deletes their merge records.)"""
+class CustomerMergeAdmin(ReadOnlyAdmin):
+    """The record of merges is evidence: it can be read, not written or deleted by hand."""
 
     list_display = ("source", "target", "merged_by", "merged_at", "note")
     search_fields = ("note", "source__name", "target__name")
-    raw_id_fields = ("source", "target", "merged_by")
-
-    def has_add_permission(self, request: object) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False

@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.accounts.admin_audit import AuditedAdmin, ReadOnlyAdmin
 from madoguchi.mail.models import Mailbox, OutboundMessage, RawMessage
 
 
@@ -24,7 +25,7 @@ class MailboxForm(forms.ModelForm):
 
 
 @admin.register(Mailbox)
-class MailboxAdmin(admin.ModelAdmin):
+class MailboxAdmin(AuditedAdmin):
     form = MailboxForm
     list_display = ["name", "address", "imap_host", "active", "last_polled_at"]
     readonly_fields = ["last_polled_at", "last_error"]
@@ -36,14 +37,18 @@ class MailboxAdmin(admin.ModelAdmin):
 
 
 @admin.register(RawMessage)
-class RawMessageAdmin(admin.ModelAdmin):
+class RawMessageAdmin(ReadOnlyAdmin):
+    """Mail as it arrived: evidence, never edited. (A failed mail is retried from the desk's
+    failed-mail page.)"""
+
     list_display = ["received_at", "from_address", "subject", "state", "source"]
     list_filter = ["state", "source"]
     exclude = ["raw"]
-    readonly_fields = [f.name for f in RawMessage._meta.fields if f.name != "raw"]
 
 
 @admin.register(OutboundMessage)
-class OutboundMessageAdmin(admin.ModelAdmin):
+class OutboundMessageAdmin(ReadOnlyAdmin):
+    """Mail the desk sent or is sending: what the customer was told."""
+
     list_display = ["created_at", "kind", "to_address", "subject", "state", "attempts"]
     list_filter = ["state", "kind"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from madoguchi.accounts.admin_audit import AuditedAdmin, ReadOnlyAdmin
 from madoguchi.metrics.models import (
     ImpactInputs,
     QualityReview,
@@ -11,31 +12,36 @@ from madoguchi.metrics.models import (
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(AuditedAdmin):
     list_display = ["name", "priority", "channel", "category", "first_response_minutes", "next_response_minutes",
                     "resolution_minutes", "warn_percent", "position"]
     list_editable = ["position"]
 
 
 @admin.register(SlaBreach)
-class SlaBreachAdmin(admin.ModelAdmin):
+class SlaBreachAdmin(ReadOnlyAdmin):
     list_display = ["case", "target", "due_at", "breached_at"]
     list_filter = ["target"]
-    raw_id_fields = ["case"]
 
 
 @admin.register(Survey)
-class SurveyAdmin(admin.ModelAdmin):
+class SurveyAdmin(ReadOnlyAdmin):
+    """Surveys sent and the customers' answers: only the customer answers."""
+
     list_display = ["case", "sent_at", "answered_at", "rating", "nps"]
-    raw_id_fields = ["case"]
-    readonly_fields = ["nonce"]
+    exclude = ["nonce"]
 
 
 @admin.register(QualityReview)
-class QualityReviewAdmin(admin.ModelAdmin):
+class QualityReviewAdmin(ReadOnlyAdmin):
     list_display = ["case", "agent", "reviewer", "created_at"]
-    raw_id_fields = ["case"]
 
 
-admin.site.register(Target)
-admin.site.register(ImpactInputs)
+@admin.register(Target)
+class TargetAdmin(AuditedAdmin):
+    list_display = ["code", "value"]
+
+
+@admin.register(ImpactInputs)
+class ImpactInputsAdmin(AuditedAdmin):
+    pass

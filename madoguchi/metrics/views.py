@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from madoguchi.accounts import audit as settings_audit
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import Team, User
 from madoguchi.cases.models import Case, Category, Channel
@@ -196,9 +197,13 @@ def targets_edit(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         try:
             with transaction.atomic():  # one bad value saves none of them
+                before = targets()
                 for code in [m.code for m in MEASURES] + list(CHANGE_TARGETS):
                     raw = request.POST.get(code, "").strip()
                     do_set_target(code, float(raw.replace(",", "")) if raw else None)
+                settings_audit.record_values(user, target=gettext_lazy("目標"), before=before, after=targets(), labels={
+                    m.code: m.label for m in MEASURES} | {code: f"{_('前の期間との比較: ')}{MEASURES_BY_CODE[code.removesuffix('_change')].label}"
+                                                        for code in CHANGE_TARGETS})
         except ValueError:
             messages.error(request, _("目標は数字で入力してください。"))
         else:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from madoguchi.accounts.admin_audit import AuditedAdmin
 from madoguchi.shop.models import Order, OrderItem, Passage, Product
 
 
@@ -15,14 +16,14 @@ class OrderItemInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(AuditedAdmin):
     list_display = ("sku", "name")
     search_fields = ("sku", "name")
     inlines = [PassageInline]
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(AuditedAdmin):
     list_display = ("number", "customer", "ordered_at", "carrier", "tracking_number", "amount_yen")
     search_fields = ("number", "tracking_number")
     raw_id_fields = ("customer",)
