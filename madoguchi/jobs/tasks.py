@@ -8,7 +8,8 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 from madoguchi.jobs import work
 
 
-@db_task(retries=3, retry_delay=10)
+# No retries of its own: rows that fail back off and the sweep takes them when due.
+@db_task()
 def complete_work_task(pks: list[int]) -> int:
     return work.complete(pks)
 

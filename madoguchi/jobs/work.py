@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
@@ -110,10 +111,18 @@ def enqueue(pks: list[int]) -> None:
 def complete(pks: list[int], now: dt.datetime | None = None) -> int:
     """Run the handlers of these rows (those no other worker holds), delete the rows whose
     handler succeeded, back off the others. Returns how many rows were done; raises the first
-    handler error after all keys were tried (so the Huey task is retried)."""
+    handler error after all were tried. Rows of one kind go to their handler together, at most
+    MAX_ITEMS items a call; a call that fails is tried again row by row, so one bad row backs
+    off alone and does not hold back the others."""
+    done, errors = _complete(pks, now or timezone.now())
+    if errors:
+        raise errors[0]
+    return done
+
+
+def _complete(pks: list[int], now: dt.datetime) -> tuple[int, list[Exception]]:
     from madoguchi.jobs.models import PendingWork
 
-    now = now or timezone.now()
     token = uuid.uuid4().hex
     free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     PendingWork.objects.filter(free, pk__in=pks).update(claim=token, claimed_until=now + claim())
@@ -122,29 +131,65 @@ def complete(pks: list[int], now: dt.datetime | None = None) -> int:
         by_key.setdefault(row.key, []).append(row)
     done, errors = 0, []
     for key, rows in by_key.items():
-        ids = [row.pk for row in rows]
-        try:
-            fn = HANDLERS.get(key)
-            if fn is None:
-                raise LookupError(f"no handler for deferred work {key!r}")
-            items: dict[Any, None] = {}
-            for row in rows:
-                items.update(dict.fromkeys(_load(row.items)))
-            fn(list(items))
-        except Exception as error:  # noqa: BLE001 - kept with the error, tried again later
-            log.exception("jobs: deferred work %s failed (%d rows)", key, len(ids))
-            errors.append(error)
-            attempts = max(row.attempts for row in rows) + 1
-            PendingWork.objects.filter(pk__in=ids).update(
+        for group in _groups(rows):
+            error = _run(key, group, token)
+            if error is None:
+                done += len(group)
+                continue
+            if len(group) == 1:
+                errors.append(error)
+                continue
+            for row in group:  # find the row to blame; the others are done
+                row_error = _run(key, [row], token)
+                if row_error is None:
+                    done += 1
+                else:
+                    errors.append(row_error)
+    return done, errors
+
+
+# Items one handler call gets at most (a batch row holds up to ~300): bounded statements and
+# transactions, whatever the backlog.
+MAX_ITEMS = 1000
+
+
+def _groups(rows: list[Any]) -> list[list[Any]]:
+    groups: list[list[Any]] = [[]]
+    size = 0
+    for row in rows:
+        if groups[-1] and size + len(row.items) > MAX_ITEMS:
+            groups.append([])
+            size = 0
+        groups[-1].append(row)
+        size += len(row.items)
+    return groups
+
+
+def _run(key: str, rows: list[Any], token: str) -> Exception | None:
+    """One handler call for these rows (held under `token`): deleted when it succeeds, kept with
+    the error and backed off when it fails."""
+    from madoguchi.jobs.models import PendingWork
+
+    ids = [row.pk for row in rows]
+    try:
+        fn = HANDLERS.get(key)
+        if fn is None:
+            raise LookupError(f"no handler for deferred work {key!r}")
+        items: dict[Any, None] = {}
+        for row in rows:
+            items.update(dict.fromkeys(_load(row.items)))
+        fn(list(items))
+    except Exception as error:  # noqa: BLE001 - kept with the error, tried again later
+        log.exception("jobs: deferred work %s failed (%d rows)", key, len(ids))
+        if len(rows) == 1:
+            row = rows[0]
+            PendingWork.objects.filter(pk=row.pk, claim=token).update(
                 attempts=F("attempts") + 1, last_error=f"{type(error).__name__}: {error}"[:2000],
-                claim="", claimed_until=timezone.now() + backoff(attempts),
+                claim="", claimed_until=timezone.now() + backoff(row.attempts + 1),
             )
-        else:
-            PendingWork.objects.filter(pk__in=ids).delete()
-            done += len(ids)
-    if errors:
-        raise errors[0]
-    return done
+        return error
+    PendingWork.objects.filter(pk__in=ids, claim=token).delete()
+    return None
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -152,31 +197,39 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** min(max(attempts - 1, 0), 10), 1800))
 
 
-def sweep(now: dt.datetime | None = None, limit: int = 500, rounds: int = 20) -> int:
+def sweep(limit: int = 200, seconds: float = 40) -> int:
     """Do the work left behind: rows older than grace() that nobody holds, oldest first, in
-    rounds of `limit` rows. A failing key does not stop the others (its rows back off)."""
+    rounds of `limit` rows, for at most about `seconds` (the next minute's sweep goes on). A
+    failing row does not stop the others (it backs off)."""
     from madoguchi.jobs.models import PendingWork
 
     done = 0
-    for _ in range(rounds):
-        now = timezone.now() if now is None else now
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        now = timezone.now()
         free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
         pks = list(PendingWork.objects.filter(free, created_at__lt=now - grace()).order_by("pk").values_list("pk", flat=True)[:limit])
         if not pks:
             break
-        try:
-            done += complete(pks, now)
-        except Exception:  # noqa: BLE001 - logged in complete; the failed rows back off
-            pass
+        done += _complete(pks, now)[0]  # failed rows are logged and back off
         if len(pks) < limit:
             break
     return done
 
 
+class _Encoder(DjangoJSONEncoder):
+    """Datetimes with their microseconds (DjangoJSONEncoder keeps milliseconds only)."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, dt.datetime):
+            return o.isoformat()
+        return super().default(o)
+
+
 def _dump(items: list[Any]) -> Any:
     import json
 
-    return json.loads(json.dumps(items, cls=DjangoJSONEncoder))
+    return json.loads(json.dumps(items, cls=_Encoder))
 
 
 def _load(items: list[Any]) -> list[Hashable]:

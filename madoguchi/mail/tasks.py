@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from huey import crontab
@@ -23,6 +25,7 @@ def send_outbound_task(pk: int) -> None:
     outbound.send_outbound(pk)
 
 
+log = logging.getLogger(__name__)
 SWEEP_SECONDS = 45
 
 
@@ -32,12 +35,20 @@ def mail_sweep_job() -> None:
     older_than = dt.timedelta(seconds=settings.MAIL_SWEEP_AFTER_SECONDS)
     # A backlog (a desk that was down while 1,000 mails waited) is worked off in rounds within
     # the minute, not one batch a minute.
+    # Each part on its own: one that fails (logged) does not stop the others.
     deadline = time.monotonic() + SWEEP_SECONDS
-    while ingest.sweep_pending(older_than=older_than) and time.monotonic() < deadline:
-        pass
-    while outbound.send_due() and time.monotonic() < deadline:
-        pass
-    receivers.remind_commitments()
+    _until_done_or(deadline, lambda: ingest.sweep_pending(older_than=older_than))
+    _until_done_or(deadline, outbound.send_due)
+    _until_done_or(deadline, lambda: receivers.remind_commitments() and 0)  # once
+
+
+def _until_done_or(deadline: float, step: Callable[[], int]) -> None:
+    """Run `step` until it finds nothing to do or the deadline passes."""
+    try:
+        while time.monotonic() < deadline and step():
+            pass
+    except Exception:  # noqa: BLE001 - logged; the next minute tries again
+        log.exception("mail: sweep step failed")
 
 
 @db_periodic_task(crontab(minute="*"))

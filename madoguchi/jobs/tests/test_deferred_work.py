@@ -88,7 +88,7 @@ def test_a_failing_handler_keeps_its_work_with_the_error_and_backs_off(django_ca
         row.refresh_from_db()
         assert row.attempts == 1 and "検索の索引に書けません" in row.last_error
         assert work.complete([row.pk]) == 0  # backing off: not tried again at once
-        with time_machine.travel(timezone.now() + work.backoff(1) + dt.timedelta(seconds=1)):
+        with time_machine.travel(timezone.now() + max(work.backoff(1), work.grace()) + dt.timedelta(seconds=1)):
             assert work.sweep() == 1
         assert calls[-1] == [("message", 1), ("message", 2)]  # tuples again, not JSON lists
         assert not PendingWork.objects.filter(key="test.flaky").exists()
@@ -102,10 +102,12 @@ def test_a_row_held_by_a_live_worker_is_not_taken_twice(django_capture_on_commit
     now = timezone.now() + work.grace() + dt.timedelta(seconds=1)
     pks = list(PendingWork.objects.values_list("pk", flat=True))
     PendingWork.objects.filter(pk__in=pks).update(claim="other-worker", claimed_until=now + dt.timedelta(minutes=1))
-    assert work.sweep(now=now) == 0
+    with time_machine.travel(now):
+        assert work.sweep() == 0
     assert not _indexed(DocKind.CASE, case.pk)
     # The other worker died: its claim runs out and the sweep takes the row.
-    assert work.sweep(now=now + work.claim()) >= 1
+    with time_machine.travel(now + work.claim()):
+        assert work.sweep() >= 1
     assert _indexed(DocKind.CASE, case.pk)
 
 
@@ -129,3 +131,46 @@ def test_a_failed_batch_leaves_no_work(django_capture_on_commit_callbacks):
         with transaction.atomic(), after_commit.batch():
             pass
     assert not PendingWork.objects.exists()  # nothing left over from the failed batch
+
+
+def test_one_bad_row_backs_off_alone_and_the_others_are_done(django_capture_on_commit_callbacks):
+    done: list[object] = []
+
+    def picky(items: list[object]) -> None:
+        if 13 in items:
+            raise ValueError("13 番は処理できません")
+        done.extend(items)
+
+    work.HANDLERS["test.picky"] = picky
+    try:
+        with django_capture_on_commit_callbacks(execute=False):
+            for items in ([1, 2], [13], [3]):
+                work.defer("test.picky", items)
+        with time_machine.travel(timezone.now() + work.grace() + dt.timedelta(seconds=1)):
+            assert work.sweep() == 2
+        assert sorted(done) == [1, 2, 3]
+        left = PendingWork.objects.get(key="test.picky")
+        assert left.items == [13] and left.attempts == 1 and "13 番" in left.last_error
+    finally:
+        del work.HANDLERS["test.picky"]
+
+
+def test_a_large_backlog_goes_to_its_handler_in_bounded_calls(django_capture_on_commit_callbacks):
+    sizes: list[int] = []
+    work.HANDLERS["test.sizes"] = lambda items: sizes.append(len(items))
+    try:
+        with django_capture_on_commit_callbacks(execute=False):
+            for start in range(0, 3000, 300):
+                work.defer("test.sizes", list(range(start, start + 300)))
+        with time_machine.travel(timezone.now() + work.grace() + dt.timedelta(seconds=1)):
+            assert work.sweep() == 10
+        assert sum(sizes) == 3000 and max(sizes) <= work.MAX_ITEMS
+    finally:
+        del work.HANDLERS["test.sizes"]
+
+
+def test_times_keep_their_microseconds(django_capture_on_commit_callbacks):
+    at = timezone.now().replace(microsecond=123456)
+    with django_capture_on_commit_callbacks(execute=False):
+        work.defer("metrics.customer_messages", [(1, at)])
+    assert PendingWork.objects.get().items == [[1, at.isoformat()]]
