@@ -7,4 +7,5 @@ urlpatterns = [
     path("", views.settings_page, name="settings"),
     path("limits/", views.save_limits, name="save_limits"),
     path("categories/", views.add_category, name="add_category"),
+    path("survey/", views.save_survey_delay, name="save_survey_delay"),
 ]

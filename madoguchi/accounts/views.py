@@ -1,4 +1,4 @@
-"""Shop settings (admins only): authority limits and the category list."""
+"""Shop settings (admins only): authority limits, the category list, the survey's delay."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from madoguchi.accounts.forms import AuthorityLimitsForm, CategoryForm
 from madoguchi.accounts.models import AuthorityLimit, Team, User
 from madoguchi.accounts.services import compensation_limit_yen
 from madoguchi.cases.models import Category
+from madoguchi.metrics.forms import SurveyDelayForm
 
 
 def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -40,10 +41,14 @@ def settings_page(request: HttpRequest) -> HttpResponse:
     return _render_settings(request, limits_form, CategoryForm(prefix="cat"))
 
 
-def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, category_form: CategoryForm, status: int = 200) -> HttpResponse:
+def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, category_form: CategoryForm, status: int = 200,
+                     survey_form: SurveyDelayForm | None = None) -> HttpResponse:
+    from madoguchi.metrics.survey import delay
+
     return render(request, "accounts/settings.html", {
         "limits_form": limits_form,
         "category_form": category_form,
+        "survey_form": survey_form or SurveyDelayForm(initial={"delay_hours": int(delay().total_seconds() // 3600)}),
         "categories": Category.objects.all(),
         "teams": Team.objects.select_related("lead").prefetch_related("members"),
         "users": User.objects.select_related("team").order_by("username"),
@@ -70,4 +75,17 @@ def add_category(request: HttpRequest) -> HttpResponse:
         return _render_settings(request, AuthorityLimitsForm(), form, status=400)
     form.save()
     messages.success(request, _("分類を追加しました。"))
+    return redirect("accounts:settings")
+
+
+@admin_required
+@require_POST
+def save_survey_delay(request: HttpRequest) -> HttpResponse:
+    from madoguchi.metrics.survey import do_set_delay
+
+    form = SurveyDelayForm(request.POST)
+    if not form.is_valid():
+        return _render_settings(request, AuthorityLimitsForm(), CategoryForm(prefix="cat"), status=400, survey_form=form)
+    do_set_delay(form.cleaned_data["delay_hours"])
+    messages.success(request, _("アンケートを送るまでの時間を保存しました。"))
     return redirect("accounts:settings")

@@ -1,4 +1,5 @@
-"""Minute jobs: SLA warnings and breaches, and the rollup of days that changed."""
+"""Minute jobs: SLA warnings and breaches, the rollup of days that changed, and the
+satisfaction surveys whose delay after resolution has passed."""
 
 from __future__ import annotations
 
@@ -7,11 +8,17 @@ from huey.contrib.djhuey import db_periodic_task
 
 from madoguchi.metrics.rollup import mark_dirty, refresh_dirty
 from madoguchi.metrics.sla import check_sla
+from madoguchi.metrics.survey import send_due_invitations
 
 
 @db_periodic_task(crontab(minute="*"))
 def check_sla_job() -> dict[str, int]:
     return check_sla()
+
+
+@db_periodic_task(crontab(minute="*"))
+def send_due_surveys_job() -> int:
+    return send_due_invitations()
 
 
 @db_periodic_task(crontab(minute="*"))
