@@ -115,8 +115,8 @@ def fill(n: int, first: dt.date) -> None:
             "FROM cases_case WHERE status = 'resolved' AND id % 5 < 3"
         )
         cursor.execute(
-            "INSERT INTO metrics_survey (case_id, nonce, sent_at, expires_at, answered_at, rating, nps, comment) "
-            f"SELECT id, 'b' || id, resolved_at, resolved_at, resolved_at, {_case_when('id % 8', [1, 2, 3, 4, 4, 5, 5, 5])}, "
+            "INSERT INTO metrics_survey (case_id, nonce, state, channel, sent_at, expires_at, answered_at, rating, nps, comment) "
+            f"SELECT id, 'b' || id, 'sent', 'email', resolved_at, resolved_at, resolved_at, {_case_when('id % 8', [1, 2, 3, 4, 4, 5, 5, 5])}, "
             "id % 11, '' FROM cases_case WHERE status = 'resolved' AND id % 10 < 2"
         )
         print(f"  cases + SLA clocks + outcomes + surveys: {time.monotonic() - t:.0f} s", flush=True)

@@ -8,4 +8,5 @@ urlpatterns = [
     path("limits/", views.save_limits, name="save_limits"),
     path("categories/", views.add_category, name="add_category"),
     path("audit/", views.settings_audit, name="audit"),
+    path("survey/", views.save_survey_delay, name="save_survey_delay"),
 ]

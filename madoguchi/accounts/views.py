@@ -1,4 +1,5 @@
-"""Shop settings (admins only): authority limits, the category list, and the trail of changes.
+"""Shop settings (admins only): authority limits, the category list, the survey's delay, and
+the trail of changes.
 
 Every save here is recorded in the settings audit (madoguchi.accounts.audit): a settings form is
 bound with the values it was shown with (`initial`), and every field whose value changed is
@@ -25,6 +26,7 @@ from madoguchi.accounts.forms import AuthorityLimitsForm, CategoryForm
 from madoguchi.accounts.models import AuthorityLimit, SettingsSource, Team, User
 from madoguchi.accounts.services import compensation_limit_yen
 from madoguchi.cases.models import Category
+from madoguchi.metrics.forms import SurveyDelayForm
 
 
 def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -50,10 +52,18 @@ def _limits_now() -> dict[str, Any]:
     return {key: compensation_limit_yen(User(role=role)) for key, role in AuthorityLimitsForm.ROLES.items()}
 
 
-def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, category_form: CategoryForm, status: int = 200) -> HttpResponse:
+def _survey_now() -> dict[str, Any]:
+    from madoguchi.metrics.survey import delay
+
+    return {"delay_hours": int(delay().total_seconds() // 3600)}
+
+
+def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, category_form: CategoryForm, status: int = 200,
+                     survey_form: SurveyDelayForm | None = None) -> HttpResponse:
     return render(request, "accounts/settings.html", {
         "limits_form": limits_form,
         "category_form": category_form,
+        "survey_form": survey_form or SurveyDelayForm(initial=_survey_now()),
         "categories": Category.objects.all(),
         "teams": Team.objects.select_related("lead").prefetch_related("members"),
         "users": User.objects.select_related("team").order_by("username"),
@@ -93,3 +103,19 @@ def settings_audit(request: HttpRequest) -> HttpResponse:
     rows, next_before = audit.page(request.GET.get("before", ""))
     return render(request, "accounts/settings_audit.html", {"rows": rows, "next_before": next_before,
                                                              "first_page": not request.GET.get("before")})
+
+
+@admin_required
+@require_POST
+def save_survey_delay(request: HttpRequest) -> HttpResponse:
+    from madoguchi.metrics.survey import do_set_delay
+
+    form = SurveyDelayForm(request.POST, initial=_survey_now())
+    if not form.is_valid():
+        return _render_settings(request, AuthorityLimitsForm(initial=_limits_now()), CategoryForm(prefix="cat"),
+                                status=400, survey_form=form)
+    with transaction.atomic():
+        do_set_delay(form.cleaned_data["delay_hours"])
+        audit.record_form(request.user, form, target=gettext_lazy("アンケートの設定"))
+    messages.success(request, _("アンケートを送るまでの時間を保存しました。"))
+    return redirect("accounts:settings")

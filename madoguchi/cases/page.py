@@ -177,9 +177,9 @@ def case_context(case: Case, user: User) -> dict[str, Any]:
     compensations = labelled(
         list(case.compensations.select_related("requested_by", "approved_by").order_by("-created_at")),
         kind=CompensationKind.choices, state=CompensationState.choices)
-    kinds = {i.kind for i in interactions}
+    kinds = {i.kind for i in interactions if i.author_label}  # written by a person (a label iff an author)
     facts = CaseFacts(  # from the lists above: the same as steps.facts_for, without its three queries
-        has_outbound=InteractionKind.OUTBOUND in kinds, has_note=InteractionKind.NOTE in kinds,
+        has_reply=InteractionKind.OUTBOUND in kinds, has_note=InteractionKind.NOTE in kinds,
         commitment_count=len(commitments),
         compensation_count=sum(1 for c in compensations if c.state != CompensationState.REJECTED),
     )

@@ -130,7 +130,7 @@ def _add_interaction(
     interaction = new_interaction(case, actor=actor, kind=kind, channel=channel, body=body,
                                   occurred_at=occurred_at, external_id=external_id)
     interaction.save(force_insert=True)
-    updates = status_updates(case, kind)
+    updates = status_updates(case, kind, by_person=interaction.author_id is not None)
     if updates:
         Case.objects.filter(pk=case.pk).update(version=F("version") + 1, updated_at=timezone.now(), **updates)
         _audit(case, actor, "status_changed", {"status": [case.status, updates["status"]]})
@@ -179,12 +179,14 @@ def new_interaction(
                        occurred_at=occurred_at, external_id=external_id)
 
 
-def status_updates(case: Case, kind: str) -> dict[str, Any]:
-    """What adding an entry of `kind` changes on the case (empty: nothing)."""
+def status_updates(case: Case, kind: str, by_person: bool = True) -> dict[str, Any]:
+    """What adding an entry of `kind` changes on the case (empty: nothing). `by_person`: the
+    entry has a human author. A message the desk sends by itself (acknowledgement, after-hours
+    answer, survey invitation) changes nothing: 新規 means no person has answered yet."""
     if kind == InteractionKind.INBOUND and case.status in (Status.WAITING_CUSTOMER, Status.RESOLVED, Status.CLOSED):
         # The customer wrote again: the case needs an agent again.
         return {"status": Status.OPEN, "resolved_at": None}
-    if kind == InteractionKind.OUTBOUND and case.status == Status.NEW:
+    if kind == InteractionKind.OUTBOUND and by_person and case.status == Status.NEW:
         return {"status": Status.OPEN}
     return {}
 
@@ -198,7 +200,7 @@ def do_create_in_bulk(entries: list[Case | Interaction], actor: User | None = No
     do_create_case and do_add_interaction send them (receivers find every row saved)."""
     cases = [entry for entry in entries if isinstance(entry, Case)]
     interactions = [entry for entry in entries if isinstance(entry, Interaction)]
-    if any(status_updates(entry.case, entry.kind) for entry in interactions):
+    if any(status_updates(entry.case, entry.kind, entry.author_id is not None) for entry in interactions):
         raise CaseError("do_create_in_bulk: an entry would change its case's status; use do_add_interaction")
     Case.objects.bulk_create(cases)
     AuditEvent.objects.bulk_create(

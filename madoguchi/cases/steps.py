@@ -32,10 +32,12 @@ class Step:
 
 @dataclass
 class CaseFacts:
-    """What the step computation needs, gathered by the case page in constant queries."""
+    """What the step computation needs, gathered by the case page in constant queries.
+    Only what a person wrote counts: an automatic message (acknowledgement, after-hours
+    answer, survey invitation) or a note the desk adds by itself (no author) ticks no step."""
 
-    has_outbound: bool
-    has_note: bool
+    has_reply: bool  # a person wrote to the customer
+    has_note: bool  # a person wrote an internal note
     commitment_count: int
     compensation_count: int
 
@@ -53,7 +55,7 @@ def seven_steps(case: Case, facts: CaseFacts) -> list[Step]:
     listen_missing = [] if case.complaint.strip() else [str(_("クレームの内容が記録されていません"))]
     if not checked.get("heard_fully"):
         listen_missing.append(str(_("最後までお話を伺ったかチェックされていません")))
-    apology_done = bool(checked.get("apologised")) or facts.has_outbound
+    apology_done = bool(checked.get("apologised")) or facts.has_reply
     investigate_done = facts.has_note or case.status == Status.WAITING_DEPT or bool(case.landing_point)
     informed_done = facts.commitment_count > 0 or bool(checked.get("next_step_explained"))
     solution_done = bool(case.solution.strip()) or facts.compensation_count > 0
@@ -81,9 +83,9 @@ def current_step(steps: list[Step]) -> Step | None:
 
 
 def facts_for(case: Case) -> CaseFacts:
-    kinds = set(case.interactions.values_list("kind", flat=True).distinct())
+    kinds = set(case.interactions.filter(author__isnull=False).values_list("kind", flat=True).distinct())
     return CaseFacts(
-        has_outbound=InteractionKind.OUTBOUND in kinds,
+        has_reply=InteractionKind.OUTBOUND in kinds,
         has_note=InteractionKind.NOTE in kinds,
         commitment_count=case.commitments.count(),
         compensation_count=case.compensations.exclude(state="rejected").count(),

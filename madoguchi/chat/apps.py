@@ -7,11 +7,12 @@ class ChatConfig(AppConfig):
     verbose_name = "チャット"
 
     def ready(self) -> None:
-        from madoguchi.cases import services, signals
+        from madoguchi.cases import automatic, services, signals
         from madoguchi.cases.models import Channel
         from madoguchi.chat import receivers
 
         services.DELIVERED_CHANNELS.add(Channel.CHAT)
+        automatic.REACHES[Channel.CHAT] = receivers.reaches
         signals.interaction_added.connect(receivers.deliver_composer_reply, dispatch_uid="chat.composer_reply")
         if receivers.reply_channel not in services.REPLY_CHANNEL_RESOLVERS:
             services.REPLY_CHANNEL_RESOLVERS.append(receivers.reply_channel)

@@ -32,3 +32,8 @@ def reply_channel(case: Any) -> str | None:
         return None
     session = ChatSession.objects.filter(case=case).only("state").first()
     return Channel.EMAIL if session is None or session.state == SessionState.ENDED else None
+
+
+def reaches(case: Any) -> bool:
+    """An automatic message on the chat reaches the visitor while the chat is open."""
+    return ChatSession.objects.filter(case=case).exclude(state=SessionState.ENDED).exists()

@@ -5,7 +5,7 @@ the mail app marked as an automatic reply (RawMessage.auto_reason), so two auto-
 cannot talk to each other.
 
 The calendar is the businesshours app's (`is_open`, `next_open`); the reply is an outbound
-interaction written with cases.services.do_send_reply (actor None: the system), which the
+interaction written with cases.automatic.do_send_automatic (actor None: the system), which the
 channel app delivers like any other reply. It is decided and sent by the worker
 (the handler in knowledge/tasks.py), recorded with the message by jobs.work, so a crash
 before it ran does not lose it. By e-mail it doubles as
@@ -25,8 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from madoguchi import businesshours
+from madoguchi.cases.automatic import do_send_automatic
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
-from madoguchi.cases.services import do_send_reply
 from madoguchi.jobs import work
 from madoguchi.knowledge.models import (
     AfterHoursReply,
@@ -143,9 +143,11 @@ def answer_after_hours(interaction_pk: int) -> AfterHoursReply | None:
             # The OneToOne on case makes "once per case" hold even if two workers race.
             record = AfterHoursReply.objects.create(case=case, reply_by=reply_by, token=token)
             record.articles.set(articles)
-            sent = do_send_reply(case, actor=None, body=compose(case, reply_by, articles, token))  # type: ignore[arg-type]
-            record.interaction = sent
-            record.save(update_fields=["interaction"])
+            # By the channel that still reaches the customer; if none does, the case says so.
+            sent = do_send_automatic(case, body=compose(case, reply_by, articles, token), what="営業時間外の自動返信")
+            if sent is not None:
+                record.interaction = sent
+                record.save(update_fields=["interaction"])
     except IntegrityError:
         return None
     return record

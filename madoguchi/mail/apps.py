@@ -7,11 +7,12 @@ class MailConfig(AppConfig):
     verbose_name = "メール"
 
     def ready(self) -> None:
-        from madoguchi.cases import signals
+        from madoguchi.cases import automatic, signals
         from madoguchi.cases.models import Channel
         from madoguchi.cases.services import DELIVERED_CHANNELS
-        from madoguchi.mail import receivers
+        from madoguchi.mail import outbound, receivers
 
         DELIVERED_CHANNELS.add(Channel.EMAIL)
+        automatic.REACHES[Channel.EMAIL] = outbound.reaches_by_mail
         signals.interaction_added.connect(receivers.on_interaction_added, dispatch_uid="mail.reply")
         signals.commitment_overdue.connect(receivers.on_commitment_overdue, dispatch_uid="mail.overdue")

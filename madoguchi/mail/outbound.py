@@ -86,6 +86,12 @@ def customer_address(case: Case) -> str:
     return own[0]
 
 
+def reaches_by_mail(case: Case) -> bool:
+    """Whether a mail the desk sends by itself on the case has somewhere to go
+    (cases.automatic: the survey invitation, the after-hours answer)."""
+    return bool(customer_address(case))
+
+
 MAX_REFERENCES = 20  # the first mail of the thread and the newest ones (RFC 5322 sets no limit)
 
 

@@ -134,13 +134,29 @@ class Outcome(models.Model):
         return f"{self.case_id}"
 
 
+class SurveyState(models.TextChoices):
+    WAITING = "waiting", _("送信待ち")
+    SENT = "sent", _("送信済み")
+    NOT_DELIVERABLE = "not_deliverable", _("届ける手段なし")
+
+
 class Survey(models.Model):
-    """One satisfaction survey per case; the link carries a signed token of `nonce`."""
+    """One satisfaction survey per case; the link carries a signed token of `nonce`.
+
+    Created on the case's first resolution as `waiting`, with `due_at` = resolution + the
+    shop's delay (SurveyOptions); the minute job (tasks.send_due_surveys_job) sends it when
+    due and the case is still resolved or closed. Reopening clears `due_at`, resolving again
+    sets it anew. It leaves `waiting` once, in the transaction that writes the invitation, so
+    a case gets at most one invitation."""
 
     case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="survey")
     nonce = models.CharField(max_length=32, unique=True)
-    sent_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
+    state = models.CharField(_("状態"), max_length=20, choices=SurveyState.choices, default=SurveyState.WAITING)
+    due_at = models.DateTimeField(_("送信予定"), null=True, blank=True)
+    # The channel the invitation went by ("": none could reach the customer).
+    channel = models.CharField(_("送った手段"), max_length=10, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
     answered_at = models.DateTimeField(null=True, blank=True)
     rating = models.PositiveSmallIntegerField(
         _("満足度"), null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
@@ -153,6 +169,7 @@ class Survey(models.Model):
     class Meta:
         verbose_name = _("満足度アンケート")
         verbose_name_plural = _("満足度アンケート")
+        indexes = [models.Index(fields=["due_at"], name="survey_waiting_due", condition=Q(state="waiting"))]
         constraints = [
             models.CheckConstraint(condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5), name="survey_rating_1_5"),
             models.CheckConstraint(condition=Q(nps__isnull=True) | Q(nps__lte=10), name="survey_nps_0_10"),
@@ -160,6 +177,29 @@ class Survey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.rating or '-'}"
+
+
+class SurveyOptions(models.Model):
+    """When the satisfaction survey goes out (a single row; absent = the defaults).
+
+    24 hours by default: long enough for the customer to see that the fix worked (the
+    replacement arrived, the refund showed) and for a quick "still not right" to reopen the
+    case before any survey goes; short enough that the conversation is fresh."""
+
+    DEFAULT_DELAY_HOURS = 24
+    MAX_DELAY_HOURS = 24 * 14
+
+    delay_hours = models.PositiveIntegerField(
+        _("解決からアンケート送信までの時間（時間）"), default=DEFAULT_DELAY_HOURS,
+        validators=[MaxValueValidator(MAX_DELAY_HOURS)],
+    )
+
+    class Meta:
+        verbose_name = _("アンケートの設定")
+        verbose_name_plural = _("アンケートの設定")
+
+    def __str__(self) -> str:
+        return str(_("アンケートの設定"))
 
 
 class FollowUp(models.Model):

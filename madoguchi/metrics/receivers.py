@@ -1,4 +1,4 @@
-"""Receivers of the case desk's signals: SLA clocks, survey on resolution, rollup marks.
+"""Receivers of the case desk's signals: SLA clocks, the survey's schedule, rollup marks.
 
 They run in the writing transaction. A day is marked dirty once per transaction (`_mark`):
 a batch of 100 mails received on one day costs one mark, not 100; the mark still commits or
@@ -127,5 +127,7 @@ def on_status_changed(sender: Any, case: Any, old: str, new: str, **kwargs: Any)
     sla.on_status(case, old, new, timezone.now())
     after_commit.forget_in_transaction(_customer_message_key(case))
     if new == Status.RESOLVED and old != Status.CLOSED:
-        survey.do_invite(case)
+        survey.do_schedule(case)  # sent by the minute job after the shop's delay
+    elif old in survey.SENDABLE and new not in survey.SENDABLE:
+        survey.do_hold(case)  # reopened before the invitation went: none until resolved again
     _mark(case.received_at)

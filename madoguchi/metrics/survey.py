@@ -3,12 +3,20 @@
 The token is Django's signing of a random nonce (the secret key makes it unforgeable); the
 nonce finds the survey, `expires_at` bounds it. A rating of 1–2 creates a follow-up task
 for the team lead and a note on the case timeline (seed 003 step 7).
+
+The invitation is not sent on resolution but after the shop's delay (SurveyOptions, on the
+settings page; 24 hours unless changed), by the minute job `send_due_invitations`
+(tasks.send_due_surveys_job): a case reopened meanwhile gets none, resolving it again starts
+the delay again, and a case gets one invitation at most. It goes by the channel that still
+reaches the customer (cases.automatic: the open chat, else e-mail); when none does, the
+case's timeline says so and the link stays on the case page for the agent.
 """
 
 from __future__ import annotations
 
 import contextvars
 import datetime as dt
+import logging
 import secrets
 from typing import Any
 
@@ -19,18 +27,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from madoguchi.accounts.services import approvers_for
-from madoguchi.cases.models import Case, Channel, InteractionKind
+from madoguchi.cases.automatic import do_send_automatic
+from madoguchi.cases.models import Case, InteractionKind, Status
 from madoguchi.cases.services import do_add_interaction
-from madoguchi.metrics.models import FollowUp, Survey
+from madoguchi.metrics.models import FollowUp, Survey, SurveyOptions, SurveyState
 from madoguchi.metrics.rollup import mark_dirty
 from madoguchi.notifications.services import do_notify
 
+log = logging.getLogger(__name__)
 SALT = "madoguchi.metrics.survey"
 VALID_DAYS = 14
 LOW_RATING = 2
-# Channels on which the invitation is sent as a message on the case (the channel app
-# delivers outbound interactions); for the others the link is shown on the case page.
-SENT_ON_CHANNELS = {Channel.EMAIL, Channel.CHAT}
+SENDABLE = (Status.RESOLVED, Status.CLOSED)  # a case in another status (reopened) gets no invitation
+INVITATION = "満足度アンケート"  # what the timeline says could not be sent
 
 # Set while this module writes the invitation, so the SLA receivers do not take it for a reply.
 sending_invitation: contextvars.ContextVar[bool] = contextvars.ContextVar("sending_invitation", default=False)
@@ -58,22 +67,85 @@ def invitation_text(case: Case, survey: Survey) -> str:
     )
 
 
+# --- When -----------------------------------------------------------------------------------------
+
+def delay() -> dt.timedelta:
+    options = SurveyOptions.objects.first()
+    hours = options.delay_hours if options is not None else SurveyOptions.DEFAULT_DELAY_HOURS
+    return dt.timedelta(hours=hours)
+
+
 @transaction.atomic
-def do_invite(case: Case, now: dt.datetime | None = None) -> Survey:
-    """The case's survey, created on its first resolution; sent on email and chat."""
+def do_set_delay(hours: int) -> SurveyOptions:
+    options = SurveyOptions.objects.select_for_update().first() or SurveyOptions()
+    options.delay_hours = hours
+    options.full_clean()
+    options.save()
+    return options
+
+
+@transaction.atomic
+def do_schedule(case: Case, now: dt.datetime | None = None) -> Survey:
+    """The case was resolved: its survey goes out after the delay. Resolving again before it
+    went starts the delay again; once sent (or found undeliverable) nothing changes."""
     now = now or timezone.now()
+    due = now + delay()
     survey, created = Survey.objects.get_or_create(
-        case=case,
-        defaults={"nonce": secrets.token_urlsafe(16), "sent_at": now, "expires_at": now + dt.timedelta(days=VALID_DAYS)},
+        case=case, defaults={"nonce": secrets.token_urlsafe(16), "due_at": due, "state": SurveyState.WAITING},
     )
-    if created and case.channel in SENT_ON_CHANNELS:
+    if not created and survey.state == SurveyState.WAITING:
+        Survey.objects.filter(pk=survey.pk, state=SurveyState.WAITING).update(due_at=due)
+        survey.due_at = due
+    return survey
+
+
+def do_hold(case: Case) -> int:
+    """The case was reopened: a survey not sent yet waits for the next resolution."""
+    return Survey.objects.filter(case=case, state=SurveyState.WAITING).update(due_at=None)
+
+
+# --- Sending (the minute job) -----------------------------------------------------------------------
+
+def send_due_invitations(now: dt.datetime | None = None, batch: int = 200) -> int:
+    """Send the invitations whose delay has passed on cases still resolved or closed; returns
+    how many were written (sent or recorded as undeliverable). Each in its own transaction,
+    which marks the survey and writes the invitation (and so the mail's outbox row) together:
+    a crash before the commit leaves it waiting, after it the survey is no longer waiting, so
+    it is never sent twice."""
+    now = now or timezone.now()
+    due = list(
+        Survey.objects.filter(state=SurveyState.WAITING, due_at__lte=now, case__status__in=SENDABLE)
+        .order_by("due_at", "pk").values_list("pk", "case_id")[:batch]
+    )
+    done = 0
+    for survey_pk, case_pk in due:
+        try:
+            done += _send_one(survey_pk, case_pk, now)
+        except Exception:  # noqa: BLE001 - one case's problem must not hold up the others
+            log.exception("metrics: could not send the survey %s", survey_pk)
+    return done
+
+
+def _send_one(survey_pk: int, case_pk: int, now: dt.datetime) -> bool:
+    with transaction.atomic():
+        # The case first (an agent's status change locks the case, then the survey).
+        case = Case.objects.select_for_update(of=("self",)).select_related("customer").filter(pk=case_pk).first()
+        survey = Survey.objects.select_for_update().filter(
+            pk=survey_pk, state=SurveyState.WAITING, due_at__lte=now
+        ).first()
+        if case is None or survey is None or case.status not in SENDABLE:
+            return False
+        survey.sent_at = now
+        survey.expires_at = now + dt.timedelta(days=VALID_DAYS)
         token = sending_invitation.set(True)
         try:
-            do_add_interaction(case, actor=None, kind=InteractionKind.OUTBOUND, channel=case.channel,
-                               body=invitation_text(case, survey), occurred_at=now)
+            sent = do_send_automatic(case, body=invitation_text(case, survey), what=INVITATION, occurred_at=now)
         finally:
             sending_invitation.reset(token)
-    return survey
+        survey.state = SurveyState.SENT if sent is not None else SurveyState.NOT_DELIVERABLE
+        survey.channel = sent.channel if sent is not None else ""
+        survey.save(update_fields=["state", "channel", "sent_at", "expires_at"])
+    return True
 
 
 def survey_from_token(token: str, now: dt.datetime | None = None) -> Survey:
@@ -87,6 +159,8 @@ def survey_from_token(token: str, now: dt.datetime | None = None) -> Survey:
         raise SurveyError("このアンケートは見つかりませんでした。")
     if survey.answered_at is not None:
         raise SurveyError("このアンケートにはすでにご回答いただいています。ご協力ありがとうございました。")
+    if survey.expires_at is None:  # not sent yet: nobody outside the desk has the link
+        raise SurveyError("このアンケートはまだ受け付けていません。")
     if (now or timezone.now()) >= survey.expires_at:
         raise SurveyError("このアンケートの回答期限が過ぎています。ご意見はお問い合わせ窓口までお寄せください。")
     return survey

@@ -1,5 +1,6 @@
-"""Minute jobs: SLA warnings and breaches, and the rollup of days that changed; the work the
-metrics receivers defer (SLA clocks of a batch)."""
+"""Minute jobs: SLA warnings and breaches, the rollup of days that changed, and the
+satisfaction surveys whose delay after resolution has passed; the work the metrics receivers
+defer (SLA clocks of a batch)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,17 @@ from madoguchi.jobs import work
 from madoguchi.metrics import receivers
 from madoguchi.metrics.rollup import mark_dirty, refresh_dirty
 from madoguchi.metrics.sla import check_sla
+from madoguchi.metrics.survey import send_due_invitations
 
 
 @db_periodic_task(crontab(minute="*"))
 def check_sla_job() -> dict[str, int]:
     return check_sla()
+
+
+@db_periodic_task(crontab(minute="*"))
+def send_due_surveys_job() -> int:
+    return send_due_invitations()
 
 
 @db_periodic_task(crontab(minute="*"))

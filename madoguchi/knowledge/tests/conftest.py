@@ -9,7 +9,7 @@ import pytest
 
 from madoguchi.cases import services as case_services
 from madoguchi.cases.models import Category, Channel
-from madoguchi.testing.factories import CustomerFactory, UserFactory
+from madoguchi.testing.factories import IdentityFactory, UserFactory
 
 JST = ZoneInfo("Asia/Tokyo")
 
@@ -48,7 +48,8 @@ def make_case(agent: Any) -> Any:
              category: str = "delivery", channel: str = Channel.EMAIL, received_at: dt.datetime | None = None,
              customer: Any = None, **fields: Any) -> Any:
         return case_services.do_create_case(
-            actor=agent, customer=customer or CustomerFactory(), subject=subject, channel=channel,
+            # A customer with an address, as a mail's sender has: automatic answers go by mail.
+            actor=agent, customer=customer or IdentityFactory().customer, subject=subject, channel=channel,
             category=Category.objects.get(code=category), complaint=complaint, received_at=received_at, **fields,
         )
 

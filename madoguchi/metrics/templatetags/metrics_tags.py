@@ -79,7 +79,7 @@ def case_metrics(context: dict, case: Any) -> dict:
     return {
         "outcome": Outcome.objects.filter(case=case).first(),
         "survey": survey,
-        "survey_url": survey_url(survey) if survey else "",
+        "survey_url": survey_url(survey) if survey and survey.expires_at else "",  # once sent (or undeliverable)
         "breaches": list(SlaBreach.objects.filter(case=case).order_by("due_at")),
         "can_review": bool(user and user.is_authenticated and can_review(user) and case.assignee_id),
     }

@@ -8,8 +8,9 @@ import pytest
 from madoguchi.accounts.models import Role
 from madoguchi.cases import services
 from madoguchi.conftest import login, screenshot
-from madoguchi.metrics.models import FollowUp, Survey
-from madoguchi.testing.factories import CustomerFactory, TeamFactory, UserFactory, category
+from madoguchi.metrics.models import FollowUp, Survey, SurveyOptions
+from madoguchi.metrics.tasks import send_due_surveys_job
+from madoguchi.testing.factories import IdentityFactory, TeamFactory, UserFactory, category
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -21,7 +22,7 @@ def test_resolve_answer_two_follow_up_and_dashboard(new_page):
     lead.save()
     agent = UserFactory(username="tanaka", display_name="田中 健太", team=team)
     case = services.do_create_case(
-        actor=agent, customer=CustomerFactory(), subject="届いたマグカップが割れていた", channel="email",
+        actor=agent, customer=IdentityFactory().customer, subject="届いたマグカップが割れていた", channel="email",
         category=category("defect"), complaint="割れていました。", assignee=agent,
     )
     services.do_send_reply(case, actor=agent, body="申し訳ございません。交換品をお送りします。")
@@ -32,7 +33,9 @@ def test_resolve_answer_two_follow_up_and_dashboard(new_page):
     boss.goto("/metrics/")
     assert boss.inner_text("[data-testid=value-csat]") == "—"
 
-    # 1. The agent resolves the case on its page; the case page shows the survey link.
+    # 1. The agent resolves the case on its page; the survey waits for the shop's delay (set to
+    # 0 hours here), then the minute job sends it and the case page shows its link.
+    SurveyOptions.objects.create(delay_hours=0)
     desk = new_page()
     login(desk, "tanaka")
     desk.goto(f"/cases/{case.pk}/")
@@ -40,6 +43,9 @@ def test_resolve_answer_two_follow_up_and_dashboard(new_page):
     desk.click("#record-edit summary")
     desk.select_option("select[name=edit-status]", "resolved")
     desk.click("#record-edit button[name=save]")
+    desk.wait_for_selector("[data-testid=survey-waiting]")
+    assert send_due_surveys_job.call_local() == 1
+    desk.reload()
     desk.wait_for_selector("[data-testid=survey-link]")
     link = desk.input_value("[data-testid=survey-link]")
     assert "SLA一時停止中" in desk.inner_text("[data-testid=sla-timer]")  # resolved: clocks stopped

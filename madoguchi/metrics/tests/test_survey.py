@@ -1,4 +1,5 @@
-"""The survey: sent on resolution, one answer, clear Japanese page on every bad input."""
+"""The survey: sent after resolution by the minute job, one answer, clear Japanese page on
+every bad input. (When and by which channel it goes: test_survey_delivery.py.)"""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ import datetime as dt
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from madoguchi.cases import services
 from madoguchi.cases.models import Interaction, Status
 from madoguchi.metrics.models import FollowUp, Survey
-from madoguchi.metrics.survey import survey_from_token, token_for
+from madoguchi.metrics.survey import delay as survey_delay
+from madoguchi.metrics.survey import send_due_invitations, survey_from_token, token_for
 from madoguchi.notifications.models import Notification
-from madoguchi.testing.factories import CustomerFactory, TeamFactory, UserFactory, category
+from madoguchi.testing.factories import IdentityFactory, TeamFactory, UserFactory, category
 
 pytestmark = pytest.mark.django_db
 
@@ -21,16 +24,19 @@ pytestmark = pytest.mark.django_db
 def resolved_case():
     lead = UserFactory(role="lead")
     agent = UserFactory(team=TeamFactory(lead=lead))
-    case = services.do_create_case(actor=agent, customer=CustomerFactory(), subject="破損", channel="email",
+    case = services.do_create_case(actor=agent, customer=IdentityFactory().customer, subject="破損", channel="email",
                                    category=category("defect"), complaint="割れていました", assignee=agent)
     services.do_send_reply(case, actor=agent, body="申し訳ございません。")
     case.refresh_from_db()
     services.do_update_case(case, actor=agent, expected_version=case.version, changes={"status": Status.RESOLVED})
+    assert Survey.objects.get(case=case).state == "waiting"  # not at once: after the shop's delay
+    with time_machine.travel(timezone.now() + survey_delay() + dt.timedelta(minutes=1)):
+        assert send_due_invitations() == 1
     case.lead = lead
     return case
 
 
-def test_resolving_an_email_case_sends_one_invitation_that_is_not_counted_as_a_reply(resolved_case):
+def test_an_email_case_gets_one_invitation_that_is_not_counted_as_a_reply(resolved_case):
     survey = Survey.objects.get(case=resolved_case)
     invitation = Interaction.objects.filter(case=resolved_case, kind="outbound").order_by("-id").first()
     token = invitation.body.split("/metrics/survey/")[1].split("/")[0]

@@ -1,0 +1,15 @@
+"""Forms of the metrics capability shown on other pages (the shop settings page)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from madoguchi.metrics.models import SurveyOptions
+
+
+class SurveyDelayForm(forms.Form):
+    delay_hours = forms.IntegerField(
+        label=_("解決から何時間後に送るか"), min_value=0, max_value=SurveyOptions.MAX_DELAY_HOURS,
+        help_text=_("0 にすると解決の直後（1分以内）に送ります。送る前に案件が再開されたら送らず、改めて解決した時から数え直します。"),
+    )
