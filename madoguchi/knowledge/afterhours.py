@@ -149,7 +149,11 @@ def answer_after_hours(interaction_pk: int) -> AfterHoursReply | None:
                 record.interaction = sent
                 record.save(update_fields=["interaction"])
     except IntegrityError:
-        return None
+        # Another worker answered this case meanwhile (the OneToOne): done. Anything else is an
+        # error, and the deferred work is tried again rather than the answer silently dropped.
+        if AfterHoursReply.objects.filter(case=case).exists():
+            return None
+        raise
     return record
 
 
