@@ -344,18 +344,15 @@ def is_permanent(error: Exception) -> bool:
 
 
 def _claim(pk: int, now: dt.datetime) -> OutboundMessage | None:
-    """Mark the row `sending` (committed) so no other worker sends it at the same time."""
-    with transaction.atomic():
-        row = OutboundMessage.objects.select_for_update().filter(pk=pk).first()
-        if row is None or row.state in (OutboundState.SENT, OutboundState.BOUNCED, OutboundState.FAILED):
-            return None
-        if row.next_attempt_at and row.next_attempt_at > now:
-            return None  # not due yet, or another worker holds the lease
-        OutboundMessage.objects.filter(pk=pk).update(
-            state=OutboundState.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + dt.timedelta(seconds=settings.MAIL_SEND_LEASE_SECONDS)
-        )
-    row.refresh_from_db()
-    return row
+    """Mark the row `sending` (committed) so no other worker sends it at the same time: one
+    conditional UPDATE, so of two workers (the mail's own task and the minute sweep) exactly
+    one wins, on SQLite too, where SELECT ... FOR UPDATE locks nothing."""
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    taken = OutboundMessage.objects.filter(due, pk=pk, state__in=[OutboundState.PENDING, OutboundState.SENDING]).update(
+        state=OutboundState.SENDING, attempts=F("attempts") + 1,
+        next_attempt_at=now + dt.timedelta(seconds=settings.MAIL_SEND_LEASE_SECONDS),
+    )
+    return OutboundMessage.objects.filter(pk=pk).first() if taken else None
 
 
 def send_outbound(pk: int, now: dt.datetime | None = None) -> OutboundMessage | None:
@@ -364,9 +361,7 @@ def send_outbound(pk: int, now: dt.datetime | None = None) -> OutboundMessage | 
     if row is None:
         return None
     try:
-        message = build_email(row)
-        message.connection = get_connection(timeout=settings.EMAIL_TIMEOUT or 20)
-        message.send(fail_silently=False)
+        _send_and_mark_sent(build_email(row), pk)
     except TEMPORARY_ERRORS as error:
         final = row.attempts >= MAX_ATTEMPTS or is_permanent(error)
         reason = f"送信できませんでした（{row.attempts}回目）: {type(error).__name__}: {error}"
@@ -381,10 +376,27 @@ def send_outbound(pk: int, now: dt.datetime | None = None) -> OutboundMessage | 
         if not final:
             _enqueue(pk, delay=backoff(row.attempts))
         log.warning("mail: outbound %s failed: %s", pk, error)
-    else:
-        OutboundMessage.objects.filter(pk=pk).update(state=OutboundState.SENT, sent_at=timezone.now(), last_error="", next_attempt_at=None)
     row.refresh_from_db()
     return row
+
+
+def _send_and_mark_sent(message: EmailMessage, pk: int) -> None:
+    """A mail goes twice only if the process dies after the relay's "250" and before `sent` is
+    committed: keep that gap to microseconds. The connection (connect, EHLO, TLS, login: where a
+    relay that is down fails) is opened first; then one transaction holds the write lock (SQLite
+    IMMEDIATE; on PostgreSQL the row) while the relay takes the message, so marking it sent never
+    waits behind another writer (a mail batch) after the relay said yes."""
+    connection = get_connection(timeout=settings.EMAIL_TIMEOUT or 20)
+    connection.open()
+    try:
+        with transaction.atomic():
+            OutboundMessage.objects.filter(pk=pk).update(last_error="")  # takes the lock before the relay does
+            message.connection = connection
+            message.send(fail_silently=False)
+            OutboundMessage.objects.filter(pk=pk).update(state=OutboundState.SENT, sent_at=timezone.now(), last_error="",
+                                                         next_attempt_at=None)
+    finally:
+        connection.close()
 
 
 def send_due(now: dt.datetime | None = None, batch: int = 100) -> int:
