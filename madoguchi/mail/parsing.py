@@ -36,11 +36,15 @@ MAX_SUBJECT = 200
 # Reading a mail's text stops after this many seconds (each step is linear in the mail's size,
 # so only a mail far beyond the size limit gets there); what was not read is said in the text.
 PARSE_SECONDS = 10.0
-# The text shown and filed on the case: no customer writes more, and every app that reads a
-# message (search index, suggestions) then works on a bounded text. The raw mail keeps it all.
-MAX_TEXT_CHARS = 100_000
+# Characters of the text filed on the case, and apart of the quoted history folded under it:
+# more than a customer writes, and every app that reads a message in the worker threads beside
+# the web server (search index, article suggestions, the after-hours answer) then reads a bounded
+# text. What is cut is said at the cut; the raw mail keeps it all.
+MAX_TEXT_CHARS = 30_000
 TEXT_CUT_NOTE = ("（このメールの本文は長すぎるため、最初の{limit:,}文字だけを表示しています。"
                  "全文は「元のメール」をダウンロードしてご確認ください。）")
+QUOTE_CUT_NOTE = ("（引用部分が長すぎるため、最初の{limit:,}文字だけを表示しています。"
+                  "全文は「元のメール」をダウンロードしてご確認ください。）")
 OUT_OF_TIME_NOTE = ("（このメールは読み取りに時間がかかりすぎたため、本文の一部を表示していません。"
                     "全文は「元のメール」をダウンロードしてご確認ください。）")
 SUBJECT_PREFIX = re.compile(
@@ -707,14 +711,19 @@ def _read_body(msg: Message, result: ParsedMessage) -> None:
     _walk(msg, result, texts, 0)
     text = "\n\n".join(t.strip("\n") for t in texts if t.strip())
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
-    notes = [OUT_OF_TIME_NOTE] if result.out_of_time else []
+    visible, quoted = split_quoted(text)
+    result.text = _cut(text, TEXT_CUT_NOTE)
+    result.visible_text = _cut(visible, TEXT_CUT_NOTE)
+    result.quoted_text = _cut(quoted, QUOTE_CUT_NOTE)
     if len(text) > MAX_TEXT_CHARS:
-        result.warnings.append(f"text cut to {MAX_TEXT_CHARS} of {len(text)} characters")
-        text = text[:MAX_TEXT_CHARS].rstrip()
-        notes.append(TEXT_CUT_NOTE.format(limit=MAX_TEXT_CHARS))
-    result.text = text
-    result.visible_text, result.quoted_text = split_quoted(text)
-    if notes:  # after the split: a note must not end a block of quoted lines (nor be taken for one)
-        note = "\n".join(notes)
-        result.text = f"{text}\n\n{note}".strip()
-        result.visible_text = f"{result.visible_text}\n\n{note}".strip()
+        result.warnings.append(f"text of {len(text)} characters: cut to {MAX_TEXT_CHARS} (visible and quoted apart)")
+    if result.out_of_time:
+        result.text = f"{result.text}\n\n{OUT_OF_TIME_NOTE}".strip()
+        result.visible_text = f"{result.visible_text}\n\n{OUT_OF_TIME_NOTE}".strip()
+
+
+def _cut(text: str, note: str) -> str:
+    """At most MAX_TEXT_CHARS of `text`, with the note saying so when it was cut."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    return f"{text[:MAX_TEXT_CHARS].rstrip()}\n\n{note.format(limit=MAX_TEXT_CHARS)}"

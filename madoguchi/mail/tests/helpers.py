@@ -53,7 +53,7 @@ def _mail_with_body(number: int, kind: str, content_type: str, body: str) -> byt
 
     encoded = base64.encodebytes(body.encode()).replace(b"\n", b"\r\n")
     return (
-        f"From: stranger{number}@example.net\r\nTo: support@shop.example.jp\r\n"
+        f"From: stranger-{kind}-{number}@example.net\r\nTo: support@shop.example.jp\r\n"
         f"Subject: =?UTF-8?B?{base64.b64encode(f'至急（{kind} {number}）'.encode()).decode()}?=\r\n"
         f"Message-ID: <freeze-{kind}-{number}@example.net>\r\nMIME-Version: 1.0\r\n"
         f"Content-Type: {content_type}; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"

@@ -69,8 +69,8 @@ def test_a_megabyte_one_line_body_or_marked_section_html_is_read_well_under_a_se
     assert time.perf_counter() - started < 0.5
     assert OPENING in parsed.visible_text  # the customer's own words are on the case
     if kind != "marked-sections-html":  # cut to a bounded text, and the case says so
-        assert len(parsed.visible_text) < 100_200
-        assert "最初の100,000文字だけを表示しています" in parsed.visible_text
+        assert len(parsed.visible_text) < 30_200
+        assert "最初の30,000文字だけを表示しています" in parsed.visible_text
 
 
 @pytest.mark.parametrize("line", [
@@ -112,6 +112,14 @@ def test_html_text_keeps_quotes_blocks_and_drops_what_a_browser_hides() -> None:
     assert html_to_text(markup) == (
         "山田様\xa0いつも & ありがとうございます <重要>\n・箱が潰れていました\n\n> 前回の お問い合わせ\n> 二行目\n> 三行目\n以上です"
     )
+
+
+def test_long_quoted_history_is_cut_apart_from_what_the_customer_wrote() -> None:
+    history = "\n".join(f"> {n}回目のご連絡です。配送状況を確認しております。" for n in range(3_000))
+    parsed = parse_message(japanese_mail(body=f"蓋が割れていました。交換をお願いします。\n\n2026年11月20日 10:00 窓口 <support@shop.example.jp>:\n{history}"))
+    assert parsed.visible_text == "蓋が割れていました。交換をお願いします。"
+    assert len(parsed.quoted_text) < 30_200 and parsed.quoted_text.endswith("ダウンロードしてご確認ください。）")
+    assert "引用部分が長すぎるため、最初の30,000文字だけを表示しています" in parsed.quoted_text
 
 
 def test_parsing_stops_at_its_time_budget_and_says_so() -> None:
