@@ -110,7 +110,9 @@ def _is_quote_header(heading: str) -> bool:
     if any(pattern.match(heading) for pattern in _QUOTE_START) or _ADDRESS_WROTE.search(heading):
         return True
     dated = _DATED.match(heading)
-    return bool(dated) and heading.endswith((":", "：")) and bool(_WROTE.search(heading, dated.end(), len(heading) - 1))
+    if dated is None or not heading.endswith((":", "：")):
+        return False
+    return _WROTE.search(heading, dated.end(), len(heading) - 1) is not None
 
 
 def _is_signature_rule(heading: str) -> bool:
