@@ -213,6 +213,9 @@ MAIL_SWEEP_AFTER_SECONDS = env_int("MADOGUCHI_MAIL_SWEEP_AFTER_SECONDS", 300)
 # A mail marked `sending` by a worker that died is sent again after this long (longer than
 # any send can take: a shorter lease could send a slow mail twice).
 MAIL_SEND_LEASE_SECONDS = env_int("MADOGUCHI_MAIL_SEND_LEASE_SECONDS", 120)
+# Tries at filing one mail (each counted before it starts); a mail whose tries never finished
+# (the process stopped or hung on it) is then set aside as failed, to be retried by hand.
+MAIL_MAX_ATTEMPTS = env_int("MADOGUCHI_MAIL_MAX_ATTEMPTS", 3)
 
 # --- Security ----------------------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

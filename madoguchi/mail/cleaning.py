@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 
 import nh3
 
@@ -31,88 +30,109 @@ def sanitise_html(markup: str) -> str:
     )
 
 
-class _TextExtractor(HTMLParser):
-    BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "hr", "pre"}
-    SKIP = {"script", "style", "head", "title"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-        self.quote_depth = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.SKIP:
-            self.skipping += 1
-        elif tag == "blockquote":
-            self.quote_depth += 1
-            self.parts.append("\n")
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.SKIP:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag == "blockquote":
-            self.quote_depth = max(0, self.quote_depth - 1)
-            self.parts.append("\n")
-        elif tag in self.BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self.skipping:
-            return
-        data = re.sub(r"[ \t\r\n]+", " ", data)
-        if self.quote_depth:
-            # Quoted HTML history becomes "> " lines, so the same folding applies to it.
-            data = data.replace("\n", "\n> ")
-            if not self.parts or self.parts[-1].endswith("\n"):
-                data = "> " + data.lstrip()
-        self.parts.append(data)
+# Tags that end a line of the text; <blockquote> also makes its lines "> " lines.
+TEXT_BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "hr", "pre"}
+_BLOCK_TAG = re.compile("</?(?:" + "|".join(sorted(TEXT_BLOCKS)) + ")>")
+_QUOTE_TAG = re.compile(r"(</?blockquote>)")
+_WHITESPACE = re.compile(r"[ \t\r\n]+")
 
 
 def html_to_text(markup: str) -> str:
-    parser = _TextExtractor()
-    try:
-        parser.feed(markup)
-        parser.close()
-    except Exception:  # noqa: BLE001 - malformed HTML: fall back to stripping tags
-        return html.unescape(re.sub(r"<[^>]+>", " ", markup)).strip()
-    text = "".join(parser.parts)
-    lines = [line.strip() for line in text.splitlines()]
+    """The text of an HTML mail, one line per block, <blockquote> as "> " lines.
+
+    nh3 (html5ever, linear in the size of its input) parses the markup as a browser does and
+    writes it back with only the block tags, no attributes, no comments, no <![ sections,
+    <script>/<style>/<head>/<title> dropped with their content, and every "<" of the text
+    escaped; the rest is a few regular expressions over that well-formed output, each linear.
+    Python 3.11's html.parser is not used: it takes time quadratic in the input on malformed
+    declarations (CVE-2025-6069: an 821 KB run of "<![" held it for 32 s) and, in pure
+    Python, needed seconds for a megabyte of tags while the web server waited for the lock."""
+    safe = nh3.clean(markup, tags=TEXT_BLOCKS | {"blockquote"}, clean_content_tags=DROPPED_WITH_CONTENT, attributes={})
+    pieces: list[str] = []
+    depth = 0
+    for piece in _QUOTE_TAG.split(_WHITESPACE.sub(" ", safe)):
+        if piece in ("<blockquote>", "</blockquote>"):
+            depth = depth + 1 if piece == "<blockquote>" else max(0, depth - 1)
+            pieces.append("\n")
+            continue
+        text = html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", piece)))
+        if depth:
+            # Quoted HTML history becomes "> " lines, so the same folding applies to it.
+            text = "\n".join(f"> {line.lstrip()}" if line.strip() else line for line in text.split("\n"))
+        pieces.append(text)
+    lines = [line.strip() for line in "".join(pieces).splitlines()]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
+_TAG = re.compile(r"<[^<>]*>")
+
+# Quote headers, signature rules and forward headings are short lines. The heuristics below
+# look only at lines up to MAX_HEADING_CHARS (a longer line is the sender's own text), with
+# whitespace runs folded to one space, and every pattern runs in time linear in the line:
+# one 1 MB line made two quote patterns take minutes, holding the interpreter lock that the
+# web server in the same process needs (issue 15).
+MAX_HEADING_CHARS = 500
 _QUOTE_START = [
-    re.compile(r"^\s*-{2,}\s*(Original Message|元のメッセージ|オリジナルメッセージ)\s*-{2,}\s*$", re.I),
-    re.compile(r"^\s*_{10,}\s*$"),  # Outlook's rule above 差出人:/From:
-    re.compile(r"^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日.*[:：]\s*$"),
-    re.compile(r"^\s*\d{4}[/-]\d{1,2}[/-]\d{1,2}.*(<[^>]+@[^>]+>|wrote|書きました|さん).*[:：]\s*$"),
-    re.compile(r"^\s*On .+wrote:\s*$"),
-    re.compile(r"^.*<[^<>\s]+@[^<>\s]+>\s*(さん)?(は|が)?(書きました|wrote)?\s*[:：]\s*$"),
-    re.compile(r"^\s*(差出人|From)\s*[:：].+$"),
+    re.compile(r"^-{2,} ?(Original Message|元のメッセージ|オリジナルメッセージ) ?-{2,}$", re.I),
+    re.compile(r"^_{10,}$"),  # Outlook's rule above 差出人:/From:
+    re.compile(r"^\d{4} ?年 ?\d{1,2} ?月 ?\d{1,2} ?日.*[:：]$"),
+    re.compile(r"^On .+wrote:$"),
+    re.compile(r"^(差出人|From) ?[:：].+$"),
 ]
+# "2024/11/20 10:00 山田 <taro@example.jp> さん:" and "…, 窓口 wrote:" (a date first, a colon last).
+_DATED = re.compile(r"\d{4}[/-]\d{1,2}[/-]\d{1,2}")
+_WROTE = re.compile(r"<[^<>@\s]+@[^<>\s]+>|wrote|書きました|さん")
+# "山田 太郎 <taro@example.jp> さんは書きました:" (an address in <>, a colon last).
+_ADDRESS_WROTE = re.compile(r"<[^<>@\s]+@[^<>\s]+> ?(さん)?(は|が)?(書きました|wrote)? ?[:：]$")
+_OUTLOOK_DATE = re.compile(r"(送信日時|日時|Sent|Date) ?[:：]")
 _QUOTED_LINE = re.compile(r"^\s*(>|＞|&gt;)")
-_SIGNATURE_RULE = re.compile(r"^\s*([-―ー━─=＝＿_*＊~～・◆◇■□●○★☆※])\1{5,}\s*$|^\s*[-―━─=＝]{3,}[^\n]{0,20}[-―━─=＝]{3,}\s*$")
+_REPEATED_RULE = set("-―ー━─=＝＿_*＊~～・◆◇■□●○★☆※")  # one of these, 6 or more times
+_RULE_ENDS = set("-―━─=＝")  # or 3+ of these, up to 20 characters, 3+ of these
 _SIGNATURE_MARK = re.compile(r"^(-- ?|--|【?署名】?|＜署名＞)\s*$")
 MAX_SIGNATURE_LINES = 10
 # The heading above a forwarded mail: ours (parsing._walk_forwarded), Gmail's, Thunderbird's,
 # Apple Mail's. Its dashes look like a signature rule, but what follows is what the customer
 # sends us to read (the shop's earlier answer, a carrier's notice).
 _FORWARD_HEADING = re.compile(
-    r"^\s*(?:[-―━─=＝]{2,}\s*)?(?:転送されたメッセージ|転送メッセージ|Forwarded message|Begin forwarded message)"
-    r"\s*[:：]?\s*(?:[-―━─=＝]{2,})?\s*$",
+    r"^(?:[-―━─=＝]{2,} ?)?(?:転送されたメッセージ|転送メッセージ|Forwarded message|Begin forwarded message)"
+    r" ?[:：]? ?(?:[-―━─=＝]{2,})?$",
     re.IGNORECASE,
 )
 
 
+def _heading(line: str) -> str | None:
+    """The line with whitespace runs folded to one space and none at the ends, if it is short
+    enough to be a heading; None for a longer line."""
+    return " ".join(line.split()) if len(line) <= MAX_HEADING_CHARS else None
+
+
+def _is_quote_header(heading: str) -> bool:
+    if any(pattern.match(heading) for pattern in _QUOTE_START) or _ADDRESS_WROTE.search(heading):
+        return True
+    dated = _DATED.match(heading)
+    if dated is None or not heading.endswith((":", "：")):
+        return False
+    return _WROTE.search(heading, dated.end(), len(heading) - 1) is not None
+
+
+def _is_signature_rule(heading: str) -> bool:
+    if len(heading) >= 6 and heading[0] in _REPEATED_RULE and heading == heading[0] * len(heading):
+        return True
+    lead = len(heading) - len(heading.lstrip("".join(_RULE_ENDS)))
+    trail = len(heading) - len(heading.rstrip("".join(_RULE_ENDS)))
+    if lead == len(heading):
+        return lead >= 6
+    return lead >= 3 and trail >= 3 and len(heading) - lead - trail <= 20
+
+
 def _quote_start(lines: list[str]) -> int | None:
     for index, line in enumerate(lines):
-        if any(pattern.match(line) for pattern in _QUOTE_START):
-            if lines[index].lstrip().startswith(("差出人", "From")):
+        heading = _heading(line)
+        if heading and _is_quote_header(heading):
+            if heading.startswith(("差出人", "From")):
                 # Only an Outlook header block (差出人/From followed by 送信日時/Sent) starts a quote.
-                following = " ".join(lines[index + 1:index + 4])
-                if not re.search(r"(送信日時|日時|Sent|Date)\s*[:：]", following):
+                following = " ".join(_heading(entry) or "" for entry in lines[index + 1:index + 4])
+                if not _OUTLOOK_DATE.search(following):
                     continue
             return index
     # A trailing block of "> " lines (blank lines allowed) is quoted history.
@@ -124,7 +144,8 @@ def _quote_start(lines: list[str]) -> int | None:
 def _signature_start(lines: list[str]) -> int | None:
     for index in range(max(0, len(lines) - MAX_SIGNATURE_LINES - 2), len(lines)):
         line = lines[index]
-        if _SIGNATURE_MARK.match(line) or _SIGNATURE_RULE.match(line):
+        heading = _heading(line)
+        if heading is not None and (_SIGNATURE_MARK.match(line) or _is_signature_rule(heading)):
             rest = [entry for entry in lines[index + 1:] if entry.strip()]
             if 0 < len(rest) <= MAX_SIGNATURE_LINES and index > 0:
                 return index
@@ -132,7 +153,7 @@ def _signature_start(lines: list[str]) -> int | None:
 
 
 def _forward_start(lines: list[str]) -> int | None:
-    return next((index for index, line in enumerate(lines) if _FORWARD_HEADING.match(line)), None)
+    return next((index for index, line in enumerate(lines) if (heading := _heading(line)) and _FORWARD_HEADING.match(heading)), None)
 
 
 def split_quoted(text: str) -> tuple[str, str]:

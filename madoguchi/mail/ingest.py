@@ -461,8 +461,14 @@ BATCH_BYTES = 16 * 1024 * 1024  # raw bytes one batch holds in memory (settings.
 
 def _process_in_batches(waiting: list[tuple[int, int, int]]) -> None:
     """(pk, attempts, size) of waiting mails: fresh ones in batches of at most BATCH_SIZE mails
-    and BATCH_BYTES, retried ones (an earlier try did not finish) one by one."""
+    and BATCH_BYTES, retried ones (an earlier try did not finish) one by one, and those tried
+    MAIL_MAX_ATTEMPTS times already set aside as failed (`_set_aside`), not tried again."""
     most = getattr(settings, "MAIL_BATCH_BYTES", BATCH_BYTES)
+    most_tries = max(1, settings.MAIL_MAX_ATTEMPTS)
+    for pk, attempts, _size in waiting:
+        if attempts >= most_tries:
+            _set_aside(pk, attempts)
+    waiting = [entry for entry in waiting if entry[1] < most_tries]
     batch: list[int] = []
     held = 0
     for pk, attempts, size in waiting:
@@ -478,6 +484,32 @@ def _process_in_batches(waiting: list[tuple[int, int, int]]) -> None:
     for pk, attempts, _size in waiting:
         if attempts > 0:
             process_raw_message(pk)
+
+
+GAVE_UP = (
+    "このメールは{attempts}回取り込もうとしましたが、いずれも処理が最後まで終わりませんでした（処理中にデスクが"
+    "停止したか、メールの処理に時間がかかりすぎた可能性があります）。デスクを守るため、自動ではもう取り込みません。"
+    "「元のメール」で内容を確認し、「もう一度取り込む」を押してください。"
+)
+HEAD_BYTES = 64 * 1024  # of a set-aside mail's header read for its sender and subject
+
+
+def _set_aside(pk: int, attempts: int) -> None:
+    """A mail whose every try stopped before it finished (the process was killed, or hung on
+    it): failed with the reason, on the 読み取れなかったメール list, where its retry button files
+    it by hand. Only its headers are read (for the list's sender and subject), not its body,
+    which may be what stopped the tries; another worker that has just filed it keeps it."""
+    raw = RawMessage.objects.filter(pk=pk).values_list("raw", flat=True).first()
+    if raw is None:
+        return
+    head = bytes(raw)[:HEAD_BYTES].split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+    headers = parse_message(head + b"\r\n\r\n")
+    reason = GAVE_UP.format(attempts=attempts)
+    log.warning("mail: raw message %s set aside as failed after %s tries", pk, attempts)
+    RawMessage.objects.filter(pk=pk, state=RawState.PENDING).update(
+        state=RawState.FAILED, error=reason, subject=headers.subject[:200], from_address=headers.from_address[:254],
+        parsed_at=timezone.now(),
+    )
 
 
 def _fail(row: RawMessage, parsed: ParsedMessage, reason: str) -> RawMessage:
@@ -670,7 +702,8 @@ def retry_raw_message(pk: int) -> RawMessage:
 
 def sweep_pending(older_than: dt.timedelta = dt.timedelta(minutes=5), batch: int = 200) -> int:
     """Mails stored but never processed (the worker was down or crashed) get processed, in
-    batches; one whose earlier try did not finish goes alone."""
+    batches; one whose earlier try did not finish goes alone, and one tried MAIL_MAX_ATTEMPTS
+    times is set aside as failed (so a mail that stops the process is not tried forever)."""
     cutoff = timezone.now() - older_than
     waiting = list(RawMessage.objects.filter(state=RawState.PENDING, received_at__lt=cutoff)
                    .order_by("received_at", "pk").values_list("pk", "attempts", "size")[:batch])

@@ -16,8 +16,10 @@ import email
 import email.parser
 import email.utils
 import hashlib
+import math
 import quopri
 import re
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from email import policy
@@ -31,6 +33,20 @@ MAX_PARTS = 2000  # parts read from one mail when the stdlib parser could not re
 TOO_DEEP = f"MIME の入れ子が深すぎるため、{MAX_DEPTH} 段より深い部分の本文を読み取れませんでした。"
 TOO_DEEP_BODY = "（MIME の入れ子が深すぎるため本文を読み取れませんでした。元のメールを確認してください。）"
 MAX_SUBJECT = 200
+# Reading a mail's text stops after this many seconds (each step is linear in the mail's size,
+# so only a mail far beyond the size limit gets there); what was not read is said in the text.
+PARSE_SECONDS = 10.0
+# Characters of the text filed on the case, and apart of the quoted history folded under it:
+# more than a customer writes, and every app that reads a message in the worker threads beside
+# the web server (search index, article suggestions, the after-hours answer) then reads a bounded
+# text. What is cut is said at the cut; the raw mail keeps it all.
+MAX_TEXT_CHARS = 30_000
+TEXT_CUT_NOTE = ("（このメールの本文は長すぎるため、最初の{limit:,}文字だけを表示しています。"
+                 "全文は「元のメール」をダウンロードしてご確認ください。）")
+QUOTE_CUT_NOTE = ("（引用部分が長すぎるため、最初の{limit:,}文字だけを表示しています。"
+                  "全文は「元のメール」をダウンロードしてご確認ください。）")
+OUT_OF_TIME_NOTE = ("（このメールは読み取りに時間がかかりすぎたため、本文の一部を表示していません。"
+                    "全文は「元のメール」をダウンロードしてご確認ください。）")
 SUBJECT_PREFIX = re.compile(
     r"^\s*((re|fw|fwd|aw|sv|vs)\s*(\[\d+\]|\(\d+\))?\s*[:：]|(ｒｅ|ＲＥ|Ｒｅ|ｆｗ|ＦＷ|Ｆｗ|ｆｗｄ|ＦＷＤ|Ｆｗｄ)\s*[:：]"
     r"|(返信|転送|回答)\s*[:：]|【?(返信|転送)】)\s*",
@@ -39,6 +55,9 @@ SUBJECT_PREFIX = re.compile(
 CASE_TOKEN = re.compile(r"\[\s*[#＃]\s*([0-9０-９]+)\s*\]")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+?)\?([bBqQ])\?([^?]*?)\?=")
 _MSGID = re.compile(r"<[^<>\s]+>")
+# An address in a From: that parseaddr could not read. Tried only where a run of address
+# characters starts (the lookbehind), so a long header with no "@" is one linear pass.
+_BARE_ADDRESS = re.compile(r"(?<![\w.+\-=])[\w.+\-=]+@[\w.\-]+")
 
 
 @dataclass
@@ -75,6 +94,8 @@ class ParsedMessage:
     warnings: list[str] = field(default_factory=list)
     sha256: str = ""
     envelope_sender: str | None = None
+    deadline: float = field(default=math.inf, repr=False)  # time.monotonic() when reading stops
+    out_of_time: bool = False
 
     @property
     def thread_ids(self) -> list[str]:
@@ -175,7 +196,7 @@ def _address(msg: Message, name: str) -> tuple[str, str]:
     except Exception:  # noqa: BLE001 - a broken From is a warning, not a failure
         display, address = "", ""
     if "@" not in address:
-        found = re.search(r"[\w.+\-=]+@[\w.\-]+", raw.encode("ascii", "surrogateescape").decode("ascii", "ignore"))
+        found = _BARE_ADDRESS.search(raw.encode("ascii", "surrogateescape").decode("ascii", "ignore"))
         address = found.group(0) if found else ""
         display = raw.replace(address, "").strip(" <>\"") if address else raw
     name = decode_header_value(display).strip().strip('"').strip()
@@ -374,6 +395,8 @@ def _walk(part: Message, result: ParsedMessage, texts: list[str], depth: int) ->
         result.bounced_message_ids += _message_ids(_header(email.message_from_bytes(_payload(part, result)), "Message-ID"))
     if _is_attachment(part):
         _add_attachment(part, _payload(part, result), result)
+    elif part.get_content_maintype() in ("text", "multipart") and not _in_time(result):
+        return
     elif ctype == "text/html":
         markup = _leaf_text(part, result)
         result.html = result.html or sanitise_html(markup)
@@ -388,6 +411,8 @@ def _walk_alternative(children: list[Message], result: ParsedMessage, texts: lis
     plain = [c for c in children if c.get_content_type() == "text/plain" and not _is_attachment(c)]
     html = [c for c in children if c.get_content_type() == "text/html"]
     nested = [c for c in children if c.is_multipart()]
+    if not _in_time(result):
+        return
     for child in html[:1]:
         result.html = result.html or sanitise_html(_leaf_text(child, result))
     if plain and _leaf_text(plain[-1], result).strip():
@@ -398,6 +423,16 @@ def _walk_alternative(children: list[Message], result: ParsedMessage, texts: lis
         _walk(nested[-1], result, texts, depth + 1)
     elif html:
         texts.append(html_to_text(_leaf_text(html[-1], result)))
+
+
+def _in_time(result: ParsedMessage) -> bool:
+    """Whether there is time left to read another text part (see PARSE_SECONDS)."""
+    if time.monotonic() <= result.deadline:
+        return True
+    if not result.out_of_time:
+        result.out_of_time = True
+        result.warnings.append("parse time budget exceeded: text parts skipped")
+    return False
 
 
 def _walk_forwarded(part: Message, result: ParsedMessage, texts: list[str], depth: int) -> None:
@@ -526,10 +561,12 @@ def _parse_date(value: str) -> dt.datetime | None:
     return parsed
 
 
-def parse_message(raw: bytes, envelope_sender: str | None = None) -> ParsedMessage:
+def parse_message(raw: bytes, envelope_sender: str | None = None, budget: float = PARSE_SECONDS) -> ParsedMessage:
     """Everything the desk needs from one mail. Never raises; problems land in `warnings`.
-    `envelope_sender`: the SMTP MAIL FROM it came with, if known ("<>": the null sender)."""
-    result = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest(), envelope_sender=envelope_sender)
+    `envelope_sender`: the SMTP MAIL FROM it came with, if known ("<>": the null sender).
+    `budget`: seconds to read text parts in (PARSE_SECONDS)."""
+    result = ParsedMessage(sha256=hashlib.sha256(raw).hexdigest(), envelope_sender=envelope_sender,
+                           deadline=time.monotonic() + budget)
     try:
         msg = email.message_from_bytes(raw, policy=policy.compat32)
     except RecursionError:  # MIME nested hundreds deep: the stdlib parser recurses per level
@@ -673,6 +710,20 @@ def _read_body(msg: Message, result: ParsedMessage) -> None:
     texts: list[str] = []
     _walk(msg, result, texts, 0)
     text = "\n\n".join(t.strip("\n") for t in texts if t.strip())
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    result.text = text.strip()
-    result.visible_text, result.quoted_text = split_quoted(result.text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "").strip()
+    visible, quoted = split_quoted(text)
+    result.text = _cut(text, TEXT_CUT_NOTE)
+    result.visible_text = _cut(visible, TEXT_CUT_NOTE)
+    result.quoted_text = _cut(quoted, QUOTE_CUT_NOTE)
+    if len(text) > MAX_TEXT_CHARS:
+        result.warnings.append(f"text of {len(text)} characters: cut to {MAX_TEXT_CHARS} (visible and quoted apart)")
+    if result.out_of_time:
+        result.text = f"{result.text}\n\n{OUT_OF_TIME_NOTE}".strip()
+        result.visible_text = f"{result.visible_text}\n\n{OUT_OF_TIME_NOTE}".strip()
+
+
+def _cut(text: str, note: str) -> str:
+    """At most MAX_TEXT_CHARS of `text`, with the note saying so when it was cut."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    return f"{text[:MAX_TEXT_CHARS].rstrip()}\n\n{note.format(limit=MAX_TEXT_CHARS)}"

@@ -181,13 +181,13 @@ def running_desk(processes: int = 2, redis: bool | None = None, env: dict[str, s
                 log.close()
 
 
-def login_cookie(base: str, username: str) -> str:
+def login_cookie(base: str, username: str, password: str = PASSWORD) -> str:
     """A real login through the login form; returns the Cookie header for that session."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
     page = opener.open(base + "/login/", timeout=10).read().decode()
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    data = urllib.parse.urlencode({"username": username, "password": PASSWORD, "csrfmiddlewaretoken": token}).encode()
+    data = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token}).encode()
     opener.open(urllib.request.Request(base + "/login/", data=data, headers={"Referer": base + "/login/"}), timeout=10)
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
