@@ -40,6 +40,7 @@ from madoguchi.knowledge.suggestions import suggest_articles
 log = logging.getLogger(__name__)
 CHANNELS = {Channel.EMAIL, Channel.CHAT}
 TOP_ARTICLES = 3
+SUGGEST_FROM_CHARS = 2000
 AFTER_HOURS_WORK = "knowledge.afterhours"
 WEEKDAYS = "月火水木金土日"
 
@@ -135,7 +136,9 @@ def answer_after_hours(interaction_pk: int) -> AfterHoursReply | None:
         return None
     case = interaction.case
     reply_by = businesshours.next_open(interaction.occurred_at)
-    found = suggest_articles(f"{case.subject}\n{interaction.body}", limit=20)
+    # What the customer wrote first says what it is about; a 30,000-character mail need not
+    # be tokenised whole to pick three articles (it held the worker, and the web, for seconds).
+    found = suggest_articles(f"{case.subject}\n{interaction.body[:SUGGEST_FROM_CHARS]}", limit=20)
     articles = [s.article for s in found if s.article and s.article.visibility == Visibility.PUBLIC][:TOP_ARTICLES]
     token = secrets.token_urlsafe(16)
     try:
