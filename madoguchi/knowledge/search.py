@@ -80,7 +80,7 @@ def _aware(at: dt.datetime | None) -> dt.datetime | None:
     """A raw SQLite cursor gives the stored UTC time without its zone; the page's `date` filter
     then showed it as it was (UTC). With the zone attached it shows Japan time."""
     if at is not None and settings.USE_TZ and timezone.is_naive(at):
-        return at.replace(tzinfo=dt.timezone.utc)
+        return at.replace(tzinfo=dt.UTC)
     return at
 
 
