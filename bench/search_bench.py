@@ -155,8 +155,8 @@ def generate_sqlite(cases: int, batch: int = 50_000) -> None:
     # Put the triggers back exactly as the migration made them.
     from importlib import import_module
 
-    migration = import_module("madoguchi.knowledge.migrations.0002_search_engine_index")
-    for statement in migration.SQLITE_FORWARD[1:]:
+    migration = import_module("madoguchi.knowledge.migrations.0004_search_index_by_kind_and_word_forms")
+    for statement in migration.TRIGGERS_WITH_KIND:
         raw.execute(statement)
     raw.execute("ANALYZE")
     raw.commit()

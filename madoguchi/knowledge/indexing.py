@@ -133,6 +133,16 @@ def docs_for(refs: Iterable[tuple[str, int]]) -> tuple[list[dict[str, Any]], dic
         for customer in Customer.objects.filter(pk__in=wanted[DocKind.CUSTOMER]).prefetch_related("identities"):
             docs.append(customer_doc(customer))
             found[DocKind.CUSTOMER].add(customer.pk)
+    # Orders and articles are indexed in their own transaction; they come here only when the
+    # whole index is tokenised again (migration 0004).
+    if wanted[DocKind.ORDER]:
+        for order in Order.objects.filter(pk__in=wanted[DocKind.ORDER]).select_related("customer"):
+            docs.append(order_doc(order))
+            found[DocKind.ORDER].add(order.pk)
+    if wanted[DocKind.ARTICLE]:
+        for article in Article.objects.filter(pk__in=wanted[DocKind.ARTICLE]).prefetch_related("tags"):
+            docs.append(article_doc(article))
+            found[DocKind.ARTICLE].add(article.pk)
     missing = {kind: ids - found[kind] for kind, ids in wanted.items() if ids - found[kind]}
     return docs, missing
 

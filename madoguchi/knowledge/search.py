@@ -2,7 +2,7 @@
 
 Two steps, the same on both databases:
 1. The engine index (SQLite FTS5 / PostgreSQL tsvector+GIN over SudachiPy tokens) finds the
-   newest CANDIDATES (200) documents holding every query token. Taking the newest by id keeps the
+   newest CANDIDATES (200) documents holding every query word (in any of its forms). Taking the newest by id keeps the
    cost bounded when a common word such as 配送 matches a quarter of a million documents.
 2. Python ranks those candidates: exact occurrence of what was typed first (so ABC123 beats
    a document that only has ABC and 123 apart), then words in the title, then how often
@@ -17,7 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -48,19 +50,25 @@ class Hit:
         return highlight(self.title, self.words)
 
 
-def _fts_match(terms: list[list[str]]) -> str:
-    # Every token quoted (FTS5 string syntax) and ANDed; tokens are word characters only.
-    return " AND ".join(f'"{token}"' for term in terms for token in term)
+def _fts_match(words: list[list[str]], kinds: Sequence[str] | None = None) -> str:
+    """FTS5 query: every word, each through any of its tokens, in the tokens column; the kinds
+    in the kind column, so FTS5 skips other kinds' documents in its own doclists instead of
+    handing them to the join (which read every message when the cases were indexed first)."""
+    match = "tokens : (" + " AND ".join("(" + " OR ".join(f'"{token}"' for token in word) + ")" for word in words) + ")"
+    if kinds:
+        match += " AND kind : (" + " OR ".join(f'"{kind}"' for kind in kinds) + ")"
+    return match
 
 
-def _tsquery(terms: list[list[str]]) -> str:
-    return " & ".join("'" + token.replace("'", "''") + "'" for term in terms for token in term)
+def _tsquery(words: list[list[str]]) -> str:
+    return " & ".join("(" + " | ".join("'" + token.replace("'", "''") + "'" for token in word) + ")" for word in words)
 
 
 def _filters(kinds: Sequence[str] | None, since: dt.datetime | None, prefix: str) -> tuple[str, list[object]]:
     sql, params = "", []  # type: tuple[str, list[Any]]
     if kinds:
-        sql += f" AND {prefix}kind IN ({', '.join(['%s'] * len(kinds))})"
+        # One kind as `=`: PostgreSQL's (kind, id) index then serves the ORDER BY id DESC.
+        sql += f" AND {prefix}kind = %s" if len(kinds) == 1 else f" AND {prefix}kind IN ({', '.join(['%s'] * len(kinds))})"
         params += list(kinds)
     if since is not None:
         sql += f" AND {prefix}at >= %s"
@@ -68,21 +76,28 @@ def _filters(kinds: Sequence[str] | None, since: dt.datetime | None, prefix: str
     return sql, params
 
 
-def candidates(terms: list[list[str]], kinds: Sequence[str] | None = None, limit: int = CANDIDATES,
+def _aware(at: dt.datetime | None) -> dt.datetime | None:
+    """A raw SQLite cursor gives the stored UTC time without its zone; the page's `date` filter
+    then showed it as it was (UTC). With the zone attached it shows Japan time."""
+    if at is not None and settings.USE_TZ and timezone.is_naive(at):
+        return at.replace(tzinfo=dt.UTC)
+    return at
+
+
+def candidates(words: list[list[str]], kinds: Sequence[str] | None = None, limit: int = CANDIDATES,
                since: dt.datetime | None = None) -> list[Hit]:
-    """The newest `limit` documents that contain every token.
+    """The newest `limit` documents that contain every word (any of its forms).
 
     No engine relevance function here: FTS5's bm25() and a ts_rank over all matches both read
     the whole posting list of a common word (180 ms for 配送 over 6 million documents);
     relevance is computed on the candidates instead, identically on both databases."""
-    if not terms:
+    if not words:
         return []
     if connection.vendor == "sqlite":
-        rows = _sqlite_newest(_fts_match(terms), *_filters(kinds, since, "d."), limit)
+        rows = _sqlite_newest(_fts_match(words, kinds), *_filters(kinds, since, "d."), limit)
     else:
-        flat = [token for term in terms for token in term]
-        rows = postgres_newest(_tsquery(terms), flat, *_filters(kinds, since, ""), limit)
-    return [Hit(*row) for row in rows]
+        rows = postgres_newest(_tsquery(words), words, *_filters(kinds, since, ""), limit)
+    return [Hit(kind, ref_id, case_id, title, body, _aware(at)) for kind, ref_id, case_id, title, body, at in rows]
 
 
 def _sqlite_newest(match: str, extra: str, params: list[Any], limit: int) -> list[tuple]:
@@ -98,7 +113,8 @@ def _sqlite_newest(match: str, extra: str, params: list[Any], limit: int) -> lis
 
 
 # Below this many expected matches, PostgreSQL is made to collect all matches through the GIN
-# index and sort them; above it, to walk the primary key backwards until enough are found.
+# index and sort them; above it, to walk an index backwards ((kind, id) when one kind is asked
+# for, else the primary key) until enough are found.
 RARE_ROWS = 2_000
 
 
@@ -121,28 +137,29 @@ def postgres_term_stats() -> tuple[float, dict[str, float], float]:
     return rows, dict(zip(elems, freqs, strict=False)), floor
 
 
-def _expected_matches(tokens: list[str], any_of: bool) -> float | None:
+def _expected_matches(words: list[list[str]]) -> float | None:
     rows, shares, _floor = postgres_term_stats()
     if not rows or not shares:
         return None
     # A lexeme missing from the statistics may be missing from the index too: count it as
-    # rare, so the worst case is one GIN lookup rather than a walk over every row.
-    parts = [shares.get(token, 0.0) for token in tokens]
-    share = min(sum(parts), 1.0) if any_of else math.prod(parts)
+    # rare, so the worst case is one GIN lookup rather than a walk over every row. A word
+    # matches where any of its forms does; every word must match.
+    share = math.prod(min(sum(shares.get(token, 0.0) for token in word), 1.0) for word in words)
     return rows * share
 
 
-def postgres_newest(tsquery: str, tokens: list[str], extra: str, params: list[Any], limit: int,
-                    columns: str = "kind, ref_id, case_id, title, body, at", any_of: bool = False) -> list[tuple]:
+def postgres_newest(tsquery: str, words: list[list[str]], extra: str, params: list[Any], limit: int,
+                    columns: str = "kind, ref_id, case_id, title, body, at") -> list[tuple]:
     """Newest matches, choosing the plan ourselves from the lexeme statistics.
 
     Left alone, the planner walks the primary key backwards for any word missing from its
     statistics and, when the word is not in the index at all, reads all 6 million rows
     (18 s). Rare words therefore go through the GIN index (a MATERIALIZED CTE cannot be
-    turned into a backward walk); common ones keep the backward walk, which stops at `limit`.
+    turned into a backward walk); common ones keep the backward walk, which stops at `limit`
+    (over the (kind, id) index when one kind is asked for, so other kinds are never read).
     """
     where = f"tsv @@ to_tsquery('simple', %s){extra}"
-    expected = _expected_matches(tokens, any_of)
+    expected = _expected_matches(words)
     if expected is None or expected < RARE_ROWS:
         sql = (f"WITH hits AS MATERIALIZED (SELECT id, {columns} FROM knowledge_searchdoc WHERE {where}) "
                f"SELECT {columns} FROM hits ORDER BY id DESC LIMIT %s")
@@ -173,11 +190,11 @@ def search(
     query: str, *, kinds: Sequence[str] | None = None, limit: int = 20, group_cases: bool = True,
     since: dt.datetime | None = None,
 ) -> list[Hit]:
-    terms, phrases = parse_query(query)
+    query_words, phrases = parse_query(query)
     words = plain_words(query)
     whole = " ".join(words)
     ranked: list[Hit] = []
-    for hit in candidates(terms, kinds, since=since):
+    for hit in candidates(query_words, kinds, since=since):
         score = _rank(hit, words, whole, phrases)
         if score is None:
             continue

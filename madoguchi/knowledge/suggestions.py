@@ -66,7 +66,7 @@ def suggest_articles(text: str, limit: int = 5) -> list[Suggestion]:
         "ref_id", "title", "tokens"
     ):
         docs[ref_id] = token_text.split() + tokens(title) * TITLE_BOOST
-    scores = _bm25(Counter(tokens(text)), docs)
+    scores = _bm25(Counter(tokens(text, every=False)), docs)
     best = sorted(scores.items(), key=lambda item: -item[1])[:limit]
     articles = Article.objects.in_bulk([pk for pk, _score in best])
     return [Suggestion(score, article=articles[pk]) for pk, score in best if pk in articles]
@@ -92,28 +92,36 @@ def _frequencies(terms: list[str], cap: int = 5000) -> dict[str, float]:
     sql = " UNION ALL ".join([f"SELECT %s, ({count})"] * len(terms))
     params: list[Any] = []
     for term in terms:
-        params += [term, f'"{term}"', cap]
+        params += [term, f'tokens : "{term}"', cap]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {term: float(found) for term, found in cursor.fetchall()}
 
 
 def _case_candidates(terms: list[str], exclude: int | None, limit: int = 300) -> dict[int, list[str]]:
+    """The newest case documents holding any of the terms. The kind is applied by the engine
+    index itself (FTS5's kind column; PostgreSQL's (kind, id) index), so the messages, which
+    `madoguchi reindex` writes after all the cases, are never walked through."""
     if not terms:
         return {}
     if connection.vendor != "sqlite":
         tsquery = " | ".join("'" + t.replace("'", "''") + "'" for t in terms)
-        rows = postgres_newest(tsquery, terms, " AND kind = 'case'", [], limit, columns="ref_id, tokens", any_of=True)
+        rows = postgres_newest(tsquery, [terms], " AND kind = %s", [str(DocKind.CASE)], limit, columns="ref_id, tokens")
         return {ref_id: text.split() for ref_id, text in rows if ref_id != exclude}
     sql = ("SELECT d.ref_id, d.tokens FROM knowledge_searchfts JOIN knowledge_searchdoc d ON d.id = knowledge_searchfts.rowid "
            "WHERE knowledge_searchfts MATCH %s AND d.kind = 'case' ORDER BY knowledge_searchfts.rowid DESC LIMIT %s")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [" OR ".join(f'"{t}"' for t in terms), limit])
+        cursor.execute(sql, [case_match(terms), limit])
         return {ref_id: text.split() for ref_id, text in cursor.fetchall() if ref_id != exclude}
 
 
+def case_match(terms: list[str]) -> str:
+    """The FTS5 query for case documents holding any of the terms."""
+    return "tokens : (" + " OR ".join(f'"{t}"' for t in terms) + ') AND kind : "case"'
+
+
 def suggest_cases(text: str, exclude: int | None = None, limit: int = 5) -> list[Suggestion]:
-    query = Counter(tokens(text))
+    query = Counter(tokens(text, every=False))
     docs = _case_candidates(_rare_terms(query), exclude)
     resolved = set(Case.objects.filter(pk__in=list(docs), status__in=[Status.RESOLVED, Status.CLOSED])
                    .exclude(solution="").values_list("pk", flat=True))
