@@ -90,10 +90,10 @@ def measure_rows(current: Figures, previous: Figures, goals: dict[str, float | N
     for m in MEASURES:
         value, before = m.value(current), m.value(previous)
         n, previous_n = sample(m.code, current), sample(m.code, previous)
-        thin = is_thin(n, minimum)
+        thin = value is not None and is_thin(n, minimum)  # no value ("—"): nothing to grey
         rows.append(MeasureRow(m.code, m.label, m.unit, m.definition, value, before, goals.get(m.code),
                                None if thin else meets(m.better, value, goals.get(m.code)), change_percent(value, before),
-                               m.better, n, previous_n, thin, is_thin(previous_n, minimum)))
+                               m.better, n, previous_n, thin, before is not None and is_thin(previous_n, minimum)))
     return rows
 
 
@@ -106,7 +106,7 @@ def change_rows(rows: list[MeasureRow], goals: dict[str, float | None], minimum:
             code = f"{row.code}_change"
             target = goals.get(code)
             base = int(row.previous) if row.previous is not None else None
-            thin = is_thin(base, minimum)
+            thin = row.change is not None and is_thin(base, minimum)
             result.append(MeasureRow(code, row.label, "%", row.definition, row.change, None, target,
                                      None if thin else meets("lower", row.change, target), better="lower",
                                      n=base, thin=thin))

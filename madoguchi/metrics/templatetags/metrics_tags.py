@@ -24,7 +24,7 @@ def sample_cell(values: dict, code: str, unit: str, minimum: int) -> str:
     """A breakdown cell: the value, and for a rate its n, greyed below the shop's minimum."""
     value = values.get(code)
     n = values.get(f"n:{code}")
-    if n is None:
+    if n is None or value is None:
         return format_html('<td class="num">{}</td>', format_value(value, unit))
     thin = " thin" if n < minimum else ""
     return format_html('<td class="num{}">{} <small class="n">n={}</small></td>', thin, format_value(value, unit), int(n))

@@ -71,7 +71,7 @@ def test_dashboard_and_targets_page_speak_the_shops_language(lead_client: Any) -
 def test_one_survey_answer_is_greyed_with_its_n_and_projects_nothing(client: Any, lead_client: Any) -> None:
     one_unhappy_answer(lead_client, lead_client.user)
     html = lead_client.get("/metrics/").content.decode()
-    csat = re.search(r'<td class="num thin" data-testid="value-csat"[^>]*>0\.0% <small class="n" data-testid="n-csat">n=1</small>', html)
+    csat = re.search(r'<td class="num thin"[^>]*><span data-testid="value-csat">0\.0%</span> <small class="n" data-testid="n-csat">n=1</small>', html)
     assert csat, html
     assert 'data-testid="n-nps">n=1<' in html
     assert 'data-testid="impact"' not in html and "1か月に失うお客様" not in html
@@ -92,7 +92,8 @@ def test_one_survey_answer_is_greyed_with_its_n_and_projects_nothing(client: Any
     trail = client.get("/settings/audit/").content.decode()
     assert "数字を信頼できる最低件数" in trail and re.search(r"30\s*→\s*1\b", trail), trail
     html = lead_client.get("/metrics/").content.decode()
-    assert 'data-testid="impact"' in html and 'class="num thin" data-testid="value-csat"' not in html
+    assert 'data-testid="impact"' in html and '<span data-testid="value-csat">0.0%</span> <small class="n" data-testid="n-csat">n=1' in html
+    assert 'class="num thin"' not in html.split('data-code="csat"')[1].split("</tr>")[0]
     assert client.post("/settings/dashboard/", {"min_sample": "0"}).status_code == 400
 
 
