@@ -7,6 +7,7 @@ import gc
 import os
 import secrets
 import sys
+from pathlib import Path
 
 
 def _setup_django() -> None:
@@ -55,26 +56,15 @@ def serve(args: argparse.Namespace) -> None:
 
     _migrate()
     created = ensure_first_admin()
-    url = f"http://{args.host}:{args.port}/"
-    print(f"\n  窓口 Madoguchi を起動しました: {url}")
-    print(f"  データの保存先: {settings.DATA_DIR}")
-    if created:
-        print(f"  最初の管理者を作成しました。ユーザー名: {created[0]}  パスワード: {created[1]}")
-        print("  （このパスワードは今回だけ表示されます。ログイン後に変更してください）")
-    else:
-        print("  既存の利用者でログインしてください。パスワードを忘れた場合: madoguchi changepassword ユーザー名")
-    demo_accounts = settings.DATA_DIR / "demo-accounts.txt"
-    if demo_accounts.exists():  # never the passwords themselves: only where they are
-        print(f"  デモ用アカウントのユーザー名とパスワード: {demo_accounts}\n", flush=True)
-    else:
-        print("  デモデータを入れるには: madoguchi demo\n", flush=True)
+    # The listeners start before the banner, so the banner says what really listens.
+    failed: dict[str, OSError] = {}
     for extra in _embedded_services(args):
         try:
             extra()
         except OSError as error:
             # A listener that cannot bind (port taken) must not take the whole desk down.
-            print(f"  警告: {getattr(extra, '__doc__', None) or extra.__name__} を起動できませんでした: {error}", flush=True)
-            print("  ポートを変更するには環境変数を設定してください（docs/architecture.md）。", flush=True)
+            failed[extra.__name__] = error
+    print(banner(args.host, args.port, created, failed, settings.DATA_DIR), flush=True)
     import uvicorn
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
@@ -85,6 +75,111 @@ def serve(args: argparse.Namespace) -> None:
     # frame and ~40 MiB of zlib state per 1,000 sockets (docs/benchmarks.md, live chat).
     uvicorn.run(ASGIStaticFilesHandler(application), host=args.host, port=args.port, log_level="warning",
                 ws_max_size=2 * 1024 * 1024, ws_per_message_deflate=False)
+
+
+def banner(host: str, port: int, created: tuple[str, str] | None, failed: dict[str, OSError], data_dir: Path) -> str:
+    """What `serve` prints at start: every address it listens on, where replies go, where the
+    data is, and how to log in (the admin just created, or the demo's accounts file)."""
+    from django.conf import settings
+
+    lines = ["", "  窓口 Madoguchi を起動しました", f"  画面（Web）: http://{host}:{port}/"]
+    lines.append(f"  メール受信（SMTP）: {_smtp_receiver(failed)}")
+    lines += _outgoing_mail()
+    lines.append(f"  データの保存先: {data_dir}")
+    lines.append(f"  データベース: {_database()}")
+    lines.append(f"  Redis: {_redis(settings.REDIS_URL)}")
+    for name, error in failed.items():
+        if name != "start_smtp_receiver":
+            lines.append(f"  警告: {name} を起動できませんでした: {error}")
+    lines.append("")
+    lines += _login_lines(created, data_dir)
+    lines.append("  設定の一覧: madoguchi serve --help")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _smtp_receiver(failed: dict[str, OSError]) -> str:
+    from django.conf import settings
+
+    if not settings.MAIL_SMTP_PORT:
+        return "停止中（MADOGUCHI_SMTP_PORT=0）"
+    address = f"{settings.MAIL_SMTP_HOST}:{settings.MAIL_SMTP_PORT}"
+    error = failed.get("start_smtp_receiver")
+    if error is not None:
+        return (f"{address} で起動できませんでした（{error}）。"
+                "MADOGUCHI_SMTP_PORT で別のポートを指定してください（0 で停止）")
+    return f"{address}（このアドレスに届いたメールが案件になります）"
+
+
+def _outgoing_mail() -> list[str]:
+    """Where replies to customers are sent, and a warning when that is the default 127.0.0.1:25,
+    where a laptop usually has no mail server: the replies would stay unsent."""
+    from django.conf import settings
+
+    where = f"{settings.EMAIL_HOST}:{settings.EMAIL_PORT}"
+    lines = [f"  返信メールの送信先: {where}（MADOGUCHI_SMTP_HOST / MADOGUCHI_SMTP_OUT_PORT で変更）"]
+    if (settings.EMAIL_HOST, settings.EMAIL_PORT) == DEFAULT_OUTGOING:
+        reachable = _answers(settings.EMAIL_HOST, settings.EMAIL_PORT)
+        lines.append("  ！注意: 送信先は初期設定のままです。このコンピューターでメールサーバーが動いていなければ、"
+                     "お客様への返信メールは送られません。")
+        if not reachable:
+            lines.append(f"  　　　　いま {where} に接続できません。お使いのメールサーバーを指定してください。")
+    return lines
+
+
+DEFAULT_OUTGOING = ("127.0.0.1", 25)
+
+
+def _answers(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _database() -> str:
+    """The database without its password."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"SQLite（{db['NAME']}）"
+    where = f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}"
+    return f"PostgreSQL（{where} / {db['NAME']}）"
+
+
+def _redis(url: str) -> str:
+    if not url:
+        return "使いません（1台構成: 処理の待ち行列はデータフォルダの SQLite）"
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port or 6379}"
+
+
+def _login_lines(created: tuple[str, str] | None, data_dir: Path) -> list[str]:
+    from madoguchi.accounts.models import Role, User
+
+    if created:
+        return [f"  最初の管理者を作成しました。ユーザー名: {created[0]}  パスワード: {created[1]}",
+                "  （このパスワードは今回だけ表示されます。ログイン後に変更してください）", ""]
+    lines = []
+    demo_accounts = data_dir / "demo-accounts.txt"
+    admins = list(User.objects.filter(role=Role.ADMIN, is_active=True).order_by("pk").values_list("username", flat=True)[:3])
+    if demo_accounts.exists():  # never the passwords themselves: only where they are
+        lines.append(f"  デモデータが入っています。ログインに使うユーザー名とパスワード: {demo_accounts}")
+        if admins:
+            lines.append(f"  管理者アカウント（{'、'.join(admins)}）は作成済みです。")
+    else:
+        if admins:
+            lines.append(f"  管理者アカウント（{'、'.join(admins)}）は作成済みです。登録済みのユーザー名でログインしてください。")
+        lines.append("  デモデータを入れるには: madoguchi demo")
+    lines.append("  パスワードを忘れた場合: madoguchi changepassword ユーザー名")
+    lines.append("")
+    return lines
 
 
 def _embedded_services(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
@@ -121,20 +216,63 @@ def demo(args: argparse.Namespace) -> None:
     from madoguchi.demo import load_demo
 
     created = ensure_first_admin()
-    summary = load_demo(cases=args.cases)
+    summary = load_demo(cases=args.cases, admin=created)
     print(summary)
     if created:
-        print(f"管理者: {created[0]} / パスワード: {created[1]}")
+        print(f"管理者: {created[0]} / パスワード: {created[1]}（デモ用アカウントのファイルにも保存しました）")
+
+
+# The settings a newcomer needs, with their defaults (madoguchi/settings.py reads them; every
+# other setting is listed in docs/architecture.md). Shown by `madoguchi serve --help` and
+# `bin/start --help`; read from the environment only, so --help creates nothing.
+SETTINGS_HELP: list[tuple[str, str, str]] = [
+    ("MADOGUCHI_PORT", "8000", "画面（Web）のポート（--port と同じ）"),
+    ("MADOGUCHI_HOST", "127.0.0.1", "画面（Web）で待ち受けるアドレス（--host と同じ。0.0.0.0 で他のコンピューターからも開けます）"),
+    ("MADOGUCHI_DATA_DIR", "./madoguchi-data", "データフォルダ（データベース・添付ファイル・鍵）"),
+    ("DATABASE_URL", "データフォルダの SQLite", "データベース（例: postgres://user@host:5432/madoguchi）"),
+    ("REDIS_URL", "なし", "Redis（複数のプロセスで動かすとき。例: redis://127.0.0.1:6379/0）"),
+    ("MADOGUCHI_SMTP_PORT", "2525", "メール受信（SMTP）のポート。0 で受信しない"),
+    ("MADOGUCHI_SMTP_LISTEN", "127.0.0.1", "メール受信（SMTP）で待ち受けるアドレス"),
+    ("MADOGUCHI_SMTP_HOST", "127.0.0.1", "返信メールを送る SMTP サーバー"),
+    ("MADOGUCHI_SMTP_OUT_PORT", "25", "返信メールを送る SMTP サーバーのポート"),
+    ("MADOGUCHI_SMTP_USER", "なし", "送信用 SMTP サーバーのユーザー名（パスワードは MADOGUCHI_SMTP_PASSWORD）"),
+    ("MADOGUCHI_SMTP_TLS", "false", "送信用 SMTP サーバーに STARTTLS で接続する"),
+    ("MADOGUCHI_FROM_EMAIL", "support@example.jp", "返信メールの差出人アドレス"),
+    ("MADOGUCHI_SITE_URL", "http://127.0.0.1:8000", "お客様に送るリンクに使う、この窓口の公開アドレス"),
+    ("MADOGUCHI_LANGUAGE", "ja", "画面の言語（ja または en）"),
+    ("MADOGUCHI_TIME_ZONE", "Asia/Tokyo", "タイムゾーン（営業時間・日付の基準）"),
+    ("MADOGUCHI_NO_DEMO", "0", "bin/start だけ: 1 にすると初回起動時にデモデータを入れない"),
+]
+SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL")  # may carry a password: never echoed
+
+
+def settings_help() -> str:
+    lines = ["設定（環境変数。括弧内は初期値）:"]
+    for name, default, what in SETTINGS_HELP:
+        now = os.environ.get(name)
+        shown = ""
+        if now:
+            shown = "  ← いまは設定済み" if name in SECRET_SETTINGS else f"  ← いまの値: {now}"
+        lines.append(f"  {name}（{default}）{shown}\n      {what}")
+    lines.append("")
+    lines.append("例: MADOGUCHI_SMTP_HOST=smtp.example.jp MADOGUCHI_SMTP_OUT_PORT=587 MADOGUCHI_SMTP_TLS=1 madoguchi serve")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="madoguchi", description="窓口 Madoguchi — クレーム対応ヘルプデスク")
     sub = parser.add_subparsers(dest="command")
-    p_serve = sub.add_parser("serve", help="デスクを起動する（HTTP と WebSocket）")
-    p_serve.add_argument("--host", default=os.environ.get("MADOGUCHI_HOST", "127.0.0.1"))
-    p_serve.add_argument("--port", type=int, default=int(os.environ.get("MADOGUCHI_PORT", "8000")))
-    p_serve.add_argument("--no-worker", action="store_true", help="バックグラウンド処理を別の worker に任せる")
+    p_serve = sub.add_parser(
+        "serve", help="デスクを起動する（HTTP と WebSocket）", description="窓口 Madoguchi を起動します（画面・チャット・メール受信）。",
+        epilog=settings_help(), formatter_class=argparse.RawDescriptionHelpFormatter, add_help=False,
+    )
+    p_serve.add_argument("-h", "--help", action="help", help="この説明を表示して終了する（何も起動・作成しません）")
+    p_serve.add_argument("--host", default=os.environ.get("MADOGUCHI_HOST", "127.0.0.1"),
+                         help="画面（Web）で待ち受けるアドレス（初期値: %(default)s）")
+    p_serve.add_argument("--port", type=int, default=int(os.environ.get("MADOGUCHI_PORT", "8000")),
+                         help="画面（Web）のポート（初期値: %(default)s）")
+    p_serve.add_argument("--no-worker", action="store_true", help="バックグラウンド処理を別の worker に任せる（madoguchi worker）")
     p_worker = sub.add_parser("worker", help="バックグラウンド処理だけを動かす（大規模構成）")
     p_worker.add_argument("--workers", type=int, default=4)
     p_demo = sub.add_parser("demo", help="デモデータを読み込む")

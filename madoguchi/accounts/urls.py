@@ -9,4 +9,5 @@ urlpatterns = [
     path("categories/", views.add_category, name="add_category"),
     path("audit/", views.settings_audit, name="audit"),
     path("survey/", views.save_survey_delay, name="save_survey_delay"),
+    path("dashboard/", views.save_min_sample, name="save_min_sample"),
 ]

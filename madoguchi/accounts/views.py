@@ -1,5 +1,5 @@
-"""Shop settings (admins only): authority limits, the category list, the survey's delay, and
-the trail of changes.
+"""Shop settings (admins only): authority limits, the category list, the survey's delay, the
+dashboard's minimum sample, and the trail of changes.
 
 Every save here is recorded in the settings audit (madoguchi.accounts.audit): a settings form is
 bound with the values it was shown with (`initial`), and every field whose value changed is
@@ -26,7 +26,7 @@ from madoguchi.accounts.forms import AuthorityLimitsForm, CategoryForm
 from madoguchi.accounts.models import AuthorityLimit, SettingsSource, Team, User
 from madoguchi.accounts.services import compensation_limit_yen
 from madoguchi.cases.models import Category
-from madoguchi.metrics.forms import SurveyDelayForm
+from madoguchi.metrics.forms import MinSampleForm, SurveyDelayForm
 
 
 def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -58,12 +58,19 @@ def _survey_now() -> dict[str, Any]:
     return {"delay_hours": int(delay().total_seconds() // 3600)}
 
 
+def _min_sample_now() -> dict[str, Any]:
+    from madoguchi.metrics.services import min_sample
+
+    return {"min_sample": min_sample()}
+
+
 def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, category_form: CategoryForm, status: int = 200,
-                     survey_form: SurveyDelayForm | None = None) -> HttpResponse:
+                     survey_form: SurveyDelayForm | None = None, min_sample_form: MinSampleForm | None = None) -> HttpResponse:
     return render(request, "accounts/settings.html", {
         "limits_form": limits_form,
         "category_form": category_form,
         "survey_form": survey_form or SurveyDelayForm(initial=_survey_now()),
+        "min_sample_form": min_sample_form or MinSampleForm(initial=_min_sample_now()),
         "categories": Category.objects.all(),
         "teams": Team.objects.select_related("lead").prefetch_related("members"),
         "users": User.objects.select_related("team").order_by("username"),
@@ -118,4 +125,20 @@ def save_survey_delay(request: HttpRequest) -> HttpResponse:
         do_set_delay(form.cleaned_data["delay_hours"])
         audit.record_form(request.user, form, target=gettext_lazy("アンケートの設定"))
     messages.success(request, _("アンケートを送るまでの時間を保存しました。"))
+    return redirect("accounts:settings")
+
+
+@admin_required
+@require_POST
+def save_min_sample(request: HttpRequest) -> HttpResponse:
+    from madoguchi.metrics.services import do_set_min_sample
+
+    form = MinSampleForm(request.POST, initial=_min_sample_now())
+    if not form.is_valid():
+        return _render_settings(request, AuthorityLimitsForm(initial=_limits_now()), CategoryForm(prefix="cat"),
+                                status=400, min_sample_form=form)
+    with transaction.atomic():
+        do_set_min_sample(form.cleaned_data["min_sample"])
+        audit.record_form(request.user, form, target=gettext_lazy("指標の表示の設定"))
+    messages.success(request, _("指標の最低件数を保存しました。"))
     return redirect("accounts:settings")

@@ -24,6 +24,7 @@ from madoguchi.demo import replay
 from madoguchi.demo import staff as staff_module
 from madoguchi.demo.cases import Builder, Plan, Staff
 from madoguchi.demo.catalogue import ITEMS, SHOP, create_products
+from madoguchi.demo.knowledge import load_knowledge
 from madoguchi.demo.people import OrderBook, Person, make_people
 from madoguchi.demo.phrases import Ctx
 from madoguchi.demo.quiet import live_receivers_muted, rebuild_search_index
@@ -54,8 +55,10 @@ NEEDS = {Channel.PHONE: IdentityKind.PHONE, Channel.LINE: IdentityKind.LINE, Cha
 FANS = 15
 
 
-def load_demo(cases: int = 240) -> str:
-    """Load the demo shop; on a second run, add nothing and say where the accounts are."""
+def load_demo(cases: int = 240, admin: tuple[str, str] | None = None) -> str:
+    """Load the demo shop; on a second run, add nothing and say where the accounts are.
+    `admin`: the first admin's (username, password) when it was created with this load: it is
+    kept in the accounts file with the demo's accounts."""
     data_dir = Path(settings.DATA_DIR)
     with transaction.atomic():
         users, passwords = staff_module.ensure_staff()
@@ -63,9 +66,10 @@ def load_demo(cases: int = 240) -> str:
             return _already_loaded(data_dir, passwords)
         with live_receivers_muted():
             counts = _load(cases, users)
+            counts["articles"] = load_knowledge(users["sato"])
         rebuild_search_index()
         replay.finish()
-    path = staff_module.write_accounts_file(data_dir, passwords)
+    path = staff_module.write_accounts_file(data_dir, passwords, admin)
     return _summary(counts, passwords, path)
 
 
@@ -175,6 +179,7 @@ def _summary(counts: Counter[str], passwords: dict[str, str], path: Path) -> str
         f"  案件 {sum(counts[c] for c in CATEGORY_WEIGHTS)}件（{statuses}）",
         f"  お客様 {counts['customers']}人（うちリピーター {counts['fans']}人）、承認待ちの補償 {counts['pending']}件、"
         f"期限超過でリーダーに通知した約束 {counts['escalated']}件",
+        f"  ナレッジ記事 {counts['articles']}件（よくある質問と社内マニュアル）",
         "",
         "デモ用アカウント（ユーザー名 / パスワード）:",
     ]

@@ -49,21 +49,25 @@ def ensure_staff() -> tuple[dict[str, User], dict[str, str]]:
     return users, passwords
 
 
-def accounts_text(passwords: dict[str, str]) -> str:
+def accounts_text(passwords: dict[str, str], admin: tuple[str, str] | None = None) -> str:
+    """One line per account; the first admin too when it was created with the demo (bin/start's
+    first start), so the newcomer finds every password in one place."""
     names = {username: (display, role) for username, display, role in STAFF}
     lines = ["窓口 Madoguchi デモ用アカウント（このファイルは持ち主だけが読めます）", ""]
+    if admin is not None:
+        lines.append(f"{admin[0]}\t{admin[1]}\t管理者（{Role.ADMIN.label}）")
     for username, password in passwords.items():
         display, role = names[username]
         lines.append(f"{username}\t{password}\t{display}（{Role(role).label}）")
     return "\n".join(lines) + "\n"
 
 
-def write_accounts_file(data_dir: Path, passwords: dict[str, str]) -> Path:
+def write_accounts_file(data_dir: Path, passwords: dict[str, str], admin: tuple[str, str] | None = None) -> Path:
     """Write the file with mode 0600 from the start, so the passwords are never world-readable."""
     data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / ACCOUNTS_FILE
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # an older file may have been created with another mode
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(accounts_text(passwords))
+        handle.write(accounts_text(passwords, admin))
     return path

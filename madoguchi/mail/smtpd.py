@@ -99,5 +99,4 @@ def start_smtp_receiver() -> Any:
     controller = make_controller()
     controller.start()
     _running.append(controller)
-    print(f"  メール受信（SMTP）: {controller.hostname}:{controller.port}", flush=True)
-    return controller
+    return controller  # `serve` prints the address in its start banner

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pygal
+from django.utils.translation import gettext as _
 from pygal.style import Style
 
 STYLE = Style(
@@ -18,12 +19,30 @@ def line_svg(title: str, series: dict[str, list[tuple[dt.date, float | None]]], 
     chart = pygal.Line(
         js=[], style=STYLE, height=260, width=720, show_dots=True, dots_size=2, x_label_rotation=30,
         show_minor_x_labels=False, legend_at_bottom=True, disable_xml_declaration=True, title=title,
-        no_data_text="データなし", explicit_size=False,
+        no_data_text=_("データなし"), explicit_size=False,
     )
     points = next(iter(series.values()), [])
     fmt = "%Y/%m" if monthly else "%m/%d"
     chart.x_labels = [p.strftime(fmt) for p, _ in points]
     chart.x_labels_major = chart.x_labels[:: max(1, len(points) // 8)]
     for name, values in series.items():
-        chart.add(name, [None if v is None else round(v, 1) for _, v in values])
+        chart.add(name, [None if v is None else round(v, 1) for _d, v in values])
     return chart.render(is_unicode=True)
+
+
+Series = dict[str, list[tuple[dt.date, float | None]]]
+
+
+def duration_unit(series: Series) -> tuple[int, str]:
+    """Seconds, minutes or hours, as fits the largest value of the series: an axis of 60,000
+    seconds reads as 17 hours. Returns (seconds per unit, unit name)."""
+    largest = max((v for values in series.values() for _d, v in values if v is not None), default=0.0)
+    if largest < 180:
+        return 1, _("秒")
+    if largest < 3 * 3600:
+        return 60, _("分")
+    return 3600, _("時間")
+
+
+def in_unit(series: Series, seconds: int) -> Series:
+    return {name: [(day, None if v is None else v / seconds) for day, v in values] for name, values in series.items()}

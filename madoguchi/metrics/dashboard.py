@@ -17,10 +17,11 @@ from madoguchi.metrics.definitions import (
     change_percent,
     impact,
     meets,
+    sample,
 )
 from madoguchi.metrics.models import ImpactInputs
 from madoguchi.metrics.rollup import grouped, local_day, period_figures
-from madoguchi.metrics.services import targets
+from madoguchi.metrics.services import min_sample, targets
 
 TREND_MEASURES = ["cases", "chat_first_answer_median", "email_first_reply_median", "csat", "resolution_rate", "sla_attainment"]
 BREAKDOWN_MEASURES = ["cases", "chat_first_answer_median", "email_first_reply_median", "resolution_median",
@@ -59,6 +60,10 @@ class MeasureRow:
     ok: bool | None
     change: float | None = None
     better: str = "higher"
+    n: int | None = None  # what the value stands on (answers, cases, targets); None for a count
+    previous_n: int | None = None
+    thin: bool = False  # fewer than the shop's minimum: shown greyed, not judged against the target
+    previous_thin: bool = False
 
 
 @dataclass
@@ -70,26 +75,41 @@ class Dashboard:
     breakdowns: dict[str, list[tuple[str, dict[str, float | None]]]] = field(default_factory=dict)
     impact: Impact | None = None
     figures: Figures | None = None
+    min_sample: int = 0
+    # The survey answers behind the satisfaction when they are too few to project from.
+    impact_withheld: int | None = None
 
 
-def measure_rows(current: Figures, previous: Figures, goals: dict[str, float | None]) -> list[MeasureRow]:
+def is_thin(n: int | None, minimum: int) -> bool:
+    """A value from fewer than `minimum` answers (cases, targets): noise, not a figure."""
+    return n is not None and n < minimum
+
+
+def measure_rows(current: Figures, previous: Figures, goals: dict[str, float | None], minimum: int = 0) -> list[MeasureRow]:
     rows = []
     for m in MEASURES:
         value, before = m.value(current), m.value(previous)
+        n, previous_n = sample(m.code, current), sample(m.code, previous)
+        thin = value is not None and is_thin(n, minimum)  # no value ("—"): nothing to grey
         rows.append(MeasureRow(m.code, m.label, m.unit, m.definition, value, before, goals.get(m.code),
-                               meets(m.better, value, goals.get(m.code)), change_percent(value, before), m.better))
+                               None if thin else meets(m.better, value, goals.get(m.code)), change_percent(value, before),
+                               m.better, n, previous_n, thin, before is not None and is_thin(previous_n, minimum)))
     return rows
 
 
-def change_rows(rows: list[MeasureRow], goals: dict[str, float | None]) -> list[MeasureRow]:
-    """Cancellations and refunds against the previous period (seed 002: −15 %)."""
+def change_rows(rows: list[MeasureRow], goals: dict[str, float | None], minimum: int = 0) -> list[MeasureRow]:
+    """Cancellations and refunds against the previous period (target: −15 %). The change is a
+    rate of the previous period's count: its n."""
     result = []
     for row in rows:
         if row.code in ("cancellations", "refunds"):
             code = f"{row.code}_change"
             target = goals.get(code)
+            base = int(row.previous) if row.previous is not None else None
+            thin = row.change is not None and is_thin(base, minimum)
             result.append(MeasureRow(code, row.label, "%", row.definition, row.change, None, target,
-                                     meets("lower", row.change, target), better="lower"))
+                                     None if thin else meets("lower", row.change, target), better="lower",
+                                     n=base, thin=thin))
     return result
 
 
@@ -143,13 +163,17 @@ def _breakdown(period: Period, dim: str, filters: dict[str, str]) -> list[tuple[
     rows = []
     for value, s in sums.items():
         f = s.figures()
-        rows.append((str(value), {c: MEASURES_BY_CODE[c].value(f) for c in BREAKDOWN_MEASURES}))
+        values: dict[str, float | None] = {c: MEASURES_BY_CODE[c].value(f) for c in BREAKDOWN_MEASURES}
+        # n of each rate beside it ("n:csat"), so the table can show and grey it.
+        values.update({f"n:{c}": float(n) for c in BREAKDOWN_MEASURES if (n := sample(c, f)) is not None})
+        rows.append((str(value), values))
     return rows
 
 
-def impact_of(figures: Figures, period: Period) -> Impact | None:
+def impact_of(figures: Figures, period: Period, minimum: int = 0) -> Impact | None:
+    """No projection from a satisfaction of fewer than `minimum` answers."""
     satisfaction = MEASURES_BY_CODE["csat"].value(figures)
-    if satisfaction is None or not figures.cases:
+    if satisfaction is None or not figures.cases or is_thin(figures.ratings, minimum):
         return None
     inputs = ImpactInputs.objects.first() or ImpactInputs()
     return impact(figures.cases / period.days, satisfaction, inputs.unhappy_leave_percent)
@@ -158,11 +182,14 @@ def impact_of(figures: Figures, period: Period) -> Impact | None:
 def build(period: Period, filters: dict[str, str], with_breakdowns: bool = True,
           dims: tuple[str, ...] = ("team", "agent", "channel", "category")) -> Dashboard:
     goals = targets()
+    minimum = min_sample()
     current = period_figures(period.first, period.last, filters)
     previous = period_figures(period.previous().first, period.previous().last, filters)
-    rows = measure_rows(current, previous, goals)
-    board = Dashboard(period, rows, change_rows(rows, goals), _trend(period, filters),
-                      impact=impact_of(current, period), figures=current)
+    rows = measure_rows(current, previous, goals, minimum)
+    board = Dashboard(period, rows, change_rows(rows, goals, minimum), _trend(period, filters),
+                      impact=impact_of(current, period, minimum), figures=current, min_sample=minimum)
+    if board.impact is None and current.ratings and is_thin(current.ratings, minimum):
+        board.impact_withheld = current.ratings
     if with_breakdowns:
         board.breakdowns = {dim: breakdown(period, dim, filters) for dim in dims}
     return board

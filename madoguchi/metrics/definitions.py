@@ -233,6 +233,30 @@ COMPUTE = {
     "cases_per_agent": lambda f: (f.assigned_cases / len(f.agents)) if f.agents else None,
 }
 
+# What each rate or duration is computed from: its sample size n. A count (cases, yen) has none.
+SAMPLES = {
+    "chat_first_answer_median": lambda f: sum(f.chat_first_answer.values()),
+    "chat_first_answer_p90": lambda f: sum(f.chat_first_answer.values()),
+    "email_first_reply_median": lambda f: sum(f.email_first_reply.values()),
+    "email_first_reply_p90": lambda f: sum(f.email_first_reply.values()),
+    "resolution_median": lambda f: sum(f.resolution.values()),
+    "resolution_p90": lambda f: sum(f.resolution.values()),
+    "csat": lambda f: f.ratings,
+    "nps": lambda f: f.nps_answers,
+    "resolution_rate": lambda f: f.outcomes,
+    "reopen_rate": lambda f: f.ever_resolved,
+    "sla_attainment": lambda f: f.sla_due,
+    "commitments_on_time": lambda f: f.commitments_due,
+    "cases_per_agent": lambda f: f.assigned_cases,
+}
+
+
+def sample(code: str, f: Figures) -> int | None:
+    """How many answers, cases or targets the measure's value stands on (None: a plain count)."""
+    compute = SAMPLES.get(code)
+    return None if compute is None else int(compute(f))
+
+
 MEASURES = [
     Measure("cases", _("受付件数"), "count", "higher", None, _("期間内に受け付けた案件の数。")),
     Measure("chat_first_answer_median", _("チャット：最初の応答までの待ち時間（中央値）"), "s", "lower", 120,
@@ -272,7 +296,7 @@ MEASURES = [
 ]
 MEASURES_BY_CODE = {m.code: m for m in MEASURES}
 
-# Changes against the previous period of the same length (seed 002: −15 %).
+# Changes against the previous period of the same length (target: −15 %).
 CHANGE_TARGETS = {"cancellations_change": -15.0, "refunds_change": -15.0}
 
 
@@ -289,7 +313,7 @@ def meets(measure_better: str, value: float | None, target: float | None) -> boo
     return value <= target if measure_better == "lower" else value >= target
 
 
-# --- seed 002's impact arithmetic -------------------------------------------------------------------
+# --- the impact arithmetic (how many customers unhappy answers cost) ------------------------------
 
 DAYS_PER_MONTH = 30
 

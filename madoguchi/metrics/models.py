@@ -202,6 +202,29 @@ class SurveyOptions(models.Model):
         return str(_("アンケートの設定"))
 
 
+class DashboardOptions(models.Model):
+    """How the dashboard reads its figures (a single row; absent = the defaults).
+
+    A rate from a handful of answers is noise: one survey answer makes the satisfaction 0 % or
+    100 %. Below `min_sample` answers (cases, SLA targets, …) a rate is shown greyed with its
+    count, and nothing is projected from it (the impact estimate)."""
+
+    DEFAULT_MIN_SAMPLE = 30
+    MAX_MIN_SAMPLE = 10_000
+
+    min_sample = models.PositiveIntegerField(
+        _("数字を信頼できる最低件数"), default=DEFAULT_MIN_SAMPLE,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_MIN_SAMPLE)],
+    )
+
+    class Meta:
+        verbose_name = _("指標の表示の設定")
+        verbose_name_plural = _("指標の表示の設定")
+
+    def __str__(self) -> str:
+        return str(_("指標の表示の設定"))
+
+
 class FollowUp(models.Model):
     """A task for the team lead after a low survey score (seed 003 step 7)."""
 

@@ -11,7 +11,7 @@ from django.db.models import Avg, Count
 from madoguchi.accounts.models import User
 from madoguchi.cases.models import Case
 from madoguchi.metrics.definitions import MEASURES_BY_CODE
-from madoguchi.metrics.models import Outcome, QualityReview, Target
+from madoguchi.metrics.models import DashboardOptions, Outcome, QualityReview, Target
 from madoguchi.metrics.rollup import mark_dirty
 
 OUTCOME_FLAGS = ("resolved", "cancelled", "refund_asked", "kept", "upsell")
@@ -83,7 +83,7 @@ def review_averages(group_by: str, reviews=None) -> list[dict]:
 
 
 def targets() -> dict[str, float | None]:
-    """Each measure's target: the admin's value, else seed 002's default."""
+    """Each measure's target: the admin's value, else the default of its definition."""
     values: dict[str, float | None] = {m.code: m.default_target for m in MEASURES_BY_CODE.values()}
     from madoguchi.metrics.definitions import CHANGE_TARGETS
 
@@ -104,3 +104,18 @@ def do_set_target(code: str, value: float | None) -> None:
         Target.objects.filter(code=code).delete()
     else:
         Target.objects.update_or_create(code=code, defaults={"value": value})
+
+
+def min_sample() -> int:
+    """Below this many answers a rate is shown greyed and nothing is projected from it."""
+    options = DashboardOptions.objects.first()
+    return options.min_sample if options is not None else DashboardOptions.DEFAULT_MIN_SAMPLE
+
+
+@transaction.atomic
+def do_set_min_sample(n: int) -> DashboardOptions:
+    options = DashboardOptions.objects.select_for_update().first() or DashboardOptions()
+    options.min_sample = n
+    options.full_clean()
+    options.save()
+    return options

@@ -23,7 +23,7 @@ from madoguchi.cases.models import Case, Category, Channel
 from madoguchi.ids import parse_id
 from madoguchi.metrics import dashboard as board
 from madoguchi.metrics import survey as surveys
-from madoguchi.metrics.charts import line_svg
+from madoguchi.metrics.charts import duration_unit, in_unit, line_svg
 from madoguchi.metrics.definitions import CHANGE_TARGETS, MEASURES, MEASURES_BY_CODE
 from madoguchi.metrics.models import FollowUp, QualityReview
 from madoguchi.metrics.rollup import refresh_dirty
@@ -34,6 +34,7 @@ from madoguchi.metrics.services import (
     do_record_outcome,
     do_review,
     do_set_target,
+    min_sample,
     review_averages,
     sees_agent_figures,
 )
@@ -118,7 +119,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         charts = [
             line_svg(_("受付件数"), pick(["cases"]), monthly),
             line_svg(_("満足度・解決率・SLA達成率（%）"), pick(["csat", "resolution_rate", "sla_attainment"]), monthly),
-            line_svg(_("最初の応答までの時間（中央値・秒）"), pick(["chat_first_answer_median", "email_first_reply_median"]), monthly),
+            # Chat waits are minutes of the clock, mail replies hours of business time: one chart
+            # each, in the unit that fits its own data (one axis flattened the chat line).
+            _duration_chart(_("チャット：最初の応答までの待ち時間（中央値・%(unit)s）"), pick(["chat_first_answer_median"]), monthly),
+            _duration_chart(_("メール：最初の返信までの時間（中央値・営業時間・%(unit)s）"), pick(["email_first_reply_median"]), monthly),
         ]
     breakdowns = [(dim, title) for dim, title in BREAKDOWNS.items() if dim != "agent" or sees_agent_figures(user)]
     agents = User.objects.filter(is_active=True).order_by("username")
@@ -131,6 +135,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "reviews_by_team": review_averages("team"),
         "team_names": {int(k): v for k, v in names["team"].items()},
     })
+
+
+def _duration_chart(title: str, series: dict[str, list[tuple[dt.date, float | None]]], monthly: bool) -> str:
+    seconds, unit = duration_unit(series)
+    return line_svg(title % {"unit": unit}, in_unit(series, seconds), monthly)
 
 
 @login_required
@@ -147,6 +156,7 @@ def breakdown(request: HttpRequest, dim: str) -> HttpResponse:
                   key=lambda r: r[0])
     return render(request, "metrics/_breakdown.html", {
         "dim": dim, "rows": rows, "labels": [MEASURES_BY_CODE[c].label for c in board.BREAKDOWN_MEASURES],
+        "columns": [(c, MEASURES_BY_CODE[c].unit) for c in board.BREAKDOWN_MEASURES], "minimum": min_sample(),
     })
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 
-from madoguchi.metrics.formatting import format_value
+from madoguchi.metrics.formatting import format_timer, format_value
 from madoguchi.metrics.models import CaseSla
 from madoguchi.metrics.sla import timer_state
 
@@ -17,6 +17,17 @@ register = template.Library()
 @register.filter
 def metric(value: float | None, unit: str) -> str:
     return format_value(value, unit)
+
+
+@register.simple_tag
+def sample_cell(values: dict, code: str, unit: str, minimum: int) -> str:
+    """A breakdown cell: the value, and for a rate its n, greyed below the shop's minimum."""
+    value = values.get(code)
+    n = values.get(f"n:{code}")
+    if n is None or value is None:
+        return format_html('<td class="num">{}</td>', format_value(value, unit))
+    thin = " thin" if n < minimum else ""
+    return format_html('<td class="num{}">{} <small class="n">n={}</small></td>', thin, format_value(value, unit), int(n))
 
 
 @register.filter
@@ -46,9 +57,12 @@ def render_timer(state: dict | None) -> str:
         return format_html('<span class="sla-timer paused" data-testid="sla-timer">{}</span>', gettext("SLA一時停止中"))
     due = timezone.localtime(state["due"])
     level = " overdue" if state["overdue"] else " warning" if state["warning"] else ""
+    # What is left (or overdue) is written here too, so the page reads right before timer.js
+    # counts it down, and without JavaScript.
+    left = format_timer((state["due"] - timezone.now()).total_seconds())
     return format_html(
         '<span class="sla-timer{}" data-testid="sla-timer" data-due="{}" title="{} {}">{} <span class="left">{}</span></span>',
-        level, due.isoformat(), state["target"], due.strftime("%Y/%m/%d %H:%M"), state["target"], due.strftime("%m/%d %H:%M"),
+        level, due.isoformat(), state["target"], due.strftime("%Y/%m/%d %H:%M"), state["target"], left,
     )
 
 

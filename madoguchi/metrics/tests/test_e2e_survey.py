@@ -76,6 +76,7 @@ def test_resolve_answer_two_follow_up_and_dashboard(new_page):
     # 4. The dashboard changed: one answer of 2 → CSAT 0 %.
     boss.goto("/metrics/")
     assert boss.inner_text("[data-testid=value-csat]") == "0.0%"
+    assert boss.inner_text("[data-testid=n-csat]") == "n=1"  # one answer: shown with its n, greyed
     boss.wait_for_selector("[data-testid=breakdown-agent] table")
     assert "田中 健太" in boss.inner_text("[data-testid=breakdown-agent]")
     screenshot(boss, "metrics-dashboard-after-survey")

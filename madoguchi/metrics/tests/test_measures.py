@@ -139,7 +139,14 @@ def test_dashboard_figures_from_rollups_match_the_cases_and_reopened_case_counts
     assert live.to_json() == f.to_json()  # live path = rollup path
     board = build(Period(dt.date(2026, 11, 24), dt.date(2026, 11, 24)), {})
     row = {r.code: r for r in board.rows}
-    assert row["chat_first_answer_median"].value == 120 and row["chat_first_answer_median"].ok is True
+    assert row["chat_first_answer_median"].value == 120 and row["chat_first_answer_median"].n == 4
+    # 4 chats are fewer than the shop's minimum (30): greyed, not judged against the target.
+    assert row["chat_first_answer_median"].thin and row["chat_first_answer_median"].ok is None
+    from madoguchi.metrics.services import do_set_min_sample
+
+    do_set_min_sample(4)
+    board = build(Period(dt.date(2026, 11, 24), dt.date(2026, 11, 24)), {})
+    assert {r.code: r for r in board.rows}["chat_first_answer_median"].ok is True
     assert row["reopen_rate"].value == 100
 
 

@@ -111,8 +111,13 @@ def _live_breakdown(period, dim, filters):
     for dims, row in case_rows(period.first, period.last, filters):
         if dims[dim] is not None:
             groups[str(dims[dim])].append(row)
-    return {value: {c: d.MEASURES_BY_CODE[c].value(d.figures_of(rows)) for c in BREAKDOWN_MEASURES}
-            for value, rows in groups.items()}
+    result = {}
+    for value, rows in groups.items():
+        f = d.figures_of(rows)
+        result[value] = {c: d.MEASURES_BY_CODE[c].value(f) for c in BREAKDOWN_MEASURES}
+        # …and the n each rate stands on, shown beside it.
+        result[value] |= {f"n:{c}": float(n) for c in BREAKDOWN_MEASURES if (n := d.sample(c, f)) is not None}
+    return result
 
 
 @pytest.mark.parametrize("dim", DIMS)
