@@ -30,7 +30,7 @@ def lock_for_compensation(case: Case) -> Case:
     it is now. Every request and decision on the case, or on another case of the customer, waits
     here until this transaction ends."""
     Customer.objects.select_for_update().filter(pk=case.customer_id).values_list("pk", flat=True).first()
-    return Case.objects.select_for_update().select_related("team", "assignee", "customer").get(pk=case.pk)
+    return Case.objects.select_for_update(of=("self",)).select_related("team", "assignee", "customer").get(pk=case.pk)
 
 
 def _since(days: int, now: dt.datetime | None = None) -> dt.datetime:
