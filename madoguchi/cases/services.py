@@ -149,10 +149,12 @@ do_add_interaction = transaction.atomic(_add_interaction)  # _add_interaction: a
 
 def new_case(
     *, customer: Any, subject: str, channel: str, category: Any, complaint: str,
-    received_at: dt.datetime | None = None, assignee: User | None = None, team: Team | None = None, **fields: Any,
+    received_at: dt.datetime | None = None, assignee: User | None = None, team: Team | None = None,
+    find_team: bool = True, **fields: Any,
 ) -> Case:
     """The case `do_create_case` opens, checked but not saved yet. Its team: the one given, else
-    the assignee's, else the shop's first team (a case from mail, chat or a form)."""
+    the assignee's, else the shop's first team (a case from mail, chat or a form). A caller that
+    looked the team up already (mail, once per batch) passes find_team=False."""
     received_at = received_at or timezone.now()
     if received_at > timezone.now() + dt.timedelta(minutes=5):
         raise CaseError(_("受付日時が未来になっています。"))
@@ -160,7 +162,7 @@ def new_case(
         customer=customer, subject=subject, channel=channel, category=category, complaint=complaint,
         received_at=received_at, assignee=assignee,
         # Every case has a team from the start, so its approvals stay within a team's limits.
-        team=team or (assignee.team if assignee else None) or default_team(),
+        team=team or (assignee.team if assignee else None) or (default_team() if find_team else None),
         status=Status.OPEN if assignee else Status.NEW, **fields,
     )
 
