@@ -20,9 +20,11 @@ REOPENED_FROM = (Status.RESOLVED, Status.CLOSED)
 
 def on_interaction_added(sender: Any, interaction: Interaction, actor: User | None, **kwargs: Any) -> None:
     """A customer's reply marks the case unread for its assignee; a reply from staff clears it.
-    The first message of a case (received when the case was) is the case itself, not a reply."""
+    The first message of a case (received when the case was) is the case itself, not a reply,
+    and a call the assignee records themselves is no news to them."""
     case = interaction.case
-    if interaction.kind == InteractionKind.INBOUND and interaction.occurred_at > case.received_at:
+    recorded_by_assignee = actor is not None and actor.pk == case.assignee_id  # a call they took themselves
+    if interaction.kind == InteractionKind.INBOUND and interaction.occurred_at > case.received_at and not recorded_by_assignee:
         # Not trusting the in-memory flag: a mail batch read its cases before this mail.
         Case.objects.filter(pk=case.pk, unread_by_assignee=False).update(unread_by_assignee=True)
         case.unread_by_assignee = True
