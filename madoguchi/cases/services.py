@@ -153,8 +153,9 @@ def new_case(
     find_team: bool = True, **fields: Any,
 ) -> Case:
     """The case `do_create_case` opens, checked but not saved yet. Its team: the one given, else
-    the assignee's, else the shop's first team (a case from mail, chat or a form). A caller that
-    looked the team up already (mail, once per batch) passes find_team=False."""
+    the assignee's, else, for a case nobody has yet (from mail, chat or a form), the shop's first
+    team. A caller that looked the team up already (mail, once per batch) passes find_team=False.
+    (A case of an agent who belongs to no team has no team: the admins decide its approvals.)"""
     received_at = received_at or timezone.now()
     if received_at > timezone.now() + dt.timedelta(minutes=5):
         raise CaseError(_("受付日時が未来になっています。"))
@@ -162,7 +163,7 @@ def new_case(
         customer=customer, subject=subject, channel=channel, category=category, complaint=complaint,
         received_at=received_at, assignee=assignee,
         # Every case has a team from the start, so its approvals stay within a team's limits.
-        team=team or (assignee.team if assignee else None) or (default_team() if find_team else None),
+        team=team or (assignee.team if assignee else (default_team() if find_team else None)),
         status=Status.OPEN if assignee else Status.NEW, **fields,
     )
 

@@ -1,6 +1,7 @@
 """Cases opened before every case got a team on arrival (mail, chat, forms) had none, and a lead of
-any team could decide their compensation requests. Each gets its assignee's team, else the shop's
-first team (lowest id), as a new case does. Two UPDATE statements, whatever the number of cases."""
+any team could decide their compensation requests. As a new case does, each gets its assignee's
+team, or, if nobody has it, the shop's first team (lowest id); a case of an assignee who belongs to
+no team keeps none (the admins decide). Two UPDATE statements, whatever the number of cases."""
 
 from django.db import migrations
 from django.db.models import OuterRef, Subquery
@@ -14,7 +15,7 @@ def give_teams(apps, schema_editor):
     Case.objects.filter(team__isnull=True, assignee__team__isnull=False).update(team_id=Subquery(assignee_team))
     first = Team.objects.order_by("id").values_list("id", flat=True).first()
     if first is not None:
-        Case.objects.filter(team__isnull=True).update(team_id=first)
+        Case.objects.filter(team__isnull=True, assignee__isnull=True).update(team_id=first)
 
 
 class Migration(migrations.Migration):

@@ -117,11 +117,12 @@ def test_a_lead_of_another_team_may_not_decide_a_teams_request(client, teams):
 
 def test_the_migration_gives_team_less_cases_the_assignees_team_else_the_first(teams):
     first, returns, _admin = teams
-    returns_agent = UserFactory(team=returns)
-    with_assignee = CaseFactory(assignee=returns_agent, team=None)
+    with_assignee = CaseFactory(assignee=UserFactory(team=returns), team=None)
     unassigned = CaseFactory(assignee=None, team=None)
+    teamless_agents = CaseFactory(assignee=UserFactory(team=None), team=None)
     migration = import_module("madoguchi.cases.migrations.0004_give_teamless_cases_a_team")
     migration.give_teams(apps, None)
-    with_assignee.refresh_from_db()
-    unassigned.refresh_from_db()
+    for case in (with_assignee, unassigned, teamless_agents):
+        case.refresh_from_db()
     assert with_assignee.team == returns and unassigned.team == first
+    assert teamless_agents.team is None  # as a new case of theirs: the admins decide its requests
