@@ -9,7 +9,7 @@ import time
 import pytest
 from django.db import connection, transaction
 
-from madoguchi.accounts.models import AuthorityLimit, CompensationPolicy, Role
+from madoguchi.accounts.models import AuthorityLimit, CompensationPolicy, Role, SettingsChange
 from madoguchi.cases import services
 from madoguchi.cases.models import Compensation, CompensationState
 from madoguchi.notifications.models import Notification
@@ -96,6 +96,8 @@ def test_the_admin_sets_the_customer_period_on_the_settings_page_and_zero_turns_
     assert client.post("/settings/customer-period/", {"customer_period_days": "-3"}).status_code == 400
     assert client.post("/settings/customer-period/", {"customer_period_days": "0"}).status_code == 302
     assert CompensationPolicy.objects.get().customer_period_days == 0
+    change = SettingsChange.objects.get(target="補償のルール")  # audited like every setting
+    assert change.actor == team.admin and change.changes[0]["old"] == "30" and change.changes[0]["new"] == "0"
     client.force_login(team.agent)
     post_compensation(client, earlier, 2000)
     post_compensation(client, later, 2000)
