@@ -14,6 +14,13 @@ class AuthorityLimitsForm(forms.Form):
     ROLES = {"agent": Role.AGENT, "lead": Role.LEAD}
 
 
+class CustomerPeriodForm(forms.Form):
+    customer_period_days = forms.IntegerField(
+        label=_("お客様ごとに合計する期間（日）"), min_value=0, max_value=3650,
+        help_text=_("この日数のあいだに同じお客様へ付与・申請した補償も合計して、権限の上限と比べます。0 にすると合計しません。"),
+    )
+
+
 class CategoryForm(forms.ModelForm):
     class Meta:
         model = Category

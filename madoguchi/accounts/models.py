@@ -119,3 +119,27 @@ class SettingsChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_name} {self.target} {self.object_repr}"
+
+
+# Used until an admin saves the setting: compensations to one customer over the last 30 days
+# count together against the requester's limit (so a limit cannot be split over several cases).
+DEFAULT_CUSTOMER_PERIOD_DAYS = 30
+
+
+class CompensationPolicy(models.Model):
+    """Shop-wide rules for compensation authority, one row (pk 1), edited on the settings page.
+
+    The requester's limit (AuthorityLimit) applies to the total on the case, and also to the
+    total for the customer over the last `customer_period_days` days (0: not per customer)."""
+
+    customer_period_days = models.PositiveSmallIntegerField(
+        _("お客様ごとに合計する期間（日）"), default=DEFAULT_CUSTOMER_PERIOD_DAYS,
+        help_text=_("この日数のあいだに同じお客様へ付与・申請した補償も合計して、権限の上限と比べます。0 にすると合計しません。"),
+    )
+
+    class Meta:
+        verbose_name = _("補償のルール")
+        verbose_name_plural = _("補償のルール")
+
+    def __str__(self) -> str:
+        return f"{self.customer_period_days}"

@@ -6,6 +6,7 @@ app_name = "accounts"
 urlpatterns = [
     path("", views.settings_page, name="settings"),
     path("limits/", views.save_limits, name="save_limits"),
+    path("customer-period/", views.save_customer_period, name="save_customer_period"),
     path("categories/", views.add_category, name="add_category"),
     path("audit/", views.settings_audit, name="audit"),
     path("survey/", views.save_survey_delay, name="save_survey_delay"),

@@ -1,5 +1,5 @@
-"""Shop settings (admins only): authority limits, the category list, the survey's delay, the
-dashboard's minimum sample, and the trail of changes.
+"""Shop settings (admins only): authority limits and the per-customer period, the category list,
+the survey's delay, the dashboard's minimum sample, and the trail of changes.
 
 Every save here is recorded in the settings audit (madoguchi.accounts.audit): a settings form is
 bound with the values it was shown with (`initial`), and every field whose value changed is
@@ -22,9 +22,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts import audit
-from madoguchi.accounts.forms import AuthorityLimitsForm, CategoryForm
+from madoguchi.accounts.forms import AuthorityLimitsForm, CategoryForm, CustomerPeriodForm
 from madoguchi.accounts.models import AuthorityLimit, SettingsSource, Team, User
-from madoguchi.accounts.services import compensation_limit_yen
+from madoguchi.accounts.services import (
+    compensation_limit_yen,
+    customer_period_days,
+    do_set_customer_period_days,
+)
 from madoguchi.cases.models import Category
 from madoguchi.metrics.forms import MinSampleForm, SurveyDelayForm
 
@@ -64,10 +68,16 @@ def _min_sample_now() -> dict[str, Any]:
     return {"min_sample": min_sample()}
 
 
+def _period_now() -> dict[str, Any]:
+    return {"customer_period_days": customer_period_days()}
+
+
 def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, category_form: CategoryForm, status: int = 200,
-                     survey_form: SurveyDelayForm | None = None, min_sample_form: MinSampleForm | None = None) -> HttpResponse:
+                     survey_form: SurveyDelayForm | None = None, min_sample_form: MinSampleForm | None = None,
+                     period_form: CustomerPeriodForm | None = None) -> HttpResponse:
     return render(request, "accounts/settings.html", {
         "limits_form": limits_form,
+        "period_form": period_form or CustomerPeriodForm(initial=_period_now()),
         "category_form": category_form,
         "survey_form": survey_form or SurveyDelayForm(initial=_survey_now()),
         "min_sample_form": min_sample_form or MinSampleForm(initial=_min_sample_now()),
@@ -88,6 +98,20 @@ def save_limits(request: HttpRequest) -> HttpResponse:
             AuthorityLimit.objects.update_or_create(role=role, defaults={"max_compensation_yen": form.cleaned_data[key]})
         audit.record_form(request.user, form, target=gettext_lazy("権限の上限"))
     messages.success(request, _("権限の上限を保存しました。"))
+    return redirect("accounts:settings")
+
+
+@admin_required
+@require_POST
+def save_customer_period(request: HttpRequest) -> HttpResponse:
+    form = CustomerPeriodForm(request.POST, initial=_period_now())
+    if not form.is_valid():
+        return _render_settings(request, AuthorityLimitsForm(initial=_limits_now()), CategoryForm(prefix="cat"),
+                                status=400, period_form=form)
+    with transaction.atomic():
+        do_set_customer_period_days(form.cleaned_data["customer_period_days"])
+        audit.record_form(request.user, form, target=gettext_lazy("補償のルール"))
+    messages.success(request, _("お客様ごとに合計する期間を保存しました。"))
     return redirect("accounts:settings")
 
 

@@ -106,6 +106,11 @@ class Case(models.Model):
 
     # Optimistic lock: every write bumps it, a form posted with an older one is refused.
     version = models.PositiveIntegerField(default=1)
+    # The customer wrote after the last reply from staff and the assignee has not opened the
+    # case since: the inbox marks the row 「新着返信」 (cases/attention.py). A column, not a
+    # per-row query, so an inbox page still costs the same at any size; no queue filters by it,
+    # so it has no index.
+    unread_by_assignee = models.BooleanField(_("新着返信あり"), default=False)
 
     class Meta:
         verbose_name = _("案件")
@@ -237,6 +242,9 @@ class Compensation(models.Model):
     decision_note = models.CharField(_("判断のメモ"), max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
+
+    # Why a request just made waits for approval (set by do_request_compensation, not stored).
+    hold_reason: str = ""
 
     class Meta:
         verbose_name = _("補償")

@@ -18,9 +18,10 @@ from madoguchi.accounts.services import (
     approvers_for_request,
     compensation_limit_yen,
     decides_for_team,
+    default_team,
     why_cannot_decide,
 )
-from madoguchi.cases import record_merge, signals
+from madoguchi.cases import authority, record_merge, signals
 from madoguchi.cases.models import (
     AuditEvent,
     Case,
@@ -148,15 +149,21 @@ do_add_interaction = transaction.atomic(_add_interaction)  # _add_interaction: a
 
 def new_case(
     *, customer: Any, subject: str, channel: str, category: Any, complaint: str,
-    received_at: dt.datetime | None = None, assignee: User | None = None, team: Team | None = None, **fields: Any,
+    received_at: dt.datetime | None = None, assignee: User | None = None, team: Team | None = None,
+    find_team: bool = True, **fields: Any,
 ) -> Case:
-    """The case `do_create_case` opens, checked but not saved yet."""
+    """The case `do_create_case` opens, checked but not saved yet. Its team: the one given, else
+    the assignee's, else, for a case nobody has yet (from mail, chat or a form), the shop's first
+    team. A caller that looked the team up already (mail, once per batch) passes find_team=False.
+    (A case of an agent who belongs to no team has no team: the admins decide its approvals.)"""
     received_at = received_at or timezone.now()
     if received_at > timezone.now() + dt.timedelta(minutes=5):
         raise CaseError(_("受付日時が未来になっています。"))
     return Case(
         customer=customer, subject=subject, channel=channel, category=category, complaint=complaint,
-        received_at=received_at, assignee=assignee, team=team or (assignee.team if assignee else None),
+        received_at=received_at, assignee=assignee,
+        # Every case has a team from the start, so its approvals stay within a team's limits.
+        team=team or (assignee.team if assignee else (default_team() if find_team else None)),
         status=Status.OPEN if assignee else Status.NEW, **fields,
     )
 
@@ -380,39 +387,59 @@ def do_close_commitment(commitment: Commitment, *, actor: User, kept: bool) -> C
 
 @transaction.atomic
 def do_request_compensation(case: Case, *, actor: User, kind: str, amount_yen: int, reason: str) -> Compensation:
-    """Grant within the actor's authority; above it, wait for a lead's approval (SPEC §4)."""
+    """Grant within the actor's authority; above it, wait for a lead's approval (SPEC §4).
+    The limit applies to the total on the case (granted and waiting) and, over the shop's
+    period, to the total for the customer (cases/authority.py): a limit cannot be split.
+    A request that waits says why in `hold_reason` (not stored)."""
     if amount_yen <= 0:
         raise CaseError(_("金額は1円以上で入力してください。"))
     if amount_yen > MAX_COMPENSATION_YEN:
         raise CaseError(_("金額が大きすぎます（上限 %(limit)s 円）。") % {"limit": f"{MAX_COMPENSATION_YEN:,}"})
     if not reason.strip():
         raise CaseError(_("補償の理由を入力してください。"))
+    case = authority.lock_for_compensation(case)
     limit = compensation_limit_yen(actor)
-    within = limit is None or amount_yen <= limit
+    totals = authority.exposure(case)
+    hold_reason = "" if limit is None else totals.hold_reason(amount_yen, limit)
+    within = not hold_reason
     compensation = Compensation.objects.create(
         case=case, kind=kind, amount_yen=amount_yen, reason=reason.strip(), requested_by=actor,
         state=CompensationState.GRANTED if within else CompensationState.PENDING,
         approved_by=actor if within else None,
         decided_at=timezone.now() if within else None,
     )
-    _audit(case, actor, "compensation_requested", {"kind": kind, "amount_yen": amount_yen, "state": compensation.state})
+    compensation.hold_reason = hold_reason
+    _audit(case, actor, "compensation_requested", {
+        "kind": kind, "amount_yen": amount_yen, "state": compensation.state,
+        "counted_yen": totals.for_requester(amount_yen),
+    })
     if not within:
         do_notify(
-            approvers_for_request(actor, case.team, amount_yen), kind="approval", case=case,
-            message=f"{case.number} {compensation.get_kind_display()} {amount_yen:,}円の承認依頼（{actor}さん、上限{limit:,}円）",
+            approvers_for_request(actor, case.team, totals.if_approved(amount_yen)), kind="approval", case=case,
+            message=f"{case.number} {compensation.get_kind_display()} {amount_yen:,}円の承認依頼（{actor}さん、上限{limit or 0:,}円、"
+                    f"承認後の合計{totals.if_approved(amount_yen):,}円）",
         )
     return compensation
 
 
 @transaction.atomic
 def do_decide_compensation(compensation: Compensation, *, actor: User, approve: bool, note: str = "") -> Compensation:
-    current = (Compensation.objects.select_for_update(of=("self",)).select_related("case__team", "requested_by")
+    """A lead of the case's team, or an admin, grants or refuses a request that waits. The
+    approver's own limit applies to the total if approved (granted on the case, or for the
+    customer over the period, plus this request). The case's assignee hears of the decision,
+    and the requester too if it is somebody else (the case may have been handed over since)."""
+    case = authority.lock_for_compensation(compensation.case)
+    current = (Compensation.objects.select_for_update(of=("self",)).select_related("requested_by")
                .get(pk=compensation.pk))
+    current.case = case
     if current.state != CompensationState.PENDING:
         raise CaseError(_("この申請はすでに判断済みです。"))
-    if not decides_for_team(actor, current.case.team):
+    if not decides_for_team(actor, case.team):
+        if case.team is None:
+            raise CaseError(_("この案件はチームが決まっていないため、補償は管理者が判断します。"))
         raise CaseError(_("この案件の補償は、案件のチームのリーダーか管理者が判断します。"))
-    refusal = why_cannot_decide(actor, current.amount_yen, current.requested_by_id)
+    total = authority.exposure(case, excluding=current.pk).if_approved(current.amount_yen)
+    refusal = why_cannot_decide(actor, current.amount_yen, current.requested_by_id, total_yen=total)
     if refusal:
         raise CaseError(refusal)
     current.state = CompensationState.GRANTED if approve else CompensationState.REJECTED
@@ -420,12 +447,14 @@ def do_decide_compensation(compensation: Compensation, *, actor: User, approve: 
     current.decision_note = note.strip()[:300]
     current.decided_at = timezone.now()
     current.save()
-    _audit(current.case, actor, "compensation_decided", {"amount_yen": current.amount_yen, "state": current.state})
-    if current.requested_by is not None:
+    _audit(case, actor, "compensation_decided", {"amount_yen": current.amount_yen, "state": current.state})
+    told = [person for person in (case.assignee, current.requested_by)
+            if person is not None and person.is_active and person.pk != actor.pk]
+    if told:
         verdict = "承認" if approve else "却下"
         do_notify(
-            [current.requested_by], kind="approval_decided", case=current.case,
-            message=f"{current.case.number} {current.get_kind_display()} {current.amount_yen:,}円が{verdict}されました。",
+            list({person.pk: person for person in told}.values()), kind="approval_decided", case=case,
+            message=f"{case.number} {current.get_kind_display()} {current.amount_yen:,}円が{verdict}されました。",
         )
     return current
 

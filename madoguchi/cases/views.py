@@ -10,7 +10,6 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,7 +23,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import User
 from madoguchi.accounts.services import decision_refusals
-from madoguchi.cases import page, queues, record_merge, services
+from madoguchi.cases import attention, authority, page, queues, record_merge, services
 from madoguchi.cases.forms import (
     CaseEditForm,
     CommitmentForm,
@@ -145,6 +144,7 @@ class InboxRow:
     due: str
     due_label: str
     overdue: bool
+    new_reply: str = ""  # the 「新着返信」 label when the customer wrote since staff last looked
 
     @property
     def cells(self) -> str:
@@ -155,8 +155,9 @@ class InboxRow:
         due = (f'<span class="{"overdue" if self.overdue else ""}">{e(self.due)}</span> <small>{e(self.due_label)}</small>'
                if self.due else "")
         url = e(self.url)
+        mark = f' <span class="badge new-reply" data-testid="new-reply">{e(self.new_reply)}</span>' if self.new_reply else ""
         return mark_safe(  # noqa: S308 - every value is escaped above or here
-            f'<td><a href="{url}">#{int(self.pk)}</a></td><td class="subject"><a href="{url}">{e(self.subject)}</a></td>'
+            f'<td><a href="{url}">#{int(self.pk)}</a></td><td class="subject"><a href="{url}">{e(self.subject)}</a>{mark}</td>'
             f'<td>{e(self.customer)}</td><td>{e(self.category)}</td>'
             f'<td><span class="status s-{e(self.status)}">{e(self.status_label)}</span></td><td>{e(self.priority_label)}</td>'
             f'<td>{e(self.assignee)}</td><td class="nowrap">{e(self.received)}</td><td class="nowrap" data-testid="due">{due}</td>'
@@ -170,6 +171,7 @@ def _inbox_rows(page: queues.Page, by_resolution: bool = False) -> list[InboxRow
     now = timezone.now()
     zone = timezone.get_current_timezone()  # once: each localtime() call looks it up again
     today = now.astimezone(zone).date()
+    new_reply = _("新着返信")
     rows = []
     for case in page.cases:
         due = page.due_by_case.get(case.pk)
@@ -183,6 +185,7 @@ def _inbox_rows(page: queues.Page, by_resolution: bool = False) -> list[InboxRow
             received=((by_resolution and case.resolved_at) or case.received_at).astimezone(zone).strftime("%Y/%m/%d %H:%M"),
             due=local_due.strftime("%m/%d %H:%M") if local_due else "",
             due_label=due_label_on(local_due, now, today) if local_due else "", overdue=bool(due and due < now),
+            new_reply=new_reply if case.unread_by_assignee else "",
         ))
     return rows
 
@@ -232,7 +235,9 @@ def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
 @login_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = page.load_case(pk)
-    return render(request, "cases/case_detail.html", _case_context(case, staff_user(request)))
+    user = staff_user(request)
+    attention.do_mark_seen(case, user)  # the assignee has seen the customer's new reply
+    return render(request, "cases/case_detail.html", _case_context(case, user))
 
 
 @login_required
@@ -455,7 +460,8 @@ def compensation_add(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             if compensation.state == CompensationState.PENDING:
-                messages.warning(request, _("権限の上限を超えるため、チームリーダーの承認を待っています。承認されるまで付与されません。"))
+                messages.warning(request, _("%(reason)sチームリーダーの承認を待っています。承認されるまで付与されません。")
+                                 % {"reason": compensation.hold_reason})
             else:
                 messages.success(request, _("補償を記録しました。"))
             return redirect("cases:detail", pk=pk)
@@ -464,17 +470,27 @@ def compensation_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def approvals(request: HttpRequest) -> HttpResponse:
+    """Requests waiting for this user: a lead sees their team's, an admin all (a case of no team
+    is decided by the admins only). Each row shows what is already granted on the case and to the
+    customer over the period, and the totals if approved; the buttons only where this user may
+    decide, else why not. A constant number of queries whatever the number of rows."""
     user = staff_user(request)
     if not (user.is_lead or user.is_admin):
         raise PermissionDenied
     pending = Compensation.objects.filter(state=CompensationState.PENDING).select_related("case", "requested_by")
     if not user.is_admin:
-        pending = pending.filter(Q(case__team__lead=user) | Q(case__team__isnull=True))
+        pending = pending.filter(case__team__lead=user)
     rows = list(pending.order_by("created_at")[:200])
     refusal = decision_refusals(user)
-    for comp in rows:  # the buttons only where this user may decide; else why not
-        comp.refusal = refusal(comp.amount_yen, comp.requested_by_id)  # type: ignore[attr-defined]
-    return render(request, "cases/approvals.html", {"pending": rows})
+    totals = authority.exposures_for_queue(rows)
+    for comp in rows:
+        exposure = totals[comp.pk]
+        comp.exposure = exposure  # type: ignore[attr-defined]
+        comp.case_total_if_approved = exposure.case_granted + comp.amount_yen  # type: ignore[attr-defined]
+        comp.customer_total_if_approved = exposure.customer_granted + comp.amount_yen  # type: ignore[attr-defined]
+        comp.refusal = refusal(comp.amount_yen, comp.requested_by_id, exposure.if_approved(comp.amount_yen))  # type: ignore[attr-defined]
+    period_days = next(iter(totals.values())).period_days if totals else 0
+    return render(request, "cases/approvals.html", {"pending": rows, "period_days": period_days})
 
 
 @login_required

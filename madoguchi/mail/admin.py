@@ -19,7 +19,7 @@ class MailboxForm(forms.ModelForm):
     class Meta:
         model = Mailbox
         fields = [
-            "name", "address", "active", "charset", "send_acknowledgement", "imap_host", "imap_port", "imap_tls",
+            "name", "address", "active", "team", "charset", "send_acknowledgement", "imap_host", "imap_port", "imap_tls",
             "imap_user", "imap_password_env", "imap_folder", "poll_seconds",
         ]
 
@@ -27,7 +27,7 @@ class MailboxForm(forms.ModelForm):
 @admin.register(Mailbox)
 class MailboxAdmin(AuditedAdmin):
     form = MailboxForm
-    list_display = ["name", "address", "imap_host", "active", "last_polled_at"]
+    list_display = ["name", "address", "team", "imap_host", "active", "last_polled_at"]
     readonly_fields = ["last_polled_at", "last_error"]
 
     def save_model(self, request: Any, obj: Mailbox, form: Any, change: bool) -> None:

@@ -610,6 +610,7 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups, out: _WriteN
         case = out.case(
             customer=customer, subject=(clean_subject(without_case_tokens(parsed.subject)) or "（件名なし）")[:200],
             channel=Channel.EMAIL, category=lookups.default_category(), complaint=body, received_at=occurred,
+            team=lookups.team_for(row.mailbox_id), find_team=False,
         )
     row.case = case
     row.state = RawState.PARSED

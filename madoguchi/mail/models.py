@@ -54,6 +54,10 @@ class Mailbox(models.Model):
     active = models.BooleanField(_("使用中"), default=True)
     charset = models.CharField(_("送信する文字コード"), max_length=20, choices=Charset.choices, default=Charset.UTF8)
     send_acknowledgement = models.BooleanField(_("受付確認メールを送る"), default=True)
+    team = models.ForeignKey(
+        "accounts.Team", verbose_name=_("担当チーム"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text=_("このアドレスに届いたメールの案件を受け持つチーム。空欄なら最初のチーム（番号が最も小さいチーム）です。"),
+    )
     imap_host = models.CharField(_("IMAPサーバー"), max_length=200, blank=True)
     imap_port = models.PositiveIntegerField(_("IMAPポート"), default=993)
     imap_tls = models.BooleanField(_("TLSを使う"), default=True)

@@ -21,6 +21,8 @@ from collections.abc import Iterable
 
 from django.conf import settings
 
+from madoguchi.accounts.models import Team
+from madoguchi.accounts.services import default_team
 from madoguchi.cases.models import ACTIVE_STATUSES, Case, Category
 from madoguchi.customers.models import Customer, Identity, IdentityKind
 from madoguchi.customers.services import normalise_identity
@@ -40,6 +42,7 @@ class Lookups:
         self.open_cases: dict[int, Case | None] = {}  # customer id → newest open case
         self._own: set[str] | None = None
         self._category: Category | None = None
+        self._teams: dict[int | None, Team | None] | None = None
 
     # --- read up front --------------------------------------------------------------------------
 
@@ -111,6 +114,15 @@ class Lookups:
             # A case needs a category; an emptied list must not make mail fail.
             self._category = found or Category.objects.get_or_create(code="other", defaults={"name": "その他"})[0]
         return self._category
+
+    def team_for(self, mailbox_id: int | None) -> Team | None:
+        """The team a new case from this mailbox gets: the mailbox's, else the shop's first
+        team. Read once per batch, when the batch opens its first case."""
+        if self._teams is None:
+            self._teams = {None: default_team()}
+            for mailbox in Mailbox.objects.filter(team__isnull=False).select_related("team").only("pk", "team"):
+                self._teams[mailbox.pk] = mailbox.team
+        return self._teams.get(mailbox_id) or self._teams[None]
 
     def customer(self, address: str) -> Customer | None:
         key = normalise_identity(IdentityKind.EMAIL, address)
