@@ -18,7 +18,7 @@ from django.db import connection
 from django.urls import reverse
 
 from madoguchi.cases.models import Case, Status
-from madoguchi.knowledge.models import Article, ArticleState, DocKind, SearchDoc, Visibility
+from madoguchi.knowledge.models import Article, ArticleState, DocKind, Visibility
 from madoguchi.knowledge.search import postgres_newest, postgres_term_stats
 from madoguchi.knowledge.text import tokens
 
@@ -60,16 +60,40 @@ def complaint_text(case: Case) -> str:
 
 
 def suggest_articles(text: str, limit: int = 5) -> list[Suggestion]:
-    published = dict(Article.objects.filter(state=ArticleState.PUBLISHED).values_list("pk", "title"))
-    docs: dict[int, list[str]] = {}
-    for ref_id, title, token_text in SearchDoc.objects.filter(kind=DocKind.ARTICLE, ref_id__in=list(published)).values_list(
-        "ref_id", "title", "tokens"
-    ):
-        docs[ref_id] = token_text.split() + tokens(title) * TITLE_BOOST
-    scores = _bm25(Counter(tokens(text, every=False)), docs)
+    published = Article.objects.filter(state=ArticleState.PUBLISHED)
+    tags: dict[int, list[str]] = {}
+    for article_id, name in Article.tags.through.objects.filter(article__in=published).values_list("article_id", "tag__name"):
+        tags.setdefault(article_id, []).append(name)
+    docs = {
+        pk: _article_terms(pk, (updated_at, tuple(sorted(tags.get(pk, [])))), title, body)
+        for pk, updated_at, title, body in published.values_list("pk", "updated_at", "title", "body")
+    }
+    scores = _bm25(Counter(tokens(text, parts=False, every=False)), docs)
     best = sorted(scores.items(), key=lambda item: -item[1])[:limit]
     articles = Article.objects.in_bulk([pk for pk, _score in best])
     return [Suggestion(score, article=articles[pk]) for pk, score in best if pk in articles]
+
+
+# An article's terms (title, text, tags) as the complaint's are counted: one normalised form
+# per word (the search index keeps every form of each word, which would weigh inflected words
+# two or three times). Kept per process until the article or its tags change: a shop has tens
+# to hundreds of articles.
+_ARTICLE_TERMS: dict[int, tuple[Any, list[str]]] = {}
+
+
+def _article_terms(pk: int, version: Any, title: str, body: str) -> list[str]:
+    cached = _ARTICLE_TERMS.get(pk)
+    if cached is None or cached[0] != version:
+        from madoguchi.knowledge.services import plain_text
+
+        if len(_ARTICLE_TERMS) > 5000:
+            _ARTICLE_TERMS.clear()
+        # Whole compounds only, on both sides: a compound's parts would count one rare word
+        # (有田焼) three times.
+        text = f"{plain_text(body)}\n{' '.join(version[1])}"
+        terms = tokens(text, parts=False, every=False) + tokens(title, parts=False, every=False) * (TITLE_BOOST + 1)
+        cached = _ARTICLE_TERMS[pk] = (version, terms)
+    return cached[1]
 
 
 def _rare_terms(query: Counter[str], most: int = 6) -> list[str]:
