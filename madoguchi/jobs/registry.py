@@ -34,6 +34,7 @@ LABELS: dict[str, Any] = {
     "madoguchi.mail.tasks.send_outbound_task": _("メールを送信する"),
     "madoguchi.metrics.tasks.check_sla_job": _("SLA の期限の警告と超過"),
     "madoguchi.metrics.tasks.refresh_rollups_job": _("集計の更新"),
+    "madoguchi.metrics.tasks.send_due_surveys_job": _("満足度アンケートの送信（解決から設定の時間が過ぎたもの）"),
     "madoguchi.jobs.tasks.complete_work_task": _("書き込みの後の処理（検索の索引・時間外の自動応答・SLA）"),
     "madoguchi.jobs.tasks.sweep_work_job": _("やり残した後処理のやり直し"),
 }
