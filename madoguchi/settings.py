@@ -210,6 +210,8 @@ MAIL_COMMITMENT_REMINDER_MINUTES = env_int("MADOGUCHI_MAIL_REMINDER_MINUTES", 60
 MAIL_DEFAULT_CATEGORY = env_str("MADOGUCHI_MAIL_CATEGORY", "other")
 # A stored mail still unfiled this long after it arrived is filed by the minute sweep.
 MAIL_SWEEP_AFTER_SECONDS = env_int("MADOGUCHI_MAIL_SWEEP_AFTER_SECONDS", 300)
+# A worker's try at filing a mail holds it this long; a try still unfinished then was cut short.
+MAIL_ATTEMPT_LEASE_SECONDS = env_int("MADOGUCHI_MAIL_ATTEMPT_LEASE_SECONDS", 120)
 # A mail marked `sending` by a worker that died is sent again after this long (longer than
 # any send can take: a shorter lease could send a slow mail twice).
 MAIL_SEND_LEASE_SECONDS = env_int("MADOGUCHI_MAIL_SEND_LEASE_SECONDS", 120)

@@ -20,7 +20,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F, Field, Model
+from django.db.models import F, Field, Model, Q
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 
@@ -180,12 +180,9 @@ def process_raw_messages(pks: list[int]) -> list[RawMessage]:
     crashes the whole process is seen on the next try (attempts > 0 while pending) and then
     processed alone (`process_pending`): one poisonous mail cannot hold back the others."""
     rows = sorted(RawMessage.objects.filter(pk__in=pks), key=lambda row: row.pk)
-    todo = [row for row in rows if _wants_processing(row)]
+    todo = _take([row for row in rows if _wants_processing(row)])
     if not todo:
         return rows
-    RawMessage.objects.filter(pk__in=[row.pk for row in todo]).exclude(state__in=[RawState.PARSED, RawState.IGNORED]).update(
-        attempts=F("attempts") + 1
-    )
     parsed = {row.pk: parse_message(bytes(row.raw), row.envelope_sender) for row in todo}
     with transaction.atomic(), after_commit.batch():
         claimed = _claim([row.pk for row in todo])
@@ -203,6 +200,29 @@ def process_raw_messages(pks: list[int]) -> list[RawMessage]:
             for row in filing:
                 _file_one(row, parsed[row.pk], lookups)
     return rows
+
+
+def _no_try_running(now: dt.datetime) -> Q:
+    return Q(attempt_started_at__isnull=True) | Q(attempt_started_at__lt=now - dt.timedelta(seconds=settings.MAIL_ATTEMPT_LEASE_SECONDS))
+
+
+def _take(todo: list[RawMessage]) -> list[RawMessage]:
+    """The mails of `todo` that no other worker is trying now, their try counted (committed
+    before the work, so a try that crashes the process is seen). A mail that its own task and
+    the minute sweep reach at once is counted and filed by one of them only: a healthy mail
+    must not reach MAIL_MAX_ATTEMPTS by being counted twice. A try older than the lease was
+    cut short (the worker died) and may be taken again."""
+    if not todo:
+        return []
+    now = timezone.now()
+    pks = [row.pk for row in todo]
+    RawMessage.objects.filter(_no_try_running(now), pk__in=pks).exclude(state__in=[RawState.PARSED, RawState.IGNORED]).update(
+        attempts=F("attempts") + 1, attempt_started_at=now
+    )
+    taken = set(RawMessage.objects.filter(pk__in=pks, attempt_started_at=now).values_list("pk", flat=True))
+    for row in todo:
+        row.attempt_started_at = None  # the try ends with the row's save (FILED_FIELDS)
+    return [row for row in todo if row.pk in taken]
 
 
 def _file_one(row: RawMessage, message: ParsedMessage, lookups: Lookups) -> None:
@@ -428,7 +448,7 @@ def _file_in_savepoint(row: RawMessage, message: ParsedMessage, lookups: Lookups
         lookups.forget_customer(message.from_address)
         attempts = row.attempts
         row.refresh_from_db()  # what the rolled-back savepoint left
-        row.attempts = attempts
+        row.attempts, row.attempt_started_at = attempts, None
         with transaction.atomic():
             return _file(row, message, lookups)
 
@@ -506,7 +526,7 @@ def _set_aside(pk: int, attempts: int) -> None:
     headers = parse_message(head + b"\r\n\r\n")
     reason = GAVE_UP.format(attempts=attempts)
     log.warning("mail: raw message %s set aside as failed after %s tries", pk, attempts)
-    RawMessage.objects.filter(pk=pk, state=RawState.PENDING).update(
+    RawMessage.objects.filter(_no_try_running(timezone.now()), pk=pk, state=RawState.PENDING).update(
         state=RawState.FAILED, error=reason, subject=headers.subject[:200], from_address=headers.from_address[:254],
         parsed_at=timezone.now(),
     )
@@ -515,7 +535,7 @@ def _set_aside(pk: int, attempts: int) -> None:
 def _fail(row: RawMessage, parsed: ParsedMessage, reason: str) -> RawMessage:
     attempts = row.attempts
     row.refresh_from_db()  # what the rolled-back savepoint left
-    row.attempts = attempts
+    row.attempts, row.attempt_started_at = attempts, None
     _describe(row, parsed)
     row.state, row.error, row.case, row.interaction = RawState.FAILED, reason[:2000], None, None
     row.save(update_fields=FILED_FIELDS)
@@ -525,7 +545,7 @@ def _fail(row: RawMessage, parsed: ParsedMessage, reason: str) -> RawMessage:
 # Everything _file may change; saving only these never rewrites the raw bytes.
 FILED_FIELDS = [
     "subject", "from_address", "message_id", "visible_text", "quoted_text", "html", "auto_reason", "error",
-    "parsed_at", "state", "case", "interaction", "attempts",
+    "parsed_at", "state", "case", "interaction", "attempts", "attempt_started_at",
 ]
 
 

@@ -121,6 +121,8 @@ class RawMessage(models.Model):
     state = models.CharField(_("状態"), max_length=10, choices=RawState.choices, default=RawState.PENDING)
     error = models.TextField(_("エラー"), blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # When a worker began its try; while recent, no other worker counts or files the mail.
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
     subject = models.CharField(_("件名"), max_length=200, blank=True)
     from_address = models.CharField(_("差出人"), max_length=254, blank=True)
     visible_text = models.TextField(blank=True)

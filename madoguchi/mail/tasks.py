@@ -37,13 +37,15 @@ def mail_sweep_job() -> None:
     # the minute, not one batch a minute.
     # Each part on its own: one that fails (logged) does not stop the others.
     deadline = time.monotonic() + SWEEP_SECONDS
-    _until_done_or(deadline, lambda: ingest.sweep_pending(older_than=older_than))
-    _until_done_or(deadline, outbound.send_due)
-    _until_done_or(deadline, lambda: receivers.remind_commitments() and 0)  # once
+    _until_done_or(deadline, lambda: ingest.sweep_pending(older_than=older_than, batch=200) >= 200)
+    _until_done_or(deadline, lambda: outbound.send_due(batch=100) >= 100)
+    _until_done_or(deadline, lambda: bool(receivers.remind_commitments()) and False)  # once
 
 
-def _until_done_or(deadline: float, step: Callable[[], int]) -> None:
-    """Run `step` until it finds nothing to do or the deadline passes."""
+def _until_done_or(deadline: float, step: Callable[[], bool]) -> None:
+    """Run `step` while it says a full round was done (more may wait) and the deadline has not
+    passed. A round that found less than a full batch ends it: what it could not do (a mail
+    another worker is filing, a send that failed) waits for the next minute, not a busy loop."""
     try:
         while time.monotonic() < deadline and step():
             pass

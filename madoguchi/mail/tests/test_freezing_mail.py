@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from madoguchi.cases.models import Case
@@ -243,3 +244,26 @@ def test_mail_below_the_limit_is_still_tried_by_the_sweep(settings) -> None:
     mail_sweep_job()
     row.refresh_from_db()
     assert row.state == RawState.PARSED and row.attempts == 3
+
+
+@pytest.mark.django_db
+def test_a_mail_another_worker_is_filing_is_neither_counted_nor_filed_twice(settings) -> None:
+    """The mail's own task and the minute sweep reach the same mail: only one counts a try.
+    Counted twice, a healthy mail would reach MAIL_MAX_ATTEMPTS and be set aside."""
+    settings.MAIL_MAX_ATTEMPTS = 3
+    row = _stored(tries=1)
+    started = timezone.now()
+    RawMessage.objects.filter(pk=row.pk).update(attempts=2, attempt_started_at=started)  # another worker's try, now
+    mail_sweep_job()
+    row.refresh_from_db()
+    assert row.state == RawState.PENDING and row.attempts == 2  # left to the worker that has it
+    RawMessage.objects.filter(pk=row.pk).update(attempts=3)  # even its third try is not set aside meanwhile
+    mail_sweep_job()
+    row.refresh_from_db()
+    assert row.state == RawState.PENDING
+    # That worker died: once its try is older than the lease the mail is taken again.
+    RawMessage.objects.filter(pk=row.pk).update(attempts=1)
+    with time_machine.travel(started + dt.timedelta(seconds=settings.MAIL_ATTEMPT_LEASE_SECONDS + 1)):
+        mail_sweep_job()
+    row.refresh_from_db()
+    assert row.state == RawState.PARSED and row.attempts == 2 and row.attempt_started_at is None
