@@ -103,20 +103,6 @@ def save_limits(request: HttpRequest) -> HttpResponse:
 
 @admin_required
 @require_POST
-def save_customer_period(request: HttpRequest) -> HttpResponse:
-    form = CustomerPeriodForm(request.POST, initial=_period_now())
-    if not form.is_valid():
-        return _render_settings(request, AuthorityLimitsForm(initial=_limits_now()), CategoryForm(prefix="cat"),
-                                status=400, period_form=form)
-    with transaction.atomic():
-        do_set_customer_period_days(form.cleaned_data["customer_period_days"])
-        audit.record_form(request.user, form, target=gettext_lazy("補償のルール"))
-    messages.success(request, _("お客様ごとに合計する期間を保存しました。"))
-    return redirect("accounts:settings")
-
-
-@admin_required
-@require_POST
 def add_category(request: HttpRequest) -> HttpResponse:
     form = CategoryForm(request.POST, prefix="cat")
     if not form.is_valid():
@@ -136,20 +122,36 @@ def settings_audit(request: HttpRequest) -> HttpResponse:
                                                              "first_page": not request.GET.get("before")})
 
 
+def _save_one_setting(request: HttpRequest, form_class: Any, initial: dict[str, Any], form_key: str,
+                      do_set: Callable[[Any], object], target: Any, saved: str) -> HttpResponse:
+    """A settings form of one value: validated against what it was shown with, written through
+    its app's `do_*` function and recorded in the settings audit in one transaction."""
+    form = form_class(request.POST, initial=initial)
+    if not form.is_valid():
+        return _render_settings(request, AuthorityLimitsForm(initial=_limits_now()), CategoryForm(prefix="cat"),
+                                status=400, **{form_key: form})
+    (field,) = form.fields
+    with transaction.atomic():
+        do_set(form.cleaned_data[field])
+        audit.record_form(request.user, form, target=target)
+    messages.success(request, saved)
+    return redirect("accounts:settings")
+
+
+@admin_required
+@require_POST
+def save_customer_period(request: HttpRequest) -> HttpResponse:
+    return _save_one_setting(request, CustomerPeriodForm, _period_now(), "period_form", do_set_customer_period_days,
+                             gettext_lazy("補償のルール"), _("お客様ごとに合計する期間を保存しました。"))
+
+
 @admin_required
 @require_POST
 def save_survey_delay(request: HttpRequest) -> HttpResponse:
     from madoguchi.metrics.survey import do_set_delay
 
-    form = SurveyDelayForm(request.POST, initial=_survey_now())
-    if not form.is_valid():
-        return _render_settings(request, AuthorityLimitsForm(initial=_limits_now()), CategoryForm(prefix="cat"),
-                                status=400, survey_form=form)
-    with transaction.atomic():
-        do_set_delay(form.cleaned_data["delay_hours"])
-        audit.record_form(request.user, form, target=gettext_lazy("アンケートの設定"))
-    messages.success(request, _("アンケートを送るまでの時間を保存しました。"))
-    return redirect("accounts:settings")
+    return _save_one_setting(request, SurveyDelayForm, _survey_now(), "survey_form", do_set_delay,
+                             gettext_lazy("アンケートの設定"), _("アンケートを送るまでの時間を保存しました。"))
 
 
 @admin_required
@@ -157,12 +159,5 @@ def save_survey_delay(request: HttpRequest) -> HttpResponse:
 def save_min_sample(request: HttpRequest) -> HttpResponse:
     from madoguchi.metrics.services import do_set_min_sample
 
-    form = MinSampleForm(request.POST, initial=_min_sample_now())
-    if not form.is_valid():
-        return _render_settings(request, AuthorityLimitsForm(initial=_limits_now()), CategoryForm(prefix="cat"),
-                                status=400, min_sample_form=form)
-    with transaction.atomic():
-        do_set_min_sample(form.cleaned_data["min_sample"])
-        audit.record_form(request.user, form, target=gettext_lazy("指標の表示の設定"))
-    messages.success(request, _("指標の最低件数を保存しました。"))
-    return redirect("accounts:settings")
+    return _save_one_setting(request, MinSampleForm, _min_sample_now(), "min_sample_form", do_set_min_sample,
+                             gettext_lazy("指標の表示の設定"), _("指標の最低件数を保存しました。"))
