@@ -129,3 +129,16 @@ def shop_open(db: Any) -> Iterator[None]:
     forget()
     yield
     forget()
+
+
+@pytest.fixture
+def huey_immediate() -> Iterator[None]:
+    """Background jobs (search indexing, after-hours answers, mail filing) run in the test
+    thread as soon as the commit callbacks do, whatever the environment said when settings were
+    first imported."""
+    from huey.contrib.djhuey import HUEY
+
+    before = HUEY.immediate
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = before

@@ -4,8 +4,6 @@ case the customer wrote on since staff last looked 「新着返信」 until the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from madoguchi.accounts.models import AuthorityLimit, Role
@@ -16,19 +14,10 @@ from madoguchi.mail.tests.helpers import japanese_mail
 from madoguchi.notifications.models import Notification
 from madoguchi.testing.factories import TeamFactory, UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop_open")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop_open", "huey_immediate")]
 
 NEW_REPLY = 'data-testid="new-reply"'
 
-
-@pytest.fixture(autouse=True)
-def huey_immediate() -> Iterator[None]:
-    from huey.contrib.djhuey import HUEY
-
-    before = HUEY.immediate
-    HUEY.immediate = True
-    yield
-    HUEY.immediate = before
 
 
 @pytest.fixture

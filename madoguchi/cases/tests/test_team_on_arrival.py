@@ -4,7 +4,6 @@ within that team's lead; a request on a case of no team is decided by the admins
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from importlib import import_module
 
 import pytest
@@ -20,17 +19,8 @@ from madoguchi.mail.tests.helpers import japanese_mail
 from madoguchi.notifications.models import Notification
 from madoguchi.testing.factories import CaseFactory, TeamFactory, UserFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop_open")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop_open", "huey_immediate")]
 
-
-@pytest.fixture(autouse=True)
-def huey_immediate() -> Iterator[None]:
-    from huey.contrib.djhuey import HUEY
-
-    before = HUEY.immediate
-    HUEY.immediate = True
-    yield
-    HUEY.immediate = before
 
 
 @pytest.fixture

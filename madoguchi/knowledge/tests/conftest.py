@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,15 +18,8 @@ def jst(*args: int) -> dt.datetime:
 
 
 @pytest.fixture(autouse=True)
-def huey_immediate() -> Iterator[None]:
-    """Search indexing and after-hours answers are Huey tasks queued after the commit; here
-    they run in the test thread as soon as the commit callbacks do."""
-    from huey.contrib.djhuey import HUEY
-
-    before = HUEY.immediate
-    HUEY.immediate = True
-    yield
-    HUEY.immediate = before
+def _jobs_run_inline(huey_immediate: None) -> None:
+    """Background jobs run in the test thread (madoguchi/conftest.py huey_immediate)."""
 
 
 @pytest.fixture

@@ -9,13 +9,8 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def huey_immediate() -> Iterator[None]:
-    from huey.contrib.djhuey import HUEY
-
-    before = HUEY.immediate
-    HUEY.immediate = True
-    yield
-    HUEY.immediate = before
+def _jobs_run_inline(huey_immediate: None) -> None:
+    """Background jobs run in the test thread (madoguchi/conftest.py huey_immediate)."""
 
 
 # --- Real servers -----------------------------------------------------------------------------
