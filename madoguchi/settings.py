@@ -144,6 +144,11 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+elif env_str("MADOGUCHI_EMBEDDED_EVENTS_SOCKET", ""):
+    # The embedded worker process of `serve` (madoguchi/worker_process.py): its chat events go
+    # to the web process through a Unix socket (chat/bridge.py). Set by `serve`, not by users.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "madoguchi.chat.bridge.ForwardingLayer",
+                                  "CONFIG": {"path": env_str("MADOGUCHI_EMBEDDED_EVENTS_SOCKET", "")}}}
 else:
     # Channels' in-memory layer without its cost per event of O(all sockets) (chat/layers.py).
     CHANNEL_LAYERS = {"default": {"BACKEND": "madoguchi.chat.layers.InMemoryLayer"}}
