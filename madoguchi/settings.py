@@ -135,6 +135,13 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MADOGUCHI_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 
+# --- Login throttling (accounts/throttle.py) -------------------------------------------------------
+MADOGUCHI_LOGIN_DELAY_AFTER = env_int("MADOGUCHI_LOGIN_DELAY_AFTER", 3)  # failures of an account, then 2, 4, 8 … s
+MADOGUCHI_LOGIN_ADDRESS_DELAY_AFTER = env_int("MADOGUCHI_LOGIN_ADDRESS_DELAY_AFTER", 20)  # failures from one address
+MADOGUCHI_LOGIN_LOCK_AFTER = env_int("MADOGUCHI_LOGIN_LOCK_AFTER", 10)  # failures of an account, then locked
+MADOGUCHI_LOGIN_LOCK_MINUTES = env_int("MADOGUCHI_LOGIN_LOCK_MINUTES", 60)
+MADOGUCHI_BEHIND_PROXY = env_bool("MADOGUCHI_BEHIND_PROXY", False)  # trust X-Forwarded-For (its last hop)
+
 # --- Channels (WebSockets) ---------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
