@@ -11,10 +11,10 @@ from pathlib import Path
 
 import dj_database_url
 
-from madoguchi.env import env_bool, env_int, env_list, env_str, secret_key
+from madoguchi.env import env_bool, env_int, env_list, env_str, private_data_dir, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(env_str("MADOGUCHI_DATA_DIR", "madoguchi-data")).resolve()
+DATA_DIR = private_data_dir(Path(env_str("MADOGUCHI_DATA_DIR", "madoguchi-data")).resolve())
 
 SECRET_KEY = secret_key(DATA_DIR)
 DEBUG = env_bool("MADOGUCHI_DEBUG", False)
