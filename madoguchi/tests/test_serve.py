@@ -99,3 +99,18 @@ def test_a_data_folder_made_with_loose_modes_is_fixed_at_start(tmp_path):
     assert oct(data.stat().st_mode & 0o777) == "0o700"
     assert oct((data / "media" / "chat").stat().st_mode & 0o777) == "0o700"
     assert oct((data / "media" / "chat" / "receipt.png").stat().st_mode & 0o777) == "0o600"
+
+
+def test_production_settings_pass_the_deploy_check_and_hash_with_argon2(tmp_path):
+    """Issue 21, finding 6: `check --deploy` warned W004 (HSTS) and W008 (SSL redirect)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    env.update(MADOGUCHI_DATA_DIR=str(tmp_path / "data"), MADOGUCHI_HTTPS="true", MADOGUCHI_BEHIND_PROXY="true")
+    done = subprocess.run([sys.executable, "-m", "madoguchi.cli", "check", "--deploy", "--fail-level", "WARNING"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no issues" in done.stdout
+    code = ("from django.contrib.auth.hashers import make_password; from django.conf import settings\n"
+            "print(make_password('長いパスフレーズ-2026'), settings.SECURE_PROXY_SSL_HEADER, settings.SECURE_HSTS_SECONDS)")
+    shown = subprocess.run([sys.executable, "-m", "madoguchi.cli", "shell", "-c", code], env=env, capture_output=True,
+                           text=True, timeout=120, check=True).stdout.strip().splitlines()[-1]
+    assert shown.startswith("argon2$") and "HTTP_X_FORWARDED_PROTO" in shown and shown.endswith("31536000")
