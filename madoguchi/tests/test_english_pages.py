@@ -91,7 +91,12 @@ def build_shop() -> dict[str, object]:
     from madoguchi.metrics.models import FollowUp, Survey
     from madoguchi.metrics.services import do_record_outcome, do_review, do_set_min_sample
     from madoguchi.metrics.survey import do_answer, do_schedule, token_for
-    from madoguchi.testing.factories import CaseFactory, CustomerFactory, InteractionFactory, UserFactory
+    from madoguchi.testing.factories import (
+        CaseFactory,
+        CustomerFactory,
+        InteractionFactory,
+        UserFactory,
+    )
 
     load_demo(cases=24)
     admin = UserFactory(username="owner", display_name="店長 大野", role=Role.ADMIN)  # the demo leaves the admin to the shop
@@ -165,12 +170,15 @@ def stored_texts() -> list[str]:
     return sorted((t for t in texts if JAPANESE.search(t)), key=len, reverse=True)
 
 
+MARKDOWN = re.compile(r"\*\*|__|`|^#+ |^> |^[-*] |^\d+\. |\]\([^)]*\)|\[", re.M)
+
+
 def _strings(value: object) -> Iterator[str]:
+    """A stored text, each of its lines, and both again as shown after Markdown (articles, rules)."""
     if isinstance(value, str):
-        yield value.strip()
-        for line in value.splitlines():
-            if line.strip():
-                yield line.strip()
+        for text in (value, MARKDOWN.sub("", value)):
+            yield text.strip()
+            yield from (line.strip() for line in text.splitlines() if line.strip())
     elif isinstance(value, dict):
         for item in value.values():
             yield from _strings(item)
@@ -188,7 +196,7 @@ class Content:
         self.blob = "\x00".join(texts)
         self.by_start: dict[str, list[str]] = {}
         for text in texts:  # longest first
-            self.by_start.setdefault(text[:2], []).append(text)
+            self.by_start.setdefault(text[:1], []).append(text)
 
     def strip(self, text: str) -> str:
         text = " ".join(text.split())
@@ -199,7 +207,7 @@ class Content:
             return ""
         out, i = [], 0
         while i < len(text):
-            for value in self.by_start.get(text[i:i + 2], ()):
+            for value in self.by_start.get(text[i], ()):
                 if text.startswith(value, i):
                     i += len(value)
                     out.append(" ")
