@@ -78,6 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "madoguchi.navigation.nav_badges",
             ],
+            "builtins": ["madoguchi.accounts.templatetags.figures"],
         },
     },
 ]

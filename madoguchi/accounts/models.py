@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.figures import yen
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", _("管理者")
@@ -79,7 +81,7 @@ class AuthorityLimit(models.Model):
         verbose_name_plural = _("権限の上限")
 
     def __str__(self) -> str:
-        return f"{self.get_role_display()}: ¥{self.max_compensation_yen:,}"
+        return f"{self.get_role_display()}: {yen(self.max_compensation_yen)}"
 
 
 class SettingsSource(models.TextChoices):
