@@ -31,6 +31,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from madoguchi.accounts.models import LoginFailure, Role, User
 
@@ -109,9 +110,9 @@ def _lock(user: User, address: str, now: dt.datetime) -> None:
             return  # locked already: one notice per lock
         log.warning("account %r locked until %s after repeated failures (last from %s)", user.username, until, address)
         admins = list(User.objects.filter(Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True).exclude(pk=user.pk))
-        message = _("ログインの失敗が続いたため、%(user)s さんのアカウントをロックしました（最後の試行元: %(address)s）。"
-                    "心当たりがなければ管理者に連絡してください。") % {"user": user, "address": address or "-"}
-        do_notify([user, *admins], kind="login_locked", message=message)
+        message = gettext_noop("ログインの失敗が続いたため、%(user)s さんのアカウントをロックしました（最後の試行元: %(address)s）。"
+                               "心当たりがなければ管理者に連絡してください。")
+        do_notify([user, *admins], kind="login_locked", message=message, params={"user": str(user), "address": address or "-"})
 
 
 def do_unlock(user: User, actor: Any) -> None:
