@@ -9,6 +9,7 @@ from django.views.decorators.http import last_modified
 from django.views.i18n import JavaScriptCatalog
 
 from madoguchi.accounts.login import LoginForm
+from madoguchi.health import healthz
 
 # The JavaScript catalogue changes only with a release: cached per language and version, and
 # browsers revalidate it against the time this process started.
@@ -18,6 +19,7 @@ javascript_catalog = cache_page(86400, key_prefix=f"jsi18n-{version('madoguchi')
 )
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
