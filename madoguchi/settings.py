@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "madoguchi.knowledge",
     "madoguchi.metrics",
     "madoguchi.jobs",
+    "madoguchi.backup",
 ]
 
 MIDDLEWARE = [
@@ -140,6 +141,10 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MADOGUCHI_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+
+# --- Backups (madoguchi/backup) ----------------------------------------------------------------
+MADOGUCHI_BACKUP_HOUR = env_int("MADOGUCHI_BACKUP_HOUR", 3)  # daily, shop time; -1: no scheduled backup
+MADOGUCHI_BACKUP_KEEP = env_int("MADOGUCHI_BACKUP_KEEP", 7)
 
 # --- Login throttling (accounts/throttle.py) -------------------------------------------------------
 MADOGUCHI_LOGIN_DELAY_AFTER = env_int("MADOGUCHI_LOGIN_DELAY_AFTER", 3)  # failures of an account, then 2, 4, 8 … s

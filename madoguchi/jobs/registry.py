@@ -37,6 +37,7 @@ LABELS: dict[str, Any] = {
     "madoguchi.metrics.tasks.send_due_surveys_job": _("満足度アンケートの送信（解決から設定の時間が過ぎたもの）"),
     "madoguchi.jobs.tasks.complete_work_task": _("書き込みの後の処理（検索の索引・時間外の自動応答・SLA）"),
     "madoguchi.jobs.tasks.sweep_work_job": _("やり残した後処理のやり直し"),
+    "madoguchi.backup.tasks.daily_backup_job": _("毎日のバックアップ（古いものは設定の数だけ残して削除）"),
 }
 
 _connected = threading.Lock()
@@ -108,6 +109,7 @@ class Job:
     label: str
     periodic: bool
     next_run: dt.datetime | None
+    period: dt.timedelta | None = None  # between two runs of a periodic job
 
 
 def jobs(now: dt.datetime | None = None) -> list[Job]:
@@ -117,8 +119,10 @@ def jobs(now: dt.datetime | None = None) -> list[Job]:
     found = []
     for name in sorted(HUEY._registry._registry):
         task = periodic.get(name)
-        found.append(Job(name=name, label=str(LABELS.get(name, name)), periodic=task is not None,
-                         next_run=_next_run(task, now) if task is not None else None))
+        next_run = _next_run(task, now) if task is not None else None
+        after = _next_run(task, next_run) if next_run is not None else None
+        found.append(Job(name=name, label=str(LABELS.get(name, name)), periodic=task is not None, next_run=next_run,
+                         period=after - next_run if after is not None and next_run is not None else None))
     return sorted(found, key=lambda job: (not job.periodic, job.label))
 
 

@@ -30,12 +30,16 @@ class JobStatus:
         return bool(run and run.last_failed_at and (run.last_succeeded_at is None or run.last_failed_at > run.last_succeeded_at))
 
     def overdue(self, now: dt.datetime) -> bool:
-        """A periodic job that has not finished for three of its periods (every job here runs
-        every minute): the consumer is not running or is stuck."""
+        """A periodic job that has not finished for three of its periods (at least 3 minutes):
+        the consumer is not running or is stuck. A job that runs less than hourly (the daily
+        backup) is late an hour after a missed run, and not before its first."""
         if not self.job.periodic:
             return False
         last = self.run.last_finished_at if self.run else None
-        return last is None or now - last > dt.timedelta(minutes=3)
+        period = self.job.period or dt.timedelta(minutes=1)
+        if period > dt.timedelta(hours=1):
+            return last is not None and now - last > period + dt.timedelta(hours=1)
+        return last is None or now - last > max(3 * period, dt.timedelta(minutes=3))
 
 
 def job_statuses(now: dt.datetime | None = None) -> list[JobStatus]:

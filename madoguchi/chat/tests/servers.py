@@ -52,7 +52,7 @@ def redis_available() -> bool:
 
 
 @contextlib.contextmanager
-def own_database() -> Iterator[str]:
+def own_database(prefix: str = "chat_e2e") -> Iterator[str]:
     """A database only the servers use: PostgreSQL when the suite runs on it, else SQLite."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -61,7 +61,7 @@ def own_database() -> Iterator[str]:
         return
     import psycopg
 
-    name = f"chat_e2e_{os.getpid()}"
+    name = f"{prefix}_{os.getpid()}"
     config = dj_database_url.parse(url)
     # Created from the server's maintenance database: the one DATABASE_URL names need not exist
     # (pytest-django makes test_<name> from it; a benchmark names its own).
