@@ -34,10 +34,15 @@
     '.log{flex:1;overflow-y:auto;padding:10px;display:flex;flex-direction:column;gap:6px}.m{max-width:80%;padding:6px 10px;border-radius:10px;white-space:pre-wrap;word-break:break-word}' +
     '.customer{align-self:flex-end;background:#dbeafe}.agent{align-self:flex-start;background:#f3f4f6}.system{align-self:center;color:#555;font-size:12px}' +
     '.pending{opacity:.6}.meta{display:block;font-size:11px;color:#666;margin-top:2px}.m img{max-width:100%;display:block}' +
-    '.typing{padding:0 12px;font-size:12px;color:#555;min-height:1.4em}form{display:flex;gap:6px;padding:8px;border-top:1px solid #ddd;flex-wrap:wrap}' +
-    'textarea,input{flex:1 1 100%;border:1px solid #bbb;border-radius:6px;padding:6px}textarea{height:3.2em;resize:none;flex:1}' +
-    'form button{background:#1d4ed8;color:#fff;border:0;border-radius:6px;padding:6px 12px;cursor:pointer}.file{background:#6b7280!important}' +
-    '.error{color:#b91c1c;font-size:12px;padding:0 12px}.form{padding:10px;overflow-y:auto}.form label{display:block;margin:6px 0 2px}' +
+    '.typing{padding:0 12px;font-size:12px;color:#555;min-height:1.4em}' +
+    // The message box: two lines high (its placeholder wraps at this width), the buttons beside it.
+    '.composer{display:flex;gap:6px;padding:8px;border-top:1px solid #ddd;align-items:flex-end}' +
+    'textarea,input{border:1px solid #bbb;border-radius:6px;padding:6px;line-height:1.5}' +
+    '.composer textarea{flex:1;min-width:0;height:calc(3em + 14px);resize:none}' +
+    '.composer button,.form button{background:#1d4ed8;color:#fff;border:0;border-radius:6px;padding:6px 12px;cursor:pointer;flex:none}.file{background:#6b7280!important}' +
+    // Forms (pre-chat, leave a message): each label over its field, the field as wide as the form.
+    '.error{color:#b91c1c;font-size:12px;padding:0 12px}.form{display:block;padding:8px 12px;overflow-y:auto;border-top:1px solid #ddd}' +
+    '.form label{display:block;margin:0 0 8px}.form input,.form textarea{display:block;width:100%;margin-top:2px}.form textarea{height:calc(4.5em + 14px);resize:vertical}' +
     '</style>' +
     '<button class="launcher" part="launcher" aria-expanded="false">チャットで相談</button>' +
     '<section class="panel" role="dialog" aria-label="' + title + '">' +
