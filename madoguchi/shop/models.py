@@ -114,7 +114,7 @@ class OrderItem(models.Model):
 class ImportRunState(models.TextChoices):
     QUEUED = "queued", _("待機中")
     RUNNING = "running", _("取り込み中")
-    DONE = "done", _("完了")
+    DONE = "done", _("取り込み済み")
     FAILED = "failed", _("失敗")
 
 

@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('file_name', models.CharField(max_length=255, verbose_name='ファイル名')),
                 ('file_format', models.CharField(blank=True, choices=[('manual', '手入力'), ('shopify', 'Shopify'), ('base', 'BASE'), ('generic', '汎用CSV')], max_length=10, verbose_name='形式')),
-                ('state', models.CharField(choices=[('queued', '待機中'), ('running', '取り込み中'), ('done', '完了'), ('failed', '失敗')], default='queued', max_length=10, verbose_name='状態')),
+                ('state', models.CharField(choices=[('queued', '待機中'), ('running', '取り込み中'), ('done', '取り込み済み'), ('failed', '失敗')], default='queued', max_length=10, verbose_name='状態')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='受付日時')),
                 ('finished_at', models.DateTimeField(blank=True, null=True, verbose_name='終了日時')),
                 ('created', models.PositiveIntegerField(default=0, verbose_name='新規')),
