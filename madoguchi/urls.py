@@ -26,6 +26,7 @@ urlpatterns = [
     path("jsi18n/", javascript_catalog, name="javascript-catalog"),
     path("admin/", admin.site.urls),
     path("settings/jobs/", include("madoguchi.jobs.urls")),
+    path("settings/orders/", include("madoguchi.shop.urls")),
     path("settings/", include("madoguchi.accounts.urls")),
     path("customers/", include("madoguchi.customers.urls")),
     path("notifications/", include("madoguchi.notifications.urls")),

@@ -1,7 +1,9 @@
+from typing import Any
+
 from django.contrib import admin
 
 from madoguchi.accounts.admin_audit import AuditedAdmin
-from madoguchi.shop.models import Order, OrderItem, Passage, Product
+from madoguchi.shop.models import ImportRun, Order, OrderItem, Passage, Product
 
 
 class PassageInline(admin.TabularInline):
@@ -24,7 +26,22 @@ class ProductAdmin(AuditedAdmin):
 
 @admin.register(Order)
 class OrderAdmin(AuditedAdmin):
-    list_display = ("number", "customer", "ordered_at", "carrier", "tracking_number", "amount_yen")
-    search_fields = ("number", "tracking_number")
+    list_display = ("number", "customer", "ordered_at", "status", "carrier", "tracking_number", "amount_yen", "source")
+    list_filter = ("status", "source")
+    search_fields = ("number", "tracking_number", "external_id")
     raw_id_fields = ("customer",)
     inlines = [OrderItemInline]
+
+
+@admin.register(ImportRun)
+class ImportRunAdmin(admin.ModelAdmin):
+    """The record of each order import: read only (it is what happened)."""
+
+    list_display = ("created_at", "user", "file_name", "file_format", "state", "created", "updated", "unchanged", "skipped")
+    list_filter = ("state", "file_format")
+
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 
@@ -42,23 +44,50 @@ class Carrier(models.TextChoices):
     SAGAWA = "sagawa", _("佐川急便")
     JAPANPOST = "japanpost", _("日本郵便")
     SEINO = "seino", _("西濃運輸")
+    FUKUYAMA = "fukuyama", _("福山通運")
     OTHER = "other", _("その他")
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("入金待ち")
+    PAID = "paid", _("支払い済み")
+    FULFILLED = "fulfilled", _("発送済み")
+    CANCELLED = "cancelled", _("キャンセル")
+    REFUNDED = "refunded", _("返金済み")
+
+
+class OrderSource(models.TextChoices):
+    MANUAL = "manual", _("手入力")
+    SHOPIFY = "shopify", _("Shopify")
+    BASE = "base", _("BASE")
+    GENERIC = "generic", _("汎用CSV")
 
 
 class Order(models.Model):
     number = models.CharField(_("注文番号"), max_length=50, unique=True)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="orders")
     ordered_at = models.DateTimeField(_("注文日時"))
+    status = models.CharField(_("状態"), max_length=12, choices=OrderStatus.choices, default=OrderStatus.PAID)
+    # The fulfilment time (Shopify's "Fulfilled at", BASE's 発送): one field for 発送 and fulfilment.
     shipped_at = models.DateTimeField(_("発送日時"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("配達日時"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("キャンセル日時"), null=True, blank=True)
     carrier = models.CharField(_("配送業者"), max_length=20, choices=Carrier.choices, blank=True)
     tracking_number = models.CharField(_("問い合わせ番号"), max_length=50, blank=True, db_index=True)
     amount_yen = models.PositiveIntegerField(_("合計金額（円）"), default=0)
+    refunded_yen = models.PositiveIntegerField(_("返金額（円）"), default=0)
+    # Where the order came from and its key there: a re-import or a sync finds the order by these.
+    source = models.CharField(_("取り込み元"), max_length=10, choices=OrderSource.choices, default=OrderSource.MANUAL)
+    external_id = models.CharField(_("取り込み元の注文ID"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("注文")
         verbose_name_plural = _("注文")
         indexes = [models.Index(fields=["customer", "-ordered_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], condition=~Q(external_id=""),
+                                    name="order_external_id_unique_per_source"),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -66,7 +95,11 @@ class Order(models.Model):
 
 class OrderItem(models.Model):
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="items")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_items")
+    # Empty when the line has no product code (Shopify allows lines without a SKU).
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_items", null=True, blank=True)
+    # The line as the shop system wrote it (the product's name may change later).
+    name = models.CharField(_("商品名（注文時）"), max_length=300, blank=True)
+    sku = models.CharField(_("商品コード（注文時）"), max_length=50, blank=True)
     quantity = models.PositiveIntegerField(_("数量"), default=1)
     unit_price_yen = models.PositiveIntegerField(_("単価（円）"), default=0)
 
@@ -75,4 +108,38 @@ class OrderItem(models.Model):
         verbose_name_plural = _("注文明細")
 
     def __str__(self) -> str:
-        return f"{self.product} × {self.quantity}"
+        return f"{self.name or self.product} × {self.quantity}"
+
+
+class ImportRunState(models.TextChoices):
+    QUEUED = "queued", _("待機中")
+    RUNNING = "running", _("取り込み中")
+    DONE = "done", _("取り込み済み")
+    FAILED = "failed", _("失敗")
+
+
+class ImportRun(models.Model):
+    """One import of an order file (command line or the admins' page): who, when, what came of it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+", verbose_name=_("実行した人"))
+    file_name = models.CharField(_("ファイル名"), max_length=255)
+    file_format = models.CharField(_("形式"), max_length=10, choices=OrderSource.choices, blank=True)
+    state = models.CharField(_("状態"), max_length=10, choices=ImportRunState.choices, default=ImportRunState.QUEUED)
+    created_at = models.DateTimeField(_("受付日時"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+    created = models.PositiveIntegerField(_("新規"), default=0)
+    updated = models.PositiveIntegerField(_("更新"), default=0)
+    unchanged = models.PositiveIntegerField(_("変更なし"), default=0)
+    skipped = models.PositiveIntegerField(_("取り込めなかった注文"), default=0)
+    # [[line number, reason], ...] for what was skipped; the error that stopped a failed run.
+    problems = models.JSONField(_("取り込めなかった行"), default=list, blank=True)
+    error = models.TextField(_("エラー"), blank=True)
+
+    class Meta:
+        verbose_name = _("注文の取り込み")
+        verbose_name_plural = _("注文の取り込み")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"

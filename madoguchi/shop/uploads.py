@@ -1,0 +1,62 @@
+"""Order files uploaded on the admins' page (/settings/orders/import/).
+
+The import runs in the worker, not in the request: under ASGI every synchronous view shares
+one thread, so a minute-long import in a request would stop every other page of the desk for
+that minute. The upload is checked first (encoding and format, in Japanese when wrong), kept
+in the data folder, and imported by `tasks.import_orders_task`; the run's page shows the
+summary when it is done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from madoguchi.shop.importer import do_import_file
+from madoguchi.shop.models import ImportRun, ImportRunState
+from madoguchi.shop.order_files import open_order_file
+
+
+def upload_path(run_id: int) -> Path:
+    return Path(settings.DATA_DIR) / "order-imports" / f"{run_id}.csv"
+
+
+@transaction.atomic
+def do_queue_upload(uploaded: UploadedFile, user: Any) -> ImportRun:
+    """Check the file (OrderFileError when it cannot be read), keep it and queue its import."""
+    handle = uploaded.open("rb")
+    order_file = open_order_file(handle)  # type: ignore[arg-type]
+    run = ImportRun.objects.create(user=user, file_name=(uploaded.name or "orders.csv")[:255],
+                                   file_format=order_file.source, state=ImportRunState.QUEUED)
+    path = upload_path(run.pk)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+    from madoguchi.shop.tasks import import_orders_task
+
+    transaction.on_commit(lambda: import_orders_task(run.pk))
+    return run
+
+
+def run_upload(run_id: int) -> None:
+    """Import a queued upload (the worker); the file is removed when it is done."""
+    run = ImportRun.objects.filter(pk=run_id, state=ImportRunState.QUEUED).first()
+    if run is None:
+        return  # already taken (a task run twice)
+    path = upload_path(run_id)
+    if not path.exists():
+        run.state, run.finished_at = ImportRunState.FAILED, timezone.now()
+        run.error = _("アップロードされたファイルが見つかりません。もう一度アップロードしてください。")
+        run.save(update_fields=["state", "finished_at", "error"])
+        return
+    try:
+        with path.open("rb") as handle:
+            do_import_file(handle, file_name=run.file_name, run=run)
+    finally:
+        path.unlink(missing_ok=True)
