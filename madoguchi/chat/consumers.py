@@ -76,6 +76,7 @@ WAITING = Shared(services.waiting_payload)
 OPEN = Shared(services.chat_open)  # asked by every connecting widget: a second old is fresh enough
 OPEN_SECONDS = 1.0
 SETTLE_SECONDS = 0.3  # let a burst of queue changes settle into one query per process
+CLOSE_SECONDS = 10.0  # what a closing socket still has to store may take this long
 
 
 class TokenBucket:
@@ -145,17 +146,48 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
 
     def later(self, handler: Any, content: dict[str, Any]) -> None:
         if getattr(self, "jobs", None) is None:
-            self.jobs: asyncio.Queue[tuple[Any, dict[str, Any]]] = asyncio.Queue()
+            self.jobs: asyncio.Queue[tuple[Any, dict[str, Any]] | None] = asyncio.Queue()
             self.worker = asyncio.create_task(self.work())
         self.jobs.put_nowait((handler, content))
 
     async def work(self) -> None:
-        while True:
-            handler, content = await self.jobs.get()
+        while (job := await self.jobs.get()) is not None:
+            handler, content = job
             try:
                 await self.handle(handler, content)
             except Exception:  # the socket may be gone; what was stored stays stored
                 log.debug("chat: job after disconnect", exc_info=True)
+
+    def _track(self, task: asyncio.Task[None], *, finish: bool = True) -> None:
+        """Keep a task this socket started, to finish (`finish`) or cancel it when the socket
+        closes: a task left pending on a gone socket is destroyed pending by the collector."""
+        tasks = self.__dict__.setdefault("finish_tasks" if finish else "cancel_tasks", set())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        try:
+            await super().websocket_disconnect(message)
+        finally:
+            await self.stop_tasks()
+
+    async def stop_tasks(self) -> None:
+        """The jobs already queued (a message to store) and the acks in flight run to their
+        end, within CLOSE_SECONDS; refreshes for the gone socket are cancelled."""
+        for task in self.__dict__.get("cancel_tasks", set()).copy():
+            task.cancel()
+        finishing: set[asyncio.Task[None]] = set(self.__dict__.get("finish_tasks", set()))
+        if getattr(self, "jobs", None) is not None:
+            self.jobs.put_nowait(None)
+            finishing.add(self.worker)
+        if finishing:
+            _done, late = await asyncio.wait(finishing, timeout=CLOSE_SECONDS)
+            for task in late:
+                task.cancel()
+            finishing = late
+        cancelled = finishing | self.__dict__.get("cancel_tasks", set())
+        if cancelled:
+            await asyncio.wait(cancelled, timeout=1)
 
     async def error(self, code: str, message: str, client_id: Any = None) -> None:
         payload = {"type": "error", "code": code, "message": message}
@@ -202,7 +234,7 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             except Exception:  # the socket may be gone by then
                 log.debug("chat: refresh after disconnect", exc_info=True)
 
-        self.refresh_task = asyncio.create_task(run())
+        self._track(asyncio.create_task(run()), finish=False)
 
     async def chat_waiting_changed(self, event: dict[str, Any]) -> None:
         """Only agents join that group."""
@@ -297,11 +329,6 @@ class WidgetConsumer(ChatSocket):
             return
         future = storage.writer().submit(self.session, client_id, text)
         future.add_done_callback(lambda done: self._track(asyncio.create_task(self._stored(done, client_id))))
-
-    def _track(self, task: asyncio.Task[None]) -> None:
-        tasks = self.__dict__.setdefault("ack_tasks", set())
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
 
     async def _stored(self, future: asyncio.Future[services.Posted], client_id: str) -> None:
         try:
