@@ -254,6 +254,7 @@ class WidgetConsumer(ChatSocket):
         self.in_queue = False
         self.inflight: set[str] = set()
         self.closed = False
+        self.present_in: int | None = None  # the chat this socket counts as the visitor's presence in
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
@@ -263,6 +264,24 @@ class WidgetConsumer(ChatSocket):
             await self.channel_layer.group_discard(events.session_group(self.session.pk), self.channel_name)
         if self.in_queue:
             await self.channel_layer.group_discard(events.QUEUE, self.channel_name)
+        if self.present_in is not None:
+            left_at = await database_sync_to_async(services.do_visitor_socket_closed)(self.present_in)
+            if left_at is not None:
+                await self._tell_presence(self.present_in, left_at.isoformat())
+
+    async def _here(self) -> None:
+        """The visitor is on the chat through this socket (counted once per socket)."""
+        if self.session is None or self.present_in is not None or self.session.state == SessionState.ENDED:
+            return
+        self.present_in = self.session.pk
+        if await database_sync_to_async(services.do_visitor_here)(self.session.pk):
+            await self._tell_presence(self.session.pk, "")
+
+    async def _tell_presence(self, session_id: int, left_at: str) -> None:
+        """To the agents on the chat's page and the inbox's waiting list (they show the visitor
+        as gone only after the grace period, so a page change within it shows nothing)."""
+        await self.broadcast(session_id, "presence", left_at=left_at, origin=self.channel_name)
+        await self.channel_layer.group_send(events.AGENTS, {"type": "chat.waiting_changed"})
 
     async def on_hello(self, content: dict[str, Any]) -> None:
         self.meta = {
@@ -278,6 +297,7 @@ class WidgetConsumer(ChatSocket):
             await self.channel_layer.group_add(events.session_group(self.session.pk), self.channel_name)
             await self._follow_queue()
         await self.send_json(welcome)
+        await self._here()
 
     def _welcome(self, token: Any, chat_open: bool) -> tuple[services.ChatError | None, dict[str, Any]]:
         stale = None
@@ -287,7 +307,7 @@ class WidgetConsumer(ChatSocket):
             except services.ChatError as error:
                 stale = error
         payload: dict[str, Any] = {
-            "type": "welcome", "open": chat_open,
+            "type": "welcome", "open": chat_open, "time_zone": timezone.get_current_timezone_name(),
             "max_chars": services.max_message_chars(),
             "max_upload_bytes": settings.MADOGUCHI_CHAT_MAX_UPLOAD_BYTES,
         }
@@ -343,6 +363,8 @@ class WidgetConsumer(ChatSocket):
         finally:
             self.inflight.discard(client_id)
         if self.closed:
+            if posted.new_session:  # the chat began as its page closed: its visitor is gone already
+                await database_sync_to_async(services.do_visitor_socket_closed)(posted.session.pk)
             return  # stored; the widget will resend it after reconnecting and be acked then
         self.session = posted.session
         await self.send_json({
@@ -352,6 +374,7 @@ class WidgetConsumer(ChatSocket):
         if posted.new_session:
             await self.channel_layer.group_add(events.session_group(posted.session.pk), self.channel_name)
             await self._follow_queue()
+            await self._here()
             await self.broadcast_queue()
         if posted.created:
             # To the agents and the visitor's other tabs; this socket has the ack.
