@@ -63,4 +63,4 @@ def chat_reply(case: Any) -> dict[str, Any]:
     if mail_to:
         return {"form": True, "note": _("チャットは終了しました。返信はメールで %(address)s 宛に送ります。") % {"address": mail_to}}
     return {"form": False, "note": _("チャットは終了しました。お客様のメールアドレスがないため、返信は送れません。"
-                                     "電話などでのやりとりは「やりとりを記録」に残してください。")}
+                                     "電話などでのやりとりは「やりとりを記録（電話・メモ）」に残してください。")}

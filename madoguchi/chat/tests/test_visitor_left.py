@@ -188,3 +188,22 @@ def test_times_to_take_and_to_reply_read_in_minutes():
     assert "対応までの時間: 17分20秒" in page and "1040" not in page
     assert "最初の返信までの時間: 1時間04分" in page
     assert Handover.objects.get(case=session.case).note == "チャットの対応を開始しました。（お客様の待ち時間 17分20秒）"
+
+
+@pytest.mark.django_db
+def test_an_automatic_answer_in_the_chat_is_not_the_first_reply():
+    """The after-hours answer reached the visitor 4 s before an agent took the chat, and the
+    page read 「最初の返信までの時間」 shorter than the time to take it."""
+    from madoguchi.cases.automatic import do_send_automatic
+    from madoguchi.cases.services import do_send_reply
+
+    agent = UserFactory(username="first-reply", display_name="佐藤 花子")
+    session = start(name="中村 由美")
+    do_send_automatic(session.case, body="ただいま営業時間外のため、ご返信は明日9時以降となります。", what="時間外の自動応答")
+    session.refresh_from_db()
+    assert session.messages.filter(sender="agent", author__isnull=True).exists()  # it reached the chat
+    assert session.first_agent_reply_at is None
+    services.do_take(session.pk, agent=agent)
+    do_send_reply(session.case, actor=agent, body="お待たせいたしました。担当の佐藤です。")
+    session.refresh_from_db()
+    assert session.first_agent_reply_at is not None
