@@ -11,4 +11,5 @@ urlpatterns = [
     path("audit/", views.settings_audit, name="audit"),
     path("survey/", views.save_survey_delay, name="save_survey_delay"),
     path("dashboard/", views.save_min_sample, name="save_min_sample"),
+    path("users/<int:user_id>/unlock/", views.unlock_login, name="unlock"),
 ]

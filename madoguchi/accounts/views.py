@@ -16,12 +16,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from madoguchi.accounts import audit
+from madoguchi.accounts import audit, throttle
 from madoguchi.accounts.forms import AuthorityLimitsForm, CategoryForm, CustomerPeriodForm
 from madoguchi.accounts.models import AuthorityLimit, SettingsSource, Team, User
 from madoguchi.accounts.services import (
@@ -84,6 +85,7 @@ def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, cat
         "categories": Category.objects.all(),
         "teams": Team.objects.select_related("lead").prefetch_related("members"),
         "users": User.objects.select_related("team").order_by("username"),
+        "now": timezone.now(),
     }, status=status)
 
 
@@ -161,3 +163,11 @@ def save_min_sample(request: HttpRequest) -> HttpResponse:
 
     return _save_one_setting(request, MinSampleForm, _min_sample_now(), "min_sample_form", do_set_min_sample,
                              gettext_lazy("指標の表示の設定"), _("指標の最低件数を保存しました。"))
+
+
+@admin_required
+@require_POST
+def unlock_login(request: HttpRequest, user_id: int) -> HttpResponse:
+    throttle.do_unlock(get_object_or_404(User, pk=user_id), request.user)
+    messages.success(request, _("ログインのロックを解除しました。"))
+    return redirect("accounts:settings")

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from madoguchi.accounts.models import Team, User
 from madoguchi.cases.models import Case, Category, Channel, InteractionKind
@@ -32,7 +32,7 @@ from madoguchi.chat.models import (
 )
 from madoguchi.customers.models import Customer, IdentityKind
 from madoguchi.customers.services import customer_for_visitor
-from madoguchi.metrics.formatting import format_seconds
+from madoguchi.figures import duration
 
 PRESENCE_SECONDS = 90
 DEFAULT_SECONDS_PER_CHAT = 120
@@ -267,7 +267,9 @@ def do_take(session_id: int, *, agent: User) -> ChatSession:
         session = ChatSession.objects.select_related("case").get(pk=session_id)
         if session.case is not None and session.case.assignee_id != agent.pk:
             wait = session.seconds_to_take
-            note = "チャットの対応を開始しました。" + (f"（お客様の待ち時間 {format_seconds(wait)}）" if wait is not None else "")
+            with translation.override("ja"):  # kept on the case as written, in the desk's language
+                waited = f"（お客様の待ち時間 {duration(wait)}）" if wait is not None else ""
+            note = "チャットの対応を開始しました。" + waited
             do_hand_over(session.case, actor=agent, expected_version=session.case.version, note=note, to_user=agent)
     do_system_message(session, f"担当の{agent}がご案内します。")
     return session
