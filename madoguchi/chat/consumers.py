@@ -76,6 +76,7 @@ WAITING = Shared(services.waiting_payload)
 OPEN = Shared(services.chat_open)  # asked by every connecting widget: a second old is fresh enough
 OPEN_SECONDS = 1.0
 SETTLE_SECONDS = 0.3  # let a burst of queue changes settle into one query per process
+CLOSE_SECONDS = 10.0  # what a closing socket still has to store may take this long
 
 
 class TokenBucket:
@@ -145,17 +146,48 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
 
     def later(self, handler: Any, content: dict[str, Any]) -> None:
         if getattr(self, "jobs", None) is None:
-            self.jobs: asyncio.Queue[tuple[Any, dict[str, Any]]] = asyncio.Queue()
+            self.jobs: asyncio.Queue[tuple[Any, dict[str, Any]] | None] = asyncio.Queue()
             self.worker = asyncio.create_task(self.work())
         self.jobs.put_nowait((handler, content))
 
     async def work(self) -> None:
-        while True:
-            handler, content = await self.jobs.get()
+        while (job := await self.jobs.get()) is not None:
+            handler, content = job
             try:
                 await self.handle(handler, content)
             except Exception:  # the socket may be gone; what was stored stays stored
                 log.debug("chat: job after disconnect", exc_info=True)
+
+    def _track(self, task: asyncio.Task[None], *, finish: bool = True) -> None:
+        """Keep a task this socket started, to finish (`finish`) or cancel it when the socket
+        closes: a task left pending on a gone socket is destroyed pending by the collector."""
+        tasks = self.__dict__.setdefault("finish_tasks" if finish else "cancel_tasks", set())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        try:
+            await super().websocket_disconnect(message)
+        finally:
+            await self.stop_tasks()
+
+    async def stop_tasks(self) -> None:
+        """The jobs already queued (a message to store) and the acks in flight run to their
+        end, within CLOSE_SECONDS; refreshes for the gone socket are cancelled."""
+        for task in self.__dict__.get("cancel_tasks", set()).copy():
+            task.cancel()
+        finishing: set[asyncio.Task[None]] = set(self.__dict__.get("finish_tasks", set()))
+        if getattr(self, "jobs", None) is not None:
+            self.jobs.put_nowait(None)
+            finishing.add(self.worker)
+        if finishing:
+            _done, late = await asyncio.wait(finishing, timeout=CLOSE_SECONDS)
+            for task in late:
+                task.cancel()
+            finishing = late
+        cancelled = finishing | self.__dict__.get("cancel_tasks", set())
+        if cancelled:
+            await asyncio.wait(cancelled, timeout=1)
 
     async def error(self, code: str, message: str, client_id: Any = None) -> None:
         payload = {"type": "error", "code": code, "message": message}
@@ -202,7 +234,7 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
             except Exception:  # the socket may be gone by then
                 log.debug("chat: refresh after disconnect", exc_info=True)
 
-        self.refresh_task = asyncio.create_task(run())
+        self._track(asyncio.create_task(run()), finish=False)
 
     async def chat_waiting_changed(self, event: dict[str, Any]) -> None:
         """Only agents join that group."""
@@ -222,6 +254,7 @@ class WidgetConsumer(ChatSocket):
         self.in_queue = False
         self.inflight: set[str] = set()
         self.closed = False
+        self.present_in: int | None = None  # the chat this socket counts as the visitor's presence in
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
@@ -231,6 +264,24 @@ class WidgetConsumer(ChatSocket):
             await self.channel_layer.group_discard(events.session_group(self.session.pk), self.channel_name)
         if self.in_queue:
             await self.channel_layer.group_discard(events.QUEUE, self.channel_name)
+        if self.present_in is not None:
+            left_at = await database_sync_to_async(services.do_visitor_socket_closed)(self.present_in)
+            if left_at is not None:
+                await self._tell_presence(self.present_in, left_at.isoformat())
+
+    async def _here(self) -> None:
+        """The visitor is on the chat through this socket (counted once per socket)."""
+        if self.session is None or self.present_in is not None or self.session.state == SessionState.ENDED:
+            return
+        self.present_in = self.session.pk
+        if await database_sync_to_async(services.do_visitor_here)(self.session.pk):
+            await self._tell_presence(self.session.pk, "")
+
+    async def _tell_presence(self, session_id: int, left_at: str) -> None:
+        """To the agents on the chat's page and the inbox's waiting list (they show the visitor
+        as gone only after the grace period, so a page change within it shows nothing)."""
+        await self.broadcast(session_id, "presence", left_at=left_at, origin=self.channel_name)
+        await self.channel_layer.group_send(events.AGENTS, {"type": "chat.waiting_changed"})
 
     async def on_hello(self, content: dict[str, Any]) -> None:
         self.meta = {
@@ -246,6 +297,7 @@ class WidgetConsumer(ChatSocket):
             await self.channel_layer.group_add(events.session_group(self.session.pk), self.channel_name)
             await self._follow_queue()
         await self.send_json(welcome)
+        await self._here()
 
     def _welcome(self, token: Any, chat_open: bool) -> tuple[services.ChatError | None, dict[str, Any]]:
         stale = None
@@ -255,7 +307,7 @@ class WidgetConsumer(ChatSocket):
             except services.ChatError as error:
                 stale = error
         payload: dict[str, Any] = {
-            "type": "welcome", "open": chat_open,
+            "type": "welcome", "open": chat_open, "time_zone": timezone.get_current_timezone_name(),
             "max_chars": services.max_message_chars(),
             "max_upload_bytes": settings.MADOGUCHI_CHAT_MAX_UPLOAD_BYTES,
         }
@@ -298,11 +350,6 @@ class WidgetConsumer(ChatSocket):
         future = storage.writer().submit(self.session, client_id, text)
         future.add_done_callback(lambda done: self._track(asyncio.create_task(self._stored(done, client_id))))
 
-    def _track(self, task: asyncio.Task[None]) -> None:
-        tasks = self.__dict__.setdefault("ack_tasks", set())
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
     async def _stored(self, future: asyncio.Future[services.Posted], client_id: str) -> None:
         try:
             posted = await future
@@ -316,6 +363,8 @@ class WidgetConsumer(ChatSocket):
         finally:
             self.inflight.discard(client_id)
         if self.closed:
+            if posted.new_session:  # the chat began as its page closed: its visitor is gone already
+                await database_sync_to_async(services.do_visitor_socket_closed)(posted.session.pk)
             return  # stored; the widget will resend it after reconnecting and be acked then
         self.session = posted.session
         await self.send_json({
@@ -325,6 +374,7 @@ class WidgetConsumer(ChatSocket):
         if posted.new_session:
             await self.channel_layer.group_add(events.session_group(posted.session.pk), self.channel_name)
             await self._follow_queue()
+            await self._here()
             await self.broadcast_queue()
         if posted.created:
             # To the agents and the visitor's other tabs; this socket has the ack.

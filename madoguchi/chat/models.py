@@ -6,11 +6,13 @@ whole transcript; these rows keep what only chat needs: delivery, read marks, th
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -47,6 +49,11 @@ class ChatSession(models.Model):
     taken_at = models.DateTimeField(_("対応開始"), null=True, blank=True)
     first_agent_reply_at = models.DateTimeField(_("担当者の最初の返信"), null=True, blank=True)
     ended_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+    # The visitor's open sockets (their tabs, in any process) and, once none is open, since when.
+    # A socket that comes back within MADOGUCHI_CHAT_VISITOR_GRACE_SECONDS (a page change, a
+    # restart of the desk) clears it; agents are told only after that grace (see visitor_gone).
+    visitor_sockets = models.PositiveIntegerField(default=0)
+    visitor_left_at = models.DateTimeField(_("お客様の退出"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("チャット")
@@ -60,6 +67,14 @@ class ChatSession(models.Model):
 
     def __str__(self) -> str:
         return f"chat {self.pk} ({self.state})"
+
+    def visitor_gone(self, now: dt.datetime | None = None) -> bool:
+        """The visitor closed every page of the shop with the chat, and did not come back
+        within the grace period: nobody reads what an agent types now."""
+        if self.visitor_left_at is None or self.state == SessionState.ENDED:
+            return False
+        grace = dt.timedelta(seconds=settings.MADOGUCHI_CHAT_VISITOR_GRACE_SECONDS)
+        return (now or timezone.now()) - self.visitor_left_at >= grace
 
     @property
     def seconds_to_take(self) -> float | None:

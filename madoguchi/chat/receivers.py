@@ -20,7 +20,8 @@ def deliver_composer_reply(sender: Any, interaction: Interaction, actor: Any, **
         session=session, client_id=f"case-{interaction.pk}", sender=Sender.AGENT, author=interaction.author,
         text=interaction.body,
     )
-    ChatSession.objects.filter(pk=session.pk, first_agent_reply_at__isnull=True).update(first_agent_reply_at=message.created_at)
+    if interaction.author_id is not None:  # the desk's automatic answers are nobody's reply
+        ChatSession.objects.filter(pk=session.pk, first_agent_reply_at__isnull=True).update(first_agent_reply_at=message.created_at)
     events.publish_session(session.pk, "message", message=services.message_payload(message))
 
 

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, F
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from madoguchi.accounts.models import Team, User
 from madoguchi.cases.models import Case, Category, Channel, InteractionKind
@@ -32,6 +32,7 @@ from madoguchi.chat.models import (
 )
 from madoguchi.customers.models import Customer, IdentityKind
 from madoguchi.customers.services import customer_for_visitor
+from madoguchi.figures import duration
 
 PRESENCE_SECONDS = 90
 DEFAULT_SECONDS_PER_CHAT = 120
@@ -266,7 +267,9 @@ def do_take(session_id: int, *, agent: User) -> ChatSession:
         session = ChatSession.objects.select_related("case").get(pk=session_id)
         if session.case is not None and session.case.assignee_id != agent.pk:
             wait = session.seconds_to_take
-            note = "チャットの対応を開始しました。" + (f"（お客様の待ち時間 {int(wait)} 秒）" if wait is not None else "")
+            with translation.override("ja"):  # kept on the case as written, in the desk's language
+                waited = f"（お客様の待ち時間 {duration(wait)}）" if wait is not None else ""
+            note = "チャットの対応を開始しました。" + waited
             do_hand_over(session.case, actor=agent, expected_version=session.case.version, note=note, to_user=agent)
     do_system_message(session, f"担当の{agent}がご案内します。")
     return session
@@ -302,6 +305,82 @@ def do_end(session: ChatSession, *, by: User | None) -> ChatSession:
     who = "担当者" if by is not None else "お客様"
     do_system_message(session, f"{who}がチャットを終了しました。ありがとうございました。{tail}")
     return session
+
+
+# --- the visitor's presence; waiting chats nobody waits in any more -------------------------------
+
+
+def do_visitor_here(session_id: int) -> bool:
+    """One more of the visitor's sockets is open on the chat. True if they had left (the agents
+    are told they are back)."""
+    back = ChatSession.objects.filter(pk=session_id, visitor_left_at__isnull=False).update(
+        visitor_sockets=F("visitor_sockets") + 1, visitor_left_at=None
+    )
+    if not back:
+        ChatSession.objects.filter(pk=session_id).update(visitor_sockets=F("visitor_sockets") + 1)
+    return bool(back)
+
+
+def do_visitor_socket_closed(session_id: int) -> dt.datetime | None:
+    """One of the visitor's sockets closed; when it was the last, they left now (returned)."""
+    ChatSession.objects.filter(pk=session_id, visitor_sockets__gt=0).update(visitor_sockets=F("visitor_sockets") - 1)
+    now = timezone.now()
+    left = ChatSession.objects.filter(pk=session_id, visitor_sockets=0, visitor_left_at__isnull=True).exclude(
+        state=SessionState.ENDED
+    ).update(visitor_left_at=now)
+    return now if left else None
+
+
+def expire_after() -> dt.timedelta:
+    return dt.timedelta(minutes=settings.MADOGUCHI_CHAT_WAITING_EXPIRE_MINUTES)
+
+
+def expire_waiting_chats(now: dt.datetime | None = None, batch: int = 100) -> int:
+    """End the waiting chats whose visitor left MADOGUCHI_CHAT_WAITING_EXPIRE_MINUTES ago or
+    more (the periodic job). Nothing is lost: the case keeps every message and stays open, with
+    a note saying what happened and how to answer (by e-mail when the visitor gave one)."""
+    now = now or timezone.now()
+    due = list(
+        ChatSession.objects.filter(state=SessionState.WAITING, visitor_left_at__lte=now - expire_after())
+        .order_by("visitor_left_at", "id").values_list("id", flat=True)[:batch]
+    )
+    return sum(1 for session_id in due if do_expire(session_id, now=now))
+
+
+def do_expire(session_id: int, *, now: dt.datetime) -> bool:
+    from madoguchi.chat import events
+
+    with transaction.atomic():
+        # Only if still waiting with the visitor gone: one who came back meanwhile keeps the chat.
+        ended = ChatSession.objects.filter(
+            pk=session_id, state=SessionState.WAITING, visitor_left_at__lte=now - expire_after()
+        ).update(state=SessionState.ENDED, ended_at=now)
+        if not ended:
+            return False
+        session = ChatSession.objects.select_related("case").get(pk=session_id)
+        assert session.visitor_left_at is not None
+        left = timezone.localtime(session.visitor_left_at).strftime("%H:%M")
+        do_system_message(session, "お客様がページを離れたため、チャットを終了しました。")
+        if session.case is not None:
+            mail = reply_address(session.case)
+            how = (f"返信はこの案件からメールで {mail} 宛に送れます。" if mail
+                   else "お客様のメールアドレスがないため、チャットでもメールでも返信できません。")
+            do_add_interaction(
+                session.case, actor=None, kind=InteractionKind.SYSTEM, channel=Channel.CHAT,
+                body=f"お客様が {left} にページを離れ、{settings.MADOGUCHI_CHAT_WAITING_EXPIRE_MINUTES}分たっても"
+                     f"戻らなかったため、待機中のチャットを終了しました。{how}",
+                occurred_at=now,
+            )
+        events.publish_session(session.pk, "state", session=session_payload(session))
+        events.publish_queue_changed()
+    return True
+
+
+def reply_address(case: Case) -> str:
+    """Where a reply by e-mail would go ("" if nowhere): the mail app decides."""
+    from madoguchi.mail.outbound import customer_address
+
+    return customer_address(case)
 
 
 # --- presence, queue, opening hours ---------------------------------------------------------------
@@ -387,6 +466,7 @@ def transcript(session: ChatSession, limit: int = 500) -> list[dict[str, Any]]:
 def session_payload(session: ChatSession) -> dict[str, Any]:
     return {
         "id": session.pk, "state": session.state, "agent": str(session.taken_by) if session.taken_by_id else "",
+        "left_at": session.visitor_left_at.isoformat() if session.visitor_left_at else "",
     }
 
 
@@ -402,5 +482,6 @@ def waiting_payload(limit: int = 50) -> list[dict[str, Any]]:
             "team": str(session.team) if session.team else "",
             "since": session.customer_first_message_at.isoformat() if session.customer_first_message_at else "",
             "page_url": session.page_url,
+            "left_at": session.visitor_left_at.isoformat() if session.visitor_left_at else "",
         })
     return rows

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from madoguchi.cases.services import CaseError
@@ -74,5 +75,8 @@ def end(request: HttpRequest, pk: int) -> HttpResponse:
     services.do_end(session, by=request.user)  # type: ignore[arg-type]
     _changed(session)
     _publish_last_system_message(session)
-    messages.success(request, "チャットを終了しました。続きは案件ページからメールで返信できます。")
+    if session.case is not None and services.reply_address(session.case):
+        messages.success(request, _("チャットを終了しました。続きは案件ページからメールで返信できます。"))
+    else:
+        messages.success(request, _("チャットを終了しました。"))
     return redirect("cases:detail", session.case_id)

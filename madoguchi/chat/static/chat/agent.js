@@ -15,10 +15,17 @@
   if (!list && !panel) return;
   var ws = null, retry = 0, known = null, pending = [], shown = {}, lastCustomerId = 0;
   var sessionId = panel ? +panel.dataset.session : null;
+  var here = panel || list;
+  // Times in the shop's zone (the server's TIME_ZONE), whatever zone the agent's computer is in.
+  var clock;
+  try {
+    clock = new Intl.DateTimeFormat("en-GB", { timeZone: here.dataset.tz || undefined, hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  } catch (e) { clock = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }); }
+  var graceMs = 1000 * (+here.dataset.grace || 60);
 
   function send(obj) { if (ws && ws.readyState === 1) { ws.send(JSON.stringify(obj)); return true; } return false; }
   function newId() { return "a" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
-  function hhmm(iso) { var d = iso ? new Date(iso) : new Date(); return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
+  function hhmm(iso) { return clock.format(iso ? new Date(iso) : new Date()); }
   function csrf() { var i = document.querySelector("input[name=csrfmiddlewaretoken]"); return i ? i.value : ""; }
 
   function connect() {
@@ -62,6 +69,10 @@
       li.appendChild(name);
       li.appendChild(document.createTextNode(" " + s.subject + (s.team ? "（" + s.team + "）" : "") + " ・ " + gettext("待ち時間") + " "));
       var since = document.createElement("span"); since.dataset.since = s.since; li.appendChild(since);
+      var gone = document.createElement("span"); gone.className = "chat-gone"; gone.dataset.left = s.left_at || "";
+      gone.appendChild(document.createTextNode(" ・ "));
+      var goneText = document.createElement("strong"); goneText.dataset.leftText = ""; gone.appendChild(goneText);
+      li.appendChild(gone);
       var form = document.createElement("form");
       form.method = "post"; form.action = "/chat/" + s.id + "/take/"; form.className = "inline";
       var token = document.createElement("input"); token.type = "hidden"; token.name = "csrfmiddlewaretoken"; token.value = csrf();
@@ -85,6 +96,25 @@
       el.textContent = window.madoguchiDuration(s);  // madoguchi/duration.js
       el.classList.toggle("overdue", s > 120);
     });
+    // A visitor who closed the page, once the grace for a page change has passed.
+    document.querySelectorAll("[data-left]").forEach(function (el) {
+      var gone = !!el.dataset.left && Date.now() - new Date(el.dataset.left) >= graceMs;
+      el.hidden = !gone;
+      if (gone) el.querySelector("[data-left-text]").textContent = interpolate(gettext("お客様は退出しました（%(time)s）"), { time: hhmm(el.dataset.left) }, true);
+      if (panel && panel.contains(el)) setComposer(gone);
+    });
+  }
+
+  function setComposer(visitorGone) {
+    var compose = panel.querySelector(".chat-compose");
+    if (!compose) return;
+    var off = visitorGone || panel.dataset.state === "ended";
+    compose.querySelectorAll("textarea, button").forEach(function (el) { el.disabled = off; });
+  }
+
+  function setLeft(leftAt) {
+    var el = panel.querySelector("[data-left]");
+    if (el) { el.dataset.left = leftAt || ""; tick(); }
   }
   setInterval(tick, 1000);
   tick();
@@ -128,6 +158,7 @@
       ev.messages.forEach(function (m) { render(m, false); });
       pending.forEach(function (p) { render({ client_id: p.client_id, sender: "agent", text: p.text }, true); });
       pending.forEach(function (p) { send({ type: "message", session_id: sessionId, client_id: p.client_id, text: p.text }); });
+      setLeft(ev.session.left_at);
       sendRead();
     } else if (ev.type === "ack") {
       pending = pending.filter(function (p) { return p.client_id !== ev.client_id; });
@@ -143,7 +174,12 @@
     } else if (ev.type === "state") {
       var label = { waiting: gettext("待機中"), active: gettext("対応中"), ended: pgettext("チャット", "終了") }[ev.session.state];
       panel.querySelector("[data-chat-state]").textContent = label;
-      if (ev.session.state !== panel.dataset.state) { panel.dataset.state = ev.session.state; if (compose) compose.querySelector("textarea").disabled = ev.session.state === "ended"; }
+      if (ev.session.state !== panel.dataset.state) { panel.dataset.state = ev.session.state; setComposer(false); }
+      var notice = panel.querySelector("[data-left]");
+      if (notice && ev.session.state === "ended") notice.remove();
+      setLeft(ev.session.left_at);
+    } else if (ev.type === "presence") {
+      setLeft(ev.left_at);
     } else if (ev.type === "error") {
       if (ev.client_id) pending = pending.filter(function (p) { return p.client_id !== ev.client_id; });
       errorEl.textContent = ev.message;

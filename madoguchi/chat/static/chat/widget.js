@@ -60,7 +60,16 @@
   $(".title").textContent = title;
 
   function say(el, text) { el.textContent = text || ""; }
-  function hhmm(iso) { var d = iso ? new Date(iso) : new Date(); return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
+  // Times in the shop's zone (welcome.time_zone), as the agents see them and speak of them.
+  var clock = null;
+  function setZone(zone) {
+    try { clock = new Intl.DateTimeFormat("en-GB", { timeZone: zone || undefined, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }); } catch (e) { clock = null; }
+  }
+  setZone("Asia/Tokyo");
+  function hhmm(iso) {
+    var d = iso ? new Date(iso) : new Date();
+    return clock ? clock.format(d) : ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2);
+  }
   function newId() { return "w" + Date.now().toString(36) + Math.random().toString(36).slice(2, 10); }
 
   function render(m, isPending) {
@@ -131,6 +140,7 @@
 
   function handle(ev) {
     if (ev.type === "welcome") {
+      if (ev.time_zone) setZone(ev.time_zone);
       maxChars = ev.max_chars || maxChars;
       maxBytes = ev.max_upload_bytes || maxBytes;
       if (ev.session) {
