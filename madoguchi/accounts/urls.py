@@ -9,6 +9,9 @@ urlpatterns = [
     path("customer-period/", views.save_customer_period, name="save_customer_period"),
     path("categories/", views.add_category, name="add_category"),
     path("audit/", views.settings_audit, name="audit"),
+    path("me/", views.my_settings, name="me"),
+    path("mailbox/", views.save_mailbox, name="add_mailbox"),
+    path("mailbox/<int:pk>/", views.save_mailbox, name="save_mailbox"),
     path("survey/", views.save_survey_delay, name="save_survey_delay"),
     path("dashboard/", views.save_min_sample, name="save_min_sample"),
 ]

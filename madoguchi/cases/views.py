@@ -281,7 +281,7 @@ def _create_from_form(user: User, data: dict[str, Any]) -> Case:
 
     with transaction.atomic():
         customer = customer_for_call(name=data["customer_name"], kana=data["customer_kana"], phone=data["phone"],
-                                     email=data["email"], channel=data["channel"])
+                                     email=data["email"], channel=data["channel"], by=user)
         order = Order.objects.filter(number=data["fact_order_number"].strip()).first() if data["fact_order_number"] else None
         case = services.do_create_case(
             actor=user, customer=customer, subject=data["subject"].strip(), channel=data["channel"],
