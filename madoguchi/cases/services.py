@@ -35,7 +35,7 @@ from madoguchi.cases.models import (
     InteractionKind,
     Status,
 )
-from madoguchi.notifications.services import do_notify
+from madoguchi.notifications.services import do_notify, when
 
 MAX_COMPENSATION_YEN = 10_000_000
 
@@ -494,7 +494,7 @@ def escalate_overdue_commitments(now: dt.datetime | None = None, batch: int = 50
             for person in (commitment.owner, case.assignee):  # who owes it, and who has the case now
                 if person is not None and person.is_active and person not in recipients:
                     recipients.append(person)
-            due = timezone.localtime(commitment.due_at).strftime("%Y-%m-%d %H:%M")
+            due = when(commitment.due_at)
             do_notify(
                 recipients, kind="commitment_overdue", case=case,
                 message=f"{case.number} 約束「{commitment.description}」の期限（{due}）を過ぎています。",

@@ -52,7 +52,14 @@ class Identity(models.Model):
         constraints = [models.UniqueConstraint(fields=["kind", "value"], name="identity_unique_per_kind")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.value}"
+        return f"{self.get_kind_display()}: {self.display}"
+
+    @property
+    def display(self) -> str:
+        """The value as people write it (a phone number with its hyphens)."""
+        from madoguchi.customers.phones import phone_display
+
+        return phone_display(self.value) if self.kind == IdentityKind.PHONE else self.value
 
 
 class MatchState(models.TextChoices):

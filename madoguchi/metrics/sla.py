@@ -26,7 +26,7 @@ from madoguchi.businesshours.calendar import (
 )
 from madoguchi.cases.models import Case, Status
 from madoguchi.metrics.models import CaseSla, SlaBreach, SlaPolicy, SlaTarget
-from madoguchi.notifications.services import do_notify
+from madoguchi.notifications.services import do_notify, when
 
 STOPPED = {Status.WAITING_CUSTOMER, Status.RESOLVED, Status.CLOSED}
 DONE = {Status.RESOLVED, Status.CLOSED}
@@ -270,7 +270,7 @@ def _send_warnings(target: str, now: dt.datetime, batch: int) -> int:
             due = timezone.localtime(getattr(locked, f"{target}_due"))
             who = [case.assignee] if case.assignee else approvers_for(None, case.team)
             do_notify(who, kind="sla_warning", case=case,
-                      message=f"{case.number} {_label(target)}の期限（{due:%m/%d %H:%M}）が近づいています。")
+                      message=f"{case.number} {_label(target)}の期限（{when(due)}）が近づいています。")
             sent += 1
     return sent
 
@@ -301,7 +301,7 @@ def _record_breaches(target: str, now: dt.datetime, batch: int) -> int:
             leads = approvers_for(case.assignee, case.team)
             breach.escalated_to.set(leads)
             do_notify(leads, kind="sla_breach", case=case,
-                      message=f"{case.number} {_label(target)}のSLA期限（{timezone.localtime(due):%m/%d %H:%M}）を超過しました。")
+                      message=f"{case.number} {_label(target)}のSLA期限（{when(due)}）を超過しました。")
             recorded += 1
     return recorded
 

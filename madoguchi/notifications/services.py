@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from django.utils import timezone
@@ -11,6 +12,12 @@ from madoguchi.notifications.models import Notification
 if TYPE_CHECKING:
     from madoguchi.accounts.models import User
     from madoguchi.cases.models import Case
+
+
+def when(moment: dt.datetime) -> str:
+    """A date and time inside a notification's text, in the shop's zone and in the format every
+    page shows times in (the notification list's own column, the case page: Y/m/d H:i)."""
+    return timezone.localtime(moment).strftime("%Y/%m/%d %H:%M")
 
 
 def do_notify(users: list[User], *, kind: str, message: str, case: Case | None = None) -> list[Notification]:
