@@ -6,8 +6,14 @@ import argparse
 import gc
 import os
 import secrets
+import shutil
 import sys
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from madoguchi.worker_process import EmbeddedWorker
 
 
 def _setup_django() -> None:
@@ -57,24 +63,26 @@ def serve(args: argparse.Namespace) -> None:
     _migrate()
     created = ensure_first_admin()
     # The listeners start before the banner, so the banner says what really listens.
-    failed: dict[str, OSError] = {}
-    for extra in _embedded_services(args):
-        try:
-            extra()
-        except OSError as error:
-            # A listener that cannot bind (port taken) must not take the whole desk down.
-            failed[extra.__name__] = error
+    worker, failed = _start_beside_web(args)
     print(banner(args.host, args.port, created, failed, settings.DATA_DIR), flush=True)
     import uvicorn
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     from madoguchi.asgi import application
+    from madoguchi.chat.bridge import with_event_bridge
 
+    app = ASGIStaticFilesHandler(application)
     tune_garbage_collector()
-    # No permessage-deflate: chat frames are small JSON, and compressing them cost CPU on every
-    # frame and ~40 MiB of zlib state per 1,000 sockets (docs/benchmarks.md, live chat).
-    uvicorn.run(ASGIStaticFilesHandler(application), host=args.host, port=args.port, log_level="warning",
-                ws_max_size=2 * 1024 * 1024, ws_per_message_deflate=False)
+    try:
+        # No permessage-deflate: chat frames are small JSON, and compressing them cost CPU on every
+        # frame and ~40 MiB of zlib state per 1,000 sockets (docs/benchmarks.md, live chat).
+        uvicorn.run(with_event_bridge(app, worker.events_socket) if worker else app, host=args.host, port=args.port,
+                    log_level="warning", ws_max_size=2 * 1024 * 1024, ws_per_message_deflate=False,
+                    lifespan="on" if worker else "off")
+    finally:
+        if worker is not None:
+            worker.stop()
+            shutil.rmtree(Path(worker.events_socket).parent, ignore_errors=True)
 
 
 def banner(host: str, port: int, created: tuple[str, str] | None, failed: dict[str, OSError], data_dir: Path) -> str:
@@ -182,25 +190,22 @@ def _login_lines(created: tuple[str, str] | None, data_dir: Path) -> list[str]:
     return lines
 
 
-def _embedded_services(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
-    """Things `serve` starts inside its own process on the embedded default."""
-    starters = []
-    if not args.no_worker:
-        starters.append(_start_task_consumer)
-    # Channels (mail's SMTP receiver, …) register their own starters here.
-    from madoguchi.embedded import embedded_starters
-
-    starters.extend(embedded_starters())
-    return starters
-
-
-def _start_task_consumer() -> None:
+def _start_beside_web(args: argparse.Namespace) -> tuple[EmbeddedWorker | None, dict[str, OSError]]:
+    """The background jobs and the listeners (SMTP, …) run in the embedded worker process, so
+    their CPU never holds the web's interpreter lock (madoguchi/worker_process.py). With
+    --no-worker (`madoguchi worker` processes take the jobs) or jobs run at once, the listeners
+    run in this process."""
+    from django.conf import settings
     from huey.contrib.djhuey import HUEY
 
-    if HUEY.immediate:
-        return
-    consumer = HUEY.create_consumer(workers=2, worker_type="thread", periodic=True)
-    consumer.start()  # worker and scheduler threads; uvicorn keeps the main thread
+    from madoguchi.embedded import run_starters
+    from madoguchi.worker_process import EmbeddedWorker
+
+    if args.no_worker or HUEY.immediate:
+        return None, run_starters()
+    events_socket = str(Path(tempfile.mkdtemp(prefix="madoguchi-")) / "events.sock")  # mode 0700
+    worker = EmbeddedWorker(events_socket, workers=int(settings.HUEY["consumer"]["workers"]))  # type: ignore[index]
+    return worker, worker.start()
 
 
 def worker(args: argparse.Namespace) -> None:

@@ -11,13 +11,15 @@ from pathlib import Path
 
 import dj_database_url
 
-from madoguchi.env import env_bool, env_int, env_list, env_str, secret_key
+from madoguchi.env import env_bool, env_int, env_list, env_str, private_data_dir, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent
-DATA_DIR = Path(env_str("MADOGUCHI_DATA_DIR", "madoguchi-data")).resolve()
+DATA_DIR = private_data_dir(Path(env_str("MADOGUCHI_DATA_DIR", "madoguchi-data")).resolve())
 
 SECRET_KEY = secret_key(DATA_DIR)
 DEBUG = env_bool("MADOGUCHI_DEBUG", False)
+# Behind a reverse proxy (docs/deploy.md): trust its X-Forwarded-For (last hop) and -Proto.
+MADOGUCHI_BEHIND_PROXY = env_bool("MADOGUCHI_BEHIND_PROXY", False)
 ALLOWED_HOSTS = env_list("MADOGUCHI_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("MADOGUCHI_CSRF_TRUSTED_ORIGINS", [])
 # Public address of the desk, used in links that leave it (emails, widget snippet).
@@ -76,6 +78,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "madoguchi.navigation.nav_badges",
             ],
+            "builtins": ["madoguchi.accounts.templatetags.figures"],
         },
     },
 ]
@@ -115,8 +118,11 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "cases:inbox"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": env_int("MADOGUCHI_PASSWORD_MIN_LENGTH", 12)}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 # --- Language and time ----------------------------------------------------------------------
@@ -135,6 +141,12 @@ MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MADOGUCHI_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
 
+# --- Login throttling (accounts/throttle.py) -------------------------------------------------------
+MADOGUCHI_LOGIN_DELAY_AFTER = env_int("MADOGUCHI_LOGIN_DELAY_AFTER", 3)  # failures of an account, then 2, 4, 8 … s
+MADOGUCHI_LOGIN_ADDRESS_DELAY_AFTER = env_int("MADOGUCHI_LOGIN_ADDRESS_DELAY_AFTER", 20)  # failures from one address
+MADOGUCHI_LOGIN_LOCK_AFTER = env_int("MADOGUCHI_LOGIN_LOCK_AFTER", 10)  # failures of an account, then locked
+MADOGUCHI_LOGIN_LOCK_MINUTES = env_int("MADOGUCHI_LOGIN_LOCK_MINUTES", 60)
+
 # --- Channels (WebSockets) ---------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
@@ -144,6 +156,11 @@ if REDIS_URL:
             "CONFIG": {"hosts": [REDIS_URL]},
         }
     }
+elif env_str("MADOGUCHI_EMBEDDED_EVENTS_SOCKET", ""):
+    # The embedded worker process of `serve` (madoguchi/worker_process.py): its chat events go
+    # to the web process through a Unix socket (chat/bridge.py). Set by `serve`, not by users.
+    CHANNEL_LAYERS = {"default": {"BACKEND": "madoguchi.chat.bridge.ForwardingLayer",
+                                  "CONFIG": {"path": env_str("MADOGUCHI_EMBEDDED_EVENTS_SOCKET", "")}}}
 else:
     # Channels' in-memory layer without its cost per event of O(all sockets) (chat/layers.py).
     CHANNEL_LAYERS = {"default": {"BACKEND": "madoguchi.chat.layers.InMemoryLayer"}}
@@ -220,9 +237,27 @@ MAIL_SEND_LEASE_SECONDS = env_int("MADOGUCHI_MAIL_SEND_LEASE_SECONDS", 120)
 MAIL_MAX_ATTEMPTS = env_int("MADOGUCHI_MAIL_MAX_ATTEMPTS", 3)
 
 # --- Security ----------------------------------------------------------------------------------------
+# MADOGUCHI_HTTPS=true when the desk is reached over TLS (docs/deploy.md): secure cookies, plain
+# HTTP redirected, HSTS for a year. Behind a proxy (MADOGUCHI_BEHIND_PROXY) the proxy's
+# X-Forwarded-Proto says whether the browser's connection was TLS.
+HTTPS = env_bool("MADOGUCHI_HTTPS", False)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("MADOGUCHI_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = HTTPS or env_bool("MADOGUCHI_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = env_int("MADOGUCHI_HSTS_SECONDS", 31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("MADOGUCHI_HSTS_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("MADOGUCHI_HSTS_PRELOAD", False)
+# Preloading is the domain owner's decision, hard to undo, and needs a submission to the browsers'
+# list: off by default, and `check --deploy` is not to nag about it (W021).
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
+if MADOGUCHI_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Argon2 for new and changed passwords; older hashes still verify and are rehashed at login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 

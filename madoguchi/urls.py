@@ -8,6 +8,9 @@ from django.views.decorators.cache import cache_page
 from django.views.decorators.http import last_modified
 from django.views.i18n import JavaScriptCatalog
 
+from madoguchi.accounts.login import LoginForm
+from madoguchi.health import healthz
+
 # The JavaScript catalogue changes only with a release: cached per language and version, and
 # browsers revalidate it against the time this process started.
 STARTED = timezone.now()
@@ -16,7 +19,8 @@ javascript_catalog = cache_page(86400, key_prefix=f"jsi18n-{version('madoguchi')
 )
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("healthz", healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", javascript_catalog, name="javascript-catalog"),

@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.figures import yen
+
 
 class Role(models.TextChoices):
     ADMIN = "admin", _("管理者")
@@ -53,6 +55,8 @@ class User(AbstractUser):
         _("メールの署名"), blank=True,
         help_text=_("あなたが送るメールに付く署名です。メールボックスの署名の {agent_signature} の位置（なければその上）に入ります。"),
     )
+    # Set by accounts/throttle.py after repeated failed logins; cleared by time or an admin.
+    login_locked_until = models.DateTimeField(_("ログインのロック期限"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("利用者")
@@ -81,7 +85,7 @@ class AuthorityLimit(models.Model):
         verbose_name_plural = _("権限の上限")
 
     def __str__(self) -> str:
-        return f"{self.get_role_display()}: ¥{self.max_compensation_yen:,}"
+        return f"{self.get_role_display()}: {yen(self.max_compensation_yen)}"
 
 
 class SettingsSource(models.TextChoices):
@@ -147,3 +151,21 @@ class CompensationPolicy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_period_days}"
+
+
+class LoginFailure(models.Model):
+    """A failed login (the username tried, which may not exist, and the address); never the
+    password. Counted by accounts/throttle.py."""
+
+    username = models.CharField(_("ユーザー名"), max_length=150)
+    address = models.CharField(_("アドレス"), max_length=45, blank=True)
+    at = models.DateTimeField(_("日時"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ログインの失敗")
+        verbose_name_plural = _("ログインの失敗")
+        indexes = [models.Index(fields=["username", "-at"], name="login_failure_user"),
+                   models.Index(fields=["address", "-at"], name="login_failure_address")]
+
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.address}"

@@ -14,4 +14,5 @@ urlpatterns = [
     path("mailbox/<int:pk>/", views.save_mailbox, name="save_mailbox"),
     path("survey/", views.save_survey_delay, name="save_survey_delay"),
     path("dashboard/", views.save_min_sample, name="save_min_sample"),
+    path("users/<int:user_id>/unlock/", views.unlock_login, name="unlock"),
 ]

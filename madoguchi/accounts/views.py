@@ -18,11 +18,12 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from madoguchi.accounts import audit
+from madoguchi.accounts import audit, throttle
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.forms import (
     AuthorityLimitsForm,
@@ -96,6 +97,7 @@ def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, cat
         "categories": Category.objects.all(),
         "teams": Team.objects.select_related("lead").prefetch_related("members"),
         "users": User.objects.select_related("team").order_by("username"),
+        "now": timezone.now(),
     }, status=status)
 
 
@@ -226,3 +228,11 @@ def my_settings(request: HttpRequest) -> HttpResponse:
     before = audit.snapshot(user)
     form = OwnSignatureForm(request.POST, instance=user)
     return _save_audited(request, form, before, _("署名を保存しました。"), lambda: page(form, 400), to="accounts:me")
+
+
+@admin_required
+@require_POST
+def unlock_login(request: HttpRequest, user_id: int) -> HttpResponse:
+    throttle.do_unlock(get_object_or_404(User, pk=user_id), request.user)
+    messages.success(request, _("ログインのロックを解除しました。"))
+    return redirect("accounts:settings")

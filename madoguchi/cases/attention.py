@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from madoguchi.accounts.models import User
 from madoguchi.accounts.services import approvers_for
 from madoguchi.cases.models import Case, Interaction, InteractionKind, Status
@@ -43,7 +45,8 @@ def on_status_changed(sender: Any, case: Case, old: str, new: str, actor: User |
     recipients = [assignee] if assignee is not None and assignee.is_active else approvers_for(None, case.team)
     if recipients:
         do_notify(recipients, kind="case_reopened", case=case,
-                  message=f"{case.number} {case.subject} にお客様から返信があり、対応中に戻りました。")
+                  message=gettext_noop("%(case)s %(subject)s にお客様から返信があり、対応中に戻りました。"),
+                  params={"case": case.number, "subject": case.subject})
 
 
 def do_mark_seen(case: Case, user: User) -> bool:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from madoguchi.accounts.services import customer_period_days
 from madoguchi.cases.models import Case, Compensation, CompensationState
 from madoguchi.customers.models import Customer
+from madoguchi.figures import yen
 
 COUNTED_STATES = (CompensationState.GRANTED, CompensationState.PENDING)
 
@@ -63,14 +64,14 @@ class Exposure:
             return ""
         case_before = self.case_granted + self.case_pending
         customer_before = self.customer_granted + self.customer_pending
-        numbers = {"limit": f"¥{limit_yen:,}", "amount": f"¥{amount_yen:,}"}
+        numbers = {"limit": yen(limit_yen), "amount": yen(amount_yen)}
         if case_before and case_before + amount_yen > limit_yen:
             return _("この案件ですでに %(before)s の補償を付与・申請しているため、合計 %(total)s が権限の上限 %(limit)s を超えます。") % {
-                **numbers, "before": f"¥{case_before:,}", "total": f"¥{case_before + amount_yen:,}"}
+                **numbers, "before": yen(case_before), "total": yen(case_before + amount_yen)}
         if customer_before and customer_before + amount_yen > limit_yen:
             return _("このお客様には過去%(days)s日間にすでに %(before)s の補償を付与・申請しているため、合計 %(total)s が権限の上限 %(limit)s を超えます。") % {
-                **numbers, "days": self.period_days, "before": f"¥{customer_before:,}",
-                "total": f"¥{customer_before + amount_yen:,}"}
+                **numbers, "days": self.period_days, "before": yen(customer_before),
+                "total": yen(customer_before + amount_yen)}
         return _("金額 %(amount)s が権限の上限 %(limit)s を超えます。") % numbers
 
 

@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.figures import yen
+
 
 class Channel(models.TextChoices):
     EMAIL = "email", _("メール")
@@ -252,7 +254,7 @@ class Compensation(models.Model):
         indexes = [models.Index(fields=["created_at"], name="compensation_pending", condition=Q(state="pending"))]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} ¥{self.amount_yen:,}"
+        return f"{self.get_kind_display()} {yen(self.amount_yen)}"
 
 
 class Handover(models.Model):

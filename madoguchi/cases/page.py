@@ -30,6 +30,7 @@ from madoguchi.cases.models import (
 from madoguchi.cases.steps import CHECKLIST_ITEMS, CaseFacts, current_step, seven_steps
 from madoguchi.cases.templatetags.desk import AUDIT_LABELS
 from madoguchi.customers.models import IdentityKind
+from madoguchi.figures import sep
 from madoguchi.shop.models import Carrier
 
 # Relations loaded with the case in its one query. Other apps add theirs in AppConfig.ready()
@@ -128,20 +129,21 @@ def timeline(case: Case, interactions: list[InteractionRow], handovers: list[Han
     channels = {value: e(str(label)) for value, label in Channel.choices}
     staff_label, unassigned, handover_label = e(_("担当")), _("未割り当て"), e(_("引き継ぎ"))
     customer = e(case.customer.name)
+    dot = f" {e(sep())} "
     for item in interactions:
         if item.author_label:
-            who = f" ・ {staff_label}: {e(item.author_label)}"
+            who = f"{dot}{staff_label}: {e(item.author_label)}"
         elif item.kind == InteractionKind.INBOUND:
-            who = f" ・ {customer}"
+            who = f"{dot}{customer}"
         else:
             who = ""
-        body = (f'<div class="entry-head"><strong>{kinds.get(item.kind, e(item.kind))}</strong> ・ '
-                f'{channels.get(item.channel, e(item.channel))} ・ <time>{_stamp(item.occurred_at, zone)}</time>{who}</div>\n'
+        body = (f'<div class="entry-head"><strong>{kinds.get(item.kind, e(item.kind))}</strong>{dot}'
+                f'{channels.get(item.channel, e(item.channel))}{dot}<time>{_stamp(item.occurred_at, zone)}</time>{who}</div>\n'
                 f'<div class="body">{_text_html(item.body)}</div>')
         entries.append((item.occurred_at, TimelineEntry(f"k-{item.kind}", mark_safe(body),  # noqa: S308 - escaped above
                                                         item, item.channel == Channel.EMAIL)))
     for handover in handovers:
-        body = (f'<div class="entry-head"><strong>{handover_label}</strong> ・ <time>{_stamp(handover.created_at, zone)}</time> ・ '
+        body = (f'<div class="entry-head"><strong>{handover_label}</strong>{dot}<time>{_stamp(handover.created_at, zone)}</time>{dot}'
                 f'{e(handover.from_label or unassigned)} → {e(handover.to_label)}</div>\n'
                 f'<div class="body">{_text_html(handover.note)}</div>')
         entries.append((handover.created_at, TimelineEntry("k-handover", mark_safe(body), handover, False)))  # noqa: S308

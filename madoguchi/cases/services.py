@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from madoguchi.accounts.models import Team, User
 from madoguchi.accounts.services import (
@@ -35,7 +36,7 @@ from madoguchi.cases.models import (
     InteractionKind,
     Status,
 )
-from madoguchi.notifications.services import do_notify, when
+from madoguchi.notifications.services import do_notify, msgid
 
 MAX_COMPENSATION_YEN = 10_000_000
 
@@ -353,7 +354,8 @@ def do_hand_over(
         changes["commitments"] = moved
     _audit(current, actor, "handed_over", changes)
     if to_user is not None and to_user != actor:
-        do_notify([to_user], kind="handover", case=current, message=f"{current.number} {current.subject} を{actor}さんから引き継ぎました。")
+        do_notify([to_user], kind="handover", case=current, message=gettext_noop("%(case)s %(subject)s を%(actor)sさんから引き継ぎました。"),
+                  params={"case": current.number, "subject": current.subject, "actor": str(actor)})
     return handover
 
 
@@ -429,8 +431,9 @@ def do_request_compensation(case: Case, *, actor: User, kind: str, amount_yen: i
     if not within:
         do_notify(
             approvers_for_request(actor, case.team, totals.if_approved(amount_yen)), kind="approval", case=case,
-            message=f"{case.number} {compensation.get_kind_display()} {amount_yen:,}円の承認依頼（{actor}さん、上限{limit or 0:,}円、"
-                    f"承認後の合計{totals.if_approved(amount_yen):,}円）",
+            message=gettext_noop("%(case)s %(kind_label)s %(amount_yen)sの承認依頼（%(actor)sさん、上限%(limit_yen)s、承認後の合計%(total_yen)s）"),
+            params={"case": case.number, "kind_label": msgid(compensation.get_kind_display()), "amount_yen": amount_yen, "actor": str(actor),
+                    "limit_yen": limit or 0, "total_yen": totals.if_approved(amount_yen)},
         )
     return compensation
 
@@ -464,10 +467,11 @@ def do_decide_compensation(compensation: Compensation, *, actor: User, approve: 
     told = [person for person in (case.assignee, current.requested_by)
             if person is not None and person.is_active and person.pk != actor.pk]
     if told:
-        verdict = "承認" if approve else "却下"
         do_notify(
             list({person.pk: person for person in told}.values()), kind="approval_decided", case=case,
-            message=f"{case.number} {current.get_kind_display()} {current.amount_yen:,}円が{verdict}されました。",
+            message=gettext_noop("%(case)s %(kind_label)s %(amount_yen)sが承認されました。") if approve
+            else gettext_noop("%(case)s %(kind_label)s %(amount_yen)sが却下されました。"),
+            params={"case": case.number, "kind_label": msgid(current.get_kind_display()), "amount_yen": current.amount_yen},
         )
     return current
 
@@ -494,10 +498,10 @@ def escalate_overdue_commitments(now: dt.datetime | None = None, batch: int = 50
             for person in (commitment.owner, case.assignee):  # who owes it, and who has the case now
                 if person is not None and person.is_active and person not in recipients:
                     recipients.append(person)
-            due = when(commitment.due_at)
             do_notify(
                 recipients, kind="commitment_overdue", case=case,
-                message=f"{case.number} 約束「{commitment.description}」の期限（{due}）を過ぎています。",
+                message=gettext_noop("%(case)s 約束「%(promise)s」の期限（%(due_at)s）を過ぎています。"),
+                params={"case": case.number, "promise": commitment.description, "due_at": commitment.due_at.isoformat()},
             )
             _audit(case, None, "commitment_escalated", {"description": commitment.description})
             signals.commitment_overdue.send(sender=Commitment, commitment=commitment, recipients=recipients)

@@ -31,7 +31,7 @@ class ContactForm(PublicForm):
     message = forms.CharField(label=_("お問い合わせ内容"), max_length=5000, widget=forms.Textarea(attrs={"rows": 6}))
 
 
-RATINGS = [(5, "★★★★★ とても満足"), (4, "★★★★ 満足"), (3, "★★★ ふつう"), (2, "★★ 不満"), (1, "★ とても不満")]
+RATINGS = [(5, _("★★★★★ とても満足")), (4, _("★★★★ 満足")), (3, _("★★★ ふつう")), (2, _("★★ 不満")), (1, _("★ とても不満"))]
 
 
 class FeedbackForm(PublicForm):

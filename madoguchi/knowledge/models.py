@@ -160,7 +160,7 @@ class RuleVersion(models.Model):
         constraints = [models.UniqueConstraint(fields=["rule", "effective_from"], name="rule_version_per_day")]
 
     def __str__(self) -> str:
-        return f"{self.rule.title}（{self.effective_from:%Y/%m/%d}〜）"
+        return _("%(title)s（%(date)s〜）") % {"title": self.rule.title, "date": f"{self.effective_from:%Y/%m/%d}"}
 
 
 class CustomerFlag(models.Model):

@@ -7,6 +7,7 @@ import math
 
 from django.db import transaction
 from django.db.models import Avg, Count
+from django.utils.translation import gettext as _
 
 from madoguchi.accounts.models import User
 from madoguchi.cases.models import Case
@@ -24,8 +25,8 @@ class MetricsError(ValueError):
 @transaction.atomic
 def do_record_outcome(case: Case, *, actor: User, flags: dict[str, bool]) -> Outcome:
     if flags.get("kept") and flags.get("cancelled"):
-        raise MetricsError("「解約された」と「解約を思いとどまってもらえた」は同時に選べません。")
-    outcome, _ = Outcome.objects.update_or_create(
+        raise MetricsError(_("「解約された」と「解約を思いとどまってもらえた」は同時に選べません。"))
+    outcome, _created = Outcome.objects.update_or_create(
         case=case, defaults={**{k: bool(flags.get(k)) for k in OUTCOME_FLAGS}, "recorded_by": actor}
     )
     mark_dirty(case.received_at)
@@ -55,12 +56,12 @@ def do_review(
     case: Case, *, reviewer: User, scores: dict[str, int], comment: str, notes: dict[str, str] | None = None
 ) -> QualityReview:
     if not can_review(reviewer, case):
-        raise MetricsError("応対品質の評価は、案件のチームのリーダーまたは管理者が行います。")
+        raise MetricsError(_("応対品質の評価は、案件のチームのリーダーまたは管理者が行います。"))
     if case.assignee is None:
-        raise MetricsError("担当者のいない案件は評価できません。")
+        raise MetricsError(_("担当者のいない案件は評価できません。"))
     for name in QualityReview.DIMENSIONS:
         if scores.get(name) not in (1, 2, 3, 4, 5):
-            raise MetricsError("6つの観点すべてに1〜5の点数をつけてください。")
+            raise MetricsError(_("6つの観点すべてに1〜5の点数をつけてください。"))
     return QualityReview.objects.create(
         case=case, agent=case.assignee, reviewer=reviewer, team=case.team or case.assignee.team,
         comment=comment.strip()[:4000], **{name: scores[name] for name in QualityReview.DIMENSIONS},
@@ -97,7 +98,7 @@ def do_set_target(code: str, value: float | None) -> None:
     from madoguchi.metrics.definitions import CHANGE_TARGETS
 
     if code not in MEASURES_BY_CODE and code not in CHANGE_TARGETS:
-        raise MetricsError("不明な指標です。")
+        raise MetricsError(_("不明な指標です。"))
     if value is not None and not math.isfinite(value):
         raise ValueError(value)
     if value is None:

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from madoguchi.accounts.services import approvers_for
 from madoguchi.businesshours.calendar import (
@@ -26,7 +27,7 @@ from madoguchi.businesshours.calendar import (
 )
 from madoguchi.cases.models import Case, Status
 from madoguchi.metrics.models import CaseSla, SlaBreach, SlaPolicy, SlaTarget
-from madoguchi.notifications.services import do_notify, when
+from madoguchi.notifications.services import do_notify, msgid
 
 STOPPED = {Status.WAITING_CUSTOMER, Status.RESOLVED, Status.CLOSED}
 DONE = {Status.RESOLVED, Status.CLOSED}
@@ -267,10 +268,10 @@ def _send_warnings(target: str, now: dt.datetime, batch: int) -> int:
             if not warned:
                 continue
             case = sla.case
-            due = timezone.localtime(getattr(locked, f"{target}_due"))
             who = [case.assignee] if case.assignee else approvers_for(None, case.team)
             do_notify(who, kind="sla_warning", case=case,
-                      message=f"{case.number} {_label(target)}の期限（{when(due)}）が近づいています。")
+                      message=gettext_noop("%(case)s %(target_label)sの期限（%(due_at)s）が近づいています。"),
+                      params={"case": case.number, "target_label": msgid(SlaTarget(target).label), "due_at": getattr(locked, f"{target}_due").isoformat()})
             sent += 1
     return sent
 
@@ -301,7 +302,8 @@ def _record_breaches(target: str, now: dt.datetime, batch: int) -> int:
             leads = approvers_for(case.assignee, case.team)
             breach.escalated_to.set(leads)
             do_notify(leads, kind="sla_breach", case=case,
-                      message=f"{case.number} {_label(target)}のSLA期限（{when(due)}）を超過しました。")
+                      message=gettext_noop("%(case)s %(target_label)sのSLA期限（%(due_at)s）を超過しました。"),
+                      params={"case": case.number, "target_label": msgid(SlaTarget(target).label), "due_at": due.isoformat()})
             recorded += 1
     return recorded
 

@@ -25,6 +25,8 @@ from django.core import signing
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from madoguchi.accounts.services import approvers_for
 from madoguchi.cases.automatic import do_send_automatic
@@ -153,16 +155,16 @@ def survey_from_token(token: str, now: dt.datetime | None = None) -> Survey:
     try:
         nonce = signing.loads(token, salt=SALT)
     except signing.BadSignature as error:
-        raise SurveyError("このアンケートのリンクは正しくありません。メールに記載のリンクをそのままお使いください。") from error
+        raise SurveyError(_("このアンケートのリンクは正しくありません。メールに記載のリンクをそのままお使いください。")) from error
     survey = Survey.objects.select_related("case").filter(nonce=nonce).first()
     if survey is None:
-        raise SurveyError("このアンケートは見つかりませんでした。")
+        raise SurveyError(_("このアンケートは見つかりませんでした。"))
     if survey.answered_at is not None:
-        raise SurveyError("このアンケートにはすでにご回答いただいています。ご協力ありがとうございました。")
+        raise SurveyError(_("このアンケートにはすでにご回答いただいています。ご協力ありがとうございました。"))
     if survey.expires_at is None:  # not sent yet: nobody outside the desk has the link
-        raise SurveyError("このアンケートはまだ受け付けていません。")
+        raise SurveyError(_("このアンケートはまだ受け付けていません。"))
     if (now or timezone.now()) >= survey.expires_at:
-        raise SurveyError("このアンケートの回答期限が過ぎています。ご意見はお問い合わせ窓口までお寄せください。")
+        raise SurveyError(_("このアンケートの回答期限が過ぎています。ご意見はお問い合わせ窓口までお寄せください。"))
     return survey
 
 
@@ -170,14 +172,14 @@ def _parse_int(raw: str | None, low: int, high: int, label: str, required: bool)
     raw = (raw or "").strip()
     if not raw:
         if required:
-            raise SurveyError(f"{label}を選んでください。")
+            raise SurveyError(_("%(label)sを選んでください。") % {"label": _(label)})
         return None
     try:
         value = int(raw)
     except ValueError as error:
-        raise SurveyError(f"{label}は{low}〜{high}の数字で選んでください。") from error
+        raise SurveyError(_("%(label)sは%(low)s〜%(high)sの数字で選んでください。") % {"label": _(label), "low": low, "high": high}) from error
     if not low <= value <= high:
-        raise SurveyError(f"{label}は{low}〜{high}の数字で選んでください。")
+        raise SurveyError(_("%(label)sは%(low)s〜%(high)sの数字で選んでください。") % {"label": _(label), "low": low, "high": high})
     return value
 
 
@@ -187,9 +189,9 @@ def do_answer(token: str, *, rating: str | None, nps: str | None, comment: str, 
     survey = survey_from_token(token, now)
     survey = Survey.objects.select_for_update(of=("self",)).select_related("case__team__lead", "case__assignee").get(pk=survey.pk)
     if survey.answered_at is not None:  # answered in another tab meanwhile
-        raise SurveyError("このアンケートにはすでにご回答いただいています。ご協力ありがとうございました。")
-    survey.rating = _parse_int(rating, 1, 5, "満足度", True)
-    survey.nps = _parse_int(nps, 0, 10, "おすすめ度", False)
+        raise SurveyError(_("このアンケートにはすでにご回答いただいています。ご協力ありがとうございました。"))
+    survey.rating = _parse_int(rating, 1, 5, gettext_noop("満足度"), True)
+    survey.nps = _parse_int(nps, 0, 10, gettext_noop("おすすめ度"), False)
     survey.comment = comment.strip()[:2000]
     survey.answered_at = now
     survey.save()
@@ -204,7 +206,8 @@ def _follow_up(case: Case, survey: Survey) -> FollowUp:
     leads = approvers_for(case.assignee, case.team)
     follow_up = FollowUp.objects.create(case=case, survey=survey, assigned_to=leads[0] if leads else None)
     do_notify(leads, kind="survey_low", case=case,
-              message=f"{case.number} アンケートで満足度{survey.rating}の回答がありました。フォローをお願いします。")
+              message=gettext_noop("%(case)s アンケートで満足度%(rating)sの回答がありました。フォローをお願いします。"),
+              params={"case": case.number, "rating": survey.rating})
     note = f"満足度アンケート: {survey.rating}（5段階）。コメント: {survey.comment or '（なし）'}"
     do_add_interaction(case, actor=None, kind=InteractionKind.NOTE, channel=case.channel, body=note, occurred_at=survey.answered_at)
     return follow_up
@@ -220,9 +223,9 @@ def closes_follow_up(user: Any, follow_up: FollowUp) -> bool:
 
 def do_close_follow_up(follow_up: FollowUp, *, actor, note: str) -> FollowUp:
     if follow_up.done_at is not None:
-        raise SurveyError("このフォローはすでに完了しています。")
+        raise SurveyError(_("このフォローはすでに完了しています。"))
     if not closes_follow_up(actor, follow_up):
-        raise SurveyError("このフォローを完了にできるのは、割り当てられた人、案件のチームのリーダー、管理者です。")
+        raise SurveyError(_("このフォローを完了にできるのは、割り当てられた人、案件のチームのリーダー、管理者です。"))
     follow_up.done_at = timezone.now()
     follow_up.done_by = actor
     follow_up.note = note.strip()[:2000]

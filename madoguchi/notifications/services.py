@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from madoguchi.notifications.models import Notification
 
@@ -14,16 +13,20 @@ if TYPE_CHECKING:
     from madoguchi.cases.models import Case
 
 
-def when(moment: dt.datetime) -> str:
-    """A date and time inside a notification's text, in the shop's zone and in the format every
-    page shows times in (the notification list's own column, the case page: Y/m/d H:i)."""
-    return timezone.localtime(moment).strftime("%Y/%m/%d %H:%M")
-
-
-def do_notify(users: list[User], *, kind: str, message: str, case: Case | None = None) -> list[Notification]:
+def do_notify(users: list[User], *, kind: str, message: str, case: Case | None = None,
+              params: dict[str, Any] | None = None) -> list[Notification]:
+    """`message` with `params`: a msgid marked with gettext_noop, shown in the reader's language
+    (Notification.text says how params are shown)."""
     return Notification.objects.bulk_create(
-        [Notification(user=user, case=case, kind=kind, message=message[:300]) for user in users]
+        [Notification(user=user, case=case, kind=kind, message=message[:300], params=params or {}) for user in users]
     )
+
+
+def msgid(label: Any) -> str:
+    """The catalogue's msgid of a translated label (a choice's label), to store as a *_label
+    param: shown again in the reader's language."""
+    with translation.override(None):
+        return str(label)
 
 
 def unread_for(user: User, limit: int = 20) -> list[Notification]:

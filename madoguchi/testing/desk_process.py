@@ -57,11 +57,11 @@ class ServedDesk:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, seconds: float = 180) -> None:
+    def start(self, seconds: float = 180, *args: str) -> None:
         with open(self.log_path, "a") as log:
             log.write(f"\n=== start {self.starts + 1} ===\n")
             log.flush()
-            self.process = subprocess.Popen([MADOGUCHI, "serve", "--port", str(self.port)], env=self.env, stdout=log,
+            self.process = subprocess.Popen([MADOGUCHI, "serve", "--port", str(self.port), *args], env=self.env, stdout=log,
                                             stderr=subprocess.STDOUT, text=True)
         self.starts += 1
         deadline = time.monotonic() + seconds

@@ -87,7 +87,7 @@ def test_a_users_role_changed_in_the_admin_is_in_the_trail_and_a_password_is_nev
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     response = client.post(f"/admin/accounts/user/{agent.pk}/password/", {
-        "password1": "新しい合言葉-2026", "password2": "新しい合言葉-2026", "usable_password": "true",
+        "password1": "新しい長い合言葉-2026", "password2": "新しい長い合言葉-2026", "usable_password": "true",
     })
     assert response.status_code == 302
     html = audit_page(client)

@@ -27,11 +27,6 @@ def inbox_rows(rows: list[Any], last_cells: dict[int, str] | None = None) -> str
     ))
 
 
-@register.filter
-def yen(value: int | None) -> str:
-    return f"¥{value or 0:,}"
-
-
 AUDIT_LABELS = {
     "created": _("案件を登録"),
     "updated": _("記録を更新"),

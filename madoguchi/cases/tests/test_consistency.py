@@ -78,9 +78,10 @@ def test_notification_dates_are_written_as_every_page_writes_them(client) -> Non
     CommitmentFactory(case=case, due_at=due)
     escalate_overdue_commitments(now=due + dt.timedelta(hours=1))
     note = Notification.objects.get(user=lead)
-    assert "（2026/03/04 09:05）" in note.message
+    assert "（2026/03/04 09:05）" in note.text
     client.force_login(lead)
     page = client.get("/notifications/").content.decode()
+    assert "（2026/03/04 09:05）" in page
     assert f"<time>{timezone.localtime(note.created_at):%Y/%m/%d %H:%M}</time>" in page  # the list's own column
 
 

@@ -66,7 +66,7 @@ def test_a_decision_after_a_handover_reaches_the_current_assignee_and_the_reques
     assert client.post(f"/approvals/{request.pk}/", {"decision": "approve"}).status_code == 302
     told = set(Notification.objects.filter(kind="approval_decided").values_list("user", flat=True))
     assert told == {team.next_agent.pk, team.agent.pk}
-    message = Notification.objects.get(kind="approval_decided", user=team.next_agent).message
+    message = Notification.objects.get(kind="approval_decided", user=team.next_agent).text
     assert "5,000円が承認されました" in message
 
 
@@ -78,7 +78,7 @@ def test_a_customer_reply_that_reopens_a_resolved_case_tells_the_assignee(client
     assert case.status == Status.OPEN
     told = Notification.objects.filter(kind="case_reopened", case=case)
     assert list(told.values_list("user", flat=True)) == [team.agent.pk]
-    assert "お客様から返信があり、対応中に戻りました" in told.get().message
+    assert "お客様から返信があり、対応中に戻りました" in told.get().text
     client.force_login(team.agent)
     assert "対応中に戻りました" in client.get("/notifications/").content.decode()
 

@@ -8,8 +8,10 @@ processes share the Redis channel layer (database 11, flushed first).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import http.cookiejar
+import json
 import os
 import re
 import socket
@@ -129,16 +131,19 @@ def _shop_server(desk: Desk) -> ThreadingHTTPServer:
 
 
 @contextlib.contextmanager
-def running_desk(processes: int = 2, redis: bool | None = None, env: dict[str, str] | None = None) -> Iterator[Desk]:
+def running_desk(processes: int = 2, redis: bool | None = None, env: dict[str, str] | None = None,
+                 worker: bool = False) -> Iterator[Desk]:
     """`processes` serve processes on one database (and Redis), plus a shop site on its own port.
-    `env` adds or overrides environment variables of the servers (the benchmark's)."""
+    `env` adds or overrides environment variables of the servers (the benchmark's). With
+    `worker`, each serve runs its embedded worker process (as `bin/start` does) instead of
+    running tasks at once."""
     extra_env = env or {}
     use_redis = redis_available() if redis is None else redis
     with own_database() as database_url, tempfile.TemporaryDirectory(prefix="chat-e2e-") as data_dir:
         shop_url = f"http://127.0.0.1:{free_port()}"
         env = {
             **os.environ, "DATABASE_URL": database_url, "MADOGUCHI_DATA_DIR": data_dir,
-            "MADOGUCHI_TASKS_IMMEDIATE": "true", "MADOGUCHI_CHAT_BUSINESS_HOURS": "false",
+            "MADOGUCHI_TASKS_IMMEDIATE": "false" if worker else "true", "MADOGUCHI_CHAT_BUSINESS_HOURS": "false",
             "MADOGUCHI_CHAT_ALLOWED_ORIGINS": shop_url, "MADOGUCHI_FORM_MIN_SECONDS": "1",
             "MADOGUCHI_SMTP_OUT_PORT": str(free_port()), "MADOGUCHI_ADMIN_PASSWORD": PASSWORD,
             "PYTHONUNBUFFERED": "1", "MADOGUCHI_SMTP_PORT": "0", **extra_env,
@@ -162,7 +167,7 @@ def running_desk(processes: int = 2, redis: bool | None = None, env: dict[str, s
                 log = open(Path(data_dir) / f"serve-{port}.log", "w")  # noqa: SIM115 - closed with the process
                 desk.logs.append(log)
                 desk.processes.append(subprocess.Popen(
-                    [MADOGUCHI, "serve", "--no-worker", "--port", str(port)], env=env,
+                    [MADOGUCHI, "serve", *([] if worker else ["--no-worker"]), "--port", str(port)], env=env,
                     stdout=log, stderr=subprocess.STDOUT, text=True,
                 ))
             for url, process in zip(desk.urls, desk.processes, strict=True):
@@ -179,6 +184,14 @@ def running_desk(processes: int = 2, redis: bool | None = None, env: dict[str, s
                     process.kill()
             for log in desk.logs:
                 log.close()
+
+
+async def next_event(ws: Any, kind: str, timeout: float = 10) -> dict[str, Any]:
+    """The next event of `kind` on a websocket, skipping the others."""
+    while True:
+        event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if event["type"] == kind:
+            return event
 
 
 def login_cookie(base: str, username: str, password: str = PASSWORD) -> str:

@@ -10,33 +10,26 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import websockets
 
-from madoguchi.chat.tests.servers import login_cookie, redis_available, running_desk
-
-
-async def _next(ws, kind: str, timeout: float = 10) -> dict:
-    while True:
-        event = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        if event["type"] == kind:
-            return event
+from madoguchi.chat.tests.servers import login_cookie, next_event, redis_available, running_desk
 
 
 async def _talk(visitor_url: str, agent_url: str, cookie: str, shop: str) -> tuple[dict, dict]:
     async with websockets.connect(agent_url + "/ws/chat/agent/", origin=agent_url.replace("ws", "http", 1), additional_headers={"Cookie": cookie}) as agent, \
             websockets.connect(visitor_url + "/ws/chat/widget/", origin=shop) as visitor:
-        await _next(agent, "waiting")
+        await next_event(agent, "waiting")
         await visitor.send(json.dumps({"type": "hello", "page_url": shop + "/"}))
-        assert (await _next(visitor, "welcome"))["open"] is True
+        assert (await next_event(visitor, "welcome"))["open"] is True
         await visitor.send(json.dumps({"type": "message", "client_id": "mp1", "text": "別のプロセスに届きますか"}))
-        ack = await _next(visitor, "ack")
+        ack = await next_event(visitor, "ack")
         session_id = ack["session"]["id"]
-        waiting = await _next(agent, "waiting")
+        waiting = await next_event(agent, "waiting")
         assert session_id in [s["id"] for s in waiting["sessions"]]
         await agent.send(json.dumps({"type": "watch", "session_id": session_id}))
-        await _next(agent, "welcome")
+        await next_event(agent, "welcome")
         await visitor.send(json.dumps({"type": "message", "client_id": "mp2", "text": "二通目です"}))
-        to_agent = await _next(agent, "message")
+        to_agent = await next_event(agent, "message")
         await visitor.send(json.dumps({"type": "typing", "on": True}))
-        typing = await _next(agent, "typing")
+        typing = await next_event(agent, "typing")
         return to_agent, typing
 
 

@@ -51,7 +51,7 @@ print(case.pk)
 
 LEAD_NOTIFIED = """
 from madoguchi.notifications.models import Notification
-print(Notification.objects.filter(user__username="lead", kind="commitment_overdue", message__contains={what!r}).count())
+print(sum({what!r} in n.text for n in Notification.objects.filter(user__username="lead", kind="commitment_overdue")))
 """
 
 

@@ -95,7 +95,7 @@ def test_authority_rule_page_shows_the_live_limits(client: Any, agent: Any) -> N
     AuthorityLimit.objects.create(role=Role.AGENT, max_compensation_yen=5000)
     client.force_login(agent)
     html = client.get(f"/knowledge/rules/{Rule.objects.get(code='authority').pk}/").content.decode()
-    assert "5000円" in html
+    assert "5,000円" in html
 
 
 def test_case_page_shows_the_rules_of_its_category(client: Any, agent: Any, make_case: Any) -> None:

@@ -82,8 +82,7 @@
     document.querySelectorAll("[data-since]").forEach(function (el) {
       if (!el.dataset.since) return;
       var s = Math.max(0, Math.floor((Date.now() - new Date(el.dataset.since)) / 1000));
-      el.textContent = s >= 60 ? interpolate(gettext("%(m)s分%(s)s秒"), { m: Math.floor(s / 60), s: s % 60 }, true)
-                            : interpolate(gettext("%(s)s秒"), { s: s }, true);
+      el.textContent = window.madoguchiDuration(s);  // madoguchi/duration.js
       el.classList.toggle("overdue", s > 120);
     });
   }

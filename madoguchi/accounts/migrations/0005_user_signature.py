@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_compensation_policy'),
+        ('accounts', '0004_login_throttle'),
     ]
 
     operations = [
