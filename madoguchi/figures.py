@@ -7,6 +7,8 @@ madoguchi/accounts/templatetags/figures.py) by every template:
   timers down with the same rule and the same catalogue entries.
 - yen(3000) is 「3,000円」 in Japanese and "¥3,000" in English.
 - long_date(date) is 「2026年1月1日」 / "Jan. 1, 2026" (Django's DATE_FORMAT of the language).
+- stamp(moment) is 「2026/01/01 09:05」 in the shop's zone: a date and time as every list, the
+  case page and the notifications show it (the templates' |date:"Y/m/d H:i").
 """
 
 from __future__ import annotations
@@ -59,3 +61,12 @@ def long_date(value: dt.date | dt.datetime | None) -> str:
     if isinstance(value, dt.datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
     return formats.date_format(value, "DATE_FORMAT")
+
+
+STAMP = "%Y/%m/%d %H:%M"
+
+
+def stamp(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    return (timezone.localtime(value) if timezone.is_aware(value) else value).strftime(STAMP)

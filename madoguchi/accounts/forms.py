@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.accounts.models import Role
+from madoguchi.accounts.models import Role, User
 from madoguchi.cases.models import Category
 
 
@@ -25,3 +25,12 @@ class CategoryForm(forms.ModelForm):
     class Meta:
         model = Category
         fields = ["code", "name", "position", "active"]
+
+
+class OwnSignatureForm(forms.ModelForm):
+    """An agent's own signature, on their own settings page."""
+
+    class Meta:
+        model = User
+        fields = ["signature"]
+        widgets = {"signature": forms.Textarea(attrs={"rows": 5})}

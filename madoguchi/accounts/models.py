@@ -51,6 +51,10 @@ class User(AbstractUser):
     team = models.ForeignKey(
         Team, verbose_name=_("チーム"), null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
     )
+    signature = models.TextField(
+        _("メールの署名"), blank=True,
+        help_text=_("あなたが送るメールに付く署名です。メールボックスの署名の {agent_signature} の位置（なければその上）に入ります。"),
+    )
     # Set by accounts/throttle.py after repeated failed logins; cleared by time or an admin.
     login_locked_until = models.DateTimeField(_("ログインのロック期限"), null=True, blank=True, editable=False)
 

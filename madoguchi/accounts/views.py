@@ -11,6 +11,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -23,7 +24,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts import audit, throttle
-from madoguchi.accounts.forms import AuthorityLimitsForm, CategoryForm, CustomerPeriodForm
+from madoguchi.accounts.access import staff_user
+from madoguchi.accounts.forms import (
+    AuthorityLimitsForm,
+    CategoryForm,
+    CustomerPeriodForm,
+    OwnSignatureForm,
+)
 from madoguchi.accounts.models import AuthorityLimit, SettingsSource, Team, User
 from madoguchi.accounts.services import (
     compensation_limit_yen,
@@ -31,6 +38,9 @@ from madoguchi.accounts.services import (
     do_set_customer_period_days,
 )
 from madoguchi.cases.models import Category
+from madoguchi.mail.forms import MailboxSenderForm
+from madoguchi.mail.models import Mailbox
+from madoguchi.mail.signature import compose as compose_signature
 from madoguchi.metrics.forms import MinSampleForm, SurveyDelayForm
 
 
@@ -75,8 +85,10 @@ def _period_now() -> dict[str, Any]:
 
 def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, category_form: CategoryForm, status: int = 200,
                      survey_form: SurveyDelayForm | None = None, min_sample_form: MinSampleForm | None = None,
-                     period_form: CustomerPeriodForm | None = None) -> HttpResponse:
+                     period_form: CustomerPeriodForm | None = None, mailbox_form: MailboxSenderForm | None = None,
+                     ) -> HttpResponse:
     return render(request, "accounts/settings.html", {
+        "mailbox_forms": _mailbox_forms(mailbox_form),
         "limits_form": limits_form,
         "period_form": period_form or CustomerPeriodForm(initial=_period_now()),
         "category_form": category_form,
@@ -107,13 +119,21 @@ def save_limits(request: HttpRequest) -> HttpResponse:
 @require_POST
 def add_category(request: HttpRequest) -> HttpResponse:
     form = CategoryForm(request.POST, prefix="cat")
+    return _save_audited(request, form, None, _("分類を追加しました。"),
+                         lambda: _render_settings(request, AuthorityLimitsForm(initial=_limits_now()), form, status=400))
+
+
+def _save_audited(request: HttpRequest, form: Any, before: dict[str, audit.Value] | None, saved: str,
+                  invalid: Callable[[], HttpResponse], to: str = "accounts:settings") -> HttpResponse:
+    """A configuration row's model form: saved with its settings-audit entry (an addition when
+    `before` is None, else the fields that changed) in one transaction; `invalid` shows the errors."""
     if not form.is_valid():
-        return _render_settings(request, AuthorityLimitsForm(initial=_limits_now()), form, status=400)
+        return invalid()
     with transaction.atomic():
-        category = form.save()
-        audit.record_saved(request.user, category, None, source=SettingsSource.SETTINGS)
-    messages.success(request, _("分類を追加しました。"))
-    return redirect("accounts:settings")
+        row = form.save()
+        audit.record_saved(request.user, row, before, source=SettingsSource.SETTINGS)
+    messages.success(request, saved)
+    return redirect(to)
 
 
 @admin_required
@@ -163,6 +183,51 @@ def save_min_sample(request: HttpRequest) -> HttpResponse:
 
     return _save_one_setting(request, MinSampleForm, _min_sample_now(), "min_sample_form", do_set_min_sample,
                              gettext_lazy("指標の表示の設定"), _("指標の最低件数を保存しました。"))
+
+
+def _mailbox_prefix(mailbox: Mailbox | None) -> str:
+    return f"mb{mailbox.pk}" if mailbox is not None and mailbox.pk else "mbnew"
+
+
+def _mailbox_forms(bound: MailboxSenderForm | None) -> list[MailboxSenderForm]:
+    """One sender form per mailbox (the one that failed, with its errors); with no mailbox yet,
+    a form to add one (mail then leaves from the setting's bare address, without a name)."""
+    found = [
+        bound if bound is not None and bound.instance.pk == mailbox.pk else MailboxSenderForm(instance=mailbox, prefix=_mailbox_prefix(mailbox))
+        for mailbox in Mailbox.objects.select_related("team").order_by("pk")
+    ]
+    if not found:
+        found = [bound or MailboxSenderForm(prefix="mbnew", initial={"address": settings.DEFAULT_FROM_EMAIL})]
+    return found
+
+
+@admin_required
+@require_POST
+def save_mailbox(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    """差出人名・店名・署名 of a mailbox (or a first mailbox), recorded in the settings audit."""
+    mailbox = get_object_or_404(Mailbox, pk=pk) if pk is not None else Mailbox()
+    before = audit.snapshot(mailbox) if pk is not None else None
+    form = MailboxSenderForm(request.POST, instance=mailbox, prefix=_mailbox_prefix(mailbox))
+    return _save_audited(request, form, before, _("メールの差出人と署名を保存しました。"), lambda: _render_settings(
+        request, AuthorityLimitsForm(initial=_limits_now()), CategoryForm(prefix="cat"), status=400, mailbox_form=form))
+
+
+@login_required
+def my_settings(request: HttpRequest) -> HttpResponse:
+    """Each person's own settings: their mail signature, with how it shows under a mail."""
+    user = staff_user(request)
+
+    def page(form: OwnSignatureForm, status: int = 200) -> HttpResponse:
+        mailbox = Mailbox.objects.filter(active=True).order_by("pk").first()
+        return render(request, "accounts/me.html", {
+            "form": form, "mailbox": mailbox, "preview": compose_signature(mailbox, User.objects.get(pk=user.pk)),
+        }, status=status)
+
+    if request.method != "POST":
+        return page(OwnSignatureForm(instance=user))
+    before = audit.snapshot(user)
+    form = OwnSignatureForm(request.POST, instance=user)
+    return _save_audited(request, form, before, _("署名を保存しました。"), lambda: page(form, 400), to="accounts:me")
 
 
 @admin_required

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
-from madoguchi.cases.services import do_add_interaction, reply_channel
+from madoguchi.cases.services import do_add_interaction, finished_body, reply_channel
 
 # channel → whether an automatic message on it reaches this case's customer now.
 REACHES: dict[str, Callable[[Case], bool]] = {}
@@ -52,5 +52,5 @@ def do_send_automatic(case: Case, *, body: str, what: str, occurred_at: dt.datet
         do_add_interaction(case, actor=None, kind=InteractionKind.SYSTEM, channel=case.channel,
                            body=not_deliverable_text(case, what, body), occurred_at=occurred_at)
         return None
-    return do_add_interaction(case, actor=None, kind=InteractionKind.OUTBOUND, channel=channel, body=body,
-                              occurred_at=occurred_at)
+    return do_add_interaction(case, actor=None, kind=InteractionKind.OUTBOUND, channel=channel,
+                              body=finished_body(case, None, channel, body), occurred_at=occurred_at)

@@ -250,6 +250,17 @@ REPLY_CHANNEL_RESOLVERS: list[Any] = []
 DELIVERED_CHANNELS: set[str] = set()
 
 
+# Channel → how a message to the customer on it is finished before it is recorded (mail: the
+# signature), as (case, author or None, body) → body. Registered in AppConfig.ready(). The
+# entry keeps the finished text, so the timeline shows what the customer got.
+REPLY_FINISHERS: dict[str, Any] = {}
+
+
+def finished_body(case: Case, actor: User | None, channel: str, body: str) -> str:
+    finish = REPLY_FINISHERS.get(channel)
+    return str(finish(case, actor, body)) if finish is not None and body.strip() else body
+
+
 def reply_channel(case: Case) -> str:
     for resolve in REPLY_CHANNEL_RESOLVERS:
         found = resolve(case)
@@ -262,7 +273,9 @@ def do_send_reply(case: Case, *, actor: User, body: str, channel: str | None = N
     """A reply to the customer written on the case page. The channel app that owns the
     case's channel (mail, chat, …) delivers it on `interaction_added`; delivery state is
     kept by that app, the words are kept here verbatim."""
-    return do_add_interaction(case, actor=actor, kind=InteractionKind.OUTBOUND, channel=channel or reply_channel(case), body=body)
+    channel = channel or reply_channel(case)
+    return do_add_interaction(case, actor=actor, kind=InteractionKind.OUTBOUND, channel=channel,
+                              body=finished_body(case, actor, channel, body))
 
 
 EDITABLE_FIELDS = {

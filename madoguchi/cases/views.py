@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,6 +146,7 @@ class InboxRow:
     due_label: str
     overdue: bool
     new_reply: str = ""  # the 「新着返信」 label when the customer wrote since staff last looked
+    customer_mark: str = ""  # e.g. 「要注意」: the customer is flagged (another app's, INBOX_CUSTOMER_MARKS)
 
     @property
     def cells(self) -> str:
@@ -156,12 +158,27 @@ class InboxRow:
                if self.due else "")
         url = e(self.url)
         mark = f' <span class="badge new-reply" data-testid="new-reply">{e(self.new_reply)}</span>' if self.new_reply else ""
+        flag = (f'<span class="badge flag" data-testid="customer-flag">⚠ {e(self.customer_mark)}</span> '
+                if self.customer_mark else "")
         return mark_safe(  # noqa: S308 - every value is escaped above or here
             f'<td><a href="{url}">#{int(self.pk)}</a></td><td class="subject"><a href="{url}">{e(self.subject)}</a>{mark}</td>'
-            f'<td>{e(self.customer)}</td><td>{e(self.category)}</td>'
+            f'<td>{flag}{e(self.customer)}</td><td>{e(self.category)}</td>'
             f'<td><span class="status s-{e(self.status)}">{e(self.status_label)}</span></td><td>{e(self.priority_label)}</td>'
             f'<td>{e(self.assignee)}</td><td class="nowrap">{e(self.received)}</td><td class="nowrap" data-testid="due">{due}</td>'
         )
+
+
+# Apps that mark a customer on the inbox row (knowledge: 要注意), as customer ids → label, one
+# query a page; registered in their AppConfig.ready().
+INBOX_CUSTOMER_MARKS: list[Callable[[set[int]], dict[int, str]]] = []
+
+
+def _customer_marks(page: queues.Page) -> dict[int, str]:
+    ids = {case.customer_id for case in page.cases}
+    marks: dict[int, str] = {}
+    for find in INBOX_CUSTOMER_MARKS if ids else []:
+        marks.update(find(ids))
+    return marks
 
 
 def _inbox_rows(page: queues.Page, by_resolution: bool = False) -> list[InboxRow]:
@@ -172,6 +189,7 @@ def _inbox_rows(page: queues.Page, by_resolution: bool = False) -> list[InboxRow
     zone = timezone.get_current_timezone()  # once: each localtime() call looks it up again
     today = now.astimezone(zone).date()
     new_reply = _("新着返信")
+    marks = _customer_marks(page)
     rows = []
     for case in page.cases:
         due = page.due_by_case.get(case.pk)
@@ -185,7 +203,7 @@ def _inbox_rows(page: queues.Page, by_resolution: bool = False) -> list[InboxRow
             received=((by_resolution and case.resolved_at) or case.received_at).astimezone(zone).strftime("%Y/%m/%d %H:%M"),
             due=local_due.strftime("%m/%d %H:%M") if local_due else "",
             due_label=due_label_on(local_due, now, today) if local_due else "", overdue=bool(due and due < now),
-            new_reply=new_reply if case.unread_by_assignee else "",
+            new_reply=new_reply if case.unread_by_assignee else "", customer_mark=marks.get(case.customer_id, ""),
         ))
     return rows
 
@@ -281,7 +299,7 @@ def _create_from_form(user: User, data: dict[str, Any]) -> Case:
 
     with transaction.atomic():
         customer = customer_for_call(name=data["customer_name"], kana=data["customer_kana"], phone=data["phone"],
-                                     email=data["email"], channel=data["channel"])
+                                     email=data["email"], channel=data["channel"], by=user)
         order = Order.objects.filter(number=data["fact_order_number"].strip()).first() if data["fact_order_number"] else None
         case = services.do_create_case(
             actor=user, customer=customer, subject=data["subject"].strip(), channel=data["channel"],

@@ -13,15 +13,17 @@ from madoguchi.cases.models import Case, Category, Channel, InteractionKind
 from madoguchi.cases.services import do_add_interaction, do_send_reply
 from madoguchi.chat.models import Feedback, FormAttachment
 from madoguchi.chat.services import customer_for, open_case, subject_from, web_url
+from madoguchi.customers.services import salutation
 
 LOW_RATING = 2  # feedback at or below this, with words, is a complaint someone must answer
 
 
 def receipt_text(case: Case, what: str) -> str:
     # Anyone can type any address into a public form: the receipt repeats nothing they wrote
-    # (name, message), so the shop's mail cannot carry a stranger's words to someone else.
+    # (name, message), so the shop's mail cannot carry a stranger's words to someone else; only a
+    # name staff confirmed is used (customers.services.salutation).
     return (
-        f"お客様\n\n{what}を受け付けました。受付番号は {case.number} です。\n"
+        f"{salutation(case.customer)}\n\n{what}を受け付けました。受付番号は {case.number} です。\n"
         "担当者が内容を確認のうえ、このメールアドレスにご連絡いたします。\n"
         "このメールにご返信いただくと、同じ受付番号でやりとりを続けられます。\n\n"
         "お心当たりのない場合は、このメールを破棄してください。"

@@ -18,6 +18,13 @@ class Customer(models.Model):
     name = models.CharField(_("お名前"), max_length=200)
     kana = models.CharField(_("フリガナ"), max_length=200, blank=True)
     note = models.TextField(_("メモ"), blank=True)
+    # Whether staff wrote or confirmed the name (a call logged by an agent, the customer page).
+    # A name from a mail's From header or typed on a public page is anyone's words: automatic
+    # mails then say 「お客様」 (customers.services.salutation).
+    name_confirmed = models.BooleanField(_("お名前を確認済み"), default=False)
+    name_confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                          related_name="+", verbose_name=_("お名前を確認した担当者"))
+    name_confirmed_at = models.DateTimeField(_("お名前を確認した日時"), null=True, blank=True)
     created_at = models.DateTimeField(_("登録日時"), auto_now_add=True)
     # Set when this customer was merged into another; the row stays so links never break.
     merged_into = models.ForeignKey(
@@ -45,7 +52,14 @@ class Identity(models.Model):
         constraints = [models.UniqueConstraint(fields=["kind", "value"], name="identity_unique_per_kind")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.value}"
+        return f"{self.get_kind_display()}: {self.display}"
+
+    @property
+    def display(self) -> str:
+        """The value as people write it (a phone number with its hyphens)."""
+        from madoguchi.customers.phones import phone_display
+
+        return phone_display(self.value) if self.kind == IdentityKind.PHONE else self.value
 
 
 class MatchState(models.TextChoices):

@@ -50,14 +50,47 @@ def find_customer(kind: str, value: str) -> Customer | None:
     return identity.customer if identity else None
 
 
+class CustomerError(ValueError):
+    """Shown to the staff member as it is (Japanese)."""
+
+
+def salutation(customer: Customer) -> str:
+    """How a mail the desk writes by itself (receipt, acknowledgement, after-hours answer, survey)
+    addresses the customer: 「<name> 様」 only for a name staff wrote or confirmed, else 「お客様」.
+    A name from a mail's From header or typed on a public page is whatever a stranger chose
+    (「【重要】… https://…」), and these mails go to an address nobody has verified: repeating
+    it would let anyone send their words from the shop's address (issue 21, finding 1)."""
+    name = customer.name.strip() if customer.name_confirmed else ""
+    return f"{name} 様" if name else "お客様"
+
+
 @transaction.atomic
-def get_or_create_customer(*, name: str, kind: str, value: str, kana: str = "") -> tuple[Customer, bool]:
+def do_confirm_customer_name(customer: Customer, *, user: User, name: str) -> Customer:
+    """A staff member checked the customer's name (on the phone, against an order) and wrote it
+    as it is: from now on the desk's automatic mails address them by it."""
+    name = name.strip()
+    if not name:
+        raise CustomerError(_("お名前を入力してください。"))
+    customer.name = name[:200]
+    customer.name_confirmed, customer.name_confirmed_by, customer.name_confirmed_at = True, user, timezone.now()
+    customer.save(update_fields=["name", "name_confirmed", "name_confirmed_by", "name_confirmed_at"])
+    _audit_cases(customer.pk, user, "customer_name_confirmed", {"name": customer.name})
+    return customer
+
+
+@transaction.atomic
+def get_or_create_customer(*, name: str, kind: str, value: str, kana: str = "",
+                           confirmed_by: User | None = None) -> tuple[Customer, bool]:
     """The customer who owns this identity, or a new one who does (SPEC §10: one profile).
-    A value with nothing left after normalising gives a new customer without an identity."""
+    A value with nothing left after normalising gives a new customer without an identity.
+    `confirmed_by`: the staff member who took the name down (a call they logged)."""
     existing = find_customer(kind, value)
     if existing is not None:
         return existing, False
-    customer = Customer.objects.create(name=name.strip() or value, kana=kana)
+    confirmed = confirmed_by is not None and bool(name.strip())
+    customer = Customer.objects.create(name=name.strip() or value, kana=kana, name_confirmed=confirmed,
+                                       name_confirmed_by=confirmed_by if confirmed else None,
+                                       name_confirmed_at=timezone.now() if confirmed else None)
     normalised = normalise_identity(kind, value)
     if normalised:
         Identity.objects.create(customer=customer, kind=kind, value=normalised)
@@ -65,14 +98,14 @@ def get_or_create_customer(*, name: str, kind: str, value: str, kana: str = "") 
 
 
 @transaction.atomic
-def customer_for_call(*, name: str, kana: str, phone: str, email: str, channel: str) -> Customer:
+def customer_for_call(*, name: str, kana: str, phone: str, email: str, channel: str, by: User | None = None) -> Customer:
     """The customer for a contact an agent logs (a call, a letter): found by phone, else by e-mail.
     Both given: the address joins the caller's record if nobody holds it; if another customer
     holds it, the two are linked unconfirmed (`PossibleMatch`) for staff to merge after
     checking, so the address the caller gave is neither dropped nor trusted blindly."""
     if not phone:
-        return get_or_create_customer(name=name, kana=kana, kind=IdentityKind.EMAIL, value=email)[0]
-    customer, _created = get_or_create_customer(name=name, kana=kana, kind=IdentityKind.PHONE, value=phone)
+        return get_or_create_customer(name=name, kana=kana, kind=IdentityKind.EMAIL, value=email, confirmed_by=by)[0]
+    customer, _created = get_or_create_customer(name=name, kana=kana, kind=IdentityKind.PHONE, value=phone, confirmed_by=by)
     holder = find_customer(IdentityKind.EMAIL, email) if email else None
     if email and holder is None:
         Identity.objects.create(customer=customer, kind=IdentityKind.EMAIL, value=normalise_identity(IdentityKind.EMAIL, email))

@@ -11,8 +11,10 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.access import staff_user
 from madoguchi.customers.models import Customer, PossibleMatch
 from madoguchi.customers.services import (
+    CustomerError,
     MatchError,
     MergeError,
+    do_confirm_customer_name,
     do_confirm_same_person,
     do_dismiss_same_person,
     do_merge_customers,
@@ -98,3 +100,17 @@ def dismiss_same_person(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("別の方として扱います。統合せず、入力されたアドレスにはメールを送りません。"))
     return _back(request, match.customer_id)
+
+
+@login_required
+@require_POST
+def confirm_name(request: HttpRequest, pk: int) -> HttpResponse:
+    """A staff member checked the customer's name: the desk's automatic mails then use it."""
+    customer = get_object_or_404(Customer, pk=pk, merged_into__isnull=True)
+    try:
+        do_confirm_customer_name(customer, user=staff_user(request), name=request.POST.get("name", ""))
+    except CustomerError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("お名前を確認済みにしました。自動で送るメールでもこのお名前でお呼びします。"))
+    return redirect("customers:detail", pk=pk)

@@ -27,6 +27,7 @@ from django.utils import timezone
 from madoguchi import businesshours
 from madoguchi.cases.automatic import do_send_automatic
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
+from madoguchi.customers.services import salutation
 from madoguchi.jobs import work
 from madoguchi.knowledge.models import (
     AfterHoursReply,
@@ -108,7 +109,7 @@ def compose(case: Case, reply_by: object, articles: list[Article], token: str) -
     """By e-mail this is also the acknowledgement (the mail app sends none out of hours):
     the case number and subject, and how to add to the case."""
     email = case.channel == Channel.EMAIL
-    lines = [f"{case.customer.name}様", ""]
+    lines = [salutation(case.customer), ""]
     if email:
         lines += ["お問い合わせいただき、ありがとうございます。以下の内容で受け付けました。", "",
                   f"  受付番号: #{case.pk}", f"  件名: {case.subject}", ""]

@@ -7,6 +7,9 @@ class KnowledgeConfig(AppConfig):
     verbose_name = "ナレッジ"
 
     def ready(self) -> None:
-        from madoguchi.knowledge import receivers
+        from madoguchi.cases import views
+        from madoguchi.knowledge import receivers, services
 
         receivers.connect()
+        if services.flagged_customers not in views.INBOX_CUSTOMER_MARKS:
+            views.INBOX_CUSTOMER_MARKS.append(services.flagged_customers)

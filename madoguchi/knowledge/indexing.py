@@ -58,7 +58,7 @@ def message_doc(interaction: Interaction, subject: str) -> dict[str, Any]:
 
 
 def customer_doc(customer: Customer) -> dict[str, Any]:
-    identities = " ".join(identity.value for identity in customer.identities.all())
+    identities = " ".join(identity.display for identity in customer.identities.all())
     return _doc(DocKind.CUSTOMER, customer.pk, title=customer.name, body=f"{customer.kana} {identities}".strip(),
                 at=customer.created_at)
 

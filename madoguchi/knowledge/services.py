@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from markdown_it import MarkdownIt
 
 from madoguchi.accounts.models import User
-from madoguchi.cases.models import Case, Category, InteractionKind
+from madoguchi.cases.models import AuditEvent, Case, Category, InteractionKind
 from madoguchi.customers.models import Customer
 from madoguchi.knowledge import indexing
 from madoguchi.knowledge.models import (
@@ -179,6 +179,37 @@ def do_flag_customer(customer: Customer, *, actor: User, rule_version: RuleVersi
         raise KnowledgeError(_("まだ適用されていないルールは引用できません。"))
     return CustomerFlag.objects.create(customer=customer, rule_version=rule_version, reason=reason.strip(),
                                        case=case, flagged_by=actor)
+
+
+@transaction.atomic
+def do_clear_flag(flag: CustomerFlag, *, actor: User, reason: str) -> CustomerFlag:
+    """Lift a 要注意 flag: a staff member says why (the demand was withdrawn, it was a
+    misunderstanding, the rule changed). The flag stays, with who lifted it, when and why, in the
+    customer's history, and the case it was raised on records it."""
+    reason = reason.strip()
+    if not reason:
+        raise KnowledgeError(_("解除する理由を入力してください（例: 誤解が解け、要求を取り下げられた）。"))
+    locked = CustomerFlag.objects.select_for_update().get(pk=flag.pk)
+    if locked.cleared_at is not None:
+        raise KnowledgeError(_("この記録はすでに解除されています。"))
+    locked.cleared_at, locked.cleared_by, locked.clear_reason = timezone.now(), actor, reason[:2000]
+    locked.save(update_fields=["cleared_at", "cleared_by", "clear_reason"])
+    if locked.case_id is not None:
+        AuditEvent.objects.create(case_id=locked.case_id, actor=actor, action="customer_flag_cleared",
+                                  changes={"flag": locked.pk, "reason": locked.clear_reason})
+    return locked
+
+
+def flagged_customers(customer_ids: set[int]) -> dict[int, str]:
+    """customer id → the inbox's 要注意 mark, for those with a flag in force (one query)."""
+    flagged = CustomerFlag.objects.filter(customer_id__in=customer_ids, cleared_at__isnull=True).values_list("customer_id", flat=True)
+    mark = _("要注意")
+    return dict.fromkeys(flagged, mark)
+
+
+def flag_history(customer: Customer) -> list[CustomerFlag]:
+    """Every flag of the customer, in force or lifted, newest first."""
+    return list(customer.knowledge_flags.select_related("rule_version__rule", "flagged_by", "cleared_by").order_by("-created_at", "-pk"))
 
 
 def active_flags(customer: Customer) -> list[CustomerFlag]:

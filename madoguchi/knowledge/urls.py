@@ -14,6 +14,7 @@ urlpatterns = [
     path("cases/<int:pk>/reply-tools/", views.case_reply_tools, name="case_reply_tools"),
     path("cases/<int:pk>/suggestions/", views.case_suggestions, name="case_suggestions"),
     path("cases/<int:pk>/flag/", views.flag_customer, name="flag_customer"),
+    path("flags/<int:pk>/clear/", views.clear_flag, name="clear_flag"),
     path("templates/", views.template_list, name="templates"),
     path("templates/new/", views.template_edit, name="template_new"),
     path("templates/<int:pk>/", views.template_edit, name="template_edit"),

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import AuthorityLimit
 from madoguchi.cases.models import Case
+from madoguchi.ids import parse_id
 from madoguchi.knowledge import afterhours, replies, search, services, suggestions
 from madoguchi.knowledge.forms import (
     ArticleForm,
@@ -23,7 +24,7 @@ from madoguchi.knowledge.forms import (
     SearchForm,
     TemplateForm,
 )
-from madoguchi.knowledge.models import Article, ReplyTemplate, Rule, RuleTopic
+from madoguchi.knowledge.models import Article, CustomerFlag, ReplyTemplate, Rule, RuleTopic
 
 
 @login_required
@@ -119,6 +120,23 @@ def flag_customer(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("要注意のお客様として記録しました。"))
     return redirect("cases:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def clear_flag(request: HttpRequest, pk: int) -> HttpResponse:
+    """Lift a 要注意 flag, with the reason (required); back to the case or customer page."""
+    flag = get_object_or_404(CustomerFlag, pk=pk)
+    try:
+        services.do_clear_flag(flag, actor=staff_user(request), reason=request.POST.get("reason", ""))
+    except services.KnowledgeError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("要注意の記録を解除しました。"))
+    case_id = parse_id(request.POST.get("case"))
+    if case_id is not None and Case.objects.filter(pk=case_id, customer_id=flag.customer_id).exists():
+        return redirect("cases:detail", pk=case_id)
+    return redirect("customers:detail", pk=flag.customer_id)
 
 
 @login_required

@@ -9,10 +9,11 @@ class MailConfig(AppConfig):
     def ready(self) -> None:
         from madoguchi.cases import automatic, signals
         from madoguchi.cases.models import Channel
-        from madoguchi.cases.services import DELIVERED_CHANNELS
+        from madoguchi.cases.services import DELIVERED_CHANNELS, REPLY_FINISHERS
         from madoguchi.mail import outbound, receivers
 
         DELIVERED_CHANNELS.add(Channel.EMAIL)
+        REPLY_FINISHERS[Channel.EMAIL] = outbound.signed_reply
         automatic.REACHES[Channel.EMAIL] = outbound.reaches_by_mail
         signals.interaction_added.connect(receivers.on_interaction_added, dispatch_uid="mail.reply")
         signals.commitment_overdue.connect(receivers.on_commitment_overdue, dispatch_uid="mail.overdue")

@@ -49,11 +49,23 @@ class Charset(models.TextChoices):
 
 
 class Mailbox(models.Model):
-    name = models.CharField(_("名前"), max_length=100)
+    name = models.CharField(
+        _("名前"), max_length=100,
+        help_text=_("お客様へのメールの差出人名になります（例: こもれび堂 カスタマーサポート）。"),
+    )
     address = models.EmailField(_("メールアドレス"), unique=True)
     active = models.BooleanField(_("使用中"), default=True)
     charset = models.CharField(_("送信する文字コード"), max_length=20, choices=Charset.choices, default=Charset.UTF8)
     send_acknowledgement = models.BooleanField(_("受付確認メールを送る"), default=True)
+    shop_name = models.CharField(
+        _("店名"), max_length=60, blank=True,
+        help_text=_("メールで始まっていない案件の最初のメールの件名に【店名】として付けます（例: こもれび堂）。"),
+    )
+    signature = models.TextField(
+        _("署名"), blank=True,
+        help_text=_("お客様へのメールの末尾に付けます。{agent_name} は担当者の表示名、{agent_signature} は担当者ご自身の署名、"
+                    "{shop_name} は店名に置き換わります。{agent_signature} がなければ、担当者の署名はこの署名の上に付きます。"),
+    )
     team = models.ForeignKey(
         "accounts.Team", verbose_name=_("担当チーム"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text=_("このアドレスに届いたメールの案件を受け持つチーム。空欄なら最初のチーム（番号が最も小さいチーム）です。"),

@@ -14,6 +14,7 @@ import logging
 import smtplib
 import socket
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.customers.models import IdentityKind, MatchState, PossibleMatch
-from madoguchi.customers.services import normalise_identity, unconfirmed_address
+from madoguchi.customers.services import normalise_identity, salutation, unconfirmed_address
 from madoguchi.mail.charsets import encode_iso2022jp, fold_for_iso2022jp
 from madoguchi.mail.models import (
     Charset,
@@ -34,7 +35,9 @@ from madoguchi.mail.models import (
     RawMessage,
     RawState,
 )
-from madoguchi.mail.parsing import decode_header_value
+from madoguchi.mail.parsing import clean_subject, decode_header_value, without_case_tokens
+from madoguchi.mail.signature import compose as compose_signature
+from madoguchi.mail.signature import with_signature
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
@@ -45,7 +48,7 @@ def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 3600))
 
 
-def _mailbox_for(case: Case | None) -> Mailbox | None:
+def mailbox_for(case: Case | None) -> Mailbox | None:
     if case is not None:
         first = RawMessage.objects.filter(case=case, mailbox__isnull=False).order_by("pk").values_list("mailbox_id", flat=True).first()
         if first is not None:
@@ -57,6 +60,12 @@ def _from(mailbox: Mailbox | None) -> str:
     if mailbox is None:
         return settings.DEFAULT_FROM_EMAIL
     return formataddr((mailbox.name, mailbox.address)) if mailbox.name else mailbox.address
+
+
+def signed_reply(case: Case, author: Any, body: str) -> str:
+    """A mail to the customer with the signature of the mailbox it goes from and its author's
+    (mail.signature), recorded so on the case: cases.services.REPLY_FINISHERS."""
+    return with_signature(body, compose_signature(mailbox_for(case), author))
 
 
 def _domain(address: str) -> str:
@@ -130,8 +139,27 @@ def _thread_headers(case: Case) -> tuple[str, str]:
     return (parent[1] if parent else ""), " ".join(ids)
 
 
-def reply_subject(case: Case) -> str:
-    return f"Re: {case.subject} [#{case.pk}]"
+def _subject_of(case: Case, message_id: str) -> str | None:
+    """The subject of the customer's mail a reply answers ("" if it had none), or None when the
+    reply answers no mail of theirs."""
+    if not message_id:
+        return None
+    subject = RawMessage.objects.filter(case=case, message_id=message_id).values_list("subject", flat=True).first()
+    return subject or ""
+
+
+def reply_subject(case: Case, mailbox: Mailbox | None = None, *, answers: str | None = None) -> str:
+    """A reply to the customer's mail (`answers`: its subject): 「Re: <that subject> [#n]」, as
+    mail programs expect (one 「Re:」). The first mail of a case that began elsewhere (a call, a
+    form, a chat) answers no mail, so no 「Re:」: 「【店名】お問い合わせの件 [#n]」, never the
+    case's title (staff's words for it, or a form's first line a stranger typed). The [#n] token
+    lets an answer join the case even from a mail program that drops In-Reply-To (mail.threading)."""
+    token = f"[#{case.pk}]"
+    if answers is not None:
+        topic = clean_subject(without_case_tokens(answers)) or case.subject
+        return f"Re: {topic} {token}"[:300]
+    shop = mailbox.shop_name.strip() if mailbox is not None else ""
+    return f"{f'【{shop}】' if shop else ''}お問い合わせの件 {token}"[:300]
 
 
 def _create(**fields: object) -> OutboundMessage:
@@ -160,13 +188,13 @@ def queue_reply(interaction: Interaction) -> OutboundMessage | None:
     existing = OutboundMessage.objects.filter(interaction=interaction).first()
     if existing is not None:
         return existing
-    mailbox = _mailbox_for(case)
+    mailbox = mailbox_for(case)
     sender = _from(mailbox)
     in_reply_to, references = _thread_headers(case)
     to = customer_address(case)
     return _create(
         kind=OutboundKind.REPLY, case=case, interaction=interaction, mailbox=mailbox, from_address=sender,
-        to_address=to, subject=reply_subject(case), body=interaction.body,
+        to_address=to, subject=reply_subject(case, mailbox, answers=_subject_of(case, in_reply_to)), body=interaction.body,
         charset=mailbox.charset if mailbox else Charset.UTF8,
         message_id=make_msgid(idstring=f"case{case.pk}", domain=_domain(sender)),
         in_reply_to=in_reply_to, references=references,
@@ -226,7 +254,7 @@ def acknowledgement_text(case: Case, due: dt.datetime) -> str:
     local = timezone.localtime(due)
     weekday = "月火水木金土日"[local.weekday()]
     return (
-        f"{case.customer.name} 様\n\n"
+        f"{salutation(case.customer)}\n\n"
         "お問い合わせいただき、ありがとうございます。以下の内容で受け付けました。\n\n"
         f"  受付番号: #{case.pk}\n  件名: {case.subject}\n\n"
         "担当者が内容を確認し、"
@@ -256,7 +284,7 @@ def queue_acknowledgement(case: Case, raw: RawMessage) -> OutboundMessage | None
     Not when the after-hours answer goes instead (one automatic mail, not two)."""
     if not settings.MAIL_SEND_ACKNOWLEDGEMENT or after_hours_answer_goes(case):
         return None
-    mailbox = raw.mailbox or _mailbox_for(case)
+    mailbox = raw.mailbox or mailbox_for(case)
     address = raw.from_address
     if not _ack_allowed(address, mailbox):
         return None
@@ -264,7 +292,7 @@ def queue_acknowledgement(case: Case, raw: RawMessage) -> OutboundMessage | None
     return _create(
         kind=OutboundKind.ACK, case=case, mailbox=mailbox, from_address=sender, to_address=address,
         subject=f"[#{case.pk}] お問い合わせを受け付けました: {case.subject}"[:300],
-        body=acknowledgement_text(case, reply_due(case.received_at)),
+        body=with_signature(acknowledgement_text(case, reply_due(case.received_at)), compose_signature(mailbox, None)),
         charset=mailbox.charset if mailbox else Charset.UTF8,
         message_id=make_msgid(idstring=f"ack{case.pk}", domain=_domain(sender)),
         in_reply_to=raw.message_id, references=raw.message_id,

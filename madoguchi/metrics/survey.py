@@ -32,6 +32,7 @@ from madoguchi.accounts.services import approvers_for
 from madoguchi.cases.automatic import do_send_automatic
 from madoguchi.cases.models import Case, InteractionKind, Status
 from madoguchi.cases.services import do_add_interaction
+from madoguchi.customers.services import salutation
 from madoguchi.metrics.models import FollowUp, Survey, SurveyOptions, SurveyState
 from madoguchi.metrics.rollup import mark_dirty
 from madoguchi.notifications.services import do_notify
@@ -60,9 +61,8 @@ def survey_url(survey: Survey) -> str:
 
 
 def invitation_text(case: Case, survey: Survey) -> str:
-    customer = case.customer.name or "お客様"
     return (
-        f"{customer} 様\n\nこのたびはお問い合わせいただき、ありがとうございました。\n"
+        f"{salutation(case.customer)}\n\nこのたびはお問い合わせいただき、ありがとうございました。\n"
         "今回の対応について、1分ほどのアンケートにご協力いただけますと幸いです。\n"
         f"{survey_url(survey)}\n"
         f"（{VALID_DAYS}日間有効です。ログインは不要です。）"

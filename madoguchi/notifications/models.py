@@ -7,11 +7,10 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.figures import yen
+from madoguchi.figures import stamp, yen
 
 
 class Notification(models.Model):
@@ -49,5 +48,5 @@ def _param(key: str, value: object) -> str:
     if key.endswith("_label"):
         return gettext(str(value))
     if key.endswith("_at"):
-        return timezone.localtime(dt.datetime.fromisoformat(str(value))).strftime("%m/%d %H:%M")
+        return stamp(dt.datetime.fromisoformat(str(value)))  # as the list's own time column
     return str(value)

@@ -56,7 +56,8 @@ NOT_PAGES = {
     "javascript-catalog": "the JavaScript catalogue: checked by test_english.py",
     "accounts:save_limits": "POST only", "accounts:save_customer_period": "POST only",
     "accounts:add_category": "POST only", "accounts:save_survey_delay": "POST only",
-    "accounts:save_min_sample": "POST only",
+    "accounts:save_min_sample": "POST only", "accounts:add_mailbox": "POST only", "accounts:save_mailbox": "POST only",
+    "customers:confirm_name": "POST only", "knowledge:clear_flag": "POST only",
     "customers:merge": "POST only", "customers:confirm_same_person": "POST only",
     "customers:dismiss_same_person": "POST only",
     "notifications:mark_read": "POST only",
@@ -349,6 +350,7 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "metrics:follow_ups": [reverse("metrics:follow_ups")],
         "accounts:settings": [reverse("accounts:settings")],
         "accounts:audit": [reverse("accounts:audit")],
+        "accounts:me": [reverse("accounts:me")],
         "jobs:status": [reverse("jobs:status")],
     }
 

@@ -17,6 +17,7 @@ register = template.Library()
 register.filter("duration", figures.duration)
 register.filter("yen", figures.yen)
 register.filter("long_date", figures.long_date)
+register.filter("stamp", figures.stamp)
 
 
 register.simple_tag(figures.sep, name="sep")

@@ -40,6 +40,8 @@ AUDIT_LABELS = {
     "same_person_merged": _("ご本人と確認して既存のお客様に統合"),
     "same_person_dismissed": _("既存のお客様とは別の方と判断"),
     "customer_merged": _("お客様の記録を統合"),
+    "customer_name_confirmed": _("お客様のお名前を確認"),
+    "customer_flag_cleared": _("要注意の記録を解除"),
 }
 
 

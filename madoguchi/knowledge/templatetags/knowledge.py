@@ -21,3 +21,9 @@ def case_rules(context: dict[str, Any], case: Any) -> dict[str, Any]:
         "abusive_versions": abusive, "can_make_manual": case.status in ("resolved", "closed"),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("knowledge/_customer_flags.html", takes_context=True)
+def customer_flags(context: dict[str, Any], customer: Any) -> dict[str, Any]:
+    """The customer page's 要注意 history: every flag, in force or lifted (who, when, why)."""
+    return {"customer": customer, "flags": services.flag_history(customer), "csrf_token": context.get("csrf_token")}

@@ -61,3 +61,16 @@ def mail_case_address(case: Any) -> str:
     from madoguchi.mail.outbound import customer_address
 
     return customer_address(case) if case.channel == "email" else ""
+
+
+@register.simple_tag
+def mail_reply_signature(case: Any, user: Any) -> str:
+    """The signature a reply on the case gets when it goes by mail (appended when it is sent,
+    mail.signature), shown under the composer; "" when the reply is not a mail."""
+    from madoguchi.cases.services import reply_channel
+    from madoguchi.mail.outbound import mailbox_for
+    from madoguchi.mail.signature import compose
+
+    if reply_channel(case) != "email":
+        return ""
+    return compose(mailbox_for(case), user)

@@ -131,7 +131,8 @@ def test_chat_resolved_after_the_customer_left_gets_its_survey_by_mail_after_the
     [invitation] = invitations(session)
     assert invitation.to_address == "taro@example.jp" and invitation.state == "sent"
     [sent] = django_mail.outbox
-    assert sent.to == ["taro@example.jp"] and "山田 太郎 様" in sent.body and "/metrics/survey/" in sent.body
+    # The name typed in the chat is the visitor's claim: the mail says 「お客様」 (customers.services.salutation).
+    assert sent.to == ["taro@example.jp"] and sent.body.startswith("お客様\n") and "/metrics/survey/" in sent.body
     # Nothing went into the chat the customer left.
     assert not ChatMessage.objects.filter(session=session, text__contains="アンケート").exists()
 
