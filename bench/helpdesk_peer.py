@@ -59,7 +59,7 @@ def write_project(folder: Path, database: dict[str, str]) -> None:
     package.mkdir(parents=True, exist_ok=True)
     (folder / "manage.py").write_text(textwrap.dedent("""\
         import os, sys
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdbench.settings")
+        os.environ["DJANGO_SETTINGS_MODULE"] = "hdbench.settings"
         from django.core.management import execute_from_command_line
         execute_from_command_line(sys.argv)
     """))
@@ -106,7 +106,7 @@ def write_project(folder: Path, database: dict[str, str]) -> None:
     """))
     (package / "wsgi.py").write_text(textwrap.dedent("""\
         import os
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hdbench.settings")
+        os.environ["DJANGO_SETTINGS_MODULE"] = "hdbench.settings"
         from django.core.wsgi import get_wsgi_application
         application = get_wsgi_application()
     """))
@@ -151,6 +151,8 @@ for pk, username, display in read("SELECT id, username, display_name FROM accoun
     users[pk] = User(username=username, first_name=display[:150], is_staff=True, is_superuser=True, password=hashed)
 User.objects.bulk_create(users.values())
 by_name = {u.username: u.pk for u in User.objects.all()}
+from helpdesk.models import UserSettings  # made by a post_save signal, which bulk_create does not send
+UserSettings.objects.bulk_create([UserSettings(user_id=pk, tickets_per_page=50) for pk in by_name.values()])
 user_id = {pk: by_name[u.username] for pk, u in users.items()}
 queues = {}
 for pk, name in read("SELECT id, name FROM cases_category ORDER BY id"):
@@ -231,14 +233,21 @@ def prepare(db: str, size: int, data_dir: Path, desk_url: str, password: str) ->
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
     write_project(folder, database)
-    subprocess.run([str(python), "manage.py", "migrate", "-v", "0"], cwd=folder, check=True)
+    env = peer_env(folder)
+    subprocess.run([str(python), "manage.py", "migrate", "-v", "0"], cwd=folder, env=env, check=True)
     source = desk_url if db == "postgres" else str(data_dir / "madoguchi.sqlite3")
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "hdbench.settings", "PYTHONPATH": str(folder)}
     subprocess.run([str(python), "load.py", source, password], cwd=folder, env=env, check=True)
     for old in folder.glob(".loaded-*"):
         old.unlink()
     stamp.write_text("")
     return python, folder
+
+
+def peer_env(folder: Path) -> dict[str, str]:
+    """The environment without Madoguchi's settings (its DATABASE_URL, settings module, …)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MADOGUCHI_", "DJANGO_")) and k not in ("DATABASE_URL", "REDIS_URL", "PYTHONPATH")}
+    return {**env, "DJANGO_SETTINGS_MODULE": "hdbench.settings", "PYTHONPATH": str(folder)}
 
 
 def drop(db: str, data_dir: Path, desk_url: str) -> None:
@@ -301,7 +310,8 @@ def start(db: str, size: int, data_dir: Path, desk_url: str, pages: dict[str, tu
     log = open(data_dir / "helpdesk-gunicorn.log", "ab")  # noqa: SIM115 (closed in Servers.stop)
     process = subprocess.Popen(
         [str(python.with_name("gunicorn")), "hdbench.wsgi", "-k", "gthread", "--threads", "6", "-w", str(workers),
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning"], cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning"], cwd=folder, env=peer_env(folder), stdout=log,
+        stderr=subprocess.STDOUT)
     servers = Servers(processes=[process], bases=[f"http://127.0.0.1:{port}"], logs=[log])
     try:
         wait_up(servers.bases[0], process, LOGIN)

@@ -368,7 +368,10 @@ def run_rounds(targets: list[Target], rounds: int, warmup: int, comparable: dict
 def figures(target: Target) -> dict[str, dict[str, Any]]:
     """{group: {"page": stats, "complete": stats, "fragments": {name: stats}}}."""
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for page, results in target.samples.items():
+    for page in target.pages:  # in the order the pages were listed
+        results = target.samples.get(page)
+        if not results:
+            continue
         grouped.setdefault(group_of(page), []).extend(results)
     out: dict[str, dict[str, Any]] = {}
     for group, results in grouped.items():
