@@ -275,8 +275,9 @@ def comparable_pages(pages: dict[str, tuple[str, str]], depths: dict[str, int]) 
         if name.startswith("case "):
             pk = re.search(r"#(\d+)$", name)
             assert pk
-            theirs[f"ticket #{pk.group(1)}"] = (f"/tickets/{pk.group(1)}/", USER)
-            mapping[name] = f"ticket #{pk.group(1)}"
+            peer = name.replace("case ", "ticket ").replace("messages", "follow-ups")
+            theirs[peer] = (f"/tickets/{pk.group(1)}/", USER)
+            mapping[name] = peer
         elif name.startswith("search "):
             q = urllib.parse.parse_qs(urllib.parse.urlsplit(path).query)["q"][0]
             kind = "hits" if name.startswith("search hits") else "none"

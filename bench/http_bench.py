@@ -238,7 +238,7 @@ def desk_pages(size: int) -> tuple[dict[str, tuple[str, str]], dict[str, int]]:
 def group_of(name: str) -> str:
     """Pages of one kind are reported together: 'case 50 messages #1000' → 'case 50 messages'."""
     name = re.sub(r" #\d+$", "", name)
-    for prefix in ("search hits", "search none"):
+    for prefix in ("search hits", "search none", "ticket search hits", "ticket search none"):
         if name.startswith(prefix):
             return prefix
     return name
@@ -388,11 +388,12 @@ def figures(target: Target) -> dict[str, dict[str, Any]]:
 def report(ours: dict[str, dict[str, Any]], peer: dict[str, dict[str, Any]], comparable: dict[str, str],
            meta: dict[str, Any], out: Path) -> None:
     lines = []
+    peer_of = {group_of(mine): group_of(theirs) for mine, theirs in comparable.items()}
     with out.open("a") as f:
         for group, fig in ours.items():
             rows = [("page", fig["page"]), ("complete", fig["complete"])]
             rows += [(f"↳ {name}", value) for name, value in fig["fragments"].items()]
-            peer_group = group_of(comparable[group]) if group in comparable else None
+            peer_group = peer_of.get(group)
             theirs = peer.get(peer_group) if peer_group else None
             for what, value in rows:
                 line = {**meta, "page": group, "figure": what, **value}
