@@ -90,7 +90,7 @@ def build(db: str, size: int, data_dir: Path, url: str) -> dict[str, Any]:
     return {"seconds": round(total, 1), "tables": {t: {"rows": r, "seconds": round(s, 1)} for t, (r, s) in report.items()}}
 
 
-GENERATED_APPS = {"accounts", "customers", "shop", "cases", "auth", "contenttypes", "sessions", "admin"}
+GENERATED_APPS = {"accounts", "customers", "shop", "cases", "knowledge", "metrics", "auth", "contenttypes", "sessions", "admin"}
 
 
 def refresh_other_apps() -> None:
@@ -103,12 +103,16 @@ def refresh_other_apps() -> None:
     from django.apps import apps
     from django.core.management import call_command
     from django.db import connection
+    from django.db.migrations.loader import MigrationLoader
 
     existing = set(connection.introspection.table_names())
     cascade = " CASCADE" if connection.vendor == "postgresql" else ""
+    # An app a filled app's migrations depend on (jobs, for knowledge) keeps its tables and history.
+    graph = MigrationLoader(connection).graph
+    needed = {dep[0] for node in graph.nodes if node[0] in GENERATED_APPS for dep in graph.node_map[node].parents}
     with connection.constraint_checks_disabled(), connection.cursor() as cursor:
         for config in apps.get_app_configs():
-            if config.label in GENERATED_APPS:
+            if config.label in GENERATED_APPS or config.label in needed:
                 continue
             for table in sorted(t for t in existing if t.startswith(f"{config.label}_")):
                 cursor.execute(f'DROP TABLE IF EXISTS "{table}"{cascade}')

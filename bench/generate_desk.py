@@ -64,6 +64,49 @@ NOTES = [
     "前回の案件と同じ商品。品質管理に共有済み。", "リーダーに補償の承認を依頼した。",
 ]
 PROMISES = ["明日までに配送状況をご連絡する", "交換品を発送する", "返金の処理完了をご連絡する", "物流部の回答をお伝えする"]
+INBOUND += [
+    "三日前に届いた電気ケトルの電源が入りません。コンセントを替えても同じでした。",
+    "南部鉄器の急須の注ぎ口が割れていました。梱包の箱もつぶれていました。",
+    "ワイヤレスイヤホンの片方から音が出ません。初期不良ではないでしょうか。",
+    "置き配を指定したのに不在票が入っていました。再配達の手続きがわかりません。",
+    "領収書の宛名を会社名に変えて再発行していただけますか。",
+    "注文確認メールが届かないので、注文できているのか不安です。",
+    "誕生日のプレゼントにするつもりだったので、間に合わないなら取り消したいです。",
+    "クーポンコードを入れても「対象外」と表示されて割引になりません。",
+    "北海道への送料が注文画面と請求額で違っています。",
+    "サイズ交換をお願いしたいのですが、送料はどちらの負担になりますか。",
+]
+OUTBOUND += [
+    "お届けが遅れており、大変ご迷惑をおかけしております。配送業者に調査を依頼いたしました。",
+    "恐れ入りますが、破損部分のお写真をこのメールへの返信でお送りいただけますでしょうか。",
+    "着払いでご返送いただければ、到着を確認しだい全額を返金いたします。",
+    "クーポンの対象商品に誤りがございました。差額を返金いたします。",
+    "再配達のご依頼は、伝票番号でヤマト運輸のサイトからお手続きいただけます。",
+]
+NOTES += [
+    "配送業者から調査結果の連絡待ち。三日後に再確認。", "お客様の口調が強い。返品規定を引用して回答済み。",
+    "同じお客様から三件目の問い合わせ。まとめて対応する。",
+]
+GREETINGS = ["お世話になっております。", "いつもご利用いただきありがとうございます。", "はじめて連絡します。", ""]
+SIGNOFFS = ["よろしくお願いします。", "早めのご連絡をお待ちしております。", "至急対応してください。", ""]
+SHOP_OPEN = "{name}様\nいつも当店をご利用いただき、誠にありがとうございます。\nお客様窓口の担当でございます。"
+SHOP_CLOSE = "何かご不明な点がございましたら、このメールにご返信ください。\n──\nサンプル商店 お客様窓口\n営業時間 平日10時〜18時"
+
+
+def _mails(seed: int, count: int, pool: list[str], opener: list[str], closer: list[str]) -> list[str]:
+    """A fixed set of whole messages (2–4 sentences with a greeting and a sign-off): bodies of
+    real size (100–600 characters) whose index tokens are computed once each."""
+    rnd = random.Random(seed)
+    out = []
+    for _ in range(count):
+        parts = [rnd.choice(opener), *rnd.sample(pool, rnd.randrange(2, 5)), rnd.choice(closer)]
+        out.append("\n".join(part for part in parts if part))
+    return out
+
+
+INBOUND_MAILS = _mails(11, 80, INBOUND, GREETINGS, SIGNOFFS)
+OUTBOUND_MAILS = _mails(12, 60, OUTBOUND, [SHOP_OPEN.format(name=n) for n in FAMILY[:4]], [SHOP_CLOSE])
+NOTE_TEXTS = _mails(13, 20, NOTES, [""], [""])
 CHANNELS = ["email", "phone", "chat", "line", "x", "form"]
 CARRIERS = ["yamato", "sagawa", "japanpost", "seino"]
 
@@ -115,6 +158,18 @@ class Plan:
             unassigned = state in ACTIVE_CODES and rnd.random() < 0.1
             self.assignee.append(0 if unassigned else rnd.choice(agent_ids))
         self.team_of = team_of
+        self.first_reply = array("d", bytes(8 * size))  # time of the first answer (0: none)
+        self.last_message = array("d", bytes(8 * size))
+
+    def resolved_at(self, i: int, rnd: random.Random | None = None) -> float:
+        """When a resolved or closed case was resolved: 1–9 days after it came in, in the past
+        (a fixed function of the case, so the case row and its SLA clock agree)."""
+        received = self.received[i]
+        return self.past(received + (1 + (i * 7919) % 9) * DAY - (i * 104729) % 7200)
+
+    def past(self, ts: float) -> float:
+        """The time, or a moment ago if it would be in the future (nothing is dated ahead)."""
+        return min(ts, self.now - 30)
 
 
 def _text(rnd: random.Random, pool: list[str], parts: int = 2) -> str:
@@ -179,9 +234,10 @@ def case_rows(plan: Plan, rnd: random.Random, categories: list[int]) -> Iterator
             "category_id": rnd.choice(categories), "priority": rnd.choices([1, 2, 3, 4], weights=[10, 70, 15, 5])[0],
             "status": STATUS_CODES[state], "assignee_id": agent, "team_id": plan.team_of.get(agent) if agent else None,
             "customer_id": plan.customer[i], "order_id": plan.customer[i] if rnd.random() < 0.6 else None,
-            "received_at": stamp(received), "created_at": stamp(received), "updated_at": stamp(received + 600),
-            "resolved_at": stamp(received + rnd.randrange(1, 10) * DAY) if done else None,
+            "received_at": stamp(received), "created_at": stamp(received), "updated_at": stamp(plan.past(received + 600)),
+            "resolved_at": stamp(plan.resolved_at(i, rnd)) if done else None,
             "complaint": rnd.choice(INBOUND), "solution": rnd.choice(OUTBOUND) if done else "",
+            "fact_order_number": f"ORD-{plan.customer[i]:09d}" if rnd.random() < 0.4 else "",
             "landing_point": "交換品の送付で合意" if done else "", "checklist": "{}", "version": 1,
         }
 
@@ -193,20 +249,28 @@ def interactions_for(plan: Plan, i: int, rnd: random.Random) -> int:
 
 
 def interaction_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    """Messages of each case, in time order and all in the past (the newest cases' messages
+    are closer together); notes the first answer and the last message of each case."""
     n = 0
+    latest = plan.now - 60
     for i in range(plan.size):
         at = plan.received[i]
         agent = plan.assignee[i] or None
         channel = rnd.choice(CHANNELS)
-        for k in range(interactions_for(plan, i, rnd)):
+        count = interactions_for(plan, i, rnd)
+        for k in range(count):
             n += 1
             kind = "inbound" if k % 2 == 0 else rnd.choice(("outbound", "outbound", "note"))
-            pool = INBOUND if kind == "inbound" else OUTBOUND if kind == "outbound" else NOTES
+            pool = INBOUND_MAILS if kind == "inbound" else OUTBOUND_MAILS if kind == "outbound" else NOTE_TEXTS
             when = stamp(at)
+            if kind == "outbound" and not plan.first_reply[i]:
+                plan.first_reply[i] = at
             yield {"id": n, "case_id": i + 1, "kind": kind, "channel": channel,
                    "author_id": None if kind == "inbound" else agent, "occurred_at": when,
-                   "body": _text(rnd, pool), "external_id": "", "created_at": when}
-            at += rnd.randrange(60, 2 * DAY)
+                   "body": rnd.choice(pool), "external_id": "", "created_at": when}
+            plan.last_message[i] = at
+            room = (latest - at) / (count - k)
+            at += rnd.uniform(min(60, room), max(min(2 * DAY, room), 1)) if room > 0 else 0
 
 
 def commitment_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
@@ -228,7 +292,7 @@ def commitment_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
             result, closed = "open", None
         elif rnd.random() < closed_chance:
             due = plan.received[i] + rnd.randrange(1, 7) * DAY
-            result, closed = ("kept" if rnd.random() < 0.9 else "broken"), stamp(due)
+            result, closed = ("kept" if rnd.random() < 0.9 else "broken"), stamp(plan.past(due))
         else:
             continue
         n += 1
@@ -243,7 +307,7 @@ def handover_rows(plan: Plan, rnd: random.Random, agents: list[int]) -> Iterator
     for i in range(0, plan.size, 20):
         n += 1
         yield {"id": n, "case_id": i + 1, "from_user_id": rnd.choice(agents), "to_user_id": plan.assignee[i] or None,
-               "to_team_id": None, "note": "お客様は交換を希望。発送手配まで済んでいます。", "created_at": stamp(plan.received[i] + DAY)}
+               "to_team_id": None, "note": "お客様は交換を希望。発送手配まで済んでいます。", "created_at": stamp(plan.past(plan.received[i] + DAY))}
 
 
 def compensation_rows(plan: Plan, rnd: random.Random, agents: list[int]) -> Iterator[dict[str, Any]]:
@@ -253,13 +317,152 @@ def compensation_rows(plan: Plan, rnd: random.Random, agents: list[int]) -> Iter
         yield {"id": n, "case_id": i + 1, "kind": rnd.choice(["refund", "coupon", "replacement"]),
                "amount_yen": rnd.choice([500, 1000, 3000, 5000]), "reason": "配送遅延のお詫び",
                "state": "granted", "requested_by_id": rnd.choice(agents), "approved_by_id": None,
-               "decision_note": "", "created_at": stamp(plan.received[i] + DAY), "decided_at": stamp(plan.received[i] + DAY)}
+               "decision_note": "", "created_at": stamp(plan.past(plan.received[i] + DAY)),
+               "decided_at": stamp(plan.past(plan.received[i] + DAY))}
 
 
 def audit_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
     for i in range(plan.size):
         yield {"id": i + 1, "case_id": i + 1, "actor_id": plan.assignee[i] or None, "action": "created",
                "changes": "{}", "at": stamp(plan.received[i])}
+
+
+ARTICLE_TOPICS = ["返品・交換の受付", "配送遅延のお詫びと調査", "二重請求の返金手順", "初期不良の判定", "クーポンが使えないとき",
+                  "領収書の再発行", "置き配と再配達", "電話対応の言葉づかい", "補償の上限と承認", "住所変更の締め切り"]
+TAGS = ["返品", "配送", "返金", "不良品", "クーポン", "領収書", "電話", "補償", "ケトル", "急須", "イヤホン", "北海道"]
+ARTICLES = 300
+
+
+def sla_rows(plan: Plan, rnd: random.Random, policy: int | None) -> Iterator[dict[str, Any]]:
+    """Every case's SLA clocks as the app leaves them: met targets counted and their dues
+    cleared; running ones with their due (breached ones recorded, see breach_rows); waiting
+    for the customer paused. First answer within 4 hours, resolution within 3 days (wall time,
+    standing in for business time)."""
+    first_target, resolution_target = 4 * 3600, 3 * DAY
+    for i in range(plan.size):
+        state, received = plan.status[i], plan.received[i]
+        row: dict[str, Any] = {"case_id": i + 1, "policy_id": policy, "marks": []}
+        due, met = 0, 0
+        if plan.first_reply[i]:
+            wall = int(plan.first_reply[i] - received)
+            row.update(first_done_at=stamp(plan.first_reply[i]), first_wall_seconds=wall,
+                       first_business_seconds=int(wall * 0.6))
+            due, met = due + 1, met + (wall <= first_target)
+            row["marks"].append("counted:first")
+        elif state in ACTIVE_CODES:
+            row.update(_running(plan, "first", received + first_target, 3600, row))
+        if state in (RESOLVED, CLOSED):
+            resolved = plan.resolved_at(i)
+            row.update(resolved_at=stamp(resolved), resolution_business_seconds=int((resolved - received) * 0.5))
+            due, met = due + 1, met + (resolved - received <= resolution_target)
+            row["marks"].append("counted:resolution")
+        else:
+            row.update(_running(plan, "resolution", received + resolution_target, 12 * 3600, row))
+        if state == 2:  # waiting for the customer: the clock stopped at the last message
+            row["paused_since"] = stamp(plan.last_message[i] or received)
+        row["reopen_count"] = 1 if i % 31 == 0 else 0
+        row["targets_due"] = due + row.pop("breached", 0)
+        row["targets_met"] = met
+        row["marks"] = json.dumps(row["marks"])
+        yield row
+
+
+def _running(plan: Plan, target: str, due: float, warn_before: int, row: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {f"{target}_due": stamp(due)}
+    if due < plan.now:  # breached long ago: recorded, counted, no warning left to send
+        row["marks"].append(f"counted:{target}")
+        row["breached"] = row.get("breached", 0) + 1
+    elif due - warn_before > plan.now:
+        out[f"{target}_warn_at"] = stamp(due - warn_before)
+    else:
+        row["marks"].append(f"warned:{target}")
+    return out
+
+
+def breach_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    """The breach records of running targets whose due has passed (so the minute job finds
+    nothing left to do, as on a desk that has been running)."""
+    n = 0
+    for i in range(plan.size):
+        if plan.status[i] not in ACTIVE_CODES:
+            continue
+        received = plan.received[i]
+        for target, due in (("first", received + 4 * 3600), ("resolution", received + 3 * DAY)):
+            if target == "first" and plan.first_reply[i]:
+                continue
+            if due < plan.now:
+                n += 1
+                yield {"id": n, "case_id": i + 1, "target": target, "due_at": stamp(due), "breached_at": stamp(due + 60)}
+
+
+def outcome_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    for i in range(plan.size):
+        if plan.status[i] in (RESOLVED, CLOSED) and rnd.random() < 0.6:
+            yield {"case_id": i + 1, "resolved": rnd.random() < 0.9, "cancelled": rnd.random() < 0.05,
+                   "refund_asked": rnd.random() < 0.07, "kept": rnd.random() < 0.03, "upsell": rnd.random() < 0.02,
+                   "recorded_by_id": plan.assignee[i] or None, "recorded_at": stamp(plan.resolved_at(i))}
+
+
+SURVEY_COMMENTS = ["対応が早くて助かりました。", "丁寧に説明していただきました。", "返金まで時間がかかりすぎです。",
+                   "最初の返事が遅かったです。", ""]
+
+
+def survey_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    """One survey per resolved case: waiting during the first day, else sent; about a quarter answered."""
+    n = 0
+    for i in range(plan.size):
+        if plan.status[i] not in (RESOLVED, CLOSED):
+            continue
+        n += 1
+        resolved = plan.resolved_at(i)
+        row: dict[str, Any] = {"id": n, "case_id": i + 1, "nonce": f"b{i + 1:031d}"[-32:]}
+        if resolved + DAY > plan.now:
+            row.update(state="waiting", due_at=stamp(resolved + DAY))
+        else:
+            sent = resolved + DAY
+            row.update(state="sent", channel="email", sent_at=stamp(sent), expires_at=stamp(sent + 30 * DAY))
+            if rnd.random() < 0.25:
+                rating = rnd.choices([1, 2, 3, 4, 5], weights=[5, 8, 17, 35, 35])[0]
+                row.update(answered_at=stamp(plan.past(sent + rnd.randrange(600, 3 * DAY))), rating=rating,
+                           nps=min(10, rating * 2 + rnd.randrange(-1, 2)), comment=rnd.choice(SURVEY_COMMENTS))
+        yield row
+
+
+def _article_body(rnd: random.Random, topic: str) -> str:
+    steps = rnd.sample(OUTBOUND + NOTES, 4)
+    return (f"## {topic}\n\nこの手順は{rnd.choice(['全担当者', '新人担当者', 'リーダー'])}向けです。\n\n"
+            + "\n".join(f"{k}. {step}" for k, step in enumerate(steps, 1))
+            + f"\n\n> 注意: 「{rnd.choice(INBOUND)}」という問い合わせには、まず事実を確認します。")
+
+
+def article_rows(plan: Plan, rnd: random.Random, categories: list[int], editor: int) -> Iterator[dict[str, Any]]:
+    for n in range(1, ARTICLES + 1):
+        topic = ARTICLE_TOPICS[n % len(ARTICLE_TOPICS)]
+        at = stamp(plan.now - rnd.random() * YEARS * 365 * DAY)
+        yield {"id": n, "title": f"{topic}（{n}）", "body": _article_body(random.Random(n), topic),
+               "visibility": "public" if n % 3 == 0 else "internal", "state": "published" if n % 10 else "draft",
+               "category_id": rnd.choice(categories), "version": 1, "created_at": at, "updated_at": at,
+               "updated_by_id": editor}
+
+
+def article_version_rows(plan: Plan, rnd: random.Random, editor: int) -> Iterator[dict[str, Any]]:
+    for row in article_rows(plan, random.Random(3), [0], editor):
+        yield {"id": row["id"], "article_id": row["id"], "number": 1, "title": row["title"], "body": row["body"],
+               "visibility": row["visibility"], "state": row["state"], "tags": "", "author_id": editor,
+               "created_at": row["created_at"]}
+
+
+def tag_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    for n, name in enumerate(TAGS, 1):
+        yield {"id": n, "name": name}
+
+
+def article_tag_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    n = 0
+    for article in range(1, ARTICLES + 1):
+        for tag in random.Random(article).sample(range(1, len(TAGS) + 1), 2):
+            n += 1
+            yield {"id": n, "article_id": article, "tag_id": tag}
 
 
 # --- Writers ----------------------------------------------------------------------------------
@@ -378,8 +581,8 @@ class PostgresLoader(Loader):
             f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT coalesce(max(id), 1) FROM \"{table}\"))"
         )
 
-    def finish(self, tables: list[str]) -> None:
-        for table in tables:
+    def finish(self, tables: list[str], serial: list[str]) -> None:
+        for table in serial:
             self.reset_sequence(table)
         self.db.execute("SET session_replication_role = DEFAULT")
         # VACUUM sets the visibility map, so index-only scans work as on a long-lived database.
@@ -403,6 +606,8 @@ def generate(size: int, make_loader: Callable[[], Loader], log: Callable[[str], 
         Interaction,
     )
     from madoguchi.customers.models import Customer, Identity
+    from madoguchi.knowledge.models import Article, ArticleVersion, Tag
+    from madoguchi.metrics.models import CaseSla, Outcome, SlaBreach, SlaPolicy, Survey
     from madoguchi.shop.models import Order, OrderItem, Passage, Product
 
     rnd = random.Random(7)
@@ -424,6 +629,9 @@ def generate(size: int, make_loader: Callable[[], Loader], log: Callable[[str], 
     agents = [u.pk for u in users if u.role != Role.ADMIN]
     team_of = {u.pk: u.team_id for u in users if u.team_id}
     categories = list(Category.objects.values_list("pk", flat=True))
+    # The catch-all policy (no priority, channel or category), as a case without a closer match gets.
+    policy = SlaPolicy.objects.filter(priority=None, channel="", category=None).values_list("pk", flat=True).first()
+    editor = next(u.pk for u in users if u.role == Role.ADMIN)
     from django.db import connection
 
     connection.close()  # the loader takes the database for itself
@@ -445,18 +653,182 @@ def generate(size: int, make_loader: Callable[[], Loader], log: Callable[[str], 
         (Handover, handover_rows(plan, rnd, agents)),
         (Compensation, compensation_rows(plan, rnd, agents)),
         (AuditEvent, audit_rows(plan, rnd)),
+        (CaseSla, sla_rows(plan, rnd, policy)),
+        (SlaBreach, breach_rows(plan, rnd)),
+        (Outcome, outcome_rows(plan, rnd)),
+        (Survey, survey_rows(plan, rnd)),
+        (Tag, tag_rows(plan, rnd)),
+        (Article, article_rows(plan, rnd, categories, editor)),
+        (ArticleVersion, article_version_rows(plan, rnd, editor)),
+        (Article.tags.through, article_tag_rows(plan, rnd)),
     ]
     report: dict[str, tuple[int, float]] = {}
     for model, rows in steps:
+        cpu = time.process_time()
         count, seconds = loader.load(model, rows)
         report[model._meta.db_table] = (count, seconds)
-        log(f"{model._meta.db_table}: {count:,} rows in {seconds:.1f}s")
+        log(f"{model._meta.db_table}: {count:,} rows in {seconds:.1f}s (this process's CPU {time.process_time() - cpu:.1f}s)")
     started = time.perf_counter()
     tables = [model._meta.db_table for model, _rows in steps]
+    serial = [model._meta.db_table for model, _rows in steps if model._meta.pk.name == "id"]
     if isinstance(loader, PostgresLoader):
-        loader.finish(tables)
+        loader.finish(tables, serial)
     elif isinstance(loader, SQLiteLoader):
         loader.finish()
     report["(analyze)"] = (0, time.perf_counter() - started)
     log(f"analyze: {report['(analyze)'][1]:.1f}s")
+    report.update(fill_derived(make_loader, log))
+    return report
+
+
+def _line_tokens() -> Callable[..., str]:
+    """index_tokens with each line's tokens cached: the generated texts repeat lines from fixed
+    sets, and what is unique (an order number, an address) is one short line. The index is a bag
+    of words (FTS5 / tsvector), so tokenising line by line gives the same index; search_docs checks
+    that on the first documents of each kind."""
+    import functools
+
+    from madoguchi.knowledge.text import tokens
+
+    cached = functools.lru_cache(maxsize=500_000)(lambda line: tuple(tokens(line)))
+
+    def index_tokens(*texts: str) -> str:
+        return " ".join(token for text in texts for line in text.split("\n") for token in cached(line))
+
+    return index_tokens
+
+
+def _ns(**values: Any) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**values)
+
+
+def search_docs(read: Callable[[str], Iterable[tuple[Any, ...]]]) -> Iterator[dict[str, Any]]:
+    """Every document `madoguchi reindex` writes (cases, then messages, customers, orders), in
+    the same order, made by the app's own builders (knowledge.indexing.*_doc) from rows read in
+    bulk; articles are indexed afterwards by the app (index_refs)."""
+    from django.db.models import Model
+
+    from madoguchi.customers.models import Customer
+    from madoguchi.knowledge import indexing
+    from madoguchi.shop.models import Order
+
+    exact, fast = indexing.index_tokens, _line_tokens()
+    checked: dict[str, int] = {}
+
+    def made(kind: str, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        indexing.index_tokens = fast  # type: ignore[assignment]
+        try:
+            doc = build()
+        finally:
+            indexing.index_tokens = exact  # type: ignore[assignment]
+        if checked.get(kind, 0) < 200:  # the first documents of each kind: same words as the app's own
+            checked[kind] = checked.get(kind, 0) + 1
+            if sorted(doc["tokens"].split()) != sorted(build()["tokens"].split()):
+                raise RuntimeError(f"line-by-line tokens differ from the app's for {kind} {doc['ref_id']}")
+        return doc
+
+    subjects: dict[int, str] = {}
+    for pk, subject, complaint, solution, order_number, product, received in read(
+        "SELECT id, subject, complaint, solution, fact_order_number, fact_product, received_at FROM cases_case ORDER BY id"
+    ):
+        subjects[pk] = subject
+        case = _ns(pk=pk, subject=subject, complaint=complaint, solution=solution, fact_order_number=order_number,
+                   fact_product=product, received_at=received)
+        yield made("case", lambda case=case: indexing.case_doc(case))  # type: ignore[misc]
+    for pk, case_id, body, occurred in read("SELECT id, case_id, body, occurred_at FROM cases_interaction ORDER BY id"):
+        message = _ns(pk=pk, case_id=case_id, body=body, occurred_at=occurred)
+        yield made("message", lambda m=message, s=subjects[case_id]: indexing.message_doc(m, s))  # type: ignore[misc]
+    subjects.clear()
+    identities: dict[int, list[Any]] = {}
+    for customer_id, value in read("SELECT customer_id, value FROM customers_identity ORDER BY id"):
+        identities.setdefault(customer_id, []).append(_ns(value=value))
+    names: dict[int, str] = {}
+    for pk, name, kana, created in read("SELECT id, name, kana, created_at FROM customers_customer ORDER BY id"):
+        names[pk] = name
+        mine = identities.pop(pk, [])
+        customer = _ns(pk=pk, name=name, kana=kana, created_at=created, identities=_ns(all=lambda mine=mine: mine))
+        yield made("customer", lambda c=customer: indexing.customer_doc(c))  # type: ignore[misc]
+    for pk, number, tracking, carrier, ordered, customer_id in read(
+        "SELECT id, number, tracking_number, carrier, ordered_at, customer_id FROM shop_order ORDER BY id"
+    ):
+        order: Model = Order(pk=pk, number=number, tracking_number=tracking, carrier=carrier, ordered_at=ordered)
+        order.customer = Customer(pk=customer_id, name=names.get(customer_id, ""))  # type: ignore[attr-defined]
+        yield made("order", lambda o=order: indexing.order_doc(o))  # type: ignore[misc]
+
+
+def fill_search_index(make_loader: Callable[[], Loader], log: Callable[[str], None] = print) -> tuple[int, float]:
+    """The search index in bulk: the documents `madoguchi reindex` would write (search_docs),
+    loaded like the other tables (SQLite: the FTS5 insert trigger off during the load and the
+    FTS5 index rebuilt once after it, as migration 0004 does; PostgreSQL: COPY, the GIN index
+    built after), then the articles through the worker's own path (index_refs)."""
+    from django.db import connection
+
+    from madoguchi.knowledge import indexing
+    from madoguchi.knowledge.models import Article, DocKind, SearchDoc
+
+    started = time.perf_counter()
+    connection.close()
+    loader = make_loader()
+    if isinstance(loader, SQLiteLoader):
+        db = loader.db
+
+        def read(sql: str) -> Iterable[tuple[Any, ...]]:
+            return db.execute(sql)
+
+        trigger = db.execute("SELECT sql FROM sqlite_master WHERE name = 'knowledge_searchdoc_ai'").fetchone()[0]
+        db.execute("DROP TRIGGER knowledge_searchdoc_ai")
+        count, _seconds = loader.load(SearchDoc, ({"id": n, **doc} for n, doc in enumerate(search_docs(read), 1)))
+        db.execute(trigger)
+        db.execute("INSERT INTO knowledge_searchfts(knowledge_searchfts) VALUES ('rebuild')")
+        loader.finish()
+    else:
+        import psycopg
+
+        assert isinstance(loader, PostgresLoader)
+        reader = psycopg.connect(loader.db.info.dsn)
+        reader.execute("SET TIME ZONE 'UTC'")
+
+        def read(sql: str) -> Iterable[tuple[Any, ...]]:
+            with reader.cursor(name=f"bench_{abs(hash(sql))}") as cursor:
+                cursor.itersize = 5000
+                cursor.execute(sql)
+                yield from cursor
+
+        count, _seconds = loader.load(SearchDoc, ({"id": n, **doc} for n, doc in enumerate(search_docs(read), 1)))
+        reader.close()
+        table = SearchDoc._meta.db_table
+        loader.finish([table], [table])
+    articles = list(Article.objects.values_list("pk", flat=True))
+    count += indexing.index_refs([(DocKind.ARTICLE, pk) for pk in articles])
+    return count, time.perf_counter() - started
+
+
+def fill_derived(make_loader: Callable[[], Loader], log: Callable[[str], None] = print) -> dict[str, tuple[int, float]]:
+    """What the running desk derives from the rows: the search index (fill_search_index, the
+    documents of `madoguchi reindex`) and the dashboard rollups by the app's own rebuild
+    (metrics.rollup.rebuild_all, what `madoguchi rebuild_rollups` runs)."""
+    from django.db import connection
+
+    from madoguchi.knowledge.models import SearchDoc
+    from madoguchi.metrics import rollup
+    from madoguchi.metrics.models import Cell
+
+    report: dict[str, tuple[int, float]] = {}
+    cpu = time.process_time()
+    report[SearchDoc._meta.db_table] = fill_search_index(make_loader, log)
+    count, seconds = report[SearchDoc._meta.db_table]
+    cpu = time.process_time() - cpu
+    log(f"search index: {count:,} documents in {seconds:.1f}s ({count / seconds:,.0f}/s; this process's CPU {cpu:.1f}s,"
+        f" {count / cpu:,.0f}/CPU-s)")
+    started, cpu = time.perf_counter(), time.process_time()
+    days = rollup.rebuild_all()
+    report[Cell._meta.db_table] = (Cell.objects.count(), time.perf_counter() - started)
+    log(f"dashboard rollups: {days:,} days, {report[Cell._meta.db_table][0]:,} rows in {report[Cell._meta.db_table][1]:.1f}s"
+        f" (this process's CPU {time.process_time() - cpu:.1f}s)")
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    report["(analyze derived)"] = (0, time.perf_counter() - started)
     return report
