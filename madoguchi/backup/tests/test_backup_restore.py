@@ -13,7 +13,13 @@ import pytest
 
 from madoguchi.backup import services
 from madoguchi.chat.tests.servers import own_database
-from madoguchi.testing.desk_process import MADOGUCHI, MailSink, Sending, ServedDesk, send_until_accepted
+from madoguchi.testing.desk_process import (
+    MADOGUCHI,
+    MailSink,
+    Sending,
+    ServedDesk,
+    send_until_accepted,
+)
 
 TALLY = """
 import hashlib
@@ -32,7 +38,7 @@ def mail_with_attachment(number: int) -> tuple[str, bytes]:
     message["Subject"] = f"注文 KM-2000{number} の領収書について"
     message.set_content("先日の注文の領収書を添付します。宛名が違っていました。\n中村", charset="utf-8")
     message.add_attachment(RECEIPT + bytes([number]), maintype="application", subtype="pdf", filename="領収書.pdf")
-    return f"misaki{number}@example.jp", message.as_bytes()
+    return f"misaki{number}@example.jp", message.as_bytes(policy=message.policy.clone(linesep="\r\n"))  # SMTP lines
 
 
 def wait_for(check, seconds: float) -> None:  # type: ignore[no-untyped-def]
