@@ -246,6 +246,10 @@ SETTINGS_HELP: list[tuple[str, str, str]] = [
     ("MADOGUCHI_SITE_URL", "http://127.0.0.1:8000", "お客様に送るリンクに使う、この窓口の公開アドレス"),
     ("MADOGUCHI_LANGUAGE", "ja", "画面の言語（ja または en）"),
     ("MADOGUCHI_TIME_ZONE", "Asia/Tokyo", "タイムゾーン（営業時間・日付の基準）"),
+    ("MADOGUCHI_HTTPS", "false", "HTTPS で公開するとき true（安全な Cookie・HTTPS への転送・HSTS）"),
+    ("MADOGUCHI_BEHIND_PROXY", "false", "nginx などのリバースプロキシの後ろで動かすとき true（X-Forwarded-For / -Proto を信頼）"),
+    ("MADOGUCHI_BACKUP_HOUR", "3", "毎日のバックアップの時刻（-1 で行わない。保存先はデータフォルダの backups）"),
+    ("MADOGUCHI_BACKUP_KEEP", "7", "残すバックアップの数"),
     ("MADOGUCHI_NO_DEMO", "0", "bin/start だけ: 1 にすると初回起動時にデモデータを入れない"),
 ]
 SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL")  # may carry a password: never echoed
