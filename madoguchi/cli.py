@@ -16,8 +16,13 @@ if TYPE_CHECKING:
     from madoguchi.worker_process import EmbeddedWorker
 
 
-def _setup_django() -> None:
+def _setup_django(pool: bool = False) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
+    if pool:
+        # A long-running process on PostgreSQL takes its connections from psycopg's pool:
+        # Django under ASGI keeps none between requests, and a new server connection per
+        # request cost a page 15-30 ms (docs/benchmarks.md). MADOGUCHI_DB_POOL=false turns it off.
+        os.environ.setdefault("MADOGUCHI_DB_POOL", "true")
     import django
 
     django.setup()
@@ -57,7 +62,7 @@ def tune_garbage_collector() -> None:
 
 
 def serve(args: argparse.Namespace) -> None:
-    _setup_django()
+    _setup_django(pool=True)
     from django.conf import settings
 
     _migrate()
@@ -209,7 +214,7 @@ def _start_beside_web(args: argparse.Namespace) -> tuple[EmbeddedWorker | None, 
 
 
 def worker(args: argparse.Namespace) -> None:
-    _setup_django()
+    _setup_django(pool=True)
     from django.core.management import call_command
 
     call_command("run_huey", workers=args.workers)

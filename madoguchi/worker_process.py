@@ -147,10 +147,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     _die_with_parent(int(os.environ.get("MADOGUCHI_EMBEDDED_PARENT", os.getppid())))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "madoguchi.settings")
-    import django
+    from madoguchi.cli import _setup_django
 
-    django.setup()
+    _setup_django(pool=True)
     from huey.contrib.djhuey import HUEY
 
     from madoguchi.embedded import run_starters
