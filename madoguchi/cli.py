@@ -274,6 +274,9 @@ def settings_help() -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Everything the desk writes (database, WAL, task queue, uploads, backups) is this user's
+    # only; the data folder itself is made 0700 by settings (env.private_data_dir).
+    os.umask(0o077)
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="madoguchi", description="窓口 Madoguchi — クレーム対応ヘルプデスク")
     sub = parser.add_subparsers(dest="command")

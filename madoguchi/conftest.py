@@ -142,3 +142,15 @@ def huey_immediate() -> Iterator[None]:
     HUEY.immediate = True
     yield
     HUEY.immediate = before
+
+
+@pytest.fixture(autouse=True)
+def shop_language() -> Iterator[None]:
+    """Each test starts in the shop's language: a request in English (the language switch)
+    leaves English active in the thread, which would change later tests' messages."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()

@@ -55,10 +55,9 @@ def secret_key(data_dir: Path) -> str:
 
 def private_data_dir(data_dir: Path) -> Path:
     """The data folder holds the database (sessions, password hashes), the task queue, the
-    uploads and the secret key: readable by this user only. Every file this process creates is
-    0600 and every folder 0700 (umask 077); a folder made before with looser modes is fixed
-    once, files included (issue 21, finding 5)."""
-    os.umask(0o077)
+    uploads and the secret key: readable by this user only. The folder is 0700 (and every file a
+    `madoguchi` process creates is 0600: the command sets umask 077, madoguchi/cli.py); a folder
+    made before with looser modes is fixed once, files included (issue 21, finding 5)."""
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if data_dir.stat().st_mode & 0o077:
         for folder, _dirs, files in os.walk(data_dir):

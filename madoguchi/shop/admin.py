@@ -1,8 +1,7 @@
-from typing import Any
 
 from django.contrib import admin
 
-from madoguchi.accounts.admin_audit import AuditedAdmin
+from madoguchi.accounts.admin_audit import AuditedAdmin, ReadOnlyAdmin
 from madoguchi.shop.models import ImportRun, Order, OrderItem, Passage, Product
 
 
@@ -34,14 +33,8 @@ class OrderAdmin(AuditedAdmin):
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(ReadOnlyAdmin):
     """The record of each order import: read only (it is what happened)."""
 
     list_display = ("created_at", "user", "file_name", "file_format", "state", "created", "updated", "unchanged", "skipped")
     list_filter = ("state", "file_format")
-
-    def has_add_permission(self, request: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False

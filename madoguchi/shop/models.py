@@ -135,6 +135,9 @@ class ImportRun(models.Model):
     # [[line number, reason], ...] for what was skipped; the error that stopped a failed run.
     problems = models.JSONField(_("取り込めなかった行"), default=list, blank=True)
     error = models.TextField(_("エラー"), blank=True)
+    # The uploader's language: the worker writes the reasons and the error in it, and the page
+    # marks them so (a reader in another language sees them as written).
+    language = models.CharField(_("言語"), max_length=10, default="ja")
 
     class Meta:
         verbose_name = _("注文の取り込み")

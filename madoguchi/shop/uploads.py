@@ -14,7 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from madoguchi.shop.importer import do_import_file
@@ -32,7 +32,8 @@ def do_queue_upload(uploaded: UploadedFile, user: Any) -> ImportRun:
     handle = uploaded.open("rb")
     order_file = open_order_file(handle)  # type: ignore[arg-type]
     run = ImportRun.objects.create(user=user, file_name=(uploaded.name or "orders.csv")[:255],
-                                   file_format=order_file.source, state=ImportRunState.QUEUED)
+                                   file_format=order_file.source, state=ImportRunState.QUEUED,
+                                   language=translation.get_language() or settings.LANGUAGE_CODE)
     path = upload_path(run.pk)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as out:
@@ -49,6 +50,12 @@ def run_upload(run_id: int) -> None:
     run = ImportRun.objects.filter(pk=run_id, state=ImportRunState.QUEUED).first()
     if run is None:
         return  # already taken (a task run twice)
+    with translation.override(run.language):
+        _run(run)
+
+
+def _run(run: ImportRun) -> None:
+    run_id = run.pk
     path = upload_path(run_id)
     if not path.exists():
         run.state, run.finished_at = ImportRunState.FAILED, timezone.now()

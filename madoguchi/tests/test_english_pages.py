@@ -60,7 +60,8 @@ NOT_PAGES = {
     "customers:confirm_name": "POST only", "knowledge:clear_flag": "POST only",
     "customers:merge": "POST only", "customers:confirm_same_person": "POST only",
     "customers:dismiss_same_person": "POST only",
-    "notifications:mark_read": "POST only",
+    "notifications:mark_read": "POST only", "accounts:unlock": "POST only",
+    "healthz": "JSON for monitors, no words",
     "mail:raw_retry": "POST only", "mail:outbound_retry": "POST only",
     "mail:raw_download": "the stored mail itself", "mail:attachment": "a stored file",
     "chat:take": "POST only", "chat:transfer": "POST only", "chat:end": "POST only",
@@ -352,7 +353,18 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "accounts:audit": [reverse("accounts:audit")],
         "accounts:me": [reverse("accounts:me")],
         "jobs:status": [reverse("jobs:status")],
+        "shop:import_orders": [reverse("shop:import_orders")],
+        "shop:import_run": [reverse("shop:import_run", args=[_import_run().pk])],
     }
+
+
+def _import_run():  # type: ignore[no-untyped-def]
+    """A finished order import with a problem line, as its result page shows it."""
+    from madoguchi.shop.models import ImportRun, ImportRunState, OrderSource
+
+    return ImportRun.objects.create(file_name="orders_export_1.csv", file_format=OrderSource.SHOPIFY, state=ImportRunState.DONE,
+                                    finished_at=timezone.now(), created=12, updated=3, unchanged=40, skipped=1,
+                                    problems=[[7, "合計金額が数字ではありません"]])
 
 
 def visitor_pages(shop: dict) -> dict[str, list[str]]:
