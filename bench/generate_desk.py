@@ -710,7 +710,7 @@ def search_docs(read: Callable[[str], Iterable[tuple[Any, ...]]]) -> Iterator[di
     bulk; articles are indexed afterwards by the app (index_refs)."""
     from django.db.models import Model
 
-    from madoguchi.customers.models import Customer
+    from madoguchi.customers.models import Customer, Identity
     from madoguchi.knowledge import indexing
     from madoguchi.shop.models import Order
 
@@ -742,8 +742,8 @@ def search_docs(read: Callable[[str], Iterable[tuple[Any, ...]]]) -> Iterator[di
         yield made("message", lambda m=message, s=subjects[case_id]: indexing.message_doc(m, s))  # type: ignore[misc]
     subjects.clear()
     identities: dict[int, list[Any]] = {}
-    for customer_id, value in read("SELECT customer_id, value FROM customers_identity ORDER BY id"):
-        identities.setdefault(customer_id, []).append(_ns(value=value))
+    for customer_id, kind, value in read("SELECT customer_id, kind, value FROM customers_identity ORDER BY id"):
+        identities.setdefault(customer_id, []).append(Identity(kind=kind, value=value))  # unsaved: its .display
     names: dict[int, str] = {}
     for pk, name, kana, created in read("SELECT id, name, kana, created_at FROM customers_customer ORDER BY id"):
         names[pk] = name
