@@ -284,10 +284,7 @@ class WidgetConsumer(ChatSocket):
         await self.channel_layer.group_send(events.AGENTS, {"type": "chat.waiting_changed"})
 
     async def on_hello(self, content: dict[str, Any]) -> None:
-        self.meta = {
-            key: str(content.get(key) or "")[:limit]
-            for key, limit in (("page_url", 1000), ("name", 100), ("email", 254), ("order_number", 50))
-        }
+        self.meta = {"page_url": str(content.get("page_url") or "")[:1000], **services.clean_visitor_fields(content)}
         self.meta["origin"] = dict(self.scope.get("headers", [])).get(b"origin", b"").decode("latin1")[:200]
         chat_open = await OPEN.get(newer_than=time.monotonic() - OPEN_SECONDS)
         stale, welcome = await db_read(self._welcome)(content.get("token"), chat_open)  # one trip

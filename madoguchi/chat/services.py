@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -138,14 +139,33 @@ class Posted:
     session_payload: dict[str, Any] | None = None
 
 
-def clean_prechat(data: dict[str, Any]) -> dict[str, str]:
-    """Optional pre-chat answers; an address that is not one is dropped, not fatal."""
-    email = str(data.get("email") or "").strip()[:254]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def _one_line(value: Any, limit: int) -> str:
+    """A visitor's short answer on one line: control characters (CR/LF too) become spaces."""
+    return " ".join(_CONTROL.sub(" ", str(value or "")).split())[:limit]
+
+
+def clean_visitor_fields(data: dict[str, Any]) -> dict[str, str]:
+    """What a visitor says about themselves (the widget's hello, its pre-chat form), checked as
+    the public forms check it: any client can send anything here (issue 21, finding 3). An
+    address that is not a plain address (「Someone <victim@…>」, CR/LF, a display name) is
+    dropped, not fatal: the chat goes on without it."""
+    email = unicodedata.normalize("NFKC", str(data.get("email") or "")).strip()
     try:
+        if _CONTROL.search(email) or len(email) > 254:
+            raise ValidationError("not one address")
         validate_email(email)
     except ValidationError:
         email = ""
-    return {"name": str(data.get("name") or "")[:100], "email": email, "order_number": str(data.get("order") or "")[:50]}
+    order = data.get("order_number", data.get("order"))
+    return {"name": _one_line(data.get("name"), 100), "email": email, "order_number": _one_line(order, 50)}
+
+
+def clean_prechat(data: dict[str, Any]) -> dict[str, str]:
+    """Optional pre-chat answers (the widget's form sends `order`)."""
+    return clean_visitor_fields(data)
 
 
 def start_session(*, page_url: str = "", origin: str = "", name: str = "", email: str = "",

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -404,6 +404,14 @@ def send_outbound(pk: int, now: dt.datetime | None = None) -> OutboundMessage | 
         if not final:
             _enqueue(pk, delay=backoff(row.attempts))
         log.warning("mail: outbound %s failed: %s", pk, error)
+    except DatabaseError:
+        raise  # the row stays leased; the sweep sends it once the database is back
+    except Exception as error:  # noqa: BLE001 - a mail that cannot even be built (a CR/LF in an address)
+        # would fail the same way on every try: failed at once with the reason, never left "sending".
+        reason = (f"送信できませんでした（{row.attempts}回目）: {type(error).__name__}: {error}"
+                  " — このメールは宛先や内容に問題があるため送れません。宛先を確認してください。")
+        OutboundMessage.objects.filter(pk=pk).update(state=OutboundState.FAILED, last_error=reason[:2000], next_attempt_at=None)
+        log.exception("mail: outbound %s cannot be sent", pk)
     row.refresh_from_db()
     return row
 

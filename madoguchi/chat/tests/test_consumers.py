@@ -213,3 +213,27 @@ def test_an_anonymous_agent_socket_is_closed():
         return connected
 
     assert run(scenario) is False
+
+
+def test_hello_fields_are_checked_like_the_prechat_form():
+    """Issue 21, finding 3: the hello took name, e-mail and order number unchecked, so a client
+    could send 「Someone <victim@…>」 (the staff reply went to the victim) or an address with
+    CR/LF that jammed the outbox."""
+
+    async def scenario(email: str, client_id: str):
+        comm = widget()
+        await comm.connect()
+        await hello(comm, name="悪意\r\nBcc: x@example.net", email=email, order_number="KM-1\nX")
+        await comm.send_json_to({"type": "message", "client_id": client_id, "text": "返金してください"})
+        ack = await receive_until(comm, "ack")
+        await comm.disconnect()
+        return ack
+
+    for n, email in enumerate(["Someone <victim@example.jp>", "victim@example.jp\r\nBcc: spam@example.net", "ａｂｃ＠ｅｘａｍｐｌｅ．ｊｐ"]):
+        ack = async_to_sync(scenario)(email, f"h{n}")
+        session = ChatSession.objects.get(pk=ack["session"]["id"])
+        assert "\n" not in session.name and "\r" not in session.name and session.order_number == "KM-1 X"
+        if n < 2:
+            assert session.email == "" and not session.case.customer.identities.exists()
+        else:
+            assert session.email == "abc@example.jp"

@@ -299,3 +299,21 @@ def test_outgoing_mail_is_dated_in_the_shops_time_zone(smtp_sink, agent, django_
     [message] = sent_to(smtp_sink, out.message_id)
     assert message["Date"].endswith("+0900") and len(message.get_all("Date")) == 1
     assert abs(parsedate_to_datetime(message["Date"]) - timezone.now()) < dt.timedelta(minutes=1)
+
+
+def test_a_mail_that_cannot_be_built_fails_at_once_with_the_reason_not_stuck_sending(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
+    """Issue 21, finding 3: an address with CR/LF raised a ValueError that was not handled; the
+    row stayed `sending` with its attempts rising and never failed."""
+    row = incoming_case(django_capture_on_commit_callbacks)
+    out = reply(row.case, agent, django_capture_on_commit_callbacks)
+    assert out.state == OutboundState.SENT
+    bad = OutboundMessage.objects.create(
+        kind=out.kind, case=out.case, from_address=out.from_address, to_address="victim@example.jp\r\nBcc: spam@example.net",
+        subject="Re: お問い合わせの件", body="本文", message_id="<bad-crlf@example.jp>",
+    )
+    sent_before = len(smtp_sink.received)
+    result = send_outbound(bad.pk)
+    assert result is not None and result.state == OutboundState.FAILED and result.next_attempt_at is None
+    assert "宛先や内容に問題があるため送れません" in result.last_error
+    assert len(smtp_sink.received) == sent_before
+    assert send_due(now=timezone.now() + dt.timedelta(days=1)) == 0  # not tried again by the sweep
