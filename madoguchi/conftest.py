@@ -154,3 +154,16 @@ def shop_language() -> Iterator[None]:
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> Iterator[None]:
+    """Rate limits count per address (every test's client is the same address) and per chat (a
+    flushed database gives the next test's chat the same id): each test starts with none used."""
+    from django.core.cache import cache
+
+    from madoguchi.chat import consumers
+
+    cache.clear()
+    consumers._SESSION_BUCKETS.clear()
+    yield

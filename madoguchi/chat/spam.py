@@ -39,12 +39,17 @@ def is_bot(data: dict[str, str]) -> bool:
 
 def take_rate(address: str, bucket: str) -> None:
     """Count one submission from `address`; refuse above the hourly limit."""
+    if not within_limit(address, bucket, settings.MADOGUCHI_FORM_PER_IP_PER_HOUR, 3600):
+        raise Refused("送信回数が多すぎます。しばらく時間をおいてから、もう一度お試しください。")
+
+
+def within_limit(address: str, bucket: str, limit: int, seconds: int) -> bool:
+    """Count one event of `bucket` from `address`; False once more than `limit` in the window."""
     key = f"madoguchi:form-rate:{bucket}:{address}"
-    cache.add(key, 0, timeout=3600)
+    cache.add(key, 0, timeout=seconds)
     try:
         count = cache.incr(key)
     except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=3600)
+        cache.set(key, 1, timeout=seconds)
         count = 1
-    if count > settings.MADOGUCHI_FORM_PER_IP_PER_HOUR:
-        raise Refused("送信回数が多すぎます。しばらく時間をおいてから、もう一度お試しください。")
+    return bool(count <= limit)
