@@ -107,12 +107,13 @@ def _when(at: object) -> str:
 
 def compose(case: Case, reply_by: object, articles: list[Article], token: str) -> str:
     """By e-mail this is also the acknowledgement (the mail app sends none out of hours):
-    the case number and subject, and how to add to the case."""
+    the case number and how to add to the case; never the mail's subject (a stranger's words,
+    issue 21 finding 1)."""
     email = case.channel == Channel.EMAIL
     lines = [salutation(case.customer), ""]
     if email:
         lines += ["お問い合わせいただき、ありがとうございます。以下の内容で受け付けました。", "",
-                  f"  受付番号: #{case.pk}", f"  件名: {case.subject}", ""]
+                  f"  受付番号: #{case.pk}", ""]
     else:
         lines += ["お問い合わせいただき、ありがとうございます。"]
     lines += [

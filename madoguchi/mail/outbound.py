@@ -162,6 +162,15 @@ def reply_subject(case: Case, mailbox: Mailbox | None = None, *, answers: str | 
     return f"{f'【{shop}】' if shop else ''}お問い合わせの件 {token}"[:300]
 
 
+def automatic_subject(case: Case, mailbox: Mailbox | None, what: str) -> str:
+    """The subject of a mail nobody wrote (acknowledgement, after-hours answer, survey): never
+    the customer's subject. These go to whatever address a mail claimed to come from, so
+    repeating a stranger's words (「【重要】アカウント停止 https://evil.example/…」) would send
+    them from the shop's address (issue 21, finding 1). In-Reply-To still threads it."""
+    shop = mailbox.shop_name.strip() if mailbox is not None else ""
+    return f"{f'【{shop}】' if shop else ''}{what} [#{case.pk}]"[:300]
+
+
 def _create(**fields: object) -> OutboundMessage:
     row = OutboundMessage.objects.create(**fields)
     transaction.on_commit(lambda: _enqueue(row.pk))
@@ -194,7 +203,9 @@ def queue_reply(interaction: Interaction) -> OutboundMessage | None:
     to = customer_address(case)
     return _create(
         kind=OutboundKind.REPLY, case=case, interaction=interaction, mailbox=mailbox, from_address=sender,
-        to_address=to, subject=reply_subject(case, mailbox, answers=_subject_of(case, in_reply_to)), body=interaction.body,
+        to_address=to, body=interaction.body,
+        subject=(reply_subject(case, mailbox, answers=_subject_of(case, in_reply_to)) if interaction.author_id
+                 else automatic_subject(case, mailbox, "お問い合わせの件")),
         charset=mailbox.charset if mailbox else Charset.UTF8,
         message_id=make_msgid(idstring=f"case{case.pk}", domain=_domain(sender)),
         in_reply_to=in_reply_to, references=references,
@@ -229,8 +240,19 @@ def automatic_mail_allowed(address: str) -> bool:
         return False
     since = timezone.now() - dt.timedelta(hours=1)
     automatic = Q(kind=OutboundKind.ACK) | Q(kind=OutboundKind.REPLY, interaction__author__isnull=True)
-    recent = OutboundMessage.objects.filter(automatic, to_address=address, created_at__gte=since).count()
-    return recent < settings.MAIL_ACK_PER_SENDER_PER_HOUR
+    recent = OutboundMessage.objects.filter(automatic, created_at__gte=since)
+    if recent.filter(to_address=address).count() >= settings.MAIL_ACK_PER_SENDER_PER_HOUR:
+        return False
+    # Forged senders vary the address, not the domain (issue 21, finding 1), and a flood from
+    # everywhere must not turn the shop's address into a mass mailer.
+    domain = address.rpartition("@")[2]
+    if recent.filter(to_address__iendswith=f"@{domain}").count() >= settings.MAIL_ACK_PER_DOMAIN_PER_HOUR:
+        log.warning("mail: automatic mails to @%s held back: %s an hour reached", domain, settings.MAIL_ACK_PER_DOMAIN_PER_HOUR)
+        return False
+    if recent.count() >= settings.MAIL_ACK_TOTAL_PER_HOUR:
+        log.warning("mail: automatic mails held back: %s an hour reached", settings.MAIL_ACK_TOTAL_PER_HOUR)
+        return False
+    return True
 
 
 def receipt_allowed(address: str) -> bool:
@@ -256,7 +278,7 @@ def acknowledgement_text(case: Case, due: dt.datetime) -> str:
     return (
         f"{salutation(case.customer)}\n\n"
         "お問い合わせいただき、ありがとうございます。以下の内容で受け付けました。\n\n"
-        f"  受付番号: #{case.pk}\n  件名: {case.subject}\n\n"
+        f"  受付番号: #{case.pk}\n\n"
         "担当者が内容を確認し、"
         f"{local:%Y年%m月%d日}（{weekday}）{local:%H:%M} までにご連絡いたします"
         "（土日祝日・休業日を除く営業時間内に順に対応しています）。\n"
@@ -291,7 +313,7 @@ def queue_acknowledgement(case: Case, raw: RawMessage) -> OutboundMessage | None
     sender = _from(mailbox)
     return _create(
         kind=OutboundKind.ACK, case=case, mailbox=mailbox, from_address=sender, to_address=address,
-        subject=f"[#{case.pk}] お問い合わせを受け付けました: {case.subject}"[:300],
+        subject=automatic_subject(case, mailbox, "お問い合わせを受け付けました"),
         body=with_signature(acknowledgement_text(case, reply_due(case.received_at)), compose_signature(mailbox, None)),
         charset=mailbox.charset if mailbox else Charset.UTF8,
         message_id=make_msgid(idstring=f"ack{case.pk}", domain=_domain(sender)),
