@@ -74,7 +74,8 @@ def test_first_mail_of_a_form_case_has_the_shops_subject_and_later_replies_threa
     assert receipt.message_id in reply["References"]
 
     customer_mail = japanese_mail(subject=f"Re: 【こもれび堂】お問い合わせの件 [#{case.pk}]", body="ありがとうございます。待っています。",
-                                  message_id="<taro-2@example.jp>", headers={"In-Reply-To": reply["Message-ID"]})
+                                  message_id="<taro-2@example.jp>",
+                                  headers={"In-Reply-To": OutboundMessage.objects.get(interaction=answer).message_id})
     with django_capture_on_commit_callbacks(execute=True):
         row, _created = do_ingest_raw(customer_mail, "smtp", mailbox)
     row.refresh_from_db()
