@@ -233,8 +233,11 @@ MAIL_MAX_MESSAGE_BYTES = env_int("MADOGUCHI_MAIL_MAX_BYTES", 25 * 1024 * 1024)
 MAIL_MAX_ATTACHMENT_BYTES = env_int("MADOGUCHI_MAIL_MAX_ATTACHMENT_BYTES", 20 * 1024 * 1024)
 MAIL_SEND_ACKNOWLEDGEMENT = env_bool("MADOGUCHI_MAIL_ACK", True)
 MAIL_ACK_PER_SENDER_PER_HOUR = env_int("MADOGUCHI_MAIL_ACK_PER_HOUR", 3)
-MAIL_ACK_PER_DOMAIN_PER_HOUR = env_int("MADOGUCHI_MAIL_ACK_PER_DOMAIN_PER_HOUR", 60)  # automatic mails to one domain
-MAIL_ACK_TOTAL_PER_HOUR = env_int("MADOGUCHI_MAIL_ACK_TOTAL_PER_HOUR", 500)  # automatic mails in all
+# Automatic mails to one domain and in all, an hour: a net against backscatter, high enough for a
+# sale day's customers of one big provider (gmail.com, docomo.ne.jp); they repeat nothing a
+# stranger wrote, so what a forger gets out of them is the number of mails.
+MAIL_ACK_PER_DOMAIN_PER_HOUR = env_int("MADOGUCHI_MAIL_ACK_PER_DOMAIN_PER_HOUR", 300)
+MAIL_ACK_TOTAL_PER_HOUR = env_int("MADOGUCHI_MAIL_ACK_TOTAL_PER_HOUR", 1000)
 MAIL_ACK_REPLY_WITHIN_BUSINESS_HOURS = env_int("MADOGUCHI_MAIL_REPLY_WITHIN_HOURS", 8)
 MAIL_COMMITMENT_REMINDER_MINUTES = env_int("MADOGUCHI_MAIL_REMINDER_MINUTES", 60)
 MAIL_DEFAULT_CATEGORY = env_str("MADOGUCHI_MAIL_CATEGORY", "other")

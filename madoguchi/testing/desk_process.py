@@ -47,6 +47,9 @@ class ServedDesk:
         env = {k: v for k, v in os.environ.items()
                if k not in ("MADOGUCHI_TASKS_IMMEDIATE", "REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE")}
         desk = cls(env=env, log_path=data_dir / "serve.log")
+        # Every customer here writes from example.jp: lift the per-domain and total limits of
+        # automatic mails (a net against backscatter) so each one's answer can be counted.
+        env.update(MADOGUCHI_MAIL_ACK_PER_DOMAIN_PER_HOUR="1000000", MADOGUCHI_MAIL_ACK_TOTAL_PER_HOUR="1000000")
         env.update(DATABASE_URL=database_url, MADOGUCHI_DATA_DIR=str(data_dir), MADOGUCHI_SMTP_PORT=str(desk.smtp_port),
                    MADOGUCHI_SMTP_OUT_PORT=str(sink_port), MADOGUCHI_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", **extra)
         data_dir.mkdir(parents=True, exist_ok=True)
