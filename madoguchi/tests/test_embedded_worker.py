@@ -53,6 +53,18 @@ def the_worker(desk: ServedDesk, seconds: float = 60) -> int:
     raise AssertionError("serve has no embedded worker process")
 
 
+def smtp_listener_in(pid: int, port: int) -> bool:
+    """Whether the socket listening on `port` is one of process `pid`'s open files."""
+    listening = {line.split()[9] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                 if line.split()[1].endswith(f":{port:04X}") and line.split()[3] == "0A"}
+    try:
+        sockets = {os.readlink(fd).strip("socket:[]") for fd in Path(f"/proc/{pid}/fd").iterdir()
+                   if os.readlink(fd).startswith("socket:")}
+    except FileNotFoundError:  # a file closed while listed
+        return False
+    return bool(listening) and listening <= sockets
+
+
 def smtp_answers(port: int) -> bool:
     try:
         with smtplib.SMTP("127.0.0.1", port, timeout=2) as smtp:
@@ -88,11 +100,7 @@ def desk(tmp_path: Path) -> Iterator[ServedDesk]:
 def test_mail_is_received_and_filed_by_a_process_of_its_own(desk: ServedDesk) -> None:
     worker = the_worker(desk)
     assert desk.process is not None and worker != desk.process.pid
-    listening = {line.split()[9] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
-                 if line.split()[1].endswith(f":{desk.smtp_port:04X}") and line.split()[3] == "0A"}
-    sockets = {os.readlink(fd).strip("socket:[]") for fd in Path(f"/proc/{worker}/fd").iterdir()
-               if os.readlink(fd).startswith("socket:")}
-    assert listening and listening <= sockets, "the SMTP receiver listens in the worker, not the web process"
+    wait_until(lambda: smtp_listener_in(worker, desk.smtp_port), 15, "the SMTP receiver listening in the worker process")
     progress = Sending()
     send_until_accepted(desk.smtp_port, [customer_mail(1)], progress, seconds=60)
     assert progress.accepted == 1
