@@ -33,6 +33,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
+from madoguchi import addresses
 from madoguchi.accounts.models import LoginFailure, Role, User
 
 log = logging.getLogger("madoguchi.accounts.login")
@@ -42,15 +43,10 @@ MAX_DELAY_SECONDS = 300
 
 
 def client_address(request: HttpRequest | None) -> str:
-    """The address the request came from; behind a proxy the proxy's header names the client
-    (MADOGUCHI_BEHIND_PROXY: only then is X-Forwarded-For trusted, its last hop)."""
+    """The address a login came from (madoguchi.addresses: behind a proxy, its last hop)."""
     if request is None:
         return ""
-    if settings.MADOGUCHI_BEHIND_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return str(forwarded.split(",")[-1].strip())[:45]
-    return str(request.META.get("REMOTE_ADDR", ""))[:45]
+    return addresses.client_address(request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", ""))
 
 
 def _wait_seconds(failures: list[dt.datetime], after: int, now: dt.datetime) -> int:

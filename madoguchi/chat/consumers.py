@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from madoguchi import addresses
 from madoguchi.chat import events, services, spam, storage
 from madoguchi.chat.models import ChatSession, Sender, SessionState
 
@@ -81,13 +82,9 @@ CLOSE_SECONDS = 10.0  # what a closing socket still has to store may take this l
 
 
 def socket_address(scope: dict[str, Any]) -> str:
-    """The visitor's address: behind a proxy (MADOGUCHI_BEHIND_PROXY) its X-Forwarded-For's last hop."""
-    if settings.MADOGUCHI_BEHIND_PROXY:
-        forwarded = dict(scope.get("headers", [])).get(b"x-forwarded-for", b"").decode("latin1")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()[:45]
-    client = scope.get("client") or ("", 0)
-    return str(client[0])[:45]
+    """The visitor's address (madoguchi.addresses: behind a proxy, its last hop)."""
+    forwarded = dict(scope.get("headers", [])).get(b"x-forwarded-for", b"").decode("latin1")
+    return addresses.client_address(str((scope.get("client") or ("", 0))[0]), forwarded)
 
 
 # One bucket per chat, shared by every socket of its token in this process: a token used on 100

@@ -21,6 +21,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from madoguchi import addresses
 from madoguchi.cases.services import CaseError
 from madoguchi.chat import events, public, services, spam, uploads
 from madoguchi.chat.forms import ContactForm, FeedbackForm, OfflineMessageForm
@@ -31,7 +32,9 @@ MAX_FORM_FILES = 3
 
 
 def _client_address(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    """The sender of a public form (behind a proxy, its last hop: else every sender would share
+    the proxy's address and its hourly limit)."""
+    return addresses.client_address(request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", "")) or "unknown"
 
 
 def _cors(request: HttpRequest, response: HttpResponse) -> HttpResponse:
