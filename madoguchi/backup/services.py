@@ -128,10 +128,16 @@ def do_restore(path: Path) -> dict[str, str]:
     """Restore an archive into this desk's (empty) database and data folder."""
     if not _database_is_empty():
         raise BackupError("データベースに案件があります。復元は空のデータベースにだけ行えます（新しい DATABASE_URL か空のデータフォルダを指定してください）。")
-    with tempfile.TemporaryDirectory(prefix="madoguchi-restore-") as work, tarfile.open(path, "r:gz") as archive:
-        archive.extractall(work, members=_safe_members(archive), filter="data")
+    with tempfile.TemporaryDirectory(prefix="madoguchi-restore-") as work:
         staging = Path(work)
-        manifest = json.loads((staging / "manifest.json").read_text(encoding="utf-8"))
+        try:
+            with tarfile.open(path, "r:gz") as archive:
+                archive.extractall(work, members=_safe_members(archive), filter="data")
+            manifest = json.loads((staging / "manifest.json").read_text(encoding="utf-8"))
+            if not isinstance(manifest, dict) or not {"engine", "database"} <= manifest.keys():
+                raise ValueError("manifest.json lacks engine or database")
+        except (tarfile.TarError, EOFError, OSError, ValueError, KeyError, TypeError) as error:
+            raise BackupError(f"Madoguchi のバックアップとして読めません（壊れているか、別のファイルです）: {error}") from error
         if manifest["engine"] != _engine():
             raise BackupError(f"このバックアップは {manifest['engine']} のものです。同じ種類のデータベースに復元してください。")
         connection.close()

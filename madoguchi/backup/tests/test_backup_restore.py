@@ -99,3 +99,24 @@ def test_the_daily_backup_is_a_registered_job_and_not_late_before_its_first_run(
     assert daily.job.period is not None and daily.job.period.days == 1
     assert daily.job.next_run is not None and daily.job.next_run.minute == 17
     assert not daily.overdue(daily.job.next_run)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("content", [b"", b"not a backup at all", b"\x1f\x8b\x08\x00broken gzip"])
+def test_a_file_that_is_not_a_backup_is_refused_in_japanese(tmp_path: Path, content: bytes) -> None:
+    from django.core.management import CommandError, call_command
+
+    bad = tmp_path / "madoguchi-backup-broken.tar.gz"
+    bad.write_bytes(content)
+    with pytest.raises(CommandError, match="バックアップとして読めません"):
+        call_command("restore", str(bad))
+
+
+@pytest.mark.django_db
+def test_a_backup_folder_that_cannot_be_written_is_a_clear_error(tmp_path: Path) -> None:
+    from django.core.management import CommandError, call_command
+
+    blocked = tmp_path / "a-file-not-a-folder"
+    blocked.write_text("x")
+    with pytest.raises(CommandError, match="書き込めませんでした|バックアップ"):
+        call_command("backup", "--to", str(blocked / "backups"))

@@ -23,6 +23,8 @@ class Command(BaseCommand):
             path = services.do_backup(options["to"])
         except services.BackupError as error:
             raise CommandError(str(error)) from error
+        except OSError as error:  # the folder cannot be written (permissions, a full disk)
+            raise CommandError(f"バックアップを書き込めませんでした: {error}") from error
         self.stdout.write(f"バックアップを作成しました: {path}")
         if options["keep"]:
             for old in services.prune(options["keep"], path.parent):
