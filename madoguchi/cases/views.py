@@ -161,7 +161,7 @@ class InboxRow:
         flag = (f'<span class="badge flag" data-testid="customer-flag">⚠ {e(self.customer_mark)}</span> '
                 if self.customer_mark else "")
         return mark_safe(  # noqa: S308 - every value is escaped above or here
-            f'<td><a href="{url}">#{int(self.pk)}</a></td><td class="subject"><a href="{url}">{e(self.subject)}</a>{mark}</td>'
+            f'<td class="num"><a href="{url}">#{int(self.pk)}</a></td><td class="subject"><a href="{url}">{e(self.subject)}</a>{mark}</td>'
             f'<td>{flag}{e(self.customer)}</td><td>{e(self.category)}</td>'
             f'<td><span class="status s-{e(self.status)}">{e(self.status_label)}</span></td><td>{e(self.priority_label)}</td>'
             f'<td>{e(self.assignee)}</td><td class="nowrap">{e(self.received)}</td><td class="nowrap" data-testid="due">{due}</td>'
