@@ -241,7 +241,7 @@ def _blank_form(part: str, case: Case) -> Any:
 def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
     """The case page's context; `forms` are those to show inline (a POST that failed, with its
     errors). The others are loaded when the agent opens them (`case_part`)."""
-    context = page.case_context(case, user)
+    context = page.case_context(case, user) | page.customer_context(case)
     context["reply_form"] = forms.get("reply_form") or ReplyForm(prefix="re")
     context["conflict"] = forms.get("conflict")
     context["conflict_fields"] = forms.get("conflict_fields", [])

@@ -246,3 +246,22 @@ class Deflection(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.at:%Y-%m-%d %H:%M}"
 
+
+
+class CaseSuggestions(models.Model):
+    """The published articles and resolved cases most like a case's complaint, ranked by the
+    worker when the case is indexed (knowledge.suggestions.do_refresh), so the case page reads
+    them in one query instead of ranking the complaint again on every view (issue 16: the
+    ranking took 26 ms of each case page). `articles_version` says which set of published
+    articles they were ranked against; a page that finds it changed shows these and asks the
+    worker for new ones."""
+
+    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, primary_key=True, related_name="suggestions")
+    articles = models.JSONField(default=list)  # article ids, best first
+    cases = models.JSONField(default=list)  # resolved case ids, best first
+    articles_version = models.CharField(max_length=80)
+    text_hash = models.CharField(max_length=40)  # of the subject and complaint they were ranked for
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"suggestions for case {self.case_id}"

@@ -14,13 +14,14 @@ from django.db.models.signals import post_save
 from madoguchi.cases import signals
 from madoguchi.cases.models import Case
 from madoguchi.customers.models import Customer, Identity
-from madoguchi.knowledge import indexing
+from madoguchi.knowledge import indexing, suggestions
 from madoguchi.knowledge.models import DocKind
 from madoguchi.shop.models import Order
 
 
 def on_case_created(sender: Any, case: Any, **kwargs: Any) -> None:
     indexing.defer(DocKind.CASE, case.pk)
+    suggestions.defer_refresh(case.pk)  # ranked by the worker before an agent opens the case
 
 
 def on_interaction_added(sender: Any, interaction: Any, **kwargs: Any) -> None:
@@ -35,6 +36,7 @@ def on_case_saved(sender: Any, instance: Case, created: bool = False, raw: bool 
     # a new case is indexed by case_created, once its first message exists.
     if not created and not raw:
         indexing.defer(DocKind.CASE, instance.pk)
+        suggestions.defer_refresh(instance.pk)  # the worker ranks again only if the complaint changed
 
 
 def on_customer_saved(sender: Any, instance: Customer, raw: bool = False, **kwargs: Any) -> None:

@@ -8,6 +8,8 @@ those sharing the complaint's rarest words.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -15,10 +17,13 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Count, Max
 from django.urls import reverse
+from django.utils import timezone
 
 from madoguchi.cases.models import Case, Status
-from madoguchi.knowledge.models import Article, ArticleState, DocKind, Visibility
+from madoguchi.jobs import work
+from madoguchi.knowledge.models import Article, ArticleState, CaseSuggestions, DocKind, Visibility
 from madoguchi.knowledge.search import postgres_newest, postgres_term_stats
 from madoguchi.knowledge.text import tokens
 
@@ -209,16 +214,84 @@ def _plain_text(article: Article) -> str:
     return cached[1]
 
 
-def panel(case: Case) -> dict[str, Any]:
-    """What the side panel shows; loaded after the case page (htmx), so a slow similarity
-    search never delays the page itself. Article text is inserted as plain text (a reply
-    is plain text: Markdown marks would reach the customer as they are)."""
+SUGGEST_WORK = "knowledge.suggest"
+ARTICLES, CASES = 5, 3  # shown on the case page
+# Similar cases are ranked among resolved cases, which keep coming; a day-old ranking is asked again.
+FRESH_FOR = dt.timedelta(days=1)
+
+
+def articles_version() -> str:
+    """Which set of published articles a ranking was made against: any article published,
+    edited or withdrawn changes it (saving an article moves its updated_at)."""
+    row = Article.objects.filter(state=ArticleState.PUBLISHED).aggregate(n=Count("pk"), latest=Max("updated_at"))
+    return f"{row['n']}:{row['latest'].isoformat() if row['latest'] else ''}"
+
+
+def _text_hash(case: Case) -> str:
+    return hashlib.sha1(complaint_text(case).encode(), usedforsecurity=False).hexdigest()
+
+
+def defer_refresh(case_pk: int) -> None:
+    """Rank this case's suggestions again once the current transaction has committed (worker)."""
+    work.defer(SUGGEST_WORK, [case_pk])
+
+
+def do_refresh(case: Case, *, force: bool = False) -> CaseSuggestions:
+    """Rank and store the case's suggestions, unless those stored were ranked for the same
+    complaint against the same articles today."""
+    version, text_hash = articles_version(), _text_hash(case)
+    stored = CaseSuggestions.objects.filter(case_id=case.pk).first()
+    if stored and not force and not _stale(stored, version, text_hash):
+        return stored
     text = complaint_text(case)
+    articles = [s.article.pk for s in suggest_articles(text, limit=ARTICLES) if s.article]
+    cases = [s.case.pk for s in suggest_cases(text, exclude=case.pk, limit=CASES) if s.case]
+    stored, _created = CaseSuggestions.objects.update_or_create(case_id=case.pk, defaults={
+        "articles": articles, "cases": cases, "articles_version": version, "text_hash": text_hash,
+        "computed_at": timezone.now()})
+    return stored
+
+
+def _stale(stored: CaseSuggestions, version: str, text_hash: str) -> bool:
+    return (stored.articles_version != version or stored.text_hash != text_hash
+            or stored.computed_at < timezone.now() - FRESH_FOR)
+
+
+def refresh_cases(case_pks: list[int]) -> int:
+    """The worker's handler: each case's suggestions ranked again where they are out of date."""
+    cases = Case.objects.filter(pk__in=case_pks).only("pk", "subject", "complaint")
+    for case in cases:
+        do_refresh(case)
+    return len(case_pks)
+
+
+def stored_panel(case: Case) -> dict[str, Any] | None:
+    """The case page's suggestions as the worker last ranked them (None: never ranked, the page
+    asks for them by htmx). Out of date ones are shown while the worker ranks them again."""
+    stored = CaseSuggestions.objects.filter(case_id=case.pk).first()
+    if stored is None:
+        return None
+    if _stale(stored, articles_version(), _text_hash(case)):
+        defer_refresh(case.pk)
+    return _panel(case, stored)
+
+
+def panel(case: Case) -> dict[str, Any]:
+    """What the suggestions panel shows, ranked now and stored for the next view. Article text
+    is inserted as plain text (a reply is plain text: Markdown marks would reach the customer
+    as they are)."""
+    return _panel(case, do_refresh(case))
+
+
+def _panel(case: Case, stored: CaseSuggestions) -> dict[str, Any]:
+    articles = Article.objects.filter(pk__in=stored.articles, state=ArticleState.PUBLISHED).in_bulk()
     article_rows = []
-    for s in suggest_articles(text, limit=5):
-        article = s.article
-        if article is None:
+    for pk in stored.articles:
+        article = articles.get(pk)
+        if article is None:  # withdrawn since it was ranked
             continue
         url = settings.SITE_URL + reverse("faq:article", args=[article.pk]) if article.visibility == Visibility.PUBLIC else ""
         article_rows.append({"article": article, "url": url, "text": _plain_text(article)})
-    return {"case": case, "articles": article_rows, "cases": suggest_cases(text, exclude=case.pk, limit=3)}
+    similar = Case.objects.only("pk", "subject", "solution").in_bulk(stored.cases)
+    return {"case": case, "articles": article_rows,
+            "cases": [Suggestion(0.0, case=similar[pk]) for pk in stored.cases if pk in similar]}

@@ -4,7 +4,7 @@ the writes that cause them (jobs.work: recorded with the write, done until done)
 from __future__ import annotations
 
 from madoguchi.jobs import work
-from madoguchi.knowledge import afterhours, indexing
+from madoguchi.knowledge import afterhours, indexing, suggestions
 
 
 @work.handler(indexing.INDEX_WORK)
@@ -26,3 +26,8 @@ def answer_after_hours(interaction_pks: list[int]) -> int:
     if errors:
         raise errors[0]
     return sent
+
+
+@work.handler(suggestions.SUGGEST_WORK)
+def refresh_suggestions(case_pks: list[int]) -> int:
+    return suggestions.refresh_cases(case_pks)

@@ -7,10 +7,22 @@ from typing import Any
 
 from django import template
 
-from madoguchi.knowledge import services
+from madoguchi.knowledge import replies, services, suggestions
 from madoguchi.knowledge.models import RuleTopic, RuleVersion
 
 register = template.Library()
+
+
+@register.inclusion_tag("knowledge/_reply_tools_inner.html", takes_context=True)
+def reply_tools(context: dict[str, Any], case: Any) -> dict[str, Any]:
+    """The reply box's template picker, each template already filled in for this case."""
+    return replies.reply_tools(case, context["request"].user)
+
+
+@register.simple_tag
+def stored_suggestions(case: Any) -> dict[str, Any] | None:
+    """The suggestions the worker ranked for this case (None: not yet; the page loads them by htmx)."""
+    return suggestions.stored_panel(case)
 
 
 @register.inclusion_tag("knowledge/_case_rules.html", takes_context=True)
