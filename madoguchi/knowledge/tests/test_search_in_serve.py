@@ -46,3 +46,26 @@ def test_twenty_searches_over_http_build_the_tokenizers_once() -> None:
 
     built = re.findall(r"Sudachi tokenizer built", log)
     assert 1 <= len(built) <= POOL_SIZE, log
+
+
+def test_the_desks_worker_ranks_a_new_cases_suggestions_before_it_is_opened() -> None:
+    """Issue 16: the case page reads suggestions the worker ranked; in the process `bin/start`
+    runs, a case made by another process gets them without anyone opening it."""
+    import time
+
+    with running_desk(processes=1, redis=False) as desk:
+        case_pk = int(desk.shell(CASE).strip().splitlines()[-1])
+        ranked = desk.shell(
+            "import time\nfrom madoguchi.knowledge.models import CaseSuggestions\n"
+            f"deadline = time.monotonic() + 30\n"
+            f"while not CaseSuggestions.objects.filter(case_id={case_pk}).exists() and time.monotonic() < deadline:\n"
+            "    time.sleep(0.2)\n"
+            f"print(CaseSuggestions.objects.filter(case_id={case_pk}).exists())\n")
+        assert ranked.strip().splitlines()[-1] == "True"
+        base = desk.urls[0]
+        started = time.monotonic()
+        request = urllib.request.Request(f"{base}/cases/{case_pk}/", headers={"Cookie": login_cookie(base, "chat1")})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            page = response.read().decode()
+        assert time.monotonic() - started < 10
+    assert 'id="kb-suggestions"' in page and "/suggestions/" not in page  # in the page, no request after it
