@@ -45,6 +45,14 @@ def load_case(pk: int) -> Case:
     return get_object_or_404(Case.objects.select_related(*CASE_PAGE_RELATED), pk=pk)
 
 
+def loaded_with(case: Case, relation: str, load: Any) -> Any:
+    """A one-to-one row of another app loaded with the case (CASE_PAGE_RELATED; None when the
+    case has none), else `load()`: the same tag serves the page and a fragment that read the
+    case alone."""
+    cache = case._state.fields_cache
+    return cache[relation] if relation in cache else load()
+
+
 def labelled(items: list[Any], **choices: Any) -> list[Any]:
     """Attach `<field>_label` to each row from its choices, translated once per page, not per row."""
     for field, choice_list in choices.items():

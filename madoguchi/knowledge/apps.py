@@ -7,9 +7,11 @@ class KnowledgeConfig(AppConfig):
     verbose_name = "ナレッジ"
 
     def ready(self) -> None:
-        from madoguchi.cases import views
+        from madoguchi.cases import page, views
         from madoguchi.knowledge import receivers, services
 
         receivers.connect()
+        if "suggestions" not in page.CASE_PAGE_RELATED:  # the page reads the stored suggestions loaded with the case
+            page.CASE_PAGE_RELATED.append("suggestions")
         if services.flagged_customers not in views.INBOX_CUSTOMER_MARKS:
             views.INBOX_CUSTOMER_MARKS.append(services.flagged_customers)

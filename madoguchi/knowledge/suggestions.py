@@ -268,7 +268,9 @@ def refresh_cases(case_pks: list[int]) -> int:
 def stored_panel(case: Case) -> dict[str, Any] | None:
     """The case page's suggestions as the worker last ranked them (None: never ranked, the page
     asks for them by htmx). Out of date ones are shown while the worker ranks them again."""
-    stored = CaseSuggestions.objects.filter(case_id=case.pk).first()
+    from madoguchi.cases.page import loaded_with
+
+    stored = loaded_with(case, "suggestions", lambda: CaseSuggestions.objects.filter(case_id=case.pk).first())
     if stored is None:
         return None
     if _stale(stored, articles_version(), _text_hash(case)):

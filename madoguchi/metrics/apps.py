@@ -10,8 +10,9 @@ class MetricsConfig(AppConfig):
         from madoguchi.cases import page, signals
         from madoguchi.metrics import receivers, tasks  # noqa: F401  (registers the minute jobs)
 
-        if "sla" not in page.CASE_PAGE_RELATED:  # the SLA banner reads the clock loaded with the case
-            page.CASE_PAGE_RELATED.append("sla")
+        for relation in ("sla", "outcome", "survey"):  # the SLA banner and the side panel read them loaded with the case
+            if relation not in page.CASE_PAGE_RELATED:
+                page.CASE_PAGE_RELATED.append(relation)
         signals.case_created.connect(receivers.on_case_created, dispatch_uid="metrics-case-created")
         signals.interaction_added.connect(receivers.on_interaction, dispatch_uid="metrics-interaction")
         signals.case_status_changed.connect(receivers.on_status_changed, dispatch_uid="metrics-status")

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 
+from madoguchi.cases.page import loaded_with
 from madoguchi.metrics.formatting import format_timer, format_value
 from madoguchi.metrics.models import CaseSla
 from madoguchi.metrics.sla import timer_state
@@ -83,15 +84,16 @@ def sla_timers_for_case(case: Any) -> dict | None:
 
 @register.simple_tag(takes_context=True)
 def case_metrics(context: dict, case: Any) -> dict:
-    """Outcome, survey and breaches of the case for its side panel (three small queries)."""
+    """Outcome, survey and breaches of the case for its side panel: one query on the case page,
+    which loads the first two with the case (cases.page.CASE_PAGE_RELATED)."""
     from madoguchi.metrics.models import Outcome, SlaBreach, Survey
     from madoguchi.metrics.services import can_review
     from madoguchi.metrics.survey import survey_url
 
-    survey = Survey.objects.filter(case=case).first()
+    survey = loaded_with(case, "survey", lambda: Survey.objects.filter(case=case).first())
     user = context.get("user")
     return {
-        "outcome": Outcome.objects.filter(case=case).first(),
+        "outcome": loaded_with(case, "outcome", lambda: Outcome.objects.filter(case=case).first()),
         "survey": survey,
         "survey_url": survey_url(survey) if survey and survey.expires_at else "",  # once sent (or undeliverable)
         "breaches": list(SlaBreach.objects.filter(case=case).order_by("due_at")),
