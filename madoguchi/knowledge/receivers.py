@@ -36,7 +36,9 @@ def on_case_saved(sender: Any, instance: Case, created: bool = False, raw: bool 
     # a new case is indexed by case_created, once its first message exists.
     if not created and not raw:
         indexing.defer(DocKind.CASE, instance.pk)
-        suggestions.defer_refresh(instance.pk)  # the worker ranks again only if the complaint changed
+        fields = kwargs.get("update_fields")
+        if fields is None or {"subject", "complaint"} & set(fields):
+            suggestions.defer_refresh(instance.pk)  # the worker ranks again only if the complaint changed
 
 
 def on_customer_saved(sender: Any, instance: Customer, raw: bool = False, **kwargs: Any) -> None:
