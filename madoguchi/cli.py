@@ -214,9 +214,17 @@ def _start_beside_web(args: argparse.Namespace) -> tuple[EmbeddedWorker | None, 
 
 
 def worker(args: argparse.Namespace) -> None:
+    """A worker of the scale mode: Huey's consumer on Redis. With --listeners it also runs the
+    receivers (SMTP, …) that `serve` runs in its embedded worker, so the web processes can run
+    with MADOGUCHI_SMTP_PORT=0 and one worker receives the mail."""
     _setup_django(pool=True)
     from django.core.management import call_command
 
+    if args.listeners:
+        from madoguchi.embedded import run_starters
+
+        for name, error in run_starters().items():
+            print(f"警告: {name} を起動できませんでした: {error}", file=sys.stderr, flush=True)
     call_command("run_huey", workers=args.workers)
 
 
@@ -292,6 +300,8 @@ def main(argv: list[str] | None = None) -> None:
     p_serve.add_argument("--no-worker", action="store_true", help="バックグラウンド処理を別の worker に任せる（madoguchi worker）")
     p_worker = sub.add_parser("worker", help="バックグラウンド処理だけを動かす（大規模構成）")
     p_worker.add_argument("--workers", type=int, default=4)
+    p_worker.add_argument("--listeners", action="store_true",
+                          help="メール受信（SMTP）などの受信口もこの worker で動かす（大規模構成では1つの worker だけに付ける）")
     p_demo = sub.add_parser("demo", help="デモデータを読み込む")
     p_demo.add_argument("--cases", type=int, default=240)
     known = {"serve": serve, "worker": worker, "demo": demo}

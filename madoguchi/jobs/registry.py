@@ -52,7 +52,47 @@ def discover() -> None:
             HUEY.signal(huey_signals.SIGNAL_EXECUTING)(_on_executing)
             HUEY.signal(huey_signals.SIGNAL_COMPLETE)(_on_complete)
             HUEY.signal(huey_signals.SIGNAL_ERROR)(_on_error)
+            HUEY.signal(huey_signals.SIGNAL_CANCELED)(_on_canceled)
+            HUEY.pre_execute("madoguchi-periodic-once")(once_per_schedule)
             HUEY._madoguchi_run_log = True
+
+
+# How long the claim on one scheduled run of a periodic job is kept: longer than any delay
+# between the schedulers of two workers, shorter than the shortest period (one minute runs
+# are claimed per minute, so a claim never stops the next one).
+CLAIM_SECONDS = 600
+
+
+def once_per_schedule(task: Any) -> None:
+    """Each scheduled run of a periodic job runs in ONE worker. Every Huey consumer has its own
+    scheduler, so with several `madoguchi worker` processes (or serve processes each with its
+    worker) on Redis, each would enqueue and run every periodic job once a minute: the SLA
+    warnings, the promise escalation and the backup as many times as there are workers. The
+    first worker to claim the scheduled minute runs it; the others cancel their copy. The
+    embedded SQLite queue has one consumer and needs no claim."""
+    from huey.exceptions import CancelExecution
+
+    if not claim_scheduled_run(HUEY, task):
+        raise CancelExecution(f"{task_name(task)}: this minute's run is another worker's")
+
+
+def claim_scheduled_run(huey: Any, task: Any, now: float | None = None) -> bool:
+    """Whether this copy of a periodic job is the one to run this minute (always for other
+    tasks and for a queue with one consumer)."""
+    from huey.api import PeriodicTask
+    from huey.storage import RedisStorage
+
+    if not isinstance(task, PeriodicTask) or not isinstance(huey.storage, RedisStorage):
+        return True
+    # The minute the schedulers fired in: each enqueues its periodic jobs in the first second of
+    # the minute, and a copy run a few seconds later still falls in it.
+    minute = int((time.time() if now is None else now) // 60)
+    key = f"{huey.name}.periodic.{task_name(task)}.{minute}"
+    return bool(huey.storage.conn.set(key, task.id, nx=True, ex=CLAIM_SECONDS))
+
+
+def _on_canceled(signal: str, task: Any) -> None:
+    _started.pop(task.id, None)
 
 
 def task_name(task: Any) -> str:
