@@ -1,0 +1,78 @@
+"""PostgreSQL stopped for 30 seconds while customers' mails arrive (issue 21, fault tests): the
+SMTP receiver answers 451 so the sending servers keep each mail and retry, the desk recovers by
+itself when the database is back, and every mail becomes a case once with one automatic answer.
+The database is a server of the test's own (madoguchi/testing/private_servers.py): stopping it
+disturbs nothing else on the machine."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from madoguchi.testing.desk_process import (
+    MailSink,
+    Sending,
+    ServedDesk,
+    answers,
+    customer_mail,
+    send_until_accepted,
+    tally,
+)
+from madoguchi.testing.private_servers import postgres_bin, private_postgres
+
+pytestmark = pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL's server programs are not installed")
+MAILS = 20
+OUTAGE_SECONDS = 30
+
+
+def _page(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except OSError:
+        return 0
+
+
+def test_mail_during_a_30_second_database_outage_arrives_once_and_is_answered_once(tmp_path: Path) -> None:
+    with MailSink() as sink, private_postgres() as database:
+        desk = ServedDesk.create(tmp_path / "data", database.url, sink.port)
+        desk.start()
+        try:
+            mails = [customer_mail(n) for n in range(1, MAILS + 1)]
+            progress = Sending()
+            sender = threading.Thread(target=send_until_accepted, args=(desk.smtp_port, mails, progress, 600), daemon=True)
+            sender.start()
+            deadline = time.monotonic() + 120
+            while progress.accepted < 8 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert progress.accepted >= 8
+            database.stop()
+            stopped_at = time.monotonic()
+            refused_before = progress.refused_tries
+            while time.monotonic() - stopped_at < OUTAGE_SECONDS:
+                time.sleep(0.5)
+            during = (progress.refused_tries - refused_before, _page(desk.url + "/login/"))
+            database.start()
+            assert progress.done.wait(300), "not every mail was accepted after the database came back"
+            assert progress.accepted == MAILS
+            assert during[0] > 0  # the receiver refused (451) while the database was away, and the senders kept them
+
+            deadline = time.monotonic() + 300
+            counts = tally(desk)
+            while time.monotonic() < deadline and not (counts["cases"] == MAILS and counts["outbound_unsent"] == 0
+                                                       and counts["raw_pending"] == 0):
+                time.sleep(2)
+                counts = tally(desk)
+            assert counts["raw"] == MAILS and counts["raw_failed"] == 0 and counts["cases"] == MAILS, counts
+            got = answers(sink, [address for address, _raw in mails])
+            assert got["answered_once"] == MAILS and got["answered_twice_or_more"] == 0, got
+            assert _page(desk.url + "/login/") == 200  # the web recovered by itself
+            assert during[1] in (0, 200, 500, 503)  # recorded for the log; never a hang
+        finally:
+            desk.stop()
