@@ -149,7 +149,9 @@ def running_desk(processes: int = 2, redis: bool | None = None, env: dict[str, s
             "PYTHONUNBUFFERED": "1", "MADOGUCHI_SMTP_PORT": "0", **extra_env,
         }
         env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        if use_redis:
+        if "REDIS_URL" in extra_env:  # a Redis of the test's own (testing/private_servers.py)
+            pass
+        elif use_redis:
             import redis
 
             redis.Redis.from_url(REDIS_TEST_URL).flushdb()
