@@ -1,0 +1,236 @@
+"""Load test (issue 21): many agents browsing and replying, and many chat visitors, at once.
+
+Starts the desk that bench/generate_desk.py made (as bench/http_bench.py does: embedded, or the
+scale mode with several `serve --no-worker` processes and a `madoguchi worker` on PostgreSQL
+and Redis), then for --seconds:
+- each of --agents agents (threads, logged in over HTTP as the generated users) loops: an inbox
+  queue, a case page of an active case, and every --reply-every actions a reply on that case
+  (the reply goes by mail to an SMTP sink the script runs, so the worker's outbox works too),
+  with a think time of 1–3 s between actions;
+- each of --visitors chat visitors (one asyncio loop) opens the widget's WebSocket, says hello,
+  and sends a message every 10–20 s, timing each until its ack.
+Reports per kind of request: count, errors, throughput and p50/p95/p99, and the load average.
+Only loopback addresses; every loop ends at the deadline.
+
+    .venv/bin/python bench/load_bench.py --db postgres --size 100000 --mode scale --processes 3 \\
+        --agents 200 --visitors 500 --seconds 600
+    .venv/bin/python bench/load_bench.py --db sqlite --size 100000 --agents 50 --visitors 200 --seconds 600
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import re
+import sys
+import threading
+import time
+import urllib.parse
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent)]
+
+from http_bench import PASSWORD, Browser, percentile, start_desk  # noqa: E402
+
+SHOP = "https://shop.example.jp"
+JST = dt.timezone(dt.timedelta(hours=9))
+
+
+class Tally:
+    """Timings and errors per kind of request, from every thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.ms: dict[str, list[float]] = defaultdict(list)
+        self.errors: dict[str, list[str]] = defaultdict(list)
+
+    def ok(self, kind: str, ms: float) -> None:
+        with self.lock:
+            self.ms[kind].append(ms)
+
+    def error(self, kind: str, what: str) -> None:
+        with self.lock:
+            self.errors[kind].append(what[:200])
+
+    def report(self, seconds: float) -> list[dict[str, Any]]:
+        rows = []
+        for kind in sorted(set(self.ms) | set(self.errors)):
+            values = self.ms.get(kind, [])
+            rows.append({
+                "kind": kind, "count": len(values), "errors": len(self.errors.get(kind, [])),
+                "per_second": round(len(values) / seconds, 1),
+                "p50": round(percentile(values, 0.5), 1) if values else None,
+                "p95": round(percentile(values, 0.95), 1) if values else None,
+                "p99": round(percentile(values, 0.99), 1) if values else None,
+                "first_errors": self.errors.get(kind, [])[:3],
+            })
+        return rows
+
+
+def agent_loop(browser: Browser, cases: list[int], queues: list[str], deadline: float, reply_every: int,
+               tally: Tally, seed: int) -> None:
+    rng = random.Random(seed)
+    actions = 0
+    while time.monotonic() < deadline:
+        queue = rng.choice(queues)
+        _timed(tally, "inbox", browser, "GET", f"/?{urllib.parse.urlencode({'queue': queue})}")
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(rng.uniform(1, 3))
+        case = rng.choice(cases)
+        page = _timed(tally, "case page", browser, "GET", f"/cases/{case}/")
+        actions += 1
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.body) if page is not None else None
+        if token and actions % reply_every == 0:
+            form = urllib.parse.urlencode({"csrfmiddlewaretoken": token.group(1),
+                                           "re-body": f"お問い合わせありがとうございます。確認いたします（負荷試験 {seed}-{actions}）。"})
+            _timed(tally, "reply (POST)", browser, "POST", f"/cases/{case}/reply/", body=form.encode(), ok=(302, 200),
+                   headers={"Content-Type": "application/x-www-form-urlencoded", "Referer": f"{browser.bases[0]}/cases/{case}/"})
+        time.sleep(rng.uniform(1, 3))
+
+
+def _timed(tally: Tally, kind: str, browser: Browser, method: str, path: str, *, body: bytes | None = None,
+           headers: dict[str, str] | None = None, ok: tuple[int, ...] = (200,)) -> Any:
+    try:
+        fetched = browser.request(method, path, body=body, headers=headers)
+    except Exception as error:  # noqa: BLE001 - counted as an error of this kind
+        tally.error(kind, f"{type(error).__name__}: {error}")
+        return None
+    if fetched.status not in ok:
+        tally.error(kind, f"HTTP {fetched.status} {fetched.path}")
+        return None
+    tally.ok(kind, fetched.ms)
+    return fetched
+
+
+async def visitor_loop(base: str, deadline: float, tally: Tally, seed: int) -> None:
+    import websockets
+
+    rng = random.Random(seed)
+    url = base.replace("http", "ws", 1) + "/ws/chat/widget/"
+    await asyncio.sleep(rng.uniform(0, 20))  # visitors arrive over the first 20 s
+    try:
+        started = time.perf_counter()
+        async with websockets.connect(url, origin=SHOP, open_timeout=60) as ws:
+            await ws.send(json.dumps({"type": "hello", "page_url": f"{SHOP}/items/{seed}"}))
+            await _until(ws, "welcome")
+            tally.ok("chat: connect + welcome", (time.perf_counter() - started) * 1000)
+            n = 0
+            while time.monotonic() < deadline:
+                n += 1
+                client_id = f"load-{seed}-{n}"
+                sent = time.perf_counter()
+                await ws.send(json.dumps({"type": "message", "client_id": client_id, "text": f"配送について質問です（{n}通目）"}))
+                await _until(ws, "ack", client_id)
+                tally.ok("chat: message → ack", (time.perf_counter() - sent) * 1000)
+                await asyncio.sleep(min(rng.uniform(10, 20), max(0.0, deadline - time.monotonic())))
+    except Exception as error:  # noqa: BLE001 - counted
+        tally.error("chat: message → ack", f"{type(error).__name__}: {error}")
+
+
+async def _until(ws: Any, kind: str, client_id: str | None = None, timeout: float = 60) -> dict[str, Any]:
+    end = time.monotonic() + timeout
+    while True:
+        event: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), max(0.1, end - time.monotonic())))
+        if event["type"] == "error":
+            raise RuntimeError(f"chat error: {event.get('code')} {event.get('message')}")
+        if event["type"] == kind and (client_id is None or event.get("client_id") == client_id):
+            return event
+
+
+async def visitors(bases: list[str], count: int, deadline: float, tally: Tally) -> None:
+    await asyncio.gather(*(visitor_loop(bases[n % len(bases)], deadline, tally, n) for n in range(count)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], required=True)
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--mode", choices=["embedded", "scale"], default="embedded")
+    parser.add_argument("--processes", type=int, default=3)
+    parser.add_argument("--redis-db", type=int, default=13)
+    parser.add_argument("--agents", type=int, default=200)
+    parser.add_argument("--visitors", type=int, default=500)
+    parser.add_argument("--seconds", type=int, default=600)
+    parser.add_argument("--reply-every", type=int, default=5, help="a reply every N case pages of an agent")
+    parser.add_argument("--out", help="JSON file (default /tmp/bench-desk[-SIZE]/load-<db>-<mode>.json)")
+    args = parser.parse_args()
+    if args.mode == "scale" and args.db != "postgres":
+        parser.error("the scale mode runs on PostgreSQL (--db postgres)")
+    if not 0 < args.seconds <= 3600:
+        parser.error("--seconds: 1 to 3600")
+
+    from desk_bench import configure
+
+    from madoguchi.testing.desk_process import MailSink
+
+    data_dir, _url = configure(args.db, args.size)
+    os.environ.pop("MADOGUCHI_ALLOWED_HOSTS", None)
+    import django
+
+    django.setup()
+    from django.db import connections
+
+    from madoguchi.cases.models import Case
+    from madoguchi.cases.queues import QUEUES
+
+    cases = list(Case.objects.filter(status__in=["new", "open", "waiting_customer"]).order_by("-pk")
+                 .values_list("pk", flat=True)[:5000])
+    users = [f"bench-agent{team}-{n}" for team in range(1, 6) for n in range(1, 11)]
+    connections.close_all()
+    with MailSink() as sink:
+        # The load's own settings: replies go to the sink; every visitor comes from 127.0.0.1,
+        # so the per-address limit on new chats is lifted (it guards against one address's flood).
+        os.environ.update(MADOGUCHI_SMTP_OUT_PORT=str(sink.port), MADOGUCHI_CHAT_ALLOWED_ORIGINS=SHOP,
+                          MADOGUCHI_CHAT_BUSINESS_HOURS="false", MADOGUCHI_CHAT_NEW_PER_ADDRESS_PER_HOUR="1000000",
+                          MADOGUCHI_MAIL_ACK_PER_DOMAIN_PER_HOUR="1000000", MADOGUCHI_MAIL_ACK_TOTAL_PER_HOUR="1000000")
+        servers = start_desk(args.mode, args.processes, data_dir, args.redis_db)
+        try:
+            browsers = []
+            for n in range(args.agents):
+                browser = Browser(servers.bases)
+                browser.login(users[n % len(users)], PASSWORD)
+                browsers.append(browser)
+            tally = Tally()
+            load_before = os.getloadavg()
+            started = time.monotonic()
+            deadline = started + args.seconds
+            threads = [threading.Thread(target=agent_loop, daemon=True, args=(
+                browser, cases, [q.code for q in QUEUES], deadline, args.reply_every, tally, n))
+                for n, browser in enumerate(browsers)]
+            for thread in threads:
+                thread.start()
+            asyncio.run(visitors(servers.bases, args.visitors, deadline, tally))
+            for thread in threads:
+                thread.join(timeout=120)
+            elapsed = time.monotonic() - started
+            result = {
+                "db": args.db, "mode": args.mode, "processes": len(servers.bases), "cases": args.size,
+                "agents": args.agents, "visitors": args.visitors, "seconds": round(elapsed),
+                "load": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
+                "mails_sent_to_sink": sum(sink.per_recipient().values()),
+                "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rows": tally.report(elapsed),
+            }
+        finally:
+            servers.stop()
+    out = Path(args.out) if args.out else data_dir / f"load-{args.db}-{args.mode}.json"
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    print(f"\n{args.db}, {args.mode} ({result['processes']} web processes), {args.size:,} cases: {args.agents} agents, "
+          f"{args.visitors} chat visitors, {result['seconds']} s; load {result['load']}")
+    print("| request | count | errors | per s | p50 ms | p95 ms | p99 ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for row in result["rows"]:
+        print(f"| {row['kind']} | {row['count']:,} | {row['errors']} | {row['per_second']} | {row['p50']} | {row['p95']} | {row['p99']} |")
+        for error in row["first_errors"]:
+            print(f"|   ↳ {error} | | | | | | |")
+    print(f"\nwritten {out}")
+
+
+if __name__ == "__main__":
+    main()
