@@ -16,7 +16,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from huey import crontab
 
 from madoguchi.shop.importer import ImportSummary
 from madoguchi.shop.models import Product, SyncState
@@ -42,9 +41,13 @@ class Connection:
 CONNECTIONS: dict[str, Connection] = {}
 
 
-def every() -> crontab:
-    """When the scheduled syncs run: every MADOGUCHI_SHOP_SYNC_MINUTES (Huey's clock)."""
-    return crontab(minute=f"*/{max(1, min(59, settings.MADOGUCHI_SHOP_SYNC_MINUTES))}")
+def due(platform: str) -> bool:
+    """Whether the scheduled sync should run now: the platforms' jobs are checked each minute
+    (so a desk that starts syncs at once, and /healthz sees them run), and a platform is
+    synced when its last sync, good or failed, ended MADOGUCHI_SHOP_SYNC_MINUTES ago."""
+    current = state(platform)
+    ended = max(filter(None, [current.last_synced_at, current.last_error_at]), default=None)
+    return ended is None or timezone.now() - ended >= dt.timedelta(minutes=settings.MADOGUCHI_SHOP_SYNC_MINUTES)
 
 
 def register(connection: Connection) -> None:

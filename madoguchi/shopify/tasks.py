@@ -1,10 +1,11 @@
-"""Shopify's background jobs: the scheduled sync (every MADOGUCHI_SHOP_SYNC_MINUTES), the sync
-an admin asks for, and the processing of each stored webhook."""
+"""Shopify's background jobs: the scheduled sync (checked each minute, run every
+MADOGUCHI_SHOP_SYNC_MINUTES), the sync an admin asks for, and the processing of each stored webhook."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from madoguchi.shop import sync
@@ -14,7 +15,7 @@ from madoguchi.shopify import client, services
 WEBHOOK_GRACE = dt.timedelta(minutes=2)
 
 
-@db_periodic_task(sync.every())
+@db_periodic_task(crontab(minute="*"))
 def shopify_sync_job() -> str:
     if not client.configured():
         return "not configured"
@@ -23,6 +24,8 @@ def shopify_sync_job() -> str:
             services.process_delivery(pk)
         except PlatformError:
             break  # Shopify is down: the sync below records why, the rest wait for the next run
+    if not sync.due(services.SOURCE):
+        return "not due"
     result = services.run_sync()
     return "skipped" if result is None else f"orders +{result.orders.created} ~{result.orders.updated}, products {result.products}"
 

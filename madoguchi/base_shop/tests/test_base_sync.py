@@ -17,7 +17,15 @@ from madoguchi.accounts.models import Role
 from madoguchi.base_shop import services
 from madoguchi.base_shop.models import BaseAuthorisation
 from madoguchi.customers.models import Customer
-from madoguchi.shop.models import Carrier, Order, OrderItem, OrderStatus, Passage, Product, SyncState
+from madoguchi.shop.models import (
+    Carrier,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Passage,
+    Product,
+    SyncState,
+)
 from madoguchi.testing.factories import UserFactory
 from madoguchi.testing.fake_platforms import FakeBase, base_item, base_order
 

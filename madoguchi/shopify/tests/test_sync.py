@@ -209,3 +209,16 @@ def test_two_syncs_at_once_do_not_run_together(shopify) -> None:
     sync.state("shopify")
     assert sync._claim("shopify")
     assert services.run_sync() is None and Order.objects.count() == 0
+
+
+def test_the_scheduled_job_syncs_every_few_minutes_not_every_minute(shopify, settings) -> None:
+    import datetime as dt
+
+    from madoguchi.shopify.tasks import shopify_sync_job
+
+    settings.MADOGUCHI_SHOP_SYNC_MINUTES = 15
+    _orders(shopify, 1)
+    assert shopify_sync_job.call_local().startswith("orders +1")
+    assert shopify_sync_job.call_local() == "not due"
+    SyncState.objects.update(last_synced_at=SyncState.objects.get().last_synced_at - dt.timedelta(minutes=15))
+    assert shopify_sync_job.call_local().startswith("orders +0")
