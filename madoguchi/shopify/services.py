@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.db import transaction
@@ -52,18 +53,19 @@ def _parse(nodes: list[dict[str, Any]], summary: ImportSummary) -> list[ParsedOr
     return parsed
 
 
-def sync_orders(client: ShopifyClient, result: sync.SyncResult) -> None:
-    """Every order changed since the cursor, a page at a time: each page is written and the
-    cursor moved to its last change in one transaction."""
-    since = sync.state(SOURCE).orders_cursor
-    for nodes in client.orders(since):
+def _sync_pages(cursor: str, pages: Callable[[str], Iterator[list[dict[str, Any]]]],
+                write: Callable[[list[dict[str, Any]]], None]) -> None:
+    """Every node changed since the cursor (`orders_cursor` or `products_cursor`), a page at a
+    time: each page is written and the cursor moved to its newest change in one transaction."""
+    since = str(getattr(sync.state(SOURCE), cursor))
+    for nodes in pages(since):
         if not nodes:
             continue
         with transaction.atomic():
-            write_orders(_parse(nodes, result.orders), SOURCE, result.orders)
+            write(nodes)
             newest = max(str(node.get("updatedAt") or "") for node in nodes)
             if newest > since:
-                sync.advance(SOURCE, orders_cursor=newest)
+                sync.advance(SOURCE, **{cursor: newest})
                 since = newest
 
 
@@ -72,17 +74,18 @@ def _write_product(node: dict[str, Any]) -> bool:
     return sync.do_sync_product(SOURCE, values.pop("external_id"), at=convert.when(node.get("updatedAt")), **values)
 
 
+def sync_orders(client: ShopifyClient, result: sync.SyncResult) -> None:
+    def write(nodes: list[dict[str, Any]]) -> None:
+        write_orders(_parse(nodes, result.orders), SOURCE, result.orders)
+
+    _sync_pages("orders_cursor", client.orders, write)
+
+
 def sync_products(client: ShopifyClient, result: sync.SyncResult) -> None:
-    since = sync.state(SOURCE).products_cursor
-    for nodes in client.products(since):
-        if not nodes:
-            continue
-        with transaction.atomic():
-            result.products += sum(_write_product(node) for node in nodes)
-            newest = max(str(node.get("updatedAt") or "") for node in nodes)
-            if newest > since:
-                sync.advance(SOURCE, products_cursor=newest)
-                since = newest
+    def write(nodes: list[dict[str, Any]]) -> None:
+        result.products += sum(_write_product(node) for node in nodes)
+
+    _sync_pages("products_cursor", client.products, write)
 
 
 def run_sync() -> sync.SyncResult | None:
