@@ -29,7 +29,7 @@ def test_admin_sees_each_connection_and_syncs_now(client, shopify, django_captur
     assert "Shopify の同期を予約しました" in response.content.decode()
     assert Order.objects.filter(source="shopify").count() == 1
     page = client.get(reverse("shop:sync")).content.decode()
-    assert "新規 1・更新 0・商品 0" in page and "<td>1</td>" in page
+    assert "新規 1・更新 0・商品 0" in page and '<td class="num">1</td>' in page
 
     shopify.fail_with(*[500] * 4)
     client.post(reverse("shop:sync_now", args=["shopify"]))
