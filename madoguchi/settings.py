@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "madoguchi.accounts",
     "madoguchi.customers",
     "madoguchi.shop",
+    "madoguchi.shopify",
+    "madoguchi.base_shop",
     "madoguchi.cases",
     "madoguchi.notifications",
     "madoguchi.mail",
@@ -145,6 +147,23 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MADOGUCHI_MAX_UPLOAD_BYTES", 20 * 1024 * 
 # --- Backups (madoguchi/backup) ----------------------------------------------------------------
 MADOGUCHI_BACKUP_HOUR = env_int("MADOGUCHI_BACKUP_HOUR", 3)  # daily, shop time; -1: no scheduled backup
 MADOGUCHI_BACKUP_KEEP = env_int("MADOGUCHI_BACKUP_KEEP", 7)
+
+# --- Shop platforms: live sync (madoguchi/shopify, madoguchi/base_shop) -------------------------
+# Shopify: the shop's own Admin API access token (a custom app); the shop's URL is the API's base.
+MADOGUCHI_SHOPIFY_SHOP_URL = env_str("MADOGUCHI_SHOPIFY_SHOP_URL", "").rstrip("/")
+MADOGUCHI_SHOPIFY_ACCESS_TOKEN = env_str("MADOGUCHI_SHOPIFY_ACCESS_TOKEN", "")
+MADOGUCHI_SHOPIFY_WEBHOOK_SECRET = env_str("MADOGUCHI_SHOPIFY_WEBHOOK_SECRET", "")
+MADOGUCHI_SHOPIFY_API_VERSION = env_str("MADOGUCHI_SHOPIFY_API_VERSION", "2025-01")
+# BASE (thebase.in): an app's client id and secret; the shop authorises it once on the sync page.
+MADOGUCHI_BASE_API_BASE = env_str("MADOGUCHI_BASE_API_BASE", "https://api.thebase.in").rstrip("/")
+MADOGUCHI_BASE_CLIENT_ID = env_str("MADOGUCHI_BASE_CLIENT_ID", "")
+MADOGUCHI_BASE_CLIENT_SECRET = env_str("MADOGUCHI_BASE_CLIENT_SECRET", "")
+# BASE lists orders by order date: each sync looks this far back for orders changed since.
+MADOGUCHI_BASE_LOOKBACK_DAYS = env_int("MADOGUCHI_BASE_LOOKBACK_DAYS", 60)
+MADOGUCHI_SHOP_SYNC_MINUTES = env_int("MADOGUCHI_SHOP_SYNC_MINUTES", 15)  # the scheduled sync, every N minutes
+MADOGUCHI_SHOP_SYNC_ATTEMPTS = env_int("MADOGUCHI_SHOP_SYNC_ATTEMPTS", 5)  # tries of one request while a platform is down
+MADOGUCHI_SHOP_SYNC_BACKOFF_SECONDS = float(env_str("MADOGUCHI_SHOP_SYNC_BACKOFF_SECONDS", "2"))  # first wait, then doubled
+MADOGUCHI_SHOP_SYNC_MAX_WAIT_SECONDS = float(env_str("MADOGUCHI_SHOP_SYNC_MAX_WAIT_SECONDS", "60"))  # cap, Retry-After too
 
 # --- Login throttling (accounts/throttle.py) -------------------------------------------------------
 MADOGUCHI_LOGIN_DELAY_AFTER = env_int("MADOGUCHI_LOGIN_DELAY_AFTER", 3)  # failures of an account, then 2, 4, 8 … s

@@ -38,6 +38,11 @@ LABELS: dict[str, Any] = {
     "madoguchi.metrics.tasks.send_due_surveys_job": _("満足度アンケートの送信（解決から設定の時間が過ぎたもの）"),
     "madoguchi.jobs.tasks.complete_work_task": _("書き込みの後の処理（検索の索引・時間外の自動応答・SLA）"),
     "madoguchi.jobs.tasks.sweep_work_job": _("やり残した後処理のやり直し"),
+    "madoguchi.shopify.tasks.shopify_sync_job": _("Shopify の注文・商品の同期（と処理し残した Webhook）"),
+    "madoguchi.shopify.tasks.shopify_sync_task": _("Shopify の今すぐ同期"),
+    "madoguchi.shopify.tasks.process_webhook_task": _("Shopify の Webhook を処理する"),
+    "madoguchi.base_shop.tasks.base_sync_job": _("BASE の注文・商品の同期"),
+    "madoguchi.base_shop.tasks.base_sync_task": _("BASE の今すぐ同期"),
     "madoguchi.backup.tasks.daily_backup_job": _("毎日のバックアップ（古いものは設定の数だけ残して削除）"),
 }
 

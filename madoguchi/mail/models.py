@@ -6,23 +6,21 @@ so a parse or database failure later never loses it (it shows on the 読み取�
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import re
 
 from cryptography.fernet import Fernet, InvalidToken
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.sealed import fernet
+
 
 def _fernet() -> Fernet:
     # A key of its own, derived from SECRET_KEY, so the password is unreadable in a DB dump.
-    digest = hashlib.sha256(f"madoguchi.mail.password:{settings.SECRET_KEY}".encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    return fernet("madoguchi.mail.password")
 
 
 PASSWORD_ENV_PREFIX = "MADOGUCHI_IMAP_"

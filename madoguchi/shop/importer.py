@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 BATCH_ORDERS = 2000
 # Problems kept on the ImportRun (a file of 100,000 broken rows would otherwise store them all).
 PROBLEMS_KEPT = 1000
-ORDER_FIELDS = ("ordered_at", "status", "shipped_at", "cancelled_at", "carrier", "tracking_number",
-                "amount_yen", "refunded_yen")
+ORDER_FIELDS = ("ordered_at", "status", "shipped_at", "delivered_at", "cancelled_at", "carrier", "tracking_number",
+                "delivery_status", "delivery_status_at", "amount_yen", "refunded_yen")
 MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 6, 15  # as customers.fields.PhoneNumberField
 
 
@@ -258,22 +258,40 @@ def _flush(batch: list[ParsedOrder], source: str, summary: ImportSummary) -> Non
         summary.problems += alone.problems
 
 
+def write_orders(orders: Iterable[ParsedOrder], source: str, summary: ImportSummary | None = None,
+                 progress: Callable[[], None] | None = None) -> ImportSummary:
+    """Create or update orders as they are in the shop system: the one way orders come in, from
+    a file (import_orders) or a live sync (shopify, base_shop). An order is found by `source` and
+    its `external_id`; writing the same orders again changes nothing; a new order's customer is
+    found by e-mail or phone, else created. Inside a caller's transaction it commits with it (a
+    sync moves its cursor in the same transaction). `progress()` after each batch."""
+    summary = summary if summary is not None else ImportSummary(file_format=source)
+    batch: list[ParsedOrder] = []
+    for parsed in orders:
+        batch.append(parsed)
+        if len(batch) >= BATCH_ORDERS:
+            _flush(batch, source, summary)
+            batch = []
+            if progress:
+                progress()
+    if batch:
+        _flush(batch, source, summary)
+    return summary
+
+
 def import_orders(order_file: OrderFile, progress: Callable[[int], None] | None = None) -> ImportSummary:
     """Read every order of the file and write them in batches; `progress(bytes read)` after each."""
     summary = ImportSummary(file_format=order_file.source)
-    batch: list[ParsedOrder] = []
-    for parsed in order_file.orders():
-        if isinstance(parsed, Problem):
-            summary.problems.append(parsed)
-            continue
-        batch.append(parsed)
-        if len(batch) >= BATCH_ORDERS:
-            _flush(batch, order_file.source, summary)
-            batch = []
-            if progress:
-                progress(order_file.position())
-    if batch:
-        _flush(batch, order_file.source, summary)
+
+    def parsed_orders() -> Iterator[ParsedOrder]:
+        for parsed in order_file.orders():
+            if isinstance(parsed, Problem):
+                summary.problems.append(parsed)
+            else:
+                yield parsed
+
+    write_orders(parsed_orders(), order_file.source, summary,
+                 progress=(lambda: progress(order_file.position())) if progress else None)
     if progress:
         progress(order_file.size)
     summary.problems.sort(key=lambda problem: problem.line)

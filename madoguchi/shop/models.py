@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -12,28 +13,42 @@ class Product(models.Model):
     sku = models.CharField(_("商品コード"), max_length=50, unique=True)
     name = models.CharField(_("商品名"), max_length=200)
     url = models.URLField(_("商品ページ"), blank=True)
+    # Where a synced product came from and its key there (a product a sync keeps up to date).
+    source = models.CharField(_("取り込み元"), max_length=10, blank=True)
+    external_id = models.CharField(_("取り込み元の商品ID"), max_length=100, blank=True)
 
     class Meta:
         verbose_name = _("商品")
         verbose_name_plural = _("商品")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "external_id"], condition=~Q(external_id=""),
+                                    name="product_external_id_unique_per_source"),
+        ]
 
     def __str__(self) -> str:
         return self.name
 
 
 class Passage(models.Model):
-    """One passage of a product description: a case can say which passage was misread (SPEC §9)."""
+    """One passage of a product description: a case can say which passage was misread (SPEC §9).
+
+    A passage keeps its wording as it was: when the shop changes the text, the old row gets
+    `valid_to` and a new row holds the new wording from then on, so a case still points at
+    what the customer read. The current wording of a position has no `valid_to`."""
 
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="passages")
     position = models.PositiveIntegerField(_("順番"))
     text = models.TextField(_("本文"))
+    valid_from = models.DateTimeField(_("この文面になった日時"), default=timezone.now)
+    valid_to = models.DateTimeField(_("この文面だった最後の日時"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("説明文の段落")
         verbose_name_plural = _("説明文の段落")
-        ordering = ["product", "position"]
-        constraints = [models.UniqueConstraint(fields=["product", "position"], name="passage_position_unique")]
+        ordering = ["product", "position", "valid_from"]
+        constraints = [models.UniqueConstraint(fields=["product", "position"], condition=Q(valid_to__isnull=True),
+                                               name="passage_current_position_unique")]
 
     def __str__(self) -> str:
         return f"{self.product.name} §{self.position}: {self.text[:30]}"
@@ -63,6 +78,19 @@ class OrderSource(models.TextChoices):
     GENERIC = "generic", _("汎用CSV")
 
 
+class DeliveryStatus(models.TextChoices):
+    """Where a shipment is, as the shop platform reports it (Shopify's fulfilment events)."""
+
+    CONFIRMED = "confirmed", _("発送準備中")
+    IN_TRANSIT = "in_transit", _("輸送中")
+    OUT_FOR_DELIVERY = "out_for_delivery", _("配達中")
+    ATTEMPTED = "attempted", _("不在持ち戻り")
+    READY_FOR_PICKUP = "ready_for_pickup", _("受け取り待ち")
+    DELAYED = "delayed", _("遅延")
+    DELIVERED = "delivered", _("配達済み")
+    FAILURE = "failure", _("配達できず")
+
+
 class Order(models.Model):
     number = models.CharField(_("注文番号"), max_length=50, unique=True)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="orders")
@@ -74,6 +102,9 @@ class Order(models.Model):
     cancelled_at = models.DateTimeField(_("キャンセル日時"), null=True, blank=True)
     carrier = models.CharField(_("配送業者"), max_length=20, choices=Carrier.choices, blank=True)
     tracking_number = models.CharField(_("問い合わせ番号"), max_length=50, blank=True, db_index=True)
+    # The carrier's last word on the shipment and when it was said (empty: none reported).
+    delivery_status = models.CharField(_("配送状況"), max_length=20, choices=DeliveryStatus.choices, blank=True)
+    delivery_status_at = models.DateTimeField(_("配送状況の日時"), null=True, blank=True)
     amount_yen = models.PositiveIntegerField(_("合計金額（円）"), default=0)
     refunded_yen = models.PositiveIntegerField(_("返金額（円）"), default=0)
     # Where the order came from and its key there: a re-import or a sync finds the order by these.
@@ -146,3 +177,28 @@ class ImportRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class SyncState(models.Model):
+    """One live connection to a shop platform (Shopify, BASE): where its sync stands.
+
+    A cursor moves only in the transaction that wrote what was fetched up to it, so a sync cut
+    short (the platform down, the worker killed) starts again where the data ends."""
+
+    platform = models.CharField(_("接続先"), max_length=20, unique=True)
+    orders_cursor = models.CharField(_("注文の同期位置"), max_length=100, blank=True)
+    products_cursor = models.CharField(_("商品の同期位置"), max_length=100, blank=True)
+    last_started_at = models.DateTimeField(_("最後に同期を始めた日時"), null=True, blank=True)
+    last_synced_at = models.DateTimeField(_("最後に同期できた日時"), null=True, blank=True)
+    last_error_at = models.DateTimeField(_("最後のエラーの日時"), null=True, blank=True)
+    last_error = models.TextField(_("最後のエラー"), blank=True)
+    orders_created = models.PositiveIntegerField(_("取り込んだ注文"), default=0)
+    orders_updated = models.PositiveIntegerField(_("更新した注文"), default=0)
+    products_synced = models.PositiveIntegerField(_("更新した商品"), default=0)
+
+    class Meta:
+        verbose_name = _("ショップとの同期")
+        verbose_name_plural = _("ショップとの同期")
+
+    def __str__(self) -> str:
+        return self.platform

@@ -180,7 +180,7 @@ class Row:
         return name in self.positions
 
 
-def _status(cancelled: bool, refunded: bool, fulfilled: bool, pending: bool) -> str:
+def order_status(cancelled: bool, refunded: bool, fulfilled: bool, pending: bool) -> str:
     if cancelled:
         return str(OrderStatus.CANCELLED)
     if refunded:
@@ -238,7 +238,7 @@ def _shopify_order(row: Row, line: int) -> ParsedOrder:
     cancelled_at = parse_datetime(row["cancelled_at"], "Cancelled at")
     fields: dict[str, Any] = {
         "ordered_at": parse_datetime(row["created_at"], "Created at"),
-        "status": _status(cancelled_at is not None or financial == "voided", financial == "refunded",
+        "status": order_status(cancelled_at is not None or financial == "voided", financial == "refunded",
                           fulfilment == "fulfilled", financial in ("pending", "authorized", "partially_paid", "")),
         "shipped_at": parse_datetime(row["fulfilled_at"], "Fulfilled at"),
         "cancelled_at": cancelled_at,
@@ -292,7 +292,7 @@ BASE_COLUMNS: dict[str, tuple[str, ...]] = {
 
 def _base_status(state: str) -> str:
     folded = fold(state)
-    return _status("キャンセル" in folded, "返金" in folded, "発送済" in folded or "対応済" in folded,
+    return order_status("キャンセル" in folded, "返金" in folded, "発送済" in folded or "対応済" in folded,
                    "入金待" in folded or "未入金" in folded)
 
 

@@ -1,14 +1,19 @@
-"""The admins' page for importing order files (/settings/orders/import/)."""
+"""The admins' pages for orders: importing order files (/settings/orders/import/) and the live
+connections to shop platforms (/settings/orders/sync/)."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.views import admin_required
+from madoguchi.shop import sync
 from madoguchi.shop.forms import OrderFileForm
-from madoguchi.shop.models import ImportRun, ImportRunState
+from madoguchi.shop.models import ImportRun, ImportRunState, Order, Product, SyncState
 from madoguchi.shop.order_files import OrderFileError
 from madoguchi.shop.uploads import do_queue_upload
 
@@ -36,3 +41,32 @@ def import_run(request: HttpRequest, pk: int) -> HttpResponse:
     if getattr(request, "htmx", False):
         return render(request, "shop/_import_run.html", context)
     return render(request, "shop/import_run.html", context)
+
+
+@admin_required
+def sync_page(request: HttpRequest) -> HttpResponse:
+    states = {state.platform: state for state in SyncState.objects.filter(platform__in=list(sync.CONNECTIONS))}
+    connections = []
+    for connection in sync.CONNECTIONS.values():
+        action_label, action_url = connection.action()
+        connections.append({
+            "platform": connection.platform, "label": connection.label, "configured": connection.configured(),
+            "state": states.get(connection.platform), "action_label": action_label, "action_url": action_url,
+            "orders": Order.objects.filter(source=connection.platform).count(),
+            "products": Product.objects.filter(source=connection.platform).count(),
+        })
+    return render(request, "shop/sync.html", {"connections": connections})
+
+
+@admin_required
+@require_POST
+def sync_now(request: HttpRequest, platform: str) -> HttpResponse:
+    connection = sync.CONNECTIONS.get(platform)
+    if connection is None:
+        raise Http404
+    if not connection.configured():
+        messages.error(request, _("%(platform)s の接続が設定されていないため、同期できません。") % {"platform": connection.label})
+    else:
+        connection.queue_sync()
+        messages.success(request, _("%(platform)s の同期を予約しました。数分以内に反映されます。") % {"platform": connection.label})
+    return redirect("shop:sync")

@@ -75,6 +75,9 @@ NOT_PAGES = {
     "cases:edit": "POST only (its form is the case page's part)", "cases:interaction": "POST only", "cases:reply": "POST only", "cases:handover": "POST only",
     "cases:commitment_add": "POST only", "cases:commitment_close": "POST only",
     "cases:compensation_add": "POST only", "cases:compensation_decide": "POST only",
+    "shop:sync_now": "POST only", "base_shop:connect": "POST only (then off to BASE)",
+    "base_shop:callback": "BASE's redirect back: always redirects to shop:sync",
+    "shopify:webhook": "POST only (Shopify's webhooks, JSON)",
 }
 
 
@@ -355,6 +358,7 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "jobs:status": [reverse("jobs:status")],
         "shop:import_orders": [reverse("shop:import_orders")],
         "shop:import_run": [reverse("shop:import_run", args=[_import_run().pk])],
+        "shop:sync": [reverse("shop:sync")],
     }
 
 

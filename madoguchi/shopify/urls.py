@@ -1,0 +1,8 @@
+from django.urls import path
+
+from madoguchi.shopify import views
+
+app_name = "shopify"
+urlpatterns = [
+    path("webhook/", views.webhook, name="webhook"),
+]
