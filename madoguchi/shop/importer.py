@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 BATCH_ORDERS = 2000
 # Problems kept on the ImportRun (a file of 100,000 broken rows would otherwise store them all).
 PROBLEMS_KEPT = 1000
-ORDER_FIELDS = ("ordered_at", "status", "shipped_at", "cancelled_at", "carrier", "tracking_number",
+ORDER_FIELDS = ("ordered_at", "status", "shipped_at", "cancelled_at", "carrier", "tracking_number", "shipping_prefecture",
                 "amount_yen", "refunded_yen")
 MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 6, 15  # as customers.fields.PhoneNumberField
 
