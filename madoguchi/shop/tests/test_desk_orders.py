@@ -22,7 +22,14 @@ from madoguchi.mail.ingest import do_ingest_raw
 from madoguchi.mail.tests.helpers import japanese_mail
 from madoguchi.shop import delivery, desk
 from madoguchi.shop.importer import do_import_file
-from madoguchi.shop.models import Carrier, CarrierSite, CaseShop, DeliveryDays, OrderItem, OrderStatus
+from madoguchi.shop.models import (
+    Carrier,
+    CarrierSite,
+    CaseShop,
+    DeliveryDays,
+    OrderItem,
+    OrderStatus,
+)
 from madoguchi.shop.prefectures import prefecture_of
 from madoguchi.shop.tracking import tracking_url
 from madoguchi.testing.factories import (
