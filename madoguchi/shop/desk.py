@@ -247,7 +247,7 @@ def on_interaction(sender: Any, interaction: Interaction, **kwargs: Any) -> None
     case = interaction.case
     if case.order_id is not None:
         return
-    if _HAS_NUMBER.search(interaction.body) or _HAS_NUMBER.search(case.subject):
+    if any(_HAS_NUMBER.search(text) for text in (interaction.body, case.subject, case.fact_order_number)):
         from madoguchi.jobs import work
 
         work.defer(AUTO_LINK_WORK, [interaction.pk])
@@ -283,7 +283,8 @@ def auto_link(interaction_pks: list[int]) -> int:
         case = interaction.case
         if case.order_id is not None:
             continue
-        order = _named_order(case, f"{case.subject}\n{interaction.body}")
+        # The form's and the chat's 注文番号 field (fact_order_number) first, then the words.
+        order = _named_order(case, f"{case.fact_order_number}\n{case.subject}\n{interaction.body}")
         if order is None:
             continue
         with transaction.atomic():
@@ -315,7 +316,7 @@ class OrderView:
     cases: list[Any] = field(default_factory=list)
 
 
-def _status_label(order: Order) -> str:
+def status_label(order: Order) -> str:
     return str(OrderStatus(order.status).label) if order.status in OrderStatus.values else order.status
 
 
@@ -336,7 +337,7 @@ def case_card(case: Case) -> dict[str, Any]:
             picked = set(through.objects.filter(caseshop_id=case.pk).values_list("orderitem_id", flat=True))
         for item in items:
             item.picked = item.pk in picked  # type: ignore[attr-defined]
-        view = OrderView(order, _status_label(order), tracking_of(order, sites_for({order.carrier})), items)
+        view = OrderView(order, status_label(order), tracking_of(order, sites_for({order.carrier})), items)
     return {
         "case": case,
         "view": view,
@@ -344,6 +345,12 @@ def case_card(case: Case) -> dict[str, Any]:
         "auto_linked": link is not None and order is not None and link.auto_linked_order_id == order.pk,
         "other_customer": order is not None and order.customer_id != case.customer_id,
     }
+
+
+def order_rows(orders: list[Order]) -> list[OrderView]:
+    """Orders as the lookup lists them: status and tracking link, without their lines."""
+    sites = sites_for({order.carrier for order in orders})
+    return [OrderView(order, status_label(order), tracking_of(order, sites), []) for order in orders]
 
 
 ORDERS_SHOWN = 10
@@ -366,7 +373,7 @@ def order_views(orders: list[Order]) -> list[OrderView]:
             if len(cases[order_id]) < CASES_PER_ORDER:
                 cases[order_id].append({"pk": pk, "subject": subject, "status_label": labels.get(status, status)})
     sites = sites_for({order.carrier for order in orders})
-    return [OrderView(order, _status_label(order), tracking_of(order, sites), items[order.pk], cases[order.pk])
+    return [OrderView(order, status_label(order), tracking_of(order, sites), items[order.pk], cases[order.pk])
             for order in orders]
 
 

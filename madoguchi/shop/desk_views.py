@@ -25,7 +25,7 @@ from madoguchi.customers.models import Customer
 from madoguchi.shop import delivery, desk
 from madoguchi.shop.forms import CarrierSiteForm, DeliveryDaysForm, OrderLinkForm, OrderLookupForm
 from madoguchi.shop.models import CarrierSite, CaseShop, DeliveryDays, Order
-from madoguchi.shop.tracking import BUILT_IN, carrier_label, sites_for
+from madoguchi.shop.tracking import BUILT_IN, carrier_label
 
 
 def _case(pk: int) -> Case:
@@ -39,11 +39,9 @@ def case_orders(request: HttpRequest, pk: int) -> HttpResponse:
     form = OrderLookupForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
     found = desk.lookup(query, case.customer)
-    sites = sites_for({order.carrier for order in [*found.mine, *found.others]})
+    rows = desk.order_rows([*found.mine, *found.others])
     return render(request, "shop/case_orders.html", {
-        "case": case, "form": form, "found": found,
-        "mine": [desk.OrderView(o, desk._status_label(o), desk.tracking_of(o, sites), []) for o in found.mine],
-        "others": [desk.OrderView(o, desk._status_label(o), desk.tracking_of(o, sites), []) for o in found.others],
+        "case": case, "form": form, "mine": rows[:len(found.mine)], "others": rows[len(found.mine):],
     }, status=400 if form.errors else 200)
 
 
@@ -65,10 +63,9 @@ def case_link(request: HttpRequest, pk: int, order_pk: int) -> HttpResponse:
         else:
             messages.success(request, _("注文 %(number)s を案件にリンクしました。") % {"number": order.number})
             return redirect("cases:detail", pk=case.pk)
-    sites = sites_for({order.carrier})
     return render(request, "shop/case_link.html", {
         "case": case, "order": order, "form": form, "other_customer": other,
-        "tracking": desk.tracking_of(order, sites),
+        "tracking": desk.order_rows([order])[0].tracking,
     }, status=400 if form.errors else 200)
 
 
@@ -101,10 +98,8 @@ def find_orders(request: HttpRequest) -> HttpResponse:
     """The phone intake's lookup: any customer's orders; one starts a new case prefilled."""
     form = OrderLookupForm(request.GET or None)
     query = form.cleaned_data["q"] if form.is_valid() else ""
-    orders = desk.find_orders(query)
-    sites = sites_for({order.carrier for order in orders})
-    views = [desk.OrderView(o, desk._status_label(o), desk.tracking_of(o, sites), []) for o in orders]
-    return render(request, "shop/find_orders.html", {"form": form, "orders": views, "query": query},
+    orders = desk.order_rows(desk.find_orders(query))
+    return render(request, "shop/find_orders.html", {"form": form, "orders": orders, "query": query},
                   status=400 if form.errors else 200)
 
 

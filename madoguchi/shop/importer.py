@@ -23,12 +23,22 @@ from django.utils.translation import gettext as _
 
 from madoguchi.customers.models import Customer, Identity, IdentityKind
 from madoguchi.customers.services import normalise_identity
-from madoguchi.shop.models import ImportRun, ImportRunState, Order, OrderItem, OrderSource, Product
+from madoguchi.shop.models import (
+    CarrierSite,
+    ImportRun,
+    ImportRunState,
+    Order,
+    OrderItem,
+    OrderSource,
+    Product,
+)
 from madoguchi.shop.order_files import (
+    CARRIER_NAMED,
     OrderFile,
     OrderFileError,
     ParsedOrder,
     Problem,
+    fold,
     open_order_file,
 )
 
@@ -258,14 +268,27 @@ def _flush(batch: list[ParsedOrder], source: str, summary: ImportSummary) -> Non
         summary.problems += alone.problems
 
 
+def added_carriers() -> dict[str, str]:
+    """The carriers an admin added (`CarrierSite`), by their folded name and code: a file that
+    names one gets its code, so its tracking numbers link to its page."""
+    found: dict[str, str] = {}
+    for code, name in CarrierSite.objects.values_list("code", "name"):
+        found[fold(name)] = found[fold(code)] = code
+    return found
+
+
 def import_orders(order_file: OrderFile, progress: Callable[[int], None] | None = None) -> ImportSummary:
     """Read every order of the file and write them in batches; `progress(bytes read)` after each."""
     summary = ImportSummary(file_format=order_file.source)
     batch: list[ParsedOrder] = []
+    added = added_carriers()
     for parsed in order_file.orders():
         if isinstance(parsed, Problem):
             summary.problems.append(parsed)
             continue
+        named = parsed.fields.pop(CARRIER_NAMED, "")
+        if named and fold(named) in added:
+            parsed.fields["carrier"] = added[fold(named)]
         batch.append(parsed)
         if len(batch) >= BATCH_ORDERS:
             _flush(batch, order_file.source, summary)

@@ -135,6 +135,9 @@ _CARRIER_WORDS = [
 ]
 
 
+CARRIER_NAMED = "carrier_named"  # an unknown carrier's name as the file wrote it (not an order field)
+
+
 def carrier_of(text: str) -> str | None:
     """The carrier named in a carrier column or a shipping method ("ヤマト運輸 宅急便",
     "Yamato (JA)", "sagawa"); None when no known carrier is named."""
@@ -199,6 +202,8 @@ def _tracking_fields(row: Row, fields: dict[str, Any], method: str = "") -> None
     if row.has("carrier"):
         named = row["carrier"]
         fields["carrier"] = (carrier_of(named) or str(Carrier.OTHER)) if named else ""
+        if named and fields["carrier"] == Carrier.OTHER:
+            fields[CARRIER_NAMED] = named  # may be a carrier the admin added (importer.import_orders)
     elif method and carrier_of(method):
         fields["carrier"] = carrier_of(method)
 

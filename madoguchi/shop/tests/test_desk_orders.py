@@ -398,3 +398,28 @@ def test_an_admins_carrier_is_found_by_its_code_and_an_unknown_code_has_no_link(
     assert tracking_url("nobody", "123", sites_for({"nobody"})) == ""
     CarrierSite.objects.create(code="nobody", name="誰か", url_pattern="https://example.jp/t/{number}")
     assert tracking_url("nobody", "1-23", sites_for({"nobody", "yamato"})) == "https://example.jp/t/123"
+
+
+def test_an_order_file_naming_a_carrier_the_admin_added_links_to_its_page():
+    CarrierSite.objects.create(code="ecohai", name="エコ配", url_pattern="https://example.jp/track?no={number}")
+    csv = ("注文番号,注文日時,お名前,メールアドレス,配送業者,問い合わせ番号,商品名,数量,単価\n"
+           "5101,2026/11/20 10:00,佐藤 花子,hanako@example.jp,エコ配,1234-5678,急須,1,4800\n"
+           "5102,2026/11/20 11:00,佐藤 花子,hanako@example.jp,どこかの運送,99-88,急須,1,4800\n")
+    do_import_file(io.BytesIO(csv.encode("utf-8")), file_name="orders.csv")
+    assert desk.Order.objects.get(number="5101").carrier == "ecohai"
+    assert desk.Order.objects.get(number="5102").carrier == Carrier.OTHER
+
+
+def test_a_form_visitor_typing_a_customers_address_and_order_number_gets_no_order(django_capture_on_commit_callbacks):
+    """A typed address is not proof: the visitor is a customer of their own (PossibleMatch) until
+    staff confirm, so the order of the customer whose address they typed is not linked."""
+    from madoguchi.chat.public import do_contact
+    from madoguchi.customers.services import get_or_create_customer
+
+    customer, _created = get_or_create_customer(name="加藤 恵子", kind=IdentityKind.EMAIL, value="keiko@example.jp")
+    OrderFactory(customer=customer, number="3003")
+    with django_capture_on_commit_callbacks(execute=True):
+        case = do_contact(name="加藤 恵子", email="keiko@example.jp", category=None, order_number="＃３００３",
+                          message="注文3003の箱が潰れて届きました。")
+    case.refresh_from_db()
+    assert case.customer_id != customer.pk and case.order is None
