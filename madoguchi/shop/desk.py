@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -323,20 +323,19 @@ def status_label(order: Order) -> str:
 def case_card(case: Case) -> dict[str, Any]:
     """The order part of the case page: the linked order with its lines (those the case is
     about marked), tracking link and delivery state, product, passage and how the customer
-    understood it, and whether the desk linked it by itself. Two queries when an order is
-    linked (its lines with the lines the case is about; the admin's carriers), none otherwise:
+    understood it, and whether the desk linked it by itself. One query when an order is linked
+    (its lines, those the case is about marked; a second only for a carrier the admin added),
+    none otherwise:
     the order, product, passage and the case's shop row come with the case (CASE_PAGE_RELATED)."""
     link = shop_link_of(case)
     order = case.order
     view = None
     if order is not None:
-        through = CaseShop.items.through
-        picked = set()
-        items = list(OrderItem.objects.filter(order=order).order_by("pk"))
-        if link is not None and items:
-            picked = set(through.objects.filter(caseshop_id=case.pk).values_list("orderitem_id", flat=True))
-        for item in items:
-            item.picked = item.pk in picked  # type: ignore[attr-defined]
+        lines = OrderItem.objects.filter(order=order).order_by("pk")
+        if link is not None:  # the lines the case is about, marked in the same query
+            lines = lines.annotate(picked=Exists(CaseShop.items.through.objects.filter(
+                caseshop_id=case.pk, orderitem_id=OuterRef("pk"))))
+        items = list(lines)
         view = OrderView(order, status_label(order), tracking_of(order, sites_for({order.carrier})), items)
     return {
         "case": case,

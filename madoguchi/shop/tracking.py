@@ -52,9 +52,9 @@ def tracking_url(code: str, number: str, sites: dict[str, CarrierSite] | None = 
 
 
 def sites_for(codes: set[str]) -> dict[str, CarrierSite]:
-    """The admin's carriers among these codes (one query, none when all are built in). An
-    admin's carrier with a built-in code replaces the built-in page."""
-    codes = {code for code in codes if code and code != Carrier.OTHER}
+    """The admin's carriers among these codes: one query, none when all are built in (an
+    admin's carrier never takes a built-in code: CarrierSiteForm)."""
+    codes = {code for code in codes if code and code != Carrier.OTHER and code not in BUILT_IN}
     if not codes:
         return {}
     return {site.code: site for site in CarrierSite.objects.filter(code__in=codes)}
