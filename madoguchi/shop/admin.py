@@ -57,6 +57,7 @@ class OrderAdmin(AuditedAdmin):
 @admin.register(CarrierSite)
 class CarrierSiteAdmin(AuditedAdmin):
     list_display = ("code", "name", "url_pattern")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(DeliveryDays)

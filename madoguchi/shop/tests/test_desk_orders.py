@@ -17,6 +17,7 @@ from madoguchi.accounts.models import Role, SettingsChange
 from madoguchi.cases.models import AuditEvent, Case
 from madoguchi.cases.services import CaseError
 from madoguchi.chat import services as chat_services
+from madoguchi.chat import storage
 from madoguchi.customers.models import IdentityKind
 from madoguchi.mail.ingest import do_ingest_raw
 from madoguchi.mail.tests.helpers import japanese_mail
@@ -211,8 +212,12 @@ def test_a_chat_message_naming_the_customers_order_links_it(django_capture_on_co
                                                    client_id="c1", text="こんにちは")
     case = posted.session.case
     order = OrderFactory(customer=case.customer, number="B-20260315-7")
+    posted.session.refresh_from_db()
+    # As the chat writer stores messages: a batch in one transaction, the link left to the worker.
     with django_capture_on_commit_callbacks(execute=True):
-        chat_services.do_customer_message(posted.session, client_id="c2", text="注文番号はB-20260315-7です")
+        results = storage.store_batch([storage.Pending(posted.session, "c2", "注文番号はB-20260315-7です"),
+                                       storage.Pending(posted.session, "c3", "よろしくお願いします")])
+    assert all(isinstance(result, chat_services.Posted) for result in results)
     case.refresh_from_db()
     assert case.order == order
 
