@@ -356,21 +356,26 @@ ORDERS_SHOWN = 10
 CASES_PER_ORDER = 5
 
 
-def order_views(orders: list[Order]) -> list[OrderView]:
-    """The orders the customer panel shows (already read, latest first, at most a page), each
-    with its lines and its cases: two queries for the lot, plus one for the admin's carriers."""
+def order_views(orders: list[Order], known_cases: list[Any] | None = None) -> list[OrderView]:
+    """Orders with their lines and their cases: one query for the lines (plus one for an admin's
+    carrier). Their cases are read in one more query, or taken from `known_cases` (case rows
+    with pk, order_id, subject and status the page read already: the customer panel's past
+    cases and the case itself), so the case page pays only for the lines."""
     ids = [order.pk for order in orders]
     items: dict[int, list[OrderItem]] = {pk: [] for pk in ids}
-    cases: dict[int, list[Any]] = {pk: [] for pk in ids}
+    cases: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
+    labels = dict(Status.choices)
     if ids:
-        for item in OrderItem.objects.filter(order_id__in=ids).order_by("pk")[:ORDERS_SHOWN * 20]:
+        for item in OrderItem.objects.filter(order_id__in=ids).order_by("pk")[:len(ids) * 20]:
             items[item.order_id].append(item)
-        rows = (Case.objects.filter(order_id__in=ids).order_by("-received_at")
-                .values_list("pk", "order_id", "subject", "status")[:len(ids) * CASES_PER_ORDER])
-        labels = dict(Status.choices)
-        for pk, order_id, subject, status in rows:
-            if len(cases[order_id]) < CASES_PER_ORDER:
-                cases[order_id].append({"pk": pk, "subject": subject, "status_label": labels.get(status, status)})
+        rows: Any = known_cases
+        if rows is None:
+            rows = (Case.objects.filter(order_id__in=ids).order_by("-received_at")
+                    .only("pk", "order_id", "subject", "status")[:len(ids) * CASES_PER_ORDER])
+        for row in rows:
+            shown = cases.get(row.order_id)
+            if shown is not None and len(shown) < CASES_PER_ORDER and all(c["pk"] != row.pk for c in shown):
+                shown.append({"pk": row.pk, "subject": row.subject, "status_label": labels.get(row.status, row.status)})
     sites = sites_for({order.carrier for order in orders})
     return [OrderView(order, status_label(order), tracking_of(order, sites), items[order.pk], cases[order.pk])
             for order in orders]

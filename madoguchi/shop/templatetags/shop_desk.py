@@ -18,7 +18,8 @@ def case_order_card(context: Any, case: Any) -> dict[str, Any]:
 
 
 @register.inclusion_tag("shop/_customer_orders.html")
-def customer_orders(orders: list[Any], case: Any, order_count: int) -> dict[str, Any]:
-    """The customer panel's latest orders with status, lines, amounts and their cases."""
-    return {"views": desk.order_views(list(orders)), "case": case, "order_count": order_count,
-            "more": order_count > len(orders)}
+def customer_orders(orders: list[Any], case: Any, order_count: int, past_cases: list[Any]) -> dict[str, Any]:
+    """The customer panel's latest orders with status, lines, amounts and their cases (those
+    among the case and the customer's past cases the panel read already: no query of its own)."""
+    return {"views": desk.order_views(list(orders), known_cases=[case, *past_cases]), "case": case,
+            "order_count": order_count, "more": order_count > len(orders)}

@@ -274,6 +274,7 @@ def test_an_admin_added_carrier_links_to_its_page(client, yamada):
 # --- the customer panel --------------------------------------------------------------------
 
 def test_customer_panel_shows_orders_with_status_items_amounts_and_cases(client, yamada, mug_order):
+    earlier = CaseFactory(customer=yamada, order=mug_order, subject="まだ届きません", received_at=timezone.now() - dt.timedelta(days=2))
     case = CaseFactory(customer=yamada, order=mug_order, subject="マグカップが割れていた")
     for n in range(12):
         OrderFactory(customer=yamada, ordered_at=timezone.now() - dt.timedelta(days=30 + n))
@@ -281,6 +282,7 @@ def test_customer_panel_shows_orders_with_status_items_amounts_and_cases(client,
     panel = client.get(f"/cases/{case.pk}/parts/side/").content.decode()
     assert "有田焼 マグカップ 380ml × 2" in panel and "ギフト包装 × 1" in panel
     assert "支払い済み" in panel and "6,560" in panel and f"#{case.pk}" in panel
+    assert f'href="/cases/{earlier.pk}/">#{earlier.pk}</a>' in panel  # the order's earlier case
     assert f"/orders/customer/{yamada.pk}/" in panel  # 13 orders: the latest 10, and a link to all
     all_orders = client.get(f"/orders/customer/{yamada.pk}/").content.decode()
     assert all_orders.count('class="order-items"') == 13
