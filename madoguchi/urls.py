@@ -31,6 +31,7 @@ urlpatterns = [
     path("shopify/", include("madoguchi.shopify.urls")),
     path("settings/", include("madoguchi.accounts.urls")),
     path("customers/", include("madoguchi.customers.urls")),
+    path("orders/", include("madoguchi.shop.desk_urls")),
     path("notifications/", include("madoguchi.notifications.urls")),
     path("mail/", include("madoguchi.mail.urls")),
     path("chat/", include("madoguchi.chat.urls")),

@@ -219,6 +219,6 @@ def customer_context(case: Case) -> dict[str, Any]:
         "order_total": totals["total"] or 0,
         "order_count": totals["count"],
         "past_cases": labelled(
-            list(customer.cases.exclude(pk=case.pk).only("pk", "customer_id", "subject", "received_at", "status").order_by("-received_at")[:20]),
+            list(customer.cases.exclude(pk=case.pk).only("pk", "customer_id", "order_id", "subject", "received_at", "status").order_by("-received_at")[:20]),
             status=Status.choices),
     }

@@ -507,3 +507,31 @@ def escalate_overdue_commitments(now: dt.datetime | None = None, batch: int = 50
             signals.commitment_overdue.send(sender=Commitment, commitment=commitment, recipients=recipients)
             count += 1
     return count
+
+
+SHOP_FIELDS = {"order", "product", "passage"}
+
+
+@transaction.atomic
+def do_point_case(case: Case, *, actor: User | None, changes: dict[str, Any], action: str,
+                  note: dict[str, Any] | None = None) -> Case:
+    """Point the case at an order, product or passage (`shop.desk`: the order lookup, the
+    automatic link and its undo). Written with the case row locked, the version bumped (an open
+    record form merges it: these are not its fields) and audited as `action` with each field's
+    old → new plus `note` (e.g. the other customer whose order an agent chose)."""
+    unknown = set(changes) - SHOP_FIELDS
+    if unknown:
+        raise CaseError(_("変更できない項目です: %(fields)s") % {"fields": ", ".join(sorted(unknown))})
+    current = Case.objects.select_for_update().get(pk=case.pk)
+    diff: dict[str, Any] = {
+        name: [_jsonable(getattr(current, name)), _jsonable(value)]
+        for name, value in changes.items() if getattr(current, name) != value
+    }
+    if not diff and not note:
+        return current
+    for name, value in changes.items():
+        setattr(current, name, value)
+    current.version += 1
+    current.save(update_fields=[*changes, "version", "updated_at"])
+    _audit(current, actor, action, {**diff, **(note or {})})
+    return current

@@ -48,7 +48,7 @@ from madoguchi.cases.models import (
 )
 from madoguchi.cases.templatetags.desk import due_label_on
 from madoguchi.customers.services import customer_for_call
-from madoguchi.shop.models import Order
+from madoguchi.shop import desk as shop_desk
 
 
 @login_required
@@ -281,7 +281,7 @@ def _rerender(request: HttpRequest, case: Case, status: int = 400, **forms: Any)
 @login_required
 def case_new(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
-    form = NewCaseForm(request.POST or None)
+    form = NewCaseForm(request.POST or None, initial=shop_desk.intake_initial(request.GET.get("order")))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -290,8 +290,18 @@ def case_new(request: HttpRequest) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             messages.success(request, _("案件 %(number)s を登録しました。") % {"number": case.number})
+            if data["fact_order_number"] and case.order_id is None:
+                _warn_of_other_customers_order(request, case, data["fact_order_number"])
             return redirect("cases:detail", pk=case.pk)
     return render(request, "cases/case_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _warn_of_other_customers_order(request: HttpRequest, case: Case, number: str) -> None:
+    other = shop_desk.other_customers_order(case.customer, number)
+    if other is not None:
+        messages.warning(request, _("注文番号 %(number)s は別のお客様の注文のため、案件にリンクしていません。"
+                                    "確かめたうえでリンクするときは「注文を探してリンクする」から選んでください。")
+                         % {"number": other.number})
 
 
 def _create_from_form(user: User, data: dict[str, Any]) -> Case:
@@ -300,7 +310,8 @@ def _create_from_form(user: User, data: dict[str, Any]) -> Case:
     with transaction.atomic():
         customer = customer_for_call(name=data["customer_name"], kana=data["customer_kana"], phone=data["phone"],
                                      email=data["email"], channel=data["channel"], by=user)
-        order = Order.objects.filter(number=data["fact_order_number"].strip()).first() if data["fact_order_number"] else None
+        # Only this customer's order is linked by its number; another's only by an agent's choice.
+        order = shop_desk.order_for_new_case(customer, data["fact_order_number"])
         case = services.do_create_case(
             actor=user, customer=customer, subject=data["subject"].strip(), channel=data["channel"],
             category=data["category"], priority=data["priority"], complaint=data["complaint"],

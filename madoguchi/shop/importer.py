@@ -23,12 +23,22 @@ from django.utils.translation import gettext as _
 
 from madoguchi.customers.models import Customer, Identity, IdentityKind
 from madoguchi.customers.services import normalise_identity
-from madoguchi.shop.models import ImportRun, ImportRunState, Order, OrderItem, OrderSource, Product
+from madoguchi.shop.models import (
+    CarrierSite,
+    ImportRun,
+    ImportRunState,
+    Order,
+    OrderItem,
+    OrderSource,
+    Product,
+)
 from madoguchi.shop.order_files import (
+    CARRIER_NAMED,
     OrderFile,
     OrderFileError,
     ParsedOrder,
     Problem,
+    fold,
     open_order_file,
 )
 
@@ -38,7 +48,7 @@ BATCH_ORDERS = 2000
 # Problems kept on the ImportRun (a file of 100,000 broken rows would otherwise store them all).
 PROBLEMS_KEPT = 1000
 ORDER_FIELDS = ("ordered_at", "status", "shipped_at", "delivered_at", "cancelled_at", "carrier", "tracking_number",
-                "delivery_status", "delivery_status_at", "amount_yen", "refunded_yen")
+                "shipping_prefecture", "delivery_status", "delivery_status_at", "amount_yen", "refunded_yen")
 MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 6, 15  # as customers.fields.PhoneNumberField
 
 
@@ -279,16 +289,29 @@ def write_orders(orders: Iterable[ParsedOrder], source: str, summary: ImportSumm
     return summary
 
 
+def added_carriers() -> dict[str, str]:
+    """The carriers an admin added (`CarrierSite`), by their folded name and code: a file that
+    names one gets its code, so its tracking numbers link to its page."""
+    found: dict[str, str] = {}
+    for code, name in CarrierSite.objects.values_list("code", "name"):
+        found[fold(name)] = found[fold(code)] = code
+    return found
+
+
 def import_orders(order_file: OrderFile, progress: Callable[[int], None] | None = None) -> ImportSummary:
     """Read every order of the file and write them in batches; `progress(bytes read)` after each."""
     summary = ImportSummary(file_format=order_file.source)
+    added = added_carriers()
 
     def parsed_orders() -> Iterator[ParsedOrder]:
         for parsed in order_file.orders():
             if isinstance(parsed, Problem):
                 summary.problems.append(parsed)
-            else:
-                yield parsed
+                continue
+            named = parsed.fields.pop(CARRIER_NAMED, "")
+            if named and fold(named) in added:
+                parsed.fields["carrier"] = added[fold(named)]
+            yield parsed
 
     write_orders(parsed_orders(), order_file.source, summary,
                  progress=(lambda: progress(order_file.position())) if progress else None)

@@ -110,11 +110,18 @@ class Order(models.Model):
     # Where the order came from and its key there: a re-import or a sync finds the order by these.
     source = models.CharField(_("取り込み元"), max_length=10, choices=OrderSource.choices, default=OrderSource.MANUAL)
     external_id = models.CharField(_("取り込み元の注文ID"), max_length=100, blank=True)
+    # Where it goes (the delivery watch counts a carrier's usual days per prefecture group).
+    shipping_prefecture = models.CharField(_("配送先の都道府県"), max_length=4, blank=True)
 
     class Meta:
         verbose_name = _("注文")
         verbose_name_plural = _("注文")
-        indexes = [models.Index(fields=["customer", "-ordered_at"])]
+        indexes = [
+            models.Index(fields=["customer", "-ordered_at"]),
+            # The delivery watch walks only the parcels still on their way, oldest first.
+            models.Index(fields=["shipped_at"], name="order_in_transit",
+                         condition=Q(shipped_at__isnull=False, delivered_at__isnull=True)),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], condition=~Q(external_id=""),
                                     name="order_external_id_unique_per_source"),
@@ -202,3 +209,74 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return self.platform
+class CarrierSite(models.Model):
+    """A carrier an admin added: its tracking page is `url_pattern` with {number} replaced by
+    the tracking number. An order names it by `code` in its carrier field."""
+
+    code = models.SlugField(_("コード"), max_length=20, unique=True,
+                            help_text=_("半角英数字。注文の配送業者欄にこのコードか名前があると、この業者として扱います。"))
+    name = models.CharField(_("業者名"), max_length=100)
+    url_pattern = models.URLField(_("追跡ページのURL"), max_length=500,
+                                  help_text=_("問い合わせ番号が入る所に {number} と書きます。例: https://example.jp/track?no={number}"))
+
+    class Meta:
+        verbose_name = _("配送業者")
+        verbose_name_plural = _("配送業者")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Region(models.TextChoices):
+    """The prefecture groups the delivery watch counts usual delivery days for."""
+
+    HOKKAIDO = "hokkaido", _("北海道")
+    TOHOKU = "tohoku", _("東北")
+    KANTO = "kanto", _("関東")
+    CHUBU = "chubu", _("中部")
+    KINKI = "kinki", _("近畿")
+    CHUGOKU = "chugoku", _("中国")
+    SHIKOKU = "shikoku", _("四国")
+    KYUSHU = "kyushu", _("九州")
+    OKINAWA = "okinawa", _("沖縄")
+
+
+class DeliveryDays(models.Model):
+    """How many days a carrier usually takes to a prefecture group; an empty group is every
+    group (and an order with no prefecture) the carrier has no row of its own for."""
+
+    carrier = models.CharField(_("配送業者"), max_length=20)
+    region = models.CharField(_("地域"), max_length=10, choices=Region.choices, blank=True)
+    days = models.PositiveSmallIntegerField(_("通常の日数"))
+
+    class Meta:
+        verbose_name = _("通常の配送日数")
+        verbose_name_plural = _("通常の配送日数")
+        ordering = ["carrier", "region"]
+        constraints = [models.UniqueConstraint(fields=["carrier", "region"], name="delivery_days_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.get_region_display() or '*'}: {self.days}"
+
+
+class CaseShop(models.Model):
+    """What a case says about the shop beyond its order, product and passage (on the case):
+    the order's lines it is about, how the customer understood the passage, and the order the
+    desk linked by itself (shown 「自動でリンクしました」 with an undo) or an agent refused."""
+
+    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, primary_key=True, related_name="shop_link")
+    items = models.ManyToManyField(OrderItem, blank=True, related_name="+", verbose_name=_("対象の明細"))
+    understood_as = models.TextField(_("お客様の受け取り方"), blank=True)
+    auto_linked_order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                          verbose_name=_("自動でリンクした注文"))
+    auto_linked_at = models.DateTimeField(_("自動でリンクした日時"), null=True, blank=True)
+    # Orders an agent unlinked after the desk linked them: never linked by the desk again.
+    refused_orders = models.JSONField(_("リンクを取り消した注文"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("案件の注文情報")
+        verbose_name_plural = _("案件の注文情報")
+
+    def __str__(self) -> str:
+        return f"#{self.case_id}"

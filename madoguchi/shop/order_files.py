@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from madoguchi.shop.models import Carrier, OrderSource, OrderStatus
+from madoguchi.shop.prefectures import prefecture_of
 
 CHUNK = 1 << 20
 
@@ -134,6 +135,9 @@ _CARRIER_WORDS = [
 ]
 
 
+CARRIER_NAMED = "carrier_named"  # an unknown carrier's name as the file wrote it (not an order field)
+
+
 def carrier_of(text: str) -> str | None:
     """The carrier named in a carrier column or a shipping method ("ヤマト運輸 宅急便",
     "Yamato (JA)", "sagawa"); None when no known carrier is named."""
@@ -198,8 +202,21 @@ def _tracking_fields(row: Row, fields: dict[str, Any], method: str = "") -> None
     if row.has("carrier"):
         named = row["carrier"]
         fields["carrier"] = (carrier_of(named) or str(Carrier.OTHER)) if named else ""
+        if named and fields["carrier"] == Carrier.OTHER:
+            fields[CARRIER_NAMED] = named  # may be a carrier the admin added (importer.import_orders)
     elif method and carrier_of(method):
         fields["carrier"] = carrier_of(method)
+
+
+PREFECTURE_COLUMNS = ("prefecture", "prefecture_code", "shipping_address")
+
+
+def _prefecture_field(row: Row, fields: dict[str, Any]) -> None:
+    """The shipping prefecture (for the delivery watch), when the file has a column for it: a
+    name, a code (JP-13) or an address that starts with one."""
+    columns = [name for name in PREFECTURE_COLUMNS if row.has(name)]
+    if columns:
+        fields["shipping_prefecture"] = next((found for found in (prefecture_of(row[name]) for name in columns) if found), "")
 
 
 # Shopify: Admin → Orders → Export ("orders_export.csv"), one row per line item; the order's
@@ -230,6 +247,8 @@ SHOPIFY_COLUMNS: dict[str, tuple[str, ...]] = {
     # Not in Shopify's own export; apps that add fulfilment columns write these.
     "tracking": ("tracking number", "fulfillment: tracking number", "tracking numbers"),
     "carrier": ("tracking company", "fulfillment: tracking company"),
+    "prefecture": ("shipping province name",),
+    "prefecture_code": ("shipping province",),
 }
 
 
@@ -246,6 +265,7 @@ def _shopify_order(row: Row, line: int) -> ParsedOrder:
         "refunded_yen": parse_yen(row["refunded"], "Refunded Amount"),
     }
     _tracking_fields(row, fields, row["method"])
+    _prefecture_field(row, fields)
     name = row["key"]
     return ParsedOrder(
         line=line, external_id=name, number=name.lstrip("#"),
@@ -287,6 +307,8 @@ BASE_COLUMNS: dict[str, tuple[str, ...]] = {
     "refunded": ("返金額",),
     "tracking": ("追跡番号", "問い合わせ番号", "お問い合わせ番号", "伝票番号"),
     "carrier": ("配送業者", "配送会社"),
+    "prefecture": ("都道府県(配送先)", "配送先都道府県"),
+    "shipping_address": ("住所(配送先)",),
 }
 
 
@@ -308,6 +330,7 @@ def _base_order(row: Row, line: int) -> ParsedOrder:
     if row.has("refunded"):
         fields["refunded_yen"] = parse_yen(row["refunded"], "返金額")
     _tracking_fields(row, fields)
+    _prefecture_field(row, fields)
     # The order's charges beside its items, added to the item totals by _finish.
     fields["amount_yen"] = (parse_yen(row["shipping"], "送料") + parse_yen(row["cod_fee"], "代引き手数料")
                             + _signed_yen(row["adjustment"], "調整金額"))  # the items are added by _add_items
@@ -371,6 +394,7 @@ GENERIC_COLUMNS: dict[str, tuple[str, ...]] = {
     "item_name": ("商品名", "product name"),
     "quantity": ("数量", "quantity"),
     "price": ("単価", "unit price"),
+    "prefecture": ("配送先の都道府県", "都道府県", "prefecture"),
 }
 
 GENERIC_STATES = {
@@ -398,6 +422,7 @@ def _generic_order(row: Row, line: int) -> ParsedOrder:
     if row.has("refunded"):
         fields["refunded_yen"] = parse_yen(row["refunded"], "返金額")
     _tracking_fields(row, fields)
+    _prefecture_field(row, fields)
     return ParsedOrder(line=line, external_id=row["key"], number=row["key"], customer_name=row["name"],
                        email=row["email"], phone=row["phone"], fields=fields, customer_kana=row["kana"])
 

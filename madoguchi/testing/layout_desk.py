@@ -92,7 +92,7 @@ def build() -> dict[str, str]:
     from madoguchi.knowledge.seed import install_templates_and_rules, load_sample_articles
     from madoguchi.metrics import rollup
     from madoguchi.notifications.services import do_notify
-    from madoguchi.shop.models import Carrier, Order
+    from madoguchi.shop.models import Carrier, DeliveryDays, Order, OrderItem
 
     staff = _staff()
     admin, agent, lead = staff["admin"], staff["agent"], staff["lead"]
@@ -107,7 +107,11 @@ def build() -> dict[str, str]:
     order = Order.objects.create(
         number="ORD-2026-0001234567", customer=customer, ordered_at=now - dt.timedelta(days=9),
         shipped_at=now - dt.timedelta(days=7), carrier=Carrier.YAMATO, tracking_number="4800-1234-5678", amount_yen=12800,
+        shipping_prefecture="北海道",
     )
+    OrderItem.objects.create(order=order, name="南部鉄器 急須 0.6L（ギフト包装・のし「御歳暮」名入れ・特急仕上げオプション付き）",
+                             sku="NANBU-KYUSU-060-GIFT-NOSHI", quantity=2, unit_price_yen=6400)
+    DeliveryDays.objects.create(carrier=Carrier.YAMATO, region="", days=3)
     mail = _mail_case(
         "Re: 【ご注文確認】ORD-2026-0001234567 南部鉄器 急須 0.6L（ギフト包装・のし「御歳暮」名入れ）の配送日変更について",
         "ジョナサン・アレクサンダー・ウィリアムズ＝山本 <jonathan.alexander.williams.yamamoto@example.com>",
@@ -164,4 +168,7 @@ def build() -> dict[str, str]:
         "search": "/knowledge/search/?q=マグカップ", "dashboard": "/metrics/", "targets": "/metrics/targets/",
         "settings": "/settings/", "knowledge": "/knowledge/", "notifications": "/notifications/",
         "approvals": "/approvals/", "chats": "/chat/", "contact_form": "/chat/forms/contact/",
+        "delivery_watch": "/orders/delivery-watch/", "order_lookup": f"/orders/case/{phone.pk}/?q=ORD",
+        "order_link": f"/orders/case/{phone.pk}/link/{order.pk}/", "customer_orders": f"/orders/customer/{customer.pk}/",
+        "carriers": "/settings/orders/carriers/", "phone_case": f"/cases/{phone.pk}/",
     }

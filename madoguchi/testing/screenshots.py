@@ -32,6 +32,7 @@ SHOT_PAGES = ("inbox", "mail_case", "chat_case", "dashboard")
 DESK_PAGES = (
     "inbox", "mail_case", "mail_case_taken", "chat_case", "customer", "search", "dashboard", "targets",
     "settings", "knowledge", "notifications", "approvals", "chats",
+    "delivery_watch", "order_lookup", "order_link", "customer_orders", "carriers", "phone_case",
 )
 
 # Everything that scrolls sideways, the page itself first. At desktop widths nothing should

@@ -78,6 +78,9 @@ NOT_PAGES = {
     "shop:sync_now": "POST only", "base_shop:connect": "POST only (then off to BASE)",
     "base_shop:callback": "BASE's redirect back: always redirects to shop:sync",
     "shopify:webhook": "POST only (Shopify's webhooks, JSON)",
+    "shop_desk:case_unlink": "POST only", "shop_desk:delivery_contact": "POST only",
+    "shop:carrier_add": "POST only (its form is on the carriers page)", "shop:carrier_delete": "POST only",
+    "shop:days_save": "POST only (its form is on the carriers page)", "shop:days_delete": "POST only",
 }
 
 
@@ -148,7 +151,18 @@ def build_shop() -> dict[str, object]:
     do_set_min_sample(5)
     do_set_customer_period_days(30)
     pending = Compensation.objects.filter(state="pending").first()
+    from madoguchi.shop.desk import do_link_order
+    from madoguchi.shop.models import CarrierSite, DeliveryDays, Order
+
+    order = Order.objects.filter(customer=case.customer).first() or Order.objects.first()
+    assert order is not None
+    do_link_order(case, actor=agent, order=order, items=list(order.items.all()), understood_as="箱入りだと思った",
+                  other_customer_confirmed=True)
+    CarrierSite.objects.create(code="ecohai", name="エコ配", url_pattern="https://example.jp/track?no={number}")
+    DeliveryDays.objects.create(carrier="yamato", region="", days=1)
+    DeliveryDays.objects.create(carrier="sagawa", region="kanto", days=1)
     return {
+        "order": order,
         "case": case, "chat_case": chat_case, "resolved": resolved, "customer": case.customer,
         "article": Article.objects.first(), "template": ReplyTemplate.objects.first(), "rule": abusive,
         "survey": token_for(survey), "pending": pending,
@@ -359,6 +373,12 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "shop:import_orders": [reverse("shop:import_orders")],
         "shop:import_run": [reverse("shop:import_run", args=[_import_run().pk])],
         "shop:sync": [reverse("shop:sync")],
+        "shop:carriers": [reverse("shop:carriers")],
+        "shop_desk:find": [reverse("shop_desk:find"), reverse("shop_desk:find") + "?q=1"],
+        "shop_desk:case_orders": [reverse("shop_desk:case_orders", args=[pk]) + query for pk in ids for query in ("", "?q=1")],
+        "shop_desk:case_link": [reverse("shop_desk:case_link", args=[pk, shop["order"].pk]) for pk in ids],
+        "shop_desk:customer_orders": [reverse("shop_desk:customer_orders", args=[shop["customer"].pk])],
+        "shop_desk:delivery_watch": [reverse("shop_desk:delivery_watch")],
     }
 
 
