@@ -46,12 +46,13 @@ def issue(request: HttpRequest, pk: int) -> HttpResponse:
                                  % {"reason": coupon.compensation.hold_reason, "code": coupon.code})
             else:
                 messages.success(request, _("クーポン %(code)s を発行し、補償として記録しました。") % {"code": coupon.code})
-            target = reverse("cases:detail", args=[pk]) + "#coupons"
+            target = reverse("cases:detail", args=[pk])
             if request.htmx:  # type: ignore[attr-defined]
+                # The page again, with the message (not "#coupons": a new hash alone reloads nothing).
                 response = HttpResponse(status=204)
                 response["HX-Redirect"] = target
                 return response
-            return redirect(target)
+            return redirect(target + "#coupons")
     if request.htmx:  # type: ignore[attr-defined]
         return _panel(request, case, form)  # htmx swaps 2xx answers only: the errors in place
     return _panel(request, case, form, status=400, template="coupons/issue.html")

@@ -81,15 +81,15 @@ def compute(customer_ids: Iterable[int], current: Rule | None = None) -> list[Cu
         row.first_order_at, row.last_order_at = values["first"], values["last"]
     complaint = ~Q(category_id__in=current.not_complaints) if current.not_complaints else Q()
     done = complaint & Q(status__in=DONE_STATUSES, resolved_at__isnull=False)
-    for values in (
+    for counts in (
         Case.objects.filter(customer_id__in=ids).values("customer_id").order_by()
         .annotate(cases=Count("id"), complaints=Count("id", filter=complaint),
                   open=Count("id", filter=complaint & ~Q(status__in=DONE_STATUSES)),
                   resolved=Max("resolved_at", filter=done))
     ):
-        row = rows[values["customer_id"]]
-        row.case_count, row.complaint_count = values["cases"], values["complaints"]
-        row.open_complaint_count, row.last_resolved_at = values["open"], values["resolved"]
+        row = rows[counts["customer_id"]]
+        row.case_count, row.complaint_count = counts["cases"], counts["complaints"]
+        row.open_complaint_count, row.last_resolved_at = counts["open"], counts["resolved"]
     resolved = [row for row in rows.values() if row.last_resolved_at is not None]
     if resolved:
         # The case behind each latest resolution (for the link): one query for all of them.

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,10 +21,10 @@ from madoguchi.fans import figures, lists, services
 from madoguchi.fans.forms import FanRuleForm, FansFilterForm, WinBackFilterForm
 
 
-def lead_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def lead_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @wraps(view)
     @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user = request.user
         if not isinstance(user, User) or not (user.is_lead or user.is_admin):
             raise PermissionDenied
@@ -76,7 +76,7 @@ def _figure_header() -> list[str]:
 
 
 @lead_required
-def fans_list(request: HttpRequest) -> HttpResponse:
+def fans_list(request: HttpRequest) -> HttpResponseBase:
     current = figures.rule()
     form = FansFilterForm(request.GET or None)
     within = form.cleaned_data.get("within_days") if form.is_valid() else None
@@ -91,17 +91,17 @@ def fans_list(request: HttpRequest) -> HttpResponse:
 
 
 @lead_required
-def win_back_list(request: HttpRequest) -> HttpResponse:
+def win_back_list(request: HttpRequest) -> HttpResponseBase:
     form = WinBackFilterForm(request.GET or None)
-    bounds = {name: form.cleaned_data.get(name) for name in ("min_days", "max_days")} if form.is_valid() else {}
+    low, high = (form.cleaned_data.get("min_days"), form.cleaned_data.get("max_days")) if form.is_valid() else (None, None)
     now = timezone.now()
     if request.GET.get("format") == "csv" and (form.is_valid() or not form.is_bound):
-        rows = lists.every_page(lambda cursor, size: lists.win_back_page(cursor, size=size, **bounds))
+        rows = lists.every_page(lambda cursor, size: lists.win_back_page(cursor, size=size, min_days=low, max_days=high))
         header = [*_figure_header(), _("苦情の解決日時"), _("解決からの日数"), _("案件番号")]
         return csv_response("win-back.csv", header, (
             [*_figure_cells(row), _stamp(row.last_resolved_at), lists.days_since(row.last_resolved_at, now),
              row.last_resolved_case_id or ""] for row in rows))
-    page = lists.win_back_page(request.GET.get("cursor", ""), **bounds)
+    page = lists.win_back_page(request.GET.get("cursor", ""), min_days=low, max_days=high)
     for row in page.rows:
         row.days_since = lists.days_since(row.last_resolved_at, now)  # type: ignore[attr-defined]
     return render(request, "fans/win_back.html", {

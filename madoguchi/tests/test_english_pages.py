@@ -75,6 +75,7 @@ NOT_PAGES = {
     "cases:edit": "POST only (its form is the case page's part)", "cases:interaction": "POST only", "cases:reply": "POST only", "cases:handover": "POST only",
     "cases:commitment_add": "POST only", "cases:commitment_close": "POST only",
     "cases:compensation_add": "POST only", "cases:compensation_decide": "POST only",
+    "coupons:issue": "POST only (its form is the case page's coupon panel)",
 }
 
 
@@ -144,6 +145,10 @@ def build_shop() -> dict[str, object]:
                                    state="failed", attempts=3, last_error="550 5.1.1 User unknown")
     do_set_min_sample(5)
     do_set_customer_period_days(30)
+    from madoguchi.coupons.services import do_issue_coupon
+
+    do_issue_coupon(resolved, actor=agent, kind="percent", value=10, ledger_yen=600, reason="次回のお買い物で使えるお詫び",
+                    expires_on=timezone.localdate() + dt.timedelta(days=30))
     pending = Compensation.objects.filter(state="pending").first()
     return {
         "case": case, "chat_case": chat_case, "resolved": resolved, "customer": case.customer,
@@ -355,6 +360,10 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "jobs:status": [reverse("jobs:status")],
         "shop:import_orders": [reverse("shop:import_orders")],
         "shop:import_run": [reverse("shop:import_run", args=[_import_run().pk])],
+        "fans:fans": [reverse("fans:fans"), reverse("fans:fans") + "?within_days=abc"],
+        "fans:win_back": [reverse("fans:win_back"), reverse("fans:win_back") + "?min_days=9&max_days=1"],
+        "fans:rule": [reverse("fans:rule")],
+        "coupons:case_panel": [reverse("coupons:case_panel", args=[pk]) for pk in ids],
     }
 
 

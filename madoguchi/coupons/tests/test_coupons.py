@@ -156,7 +156,7 @@ def test_issuing_through_the_page_redirects_to_the_case_with_the_message(client,
     client.force_login(desk["agent"])
     data = {**BASE_FORM, "cpn-expires_on": in_days(30).isoformat(), "cpn-value": "8000"}
     response = client.post(f"/coupons/case/{desk['case'].pk}/issue/", data, headers={"HX-Request": "true"})
-    assert response.status_code == 204 and response["HX-Redirect"] == f"/cases/{desk['case'].pk}/#coupons"
+    assert response.status_code == 204 and response["HX-Redirect"] == f"/cases/{desk['case'].pk}/"
     page = client.get(f"/cases/{desk['case'].pk}/").content.decode()
     assert "チームリーダーの承認を待っています" in page
     assert issued == []
