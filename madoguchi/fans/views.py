@@ -87,7 +87,7 @@ def fans_list(request: HttpRequest) -> HttpResponseBase:
     return render(request, "fans/fans.html", {
         "form": form, "page": page, "rule": current, "query": _query_without_cursor(request),
         "can_edit_rule": request.user.is_admin,  # type: ignore[union-attr]
-    }, status=400 if form.is_bound and not form.is_valid() else 200)
+    })  # a bad filter is shown with its message over the unfiltered list
 
 
 @lead_required
@@ -106,7 +106,7 @@ def win_back_list(request: HttpRequest) -> HttpResponseBase:
         row.days_since = lists.days_since(row.last_resolved_at, now)  # type: ignore[attr-defined]
     return render(request, "fans/win_back.html", {
         "form": form, "page": page, "query": _query_without_cursor(request),
-    }, status=400 if form.is_bound and not form.is_valid() else 200)
+    })  # a bad filter is shown with its message over the unfiltered list
 
 
 @admin_required
