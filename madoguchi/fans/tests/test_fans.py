@@ -289,3 +289,34 @@ def test_customer_page_queries_do_not_grow_with_orders(run_work, client, lead):
     small = count_queries(client, url)
     run_work(lambda: [OrderFactory(customer=customer) for _n in range(40)])
     assert count_queries(client, url) == small
+
+
+def test_imported_orders_update_the_figures(run_work, tmp_path):
+    """The order import writes in bulk (no model signals): it says which customers it touched
+    (shop.signals.orders_written), and their figures follow, a re-import included."""
+    from django.core.management import call_command
+
+    from madoguchi.shop.tests.samples import SampleItem, SampleOrder, shopify_file
+
+    start = timezone.now() - dt.timedelta(days=40)
+    mug = [SampleItem("MUG-AI", "有田焼 マグカップ 藍", 2, 2980)]
+    orders = [
+        SampleOrder("2001", "山田 花子", "hanako@example.jp", "090-1234-5678", start, mug),
+        SampleOrder("2002", "山田 花子", "hanako@example.jp", "090-1234-5678", start + dt.timedelta(days=10), mug,
+                    financial="refunded", refunded=1000, fulfilled_at=start + dt.timedelta(days=11)),
+        SampleOrder("2003", "山田 花子", "hanako@example.jp", "090-1234-5678", start + dt.timedelta(days=20), mug,
+                    financial="voided", cancelled_at=start + dt.timedelta(days=20, hours=1)),
+    ]
+    path = tmp_path / "orders_export.csv"
+    path.write_bytes(shopify_file(orders))
+    run_work(lambda: call_command("import-orders", str(path), stdout=io.StringIO()))
+    figures = CustomerFigures.objects.get(customer__name="山田 花子")
+    total = 2 * 2980 + 600
+    assert (figures.order_count, figures.spent_yen) == (2, total + total - 1000)
+    assert figures.is_fan  # twice within a year, never complained
+
+    orders[0].financial, orders[0].refunded = "refunded", total  # refunded in full a week later
+    path.write_bytes(shopify_file(orders))
+    run_work(lambda: call_command("import-orders", str(path), stdout=io.StringIO()))
+    figures.refresh_from_db()
+    assert (figures.order_count, figures.spent_yen, figures.is_fan) == (1, total - 1000, False)
