@@ -164,4 +164,5 @@ def build() -> dict[str, str]:
         "search": "/knowledge/search/?q=マグカップ", "dashboard": "/metrics/", "targets": "/metrics/targets/",
         "settings": "/settings/", "knowledge": "/knowledge/", "notifications": "/notifications/",
         "approvals": "/approvals/", "chats": "/chat/", "contact_form": "/chat/forms/contact/",
+        "fans": "/fans/", "win_back": "/fans/win-back/",
     }
