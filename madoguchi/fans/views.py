@@ -86,7 +86,6 @@ def fans_list(request: HttpRequest) -> HttpResponseBase:
     page = lists.fans_page(current, request.GET.get("cursor", ""), within_days=within)
     return render(request, "fans/fans.html", {
         "form": form, "page": page, "rule": current, "query": _query_without_cursor(request),
-        "can_edit_rule": request.user.is_admin,  # type: ignore[union-attr]
     })  # a bad filter is shown with its message over the unfiltered list
 
 
