@@ -320,3 +320,16 @@ def test_imported_orders_update_the_figures(run_work, tmp_path):
     run_work(lambda: call_command("import-orders", str(path), stdout=io.StringIO()))
     figures.refresh_from_db()
     assert (figures.order_count, figures.spent_yen, figures.is_fan) == (1, total - 1000, False)
+
+
+def test_the_demo_shop_has_fans_and_customers_to_win_back(client, lead):
+    """The demo writes with the receivers muted; its figures are recounted when it has loaded
+    (`madoguchi rebuild-customer-figures`), so its fans (seed 004) are on the list."""
+    from madoguchi.demo.loader import load_demo
+
+    load_demo(cases=24)
+    fans = CustomerFigures.objects.filter(is_fan=True)
+    assert fans.count() >= 10
+    body = client.get("/fans/").content.decode()
+    assert fans.order_by("-last_order_at").first().customer.name in body
+    assert CustomerFigures.objects.filter(win_back=True).exists()
