@@ -142,7 +142,8 @@ def test_case_panel_and_customer_page_show_the_coupon_and_its_state(client, desk
                                       expires_on=in_days(30), reason="破損のお詫び", code="WAIT5000")
     client.force_login(desk["agent"])
     case_page = client.get(f"/cases/{desk['case'].pk}/").content.decode()
-    assert f'hx-get="/coupons/case/{desk["case"].pk}/"' in case_page
+    assert f'hx-get="/coupons/case/{desk["case"].pk}/"' in case_page  # the form, when opened
+    assert "WAIT5000" in case_page and "承認待ち" in case_page  # the coupons, in the page
     panel = client.get(f"/coupons/case/{desk['case'].pk}/").content.decode()
     assert "WAIT5000" in panel and "承認待ち" in panel and "5,000円" in panel
     services.do_record_platform_result(coupon.pk, platform="Shopify", error="Code has already been taken")
@@ -160,3 +161,19 @@ def test_issuing_through_the_page_redirects_to_the_case_with_the_message(client,
     page = client.get(f"/cases/{desk['case'].pk}/").content.decode()
     assert "チームリーダーの承認を待っています" in page
     assert issued == []
+
+
+def test_case_page_queries_do_not_grow_with_coupons(client, desk):
+    from madoguchi.cases.tests.test_query_counts import count_queries
+
+    def issue(n: int) -> None:
+        for _n in range(n):
+            services.do_issue_coupon(desk["case"], actor=desk["lead"], kind=CouponKind.YEN, value=100,
+                                     expires_on=in_days(10), reason="お詫び")
+
+    client.force_login(desk["agent"])
+    url = f"/cases/{desk['case'].pk}/"
+    issue(1)
+    small = count_queries(client, url)
+    issue(6)
+    assert count_queries(client, url) == small
