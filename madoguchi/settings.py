@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "madoguchi.businesshours",
     "madoguchi.knowledge",
     "madoguchi.metrics",
+    "madoguchi.fans",
+    "madoguchi.coupons",
     "madoguchi.jobs",
     "madoguchi.backup",
 ]

@@ -464,6 +464,7 @@ def do_decide_compensation(compensation: Compensation, *, actor: User, approve: 
     current.decided_at = timezone.now()
     current.save()
     _audit(case, actor, "compensation_decided", {"amount_yen": current.amount_yen, "state": current.state})
+    signals.compensation_decided.send(sender=Compensation, compensation=current, actor=actor)
     told = [person for person in (case.assignee, current.requested_by)
             if person is not None and person.is_active and person.pk != actor.pk]
     if told:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -27,14 +26,11 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     if customer.merged_into_id:
         return redirect("customers:detail", pk=customer.merged_into_id)
-    totals = customer.orders.aggregate(total=Sum("amount_yen"), count=Count("id"))
     return render(request, "customers/detail.html", {
         "customer": customer,
         "identities": customer.identities.all(),
         "orders": customer.orders.order_by("-ordered_at")[:50],
         "cases": customer.cases.select_related("category", "assignee").order_by("-received_at")[:100],
-        "order_total": totals["total"] or 0,
-        "order_count": totals["count"],
         "merges": customer.merges_in.select_related("merged_by").order_by("-merged_at")[:50],
     })
 

@@ -27,7 +27,11 @@ from madoguchi.demo.catalogue import ITEMS, SHOP, create_products
 from madoguchi.demo.knowledge import load_knowledge
 from madoguchi.demo.people import OrderBook, Person, make_people
 from madoguchi.demo.phrases import Ctx
-from madoguchi.demo.quiet import live_receivers_muted, rebuild_search_index
+from madoguchi.demo.quiet import (
+    live_receivers_muted,
+    rebuild_customer_figures,
+    rebuild_search_index,
+)
 from madoguchi.demo.stories_goods import STORIES as GOODS
 from madoguchi.demo.stories_goods import misread
 from madoguchi.demo.stories_service import STORIES as SERVICE
@@ -68,6 +72,7 @@ def load_demo(cases: int = 240, admin: tuple[str, str] | None = None) -> str:
             counts = _load(cases, users)
             counts["articles"] = load_knowledge(users["sato"])
         rebuild_search_index()
+        rebuild_customer_figures()
         replay.finish()
     path = staff_module.write_accounts_file(data_dir, passwords, admin)
     return _summary(counts, passwords, path)

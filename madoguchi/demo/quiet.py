@@ -38,3 +38,10 @@ def rebuild_search_index() -> None:
     """Whatever app provides `madoguchi reindex` rebuilds its index from the tables."""
     if "reindex" in get_commands():
         call_command("reindex", verbosity=0, stdout=io.StringIO())
+
+
+def rebuild_customer_figures() -> None:
+    """Whatever app provides `madoguchi rebuild-customer-figures` recounts from the tables
+    (the demo's orders and cases were written with the receivers muted)."""
+    if "rebuild-customer-figures" in get_commands():
+        call_command("rebuild-customer-figures", verbosity=0, stdout=io.StringIO())

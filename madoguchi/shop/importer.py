@@ -41,6 +41,7 @@ from madoguchi.shop.order_files import (
     fold,
     open_order_file,
 )
+from madoguchi.shop.signals import orders_written
 
 log = logging.getLogger(__name__)
 
@@ -236,6 +237,7 @@ def _write_batch(batch: list[ParsedOrder], source: str, summary: ImportSummary) 
     _insert(OrderItem, ITEM_COLUMNS, [item for order, parsed in zip(created, fresh, strict=True)
                                       for item in _new_items(order.pk, parsed, products)])
     summary.created += len(created)
+    orders_written.send(sender=Order, customer_ids={order.customer_id for order in [*created, *changed]})
     from madoguchi.knowledge.models import DocKind
 
     return ([(str(DocKind.ORDER), order.pk) for order in [*created, *changed]]

@@ -171,4 +171,5 @@ def build() -> dict[str, str]:
         "delivery_watch": "/orders/delivery-watch/", "order_lookup": f"/orders/case/{phone.pk}/?q=ORD",
         "order_link": f"/orders/case/{phone.pk}/link/{order.pk}/", "customer_orders": f"/orders/customer/{customer.pk}/",
         "carriers": "/settings/orders/carriers/", "phone_case": f"/cases/{phone.pk}/",
+        "fans": "/fans/", "win_back": "/fans/win-back/",
     }

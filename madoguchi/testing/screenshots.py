@@ -31,7 +31,7 @@ LANGUAGES = ("ja", "en")
 SHOT_PAGES = ("inbox", "mail_case", "chat_case", "dashboard")
 DESK_PAGES = (
     "inbox", "mail_case", "mail_case_taken", "chat_case", "customer", "search", "dashboard", "targets",
-    "settings", "knowledge", "notifications", "approvals", "chats",
+    "settings", "knowledge", "notifications", "approvals", "chats", "fans", "win_back",
     "delivery_watch", "order_lookup", "order_link", "customer_orders", "carriers", "phone_case",
 )
 

@@ -81,6 +81,7 @@ NOT_PAGES = {
     "shop_desk:case_unlink": "POST only", "shop_desk:delivery_contact": "POST only",
     "shop:carrier_add": "POST only (its form is on the carriers page)", "shop:carrier_delete": "POST only",
     "shop:days_save": "POST only (its form is on the carriers page)", "shop:days_delete": "POST only",
+    "coupons:issue": "POST only (its form is the case page's coupon panel)",
 }
 
 
@@ -150,6 +151,10 @@ def build_shop() -> dict[str, object]:
                                    state="failed", attempts=3, last_error="550 5.1.1 User unknown")
     do_set_min_sample(5)
     do_set_customer_period_days(30)
+    from madoguchi.coupons.services import do_issue_coupon
+
+    do_issue_coupon(resolved, actor=agent, kind="percent", value=10, ledger_yen=600, reason="次回のお買い物で使えるお詫び",
+                    expires_on=timezone.localdate() + dt.timedelta(days=30))
     pending = Compensation.objects.filter(state="pending").first()
     from madoguchi.shop.desk import do_link_order
     from madoguchi.shop.models import CarrierSite, DeliveryDays, Order
@@ -379,6 +384,10 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "shop_desk:case_link": [reverse("shop_desk:case_link", args=[pk, shop["order"].pk]) for pk in ids],
         "shop_desk:customer_orders": [reverse("shop_desk:customer_orders", args=[shop["customer"].pk])],
         "shop_desk:delivery_watch": [reverse("shop_desk:delivery_watch")],
+        "fans:fans": [reverse("fans:fans"), reverse("fans:fans") + "?within_days=abc"],
+        "fans:win_back": [reverse("fans:win_back"), reverse("fans:win_back") + "?min_days=9&max_days=1"],
+        "fans:rule": [reverse("fans:rule")],
+        "coupons:case_panel": [reverse("coupons:case_panel", args=[pk]) for pk in ids],
     }
 
 

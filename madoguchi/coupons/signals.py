@@ -1,0 +1,16 @@
+"""`coupon_issued`: a coupon was granted (within the agent's authority at once, or when a lead
+approved it). A shop-platform app (Shopify: discount codes by API) receives it and creates the
+code on the platform; the desk never imports such an app.
+
+kwargs: coupon (coupons.models.Coupon, with .compensation and .compensation.case loaded),
+        actor (the user who granted it: the agent, or the approving lead).
+
+Sent inside the transaction that grants the coupon, so a receiver must not call out: it defers
+its work (`madoguchi.jobs.work.defer`, done by the worker after the commit, retried if it
+fails) and reports the outcome with `coupons.services.do_record_platform_result`, which the
+case and customer pages show (作成済み / 作成に失敗).
+"""
+
+from django.dispatch import Signal
+
+coupon_issued = Signal()
