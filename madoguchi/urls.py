@@ -9,6 +9,7 @@ from django.views.decorators.http import last_modified
 from django.views.i18n import JavaScriptCatalog
 
 from madoguchi.accounts.login import LoginForm
+from madoguchi.api.api import api
 from madoguchi.health import healthz
 
 # The JavaScript catalogue changes only with a release: cached per language and version, and
@@ -25,6 +26,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", javascript_catalog, name="javascript-catalog"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("settings/me/api/", include("madoguchi.api.urls_tokens")),
+    path("settings/webhooks/", include("madoguchi.api.urls_webhooks")),
     path("settings/jobs/", include("madoguchi.jobs.urls")),
     path("settings/orders/", include("madoguchi.shop.urls")),
     path("settings/", include("madoguchi.accounts.urls")),

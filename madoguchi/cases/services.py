@@ -428,6 +428,8 @@ def do_request_compensation(case: Case, *, actor: User, kind: str, amount_yen: i
         "kind": kind, "amount_yen": amount_yen, "state": compensation.state,
         "counted_yen": totals.for_requester(amount_yen),
     })
+    if within:
+        signals.compensation_decided.send(sender=Compensation, compensation=compensation, actor=actor)
     if not within:
         do_notify(
             approvers_for_request(actor, case.team, totals.if_approved(amount_yen)), kind="approval", case=case,
@@ -464,6 +466,7 @@ def do_decide_compensation(compensation: Compensation, *, actor: User, approve: 
     current.decided_at = timezone.now()
     current.save()
     _audit(case, actor, "compensation_decided", {"amount_yen": current.amount_yen, "state": current.state})
+    signals.compensation_decided.send(sender=Compensation, compensation=current, actor=actor)
     told = [person for person in (case.assignee, current.requested_by)
             if person is not None and person.is_active and person.pk != actor.pk]
     if told:
