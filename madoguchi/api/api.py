@@ -18,7 +18,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
-from ninja import NinjaAPI, Query, Router
+from ninja import NinjaAPI, Query, Router, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.renderers import JSONRenderer
@@ -29,7 +29,14 @@ from madoguchi.api import schemas, tokens
 from madoguchi.api.errors import ApiError
 from madoguchi.api.models import ApiToken, Resource
 from madoguchi.cases import queues, services
-from madoguchi.cases.models import Case, Category, Commitment, Compensation, Interaction, InteractionKind
+from madoguchi.cases.models import (
+    Case,
+    Category,
+    Commitment,
+    Compensation,
+    Interaction,
+    InteractionKind,
+)
 from madoguchi.customers.models import Customer, IdentityKind
 from madoguchi.customers.services import customer_for_call, normalise_identity
 from madoguchi.knowledge import services as knowledge
@@ -209,7 +216,7 @@ def read_case(request: HttpRequest, case_id: int) -> Case:
 
 
 @cases.post("/cases", response={201: schemas.CaseDetailOut, **ERRORS}, summary="案件の登録")
-def create_case(request: HttpRequest, payload: schemas.CaseIn) -> tuple[int, Case]:
+def create_case(request: HttpRequest, payload: schemas.CaseIn) -> Status[Case]:
     user = _user(request, Resource.CASES, write=True)
     if (payload.customer_id is None) == (payload.customer is None):
         raise ApiError(400, "invalid_input", _("customer_id か customer のどちらか一方を指定してください。"))
@@ -223,6 +230,7 @@ def create_case(request: HttpRequest, payload: schemas.CaseIn) -> tuple[int, Cas
             customer = customer_for_call(name=given.name, kana=given.kana, phone=given.phone, email=given.email,
                                          channel=payload.channel, by=user)
         else:
+            assert payload.customer_id is not None
             customer = Customer.objects.filter(pk=payload.customer_id).first()  # type: ignore[assignment]
             if customer is None:
                 raise ApiError(400, "unknown_customer", _("お客様（%(id)s）はいません。") % {"id": payload.customer_id})
@@ -230,7 +238,7 @@ def create_case(request: HttpRequest, payload: schemas.CaseIn) -> tuple[int, Cas
             actor=user, customer=customer, subject=payload.subject.strip(), channel=payload.channel, category=category,
             priority=payload.priority, complaint=payload.complaint, received_at=payload.received_at, assignee=assignee,
         )
-    return 201, _case(case.pk)
+    return Status(201, _case(case.pk))
 
 
 @cases.get("/cases/{case_id}/messages", response={200: list[schemas.MessageOut], **ERRORS}, summary="案件のやりとり（古い順、最大500件）")
@@ -242,15 +250,15 @@ def list_messages(request: HttpRequest, case_id: int) -> list[Interaction]:
 
 @cases.post("/cases/{case_id}/messages", response={201: schemas.MessageOut, **ERRORS},
             summary="やりとりの追加（お客様への返信・社内メモ・お客様からの受信）")
-def add_message(request: HttpRequest, case_id: int, payload: schemas.MessageIn) -> tuple[int, Interaction]:
+def add_message(request: HttpRequest, case_id: int, payload: schemas.MessageIn) -> Status[Interaction]:
     user = _user(request, Resource.CASES, write=True)
     case = _case(case_id)
     if payload.kind == "reply":
         # As the case page's reply form: the channel's app delivers it (mail: the outbox).
-        return 201, services.do_send_reply(case, actor=user, body=payload.body)
+        return Status(201, services.do_send_reply(case, actor=user, body=payload.body))
     kind = InteractionKind.NOTE if payload.kind == "note" else InteractionKind.INBOUND
     channel = payload.channel if payload.kind == "inbound" and payload.channel else case.channel
-    return 201, services.do_add_interaction(case, actor=user, kind=kind, channel=channel, body=payload.body)
+    return Status(201, services.do_add_interaction(case, actor=user, kind=kind, channel=channel, body=payload.body))
 
 
 @cases.post("/cases/{case_id}/status", response={200: schemas.CaseDetailOut, **ERRORS}, summary="案件の状態の変更")
@@ -291,13 +299,13 @@ def read_customer(request: HttpRequest, customer_id: int) -> Customer:
 
 @customers.post("/customers", response={201: schemas.CustomerOut, **ERRORS},
                 summary="お客様の登録（電話番号、次にメールアドレスで既存のお客様を探し、いなければ作成）")
-def create_customer(request: HttpRequest, payload: schemas.NewCustomer) -> tuple[int, Customer]:
+def create_customer(request: HttpRequest, payload: schemas.NewCustomer) -> Status[Customer]:
     user = _user(request, Resource.CUSTOMERS, write=True)
     if not payload.name.strip():
         raise ApiError(400, "invalid_input", _("お客様の名前を入力してください。"))
     customer = customer_for_call(name=payload.name, kana=payload.kana, phone=payload.phone, email=payload.email,
                                  channel="other", by=user)
-    return 201, Customer.objects.prefetch_related("identities").get(pk=customer.pk)
+    return Status(201, Customer.objects.prefetch_related("identities").get(pk=customer.pk))
 
 
 # --- orders ------------------------------------------------------------------------------------
@@ -319,7 +327,7 @@ def read_order(request: HttpRequest, number: str) -> Order:
 
 @orders.put("/orders/{number}", response={200: schemas.OrderWrite, 201: schemas.OrderWrite, **ERRORS},
             summary="注文の登録・更新（注文番号で。管理者のみ。取り込みと同じ処理）")
-def put_order(request: HttpRequest, number: str, payload: schemas.OrderIn) -> tuple[int, dict[str, Any]]:
+def put_order(request: HttpRequest, number: str, payload: schemas.OrderIn) -> Status[dict[str, Any]]:
     user = _user(request, Resource.ORDERS, write=True)
     if not user.is_admin:  # as the order import on /settings/orders/ (admins only)
         raise ApiError(403, "forbidden", _("注文の登録・更新は管理者だけができます。"))
@@ -349,7 +357,7 @@ def put_order(request: HttpRequest, number: str, payload: schemas.OrderIn) -> tu
     if summary.problems:
         raise ApiError(409, "order_conflict", summary.problems[0].reason)
     result = "created" if summary.created else "updated" if summary.updated else "unchanged"
-    return (201 if summary.created else 200), {"result": result, "order": _order(number)}
+    return Status(201 if summary.created else 200, {"result": result, "order": _order(number)})
 
 
 # --- promises and compensation -----------------------------------------------------------------
@@ -365,12 +373,12 @@ def list_commitments(request: HttpRequest, case_id: int) -> list[Commitment]:
 
 
 @promises.post("/cases/{case_id}/commitments", response={201: schemas.CommitmentOut, **ERRORS}, summary="約束の登録")
-def add_commitment(request: HttpRequest, case_id: int, payload: schemas.CommitmentIn) -> tuple[int, Commitment]:
+def add_commitment(request: HttpRequest, case_id: int, payload: schemas.CommitmentIn) -> Status[Commitment]:
     user = _user(request, Resource.COMMITMENTS, write=True)
     case = _case(case_id)
     owner = _staff(payload.owner_id, _("担当者")) if payload.owner_id is not None else None
-    return 201, services.do_add_commitment(case, actor=user, description=payload.description, due_at=payload.due_at,
-                                           owner=owner, department=payload.department)
+    return Status(201, services.do_add_commitment(case, actor=user, description=payload.description,
+                                                  due_at=payload.due_at, owner=owner, department=payload.department))
 
 
 @promises.post("/commitments/{commitment_id}/close", response={200: schemas.CommitmentOut, **ERRORS},
@@ -394,11 +402,11 @@ def list_compensations(request: HttpRequest, case_id: int) -> list[Compensation]
 
 @compensations.post("/cases/{case_id}/compensations", response={201: schemas.CompensationOut, **ERRORS},
                     summary="補償の申請（権限の上限を超えると承認待ち）")
-def request_compensation(request: HttpRequest, case_id: int, payload: schemas.CompensationIn) -> tuple[int, Compensation]:
+def request_compensation(request: HttpRequest, case_id: int, payload: schemas.CompensationIn) -> Status[Compensation]:
     user = _user(request, Resource.COMPENSATIONS, write=True)
     case = _case(case_id)
-    return 201, services.do_request_compensation(case, actor=user, kind=payload.kind, amount_yen=payload.amount_yen,
-                                                 reason=payload.reason)
+    return Status(201, services.do_request_compensation(case, actor=user, kind=payload.kind,
+                                                        amount_yen=payload.amount_yen, reason=payload.reason))
 
 
 @compensations.get("/compensations/pending", response={200: list[schemas.CompensationOut], **ERRORS},
@@ -445,7 +453,7 @@ def read_article(request: HttpRequest, article_id: int) -> Article:
 
 
 @articles.post("/articles", response={201: schemas.ArticleOut, **ERRORS}, summary="記事の作成")
-def create_article(request: HttpRequest, payload: schemas.ArticleIn) -> tuple[int, Article]:
+def create_article(request: HttpRequest, payload: schemas.ArticleIn) -> Status[Article]:
     user = _user(request, Resource.ARTICLES, write=True)
     category = _category(payload.category) if payload.category else None
     try:
@@ -454,7 +462,7 @@ def create_article(request: HttpRequest, payload: schemas.ArticleIn) -> tuple[in
                                             tags=knowledge.parse_tags(",".join(payload.tags)))
     except knowledge.KnowledgeError as error:
         raise ApiError(403 if not knowledge.can_publish(user) else 400, "rule_violation", str(error)) from error
-    return 201, Article.objects.select_related("category").prefetch_related("tags").get(pk=article.pk)
+    return Status(201, Article.objects.select_related("category").prefetch_related("tags").get(pk=article.pk))
 
 
 for router in (cases, customers, orders, promises, compensations, articles):

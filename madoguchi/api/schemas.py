@@ -9,12 +9,18 @@ from typing import Any, Literal
 from ninja import Field, Schema
 from pydantic import field_validator
 
-from madoguchi.cases.models import Channel, CommitmentState, CompensationKind, CompensationState, Status
+from madoguchi.cases.models import (
+    Channel,
+    CommitmentState,
+    CompensationKind,
+    CompensationState,
+    Status,
+)
 from madoguchi.knowledge.models import ArticleState, Visibility
 from madoguchi.shop.models import Carrier, OrderSource, OrderStatus
 
-CaseStatus = Literal[tuple(Status.values)]  # type: ignore[valid-type]
-CaseChannel = Literal[tuple(Channel.values)]  # type: ignore[valid-type]
+CaseStatus = Status  # the desk's choices: pydantic validates them and lists them in the schema
+CaseChannel = Channel
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:
@@ -78,7 +84,7 @@ class NewCustomer(Schema):
 class CaseIn(Schema):
     subject: str = Field(min_length=1, max_length=200)
     complaint: str = Field(min_length=1, max_length=30000)
-    channel: CaseChannel = "other"
+    channel: CaseChannel = Channel.OTHER
     category: str = Field(description="category code (see the categories on /settings/)")
     priority: int = Field(2, ge=1, le=4)
     customer_id: int | None = None

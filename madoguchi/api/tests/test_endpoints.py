@@ -19,7 +19,13 @@ from madoguchi.api.tests.conftest import Staff, caller_for
 from madoguchi.cases import services
 from madoguchi.cases.models import Case, CompensationKind, InteractionKind, Status
 from madoguchi.knowledge.services import do_save_article
-from madoguchi.testing.factories import CaseFactory, CommitmentFactory, CustomerFactory, IdentityFactory, OrderFactory
+from madoguchi.testing.factories import (
+    CaseFactory,
+    CommitmentFactory,
+    CustomerFactory,
+    IdentityFactory,
+    OrderFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
