@@ -201,8 +201,13 @@ def list_cases(
         rows = rows.filter(updated_at__gte=updated_since)
     rows = queues.keyset(rows, "updated_at", True, position)
     found = list(rows.select_related("category").only(*LIST_ONLY).order_by("-updated_at", "-id")[: limit + 1])
-    next_cursor = _cursor_out(queues.encode_cursor(found[limit - 1], "updated_at")) if len(found) > limit else None
+    next_cursor = case_cursor(found[limit - 1]) if len(found) > limit else None
     return {"items": found[:limit], "next_cursor": next_cursor}
+
+
+def case_cursor(case: Case) -> str:
+    """The cursor of the case list's page that starts after `case`."""
+    return _cursor_out(queues.encode_cursor(case, "updated_at"))
 
 
 def _case(pk: int) -> Case:

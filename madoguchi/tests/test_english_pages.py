@@ -75,6 +75,7 @@ NOT_PAGES = {
     "cases:edit": "POST only (its form is the case page's part)", "cases:interaction": "POST only", "cases:reply": "POST only", "cases:handover": "POST only",
     "cases:commitment_add": "POST only", "cases:commitment_close": "POST only",
     "cases:compensation_add": "POST only", "cases:compensation_decide": "POST only",
+    "api_tokens:revoke": "POST only", "webhooks:toggle": "POST only", "webhooks:delete": "POST only",
 }
 
 
@@ -306,6 +307,8 @@ def named_patterns() -> list[str]:
             if isinstance(pattern, URLResolver):
                 if pattern.namespace == "admin":  # Django's admin: Django's own English
                     continue
+                if pattern.namespace == "api-v1":  # the REST API: JSON, its messages in api/tests
+                    continue
                 yield from walk(pattern.url_patterns, pattern.namespace or namespace)
             elif isinstance(pattern, URLPattern) and pattern.name:
                 yield f"{namespace}:{pattern.name}" if namespace else pattern.name
@@ -352,6 +355,8 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "accounts:settings": [reverse("accounts:settings")],
         "accounts:audit": [reverse("accounts:audit")],
         "accounts:me": [reverse("accounts:me")],
+        "api_tokens:list": [reverse("api_tokens:list")],
+        "webhooks:list": [reverse("webhooks:list")],
         "jobs:status": [reverse("jobs:status")],
         "shop:import_orders": [reverse("shop:import_orders")],
         "shop:import_run": [reverse("shop:import_run", args=[_import_run().pk])],
