@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from ninja import NinjaAPI, Query, Router, Status
@@ -472,3 +472,9 @@ def create_article(request: HttpRequest, payload: schemas.ArticleIn) -> Status[A
 
 for router in (cases, customers, orders, promises, compensations, articles):
     api.add_router("", router)
+
+
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Any other address under /api/: the API's JSON 404, not the desk's HTML page."""
+    return JsonResponse(ApiError(404, "not_found", _("見つかりません。")).body(), status=404,
+                        json_dumps_params={"ensure_ascii": False})

@@ -183,3 +183,20 @@ def test_writes_go_through_the_desk_services(world: World) -> None:
     shipped = admin("PUT", "/orders/3001", {"status": "fulfilled", "carrier": "yamato", "tracking_number": "123456789012"})
     assert shipped.json()["result"] == "updated" and shipped.json()["order"]["tracking_number"] == "123456789012"
     assert shipped.json()["order"]["amount_yen"] == 1200  # a field not sent is left alone
+
+
+def test_a_reply_over_the_api_leaves_by_the_mail_outbox_as_a_reply_from_the_case_page(world: World) -> None:
+    from madoguchi.mail.models import OutboundKind, OutboundMessage
+
+    case = CaseFactory(customer=world.case.customer, channel="email", assignee=world.staff.agent, status=Status.OPEN)
+    call = caller_for(world.staff.agent)
+    reply = call("POST", f"/cases/{case.pk}/messages", {"kind": "reply", "body": "代わりの品を本日発送いたしました。"})
+    assert reply.status_code == 201
+    mail = OutboundMessage.objects.get(interaction_id=reply.json()["id"])
+    assert mail.kind == OutboundKind.REPLY and mail.to_address == "yamada@example.jp"
+    assert "代わりの品を本日発送いたしました。" in mail.body
+
+
+def test_an_unknown_api_address_is_a_json_404(world: World) -> None:
+    response = caller_for(world.staff.agent)("GET", "/tickets")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
