@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
-from django.db import transaction
+from django.db import DataError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -108,6 +108,17 @@ def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, code, _("リクエストを処理できません。"))
 
 
+@api.exception_handler(OverflowError)
+def _on_overflow(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return _error(request, 400, "invalid_input", _("数値が大きすぎます。"))
+
+
+@api.exception_handler(DataError)
+def _on_data_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # PostgreSQL refusing a value (an id beyond bigint): the client's input, not our fault.
+    return _error(request, 400, "invalid_input", _("数値が大きすぎます。"))
+
+
 @api.exception_handler(services.CaseConflict)
 def _on_conflict(request: HttpRequest, exc: services.CaseConflict) -> HttpResponse:
     return _error(request, 409, "conflict", str(exc))
@@ -131,6 +142,9 @@ def _user(request: HttpRequest, resource: str, write: bool = False) -> User:
 BAD_CURSOR = gettext_noop("cursor が正しくありません。前のページの next_cursor をそのまま渡してください。")
 
 
+MAX_ID = 2**63  # ids are 64-bit integers
+
+
 def _decoded(cursor: str) -> str:
     """An API cursor is a keyset position in URL-safe Base64 (no "+" to lose in a URL)."""
     try:
@@ -142,14 +156,15 @@ def _decoded(cursor: str) -> str:
 def _cursor_in(cursor: str) -> str:
     """The desk's keyset cursor (queues.encode_cursor) inside an API cursor; "" for none."""
     raw = _decoded(cursor) if cursor else ""
-    if cursor and (not raw or queues.decode_cursor(raw) is None):
+    position = queues.decode_cursor(raw) if raw else None
+    if cursor and (position is None or not 0 < position[1] < MAX_ID):
         raise ApiError(400, "invalid_cursor", _(BAD_CURSOR))
     return raw
 
 
 def _id_cursor(cursor: str) -> int | None:
     raw = _decoded(cursor) if cursor else ""
-    if cursor and not (raw.isascii() and raw.isdigit()):
+    if cursor and not (raw.isascii() and raw.isdigit() and 0 < int(raw) < MAX_ID):
         raise ApiError(400, "invalid_cursor", _(BAD_CURSOR))
     return int(raw) if raw else None
 

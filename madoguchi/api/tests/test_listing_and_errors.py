@@ -109,6 +109,12 @@ def test_the_list_costs_the_same_statements_on_any_page(staff: Staff) -> None:
     ("PUT", "/orders/5001", {"ordered_at": "2026-11-01T09:00:00+09:00", "status": "lost"}, 400, "invalid_input"),
     ("PUT", "/orders/5001", {"ordered_at": "2026-11-01T09:00:00+09:00", "items": [{"quantity": 0}]}, 400, "invalid_input"),
     ("POST", "/articles", {"title": "t", "body": "b", "category": "none"}, 400, "unknown_category"),
+    ("GET", "/cases/99999999999999999999999", None, 404, "not_found"),
+    ("GET", "/customers?cursor=OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ", None, 400, "invalid_cursor"),
+    ("GET", "/cases?cursor=MjAyNi0wMS0wMVQwMDowMDowMCswMDowMHw5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ", None, 400, "invalid_cursor"),
+    ("GET", "/cases?assignee=99999999999999999999999", None, 400, "invalid_input"),
+    ("POST", "/cases", {"subject": "件名", "complaint": "本文", "category": "delivery", "customer_id": 10**30}, 400,
+     "invalid_input"),
 ])
 def test_bad_input_is_a_json_error_with_a_stable_code(staff: Staff, method: str, path: str, body: object,
                                                       status: int, code: str) -> None:
