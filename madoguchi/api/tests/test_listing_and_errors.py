@@ -114,7 +114,7 @@ def test_the_list_costs_the_same_statements_on_any_page(staff: Staff) -> None:
     ("GET", "/cases?cursor=MjAyNi0wMS0wMVQwMDowMDowMCswMDowMHw5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OQ", None, 400, "invalid_cursor"),
     ("GET", "/cases?assignee=99999999999999999999999", None, 400, "invalid_input"),
     ("POST", "/cases", {"subject": "件名", "complaint": "本文", "category": "delivery", "customer_id": 10**30}, 400,
-     "invalid_input"),
+     "unknown_customer"),
 ])
 def test_bad_input_is_a_json_error_with_a_stable_code(staff: Staff, method: str, path: str, body: object,
                                                       status: int, code: str) -> None:
