@@ -52,12 +52,15 @@ INSTALLED_APPS = [
     "madoguchi.coupons",
     "madoguchi.jobs",
     "madoguchi.backup",
+    "ninja",  # its bundled Swagger UI for /api/v1/docs (no CDN)
+    "madoguchi.api",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "madoguchi.accounts.language.ChosenLanguageMiddleware",
+    "madoguchi.api.errors.ApiLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -237,6 +240,14 @@ else:
         "immediate": TASKS_IMMEDIATE,
         "consumer": {"workers": env_int("MADOGUCHI_WORKER_THREADS", 2), "worker_type": "thread"},
     }
+
+# --- Outbound webhooks (madoguchi.api.webhooks) ------------------------------------------------
+# Attempts of one delivery before it is given up; the wait after the n-th failure is
+# WEBHOOK_RETRY_SECONDS × 2^(n−1) (30 s, 1, 2, 4, 8, 16, 32 min: the 8th and last try about an
+# hour after the first); each POST waits at most WEBHOOK_TIMEOUT_SECONDS for the answer.
+WEBHOOK_MAX_ATTEMPTS = env_int("MADOGUCHI_WEBHOOK_MAX_ATTEMPTS", 8)
+WEBHOOK_RETRY_SECONDS = env_int("MADOGUCHI_WEBHOOK_RETRY_SECONDS", 30)
+WEBHOOK_TIMEOUT_SECONDS = env_int("MADOGUCHI_WEBHOOK_TIMEOUT_SECONDS", 10)
 
 # --- Email -----------------------------------------------------------------------------------------
 EMAIL_HOST = env_str("MADOGUCHI_SMTP_HOST", "127.0.0.1")

@@ -2,13 +2,14 @@ from importlib.metadata import version
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.utils import timezone
 from django.views.decorators.cache import cache_page
 from django.views.decorators.http import last_modified
 from django.views.i18n import JavaScriptCatalog
 
 from madoguchi.accounts.login import LoginForm
+from madoguchi.api.api import api, not_found
 from madoguchi.health import healthz
 
 # The JavaScript catalogue changes only with a release: cached per language and version, and
@@ -25,6 +26,10 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", javascript_catalog, name="javascript-catalog"),
     path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    re_path(r"^api/(?P<rest>.*)$", not_found),
+    path("settings/me/api/", include("madoguchi.api.urls_tokens")),
+    path("settings/webhooks/", include("madoguchi.api.urls_webhooks")),
     path("settings/jobs/", include("madoguchi.jobs.urls")),
     path("settings/orders/base/", include("madoguchi.base_shop.urls")),
     path("settings/orders/", include("madoguchi.shop.urls")),

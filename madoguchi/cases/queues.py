@@ -26,6 +26,8 @@ from madoguchi.cases.models import (
     Channel,
     Commitment,
     CommitmentState,
+    Compensation,
+    CompensationState,
     Priority,
     Status,
 )
@@ -162,6 +164,11 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int] | None:
         return None  # a hand-edited cursor restarts at the first page rather than failing
 
 
+def keyset(rows: QuerySet[Any], field: str, descending: bool, cursor: str) -> QuerySet[Any]:
+    """The rows after `cursor` (from `encode_cursor`) in the order (field, id), descending or not."""
+    return _keyset(rows, field, descending, cursor)
+
+
 def _keyset(rows: QuerySet[Any], field: str, descending: bool, cursor: str) -> QuerySet[Any]:
     position = decode_cursor(cursor) if cursor else None
     if position is None:
@@ -217,6 +224,22 @@ def page_of(code: str, user: User, filters: dict[str, Any], sort: str = "newest"
         ):
             due.setdefault(case_id, due_at)
     return Page(rows, next_cursor, due)
+
+
+def sees_approvals(user: User) -> bool:
+    """The approvals page is for leads and admins."""
+    return user.is_lead or user.is_admin
+
+
+def approvals_for(user: User) -> QuerySet[Compensation]:
+    """Compensation requests waiting for this user: a lead sees their team's, an admin all
+    (a case of no team is decided by the admins only); nobody else any."""
+    if not sees_approvals(user):
+        return Compensation.objects.none()
+    pending = Compensation.objects.filter(state=CompensationState.PENDING)
+    if not user.is_admin:
+        pending = pending.filter(case__team__lead=user)
+    return pending
 
 
 def queue_counts(user: User) -> dict[str, str]:

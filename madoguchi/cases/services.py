@@ -428,6 +428,8 @@ def do_request_compensation(case: Case, *, actor: User, kind: str, amount_yen: i
         "kind": kind, "amount_yen": amount_yen, "state": compensation.state,
         "counted_yen": totals.for_requester(amount_yen),
     })
+    if within:
+        signals.compensation_decided.send(sender=Compensation, compensation=compensation, actor=actor)
     if not within:
         do_notify(
             approvers_for_request(actor, case.team, totals.if_approved(amount_yen)), kind="approval", case=case,

@@ -21,5 +21,6 @@ interaction_added = Signal()
 case_status_changed = Signal()
 # kwargs: commitment, recipients  (a promise passed its due date unkept)
 commitment_overdue = Signal()
-# kwargs: compensation, actor  (a lead or admin granted or refused a request that waited)
+# kwargs: compensation, actor  (granted within the requester's authority, or approved or
+# rejected by a lead or an admin; a request that waits for approval is not decided yet)
 compensation_decided = Signal()

@@ -504,11 +504,9 @@ def approvals(request: HttpRequest) -> HttpResponse:
     customer over the period, and the totals if approved; the buttons only where this user may
     decide, else why not. A constant number of queries whatever the number of rows."""
     user = staff_user(request)
-    if not (user.is_lead or user.is_admin):
+    if not queues.sees_approvals(user):
         raise PermissionDenied
-    pending = Compensation.objects.filter(state=CompensationState.PENDING).select_related("case", "requested_by")
-    if not user.is_admin:
-        pending = pending.filter(case__team__lead=user)
+    pending = queues.approvals_for(user).select_related("case", "requested_by")
     rows = list(pending.order_by("created_at")[:200])
     refusal = decision_refusals(user)
     totals = authority.exposures_for_queue(rows)
@@ -538,6 +536,6 @@ def compensation_decide(request: HttpRequest, compensation_id: int) -> HttpRespo
         messages.error(request, str(error))
     else:
         messages.success(request, _("判断を記録しました。"))
-    if not (user.is_lead or user.is_admin):  # the approvals page is not theirs: show why on the case
+    if not queues.sees_approvals(user):  # the approvals page is not theirs: show why on the case
         return redirect("cases:detail", pk=compensation.case_id)
     return redirect("cases:approvals")

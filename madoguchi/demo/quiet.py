@@ -16,7 +16,7 @@ from madoguchi.cases import signals
 
 MUTED: list[Signal] = [
     signals.case_created, signals.interaction_added, signals.case_status_changed,
-    signals.commitment_overdue, post_save,
+    signals.commitment_overdue, signals.compensation_decided, post_save,
 ]
 
 

@@ -300,6 +300,13 @@ def added_carriers() -> dict[str, str]:
     return found
 
 
+def do_upsert_order(parsed: ParsedOrder, source: str) -> ImportSummary:
+    """One order a shop system pushes (the REST API), written exactly as an import writes it:
+    found again by its source and key, fields it does not carry left alone, its customer
+    matched by e-mail or phone. The summary says created, updated or unchanged, or the problem."""
+    return write_orders([parsed], source)
+
+
 def import_orders(order_file: OrderFile, progress: Callable[[int], None] | None = None) -> ImportSummary:
     """Read every order of the file and write them in batches; `progress(bytes read)` after each."""
     summary = ImportSummary(file_format=order_file.source)

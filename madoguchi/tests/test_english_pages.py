@@ -82,6 +82,7 @@ NOT_PAGES = {
     "shop:carrier_add": "POST only (its form is on the carriers page)", "shop:carrier_delete": "POST only",
     "shop:days_save": "POST only (its form is on the carriers page)", "shop:days_delete": "POST only",
     "coupons:issue": "POST only (its form is the case page's coupon panel)",
+    "api_tokens:revoke": "POST only", "webhooks:toggle": "POST only", "webhooks:delete": "POST only",
 }
 
 
@@ -328,6 +329,8 @@ def named_patterns() -> list[str]:
             if isinstance(pattern, URLResolver):
                 if pattern.namespace == "admin":  # Django's admin: Django's own English
                     continue
+                if pattern.namespace == "api-v1":  # the REST API: JSON, its messages in api/tests
+                    continue
                 yield from walk(pattern.url_patterns, pattern.namespace or namespace)
             elif isinstance(pattern, URLPattern) and pattern.name:
                 yield f"{namespace}:{pattern.name}" if namespace else pattern.name
@@ -374,6 +377,8 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "accounts:settings": [reverse("accounts:settings")],
         "accounts:audit": [reverse("accounts:audit")],
         "accounts:me": [reverse("accounts:me")],
+        "api_tokens:list": [reverse("api_tokens:list")],
+        "webhooks:list": [reverse("webhooks:list")],
         "jobs:status": [reverse("jobs:status")],
         "shop:import_orders": [reverse("shop:import_orders")],
         "shop:import_run": [reverse("shop:import_run", args=[_import_run().pk])],
