@@ -21,6 +21,7 @@ from typing import Any
 
 import qrcode
 import qrcode.image.svg
+from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import logout as auth_logout
@@ -117,7 +118,7 @@ def secret_text(device: TOTPDevice) -> str:
 
 def qr_svg(device: TOTPDevice) -> str:
     """The otpauth:// address as an inline SVG QR code (drawn here: nothing leaves the desk)."""
-    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    image = qrcode.make(device.config_url, image_factory=qrcode.image.svg.SvgPathImage, box_size=16, border=2)
     svg: str = image.to_string(encoding="unicode")
     return svg
 
@@ -151,6 +152,9 @@ def do_turn_off(user: User) -> None:
 
 # --- every request ----------------------------------------------------------------------------------
 
+SKIPPED = ("/jsi18n/", "/static/", "/healthz")
+
+
 class TwoFactorMiddleware:
     """Ends a session whose user needs a code it never gave (see the module's docstring)."""
 
@@ -158,6 +162,11 @@ class TwoFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Only a request with a session cookie, and not for the static files or the JavaScript
+        # catalogue: reading the session adds `Vary: Cookie`, which would make the catalogue's
+        # cache (madoguchi/urls.py) one entry per person.
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES or request.path.startswith(SKIPPED):
+            return self.get_response(request)
         session = request.session
         if SESSION_KEY in session and BACKEND_SESSION_KEY in session:
             how = session.get(SIGNED_IN)

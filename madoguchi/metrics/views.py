@@ -16,9 +16,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from madoguchi.accounts import access_log, throttle
 from madoguchi.accounts import audit as settings_audit
 from madoguchi.accounts.access import staff_user
-from madoguchi.accounts.models import Team, User
+from madoguchi.accounts.models import AccessKind, Team, User
 from madoguchi.cases.models import Case, Category, Channel
 from madoguchi.ids import parse_id
 from madoguchi.metrics import dashboard as board
@@ -111,6 +112,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     data = board.build(period, filters, with_breakdowns=csv_breakdown, dims=(table,) if csv_breakdown else ())
     names = _names()
     if request.GET.get("format") == "csv":
+        access_log.record(AccessKind.EXPORT, address=throttle.client_address(request),
+                          detail=f"指標の CSV（{table}、{data.period.first}〜{data.period.last}）")
         return _csv(table, data, names)
     monthly = period.days > 92
     charts = []

@@ -59,3 +59,12 @@ def test_only_admins_see_the_access_log_in_japanese(client):
     assert "アクセス記録" in page and "ログインの失敗" in page and "nobody" in page
     only = client.get(reverse("accounts:access_log"), {"kind": AccessKind.PERMISSION}).content.decode()
     assert "nobody" not in only
+
+
+def test_exports_are_logged(client):
+    lead = UserFactory(username="sato", role=Role.LEAD)
+    client.force_login(lead)
+    response = client.get(reverse("metrics:dashboard"), {"format": "csv", "table": "summary"})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    event = AccessEvent.objects.get(kind=AccessKind.EXPORT)
+    assert event.actor == lead and "指標の CSV（summary" in event.detail
