@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -79,6 +80,7 @@ def login_second_step(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
+@login_required
 def my_two_factor(request: HttpRequest) -> HttpResponse:
     """/settings/me/2fa/: set up the app, renew recovery codes, or turn it off (with a code)."""
     user = staff_user(request)

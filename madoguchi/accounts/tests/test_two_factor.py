@@ -80,6 +80,11 @@ def test_a_recovery_code_works_once(client):
         assert answer.status_code == (302 if attempt == 0 else 400)
 
 
+def test_the_set_up_page_needs_a_signed_in_user(client):
+    response = client.get(reverse("accounts:two_factor"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
 def test_the_code_step_expires_and_needs_the_password_first(client):
     UserFactory(username="kato")
     sign_in(client, "kato")
