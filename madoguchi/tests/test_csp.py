@@ -61,5 +61,7 @@ def test_no_template_has_inline_script_or_handlers(template):
     for tag in re.findall(r"<script\b[^>]*>", text):
         assert "src=" in tag or "nonce=" in tag, f"inline script without nonce: {tag}"
     assert not re.search(r"<[a-zA-Z][^>]*\son[a-z]+\s*=", text), "an on…= handler (use static JS)"
+    # style-src has no 'unsafe-inline': a style attribute would be refused (use a class).
+    assert not re.search(r"<[a-zA-Z][^>]*\sstyle\s*=", text), "a style= attribute (use a class in the CSS)"
     for tag in re.findall(r"<style\b[^>]*>", text):
         assert "nonce=" in tag, f"<style> without nonce: {tag}"
