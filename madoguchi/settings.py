@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 
 from madoguchi.env import env_bool, env_int, env_list, env_str, private_data_dir, secret_key
+from madoguchi.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = private_data_dir(Path(env_str("MADOGUCHI_DATA_DIR", "madoguchi-data")).resolve())
@@ -54,9 +56,16 @@ INSTALLED_APPS = [
     "madoguchi.backup",
     "ninja",  # its bundled Swagger UI for /api/v1/docs (no CDN)
     "madoguchi.api",
+    "madoguchi.privacy",
+    "madoguchi.ops",
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
+    "madoguchi.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "madoguchi.accounts.language.ChosenLanguageMiddleware",
@@ -64,8 +73,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "madoguchi.accounts.two_factor.TwoFactorMiddleware",
+    "madoguchi.accounts.access_log.ActorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -85,6 +97,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "madoguchi.navigation.nav_badges",
+                "madoguchi.security.csp_nonce",
             ],
             "builtins": ["madoguchi.accounts.templatetags.figures"],
         },
@@ -143,7 +156,9 @@ USE_TZ = True
 
 # --- Static and uploaded files ----------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Where `madoguchi collectstatic` puts the static files for a reverse proxy to serve (docs/deploy.md):
+# outside the private data folder, which the proxy's user cannot read.
+STATIC_ROOT = Path(env_str("MADOGUCHI_STATIC_ROOT", str(DATA_DIR / "static")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "media/"
 MEDIA_ROOT = DATA_DIR / "media"
@@ -306,13 +321,29 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# Two-factor sign-in (accounts/two_factor.py): the name authenticator apps show.
+OTP_TOTP_ISSUER = env_str("MADOGUCHI_OTP_ISSUER", "Madoguchi")
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every response (django-csp; docs/architecture.md): scripts and style
+# sheets from the desk itself or carrying the response's nonce, no eval, no inline handler, no
+# plugin, no <base>, forms posted to the desk only, and no page framed by another site (the public
+# forms alone may be framed by MADOGUCHI_CHAT_ALLOWED_ORIGINS: chat/public_views.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 SECURE_CONTENT_TYPE_NOSNIFF = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("MADOGUCHI_LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": "WARNING"}},
-}
+# Log lines (madoguchi/logs.py): emails and phone numbers masked; MADOGUCHI_LOG_FORMAT=json writes
+# one JSON object a line with the request id (X-Request-ID).
+LOG_FORMAT = env_str("MADOGUCHI_LOG_FORMAT", "text")
+LOGGING = logging_config(env_str("MADOGUCHI_LOG_LEVEL", "INFO"), LOG_FORMAT == "json")

@@ -8,7 +8,7 @@ from django.views.decorators.cache import cache_page
 from django.views.decorators.http import last_modified
 from django.views.i18n import JavaScriptCatalog
 
-from madoguchi.accounts.login import LoginForm
+from madoguchi.accounts.two_factor_views import DeskLoginView, login_second_step
 from madoguchi.api.api import api, not_found
 from madoguchi.health import healthz
 
@@ -21,7 +21,8 @@ javascript_catalog = cache_page(86400, key_prefix=f"jsi18n-{version('madoguchi')
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
+    path("login/", DeskLoginView.as_view(), name="login"),
+    path("login/2fa/", login_second_step, name="login_2fa"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", javascript_catalog, name="javascript-catalog"),
@@ -37,6 +38,7 @@ urlpatterns = [
     path("settings/", include("madoguchi.accounts.urls")),
     path("customers/", include("madoguchi.customers.urls")),
     path("orders/", include("madoguchi.shop.desk_urls")),
+    path("privacy/", include("madoguchi.privacy.urls")),
     path("notifications/", include("madoguchi.notifications.urls")),
     path("mail/", include("madoguchi.mail.urls")),
     path("chat/", include("madoguchi.chat.urls")),

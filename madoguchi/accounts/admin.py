@@ -3,7 +3,14 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
 
 from madoguchi.accounts.admin_audit import AuditedAdmin, ReadOnlyAdmin
-from madoguchi.accounts.models import AuthorityLimit, SettingsChange, Team, User
+from madoguchi.accounts.models import (
+    AccessEvent,
+    AuthorityLimit,
+    SecurityPolicy,
+    SettingsChange,
+    Team,
+    User,
+)
 
 
 @admin.register(User)
@@ -40,6 +47,20 @@ class SettingsChangeAdmin(ReadOnlyAdmin):
     list_display = ("at", "actor_name", "source", "action", "target", "object_repr")
     list_filter = ("source", "action", "target")
     show_full_result_count = False
+
+
+@admin.register(AccessEvent)
+class AccessEventAdmin(ReadOnlyAdmin):
+    """The access log (accounts/access_log.py): a record, never written by hand."""
+
+    list_display = ("at", "kind", "username", "actor", "address", "detail")
+    list_filter = ("kind",)
+    show_full_result_count = False
+
+
+@admin.register(SecurityPolicy)
+class SecurityPolicyAdmin(AuditedAdmin):
+    list_display = ("admins_need_two_factor",)
 
 
 admin.site.site_header = "窓口 Madoguchi 管理画面"

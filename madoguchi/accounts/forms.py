@@ -34,3 +34,10 @@ class OwnSignatureForm(forms.ModelForm):
         model = User
         fields = ["signature"]
         widgets = {"signature": forms.Textarea(attrs={"rows": 5})}
+
+
+class SecurityForm(forms.Form):
+    admins_need_two_factor = forms.BooleanField(
+        label=_("管理者に2段階認証を必須にする"), required=False,
+        help_text=_("オンにすると、管理者は次のログインから認証アプリのコードが必要になります（未設定の人はログイン時に設定します）。"),
+    )

@@ -169,3 +169,54 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} @ {self.address}"
+
+
+class SecurityPolicy(models.Model):
+    """Shop-wide sign-in rules, one row (pk 1), edited on the settings page."""
+
+    admins_need_two_factor = models.BooleanField(
+        _("管理者に2段階認証を必須にする"), default=False,
+        help_text=_("オンにすると、管理者は次のログインから認証アプリのコードが必要になります（未設定の人はログイン時に設定します）。"),
+    )
+
+    class Meta:
+        verbose_name = _("ログインのルール")
+        verbose_name_plural = _("ログインのルール")
+
+    def __str__(self) -> str:
+        return str(self.admins_need_two_factor)
+
+
+class AccessKind(models.TextChoices):
+    LOGIN = "login", _("ログイン")
+    LOGIN_FAILED = "login_failed", _("ログインの失敗")
+    LOGOUT = "logout", _("ログアウト")
+    TWO_FACTOR_FAILED = "otp_failed", _("2段階認証コードの誤り")
+    TWO_FACTOR_ON = "otp_on", _("2段階認証を設定")
+    TWO_FACTOR_OFF = "otp_off", _("2段階認証を解除")
+    PERMISSION = "permission", _("権限の変更")
+    EXPORT = "export", _("データの書き出し")
+    ERASE = "erase", _("個人データの消去")
+
+
+class AccessEvent(models.Model):
+    """The access log (accounts/access_log.py): sign-ins and their failures (never a password),
+    changes of role or permission, and exports and erasures of personal data. Shown to admins at
+    /settings/access/; never edited."""
+
+    at = models.DateTimeField(_("日時"), default=timezone.now, db_index=True)
+    kind = models.CharField(_("種類"), max_length=20, choices=AccessKind.choices)
+    actor = models.ForeignKey(
+        "accounts.User", verbose_name=_("操作した人"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    username = models.CharField(_("ユーザー名"), max_length=150, blank=True)
+    address = models.CharField(_("アドレス"), max_length=45, blank=True)
+    detail = models.CharField(_("内容"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("アクセス記録")
+        verbose_name_plural = _("アクセス記録")
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.username}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.accounts import views
+from madoguchi.accounts import two_factor_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -10,6 +10,9 @@ urlpatterns = [
     path("categories/", views.add_category, name="add_category"),
     path("audit/", views.settings_audit, name="audit"),
     path("me/", views.my_settings, name="me"),
+    path("me/2fa/", two_factor_views.my_two_factor, name="two_factor"),
+    path("security/", views.save_security, name="save_security"),
+    path("access/", views.access_log_page, name="access_log"),
     path("mailbox/", views.save_mailbox, name="add_mailbox"),
     path("mailbox/<int:pk>/", views.save_mailbox, name="save_mailbox"),
     path("survey/", views.save_survey_delay, name="save_survey_delay"),

@@ -23,15 +23,16 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from madoguchi.accounts import audit, throttle
+from madoguchi.accounts import access_log, audit, throttle, two_factor
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.forms import (
     AuthorityLimitsForm,
     CategoryForm,
     CustomerPeriodForm,
     OwnSignatureForm,
+    SecurityForm,
 )
-from madoguchi.accounts.models import AuthorityLimit, SettingsSource, Team, User
+from madoguchi.accounts.models import AccessKind, AuthorityLimit, SettingsSource, Team, User
 from madoguchi.accounts.services import (
     compensation_limit_yen,
     customer_period_days,
@@ -79,6 +80,10 @@ def _min_sample_now() -> dict[str, Any]:
     return {"min_sample": min_sample()}
 
 
+def _security_now() -> dict[str, Any]:
+    return {"admins_need_two_factor": two_factor.admins_need_it()}
+
+
 def _period_now() -> dict[str, Any]:
     return {"customer_period_days": customer_period_days()}
 
@@ -86,11 +91,12 @@ def _period_now() -> dict[str, Any]:
 def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, category_form: CategoryForm, status: int = 200,
                      survey_form: SurveyDelayForm | None = None, min_sample_form: MinSampleForm | None = None,
                      period_form: CustomerPeriodForm | None = None, mailbox_form: MailboxSenderForm | None = None,
-                     ) -> HttpResponse:
+                     security_form: SecurityForm | None = None) -> HttpResponse:
     return render(request, "accounts/settings.html", {
         "mailbox_forms": _mailbox_forms(mailbox_form),
         "limits_form": limits_form,
         "period_form": period_form or CustomerPeriodForm(initial=_period_now()),
+        "security_form": security_form or SecurityForm(initial=_security_now()),
         "category_form": category_form,
         "survey_form": survey_form or SurveyDelayForm(initial=_survey_now()),
         "min_sample_form": min_sample_form or MinSampleForm(initial=_min_sample_now()),
@@ -165,6 +171,24 @@ def _save_one_setting(request: HttpRequest, form_class: Any, initial: dict[str, 
 def save_customer_period(request: HttpRequest) -> HttpResponse:
     return _save_one_setting(request, CustomerPeriodForm, _period_now(), "period_form", do_set_customer_period_days,
                              gettext_lazy("補償のルール"), _("お客様ごとに合計する期間を保存しました。"))
+
+
+@admin_required
+@require_POST
+def save_security(request: HttpRequest) -> HttpResponse:
+    return _save_one_setting(request, SecurityForm, _security_now(), "security_form", two_factor.do_set_admins_need_it,
+                             gettext_lazy("ログインのルール"), _("ログインのルールを保存しました。"))
+
+
+@admin_required
+def access_log_page(request: HttpRequest) -> HttpResponse:
+    """アクセス記録: sign-ins, permission changes, exports and erasures, newest first."""
+    kind = request.GET.get("kind", "")
+    rows, next_before = access_log.page(request.GET.get("before", ""), kind)
+    return render(request, "accounts/access_log.html", {
+        "rows": rows, "next_before": next_before, "kind": kind, "kinds": AccessKind.choices,
+        "first_page": not request.GET.get("before"),
+    })
 
 
 @admin_required

@@ -14,6 +14,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from madoguchi.accounts import access_log, throttle
+from madoguchi.accounts.models import AccessKind
 from madoguchi.mail.ingest import MailRejected, retry_raw_message
 from madoguchi.mail.models import Attachment, OutboundMessage, RawMessage, RawState
 from madoguchi.mail.outbound import do_retry_outbound
@@ -61,6 +63,7 @@ def raw_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def raw_download(request: HttpRequest, pk: int) -> HttpResponse:
     row = get_object_or_404(RawMessage, pk=pk)
+    access_log.record(AccessKind.EXPORT, address=throttle.client_address(request), detail=f"受信メール #{row.pk}（元のメール）")
     return _download(bytes(row.raw), f"mail-{row.pk}.eml", "message/rfc822")
 
 

@@ -16,14 +16,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from madoguchi.accounts import access_log, throttle
 from madoguchi.accounts import audit as settings_audit
 from madoguchi.accounts.access import staff_user
-from madoguchi.accounts.models import Team, User
+from madoguchi.accounts.models import AccessKind, Team, User
 from madoguchi.cases.models import Case, Category, Channel
 from madoguchi.ids import parse_id
 from madoguchi.metrics import dashboard as board
 from madoguchi.metrics import survey as surveys
-from madoguchi.metrics.charts import duration_unit, in_unit, line_svg
+from madoguchi.metrics.charts import duration_unit, in_unit, line_svg, with_nonce
 from madoguchi.metrics.definitions import CHANGE_TARGETS, MEASURES, MEASURES_BY_CODE
 from madoguchi.metrics.models import FollowUp, QualityReview
 from madoguchi.metrics.rollup import refresh_dirty
@@ -111,6 +112,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     data = board.build(period, filters, with_breakdowns=csv_breakdown, dims=(table,) if csv_breakdown else ())
     names = _names()
     if request.GET.get("format") == "csv":
+        access_log.record(AccessKind.EXPORT, address=throttle.client_address(request),
+                          detail=f"指標の CSV（{table}、{data.period.first}〜{data.period.last}）")
         return _csv(table, data, names)
     monthly = period.days > 92
     charts = []
@@ -124,6 +127,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             _duration_chart(_("チャット：最初の応答までの待ち時間（中央値・%(unit)s）"), pick(["chat_first_answer_median"]), monthly),
             _duration_chart(_("メール：最初の返信までの時間（中央値・営業時間・%(unit)s）"), pick(["email_first_reply_median"]), monthly),
         ]
+        charts = [with_nonce(svg, str(request.csp_nonce)) for svg in charts]  # type: ignore[attr-defined]
     breakdowns = [(dim, title) for dim, title in BREAKDOWNS.items() if dim != "agent" or sees_agent_figures(user)]
     agents = User.objects.filter(is_active=True).order_by("username")
     return render(request, "metrics/dashboard.html", {

@@ -104,7 +104,10 @@ def test_a_data_folder_made_with_loose_modes_is_fixed_at_start(tmp_path):
 def test_production_settings_pass_the_deploy_check_and_hash_with_argon2(tmp_path):
     """Issue 21, finding 6: `check --deploy` warned W004 (HSTS) and W008 (SSL redirect)."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE")}
-    env.update(MADOGUCHI_DATA_DIR=str(tmp_path / "data"), MADOGUCHI_HTTPS="true", MADOGUCHI_BEHIND_PROXY="true")
+    env.update(MADOGUCHI_DATA_DIR=str(tmp_path / "data"), MADOGUCHI_HTTPS="true", MADOGUCHI_BEHIND_PROXY="true",
+               # Production has its mail settings too (`madoguchi check` warns without them: ops/checks.py).
+               MADOGUCHI_FROM_EMAIL="support@komorebi.example.jp", MADOGUCHI_SMTP_HOST="smtp.komorebi.example.jp",
+               MADOGUCHI_SMTP_OUT_PORT="587", MADOGUCHI_SMTP_TLS="true")
     done = subprocess.run([sys.executable, "-m", "madoguchi.cli", "check", "--deploy", "--fail-level", "WARNING"],
                           env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr

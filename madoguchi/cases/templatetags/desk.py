@@ -42,6 +42,7 @@ AUDIT_LABELS = {
     "customer_merged": _("お客様の記録を統合"),
     "customer_name_confirmed": _("お客様のお名前を確認"),
     "customer_flag_cleared": _("要注意の記録を解除"),
+    "personal_data_erased": _("お客様の個人データを消去"),
 }
 
 

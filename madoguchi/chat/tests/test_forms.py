@@ -82,7 +82,7 @@ def test_one_address_is_rate_limited(client, settings):
 def test_forms_can_be_framed_by_allowed_shops_only(client):
     response = client.get(reverse("chat:contact_form"))
     assert "X-Frame-Options" not in response.headers
-    assert response.headers["Content-Security-Policy"] == "frame-ancestors 'self' http://shop.example.jp"
+    assert "frame-ancestors 'self' http://shop.example.jp" in response.headers["Content-Security-Policy"]
     desk = client.get(reverse("login"))
     assert desk.headers["X-Frame-Options"] == "DENY"
 

@@ -24,8 +24,11 @@
   var host = document.createElement("div");
   host.id = "madoguchi-chat";
   var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  // A shop whose page has a Content-Security-Policy gives this script a nonce; the widget's
+  // style sheet carries the same one, so the shop need not allow inline styles (docs/deploy.md).
+  var nonce = script.nonce || script.getAttribute("nonce") || "";
   root.innerHTML =
-    '<style>' +
+    '<style' + (nonce ? ' nonce="' + nonce.replace(/[^A-Za-z0-9+\/=_-]/g, "") + '"' : '') + '>' +
     ':host{all:initial}*{box-sizing:border-box;font-family:"Noto Sans JP",sans-serif;font-size:14px}' +
     '.launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;background:#1d4ed8;color:#fff;border:0;border-radius:24px;padding:12px 18px;cursor:pointer;box-shadow:0 2px 8px #0004}' +
     '.panel{position:fixed;right:20px;bottom:76px;z-index:2147483000;width:340px;max-width:calc(100vw - 40px);height:480px;max-height:calc(100vh - 100px);background:#fff;border:1px solid #ccc;border-radius:10px;display:none;flex-direction:column;box-shadow:0 4px 16px #0003;color:#222}' +

@@ -1,0 +1,17 @@
+# Minimal image of Madoguchi for the scale mode (docs/deploy.md, section 8).
+# NOT built or run on the development machine (no Docker there): check it before use.
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+    MADOGUCHI_DATA_DIR=/data MADOGUCHI_STATIC_ROOT=/static MADOGUCHI_HOST=0.0.0.0 MADOGUCHI_PORT=8000
+# pg_dump for `madoguchi backup` on PostgreSQL
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 1000 --home /srv/madoguchi madoguchi \
+    && mkdir -p /data /static && chown madoguchi /data /static
+WORKDIR /srv/madoguchi
+COPY pyproject.toml README.md ./
+COPY madoguchi ./madoguchi
+RUN pip install --no-cache-dir . && madoguchi collectstatic --noinput && rm -rf /data/*
+USER madoguchi
+EXPOSE 8000 2525
+CMD ["madoguchi", "serve", "--no-worker"]
