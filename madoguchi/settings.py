@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "madoguchi.metrics",
     "madoguchi.jobs",
     "madoguchi.backup",
+    "madoguchi.triage",
 ]
 
 MIDDLEWARE = [
