@@ -22,6 +22,9 @@ import random
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
 
 KINDS = ("complaint", "question", "request", "praise", "noise")
 CATEGORIES = ("delivery", "defect", "description", "billing", "service", "other")
@@ -604,7 +607,7 @@ SLANG = {
 PRAISE_SLANG = ["神対応", "最高", "神", "ありがてぇ", "感動", "リピ確定", "推せる", "優勝", "助かった", "さすが", "控えめに言って最高", "感謝しかない"]
 
 
-def _half(bank: list, split: str) -> list:
+def _half(bank: list[T], split: str) -> list[T]:
     """Positions 3, 7, 11 … are the evaluation set's; the rest the training set's."""
     chosen = [item for i, item in enumerate(bank) if (i % 4 == 3) == (split == "eval")]
     return chosen or bank
@@ -615,7 +618,7 @@ class _Writer:
         self.split = split
         self.rng = random.Random(seed)
 
-    def pick(self, bank: list) -> object:
+    def pick(self, bank: list[T]) -> T:
         return self.rng.choice(_half(bank, self.split))
 
     def fill(self, text: str) -> str:
@@ -629,11 +632,11 @@ class _Writer:
         }
         return text.format(**values)
 
-    def polite(self, pair: object) -> str:
-        return pair[0]  # type: ignore[index,no-any-return]
+    def polite(self, pair: tuple[str, str]) -> str:
+        return pair[0]
 
-    def casual(self, pair: object) -> str:
-        return pair[1]  # type: ignore[index,no-any-return]
+    def casual(self, pair: tuple[str, str]) -> str:
+        return pair[1]
 
 
 def _sentence(text: str) -> str:

@@ -31,7 +31,9 @@ def order_numbers(text: str) -> list[str]:
     found = [m.group(1) for m in _AFTER_LABEL.finditer(folded)]
     found += [m.group(1) for m in _CODE.finditer(folded)]
     found += [m.group(1) for m in _DIGITS.finditer(folded)]
-    return list(dict.fromkeys(n.upper() for n in found if not _PHONE.match(n.replace("-", ""))))
+    numbers = list(dict.fromkeys(n.upper() for n in found if not _PHONE.match(n.replace("-", ""))))
+    # KM-204518 also matches as 204518: keep the whole number only.
+    return [n for n in numbers if not any(n != other and n in other for other in numbers)]
 
 
 def carriers(text: str) -> list[str]:
