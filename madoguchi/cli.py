@@ -294,6 +294,7 @@ def main(argv: list[str] | None = None) -> None:
     p_worker.add_argument("--workers", type=int, default=4)
     p_demo = sub.add_parser("demo", help="デモデータを読み込む")
     p_demo.add_argument("--cases", type=int, default=240)
+    sub.add_parser("classify", help="標準入力のメッセージを1行ずつ分類し JSON で出力する（--help で詳細）")
     known = {"serve": serve, "worker": worker, "demo": demo}
     if argv[:1] == ["classify"]:
         # Before Django: with a model in the data folder, 1,000 lines take well under 2 s.

@@ -38,6 +38,7 @@ LABELS: dict[str, Any] = {
     "madoguchi.metrics.tasks.send_due_surveys_job": _("満足度アンケートの送信（解決から設定の時間が過ぎたもの）"),
     "madoguchi.jobs.tasks.complete_work_task": _("書き込みの後の処理（検索の索引・時間外の自動応答・SLA）"),
     "madoguchi.jobs.tasks.sweep_work_job": _("やり残した後処理のやり直し"),
+    "madoguchi.triage.tasks.retrain_classifier_job": _("メッセージ分類モデルの学習し直し（担当者が分類を直したとき）"),
     "madoguchi.backup.tasks.daily_backup_job": _("毎日のバックアップ（古いものは設定の数だけ残して削除）"),
 }
 
