@@ -31,7 +31,7 @@ from madoguchi.knowledge.text import fold, pool
 # A message is read up to here: a mail's first lines say what it is; quoted history and long
 # signatures below only slow the reader down.
 MAX_CHARS = 1500
-LEXICON_WEIGHT = 2.0  # a topic word counts as much as two messages for the category model
+LEXICON_WEIGHT = 5.0  # a topic word counts as much as five messages for the category model (2: 0.735/0.895, 5: 0.745/0.901, 12: 0.747/0.901 category accuracy, generated/hand-written evaluation)
 FORMAT = 1  # bumped when a saved model can no longer be read by this code
 
 
