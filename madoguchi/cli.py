@@ -304,7 +304,14 @@ def main(argv: list[str] | None = None) -> None:
                           help="メール受信（SMTP）などの受信口もこの worker で動かす（大規模構成では1つの worker だけに付ける）")
     p_demo = sub.add_parser("demo", help="デモデータを読み込む")
     p_demo.add_argument("--cases", type=int, default=240)
+    sub.add_parser("classify", help="標準入力のメッセージを1行ずつ分類し JSON で出力する（--help で詳細）")
     known = {"serve": serve, "worker": worker, "demo": demo}
+    if argv[:1] == ["classify"]:
+        # Before Django: with a model in the data folder, 1,000 lines take well under 2 s.
+        from madoguchi.triage.command import main as classify
+
+        classify(argv[1:])
+        return
     if not argv or argv[0] in ("-h", "--help") or argv[0] in known:
         args = parser.parse_args(argv)
         if args.command is None:

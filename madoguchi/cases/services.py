@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -320,8 +320,40 @@ def do_update_case(
     current.version = expected_version + 1
     current.save()
     _audit(current, actor, "updated", diff)
+    signals.case_updated.send(sender=Case, case=current, changes=diff, actor=actor)
     if "status" in diff:
         signals.case_status_changed.send(sender=Case, case=current, old=old_status, new=current.status, actor=actor)
+    return current
+
+
+def set_by_person(case: Case, field: str) -> bool:
+    """Whether a person chose this field of the case: opened the case (a phone call logged on
+    /cases/new/) or changed the field since."""
+    events = AuditEvent.objects.filter(case=case, actor__isnull=False)
+    return events.filter(Q(action="created") | Q(changes__has_key=field)).exists()
+
+
+@transaction.atomic
+def do_classify_case(case: Case, *, category: Any = None, priority: int | None = None,
+                     reason: dict[str, Any] | None = None) -> Case:
+    """What the desk's reader (triage) found in a customer's message, written to a case that
+    no person has categorised or prioritised: the category once (the first message read
+    decides), the priority only ever raised. No actor; audited as 「classified」 with the reading."""
+    current = Case.objects.select_for_update().get(pk=case.pk)
+    changes: dict[str, Any] = {}
+    if (category is not None and current.category_id != category.pk and not set_by_person(current, "category")
+            and not AuditEvent.objects.filter(case=current, action="classified", changes__has_key="category").exists()):
+        changes["category"] = category
+    if priority is not None and priority > current.priority and not set_by_person(current, "priority"):
+        changes["priority"] = priority
+    if not changes:
+        return current
+    diff: dict[str, Any] = {name: [_jsonable(getattr(current, name)), _jsonable(value)] for name, value in changes.items()}
+    for name, value in changes.items():
+        setattr(current, name, value)
+    current.version += 1
+    current.save()
+    _audit(current, None, "classified", {**diff, **({"reading": reason} if reason else {})})
     return current
 
 

@@ -19,6 +19,8 @@ case_created = Signal()
 interaction_added = Signal()
 # kwargs: case, old, new, actor
 case_status_changed = Signal()
+# kwargs: case, changes ({field: [old, new]} as audited), actor  (a person edited the record)
+case_updated = Signal()
 # kwargs: commitment, recipients  (a promise passed its due date unkept)
 commitment_overdue = Signal()
 # kwargs: compensation, actor  (granted within the requester's authority, or approved or

@@ -43,6 +43,7 @@ LABELS: dict[str, Any] = {
     "madoguchi.shopify.tasks.process_webhook_task": _("Shopify の Webhook を処理する"),
     "madoguchi.base_shop.tasks.base_sync_job": _("BASE の注文・商品の同期"),
     "madoguchi.base_shop.tasks.base_sync_task": _("BASE の今すぐ同期"),
+    "madoguchi.triage.tasks.retrain_classifier_job": _("メッセージ分類モデルの学習し直し（担当者が分類を直したとき）"),
     "madoguchi.backup.tasks.daily_backup_job": _("毎日のバックアップ（古いものは設定の数だけ残して削除）"),
 }
 
