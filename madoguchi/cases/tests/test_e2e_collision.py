@@ -31,6 +31,11 @@ def desk() -> Iterator[Desk]:
         yield running
 
 
+def replies_sent(desk: Desk, case_id: int) -> int:
+    code = f"from madoguchi.cases.models import Interaction; print(Interaction.objects.filter(case_id={case_id}, kind='outbound').count())"
+    return int(desk.shell(code).strip().splitlines()[-1])
+
+
 def agent(browser: Any, desk: Desk, username: str) -> Any:
     context = browser.new_context(locale="ja-JP", timezone_id="Asia/Tokyo", base_url=desk.urls[0])
     context.set_default_timeout(15000)
@@ -79,13 +84,11 @@ def test_two_agents_take_see_each_other_and_never_reply_twice(browser, desk):
         assert "あなたの返信はまだ送っていません" in collision.inner_text()
         assert b.input_value("#reply-body") == "山田様、鈴木です。確認して折り返しご連絡いたします。"
         screenshot(b, "e2e-collision-held")
-        sent = desk.shell(f"from madoguchi.cases.models import Interaction; print(Interaction.objects.filter(case_id={case_id}, kind='outbound').count())")
-        assert sent.strip() == "1"
+        assert replies_sent(desk, case_id) == 1
 
         b.click("[data-testid=send-anyway]")
         b.wait_for_url(f"**/cases/{case_id}/")
-        sent = desk.shell(f"from madoguchi.cases.models import Interaction; print(Interaction.objects.filter(case_id={case_id}, kind='outbound').count())")
-        assert sent.strip() == "2"
+        assert replies_sent(desk, case_id) == 2
 
         # B closes the page: A stops seeing B at once (the socket closed).
         a.locator("[data-testid=viewers]").filter(has_text="鈴木 一郎").wait_for()
