@@ -164,6 +164,8 @@ class ReplyForm(forms.Form):
     seen = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
     # Set on the form shown after such a hold: the agent read the other reply and sends anyway.
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # The reply template the agent used, whose macro (knowledge) also sets fields on sending.
+    macro = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def clean_body(self) -> str:
         value: str = self.cleaned_data["body"]

@@ -277,6 +277,12 @@ def finished_body(case: Case, actor: User | None, channel: str, body: str) -> st
     return str(finish(case, actor, body)) if finish is not None and body.strip() else body
 
 
+# Apps that act on a reply's other fields once it is recorded, in the same transaction: as
+# (case, actor, the reply form's cleaned data) → lines telling the agent what was done
+# (knowledge: a template's macro). A CaseError undoes the reply too. Registered in ready().
+REPLY_ACTIONS: list[Any] = []
+
+
 def reply_channel(case: Case) -> str:
     for resolve in REPLY_CHANNEL_RESOLVERS:
         found = resolve(case)
@@ -329,31 +335,34 @@ def do_send_reply(
 
 
 @transaction.atomic
-def do_take_case(case: Case, *, actor: User, expected_version: int) -> Case:
+def do_take_case(case: Case, *, actor: User, expected_version: int, to_user: User | None = None) -> Case:
     """「自分が担当」: the actor takes the case (from nobody, or from a colleague: their open
-    promises on it come along, as on a handover). Refused if the case changed since it was read."""
+    promises on it come along, as on a handover). Refused if the case changed since it was read.
+    `to_user`: give it to that person instead (a macro's assignee)."""
+    to_user = to_user or actor
     current = Case.objects.select_for_update().select_related("assignee").get(pk=case.pk)
     if current.version != expected_version:
         raise CaseConflict(current, _last_actor(current))
-    if current.assignee_id == actor.pk:
+    if current.assignee_id == to_user.pk:
         return current
     if current.status in (Status.RESOLVED, Status.CLOSED):
         raise CaseError(_("解決済み・完了の案件は担当にできません。"))
     previous = current.assignee
-    changes: dict[str, Any] = {"assignee": [_jsonable(previous), actor.pk]}
-    current.assignee = actor
-    if current.team_id is None and actor.team_id is not None:
-        changes["team"] = [None, actor.team_id]
-        current.team_id = actor.team_id
+    changes: dict[str, Any] = {"assignee": [_jsonable(previous), to_user.pk]}
+    current.assignee = to_user
+    if current.team_id is None and to_user.team_id is not None:
+        changes["team"] = [None, to_user.team_id]
+        current.team_id = to_user.team_id
     current.version = expected_version + 1
     current.save(update_fields=["assignee", "team", "version", "updated_at"])
-    moved = _move_open_promises(current, previous, actor)
+    moved = _move_open_promises(current, previous, to_user)
     if moved:
         changes["commitments"] = moved
-    _audit(current, actor, "taken", changes)
-    if previous is not None and previous.is_active:
-        do_notify([previous], kind="handover", case=current, message=gettext_noop("%(case)s %(subject)s を%(actor)sさんが担当しました。"),
-                  params={"case": current.number, "subject": current.subject, "actor": str(actor)})
+    _audit(current, actor, "taken" if to_user == actor else "handed_over", changes)
+    told = [person for person in (previous, to_user) if person is not None and person.is_active and person.pk != actor.pk]
+    if told:
+        do_notify(told, kind="handover", case=current, message=gettext_noop("%(case)s %(subject)s を%(actor)sさんが担当しました。"),
+                  params={"case": current.number, "subject": current.subject, "actor": str(to_user)})
     return current
 
 

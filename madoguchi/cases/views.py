@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -445,8 +446,10 @@ def case_reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST, prefix="re")
     if form.is_valid():
         try:
-            reply = services.do_send_reply(case, actor=staff_user(request), body=form.cleaned_data["body"],
-                                           seen_up_to=form.cleaned_data["seen"])
+            with transaction.atomic():  # the reply and what its template's macro sets, or neither
+                reply = services.do_send_reply(case, actor=staff_user(request), body=form.cleaned_data["body"],
+                                               seen_up_to=form.cleaned_data["seen"])
+                done = [line for act in services.REPLY_ACTIONS for line in act(case, staff_user(request), form.cleaned_data)]
         except services.ReplyCollision as collision:
             # Nothing was sent. Their reply first, then the agent's words kept, now marked as
             # having seen it: 「それでも送信」 posts it again (held again if yet another came).
@@ -458,6 +461,8 @@ def case_reply(request: HttpRequest, pk: int) -> HttpResponse:
         except services.CaseError as error:
             form.add_error(None, str(error))
         else:
+            if done:
+                messages.info(request, _("テンプレートの設定も反映しました: %(done)s") % {"done": " / ".join(done)})
             if reply.channel in services.DELIVERED_CHANNELS:
                 messages.success(request, _("返信を登録しました。"))
             else:  # nothing sends a phone (or LINE, X) reply: say so, so nobody waits for it
