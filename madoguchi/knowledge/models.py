@@ -9,7 +9,6 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.cases.models import Status
 
-
 # The statuses a macro may set: the case desk's own list but 新規 (a reply was just sent).
 MACRO_STATUSES = [(value, label) for value, label in Status.choices if value != Status.NEW]
 

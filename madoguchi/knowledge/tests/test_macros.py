@@ -14,7 +14,15 @@ import time_machine
 from madoguchi.accounts.models import Role
 from madoguchi.businesshours.calendar import forget
 from madoguchi.businesshours.models import CalendarOptions, WeeklyHours
-from madoguchi.cases.models import AuditEvent, Case, Category, Commitment, Interaction, InteractionKind, Status
+from madoguchi.cases.models import (
+    AuditEvent,
+    Case,
+    Category,
+    Commitment,
+    Interaction,
+    InteractionKind,
+    Status,
+)
 from madoguchi.knowledge.models import ReplyTemplate
 from madoguchi.testing.factories import CaseFactory, TeamFactory, UserFactory
 
