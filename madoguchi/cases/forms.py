@@ -165,7 +165,7 @@ class ReplyForm(forms.Form):
     # Set on the form shown after such a hold: the agent read the other reply and sends anyway.
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
     # The reply template the agent used, whose macro (knowledge) also sets fields on sending.
-    macro = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    macro = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput(attrs={"id": "kb-macro"}))
 
     def clean_body(self) -> str:
         value: str = self.cleaned_data["body"]

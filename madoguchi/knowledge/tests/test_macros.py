@@ -119,3 +119,20 @@ def test_the_template_editor_checks_a_macros_promise(client, desk):
     assert ok.status_code == 302
     saved = ReplyTemplate.objects.get(name="確認します")
     assert saved.set_status == "waiting_customer" and saved.promise_business_hours == 4
+
+
+def test_a_held_reply_keeps_the_macro_for_それでも送信(client, desk, weekdays_9_to_18):
+    from madoguchi.cases import services
+
+    case, agent, other, macro = desk
+    client.force_login(agent)
+    page = client.get(f"/cases/{case.pk}/").content.decode()
+    services.do_send_reply(case, actor=other, body="鈴木です。確認いたします。")  # meanwhile
+    held = client.post(f"/cases/{case.pk}/reply/", {"re-body": "田中です。", "re-seen": seen_on(page), "re-macro": macro.pk})
+    text = held.content.decode()
+    assert held.status_code == 409
+    assert re.search(rf'<input type="hidden" name="re-macro" value="{macro.pk}" id="kb-macro">', text)
+    assert Case.objects.get(pk=case.pk).status != Status.WAITING_DEPT  # nothing applied while held
+    again = client.post(f"/cases/{case.pk}/reply/", {"re-body": "田中です。", "re-seen": seen_on(text), "re-confirm": "on", "re-macro": macro.pk})
+    assert again.status_code == 302
+    assert Case.objects.get(pk=case.pk).status == Status.WAITING_DEPT

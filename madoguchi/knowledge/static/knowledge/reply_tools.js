@@ -42,6 +42,9 @@
     macroNote.querySelector("[data-lines]").textContent = template.macro.join(" / ");
     macroNote.hidden = false;
   }
+  if (macroInput && macroInput.value) {  // the page came back (a held reply): the choice stays shown
+    data.templates.forEach(function (t) { if (String(t.id) === macroInput.value) { useMacro(t); } });
+  }
   var macroClear = document.getElementById("kb-macro-clear");
   if (macroClear) {
     macroClear.addEventListener("click", function () { macroInput.value = ""; macroNote.hidden = true; });
