@@ -29,4 +29,7 @@ def nav_badges(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    return {"nav_badges": SimpleLazyObject(lambda: _read(user))}
+    from madoguchi.accounts.models import Availability
+
+    # The top bar's 対応可能 / 離席 / 休暇 (no query: the user row is loaded already).
+    return {"nav_badges": SimpleLazyObject(lambda: _read(user)), "availability_choices": Availability.choices}

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.accounts.models import Role, User
+from madoguchi.accounts.models import Availability, Role, Team, User
 from madoguchi.cases.models import Category
 
 
@@ -41,3 +41,15 @@ class SecurityForm(forms.Form):
         label=_("管理者に2段階認証を必須にする"), required=False,
         help_text=_("オンにすると、管理者は次のログインから認証アプリのコードが必要になります（未設定の人はログイン時に設定します）。"),
     )
+class TeamAssignmentForm(forms.ModelForm):
+    """A team's rule for cases that arrive with nobody on them (admins, on /settings/)."""
+
+    class Meta:
+        model = Team
+        fields = ["assignment_rule"]
+
+
+class AvailabilityForm(forms.Form):
+    """対応可能 / 離席 / 休暇, set by each person in the top bar."""
+
+    availability = forms.ChoiceField(label=_("状況"), choices=Availability.choices)

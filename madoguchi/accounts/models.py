@@ -16,6 +16,18 @@ class Role(models.TextChoices):
     AGENT = "agent", _("担当者")
 
 
+class AssignmentRule(models.TextChoices):
+    NONE = "none", _("自動で割り当てない")
+    ROUND_ROBIN = "round_robin", _("順番に割り当てる")
+    LEAST_LOADED = "least_loaded", _("対応中の案件が少ない人に割り当てる")
+
+
+class Availability(models.TextChoices):
+    AVAILABLE = "available", _("対応可能")
+    AWAY = "away", _("離席")
+    VACATION = "vacation", _("休暇")
+
+
 class Team(models.Model):
     name = models.CharField(_("チーム名"), max_length=100, unique=True)
     lead = models.ForeignKey(
@@ -25,6 +37,16 @@ class Team(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="led_teams",
+    )
+    # How a case arriving on the team with nobody on it gets an agent (cases/assignment.py).
+    assignment_rule = models.CharField(
+        _("新しい案件の自動割り当て"), max_length=20, choices=AssignmentRule.choices, default=AssignmentRule.NONE,
+        help_text=_("メール・チャット・フォームで届いた案件を、対応可能なメンバーに自動で割り当てます（離席・休暇の人は飛ばします）。"),
+    )
+    # Round robin: who got the team's last case (the next one goes to the member after them).
+    last_assigned = models.ForeignKey(
+        "accounts.User", verbose_name=_("最後に割り当てた人"), null=True, blank=True, editable=False,
+        on_delete=models.SET_NULL, related_name="+",
     )
 
     class Meta:
@@ -54,6 +76,10 @@ class User(AbstractUser):
     signature = models.TextField(
         _("メールの署名"), blank=True,
         help_text=_("あなたが送るメールに付く署名です。メールボックスの署名の {agent_signature} の位置（なければその上）に入ります。"),
+    )
+    # Set by the user in the top bar; away and on-vacation agents get no case automatically.
+    availability = models.CharField(
+        _("状況"), max_length=10, choices=Availability.choices, default=Availability.AVAILABLE,
     )
     # Set by accounts/throttle.py after repeated failed logins; cleared by time or an admin.
     login_locked_until = models.DateTimeField(_("ログインのロック期限"), null=True, blank=True, editable=False)

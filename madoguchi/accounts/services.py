@@ -41,6 +41,12 @@ def customer_period_days() -> int:
     return DEFAULT_CUSTOMER_PERIOD_DAYS if days is None else int(days)
 
 
+def do_set_availability(user: User, availability: str) -> None:
+    """対応可能 / 離席 / 休暇: away and on-vacation people get no case by a team's rule."""
+    user.availability = availability
+    User.objects.filter(pk=user.pk).update(availability=availability)
+
+
 def do_set_customer_period_days(days: int) -> None:
     CompensationPolicy.objects.update_or_create(pk=1, defaults={"customer_period_days": days})
 

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -27,17 +28,21 @@ from madoguchi.accounts import access_log, audit, throttle, two_factor
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.forms import (
     AuthorityLimitsForm,
+    AvailabilityForm,
     CategoryForm,
     CustomerPeriodForm,
     OwnSignatureForm,
     SecurityForm,
+    TeamAssignmentForm,
 )
 from madoguchi.accounts.models import AccessKind, AuthorityLimit, SettingsSource, Team, User
 from madoguchi.accounts.services import (
     compensation_limit_yen,
     customer_period_days,
+    do_set_availability,
     do_set_customer_period_days,
 )
+from madoguchi.cases.assignment import team_overview
 from madoguchi.cases.models import Category
 from madoguchi.mail.forms import MailboxSenderForm
 from madoguchi.mail.models import Mailbox
@@ -91,7 +96,9 @@ def _period_now() -> dict[str, Any]:
 def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, category_form: CategoryForm, status: int = 200,
                      survey_form: SurveyDelayForm | None = None, min_sample_form: MinSampleForm | None = None,
                      period_form: CustomerPeriodForm | None = None, mailbox_form: MailboxSenderForm | None = None,
-                     security_form: SecurityForm | None = None) -> HttpResponse:
+                     security_form: SecurityForm | None = None,
+                     team_form: TeamAssignmentForm | None = None) -> HttpResponse:
+    teams = list(Team.objects.select_related("lead").order_by("name"))
     return render(request, "accounts/settings.html", {
         "mailbox_forms": _mailbox_forms(mailbox_form),
         "limits_form": limits_form,
@@ -101,7 +108,9 @@ def _render_settings(request: HttpRequest, limits_form: AuthorityLimitsForm, cat
         "survey_form": survey_form or SurveyDelayForm(initial=_survey_now()),
         "min_sample_form": min_sample_form or MinSampleForm(initial=_min_sample_now()),
         "categories": Category.objects.all(),
-        "teams": Team.objects.select_related("lead").prefetch_related("members"),
+        "teams": teams,
+        "team_forms": [(team, team_form if team_form is not None and team_form.instance.pk == team.pk
+                        else TeamAssignmentForm(instance=team, prefix=f"team{team.pk}")) for team in teams],
         "users": User.objects.select_related("team").order_by("username"),
         "now": timezone.now(),
     }, status=status)
@@ -234,6 +243,44 @@ def save_mailbox(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     form = MailboxSenderForm(request.POST, instance=mailbox, prefix=_mailbox_prefix(mailbox))
     return _save_audited(request, form, before, _("メールの差出人と署名を保存しました。"), lambda: _render_settings(
         request, AuthorityLimitsForm(initial=_limits_now()), CategoryForm(prefix="cat"), status=400, mailbox_form=form))
+
+
+@admin_required
+@require_POST
+def save_team_assignment(request: HttpRequest, pk: int) -> HttpResponse:
+    """A team's automatic assignment rule, recorded in the settings audit."""
+    team = get_object_or_404(Team, pk=pk)
+    before = audit.snapshot(team)
+    form = TeamAssignmentForm(request.POST, instance=team, prefix=f"team{team.pk}")
+    return _save_audited(request, form, before, _("チームの自動割り当てを保存しました。"), lambda: _render_settings(
+        request, AuthorityLimitsForm(initial=_limits_now()), CategoryForm(prefix="cat"), status=400, team_form=form))
+
+
+@login_required
+@require_POST
+def set_availability(request: HttpRequest) -> HttpResponse:
+    """The top bar's 対応可能 / 離席 / 休暇: back to the page it was chosen on."""
+    user = staff_user(request)
+    form = AvailabilityForm(request.POST)
+    if form.is_valid():
+        do_set_availability(user, form.cleaned_data["availability"])
+        messages.success(request, _("状況を「%(status)s」にしました。") % {"status": user.get_availability_display()})
+    else:
+        messages.error(request, _("状況を選んでください。"))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        back = "/"
+    return redirect(back)
+
+
+@login_required
+def team_page(request: HttpRequest) -> HttpResponse:
+    """チームの状況 (leads and admins): each member's status and open cases; a lead sees their
+    own teams, an admin every team. Two queries whatever the number of people."""
+    user = staff_user(request)
+    if not (user.is_lead or user.is_admin):
+        raise PermissionDenied
+    return render(request, "accounts/team.html", {"teams": team_overview(user)})
 
 
 @login_required

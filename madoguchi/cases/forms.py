@@ -160,6 +160,12 @@ class InteractionForm(forms.Form):
 class ReplyForm(forms.Form):
     body = forms.CharField(label=_("お客様への返信"), max_length=20000,
                            widget=forms.Textarea(attrs={"rows": 8, "id": "reply-body"}))
+    # The last timeline entry the agent had on screen: a person's reply after it holds this one.
+    seen = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
+    # Set on the form shown after such a hold: the agent read the other reply and sends anyway.
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # The reply template the agent used, whose macro (knowledge) also sets fields on sending.
+    macro = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput(attrs={"id": "kb-macro"}))
 
     def clean_body(self) -> str:
         value: str = self.cleaned_data["body"]

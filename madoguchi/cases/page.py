@@ -198,6 +198,9 @@ def case_context(case: Case, user: User) -> dict[str, Any]:
     return {
         "case": case,
         "timeline": timeline(case, interactions, handovers),
+        # The newest entry on screen: the reply form sends it, so a reply sent meanwhile by
+        # somebody else holds this agent's (services.ReplyCollision).
+        "last_entry_id": max((row.pk for row in interactions), default=0),
         "steps": steps,
         "current_step": current_step(steps),
         "checklist": [(code, label, bool(checked.get(code))) for code, label in CHECKLIST_ITEMS],

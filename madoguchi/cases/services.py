@@ -22,7 +22,7 @@ from madoguchi.accounts.services import (
     default_team,
     why_cannot_decide,
 )
-from madoguchi.cases import authority, record_merge, signals
+from madoguchi.cases import assignment, authority, record_merge, signals
 from madoguchi.cases.models import (
     AuditEvent,
     Case,
@@ -133,14 +133,22 @@ def _add_interaction(
                                   occurred_at=occurred_at, external_id=external_id)
     interaction.save(force_insert=True)
     updates = status_updates(case, kind, by_person=interaction.author_id is not None)
+    # The first reply by an agent on a case nobody has makes it theirs (issue 22).
+    takes = kind == InteractionKind.OUTBOUND and actor is not None and case.assignee_id is None
+    if takes:
+        updates["assignee"] = actor
     if updates:
         Case.objects.filter(pk=case.pk).update(version=F("version") + 1, updated_at=timezone.now(), **updates)
-        _audit(case, actor, "status_changed", {"status": [case.status, updates["status"]]})
         old_status = case.status
+        if "status" in updates:
+            _audit(case, actor, "status_changed", {"status": [case.status, updates["status"]]})
+        if takes:
+            _audit(case, actor, "assigned", {"assignee": [None, _jsonable(actor)], "why": "first_reply"})
         for key, value in updates.items():
             setattr(case, key, value)
         case.version += 1
-        signals.case_status_changed.send(sender=Case, case=case, old=old_status, new=case.status, actor=actor)
+        if "status" in updates:
+            signals.case_status_changed.send(sender=Case, case=case, old=old_status, new=case.status, actor=actor)
     signals.interaction_added.send(sender=Interaction, interaction=interaction, actor=actor)
     return interaction
 
@@ -160,17 +168,25 @@ def new_case(
     received_at = received_at or timezone.now()
     if received_at > timezone.now() + dt.timedelta(minutes=5):
         raise CaseError(_("受付日時が未来になっています。"))
-    return Case(
+    # Every case has a team from the start, so its approvals stay within a team's limits.
+    team = team or (assignee.team if assignee else (default_team() if find_team else None))
+    # A case nobody has gets an agent by its team's rule (off by default); it stays 新規 until
+    # a person answers.
+    by_rule = None if assignee is not None else assignment.pick(team)
+    case = Case(
         customer=customer, subject=subject, channel=channel, category=category, complaint=complaint,
-        received_at=received_at, assignee=assignee,
-        # Every case has a team from the start, so its approvals stay within a team's limits.
-        team=team or (assignee.team if assignee else (default_team() if find_team else None)),
+        received_at=received_at, assignee=assignee or by_rule, team=team,
         status=Status.OPEN if assignee else Status.NEW, **fields,
     )
+    case.assigned_by_rule = team.assignment_rule if by_rule is not None and team is not None else ""  # type: ignore[attr-defined]
+    return case
 
 
 def _created_changes(case: Case) -> dict[str, Any]:
-    return {"channel": case.channel, "assignee": _jsonable(case.assignee)}
+    changes = {"channel": case.channel, "assignee": _jsonable(case.assignee)}
+    if getattr(case, "assigned_by_rule", ""):
+        changes["assigned_by_rule"] = case.assigned_by_rule  # type: ignore[attr-defined]
+    return changes
 
 
 def new_interaction(
@@ -261,6 +277,12 @@ def finished_body(case: Case, actor: User | None, channel: str, body: str) -> st
     return str(finish(case, actor, body)) if finish is not None and body.strip() else body
 
 
+# Apps that act on a reply's other fields once it is recorded, in the same transaction: as
+# (case, actor, the reply form's cleaned data) → lines telling the agent what was done
+# (knowledge: a template's macro). A CaseError undoes the reply too. Registered in ready().
+REPLY_ACTIONS: list[Any] = []
+
+
 def reply_channel(case: Case) -> str:
     for resolve in REPLY_CHANNEL_RESOLVERS:
         found = resolve(case)
@@ -269,13 +291,79 @@ def reply_channel(case: Case) -> str:
     return case.channel
 
 
-def do_send_reply(case: Case, *, actor: User, body: str, channel: str | None = None) -> Interaction:
+class ReplyCollision(CaseError):
+    """Somebody replied to the customer after the agent opened the page: nothing was sent.
+    `replies` are the newer replies (oldest first), to show before the agent confirms."""
+
+    def __init__(self, replies: list[Interaction]) -> None:
+        names = "、".join(dict.fromkeys(str(reply.author) for reply in replies))
+        super().__init__(_(
+            "%(who)sさんが、あなたがこの案件を開いた後にお客様へ返信しました。あなたの返信はまだ送っていません。"
+            "相手の返信を確かめて、それでも送る場合は「それでも送信」を押してください。"
+        ) % {"who": names})
+        self.replies = replies
+
+
+def newer_replies(case: Case, seen_up_to: int) -> list[Interaction]:
+    """Replies a person sent on the case after the entry `seen_up_to` (automatic ones aside)."""
+    return list(Interaction.objects.filter(case=case, kind=InteractionKind.OUTBOUND, author__isnull=False, pk__gt=seen_up_to)
+                .select_related("author").order_by("id"))
+
+
+@transaction.atomic
+def do_send_reply(
+    case: Case, *, actor: User, body: str, channel: str | None = None,
+    seen_up_to: int | None = None,
+) -> Interaction:
     """A reply to the customer written on the case page. The channel app that owns the
     case's channel (mail, chat, …) delivers it on `interaction_added`; delivery state is
-    kept by that app, the words are kept here verbatim."""
+    kept by that app, the words are kept here verbatim.
+
+    `seen_up_to`: the last timeline entry the agent had on screen. If a person replied after
+    it, nothing is sent (ReplyCollision); the agent confirms by sending again with the newest
+    reply they were shown as `seen_up_to`. The case row is locked first, so of two agents sending
+    at the same moment the second sees the first's reply (no double reply to the customer)."""
+    current = Case.objects.select_for_update().only("pk", "version", "status", "assignee_id").get(pk=case.pk)
+    case.version, case.status, case.assignee_id = current.version, current.status, current.assignee_id
+    if seen_up_to is not None:
+        newer = newer_replies(case, seen_up_to)
+        if newer:
+            raise ReplyCollision(newer)
     channel = channel or reply_channel(case)
-    return do_add_interaction(case, actor=actor, kind=InteractionKind.OUTBOUND, channel=channel,
-                              body=finished_body(case, actor, channel, body))
+    return _add_interaction(case, actor=actor, kind=InteractionKind.OUTBOUND, channel=channel,
+                            body=finished_body(case, actor, channel, body))
+
+
+@transaction.atomic
+def do_take_case(case: Case, *, actor: User, expected_version: int, to_user: User | None = None) -> Case:
+    """「自分が担当」: the actor takes the case (from nobody, or from a colleague: their open
+    promises on it come along, as on a handover). Refused if the case changed since it was read.
+    `to_user`: give it to that person instead (a macro's assignee)."""
+    to_user = to_user or actor
+    current = Case.objects.select_for_update().select_related("assignee").get(pk=case.pk)
+    if current.version != expected_version:
+        raise CaseConflict(current, _last_actor(current))
+    if current.assignee_id == to_user.pk:
+        return current
+    if current.status in (Status.RESOLVED, Status.CLOSED):
+        raise CaseError(_("解決済み・完了の案件は担当にできません。"))
+    previous = current.assignee
+    changes: dict[str, Any] = {"assignee": [_jsonable(previous), to_user.pk]}
+    current.assignee = to_user
+    if current.team_id is None and to_user.team_id is not None:
+        changes["team"] = [None, to_user.team_id]
+        current.team_id = to_user.team_id
+    current.version = expected_version + 1
+    current.save(update_fields=["assignee", "team", "version", "updated_at"])
+    moved = _move_open_promises(current, previous, to_user)
+    if moved:
+        changes["commitments"] = moved
+    _audit(current, actor, "taken" if to_user == actor else "handed_over", changes)
+    told = [person for person in (previous, to_user) if person is not None and person.is_active and person.pk != actor.pk]
+    if told:
+        do_notify(told, kind="handover", case=current, message=gettext_noop("%(case)s %(subject)s を%(actor)sさんが担当しました。"),
+                  params={"case": current.number, "subject": current.subject, "actor": str(to_user)})
+    return current
 
 
 EDITABLE_FIELDS = {

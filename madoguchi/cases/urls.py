@@ -12,6 +12,7 @@ urlpatterns = [
     path("cases/<int:pk>/interactions/", views.case_interaction, name="interaction"),
     path("cases/<int:pk>/reply/", views.case_reply, name="reply"),
     path("cases/<int:pk>/handover/", views.case_handover, name="handover"),
+    path("cases/<int:pk>/take/", views.case_take, name="take"),
     path("cases/<int:pk>/commitments/", views.commitment_add, name="commitment_add"),
     path("cases/<int:pk>/commitments/<int:commitment_id>/close/", views.commitment_close, name="commitment_close"),
     path("cases/<int:pk>/compensations/", views.compensation_add, name="compensation_add"),

@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -36,6 +37,7 @@ from madoguchi.cases.forms import (
     ReplyForm,
 )
 from madoguchi.cases.models import (
+    ACTIVE_STATUSES,
     Case,
     Category,
     Channel,
@@ -66,7 +68,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "counts": queues.queue_counts(user),
         "page": page,
         # The resolved queue is in order of resolution, so it shows when each was resolved.
-        "rows": _inbox_rows(page, by_resolution=code == "resolved"),
+        "rows": _inbox_rows(page, by_resolution=code == "resolved", viewer=user),
         "filters": filters,
         "sort": sort,
         "sorts": {key: label for key, (_fields, label) in queues.SORTS.items()},
@@ -147,6 +149,7 @@ class InboxRow:
     overdue: bool
     new_reply: str = ""  # the 「新着返信」 label when the customer wrote since staff last looked
     customer_mark: str = ""  # e.g. 「要注意」: the customer is flagged (another app's, INBOX_CUSTOMER_MARKS)
+    take: str = ""  # the 「自分が担当」 button (escaped HTML) on an open case somebody else or nobody has
 
     @property
     def cells(self) -> str:
@@ -164,7 +167,7 @@ class InboxRow:
             f'<td class="num"><a href="{url}">#{int(self.pk)}</a></td><td class="subject"><a href="{url}">{e(self.subject)}</a>{mark}</td>'
             f'<td>{flag}{e(self.customer)}</td><td>{e(self.category)}</td>'
             f'<td><span class="status s-{e(self.status)}">{e(self.status_label)}</span></td><td>{e(self.priority_label)}</td>'
-            f'<td>{e(self.assignee)}</td><td class="nowrap">{e(self.received)}</td><td class="nowrap" data-testid="due">{due}</td>'
+            f'<td data-testid="row-assignee">{e(self.assignee)}{self.take}</td><td class="nowrap">{e(self.received)}</td><td class="nowrap" data-testid="due">{due}</td>'
         )
 
 
@@ -181,8 +184,17 @@ def _customer_marks(page: queues.Page) -> dict[int, str]:
     return marks
 
 
-def _inbox_rows(page: queues.Page, by_resolution: bool = False) -> list[InboxRow]:
+def take_button(case_url: str, version: int, label: str) -> str:
+    """「自分が担当」 in an inbox row: htmx posts it and puts the answer in the row's cell."""
+    return (f' <button type="button" class="link take" data-testid="take" hx-post="{html.escape(case_url)}take/"'
+            f' hx-vals=\'{{"version": "{int(version)}"}}\' hx-target="closest td">{html.escape(label)}</button>')
+
+
+def _inbox_rows(page: queues.Page, by_resolution: bool = False, viewer: User | None = None) -> list[InboxRow]:
     detail_prefix = reverse("cases:detail", args=[0]).removesuffix("0/")
+    takeable = set(ACTIVE_STATUSES)
+    viewer_id = viewer.pk if viewer is not None else None
+    take_label = _("自分が担当")
     statuses = {value: str(label) for value, label in Status.choices}
     priorities = {value: str(label) for value, label in Priority.choices}
     now = timezone.now()
@@ -204,6 +216,8 @@ def _inbox_rows(page: queues.Page, by_resolution: bool = False) -> list[InboxRow
             due=local_due.strftime("%m/%d %H:%M") if local_due else "",
             due_label=due_label_on(local_due, now, today) if local_due else "", overdue=bool(due and due < now),
             new_reply=new_reply if case.unread_by_assignee else "", customer_mark=marks.get(case.customer_id, ""),
+            take=take_button(f"{detail_prefix}{case.pk}/", case.version, take_label)
+            if viewer_id is not None and case.assignee_id != viewer_id and case.status in takeable else "",
         ))
     return rows
 
@@ -242,7 +256,8 @@ def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
     """The case page's context; `forms` are those to show inline (a POST that failed, with its
     errors). The others are loaded when the agent opens them (`case_part`)."""
     context = page.case_context(case, user) | page.customer_context(case)
-    context["reply_form"] = forms.get("reply_form") or ReplyForm(prefix="re")
+    context["reply_form"] = forms.get("reply_form") or ReplyForm(prefix="re", initial={"seen": context["last_entry_id"]})
+    context["reply_collision"] = forms.get("reply_collision")
     context["conflict"] = forms.get("conflict")
     context["conflict_fields"] = forms.get("conflict_fields", [])
     for _part, (name, _url, _button) in FORM_PARTS.items():
@@ -384,6 +399,40 @@ def _theirs(form: CaseEditForm, case: Case, names: list[str]) -> list[tuple[str,
 
 @login_required
 @require_POST
+def case_take(request: HttpRequest, pk: int) -> HttpResponse:
+    """「自分が担当」 from the case page (a form: back to the page) or an inbox row (htmx: the
+    row's assignee cell, with a Japanese message when the case changed in between)."""
+    case = get_object_or_404(Case, pk=pk)
+    user = staff_user(request)
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = -1
+    error = ""
+    try:
+        case = services.do_take_case(case, actor=user, expected_version=version)
+    except services.CaseConflict as conflict:
+        error = _("%(message)s 担当者は %(assignee)s です。") % {
+            "message": conflict.args[0], "assignee": conflict.case.assignee or _("未割り当て")}
+        case = conflict.case
+    except services.CaseError as refused:
+        error = str(refused)
+    if request.htmx:  # type: ignore[attr-defined]
+        cell = html.escape(str(case.assignee or "—"))
+        if error:
+            cell += f' <span class="error" role="alert" data-testid="take-error">{html.escape(error)}</span>'
+        else:
+            cell = f'<strong data-testid="taken">{cell}</strong>'
+        return HttpResponse(cell)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, _("この案件の担当になりました。"))
+    return redirect("cases:detail", pk=pk)
+
+
+@login_required
+@require_POST
 def case_interaction(request: HttpRequest, pk: int) -> HttpResponse:
     case = page.load_case(pk)
     form = InteractionForm(request.POST, prefix="ia")
@@ -408,10 +457,23 @@ def case_reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST, prefix="re")
     if form.is_valid():
         try:
-            reply = services.do_send_reply(case, actor=staff_user(request), body=form.cleaned_data["body"])
+            with transaction.atomic():  # the reply and what its template's macro sets, or neither
+                reply = services.do_send_reply(case, actor=staff_user(request), body=form.cleaned_data["body"],
+                                               seen_up_to=form.cleaned_data["seen"])
+                done = [line for act in services.REPLY_ACTIONS for line in act(case, staff_user(request), form.cleaned_data)]
+        except services.ReplyCollision as collision:
+            # Nothing was sent. Their reply first, then the agent's words kept, now marked as
+            # having seen it: 「それでも送信」 posts it again (held again if yet another came).
+            data = request.POST.copy()
+            data["re-seen"], data["re-confirm"] = str(collision.replies[-1].pk), "on"
+            held = ReplyForm(data, prefix="re")
+            held.is_valid()
+            return _rerender(request, page.load_case(pk), status=409, reply_form=held, reply_collision=collision)
         except services.CaseError as error:
             form.add_error(None, str(error))
         else:
+            if done:
+                messages.info(request, _("テンプレートの設定も反映しました: %(done)s") % {"done": " / ".join(done)})
             if reply.channel in services.DELIVERED_CHANNELS:
                 messages.success(request, _("返信を登録しました。"))
             else:  # nothing sends a phone (or LINE, X) reply: say so, so nobody waits for it

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -50,5 +52,25 @@ class TemplateForm(forms.ModelForm):
         from madoguchi.knowledge.models import ReplyTemplate
 
         model = ReplyTemplate
-        fields = ["name", "kind", "body", "rule", "position"]
+        fields = ["name", "kind", "body", "rule", "position",
+                  # the macro: what sending a reply from this template also changes
+                  "set_status", "set_category", "assign_to_sender", "set_assignee", "promise", "promise_business_hours"]
         widgets = {"body": forms.Textarea(attrs={"rows": 8})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from madoguchi.accounts.models import User
+
+        self.fields["set_assignee"].queryset = User.objects.filter(is_active=True)  # type: ignore[attr-defined]
+        self.fields["set_category"].queryset = Category.objects.filter(active=True)  # type: ignore[attr-defined]
+        self.fields["promise_business_hours"].widget.attrs["max"] = 1000
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if bool(data.get("promise", "").strip()) != bool(data.get("promise_business_hours")):
+            raise forms.ValidationError(_("約束を登録するには、約束の内容と期限（営業時間で何時間後）の両方を入力してください。"))
+        if data.get("assign_to_sender") and data.get("set_assignee"):
+            raise forms.ValidationError(_("担当者は「送信した人」か特定の人のどちらか一方にしてください。"))
+        if (data.get("promise_business_hours") or 0) > 1000:
+            self.add_error("promise_business_hours", _("1000時間以下で入力してください。"))
+        return data

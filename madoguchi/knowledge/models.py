@@ -7,6 +7,11 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from madoguchi.cases.models import Status
+
+# The statuses a macro may set: the case desk's own list but 新規 (a reply was just sent).
+MACRO_STATUSES = [(value, label) for value, label in Status.choices if value != Status.NEW]
+
 
 class Visibility(models.TextChoices):
     INTERNAL = "internal", _("社内マニュアル")
@@ -106,6 +111,20 @@ class ReplyTemplate(models.Model):
     rule = models.ForeignKey("knowledge.Rule", verbose_name=_("引用するルール"), null=True, blank=True,
                              on_delete=models.PROTECT, related_name="templates")
     position = models.PositiveIntegerField(_("並び順"), default=0)
+    # A macro: what sending a reply written from this template also changes on the case
+    # (knowledge/macros.py); each left empty changes nothing.
+    set_status = models.CharField(_("送信時に状態を"), max_length=20, blank=True, choices=MACRO_STATUSES)
+    set_category = models.ForeignKey("cases.Category", verbose_name=_("送信時に分類を"), null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    assign_to_sender = models.BooleanField(_("送信した人を担当者にする"), default=False)
+    set_assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("送信時に担当者を"), null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    promise = models.CharField(_("送信時に登録する約束"), max_length=300, blank=True,
+                               help_text=_("例: 物流部に確認し、結果をご連絡する"))
+    promise_business_hours = models.PositiveSmallIntegerField(
+        _("約束の期限（営業時間で何時間後）"), null=True, blank=True,
+        help_text=_("営業時間だけを数えます（休業日・時間外は数えません）。"),
+    )
 
     class Meta:
         verbose_name = _("返信テンプレート")

@@ -68,7 +68,8 @@ def templates_for(user: User) -> list[ReplyTemplate]:
     scope = Q(team__isnull=True, owner__isnull=True) | Q(owner=user)
     if user.team_id:
         scope |= Q(team_id=user.team_id, owner__isnull=True)
-    return list(ReplyTemplate.objects.filter(scope).select_related("rule").order_by("kind", "position", "name"))
+    return list(ReplyTemplate.objects.filter(scope).select_related("rule", "set_category", "set_assignee")
+                .order_by("kind", "position", "name"))
 
 
 def default_frame(templates: list[ReplyTemplate]) -> tuple[ReplyTemplate | None, ReplyTemplate | None]:
@@ -80,6 +81,12 @@ def default_frame(templates: list[ReplyTemplate]) -> tuple[ReplyTemplate | None,
         return found[0] if found else None
 
     return pick(TemplateKind.GREETING), pick(TemplateKind.CLOSING)
+
+
+def macro_summary(template: ReplyTemplate) -> list[str]:
+    from madoguchi.knowledge.macros import summary
+
+    return summary(template)
 
 
 def reply_tools(case: Case, user: User) -> dict[str, Any]:
@@ -97,7 +104,8 @@ def reply_tools(case: Case, user: User) -> dict[str, Any]:
     data = {
         "greeting": rendered(greeting) if greeting else "",
         "closing": rendered(closing) if closing else "",
-        "templates": [{"id": t.pk, "name": t.name, "text": rendered(t)} for t in body_templates],
+        # `macro`: what sending also changes (knowledge/macros.py), shown when it is inserted.
+        "templates": [{"id": t.pk, "name": t.name, "text": rendered(t), "macro": macro_summary(t)} for t in body_templates],
         "hintsUrl": reverse("knowledge:reply_hints", args=[case.pk]),
     }
     return {"data": data, "templates": body_templates, "case": case}

@@ -65,6 +65,7 @@ NOT_PAGES = {
     "privacy:export": "a JSON download of the customer's stored data",
     "login_2fa": "only after a right password (else a redirect to the login); its template is the one "
                  "accounts:two_factor shows",
+    "accounts:availability": "POST only", "accounts:save_team_assignment": "POST only", "cases:take": "POST only",
     "healthz": "JSON for monitors, no words",
     "mail:raw_retry": "POST only", "mail:outbound_retry": "POST only",
     "mail:raw_download": "the stored mail itself", "mail:attachment": "a stored file",
@@ -385,6 +386,7 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "webhooks:list": [reverse("webhooks:list")],
         "accounts:two_factor": [reverse("accounts:two_factor")],
         "accounts:access_log": [reverse("accounts:access_log")],
+        "accounts:team": [reverse("accounts:team")],
         "jobs:status": [reverse("jobs:status")],
         "shop:import_orders": [reverse("shop:import_orders")],
         "shop:import_run": [reverse("shop:import_run", args=[_import_run().pk])],

@@ -32,6 +32,8 @@ AUDIT_LABELS = {
     "updated": _("記録を更新"),
     "status_changed": _("状態を変更"),
     "handed_over": _("引き継ぎ"),
+    "taken": _("自分が担当"),
+    "assigned": _("最初の返信で担当に"),
     "commitment_added": _("約束を登録"),
     "commitment_closed": _("約束を完了"),
     "commitment_escalated": _("期限超過をリーダーに通知"),

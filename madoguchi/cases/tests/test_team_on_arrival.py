@@ -116,3 +116,34 @@ def test_the_migration_gives_team_less_cases_the_assignees_team_else_the_first(t
         case.refresh_from_db()
     assert with_assignee.team == returns and unassigned.team == first
     assert teamless_agents.team is None  # as a new case of theirs: the admins decide its requests
+
+
+def test_mail_and_form_cases_get_an_agent_by_the_teams_rule(client, teams, settings, django_capture_on_commit_callbacks):
+    """Issue 22: with the team's rule on, a case arriving by mail (filed in bulk) or by a form
+    gets an available member, round robin, and stays 新規 until a person answers."""
+    from django.core.cache import cache
+
+    from madoguchi.accounts.models import AssignmentRule, Availability
+    from madoguchi.testing.factories import UserFactory
+
+    first, returns, _admin = teams
+    returns.assignment_rule = AssignmentRule.ROUND_ROBIN
+    returns.save()
+    one = UserFactory(team=returns, display_name="小林 誠")
+    UserFactory(team=returns, display_name="中村 由美", availability=Availability.VACATION)
+    two = UserFactory(team=returns, display_name="渡辺 翔太")
+    mailbox = Mailbox.objects.create(name="返品窓口", address="henpin@shop.example.jp", team=returns)
+    by_mail = [ingest(japanese_mail(subject=f"返品したい {n}", to="henpin@shop.example.jp", sender=f"kyaku{n}@example.jp",
+                                    message_id=f"<r{n}@example.jp>"),
+                      django_capture_on_commit_callbacks, mailbox) for n in range(3)]
+    assert [case.assignee for case in by_mail] == [one, two, one]
+    assert all(case.status == "new" and case.team == returns for case in by_mail)
+    first.assignment_rule = AssignmentRule.LEAST_LOADED
+    first.save()
+    cache.clear()
+    stamp = signing.dumps(time.time() - 30, salt=spam.SALT)
+    client.post("/chat/forms/contact/", {
+        "name": "加藤 恵子", "email": "keiko@example.jp", "order_number": "", "stamp": stamp,
+        "message": "届いたタオルの色が注文と違います。",
+    }, REMOTE_ADDR="203.0.113.5")
+    assert Case.objects.get(channel="form").assignee == first.agent

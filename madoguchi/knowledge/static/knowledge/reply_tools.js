@@ -29,9 +29,25 @@
 
   function templateText(id) {
     for (var i = 0; i < data.templates.length; i++) {
-      if (String(data.templates[i].id) === String(id)) { return data.templates[i].text; }
+      if (String(data.templates[i].id) === String(id)) { useMacro(data.templates[i]); return data.templates[i].text; }
     }
     return "";
+  }
+
+  // A template that also sets fields (a macro): the form says which, and sends its id.
+  var macroInput = document.getElementById("kb-macro"), macroNote = document.getElementById("kb-macro-note");
+  function useMacro(template) {
+    if (!macroInput || !template.macro || !template.macro.length) { return; }
+    macroInput.value = String(template.id);
+    macroNote.querySelector("[data-lines]").textContent = template.macro.join(" / ");
+    macroNote.hidden = false;
+  }
+  if (macroInput && macroInput.value) {  // the page came back (a held reply): the choice stays shown
+    data.templates.forEach(function (t) { if (String(t.id) === macroInput.value) { useMacro(t); } });
+  }
+  var macroClear = document.getElementById("kb-macro-clear");
+  if (macroClear) {
+    macroClear.addEventListener("click", function () { macroInput.value = ""; macroNote.hidden = true; });
   }
 
   // Greeting and closing by default, on an empty box only (never over a draft).
@@ -60,6 +76,7 @@
     var match = /^Digit([1-9])$/.exec(event.code);
     if (match && data.templates[parseInt(match[1], 10) - 1]) {
       event.preventDefault();
+      useMacro(data.templates[parseInt(match[1], 10) - 1]);
       insert(data.templates[parseInt(match[1], 10) - 1].text);
     }
   });
