@@ -299,7 +299,8 @@ def _create_from_form(user: User, data: dict[str, Any]) -> Case:
 
     with transaction.atomic():
         customer = customer_for_call(name=data["customer_name"], kana=data["customer_kana"], phone=data["phone"],
-                                     email=data["email"], channel=data["channel"], by=user)
+                                     email=data["email"], channel=data["channel"], by=user,
+                                     line=data["line_id"], x=data["x_handle"])
         order = Order.objects.filter(number=data["fact_order_number"].strip()).first() if data["fact_order_number"] else None
         case = services.do_create_case(
             actor=user, customer=customer, subject=data["subject"].strip(), channel=data["channel"],
