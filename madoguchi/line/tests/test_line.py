@@ -29,7 +29,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def fake(settings: Any) -> Any:
+def fake(settings: Any, shop_open: None) -> Any:
+    """The fake LINE API, the desk pointed at it; the shop open, so no after-hours answer joins."""
     with FakeLine() as server:
         server.profiles[USER] = {"displayName": "山田 花子", "pictureUrl": "https://profile.line-scdn.net/abc"}
         settings.LINE_CHANNEL_SECRET = SECRET
