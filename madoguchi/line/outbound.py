@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from madoguchi.cases.models import Channel, Interaction, InteractionKind
+from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.line import client
 from madoguchi.line.models import LineOutbound, LineRawEvent, LineUser, OutboundState
 
@@ -36,6 +36,13 @@ def line_user_of_case(case_id: int, customer_id: int) -> str:
     found = (LineRawEvent.objects.filter(interaction__case_id=case_id).exclude(user_id="")
              .order_by("-occurred_at").values_list("user_id", flat=True).first())
     return found or LineUser.objects.filter(customer_id=customer_id).values_list("user_id", flat=True).first() or ""
+
+
+def reaches_by_line(case: Case) -> bool:
+    """An automatic message (after-hours answer, survey invitation) on a LINE case reaches the
+    customer while their LINE user has not blocked the account (cases.automatic.REACHES)."""
+    to = line_user_of_case(case.pk, case.customer_id)
+    return bool(to) and LineUser.objects.filter(user_id=to, blocked_at__isnull=True).exists()
 
 
 def queue_reply(interaction: Interaction) -> LineOutbound | None:

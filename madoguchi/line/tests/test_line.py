@@ -335,3 +335,24 @@ def test_the_case_page_shows_a_line_reply_as_sent_not_only_recorded(client, fake
     assert "送信はされません" not in page
     assert 'data-testid="line-delivery"' in page and "送信済み" in page
     assert fake.delivered[0]["json"]["messages"][0]["text"].startswith("確認いたします。")
+
+
+# --- automatic messages ------------------------------------------------------------------------
+
+def test_a_line_message_after_hours_gets_the_after_hours_answer_on_line(client, settings, django_capture_on_commit_callbacks):
+    """Not the `fake` fixture: the shop keeps its seeded hours, closed on a Sunday night."""
+    from madoguchi.knowledge.tests.conftest import jst
+
+    sunday_night = jst(2026, 11, 22, 22, 0)
+    with FakeLine() as server:
+        server.profiles[USER] = {"displayName": "山田 花子"}
+        settings.LINE_CHANNEL_SECRET, settings.LINE_CHANNEL_ACCESS_TOKEN = SECRET, TOKEN
+        settings.LINE_API_BASE = settings.LINE_DATA_API_BASE = server.url
+        deliver(client, django_capture_on_commit_callbacks, event("message", USER, "N1", int(sunday_night.timestamp() * 1000),
+                                                                   message={"type": "text", "id": "n1", "text": "荷物が届きません"}))
+        [answer] = server.delivered
+    assert answer["path"] == "/v2/bot/message/push"  # the token of a Sunday-night message is long gone
+    assert "9時00分以降" in answer["json"]["messages"][0]["text"]
+    row = LineOutbound.objects.get()
+    assert row.state == OutboundState.SENT and row.interaction.author_id is None
+    assert "このメッセージは自動でお送りしています。" in answer["json"]["messages"][0]["text"]
