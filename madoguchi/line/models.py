@@ -20,7 +20,7 @@ class LineUser(models.Model):
     user_id = models.CharField(max_length=64, unique=True)
     customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="line_users")
     display_name = models.CharField(_("LINEの表示名"), max_length=200, blank=True)
-    picture_url = models.URLField(_("プロフィール画像"), max_length=1000, blank=True)
+    picture_url = models.CharField(_("プロフィール画像"), max_length=1000, blank=True)  # https, from LINE
     profile_fetched_at = models.DateTimeField(null=True, blank=True)
     # Set by an unfollow (the user blocked the account): pushes cannot reach them any more.
     blocked_at = models.DateTimeField(_("ブロックされた日時"), null=True, blank=True)

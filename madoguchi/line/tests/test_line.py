@@ -356,3 +356,13 @@ def test_a_line_message_after_hours_gets_the_after_hours_answer_on_line(client, 
     row = LineOutbound.objects.get()
     assert row.state == OutboundState.SENT and row.interaction.author_id is None
     assert "このメッセージは自動でお送りしています。" in answer["json"]["messages"][0]["text"]
+
+
+def test_serve_help_names_the_line_settings_and_never_echoes_them(monkeypatch):
+    from madoguchi.cli import settings_help
+
+    monkeypatch.setenv("MADOGUCHI_LINE_CHANNEL_SECRET", "very-secret-value")
+    monkeypatch.setenv("MADOGUCHI_LINE_CHANNEL_ACCESS_TOKEN", "very-secret-token")
+    shown = settings_help()
+    assert "MADOGUCHI_LINE_CHANNEL_SECRET" in shown and "/line/webhook/" in shown
+    assert "very-secret" not in shown
