@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from linebot.v3 import SignatureValidator
 
+from madoguchi.downloads import as_download
 from madoguchi.line import ingest, outbound
 from madoguchi.line.models import LineAttachment, LineOutbound
 
@@ -55,10 +54,7 @@ def attachment(request: HttpRequest, pk: int) -> HttpResponseBase:
         messages.error(request, _("このファイルは保存していません。"))
         interaction = found.event.interaction
         return redirect("cases:detail", pk=interaction.case_id) if interaction else redirect("cases:inbox")
-    response = FileResponse(found.file.open("rb"), content_type="application/octet-stream")
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(found.filename)}"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return as_download(FileResponse(found.file.open("rb"), content_type="application/octet-stream"), found.filename)
 
 
 @login_required
