@@ -138,12 +138,11 @@ def line_user_for(user_id: str) -> LineUser:
 def _content(row: LineRawEvent, event: dict[str, Any]) -> LineAttachment | None:
     """The file of a media message, fetched from the content API (not saved yet); a file LINE
     no longer has, or one too large, is kept as a row saying so. Raises on a temporary failure."""
-    message = event.get("message") or {}
+    message = _part(event, "message")
     kind = message.get("type")
     if row.event_type != "message" or kind not in MEDIA or not row.message_id:
         return None
-    provider = message.get("contentProvider") or {}
-    if provider.get("type") == "external":
+    if _part(message, "contentProvider").get("type") == "external":
         return None  # the shop's own server has it; the entry shows the address
     filename = str(message.get("fileName") or "")[:255]
     attachment = LineAttachment(event=row, filename=filename or f"{MEDIA[kind]}-{row.message_id}")
@@ -168,11 +167,11 @@ def _content(row: LineRawEvent, event: dict[str, Any]) -> LineAttachment | None:
 def text_of(event: dict[str, Any]) -> str:
     """What the customer sent, as the timeline shows it (stored verbatim on the entry)."""
     if event.get("type") == "postback":
-        postback = event.get("postback") or {}
-        params = postback.get("params") or {}
+        postback = _part(event, "postback")
+        params = _part(postback, "params")
         extra = "".join(f"\n{key}: {value}" for key, value in params.items())
         return f"［ボタンを押しました］{postback.get('data', '')}{extra}"
-    message = event.get("message") or {}
+    message = _part(event, "message")
     kind = message.get("type")
     if kind == "text":
         return str(message.get("text") or "")
@@ -182,7 +181,7 @@ def text_of(event: dict[str, Any]) -> str:
         return "［スタンプ］" + (f" {said}" if said else "") + (f"（{'、'.join(keywords)}）" if keywords else "")
     if kind in MEDIA:
         name = f" {message.get('fileName')}" if message.get("fileName") else ""
-        provider = message.get("contentProvider") or {}
+        provider = _part(message, "contentProvider")
         link = f"\n{provider.get('originalContentUrl')}" if provider.get("type") == "external" else ""
         return f"［{MEDIA[kind]}］{name}{link}"
     if kind == "location":
@@ -228,7 +227,7 @@ def _file(row: LineRawEvent, event: dict[str, Any], line_user: LineUser | None, 
     note = ""
     if row.event_type == "follow":
         LineUser.objects.filter(pk=line_user.pk).update(blocked_at=None)
-        note = "お客様がLINE公式アカウントを友だち追加しました。" if not (event.get("follow") or {}).get("isUnblocked") \
+        note = "お客様がLINE公式アカウントを友だち追加しました。" if not _part(event, "follow").get("isUnblocked") \
             else "お客様がLINE公式アカウントのブロックを解除しました。"
     elif row.event_type == "unfollow":
         LineUser.objects.filter(pk=line_user.pk).update(blocked_at=now)

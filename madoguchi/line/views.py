@@ -30,7 +30,8 @@ def webhook(request: HttpRequest) -> HttpResponse:
     secret = settings.LINE_CHANNEL_SECRET
     if not secret:
         return _text(_("LINE公式アカウントが設定されていません。"), 503)
-    if int(request.headers.get("Content-Length") or 0) > settings.LINE_MAX_WEBHOOK_BYTES:
+    length = request.headers.get("Content-Length") or "0"
+    if not length.isdigit() or int(length) > settings.LINE_MAX_WEBHOOK_BYTES:
         return _text(_("リクエストが大きすぎます。"), 413)
     body = request.body
     signature = request.headers.get("X-Line-Signature", "")

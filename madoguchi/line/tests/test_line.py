@@ -366,3 +366,16 @@ def test_serve_help_names_the_line_settings_and_never_echoes_them(monkeypatch):
     shown = settings_help()
     assert "MADOGUCHI_LINE_CHANNEL_SECRET" in shown and "/line/webhook/" in shown
     assert "very-secret" not in shown
+
+
+def test_a_malformed_event_is_filed_as_unknown_not_a_crash(client, fake, django_capture_on_commit_callbacks):
+    deliver(client, django_capture_on_commit_callbacks, event("message", USER, "BAD1", now_ms(), message="壊れた"))
+    assert Interaction.objects.get().body == "［不明のメッセージ］"
+    assert LineRawEvent.objects.get().processed_at is not None
+
+
+def test_an_oversized_webhook_is_refused_before_it_is_read(client, fake, settings):
+    settings.LINE_MAX_WEBHOOK_BYTES = 100
+    body = webhook_body(text("BIG", "長い" * 100))
+    assert post(client, body, sign(body)).status_code == 413
+    assert not LineRawEvent.objects.exists()
