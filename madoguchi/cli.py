@@ -263,9 +263,11 @@ SETTINGS_HELP: list[tuple[str, str, str]] = [
     ("MADOGUCHI_BEHIND_PROXY", "false", "nginx などのリバースプロキシの後ろで動かすとき true（X-Forwarded-For / -Proto を信頼）"),
     ("MADOGUCHI_BACKUP_HOUR", "3", "毎日のバックアップの時刻（-1 で行わない。保存先はデータフォルダの backups）"),
     ("MADOGUCHI_BACKUP_KEEP", "7", "残すバックアップの数"),
+    ("MADOGUCHI_LINE_CHANNEL_SECRET", "なし", "LINE公式アカウントのチャネルシークレット（Webhook の URL は <公開アドレス>/line/webhook/）"),
+    ("MADOGUCHI_LINE_CHANNEL_ACCESS_TOKEN", "なし", "LINE公式アカウントのチャネルアクセストークン（返信の送信・プロフィールとファイルの取得）"),
     ("MADOGUCHI_NO_DEMO", "0", "bin/start だけ: 1 にすると初回起動時にデモデータを入れない"),
 ]
-SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL")  # may carry a password: never echoed
+SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL", "MADOGUCHI_LINE_CHANNEL_SECRET", "MADOGUCHI_LINE_CHANNEL_ACCESS_TOKEN")  # never echoed
 
 
 def settings_help() -> str:

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "madoguchi.notifications",
     "madoguchi.mail",
     "madoguchi.chat",
+    "madoguchi.line",
     "madoguchi.businesshours",
     "madoguchi.knowledge",
     "madoguchi.metrics",
@@ -299,6 +300,19 @@ MAIL_SEND_LEASE_SECONDS = env_int("MADOGUCHI_MAIL_SEND_LEASE_SECONDS", 120)
 # Tries at filing one mail (each counted before it starts); a mail whose tries never finished
 # (the process stopped or hung on it) is then set aside as failed, to be retried by hand.
 MAIL_MAX_ATTEMPTS = env_int("MADOGUCHI_MAIL_MAX_ATTEMPTS", 3)
+
+# --- LINE official account (madoguchi/line; issue 19) ------------------------------------------------
+# The first account, from the environment (the secrets are never in the database or the repo).
+LINE_CHANNEL_SECRET = env_str("MADOGUCHI_LINE_CHANNEL_SECRET", "")
+LINE_CHANNEL_ACCESS_TOKEN = env_str("MADOGUCHI_LINE_CHANNEL_ACCESS_TOKEN", "")
+# Where the Messaging API and its content (data) API are; another server for tests.
+LINE_API_BASE = env_str("MADOGUCHI_LINE_API_BASE", "https://api.line.me").rstrip("/")
+LINE_DATA_API_BASE = env_str("MADOGUCHI_LINE_DATA_API_BASE", "https://api-data.line.me").rstrip("/")
+# A reply token younger than this is used for the answer (free of the monthly quota); older: push.
+LINE_REPLY_TOKEN_SECONDS = env_int("MADOGUCHI_LINE_REPLY_TOKEN_SECONDS", 50)
+LINE_MAX_WEBHOOK_BYTES = env_int("MADOGUCHI_LINE_MAX_WEBHOOK_BYTES", 1024 * 1024)
+LINE_MAX_CONTENT_BYTES = env_int("MADOGUCHI_LINE_MAX_CONTENT_BYTES", 20 * 1024 * 1024)
+LINE_HTTP_TIMEOUT = env_int("MADOGUCHI_LINE_HTTP_TIMEOUT", 20)
 
 # --- Security ----------------------------------------------------------------------------------------
 # MADOGUCHI_HTTPS=true when the desk is reached over TLS (docs/deploy.md): secure cookies, plain

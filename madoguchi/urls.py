@@ -42,6 +42,7 @@ urlpatterns = [
     path("notifications/", include("madoguchi.notifications.urls")),
     path("mail/", include("madoguchi.mail.urls")),
     path("chat/", include("madoguchi.chat.urls")),
+    path("line/", include("madoguchi.line.urls")),
     path("knowledge/", include("madoguchi.knowledge.urls")),
     path("faq/", include("madoguchi.knowledge.faq_urls")),
     path("metrics/", include("madoguchi.metrics.urls")),

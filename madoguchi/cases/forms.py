@@ -64,12 +64,22 @@ class RecordFieldsMixin(forms.Form):
 class NewCaseForm(RecordFieldsMixin):
     """Log a phone call (or any contact) as a new case in under a minute."""
 
-    field_order = ["customer_name", "customer_kana", "phone", "email", "channel", "received_at", "subject",
+    field_order = ["customer_name", "customer_kana", "phone", "email", "line_id", "x_handle", "channel", "received_at", "subject",
                    "category", "priority", "complaint"]
     customer_name = forms.CharField(label=_("お客様のお名前"), max_length=200)
     customer_kana = forms.CharField(label=_("フリガナ"), max_length=200, required=False)
     phone = PhoneNumberField(label=_("電話番号"), max_length=30, required=False)
     email = EmailAddressField(label=_("メールアドレス"), max_length=254, required=False)
+    line_id = forms.RegexField(
+        label=_("LINEユーザーID"), max_length=33, required=False, regex=r"^U[0-9a-f]{32}$",
+        help_text=_("Uで始まる33文字（LINE公式アカウントの管理画面で確認できます）"),
+        error_messages={"invalid": _("LINEユーザーIDは「U」と32文字の英数字（0-9、a-f）です。表示名ではありません。")},
+    )
+    x_handle = forms.RegexField(
+        label=_("Xのユーザー名"), max_length=16, required=False, regex=r"^@?[A-Za-z0-9_]{1,15}$",
+        help_text=_("例：@komorebido"),
+        error_messages={"invalid": _("Xのユーザー名は英数字とアンダースコア（_）の15文字までです。")},
+    )
     channel = forms.ChoiceField(label=_("窓口"), choices=Channel.choices, initial=Channel.PHONE)
     received_at = local_datetime_field(_("受付日時（入電日時）"))
     subject = forms.CharField(label=_("件名"), max_length=200)
@@ -87,8 +97,9 @@ class NewCaseForm(RecordFieldsMixin):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if not data.get("phone") and not data.get("email") and "phone" not in self.errors and "email" not in self.errors:
-            self.add_error("phone", _("電話番号かメールアドレスのどちらかを入力してください。"))
+        contacts = ("phone", "email", "line_id", "x_handle")
+        if not any(data.get(name) for name in contacts) and not any(name in self.errors for name in contacts):
+            self.add_error("phone", _("電話番号かメールアドレス（LINEやXのお客様はLINEユーザーIDかXのユーザー名）を入力してください。"))
         if data.get("commitment_description") and not data.get("commitment_due_at"):
             self.add_error("commitment_due_at", _("約束には期限が必要です。"))
         if data.get("commitment_due_at") and not data.get("commitment_description") and "commitment_description" not in self.errors:

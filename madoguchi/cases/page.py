@@ -36,6 +36,10 @@ from madoguchi.shop.models import Carrier
 # Relations loaded with the case in its one query. Other apps add theirs in AppConfig.ready()
 # (metrics: the SLA clock "sla"), so their part of the page reads no row of its own.
 CASE_PAGE_RELATED: list[str] = ["customer", "assignee", "team", "category", "order", "product", "passage"]
+# Channel → what its app adds under that channel's entries (delivery state, attachments, an
+# unsent mark), as (case, rows of the channel) → {interaction pk: escaped HTML}. Registered in
+# AppConfig.ready() (line); called once per page for a channel the timeline has, never otherwise.
+TIMELINE_EXTRAS: dict[str, Any] = {}
 
 
 def load_case(pk: int) -> Case:
@@ -138,6 +142,11 @@ def timeline(case: Case, interactions: list[InteractionRow], handovers: list[Han
     staff_label, unassigned, handover_label = e(_("担当")), _("未割り当て"), e(_("引き継ぎ"))
     customer = e(case.customer.name)
     dot = f" {e(sep())} "
+    extras: dict[int, str] = {}
+    for channel, add in TIMELINE_EXTRAS.items():
+        rows = [item for item in interactions if item.channel == channel]
+        if rows:
+            extras.update(add(case, rows))
     for item in interactions:
         if item.author_label:
             who = f"{dot}{staff_label}: {e(item.author_label)}"
@@ -147,7 +156,7 @@ def timeline(case: Case, interactions: list[InteractionRow], handovers: list[Han
             who = ""
         body = (f'<div class="entry-head"><strong>{kinds.get(item.kind, e(item.kind))}</strong>{dot}'
                 f'{channels.get(item.channel, e(item.channel))}{dot}<time>{_stamp(item.occurred_at, zone)}</time>{who}</div>\n'
-                f'<div class="body">{_text_html(item.body)}</div>')
+                f'<div class="body">{_text_html(item.body)}</div>{extras.get(item.pk, "")}')
         entries.append((item.occurred_at, TimelineEntry(f"k-{item.kind}", mark_safe(body),  # noqa: S308 - escaped above
                                                         item, item.channel == Channel.EMAIL)))
     for handover in handovers:

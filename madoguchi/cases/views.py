@@ -324,7 +324,8 @@ def _create_from_form(user: User, data: dict[str, Any]) -> Case:
 
     with transaction.atomic():
         customer = customer_for_call(name=data["customer_name"], kana=data["customer_kana"], phone=data["phone"],
-                                     email=data["email"], channel=data["channel"], by=user)
+                                     email=data["email"], channel=data["channel"], by=user,
+                                     line=data["line_id"], x=data["x_handle"])
         # Only this customer's order is linked by its number; another's only by an agent's choice.
         order = shop_desk.order_for_new_case(customer, data["fact_order_number"])
         case = services.do_create_case(

@@ -98,20 +98,26 @@ def get_or_create_customer(*, name: str, kind: str, value: str, kana: str = "",
 
 
 @transaction.atomic
-def customer_for_call(*, name: str, kana: str, phone: str, email: str, channel: str, by: User | None = None) -> Customer:
-    """The customer for a contact an agent logs (a call, a letter): found by phone, else by e-mail.
-    Both given: the address joins the caller's record if nobody holds it; if another customer
-    holds it, the two are linked unconfirmed (`PossibleMatch`) for staff to merge after
-    checking, so the address the caller gave is neither dropped nor trusted blindly."""
-    if not phone:
-        return get_or_create_customer(name=name, kana=kana, kind=IdentityKind.EMAIL, value=email, confirmed_by=by)[0]
-    customer, _created = get_or_create_customer(name=name, kana=kana, kind=IdentityKind.PHONE, value=phone, confirmed_by=by)
-    holder = find_customer(IdentityKind.EMAIL, email) if email else None
-    if email and holder is None:
-        Identity.objects.create(customer=customer, kind=IdentityKind.EMAIL, value=normalise_identity(IdentityKind.EMAIL, email))
-    elif holder is not None and holder.pk != customer.pk:
-        PossibleMatch.objects.get_or_create(customer=customer, existing=holder, kind=IdentityKind.EMAIL,
-                                            value=normalise_identity(IdentityKind.EMAIL, email), defaults={"channel": channel[:20]})
+def customer_for_call(*, name: str, kana: str, phone: str, email: str, channel: str, by: User | None = None,
+                      line: str = "", x: str = "") -> Customer:
+    """The customer for a contact an agent logs (a call, a letter, a LINE or X conversation):
+    found by the first identity given, in the order phone, e-mail, LINE user ID, X handle. Each
+    other identity joins that record if nobody holds it; if another customer holds it, the two
+    are linked unconfirmed (`PossibleMatch`) for staff to merge after checking, so what the
+    caller gave is neither dropped nor trusted blindly."""
+    given = [(kind, value) for kind, value in ((IdentityKind.PHONE, phone), (IdentityKind.EMAIL, email),
+                                               (IdentityKind.LINE, line), (IdentityKind.X, x))
+             if normalise_identity(kind, value)]
+    first_kind, first_value = given[0] if given else (IdentityKind.EMAIL, "")
+    customer, _created = get_or_create_customer(name=name, kana=kana, kind=first_kind, value=first_value, confirmed_by=by)
+    for kind, value in given[1:]:
+        normalised = normalise_identity(kind, value)
+        holder = find_customer(kind, value)
+        if holder is None:
+            Identity.objects.create(customer=customer, kind=kind, value=normalised)
+        elif holder.pk != customer.pk:
+            PossibleMatch.objects.get_or_create(customer=customer, existing=holder, kind=kind, value=normalised,
+                                                defaults={"channel": channel[:20]})
     return customer
 
 

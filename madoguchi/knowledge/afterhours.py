@@ -39,7 +39,7 @@ from madoguchi.knowledge.models import (
 from madoguchi.knowledge.suggestions import suggest_articles
 
 log = logging.getLogger(__name__)
-CHANNELS = {Channel.EMAIL, Channel.CHAT}
+CHANNELS = {Channel.EMAIL, Channel.CHAT, Channel.LINE}
 TOP_ARTICLES = 3
 SUGGEST_FROM_CHARS = 2000
 AFTER_HOURS_WORK = "knowledge.afterhours"
@@ -128,7 +128,7 @@ def compose(case: Case, reply_by: object, articles: list[Article], token: str) -
     if email:
         lines += ["", "追加の情報や写真がございましたら、このメールにそのまま返信してください。"
                       "件名の受付番号はそのままでお願いいたします。"]
-    lines += ["", "このメールは自動でお送りしています。"]
+    lines += ["", "このメッセージは自動でお送りしています。" if case.channel == Channel.LINE else "このメールは自動でお送りしています。"]
     return "\n".join(lines)
 
 

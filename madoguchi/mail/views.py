@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
@@ -16,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.accounts import access_log, throttle
 from madoguchi.accounts.models import AccessKind
+from madoguchi.downloads import as_download
 from madoguchi.mail.ingest import MailRejected, retry_raw_message
 from madoguchi.mail.models import Attachment, OutboundMessage, RawMessage, RawState
 from madoguchi.mail.outbound import do_retry_outbound
@@ -24,11 +23,7 @@ PAGE = 100
 
 
 def _download(data: bytes | object, filename: str, content_type: str) -> HttpResponse:
-    response = HttpResponse(data, content_type=content_type)
-    # RFC 6266: the Japanese name survives in every current browser.
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return as_download(HttpResponse(data, content_type=content_type), filename)
 
 
 @login_required
@@ -73,10 +68,7 @@ def attachment_download(request: HttpRequest, pk: int) -> HttpResponseBase:
     if attachment.too_large or not attachment.file:
         messages.error(request, _("この添付ファイルは大きすぎるため保存していません。元のメールをダウンロードして開いてください。"))
         return redirect("mail:failed") if attachment.raw_message.case_id is None else redirect("cases:detail", pk=attachment.raw_message.case_id)
-    response = FileResponse(attachment.file.open("rb"), content_type="application/octet-stream")
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return as_download(FileResponse(attachment.file.open("rb"), content_type="application/octet-stream"), attachment.filename)
 
 
 @login_required

@@ -69,6 +69,7 @@ NOT_PAGES = {
     "healthz": "JSON for monitors, no words",
     "mail:raw_retry": "POST only", "mail:outbound_retry": "POST only",
     "mail:raw_download": "the stored mail itself", "mail:attachment": "a stored file",
+    "line:webhook": "POST only (LINE calls it)", "line:retry": "POST only", "line:attachment": "a stored file",
     "chat:take": "POST only", "chat:transfer": "POST only", "chat:end": "POST only",
     "chat:widget_js": "the widget on the shop's site speaks to the shop's customers (Japanese)",
     "chat:widget_upload": "POST only (widget)", "chat:widget_offline": "POST only (widget)",

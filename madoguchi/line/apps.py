@@ -1,0 +1,17 @@
+from django.apps import AppConfig
+
+
+class LineConfig(AppConfig):
+    name = "madoguchi.line"
+    label = "line"
+    verbose_name = "LINE"
+
+    def ready(self) -> None:
+        from madoguchi.cases import automatic, page, services, signals
+        from madoguchi.cases.models import Channel
+        from madoguchi.line import outbound, receivers, timeline
+
+        services.DELIVERED_CHANNELS.add(Channel.LINE)
+        automatic.REACHES[Channel.LINE] = outbound.reaches_by_line
+        page.TIMELINE_EXTRAS[Channel.LINE] = timeline.line_parts
+        signals.interaction_added.connect(receivers.on_interaction_added, dispatch_uid="line.reply")

@@ -1,0 +1,73 @@
+"""The webhook LINE calls, and the desk's LINE pages (a file a customer sent, 再送)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from linebot.v3 import SignatureValidator
+
+from madoguchi.downloads import as_download
+from madoguchi.line import ingest, outbound
+from madoguchi.line.models import LineAttachment, LineOutbound
+
+
+def _text(body: str, status: int) -> HttpResponse:
+    return HttpResponse(body, status=status, content_type="text/plain; charset=utf-8")
+
+
+@csrf_exempt
+@require_POST
+def webhook(request: HttpRequest) -> HttpResponse:
+    """Checks the signature, stores the events as sent and answers; the worker files them."""
+    secret = settings.LINE_CHANNEL_SECRET
+    if not secret:
+        return _text(_("LINE公式アカウントが設定されていません。"), 503)
+    length = request.headers.get("Content-Length") or "0"
+    if not length.isdigit() or int(length) > settings.LINE_MAX_WEBHOOK_BYTES:
+        return _text(_("リクエストが大きすぎます。"), 413)
+    body = request.body
+    signature = request.headers.get("X-Line-Signature", "")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if not signature or text is None or not SignatureValidator(secret).validate(text, signature):
+        return _text(_("署名（X-Line-Signature）を確認できませんでした。"), 401)
+    try:
+        ingest.store_events(body)
+    except ingest.BadWebhook as error:
+        return _text(_("LINEのWebhookとして読めませんでした: %(reason)s") % {"reason": error}, 400)
+    return _text("OK", 200)
+
+
+@login_required
+def attachment(request: HttpRequest, pk: int) -> HttpResponseBase:
+    found = get_object_or_404(LineAttachment.objects.select_related("event__interaction"), pk=pk)
+    if not found.file:
+        messages.error(request, _("このファイルは保存していません。"))
+        interaction = found.event.interaction
+        return redirect("cases:detail", pk=interaction.case_id) if interaction else redirect("cases:inbox")
+    return as_download(FileResponse(found.file.open("rb"), content_type="application/octet-stream"), found.filename)
+
+
+@login_required
+@require_POST
+def retry(request: HttpRequest, pk: int) -> HttpResponse:
+    row = get_object_or_404(LineOutbound, pk=pk)
+    with transaction.atomic():
+        outbound.do_retry(row)
+    messages.success(request, _("LINEのメッセージをもう一度送信します。"))
+    target = reverse("cases:detail", args=[row.case_id])
+    if request.headers.get("HX-Request"):
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = target
+        return response
+    return redirect(target)
