@@ -45,6 +45,16 @@ def reseed_migration_data() -> None:
             getattr(import_module(module), function)(apps, schema_editor)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _message_reader_starter_model() -> None:
+    """The message reader's starter model, trained once per machine (a few seconds) before the
+    tests, in the cache every desk copies it from (triage.services.starter_path): no test, and
+    no desk a test starts, trains it on a message's path."""
+    from madoguchi.triage.services import ensure_starter
+
+    ensure_starter()
+
+
 @pytest.fixture(autouse=True)
 def _seed_data_after_flush(request: Any) -> None:
     marker = request.node.get_closest_marker("django_db")

@@ -106,6 +106,10 @@ TEMPLATES = [
     },
 ]
 
+# Files derived from the code alone, shared by every desk on this machine (the starter model of
+# the message reader, triage.services.starter_path).
+CACHE_DIR = Path(env_str("MADOGUCHI_CACHE_DIR", str(Path.home() / ".cache" / "madoguchi")))
+
 # --- Database -----------------------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'madoguchi.sqlite3'}")
 # Under ASGI Django wants no persistent connections (its docs): a connection per request, and
