@@ -18,6 +18,8 @@ javascript_catalog = cache_page(86400, key_prefix=f"jsi18n-{version('madoguchi')
     last_modified(lambda request: STARTED)(JavaScriptCatalog.as_view())
 )
 
+handler500 = "madoguchi.errors.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("login/", auth_views.LoginView.as_view(authentication_form=LoginForm), name="login"),
