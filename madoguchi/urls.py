@@ -19,6 +19,8 @@ javascript_catalog = cache_page(86400, key_prefix=f"jsi18n-{version('madoguchi')
     last_modified(lambda request: STARTED)(JavaScriptCatalog.as_view())
 )
 
+handler500 = "madoguchi.errors.server_error"
+
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("login/", DeskLoginView.as_view(), name="login"),
