@@ -86,11 +86,14 @@ def violations(page: Any) -> list[str]:
 def open_every_fragment(page: Any) -> int:
     """Open each lazily loaded part of a case page (htmx on toggle) and wait for it."""
     opened = 0
-    for details in page.locator("details[hx-get]").all():
-        if not details.is_visible():
-            continue
-        details.locator("summary").first.click()
-        details.locator(".lazy > *").first.wait_for()
+    # One at a time, looked up again each time: a part may replace its own <details> (the
+    # coupon panel swaps itself in), which shifts the positions of the others.
+    for _ in range(page.locator("details[hx-get]").count()):
+        closed = [d for d in page.locator("details[hx-get]:not([open])").all() if d.is_visible()]
+        if not closed:
+            break
+        closed[0].locator("summary").first.click()
+        page.wait_for_load_state("networkidle")
         opened += 1
     return opened
 
