@@ -198,7 +198,7 @@ LIST_ONLY = ("id", "subject", "status", "channel", "priority", "category__code",
 def list_cases(
     request: HttpRequest,
     status: schemas.CaseStatus | None = None,
-    assignee: int | None = None,
+    assignee: int | None = Query(None, ge=1, le=2**63 - 1),  # type: ignore[type-arg]  # an id the database can hold
     category: str | None = None,
     channel: schemas.CaseChannel | None = None,
     updated_since: dt.datetime | None = None,

@@ -340,7 +340,7 @@ def do_take_case(case: Case, *, actor: User, expected_version: int, to_user: Use
     promises on it come along, as on a handover). Refused if the case changed since it was read.
     `to_user`: give it to that person instead (a macro's assignee)."""
     to_user = to_user or actor
-    current = Case.objects.select_for_update().select_related("assignee").get(pk=case.pk)
+    current = Case.objects.select_for_update(of=("self",)).select_related("assignee").get(pk=case.pk)
     if current.version != expected_version:
         raise CaseConflict(current, _last_actor(current))
     if current.assignee_id == to_user.pk:
