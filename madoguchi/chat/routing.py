@@ -27,9 +27,23 @@ def widget_origins() -> list[str]:
     return [*settings.MADOGUCHI_CHAT_ALLOWED_ORIGINS, settings.SITE_URL]
 
 
+class _WidgetOriginValidator(OriginValidator):  # type: ignore[misc]
+    """Channels' origin check, with the allowed origins read from the settings at each
+    connection rather than once when the application is built (a test that built it first
+    fixed the origins for every later test)."""
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        return widget_origins()
+
+    @allowed_origins.setter
+    def allowed_origins(self, value: list[str]) -> None:
+        pass  # always the settings' (see the getter)
+
+
 def with_widget_socket(same_origin_app: Any) -> Any:
     """An ASGI app that sends the widget's socket to its own origin check, the rest on."""
-    widget = OriginValidator(URLRouter([path("ws/chat/widget/", WidgetConsumer.as_asgi())]), widget_origins())
+    widget = _WidgetOriginValidator(URLRouter([path("ws/chat/widget/", WidgetConsumer.as_asgi())]), widget_origins())
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> Any:
         if scope.get("path", "") == WIDGET_PATH:

@@ -19,11 +19,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture(autouse=True)
 def _memory_layer(settings):
-    # The chat tests' settings too: the ASGI application reads the widget's allowed origins
-    # when it is first imported, and when this test imported it first, the chat tests after it
-    # found their shop's origin refused.
-    settings.MADOGUCHI_CHAT_ALLOWED_ORIGINS = ["http://shop.example.jp"]
-    settings.MADOGUCHI_CHAT_BUSINESS_HOURS = False
     settings.CHANNEL_LAYERS = {"default": {"BACKEND": "madoguchi.chat.layers.InMemoryLayer"}}
 
 
