@@ -40,6 +40,9 @@ class JobRun(models.Model):
     last_failed_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # When a worker that runs this periodic job's schedule last started: a job that has never
+    # run (every quarter hour, say) is late only once a worker has had the time to run it.
+    watched_since = models.DateTimeField(null=True, blank=True)
     runs = models.PositiveIntegerField(default=0)
     failures = models.PositiveIntegerField(default=0)
 

@@ -60,6 +60,7 @@ def discover() -> None:
             HUEY.signal(huey_signals.SIGNAL_ERROR)(_on_error)
             HUEY.signal(huey_signals.SIGNAL_CANCELED)(_on_canceled)
             HUEY.pre_execute("madoguchi-periodic-once")(once_per_schedule)
+            HUEY.on_startup("madoguchi-watch-periodic")(watch_periodic_jobs)
             HUEY._madoguchi_run_log = True
 
 
@@ -95,6 +96,28 @@ def claim_scheduled_run(huey: Any, task: Any, now: float | None = None) -> bool:
     minute = int((time.time() if now is None else now) // 60)
     key = f"{huey.name}.periodic.{task_name(task)}.{minute}"
     return bool(huey.storage.conn.set(key, task.id, nx=True, ex=CLAIM_SECONDS))
+
+
+def watch_periodic_jobs() -> None:
+    """Called as each consumer's worker starts: from now on a worker runs every periodic job's
+    schedule, so a job that never ran is late only after its own period (`JobStatus.overdue`).
+    A database that cannot be written must not stop the worker: logged and skipped."""
+    from madoguchi.jobs.models import JobRun
+
+    now = timezone.now()
+    try:
+        for task in HUEY._registry.periodic_tasks:
+            name = task_name(task)
+            if not JobRun.objects.filter(name=name).update(watched_since=now):
+                try:
+                    with transaction.atomic():
+                        JobRun.objects.create(name=name, watched_since=now)
+                except IntegrityError:
+                    JobRun.objects.filter(name=name).update(watched_since=now)
+    except DatabaseError:
+        log.warning("jobs: could not note the worker's start", exc_info=True)
+    finally:
+        close_old_connections()
 
 
 def _on_canceled(signal: str, task: Any) -> None:

@@ -31,15 +31,18 @@ class JobStatus:
 
     def overdue(self, now: dt.datetime) -> bool:
         """A periodic job that has not finished for three of its periods (at least 3 minutes):
-        the consumer is not running or is stuck. A job that runs less than hourly (the daily
-        backup) is late an hour after a missed run, and not before its first."""
+        the consumer is not running or is stuck. One that never ran is late when no worker has
+        started, or when a worker started three of its periods ago: a job run every quarter
+        hour is not late in a desk started five minutes ago. A job that runs less than hourly
+        (the daily backup) is late an hour after a missed run, and not before its first."""
         if not self.job.periodic:
             return False
         last = self.run.last_finished_at if self.run else None
         period = self.job.period or dt.timedelta(minutes=1)
         if period > dt.timedelta(hours=1):
             return last is not None and now - last > period + dt.timedelta(hours=1)
-        return last is None or now - last > max(3 * period, dt.timedelta(minutes=3))
+        since = last or (self.run.watched_since if self.run else None)
+        return since is None or now - since > max(3 * period, dt.timedelta(minutes=3))
 
 
 def job_statuses(now: dt.datetime | None = None) -> list[JobStatus]:
