@@ -316,8 +316,10 @@ class WidgetConsumer(ChatSocket):
         if self.session is not None:
             await self.channel_layer.group_add(events.session_group(self.session.pk), self.channel_name)
             await self._follow_queue()
+            # Counted before the welcome: a visitor told "you are back" whose other tab closes
+            # right after must not be marked gone (a closing tab found no socket counted yet).
+            await self._here()
         await self.send_json(welcome)
-        await self._here()
 
     def _welcome(self, token: Any, chat_open: bool) -> tuple[services.ChatError | None, dict[str, Any]]:
         stale = None
