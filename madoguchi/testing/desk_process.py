@@ -22,6 +22,8 @@ from email.utils import formatdate, parseaddr
 from pathlib import Path
 from typing import Any
 
+from madoguchi.testing.databases import migrated
+
 MADOGUCHI = str(Path(sys.executable).with_name("madoguchi"))
 
 
@@ -53,7 +55,7 @@ class ServedDesk:
         env.update(DATABASE_URL=database_url, MADOGUCHI_DATA_DIR=str(data_dir), MADOGUCHI_SMTP_PORT=str(desk.smtp_port),
                    MADOGUCHI_SMTP_OUT_PORT=str(sink_port), MADOGUCHI_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1", **extra)
         data_dir.mkdir(parents=True, exist_ok=True)
-        subprocess.run([MADOGUCHI, "migrate", "-v", "0"], env=env, check=True, timeout=600)
+        migrated(database_url, data_dir)
         return desk
 
     @property

@@ -35,7 +35,7 @@ def desk(tmp_path: Path) -> Iterator[ServedDesk]:
             served.stop()
 
 
-def test_a_started_desk_is_healthy_once_its_worker_has_run_the_jobs(desk: ServedDesk) -> None:
+def test_a_started_desk_whose_worker_runs_the_jobs_is_healthy(desk: ServedDesk) -> None:
     desk.start()
     deadline = time.monotonic() + 90
     status, body = health(desk.url)

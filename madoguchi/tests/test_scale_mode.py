@@ -28,6 +28,7 @@ from madoguchi.chat.tests.servers import (
     redis_available,
 )
 from madoguchi.chat.tests.test_multiprocess import _talk
+from madoguchi.testing.databases import migrated
 from madoguchi.testing.desk_process import (
     MailSink,
     Sending,
@@ -56,7 +57,7 @@ def scale_desk(data_dir: Path, sink_port: int) -> Iterator[tuple[list[str], int,
                    MADOGUCHI_TASKS_IMMEDIATE="false", MADOGUCHI_SMTP_PORT="0", MADOGUCHI_SMTP_OUT_PORT=str(sink_port),
                    MADOGUCHI_CHAT_ALLOWED_ORIGINS=SHOP, MADOGUCHI_CHAT_BUSINESS_HOURS="false",
                    MADOGUCHI_ADMIN_PASSWORD=PASSWORD, MADOGUCHI_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1")
-        subprocess.run([MADOGUCHI, "migrate", "-v", "0"], env=env, check=True, timeout=600)
+        migrated(database_url, str(data_dir))
         subprocess.run([MADOGUCHI, "shell", "-c", SETUP.format(password=PASSWORD)], env=env, check=True, timeout=120)
         ports = [free_port(), free_port()]
         commands = [([MADOGUCHI, "serve", "--no-worker", "--port", str(port)], env) for port in ports]

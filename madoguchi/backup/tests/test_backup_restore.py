@@ -13,6 +13,7 @@ import pytest
 
 from madoguchi.backup import services
 from madoguchi.chat.tests.servers import own_database
+from madoguchi.testing.databases import migrated
 from madoguchi.testing.desk_process import (
     MADOGUCHI,
     MailSink,
@@ -67,7 +68,7 @@ def test_a_backup_of_a_running_desk_restores_every_case_message_and_attachment(t
         assert oct(archive.stat().st_mode & 0o777) == "0o600"
 
         fresh = {**desk.env, "DATABASE_URL": target_db, "MADOGUCHI_DATA_DIR": str(tmp_path / "restored")}
-        subprocess.run([MADOGUCHI, "migrate", "-v", "0"], env=fresh, check=True, timeout=600)
+        migrated(target_db, fresh["MADOGUCHI_DATA_DIR"])
         restored = subprocess.run([MADOGUCHI, "restore", str(archive)], env=fresh, capture_output=True, text=True, timeout=600)
         assert restored.returncode == 0, restored.stderr
         assert "復元しました" in restored.stdout

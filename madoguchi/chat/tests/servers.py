@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import dj_database_url
+from madoguchi.testing.databases import create_postgres_database, drop_postgres_database, migrated
 
 PASSWORD = "pass-窓口-2026"
 REDIS_TEST_URL = "redis://127.0.0.1:6379/11"
@@ -59,21 +59,15 @@ def own_database(prefix: str = "chat_e2e") -> Iterator[str]:
         with tempfile.TemporaryDirectory(prefix="chat-e2e-db-") as folder:
             yield f"sqlite:///{folder}/desk.sqlite3"
         return
-    import psycopg
-
     name = f"{prefix}_{os.getpid()}"
-    config = dj_database_url.parse(url)
-    # Created from the server's maintenance database: the one DATABASE_URL names need not exist
-    # (pytest-django makes test_<name> from it; a benchmark names its own).
-    admin = {"host": config["HOST"], "port": config["PORT"] or 5432, "user": config["USER"], "dbname": "postgres"}
-    with psycopg.connect(**admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    # Created from the server's maintenance database (the one DATABASE_URL names need not
+    # exist: pytest-django makes test_<name> from it; a benchmark names its own), as a copy
+    # of the run's migrated template.
+    made = create_postgres_database(url, name)
     try:
-        yield urllib.parse.urlunsplit(urllib.parse.urlsplit(url)._replace(path=f"/{name}"))
+        yield made
     finally:
-        with psycopg.connect(**admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_postgres_database(made)
 
 
 SETUP = """
@@ -160,7 +154,7 @@ def running_desk(processes: int = 2, redis: bool | None = None, env: dict[str, s
             env.pop("REDIS_URL", None)
         ports = [free_port() for _ in range(processes)]
         desk = Desk(urls=[f"http://127.0.0.1:{p}" for p in ports], shop_url=shop_url, env=env)
-        subprocess.run([MADOGUCHI, "migrate", "-v", "0"], env=env, check=True, timeout=300)
+        migrated(database_url, data_dir)
         desk.shell(SETUP.format(password=PASSWORD))
         shop = _shop_server(desk)
         try:

@@ -28,6 +28,7 @@ from madoguchi.chat.tests.servers import (
     login_cookie,
     own_database,
 )
+from madoguchi.testing.databases import migrated
 
 SETUP = f"""
 import datetime as dt
@@ -67,7 +68,7 @@ def desk(tmp_path: Path) -> Iterator[tuple[Desk, Callable[[], None], Path]]:
                    MADOGUCHI_SMTP_OUT_PORT=str(free_port()), MADOGUCHI_ADMIN_PASSWORD=PASSWORD, PYTHONUNBUFFERED="1")
         port = free_port()
         shop = Desk(urls=[f"http://127.0.0.1:{port}"], shop_url="", env=env)
-        subprocess.run([MADOGUCHI, "migrate", "-v", "0"], env=env, check=True, timeout=300)
+        migrated(database_url, env["MADOGUCHI_DATA_DIR"])
         log_path = tmp_path / "serve.log"
         processes: list[subprocess.Popen[str]] = []
 

@@ -40,6 +40,7 @@ from madoguchi.mail.models import RawMessage, RawState
 from madoguchi.mail.parsing import parse_message
 from madoguchi.mail.tasks import mail_sweep_job
 from madoguchi.mail.tests.helpers import FREEZING_KINDS, freezing_mail, japanese_mail
+from madoguchi.testing.databases import migrated
 from madoguchi.testing.factories import UserFactory
 
 OPENING = "商品が届きません。至急ご確認ください。"
@@ -147,7 +148,7 @@ def served(tmp_path: Path) -> Iterator[tuple[Desk, int]]:
         env.update(DATABASE_URL=database_url, MADOGUCHI_DATA_DIR=str(tmp_path / "data"), MADOGUCHI_SMTP_PORT=str(smtp_port),
                    MADOGUCHI_SMTP_OUT_PORT=str(free_port()), MADOGUCHI_MAIL_ACK="false", PYTHONUNBUFFERED="1")
         desk = Desk(urls=[f"http://127.0.0.1:{port}"], shop_url="", env=env)
-        subprocess.run([MADOGUCHI, "migrate", "-v", "0"], env=env, check=True, timeout=300)
+        migrated(database_url, env["MADOGUCHI_DATA_DIR"])
         desk.shell(SERVE_SETUP)
         with open(tmp_path / "serve.log", "w") as log:
             process = subprocess.Popen([MADOGUCHI, "serve", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -13,6 +13,7 @@ import termios
 import time
 
 from madoguchi.shop.tests.samples import realistic_orders, shopify_file
+from madoguchi.testing.databases import migrated
 from madoguchi.testing.desk_process import MADOGUCHI
 
 COUNTS = ("from madoguchi.shop.models import Order, OrderItem, ImportRun\n"
@@ -41,7 +42,7 @@ def test_the_command_imports_with_a_progress_bar_on_a_terminal_and_none_when_pip
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "REDIS_URL", "DATABASE_URL")}
     env.update(MADOGUCHI_DATA_DIR=str(tmp_path / "data"), DATABASE_URL=f"sqlite:///{tmp_path / 'desk.sqlite3'}",
                MADOGUCHI_TASKS_IMMEDIATE="false")
-    subprocess.run([MADOGUCHI, "migrate", "-v", "0"], env=env, check=True, timeout=600)
+    migrated(env["DATABASE_URL"], env["MADOGUCHI_DATA_DIR"])
     path = tmp_path / "orders_export_1.csv"
     path.write_bytes(shopify_file(list(realistic_orders(300))))
 
