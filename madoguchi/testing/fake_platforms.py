@@ -148,7 +148,9 @@ class FakeShopify(FakeServer):
         self.discount_creates = 0  # discountCodeBasicCreate calls that created one
         self.customers: dict[str, str] = {}  # e-mail -> Customer gid
         self.webhooks: list[dict[str, Any]] = []  # WebhookSubscription nodes
-        self.slow_next = 0.0  # seconds the next answer waits after its work is done (a lost answer)
+        self.slow_creates = 0.0  # the next discountCodeBasicCreate answers this late, after creating (a lost answer)
+        self.refuse_discounts: list[dict[str, Any]] = []  # userErrors answered to discountCodeBasicCreate
+        self.refuse_webhooks: list[dict[str, Any]] = []  # userErrors answered to webhookSubscriptionCreate
 
     def put_order(self, node: dict[str, Any]) -> None:
         with self.lock:
@@ -167,7 +169,9 @@ class FakeShopify(FakeServer):
         query, variables = request["query"], request.get("variables") or {}
         with self.lock:
             answer = self._answer_query(query, variables)
-            slow, self.slow_next = self.slow_next, 0.0
+            slow = 0.0
+            if "discountCodeBasicCreate" in (answer[1].get("data") or {}):
+                slow, self.slow_creates = self.slow_creates, 0.0
         if slow:
             time.sleep(slow)
         return answer
@@ -223,7 +227,7 @@ class FakeShopify(FakeServer):
         """discountCodeBasicCreate as Shopify answers it: the node, or userErrors (a code already
         taken, an end before the start, no value)."""
         code = str(given.get("code") or "")
-        errors = []
+        errors = list(self.refuse_discounts)
         if not code:
             errors.append({"field": ["basicCodeDiscount", "code"], "code": "BLANK", "message": "Code can't be blank"})
         elif code.upper() in self.discounts:
@@ -248,6 +252,8 @@ class FakeShopify(FakeServer):
     def _create_webhook(self, variables: dict[str, Any]) -> dict[str, Any]:
         topic = str(variables.get("topic") or "")
         url = str((variables.get("webhookSubscription") or {}).get("callbackUrl") or "")
+        if self.refuse_webhooks:
+            return {"webhookSubscription": None, "userErrors": list(self.refuse_webhooks)}
         if not url.startswith("https://"):
             return {"webhookSubscription": None, "userErrors": [
                 {"field": ["webhookSubscription", "callbackUrl"], "message": "Address protocol http:// is not supported"}]}
