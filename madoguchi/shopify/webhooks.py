@@ -70,6 +70,8 @@ def _endpoint(node: dict[str, Any]) -> str:
 def register() -> Registered:
     """Subscribe every topic the desk needs that is not yet sent to this desk; PlatformError
     (Japanese) when it cannot (address, secret, Shopify's answer)."""
+    if not client.configured():
+        client.ShopifyClient()  # raises the reason (which settings are missing)
     if not settings.MADOGUCHI_SHOPIFY_WEBHOOK_SECRET:
         raise PlatformError(_("MADOGUCHI_SHOPIFY_WEBHOOK_SECRET が設定されていません。署名を確かめられないため、届いた Webhook はすべて拒否されます。先に設定してください。"))
     url = callback_url()
