@@ -13,8 +13,8 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.access import staff_user
 from madoguchi.cases.models import Case, CompensationState
 from madoguchi.coupons import services
-from madoguchi.coupons.models import Coupon
 from madoguchi.coupons.forms import CouponForm
+from madoguchi.coupons.models import Coupon
 
 
 def _panel(request: HttpRequest, case: Case, form: CouponForm, status: int = 200, template: str = "coupons/_case_panel.html") -> HttpResponse:
