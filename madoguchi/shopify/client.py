@@ -40,7 +40,7 @@ FULFILMENT_FIELDS = """
 ORDER_FIELDS = f"""
   id legacyResourceId name createdAt updatedAt cancelledAt email phone
   displayFinancialStatus displayFulfillmentStatus
-  customer {{ id firstName lastName email phone }}
+  customer {{ firstName lastName email phone }}
   billingAddress {{ name phone }}
   shippingAddress {{ name phone }}
   totalPriceSet {{ shopMoney {{ amount currencyCode }} }}
@@ -114,6 +114,22 @@ def _since(cursor: str) -> str | None:
     return f"updated_at:>='{cursor}'" if cursor else None
 
 
+def throttle_wait(payload: dict[str, Any], attempt: int) -> float:
+    """Seconds until Shopify's leaky bucket holds the points the throttled query asked for: its
+    answer's extensions.cost gives requestedQueryCost and throttleStatus (currentlyAvailable,
+    restoreRate points a second). Without them: the doubling wait."""
+    cost = (payload.get("extensions") or {}).get("cost") or {}
+    status = cost.get("throttleStatus") or {}
+    try:
+        missing = float(cost["requestedQueryCost"]) - float(status["currentlyAvailable"])
+        rate = float(status["restoreRate"])
+    except (KeyError, TypeError, ValueError):
+        return platform_http.backoff(attempt)
+    if rate <= 0:
+        return platform_http.backoff(attempt)
+    return max(missing / rate, 0.05)
+
+
 class ShopifyClient:
     def __init__(self, http: httpx2.Client | None = None) -> None:
         if not configured():
@@ -146,7 +162,7 @@ class ShopifyClient:
             if any((error.get("extensions") or {}).get("code") == "THROTTLED" for error in errors if isinstance(error, dict)):
                 if attempt == attempts:
                     raise PlatformUnavailable(_("Shopify の API 利用制限が続いています。次の同期でもう一度試します。"))
-                time.sleep(min(platform_http.backoff(attempt), settings.MADOGUCHI_SHOP_SYNC_MAX_WAIT_SECONDS))
+                time.sleep(min(throttle_wait(payload, attempt), settings.MADOGUCHI_SHOP_SYNC_MAX_WAIT_SECONDS))
                 continue
             if errors:
                 message = "; ".join(str(error.get("message", error)) if isinstance(error, dict) else str(error) for error in errors)

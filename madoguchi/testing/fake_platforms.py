@@ -179,7 +179,11 @@ class FakeShopify(FakeServer):
     def _answer_query(self, query: str, variables: dict[str, Any]) -> tuple[int, Any]:
         if self.throttle_next:
             self.throttle_next -= 1
-            return 200, {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}
+            # As Shopify answers: the error, and the bucket's state (the query wants 110 points,
+            # 100 are there, 50 come back a second).
+            return 200, {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+                         "extensions": {"cost": {"requestedQueryCost": 110, "actualQueryCost": None, "throttleStatus": {
+                             "maximumAvailable": 1000.0, "currentlyAvailable": 100, "restoreRate": 50.0}}}}
         if "discountCodeBasicCreate(" in query:
             return 200, {"data": {"discountCodeBasicCreate": self._create_discount(variables["basicCodeDiscount"])}}
         if "codeDiscountNodeByCode(" in query:

@@ -151,11 +151,15 @@ def test_a_code_another_discount_already_has_is_not_taken_over(shopify, desk, dj
     assert shopify.discount_creates == 0
 
 
-def test_throttled_answers_are_waited_out(shopify, desk, django_capture_on_commit_callbacks) -> None:
+def test_throttled_answers_are_waited_out_as_long_as_shopifys_bucket_says(
+        shopify, desk, monkeypatch, django_capture_on_commit_callbacks) -> None:
+    waits: list[float] = []
+    monkeypatch.setattr(shopify_client.time, "sleep", waits.append)
     shopify.throttle_next = 2
     coupon = _issue(desk, django_capture_on_commit_callbacks)
     _run_work()
     assert _state(coupon)[0] == PlatformState.CREATED and shopify.discount_creates == 1
+    assert waits == [pytest.approx(0.2), pytest.approx(0.2)]  # (110 - 100 points) / 50 a second
 
 
 def test_an_outage_leaves_the_work_to_be_retried_with_backoff_and_creates_one_code_when_shopify_is_back(
