@@ -224,3 +224,24 @@ def test_the_retry_is_for_staff_signed_in_and_posted(shopify, desk, client, djan
     assert client.post("/coupons/999999/platform-retry/").status_code == 404
     response = client.post(f"/coupons/{coupon.pk}/platform-retry/", follow=True)  # pending, not failed
     assert "失敗していないため、再試行できません" in response.content.decode()
+
+
+def test_the_retry_button_on_the_case_page_posts_with_its_csrf_token(shopify, desk, django_capture_on_commit_callbacks) -> None:
+    import re
+
+    from django.test import Client
+
+    shopify.refuse_discounts = [{"field": ["basicCodeDiscount", "code"], "code": "INVALID", "message": "Code is invalid"}]
+    coupon = _issue(desk, django_capture_on_commit_callbacks)
+    _run_work()
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(desk["agent"])
+    page = browser.get(f"/cases/{desk['case'].pk}/").content.decode()
+    form = re.search(rf'<form method="post" action="/coupons/{coupon.pk}/platform-retry/"[^>]*>(.*?)</form>', page, re.S)
+    assert form is not None
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.group(1))
+    assert token is not None
+    assert browser.post(f"/coupons/{coupon.pk}/platform-retry/").status_code == 403  # without it
+    with django_capture_on_commit_callbacks(execute=False):
+        response = browser.post(f"/coupons/{coupon.pk}/platform-retry/", {"csrfmiddlewaretoken": token.group(1)})
+    assert response.status_code == 302 and _state(coupon)[0] == PlatformState.PENDING
