@@ -42,8 +42,9 @@ def test_the_sync_writes_all_250_line_items_and_the_latest_of_12_fulfilments(sho
     assert len({sku for sku, _q, _p in items}) == 250
     assert order.tracking_number == "440012340012"  # the 12th parcel, past the first answer's 5
     assert order.delivery_status == "in_transit"
-    # An orders page, then the rest of the line items in one page of 250, then the fulfilments list.
-    assert _queries(shopify) == 1 + 1 + 1 + 1  # products page too
+    # The products page, the orders page (each order's first 10 items and 5 fulfilments), the other
+    # 240 line items in one page of up to 250, the whole fulfilments list.
+    assert _queries(shopify) == 1 + 1 + 1 + 1
 
 
 def test_line_items_are_followed_page_after_page_by_cursor(shopify, monkeypatch) -> None:
