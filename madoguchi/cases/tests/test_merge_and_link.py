@@ -239,3 +239,35 @@ def test_chat_form_attachments_and_the_chat_session_move_with_the_case(two_cases
     services.do_undo_merge(record, actor=two_cases["agent"])
     session.refresh_from_db()
     assert session.case_id == source.pk
+
+
+@pytest.mark.usefixtures("shop_open")
+def test_a_customer_mail_replying_to_the_merged_cases_thread_lands_in_the_target(django_capture_on_commit_callbacks):
+    from madoguchi.mail.ingest import do_ingest_raw
+    from madoguchi.mail.models import OutboundKind, OutboundMessage
+    from madoguchi.mail.tests.helpers import japanese_mail
+
+    def ingest(raw: bytes) -> Case:
+        with django_capture_on_commit_callbacks(execute=True):
+            row, _created = do_ingest_raw(raw, "test")
+        row.refresh_from_db()
+        assert row.case is not None
+        return row.case
+
+    source = ingest(japanese_mail(subject="急須が届きません", message_id="<hanako-1@example.jp>"))
+    ack = OutboundMessage.objects.get(case=source, kind=OutboundKind.ACK)
+    target = CaseFactory(customer=source.customer, subject="お電話: 急須の配送", channel=Channel.PHONE, status=Status.OPEN)
+    agent = UserFactory()
+    record = services.do_merge_cases(source, target, actor=agent)
+
+    by_headers = ingest(japanese_mail(subject="Re: 別の件名", headers={"In-Reply-To": ack.message_id},
+                                      body="まだ届いていません。", message_id="<hanako-2@example.jp>"))
+    by_token = ingest(japanese_mail(subject=f"Re: 急須が届きません [#{source.pk}]", body="追伸です。",
+                                    message_id="<hanako-3@example.jp>"))
+    by_references = ingest(japanese_mail(subject="Re:", headers={"References": "<hanako-1@example.jp>"},
+                                         body="写真を添付します。", message_id="<hanako-4@example.jp>"))
+    assert by_headers == by_token == by_references == target
+    source.refresh_from_db()
+    assert source.status == Status.CLOSED and not Interaction.objects.filter(case=source).exists()
+    with pytest.raises(services.CaseError):  # the customer wrote since: whose are the new mails?
+        services.do_undo_merge(record, actor=agent)
