@@ -246,7 +246,7 @@ class MergeForm(forms.Form):
 
     def __init__(self, *args: Any, candidates: list[Case] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices: list[tuple[str, str]] = [("", _("選んでください"))]
+        choices: list[tuple[str, Any]] = [("", _("選んでください"))]
         choices += [(str(case.pk), f"#{case.pk} {case.subject}（{case.get_status_display()}）") for case in candidates or []]
         field = self.fields["target"]
         assert isinstance(field, forms.ChoiceField)

@@ -206,9 +206,11 @@ def link_rows(case: Case) -> list[LinkRow]:
                          "case_b_id", "case_b__subject", "case_b__status", "case_b__customer__name"))
     labels = {value: str(label) for value, label in Status.choices}
     found = []
-    for pk, note, a_id, *rest in rows:
-        other = rest[3:] if a_id == case.pk else [a_id, *rest[:3]]
-        found.append(LinkRow(pk, other[0], other[1], labels.get(other[2], other[2]), other[3], note))
+    for pk, note, a_id, a_subject, a_status, a_customer, b_id, b_subject, b_status, b_customer in rows:
+        if a_id == case.pk:
+            found.append(LinkRow(pk, b_id, b_subject, labels.get(b_status, b_status), b_customer, note))
+        else:
+            found.append(LinkRow(pk, a_id, a_subject, labels.get(a_status, a_status), a_customer, note))
     return found
 
 
@@ -279,6 +281,6 @@ def customer_context(case: Case) -> dict[str, Any]:
         "order_total": totals["total"] or 0,
         "order_count": totals["count"],
         "past_cases": labelled(
-            list(customer.cases.exclude(pk=case.pk).only("pk", "customer_id", "order_id", "subject", "received_at", "status").order_by("-received_at")[:20]),
+            list(customer.cases.exclude(pk=case.pk).only("pk", "customer_id", "order_id", "subject", "received_at", "status", "merged_into_id").order_by("-received_at")[:20]),
             status=Status.choices),
     }

@@ -11,7 +11,13 @@ from django.utils import timezone
 
 from madoguchi.cases.models import Case, CaseLink, Channel, Commitment, InteractionKind, Status
 from madoguchi.conftest import login, screenshot
-from madoguchi.testing.factories import CaseFactory, CustomerFactory, InteractionFactory, TeamFactory, UserFactory
+from madoguchi.testing.factories import (
+    CaseFactory,
+    CustomerFactory,
+    InteractionFactory,
+    TeamFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("shop_open")]
 

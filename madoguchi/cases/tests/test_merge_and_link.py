@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import threading
+import time
+
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from madoguchi.cases import services
@@ -271,3 +275,38 @@ def test_a_customer_mail_replying_to_the_merged_cases_thread_lands_in_the_target
     assert source.status == Status.CLOSED and not Interaction.objects.filter(case=source).exists()
     with pytest.raises(services.CaseError):  # the customer wrote since: whose are the new mails?
         services.do_undo_merge(record, actor=agent)
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'",
+                    reason="row locks are PostgreSQL's; SQLite runs write transactions one at a time (BEGIN IMMEDIATE)")
+@pytest.mark.django_db(transaction=True)
+def test_two_opposite_merges_at_once_wait_for_each_other_and_the_second_is_refused():
+    """A into B in one transaction while B into A starts in another: the second waits on the
+    locked rows (customer, then both cases in id order: no deadlock), then sees A merged and is
+    refused; nothing is lost either way."""
+    customer = CustomerFactory(name="山田 花子")
+    agent = UserFactory()
+    a = CaseFactory(customer=customer, status=Status.OPEN, subject="急須が届きません")
+    b = CaseFactory(customer=customer, status=Status.OPEN, subject="お電話: 配送の件")
+    InteractionFactory(case=a, body="まだ届きません。")
+    InteractionFactory(case=b, body="（受電）配送の件です。")
+    outcome: list[str] = []
+
+    def opposite() -> None:
+        try:
+            services.do_merge_cases(b, a, actor=agent)
+            outcome.append("merged")
+        except services.CaseError as error:
+            outcome.append(str(error))
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        services.do_merge_cases(a, b, actor=agent)
+        thread = threading.Thread(target=opposite)
+        thread.start()
+        time.sleep(1.0)
+        assert not outcome, "the opposite merge must wait for the first to commit"
+    thread.join(timeout=30)
+    assert len(outcome) == 1 and "統合されています" in outcome[0]
+    assert Interaction.objects.filter(case=b).count() == 2 and MergeRecord.objects.count() == 1
