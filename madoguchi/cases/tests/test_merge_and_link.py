@@ -4,7 +4,6 @@ what is refused, the undo, the audit, the pages, and the channels following a me
 from __future__ import annotations
 
 import datetime as dt
-
 import threading
 import time
 
