@@ -772,6 +772,9 @@ def do_merge_cases(source: Case, target: Case, *, actor: User | None) -> MergeRe
             filled[name] = [None, theirs]
             setattr(target, f"{name}_id", theirs)
     source_state = {"status": source.status, "resolved_at": _jsonable(source.resolved_at)}
+    # A customer message on the source nobody has read yet is now the target's (「新着返信」).
+    unread = source.unread_by_assignee and not target.unread_by_assignee
+    target.unread_by_assignee = target.unread_by_assignee or source.unread_by_assignee
     now = timezone.now()
     old_status = source.status
     source.status, source.merged_into = Status.CLOSED, target
@@ -780,7 +783,7 @@ def do_merge_cases(source: Case, target: Case, *, actor: User | None) -> MergeRe
     source.version += 1
     source.save(update_fields=["status", "merged_into", "resolved_at", "unread_by_assignee", "version", "updated_at"])
     target.version += 1
-    target.save(update_fields=[*(f"{name}" for name in filled), "version", "updated_at"])
+    target.save(update_fields=[*filled, *(["unread_by_assignee"] if unread else []), "version", "updated_at"])
     record = MergeRecord.objects.create(source=source, target=target, actor=actor, moved=moved, fields=filled,
                                         source_state=source_state)
     counts = {key.split(":")[0]: len(ids) for key, ids in moved.items()}

@@ -64,6 +64,7 @@ def test_merge_moves_timeline_promises_and_compensations_and_closes_the_source(t
                                          due_at=timezone.now() + dt.timedelta(hours=4))
     coupon = services.do_request_compensation(source, actor=agent, kind="coupon", amount_yen=500, reason="配送遅延のお詫び")
     target_own = CommitmentFactory(case=target, description="再発送の可否を物流部に確認する")
+    Case.objects.filter(pk=source.pk).update(unread_by_assignee=True)  # the customer's call nobody has read
 
     record = services.do_merge_cases(source, target, actor=agent)
 
@@ -76,6 +77,8 @@ def test_merge_moves_timeline_promises_and_compensations_and_closes_the_source(t
     source.refresh_from_db()
     assert source.status == Status.CLOSED and source.merged_into_id == target.pk and source.resolved_at is not None
     assert record.moved["cases.Commitment:case"] == [promise.pk]
+    target.refresh_from_db()
+    assert target.unread_by_assignee  # 「新着返信」 follows the message
     assert AuditEvent.objects.get(case=source, action="merged_into").changes["target"] == target.pk
     assert AuditEvent.objects.get(case=target, action="merged_from").changes["source"] == source.pk
 
