@@ -312,3 +312,25 @@ def test_two_opposite_merges_at_once_wait_for_each_other_and_the_second_is_refus
     thread.join(timeout=30)
     assert len(outcome) == 1 and "統合されています" in outcome[0]
     assert Interaction.objects.filter(case=b).count() == 2 and MergeRecord.objects.count() == 1
+
+
+def test_a_chat_message_for_a_merged_case_whose_session_stayed_behind_lands_in_the_target(two_cases):
+    """Both cases had a chat: the target keeps its own, the source's session stays on the source,
+    and what the visitor still writes in it (batched or one by one) goes to the target."""
+    from madoguchi.chat import storage
+    from madoguchi.chat.models import ChatSession
+
+    source, target = two_cases["source"], two_cases["target"]
+    left_behind = ChatSession.objects.create(case=source, name="山田 花子")
+    ChatSession.objects.create(case=target, name="山田 花子")
+    services.do_merge_cases(source, target, actor=two_cases["agent"])
+    left_behind.refresh_from_db()
+    assert left_behind.case_id == source.pk
+    results = storage.store_batch([storage.Pending(left_behind, "c-1", "まだ届いていません。")])
+    assert not isinstance(results[0], Exception)
+    Case.objects.filter(pk=target.pk).update(status=Status.RESOLVED)  # a message that reopens goes one by one
+    storage.store_batch([storage.Pending(left_behind, "c-2", "やはり届いていません。")])
+    bodies = set(Interaction.objects.filter(case=target, channel=Channel.CHAT).values_list("body", flat=True))
+    assert {"まだ届いていません。", "やはり届いていません。"} <= bodies
+    assert not Interaction.objects.filter(case=source).exists()
+    assert Case.objects.get(pk=target.pk).status == Status.OPEN and Case.objects.get(pk=source.pk).status == Status.CLOSED
