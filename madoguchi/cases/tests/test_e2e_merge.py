@@ -41,6 +41,9 @@ def test_merge_then_undo_then_link(new_page):
     elsewhere = CaseFactory(customer=CustomerFactory(name="佐藤 一郎"), subject="同じく配送遅延", status=Status.OPEN)
 
     page = new_page()
+    errors: list[str] = []  # a CSP violation is logged as a console error (the live server has no sockets)
+    page.on("console", lambda message: errors.append(message.text)
+            if message.type == "error" and "WebSocket" not in message.text else None)
     login(page, "tanaka")
     page.goto(f"/cases/{source.pk}/")
     page.click("[data-testid=merge-open]")
@@ -55,6 +58,7 @@ def test_merge_then_undo_then_link(new_page):
     assert "本日17時までに配送状況をお電話する" in page.locator("#commitments").inner_text()
     screenshot(page, "e2e-merged")
 
+    assert not errors, errors
     page.goto(f"/cases/{source.pk}/")  # the merged case leads to the one it went into
     page.wait_for_url(f"**/cases/{target.pk}/")
     assert "に統合されました" in page.locator(".messages").inner_text()
@@ -80,3 +84,4 @@ def test_merge_then_undo_then_link(new_page):
     page.wait_for_url(f"**/cases/{elsewhere.pk}/")
     assert "リンクを外しました" in page.locator(".messages").inner_text()
     assert not CaseLink.objects.exists()
+    assert not errors, errors
