@@ -81,6 +81,8 @@ NOT_PAGES = {
     "cases:edit": "POST only (its form is the case page's part)", "cases:interaction": "POST only", "cases:reply": "POST only", "cases:handover": "POST only",
     "cases:commitment_add": "POST only", "cases:commitment_close": "POST only",
     "cases:compensation_add": "POST only", "cases:compensation_decide": "POST only",
+    "cases:merge": "POST only (its form is the case page's part)", "cases:merge_undo": "POST only",
+    "cases:link": "POST only (its form is the case page's part)", "cases:unlink": "POST only",
     "shop:sync_now": "POST only", "base_shop:connect": "POST only (then off to BASE)",
     "base_shop:callback": "BASE's redirect back: always redirects to shop:sync",
     "shopify:webhook": "POST only (Shopify's webhooks, JSON)",
