@@ -258,3 +258,29 @@ def test_the_list_page_shows_the_rows_and_links_the_same_csv(client, staff):
     second = client.get(f"/exports/cases/?status=open&cursor={cursor}").content.decode()
     assert "問い合わせ04" in second and "問い合わせ05" not in second
     assert not Commitment.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_under_asgi_the_file_is_streamed_in_batches_not_read_whole(staff, monkeypatch):
+    """Django reads a synchronous streaming body whole before sending it under ASGI (which
+    `madoguchi serve` is); the export hands it an asynchronous one, a batch of lines at a time."""
+    from asgiref.sync import async_to_sync
+    from django.test import AsyncClient
+
+    from madoguchi.exports import csvfile
+
+    monkeypatch.setattr(csvfile, "BATCH_LINES", 2)
+    for n in range(5):
+        CaseFactory(subject=f"非同期{n}")
+
+    async def fetch():
+        client = AsyncClient()
+        await client.aforce_login(staff["agent"])
+        response = await client.get("/exports/cases/csv/")
+        assert response.is_async
+        return [chunk async for chunk in response.streaming_content]
+
+    chunks = async_to_sync(fetch)()
+    assert len(chunks) == 3  # BOM + header + 5 rows, two lines a batch
+    rows = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig"), newline="")))
+    assert [row[1] for row in rows[1:]] == [f"非同期{n}" for n in (4, 3, 2, 1, 0)]
