@@ -35,6 +35,7 @@ class Entry:
     title: str
     who: str
     body: str
+    channel: str = ""
 
     @property
     def when(self) -> str:
@@ -61,8 +62,8 @@ def document(pk: int) -> dict[str, Any]:
     entries: list[Entry] = []
     for item in page.interaction_rows(case):
         who = item.author_label or (case.customer.name if item.kind == InteractionKind.INBOUND else "")
-        title = f"{kinds.get(item.kind, item.kind)}（{channels.get(item.channel, item.channel)}）"
-        entries.append(Entry(item.occurred_at, f"k-{item.kind}", title, who, item.body))
+        entries.append(Entry(item.occurred_at, f"k-{item.kind}", kinds.get(item.kind, item.kind), who, item.body,
+                             channels.get(item.channel, item.channel)))
     for handover in page.handover_rows(case):
         entries.append(Entry(handover.created_at, "k-handover", _("引き継ぎ"),
                              f"{handover.from_label or _('未割り当て')} → {handover.to_label}", handover.note))

@@ -30,6 +30,12 @@ def _blank(label: Any, choices: Any) -> list[tuple[Any, Any]]:
     return [("", label), *[(str(value), label) for value, label in choices]]
 
 
+def _choice(form: forms.Form, name: str) -> forms.ChoiceField:
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    return field
+
+
 class RangeForm(forms.Form):
     """A period in the shop's days (JST): from the start of 「から」 to the end of 「まで」."""
 
@@ -70,12 +76,12 @@ class CaseFilterForm(RangeForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["queue"].choices = [("", _("すべての案件")), *[(q.code, q.title) for q in QUEUES]]
-        self.fields["status"].choices = _blank(_("すべて"), Status.choices)
-        self.fields["priority"].choices = _blank(_("すべて"), Priority.choices)
-        self.fields["channel"].choices = _blank(_("すべて"), Channel.choices)
-        self.fields["category"].choices = _blank(_("すべて"), Category.objects.order_by("position", "name").values_list("pk", "name"))
-        self.fields["assignee"].choices = _blank(_("すべて"), [
+        _choice(self, "queue").choices = [("", _("すべての案件")), *[(q.code, q.title) for q in QUEUES]]
+        _choice(self, "status").choices = _blank(_("すべて"), Status.choices)
+        _choice(self, "priority").choices = _blank(_("すべて"), Priority.choices)
+        _choice(self, "channel").choices = _blank(_("すべて"), Channel.choices)
+        _choice(self, "category").choices = _blank(_("すべて"), Category.objects.order_by("position", "name").values_list("pk", "name"))
+        _choice(self, "assignee").choices = _blank(_("すべて"), [
             (user.pk, str(user)) for user in User.objects.order_by("username")])
         for name in ("queue", "status", "category", "priority", "channel", "assignee"):
             self.fields[name].error_messages["invalid_choice"] = _("選べない値です。一覧から選んでください。")
@@ -92,8 +98,8 @@ class CompensationFilterForm(RangeForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["state"].choices = _blank(_("すべて"), CompensationState.choices)
-        self.fields["kind"].choices = _blank(_("すべて"), CompensationKind.choices)
+        _choice(self, "state").choices = _blank(_("すべて"), CompensationState.choices)
+        _choice(self, "kind").choices = _blank(_("すべて"), CompensationKind.choices)
         for name in ("state", "kind"):
             self.fields[name].error_messages["invalid_choice"] = _("選べない値です。一覧から選んでください。")
 
@@ -104,5 +110,5 @@ class PromiseFilterForm(RangeForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["state"].choices = _blank(_("すべて"), CommitmentState.choices)
+        _choice(self, "state").choices = _blank(_("すべて"), CommitmentState.choices)
         self.fields["state"].error_messages["invalid_choice"] = _("選べない値です。一覧から選んでください。")
