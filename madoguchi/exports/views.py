@@ -7,6 +7,7 @@ Every file handed out (CSV, the printable page, the PDF) is an entry of the acce
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -24,6 +25,9 @@ from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import AccessKind
 from madoguchi.downloads import as_download
 from madoguchi.exports import case_document, csvfile, lists
+
+# WeasyPrint tells each step of every PDF at INFO ("Step 6 - Creating PDF"): not the desk's log.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 
 def _kind(user: Any, code: str) -> lists.Kind:
