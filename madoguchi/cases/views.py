@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -80,6 +81,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "options": _filter_options(filters),
         "query_without_cursor": _query_without(request, "cursor"),
         "now_utc": timezone.now(),
+        # The queue and filters on screen, for the CSV of these cases (exports app).
+        "export_query": urlencode({"queue": code, **{key: value for key, value in filters.items() if value}}),
     }
     return render(request, "cases/inbox.html", context)
 

@@ -63,6 +63,8 @@ NOT_PAGES = {
     "notifications:mark_read": "POST only", "accounts:unlock": "POST only",
     "accounts:save_security": "POST only", "privacy:erase": "POST only",
     "privacy:export": "a JSON download of the customer's stored data",
+    "exports:csv": "a CSV download (its headers are msgids: tests in exports/tests)",
+    "exports:case_pdf": "a PDF download of the printable case (exports:case_print is its page)",
     "login_2fa": "only after a right password (else a redirect to the login); its template is the one "
                  "accounts:two_factor shows",
     "accounts:availability": "POST only", "accounts:save_team_assignment": "POST only", "cases:take": "POST only",
@@ -404,6 +406,10 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "fans:win_back": [reverse("fans:win_back"), reverse("fans:win_back") + "?min_days=9&max_days=1"],
         "fans:rule": [reverse("fans:rule")],
         "coupons:case_panel": [reverse("coupons:case_panel", args=[pk]) for pk in ids],
+        "exports:index": [reverse("exports:index")],
+        "exports:list": [reverse("exports:list", args=[code]) + query for code in ("cases", "customers", "compensations", "promises")
+                         for query in ("", "?date_from=2026-13-01&status=x")],
+        "exports:case_print": [reverse("exports:case_print", args=[pk]) for pk in ids],
     }
 
 
