@@ -45,6 +45,17 @@ def reseed_migration_data() -> None:
             getattr(import_module(module), function)(apps, schema_editor)
 
 
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    """On the PostgreSQL pass (DATABASE_URL names PostgreSQL), a test that starts a desk on a
+    database of its own would repeat the default pass exactly: it is skipped there."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        return
+    skip = pytest.mark.skip(reason="its own database: the same as on the default pass")
+    for item in items:
+        if item.get_closest_marker("own_database"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _message_reader_starter_model() -> None:
     """The message reader's starter model, trained once per machine (a few seconds) before the

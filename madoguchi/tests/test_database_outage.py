@@ -41,6 +41,7 @@ def _page(url: str, cookie: str) -> int:
         return 0
 
 
+@pytest.mark.own_database
 def test_mail_during_a_30_second_database_outage_arrives_once_and_is_answered_once(tmp_path: Path) -> None:
     with MailSink() as sink, private_postgres() as database:
         desk = ServedDesk.create(tmp_path / "data", database.url, sink.port, MADOGUCHI_ADMIN_PASSWORD=PASSWORD)

@@ -97,6 +97,7 @@ def desk(tmp_path: Path) -> Iterator[ServedDesk]:
             served.stop()
 
 
+@pytest.mark.own_database
 def test_mail_is_received_and_filed_by_a_process_of_its_own(desk: ServedDesk) -> None:
     worker = the_worker(desk)
     assert desk.process is not None and worker != desk.process.pid
@@ -107,6 +108,7 @@ def test_mail_is_received_and_filed_by_a_process_of_its_own(desk: ServedDesk) ->
     wait_until(lambda: desk.shell(CASES) == "1", 60, "the mail filed as a case")
 
 
+@pytest.mark.own_database
 def test_the_worker_dies_with_the_desk(desk: ServedDesk) -> None:
     worker = the_worker(desk)
     desk.kill9()
@@ -116,6 +118,7 @@ def test_the_worker_dies_with_the_desk(desk: ServedDesk) -> None:
     assert smtp_answers(desk.smtp_port)
 
 
+@pytest.mark.own_database
 def test_a_worker_that_dies_alone_is_started_again_and_files_mail(desk: ServedDesk) -> None:
     first = the_worker(desk)
     os.kill(first, signal.SIGKILL)
@@ -129,6 +132,7 @@ def test_a_worker_that_dies_alone_is_started_again_and_files_mail(desk: ServedDe
     assert desk.process is not None and desk.process.poll() is None
 
 
+@pytest.mark.own_database
 def test_serve_stops_its_worker_when_it_stops(desk: ServedDesk) -> None:
     worker = the_worker(desk)
     desk.stop()

@@ -35,6 +35,7 @@ def desk(tmp_path: Path) -> Iterator[ServedDesk]:
             served.stop()
 
 
+@pytest.mark.own_database
 def test_a_started_desk_whose_worker_runs_the_jobs_is_healthy(desk: ServedDesk) -> None:
     desk.start()
     deadline = time.monotonic() + 90
@@ -46,6 +47,7 @@ def test_a_started_desk_whose_worker_runs_the_jobs_is_healthy(desk: ServedDesk) 
     assert body["checks"]["jobs"]["late"] == [] and body["checks"]["queue"]["pending"] is not None
 
 
+@pytest.mark.own_database
 def test_a_desk_whose_jobs_nobody_runs_is_not_healthy(desk: ServedDesk) -> None:
     desk.start(180, "--no-worker")
     status, body = health(desk.url)

@@ -29,6 +29,7 @@ print(token + " " + secret)
 STATE = "from madoguchi.api.models import WebhookDelivery as D\nprint([(d.state, d.attempts) for d in D.objects.all()])"
 
 
+@pytest.mark.own_database
 def test_a_case_created_over_the_api_reaches_the_receiver_from_the_embedded_worker(tmp_path: Path) -> None:
     if os.environ.get("DATABASE_URL", "").startswith("postgres"):
         pytest.skip("the process layout is the same on both databases")

@@ -53,6 +53,7 @@ def wait_for(check, seconds: float = 60):  # type: ignore[no-untyped-def]
     raise AssertionError("timed out")
 
 
+@pytest.mark.own_database
 def test_a_signed_webhook_to_serve_opens_a_case_and_the_agents_reply_reaches_line(desk_and_line) -> None:
     desk, fake = desk_and_line
     body = webhook_body(event("message", USER, "01SERVE", int(time.time() * 1000), message={

@@ -12,6 +12,8 @@ import subprocess
 import termios
 import time
 
+import pytest
+
 from madoguchi.shop.tests.samples import realistic_orders, shopify_file
 from madoguchi.testing.databases import migrated
 from madoguchi.testing.desk_process import MADOGUCHI
@@ -38,6 +40,7 @@ def _read_all(fd: int, process: subprocess.Popen[bytes], seconds: float = 300) -
     return out
 
 
+@pytest.mark.own_database
 def test_the_command_imports_with_a_progress_bar_on_a_terminal_and_none_when_piped(tmp_path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "REDIS_URL", "DATABASE_URL")}
     env.update(MADOGUCHI_DATA_DIR=str(tmp_path / "data"), DATABASE_URL=f"sqlite:///{tmp_path / 'desk.sqlite3'}",

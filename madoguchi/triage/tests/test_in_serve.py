@@ -41,6 +41,7 @@ def desk(tmp_path: Path, starter_model_bytes: bytes) -> Iterator[ServedDesk]:
             served.stop()
 
 
+@pytest.mark.own_database
 def test_a_mail_to_serve_is_read_and_its_case_categorised(desk: ServedDesk) -> None:
     progress = Sending()
     send_until_accepted(desk.smtp_port, [customer_mail(7)], progress, seconds=90)
