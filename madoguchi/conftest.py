@@ -66,19 +66,40 @@ def _message_reader_starter_model() -> None:
     ensure_starter()
 
 
+def _transactional(item: Any) -> bool:
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", [])
+    return bool((marker is not None and marker.kwargs.get("transaction"))
+                or "live_server" in fixtures or "transactional_db" in fixtures)
+
+
 @pytest.fixture(autouse=True)
 def _seed_data_after_flush(request: Any) -> None:
-    marker = request.node.get_closest_marker("django_db")
-    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
-        "live_server" in request.fixturenames or "transactional_db" in request.fixturenames
-    )
-    if not transactional:
+    if not _transactional(request.node):
         return
     request.getfixturevalue("transactional_db")
     from madoguchi.cases.models import Category
 
     if not Category.objects.exists():
         reseed_migration_data()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item: Any, nextitem: Any) -> Iterator[None]:
+    """After a transactional test has flushed the database, the seeded data is put back for
+    the tests after it. pytest-django runs transactional tests last, but under pytest-xdist a
+    worker runs whole files in the order it is given them, and a plain database test (in a
+    transaction, never reseeded) may follow a flush."""
+    yield
+    if not _transactional(item):
+        return
+    from pytest_django.plugin import blocking_manager_key
+
+    from madoguchi.cases.models import Category
+
+    with item.config.stash[blocking_manager_key].unblock():
+        if not Category.objects.exists():
+            reseed_migration_data()
 
 
 @pytest.fixture(scope="module")
