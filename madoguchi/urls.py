@@ -50,5 +50,6 @@ urlpatterns = [
     path("metrics/", include("madoguchi.metrics.urls")),
     path("fans/", include("madoguchi.fans.urls")),
     path("coupons/", include("madoguchi.coupons.urls")),
+    path("", include("madoguchi.progress.urls")),
     path("", include("madoguchi.cases.urls")),
 ]
