@@ -192,3 +192,21 @@ def test_replies_written_by_staff_in_the_timeline_are_verbatim_and_escaped(clien
     InteractionFactory(case=case, kind=InteractionKind.OUTBOUND, author=team.agent, body="<b>太字</b> ご確認ください")
     body = client.get(path_of(services.do_get_link(case, actor=team.agent))).content.decode()
     assert "&lt;b&gt;太字&lt;/b&gt; ご確認ください" in body
+
+
+def test_the_shop_name_is_the_mailboxs_or_the_setting(client, case, team, settings):
+    from madoguchi.mail.models import Mailbox
+
+    path = path_of(services.do_get_link(case, actor=team.agent))
+    settings.PROGRESS_SHOP_NAME = "こもれび堂"
+    assert "こもれび堂" in client.get(path).content.decode()
+    Mailbox.objects.create(name="サポート", address="support@komorebi.example.jp", shop_name="器のこもれび堂 オンラインショップ")
+    assert "器のこもれび堂 オンラインショップ" in client.get(path).content.decode()
+
+
+def test_erasing_the_customer_closes_their_status_links(client, case, team):
+    from madoguchi.privacy.services import do_erase_customer
+
+    link = services.do_get_link(case, actor=team.agent)
+    do_erase_customer(case.customer)
+    assert client.get(path_of(link)).status_code == 404
