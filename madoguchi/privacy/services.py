@@ -34,8 +34,8 @@ from madoguchi.customers.models import (
 from madoguchi.customers.services import normalise_identity
 from madoguchi.knowledge.models import CustomerFlag, DocKind, SearchDoc
 from madoguchi.mail.models import Attachment, OutboundMessage, RawMessage
-from madoguchi.progress.models import LateNotice, StatusLink
 from madoguchi.metrics.models import Survey
+from madoguchi.progress.models import LateNotice, StatusLink
 from madoguchi.shop.models import Order
 
 log = logging.getLogger(__name__)
