@@ -277,8 +277,14 @@ def reply_due(received: dt.datetime) -> dt.datetime:
 ACK_LINES: list[Any] = []
 
 
+def receipt_extras(case: Case) -> str:
+    """What other apps add to a receipt (this acknowledgement, the after-hours answer by mail,
+    a web form's receipt): each paragraph ends with a blank line."""
+    return "".join(str(line(case)) for line in ACK_LINES)
+
+
 def acknowledgement_text(case: Case, due: dt.datetime) -> str:
-    extra = "".join(str(line(case)) for line in ACK_LINES)
+    extra = receipt_extras(case)
     local = timezone.localtime(due)
     weekday = "月火水木金土日"[local.weekday()]
     return (

@@ -262,9 +262,14 @@ def prepare_late_notices(now: dt.datetime | None = None, batch: int = 200) -> in
     from madoguchi.businesshours.calendar import add_business_seconds
 
     now = now or timezone.now()
+    waiting = Commitment.objects.filter(state=CommitmentState.OPEN, internal=False, late_notice__isnull=True,
+                                        case__status__in=ACTIVE_STATUSES)
+    # Nothing to look at: the business calendar is not even loaded (each process caches it for a
+    # while, so a worker that loaded it at its start would see a closed day set just after late).
+    if not waiting.exists():
+        return 0
     horizon = add_business_seconds(now, settings.PROGRESS_LATE_NOTICE_BUSINESS_HOURS * 3600)
-    candidates = (Commitment.objects.filter(state=CommitmentState.OPEN, internal=False, due_at__lte=horizon,
-                                            late_notice__isnull=True, case__status__in=ACTIVE_STATUSES)
+    candidates = (waiting.filter(due_at__lte=horizon)
                   .select_related("case__customer", "case__assignee", "case__team__lead", "owner")
                   .order_by("due_at", "id")[:batch])
     made = 0

@@ -210,3 +210,19 @@ def test_erasing_the_customer_closes_their_status_links(client, case, team):
     link = services.do_get_link(case, actor=team.agent)
     do_erase_customer(case.customer)
     assert client.get(path_of(link)).status_code == 404
+
+
+def test_the_form_receipt_and_the_after_hours_answer_by_mail_carry_the_link_too(team):
+    from madoguchi.cases.models import Channel
+    from madoguchi.chat.public import receipt_text
+    from madoguchi.knowledge.afterhours import compose
+
+    form_case = CaseFactory(assignee=team.agent, team=team, channel=Channel.FORM)
+    text = receipt_text(form_case, "お問い合わせ")
+    assert services.url_for(services.live_link(form_case)) in text
+    assert text.endswith("お心当たりのない場合は、このメールを破棄してください。")
+    mail_case = CaseFactory(assignee=team.agent, team=team, channel=Channel.EMAIL)
+    answer = compose(mail_case, timezone.now() + dt.timedelta(hours=12), [], "token")
+    assert services.url_for(services.live_link(mail_case)) in answer
+    line_case = CaseFactory(assignee=team.agent, team=team, channel=Channel.LINE)
+    assert "/status/" not in compose(line_case, timezone.now(), [], "token")
