@@ -3,6 +3,10 @@
   "use strict";
   if (window.madoguchiProgress) { return; }
   window.madoguchiProgress = true;
+  // No reply box on the page (an open chat has its own composer): no button to put the link in it.
+  document.querySelectorAll("[data-insert-into]").forEach(function (button) {
+    if (!document.querySelector(button.getAttribute("data-insert-into"))) { button.hidden = true; }
+  });
   document.addEventListener("click", function (event) {
     var button = event.target.closest("[data-copy-from], [data-insert-into]");
     if (!button) { return; }
