@@ -3,8 +3,9 @@
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     MADOGUCHI_DATA_DIR=/data MADOGUCHI_STATIC_ROOT=/static MADOGUCHI_HOST=0.0.0.0 MADOGUCHI_PORT=8000
-# pg_dump for `madoguchi backup` on PostgreSQL
+# pg_dump for `madoguchi backup` on PostgreSQL; Pango and the Noto CJK fonts for the case PDF (WeasyPrint)
 RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+    libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 1000 --home /srv/madoguchi madoguchi \
     && mkdir -p /data /static && chown madoguchi /data /static

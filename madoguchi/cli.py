@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import logging
 import os
 import secrets
 import shutil
@@ -233,8 +234,16 @@ def demo(args: argparse.Namespace) -> None:
     _migrate()
     from madoguchi.demo import load_demo
 
-    created = ensure_first_admin()
-    summary = load_demo(cases=args.cases, admin=created)
+    # The demo's accounts are still in the access log (/settings/access/); their log lines,
+    # one per account, would only bury the summary on the console of a first `bin/start`.
+    access_lines = logging.getLogger("madoguchi.access")
+    level = access_lines.level
+    access_lines.setLevel(logging.WARNING)
+    try:
+        created = ensure_first_admin()
+        summary = load_demo(cases=args.cases, admin=created)
+    finally:
+        access_lines.setLevel(level)
     print(summary)
     if created:
         print(f"管理者: {created[0]} / パスワード: {created[1]}（デモ用アカウントのファイルにも保存しました）")

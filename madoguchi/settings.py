@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "ninja",  # its bundled Swagger UI for /api/v1/docs (no CDN)
     "madoguchi.api",
     "madoguchi.privacy",
+    "madoguchi.exports",
     "madoguchi.ops",
     "csp",
     "django_otp",

@@ -41,6 +41,7 @@ urlpatterns = [
     path("customers/", include("madoguchi.customers.urls")),
     path("orders/", include("madoguchi.shop.desk_urls")),
     path("privacy/", include("madoguchi.privacy.urls")),
+    path("exports/", include("madoguchi.exports.urls")),
     path("notifications/", include("madoguchi.notifications.urls")),
     path("mail/", include("madoguchi.mail.urls")),
     path("chat/", include("madoguchi.chat.urls")),

@@ -197,6 +197,8 @@ def access_log_page(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/access_log.html", {
         "rows": rows, "next_before": next_before, "kind": kind, "kinds": AccessKind.choices,
         "first_page": not request.GET.get("before"),
+        # Details are written in the shop's language when they happen (access_log.record's callers).
+        "detail_language": settings.LANGUAGE_CODE,
     })
 
 

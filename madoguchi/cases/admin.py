@@ -7,11 +7,13 @@ from madoguchi.accounts.admin_audit import AuditedAdmin, ReadOnlyAdmin, ReadOnly
 from madoguchi.cases.models import (
     AuditEvent,
     Case,
+    CaseLink,
     Category,
     Commitment,
     Compensation,
     Handover,
     Interaction,
+    MergeRecord,
 )
 
 
@@ -61,3 +63,13 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ("case", "action", "actor", "at")
     list_filter = ("action",)
     show_full_result_count = False
+
+
+@admin.register(MergeRecord)
+class MergeRecordAdmin(ReadOnlyAdmin):
+    list_display = ("source", "target", "actor", "at", "undone_at")
+
+
+@admin.register(CaseLink)
+class CaseLinkAdmin(ReadOnlyAdmin):
+    list_display = ("case_a", "case_b", "note", "created_by", "created_at")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 from django import forms
@@ -225,3 +226,61 @@ class CompensationForm(forms.Form):
 class DecisionForm(forms.Form):
     decision = forms.ChoiceField(choices=[("approve", _("承認")), ("reject", _("却下"))])
     note = forms.CharField(label=_("メモ"), max_length=300, required=False)
+
+
+def case_number(value: str) -> int | None:
+    """A case number as an agent types it: 「#123」「＃１２３」「123」 (None: not a number)."""
+    text = unicodedata.normalize("NFKC", value or "").strip().lstrip("#").strip()
+    return int(text) if text.isdigit() and 0 < len(text) < 12 else None
+
+
+class MergeForm(forms.Form):
+    """「案件を統合」: this case goes into another open case of the same customer."""
+
+    target = forms.ChoiceField(label=_("統合先（このお客様の対応中の案件）"), required=False)
+    number = forms.CharField(label=_("または案件番号で指定"), max_length=20, required=False,
+                             widget=forms.TextInput(attrs={"placeholder": "#123", "inputmode": "numeric"}))
+    confirm = forms.BooleanField(
+        label=_("この案件のやりとり・約束・補償を統合先に移し、この案件を完了にします（7日以内なら取り消せます）"),
+        error_messages={"required": _("統合する前に、内容を確認してチェックを入れてください。")},
+    )
+
+    def __init__(self, *args: Any, candidates: list[Case] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices: list[tuple[str, Any]] = [("", _("選んでください"))]
+        choices += [(str(case.pk), f"#{case.pk} {case.subject}（{case.get_status_display()}）") for case in candidates or []]
+        field = self.fields["target"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = choices
+
+    def clean_number(self) -> int | None:
+        value = self.cleaned_data.get("number", "")
+        if not value.strip():
+            return None
+        number = case_number(value)
+        if number is None:
+            raise forms.ValidationError(_("案件番号は数字で入力してください（例: #123）。"))
+        return number
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        chosen = data.get("number") or (int(data["target"]) if data.get("target") else None)
+        if chosen is None and "number" not in self.errors:
+            raise forms.ValidationError(_("統合先の案件を選ぶか、案件番号を入力してください。"))
+        data["target_pk"] = chosen
+        return data
+
+
+class LinkForm(forms.Form):
+    """「関連する案件をリンク」: the same incident, without merging (any customer's case)."""
+
+    number = forms.CharField(label=_("リンクする案件番号"), max_length=20,
+                             widget=forms.TextInput(attrs={"placeholder": "#123", "inputmode": "numeric"}))
+    note = forms.CharField(label=_("メモ（任意）"), max_length=200, required=False,
+                           help_text=_("例: 3月12日の配送遅延（ヤマト運輸 関東）"))
+
+    def clean_number(self) -> int:
+        number = case_number(self.cleaned_data.get("number", ""))
+        if number is None:
+            raise forms.ValidationError(_("案件番号は数字で入力してください（例: #123）。"))
+        return number

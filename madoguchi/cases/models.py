@@ -113,6 +113,12 @@ class Case(models.Model):
     # per-row query, so an inbox page still costs the same at any size; no queue filters by it,
     # so it has no index.
     unread_by_assignee = models.BooleanField(_("新着返信あり"), default=False)
+    # Set when this case was merged into another (do_merge_cases): the case is closed and its
+    # channels (a mail thread, a LINE chat) lead to that case instead. Cleared on undo.
+    merged_into = models.ForeignKey(
+        "self", verbose_name=_("統合先の案件"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="merged_cases",
+    )
 
     class Meta:
         verbose_name = _("案件")
@@ -296,3 +302,59 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class MergeRecord(models.Model):
+    """One merge of a case (`source`) into another of the same customer (`target`), with what it
+    moved, so 「統合を取り消す」 puts back exactly that (cases.services.do_undo_merge).
+
+    `moved` is {"app_label.Model": [pk, …]} of the rows whose case changed from source to target;
+    `fields` is {field: [target's value before, after]} of the target's own fields the merge
+    filled (an order the target did not have); `source_state` is the source's status and
+    resolved time before it was closed."""
+
+    source = models.ForeignKey(Case, verbose_name=_("統合元の案件"), on_delete=models.CASCADE, related_name="merges_out")
+    target = models.ForeignKey(Case, verbose_name=_("統合先の案件"), on_delete=models.CASCADE, related_name="merges_in")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("統合した人"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(_("統合日時"), auto_now_add=True)
+    moved = models.JSONField(default=dict, blank=True)
+    fields = models.JSONField(default=dict, blank=True)
+    source_state = models.JSONField(default=dict, blank=True)
+    undone_at = models.DateTimeField(_("取り消した日時"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("取り消した人"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("案件の統合")
+        verbose_name_plural = _("案件の統合")
+        indexes = [models.Index(fields=["target", "-at"], name="merge_target", condition=Q(undone_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"#{self.source_id} → #{self.target_id}"
+
+
+class CaseLink(models.Model):
+    """Two related cases (the same incident: one delivery delay, many customers), linked without
+    merging. Symmetric: stored once with the lower id first, shown on both case pages."""
+
+    case_a = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links_a")
+    case_b = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="links_b")
+    note = models.CharField(_("メモ"), max_length=200, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("関連する案件")
+        verbose_name_plural = _("関連する案件")
+        constraints = [
+            models.UniqueConstraint(fields=["case_a", "case_b"], name="case_link_unique"),
+            models.CheckConstraint(condition=Q(case_a__lt=models.F("case_b")), name="case_link_ordered"),
+        ]
+        indexes = [models.Index(fields=["case_b"], name="case_link_b")]
+
+    def __str__(self) -> str:
+        return f"#{self.case_a_id} ↔ #{self.case_b_id}"

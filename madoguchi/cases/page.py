@@ -7,11 +7,12 @@ through a dozen template lookups per row, and rows carry only the columns the pa
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -20,13 +21,16 @@ from django.utils.translation import gettext as _
 from madoguchi.accounts.models import USER_LABEL_FIELDS, User, user_label
 from madoguchi.cases.models import (
     Case,
+    CaseLink,
     Channel,
     CommitmentState,
     CompensationKind,
     CompensationState,
     InteractionKind,
+    MergeRecord,
     Status,
 )
+from madoguchi.cases.services import MERGE_UNDO_DAYS
 from madoguchi.cases.steps import CHECKLIST_ITEMS, CaseFacts, current_step, seven_steps
 from madoguchi.cases.templatetags.desk import AUDIT_LABELS
 from madoguchi.customers.models import IdentityKind
@@ -185,6 +189,49 @@ def audit_lines(case: Case) -> SafeString:
     ))
 
 
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    pk: int
+    other_pk: int
+    other_subject: str
+    other_status: str
+    other_customer: str
+    note: str
+
+
+def link_rows(case: Case) -> list[LinkRow]:
+    """The cases linked to this one (either side of the symmetric row), in one query."""
+    rows = (CaseLink.objects.filter(Q(case_a=case.pk) | Q(case_b=case.pk)).order_by("created_at", "pk")
+            .values_list("pk", "note", "case_a_id", "case_a__subject", "case_a__status", "case_a__customer__name",
+                         "case_b_id", "case_b__subject", "case_b__status", "case_b__customer__name"))
+    labels = {value: str(label) for value, label in Status.choices}
+    found = []
+    for pk, note, a_id, a_subject, a_status, a_customer, b_id, b_subject, b_status, b_customer in rows:
+        if a_id == case.pk:
+            found.append(LinkRow(pk, b_id, b_subject, labels.get(b_status, b_status), b_customer, note))
+        else:
+            found.append(LinkRow(pk, a_id, a_subject, labels.get(a_status, a_status), a_customer, note))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class MergeRow:
+    pk: int
+    source_pk: int
+    source_subject: str
+    at: Any
+    actor_label: str
+
+
+def merge_rows(case: Case, now: Any, days: int) -> list[MergeRow]:
+    """Cases merged into this one that 「統合を取り消す」 may still bring back (one query on the
+    partial index of merges not undone)."""
+    rows = (MergeRecord.objects.filter(target=case.pk, undone_at__isnull=True, at__gte=now - dt.timedelta(days=days))
+            .order_by("-at", "-pk").values_list("pk", "source_id", "source__subject", "at", "actor_id", *_user_columns("actor")))
+    return [MergeRow(pk, source, subject, at, user_label(*names) if actor_id else "")
+            for pk, source, subject, at, actor_id, *names in rows]
+
+
 def case_context(case: Case, user: User) -> dict[str, Any]:
     """What the case page shows on its first response. The side panels (rules, metrics,
     customer), the reply templates and the forms come in their own requests (htmx), so the
@@ -203,6 +250,7 @@ def case_context(case: Case, user: User) -> dict[str, Any]:
         compensation_count=sum(1 for c in compensations if c.state != CompensationState.REJECTED),
     )
     steps = seven_steps(case, facts)
+    now = timezone.now()
     checked = case.checklist or {}
     return {
         "case": case,
@@ -217,7 +265,9 @@ def case_context(case: Case, user: User) -> dict[str, Any]:
         "compensations": compensations,
         "audit_lines": audit_lines(case),
         "can_decide": user.is_lead or user.is_admin,
-        "now": timezone.now(),
+        "now": now,
+        "links": link_rows(case),
+        "merges_in": merge_rows(case, now, MERGE_UNDO_DAYS),
     }
 
 
@@ -231,6 +281,6 @@ def customer_context(case: Case) -> dict[str, Any]:
         "order_total": totals["total"] or 0,
         "order_count": totals["count"],
         "past_cases": labelled(
-            list(customer.cases.exclude(pk=case.pk).only("pk", "customer_id", "order_id", "subject", "received_at", "status").order_by("-received_at")[:20]),
+            list(customer.cases.exclude(pk=case.pk).only("pk", "customer_id", "order_id", "subject", "received_at", "status", "merged_into_id").order_by("-received_at")[:20]),
             status=Status.choices),
     }

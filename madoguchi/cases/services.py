@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.db import transaction
+from django.apps import apps
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,8 +25,10 @@ from madoguchi.accounts.services import (
 )
 from madoguchi.cases import assignment, authority, record_merge, signals
 from madoguchi.cases.models import (
+    ACTIVE_STATUSES,
     AuditEvent,
     Case,
+    CaseLink,
     Channel,
     Commitment,
     CommitmentState,
@@ -34,8 +37,10 @@ from madoguchi.cases.models import (
     Handover,
     Interaction,
     InteractionKind,
+    MergeRecord,
     Status,
 )
+from madoguchi.customers.models import Customer
 from madoguchi.notifications.services import do_notify, msgid
 
 MAX_COMPENSATION_YEN = 10_000_000
@@ -323,7 +328,11 @@ def do_send_reply(
     it, nothing is sent (ReplyCollision); the agent confirms by sending again with the newest
     reply they were shown as `seen_up_to`. The case row is locked first, so of two agents sending
     at the same moment the second sees the first's reply (no double reply to the customer)."""
-    current = Case.objects.select_for_update().only("pk", "version", "status", "assignee_id").get(pk=case.pk)
+    current = (Case.objects.select_for_update().only("pk", "version", "status", "assignee_id", "merged_into_id")
+               .get(pk=case.pk))
+    if current.merged_into_id is not None:  # a page left open from before the merge
+        raise CaseError(_("この案件は案件 #%(pk)s に統合されました。返信は統合先の案件から送ってください。")
+                        % {"pk": current.merged_into_id})
     case.version, case.status, case.assignee_id = current.version, current.status, current.assignee_id
     if seen_up_to is not None:
         newer = newer_replies(case, seen_up_to)
@@ -659,3 +668,236 @@ def do_point_case(case: Case, *, actor: User | None, changes: dict[str, Any], ac
     current.save(update_fields=[*changes, "version", "updated_at"])
     _audit(current, actor, action, {**diff, **(note or {})})
     return current
+
+
+# --- Merging and linking cases (issue 22, item 4) ---------------------------------------------
+
+# Rows that belong to a case and go with it when it is merged into another, as
+# ("app_label.Model", field). The desk's own are listed here; other apps add theirs in
+# AppConfig.ready() (mail: its raw and sent mails, so a customer's reply to the old thread finds
+# the case the thread now lives in; chat: form attachments; line: messages sent).
+MERGE_MOVES: list[tuple[str, str]] = [
+    ("cases.Interaction", "case"),
+    ("cases.Commitment", "case"),
+    ("cases.Compensation", "case"),
+    ("cases.Handover", "case"),
+]
+# One-to-one rows (a chat session): moved only when the target has none of its own.
+MERGE_MOVES_ONE: list[tuple[str, str]] = []
+# Rows created on the target after a merge make its undo ambiguous (whose are they?), as
+# ("app_label.Model", field, creation time field).
+MERGE_ACTIVITY: list[tuple[str, str, str]] = [
+    ("cases.Interaction", "case", "created_at"),
+    ("cases.Commitment", "case", "created_at"),
+    ("cases.Compensation", "case", "created_at"),
+    ("cases.Handover", "case", "created_at"),
+]
+# The target's own links to the shop it takes from the source when it has none.
+MERGE_FILLED_FIELDS = ("order", "product", "passage")
+# How long after a merge 「統合を取り消す」 is offered.
+MERGE_UNDO_DAYS = 7
+
+
+def _lock_pair(first: Case, second: Case) -> tuple[Case, Case]:
+    """Lock the customer's row, then both cases' in id order (every merge, undo and link locks in
+    this order, as compensation requests do: customer, then case), and return both as they are
+    now. PostgreSQL: SELECT … FOR UPDATE; SQLite: the write transaction is BEGIN IMMEDIATE."""
+    customers = sorted({first.customer_id, second.customer_id})
+    list(Customer.objects.select_for_update().filter(pk__in=customers).order_by("pk").values_list("pk", flat=True))
+    rows = {case.pk: case for case in Case.objects.select_for_update().filter(pk__in=[first.pk, second.pk]).order_by("pk")}
+    if first.pk not in rows or second.pk not in rows:
+        raise CaseError(_("案件が見つかりません。"))
+    return rows[first.pk], rows[second.pk]
+
+
+def merge_refusal(source: Case, target: Case) -> str:
+    """Why `source` may not be merged into `target` ("" when it may): shown as it is."""
+    if source.pk == target.pk:
+        return _("同じ案件には統合できません。別の案件を選んでください。")
+    if source.customer_id != target.customer_id:
+        return _("案件 %(target)s は別のお客様の案件のため統合できません。統合できるのは同じお客様の案件だけです"
+                 "（同じ出来事の案件どうしは「関連する案件」としてリンクできます）。") % {"target": target.number}
+    if source.merged_into_id:
+        return _("この案件はすでに案件 #%(pk)s に統合されています。") % {"pk": source.merged_into_id}
+    if target.merged_into_id:
+        return _("案件 %(target)s はすでに案件 #%(pk)s に統合されています。統合先にはその案件を選んでください。") % {
+            "target": target.number, "pk": target.merged_into_id}
+    if target.status not in ACTIVE_STATUSES:
+        return _("案件 %(target)s は解決済み・完了のため統合先にできません。対応中の案件を選んでください。") % {
+            "target": target.number}
+    return ""
+
+
+def merge_candidates(case: Case, limit: int = 20) -> list[Case]:
+    """The customer's other open cases, newest first: what 「案件を統合」 offers."""
+    return list(Case.objects.filter(customer_id=case.customer_id, status__in=ACTIVE_STATUSES, merged_into__isnull=True)
+                .exclude(pk=case.pk).only("pk", "subject", "status", "received_at", "customer_id")
+                .order_by("-received_at", "-pk")[:limit])
+
+
+def _move(label: str, field: str, source: Case, target: Case) -> list[int]:
+    model = apps.get_model(label)
+    ids = list(model.objects.filter(**{field: source.pk}).order_by("pk").values_list("pk", flat=True))
+    if ids:
+        model.objects.filter(pk__in=ids).update(**{field: target.pk})
+    return ids
+
+
+@transaction.atomic
+def do_merge_cases(source: Case, target: Case, *, actor: User | None) -> MergeRecord:
+    """Merge `source` into `target`, a case of the same customer: its timeline, promises,
+    compensations, handovers and what other apps registered (mails, attachments, …) move to the
+    target, whose timeline then interleaves them by time; the target takes the source's order,
+    product and passage if it has none. The source is closed with a pointer (`merged_into`), so
+    its channels lead to the target. What moved is kept in a `MergeRecord` for
+    `do_undo_merge`; both cases are audited."""
+    source, target = _lock_pair(source, target)
+    refusal = merge_refusal(source, target)
+    if refusal:
+        raise CaseError(refusal)
+    moved: dict[str, list[int]] = {}
+    for label, field in MERGE_MOVES:
+        ids = _move(label, field, source, target)
+        if ids:
+            moved[f"{label}:{field}"] = ids
+    for label, field in MERGE_MOVES_ONE:
+        model = apps.get_model(label)
+        if not model.objects.filter(**{field: target.pk}).exists():
+            ids = _move(label, field, source, target)
+            if ids:
+                moved[f"{label}:{field}"] = ids
+    filled: dict[str, list[Any]] = {}
+    for name in MERGE_FILLED_FIELDS:
+        theirs = getattr(source, f"{name}_id")
+        if getattr(target, f"{name}_id") is None and theirs is not None:
+            filled[name] = [None, theirs]
+            setattr(target, f"{name}_id", theirs)
+    source_state = {"status": source.status, "resolved_at": _jsonable(source.resolved_at)}
+    # A customer message on the source nobody has read yet is now the target's (「新着返信」).
+    unread = source.unread_by_assignee and not target.unread_by_assignee
+    target.unread_by_assignee = target.unread_by_assignee or source.unread_by_assignee
+    now = timezone.now()
+    old_status = source.status
+    source.status, source.merged_into = Status.CLOSED, target
+    source.resolved_at = source.resolved_at or now
+    source.unread_by_assignee = False
+    source.version += 1
+    source.save(update_fields=["status", "merged_into", "resolved_at", "unread_by_assignee", "version", "updated_at"])
+    target.version += 1
+    target.save(update_fields=[*filled, *(["unread_by_assignee"] if unread else []), "version", "updated_at"])
+    record = MergeRecord.objects.create(source=source, target=target, actor=actor, moved=moved, fields=filled,
+                                        source_state=source_state)
+    counts = {key.split(":")[0]: len(ids) for key, ids in moved.items()}
+    _audit(source, actor, "merged_into", {"target": target.pk, "moved": counts, "status": [old_status, Status.CLOSED]})
+    _audit(target, actor, "merged_from", {"source": source.pk, "moved": counts, **filled})
+    signals.case_status_changed.send(sender=Case, case=source, old=old_status, new=Status.CLOSED, actor=actor)
+    signals.cases_merged.send(sender=MergeRecord, record=record, undone=False, actor=actor)
+    return record
+
+
+def undo_refusal(record: MergeRecord, now: dt.datetime | None = None) -> str:
+    """Why the merge can no longer be undone ("" while it can): it was undone, it is older than
+    MERGE_UNDO_DAYS, the target was merged on, or something new arrived on the target since (a
+    message, promise, compensation or handover, or another merge): whose it is is then unknown."""
+    now = now or timezone.now()
+    if record.undone_at is not None:
+        return _("この統合はすでに取り消されています。")
+    if now - record.at > dt.timedelta(days=MERGE_UNDO_DAYS):
+        return _("統合から%(days)s日を過ぎたため取り消せません。") % {"days": MERGE_UNDO_DAYS}
+    target = record.target
+    if target.merged_into_id:
+        return _("統合先の案件がさらに案件 #%(pk)s に統合されているため取り消せません。先にそちらを取り消してください。") % {
+            "pk": target.merged_into_id}
+    for label, field, created in MERGE_ACTIVITY:
+        if apps.get_model(label).objects.filter(**{field: target.pk, f"{created}__gt": record.at}).exists():
+            return _("統合の後に案件 %(target)s で新しいやりとり・約束・補償・引き継ぎがあり、どちらの案件のものか決められないため取り消せません。") % {
+                "target": target.number}
+    if MergeRecord.objects.filter(target=target, undone_at__isnull=True, at__gt=record.at).exists():
+        return _("この後に別の案件も案件 %(target)s に統合されています。新しい統合から順に取り消してください。") % {
+            "target": target.number}
+    return ""
+
+
+@transaction.atomic
+def do_undo_merge(record: MergeRecord, *, actor: User | None) -> MergeRecord:
+    """「統合を取り消す」: put back exactly what the merge moved (rows still on the target),
+    the target's fields it filled (if nobody changed them since), and the source's status."""
+    source, target = _lock_pair(record.source, record.target)
+    record = MergeRecord.objects.select_for_update().get(pk=record.pk)
+    record.source, record.target = source, target
+    refusal = undo_refusal(record)
+    if refusal:
+        raise CaseError(refusal)
+    back: dict[str, int] = {}
+    for key, ids in record.moved.items():
+        label, field = key.split(":")
+        back[label] = apps.get_model(label).objects.filter(pk__in=ids, **{field: target.pk}).update(**{field: source.pk})
+    restored = []
+    for name, (before, after) in record.fields.items():
+        if getattr(target, f"{name}_id") == after:
+            setattr(target, f"{name}_id", before)
+            restored.append(name)
+    target.version += 1
+    target.save(update_fields=[*restored, "version", "updated_at"])
+    old_status = source.status
+    source.status = record.source_state.get("status", Status.OPEN)
+    resolved = record.source_state.get("resolved_at")
+    source.resolved_at = dt.datetime.fromisoformat(resolved) if resolved else None
+    source.merged_into = None
+    source.version += 1
+    source.save(update_fields=["status", "merged_into", "resolved_at", "version", "updated_at"])
+    record.undone_at, record.undone_by = timezone.now(), actor
+    record.save(update_fields=["undone_at", "undone_by"])
+    _audit(source, actor, "merge_undone", {"target": target.pk, "moved": back, "status": [old_status, source.status]})
+    _audit(target, actor, "merge_undone", {"source": source.pk, "moved": back})
+    if source.status != old_status:
+        signals.case_status_changed.send(sender=Case, case=source, old=old_status, new=source.status, actor=actor)
+    signals.cases_merged.send(sender=MergeRecord, record=record, undone=True, actor=actor)
+    return record
+
+
+def follow_merges(case: Case) -> Case:
+    """The case a merged case now lives in (itself when it was never merged): where a channel
+    files what the customer sends on the old case's thread."""
+    seen = {case.pk}
+    while case.merged_into_id is not None and case.merged_into_id not in seen:
+        seen.add(case.merged_into_id)
+        case = Case.objects.get(pk=case.merged_into_id)
+    return case
+
+
+@transaction.atomic
+def do_link_cases(case: Case, other: Case, *, actor: User | None, note: str = "") -> CaseLink:
+    """Link two related cases (the same incident: one delivery delay, many customers) without
+    merging them: one symmetric row, shown on both pages, audited on both."""
+    if case.pk == other.pk:
+        raise CaseError(_("同じ案件どうしはリンクできません。"))
+    note = note.strip()
+    if len(note) > 200:
+        raise CaseError(_("メモは200文字以内で入力してください。"))
+    case, other = _lock_pair(case, other)
+    low, high = sorted((case, other), key=lambda c: c.pk)
+    if CaseLink.objects.filter(case_a=low, case_b=high).exists():
+        raise CaseError(_("案件 %(other)s とはすでにリンクしています。") % {"other": other.number})
+    try:
+        with transaction.atomic():
+            link = CaseLink.objects.create(case_a=low, case_b=high, note=note, created_by=actor)
+    except IntegrityError as clash:
+        raise CaseError(_("案件 %(other)s とはすでにリンクしています。") % {"other": other.number}) from clash
+    _audit(case, actor, "linked", {"case": other.pk, "note": note})
+    _audit(other, actor, "linked", {"case": case.pk, "note": note})
+    return link
+
+
+@transaction.atomic
+def do_unlink_cases(link: CaseLink, *, actor: User | None) -> None:
+    """Remove a link between two cases (either page); audited on both."""
+    current = CaseLink.objects.select_for_update().filter(pk=link.pk).first()
+    if current is None:
+        raise CaseError(_("このリンクはすでに外されています。"))
+    a, b, note = current.case_a_id, current.case_b_id, current.note
+    current.delete()
+    AuditEvent.objects.bulk_create([
+        AuditEvent(case_id=a, actor=actor, action="unlinked", changes={"case": b, "note": note}),
+        AuditEvent(case_id=b, actor=actor, action="unlinked", changes={"case": a, "note": note}),
+    ])

@@ -26,3 +26,7 @@ commitment_overdue = Signal()
 # kwargs: compensation, actor  (granted within the requester's authority, or approved or
 # rejected by a lead or an admin; a request that waits for approval is not decided yet)
 compensation_decided = Signal()
+# kwargs: record (cases.MergeRecord), undone (False: just merged; True: the merge was undone),
+# actor. Interactions changed case in bulk (no interaction_added): a search index keyed by case
+# refreshes both cases here.
+cases_merged = Signal()

@@ -16,6 +16,10 @@ urlpatterns = [
     path("cases/<int:pk>/commitments/", views.commitment_add, name="commitment_add"),
     path("cases/<int:pk>/commitments/<int:commitment_id>/close/", views.commitment_close, name="commitment_close"),
     path("cases/<int:pk>/compensations/", views.compensation_add, name="compensation_add"),
+    path("cases/<int:pk>/merge/", views.case_merge, name="merge"),
+    path("cases/merges/<int:record_id>/undo/", views.merge_undo, name="merge_undo"),
+    path("cases/<int:pk>/links/", views.case_link, name="link"),
+    path("cases/<int:pk>/links/<int:link_id>/remove/", views.case_unlink, name="unlink"),
     path("approvals/", views.approvals, name="approvals"),
     path("approvals/<int:compensation_id>/", views.compensation_decide, name="compensation_decide"),
 ]

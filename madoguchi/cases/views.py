@@ -7,11 +7,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.db.models.signals import post_delete, post_save
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -33,18 +35,22 @@ from madoguchi.cases.forms import (
     DecisionForm,
     HandoverForm,
     InteractionForm,
+    LinkForm,
+    MergeForm,
     NewCaseForm,
     ReplyForm,
 )
 from madoguchi.cases.models import (
     ACTIVE_STATUSES,
     Case,
+    CaseLink,
     Category,
     Channel,
     Commitment,
     CommitmentState,
     Compensation,
     CompensationState,
+    MergeRecord,
     Priority,
     Status,
 )
@@ -75,6 +81,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "options": _filter_options(filters),
         "query_without_cursor": _query_without(request, "cursor"),
         "now_utc": timezone.now(),
+        # The queue and filters on screen, for the CSV of these cases (exports app).
+        "export_query": urlencode({"queue": code, **{key: value for key, value in filters.items() if value}}),
     }
     return render(request, "cases/inbox.html", context)
 
@@ -237,6 +245,8 @@ FORM_PARTS: dict[str, tuple[str, str, Any]] = {
     "commitment": ("commitment_form", "cases:commitment_add", gettext_lazy("約束を登録")),
     "compensation": ("compensation_form", "cases:compensation_add", gettext_lazy("申請する")),
     "handover": ("handover_form", "cases:handover", gettext_lazy("引き継ぐ")),
+    "merge": ("merge_form", "cases:merge", gettext_lazy("統合する")),
+    "link": ("link_form", "cases:link", gettext_lazy("リンクする")),
 }
 
 
@@ -249,6 +259,10 @@ def _blank_form(part: str, case: Case) -> Any:
         return CommitmentForm(prefix="cm")
     if part == "compensation":
         return CompensationForm(prefix="cp")
+    if part == "merge":
+        return MergeForm(prefix="mg", candidates=services.merge_candidates(case))
+    if part == "link":
+        return LinkForm(prefix="ln")
     return HandoverForm(initial={"version": case.version}, prefix="ho")
 
 
@@ -269,6 +283,11 @@ def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     case = page.load_case(pk)
     user = staff_user(request)
+    if case.merged_into_id is not None and "merged" not in request.GET:
+        # A merged case lives on in the case it went into; `?merged` shows the closed one.
+        messages.info(request, _("案件 %(source)s は案件 #%(target)s に統合されました。") % {
+            "source": case.number, "target": case.merged_into_id})
+        return redirect("cases:detail", pk=case.merged_into_id)
     attention.do_mark_seen(case, user)  # the assignee has seen the customer's new reply
     return render(request, "cases/case_detail.html", _case_context(case, user))
 
@@ -602,3 +621,76 @@ def compensation_decide(request: HttpRequest, compensation_id: int) -> HttpRespo
     if not queues.sees_approvals(user):  # the approvals page is not theirs: show why on the case
         return redirect("cases:detail", pk=compensation.case_id)
     return redirect("cases:approvals")
+
+
+@login_required
+@require_POST
+def case_merge(request: HttpRequest, pk: int) -> HttpResponse:
+    """「案件を統合」: this case into another open case of the same customer; then its page."""
+    case = page.load_case(pk)
+    form = MergeForm(request.POST, prefix="mg", candidates=services.merge_candidates(case))
+    if form.is_valid():
+        target = Case.objects.filter(pk=form.cleaned_data["target_pk"]).first()
+        if target is None:
+            form.add_error(None, _("案件 #%(pk)s は見つかりません。") % {"pk": form.cleaned_data["target_pk"]})
+        else:
+            try:
+                services.do_merge_cases(case, target, actor=staff_user(request))
+            except services.CaseError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("案件 %(source)s を案件 %(target)s に統合しました。間違えた場合は「統合を取り消す」で元に戻せます。")
+                                 % {"source": case.number, "target": target.number})
+                return redirect("cases:detail", pk=target.pk)
+    return _rerender(request, page.load_case(pk), merge_form=form)
+
+
+@login_required
+@require_POST
+def merge_undo(request: HttpRequest, record_id: int) -> HttpResponse:
+    """「統合を取り消す」 on the target's page: the source comes back as it was."""
+    record = get_object_or_404(MergeRecord.objects.select_related("source", "target"), pk=record_id)
+    try:
+        services.do_undo_merge(record, actor=staff_user(request))
+    except services.CaseError as error:
+        messages.error(request, str(error))
+        return redirect(reverse("cases:detail", args=[record.target_id]))
+    messages.success(request, _("統合を取り消しました。案件 #%(source)s を元に戻しました。") % {"source": record.source_id})
+    return redirect("cases:detail", pk=record.source_id)
+
+
+@login_required
+@require_POST
+def case_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """「関連する案件をリンク」: the same incident, shown on both pages, not merged."""
+    case = page.load_case(pk)
+    form = LinkForm(request.POST, prefix="ln")
+    if form.is_valid():
+        other = Case.objects.filter(pk=form.cleaned_data["number"]).first()
+        if other is None:
+            form.add_error("number", _("案件 #%(pk)s は見つかりません。") % {"pk": form.cleaned_data["number"]})
+        else:
+            try:
+                services.do_link_cases(case, other, actor=staff_user(request), note=form.cleaned_data["note"])
+            except services.CaseError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("案件 %(other)s を関連する案件としてリンクしました。") % {"other": other.number})
+                return redirect("cases:detail", pk=pk)
+    return _rerender(request, case, link_form=form)
+
+
+@login_required
+@require_POST
+def case_unlink(request: HttpRequest, pk: int, link_id: int) -> HttpResponse:
+    link = CaseLink.objects.filter(Q(case_a_id=pk) | Q(case_b_id=pk), pk=link_id).first()
+    if link is None:
+        messages.error(request, _("このリンクはすでに外されています。"))
+        return redirect("cases:detail", pk=pk)
+    try:
+        services.do_unlink_cases(link, actor=staff_user(request))
+    except services.CaseError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("関連する案件のリンクを外しました。"))
+    return redirect("cases:detail", pk=pk)

@@ -16,3 +16,11 @@ class ChatConfig(AppConfig):
         signals.interaction_added.connect(receivers.deliver_composer_reply, dispatch_uid="chat.composer_reply")
         if receivers.reply_channel not in services.REPLY_CHANNEL_RESOLVERS:
             services.REPLY_CHANNEL_RESOLVERS.append(receivers.reply_channel)
+
+        # What goes with a case merged into another (cases.services.do_merge_cases).
+        if ("chat.FormAttachment", "case") not in services.MERGE_MOVES:
+            services.MERGE_MOVES.append(("chat.FormAttachment", "case"))
+        if ("chat.Feedback", "case") not in services.MERGE_MOVES:
+            services.MERGE_MOVES.append(("chat.Feedback", "case"))
+        if ("chat.ChatSession", "case") not in services.MERGE_MOVES_ONE:
+            services.MERGE_MOVES_ONE.append(("chat.ChatSession", "case"))

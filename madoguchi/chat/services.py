@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 
 from madoguchi.accounts.models import Team, User
 from madoguchi.cases.models import Case, Category, Channel, InteractionKind
-from madoguchi.cases.services import do_add_interaction, do_create_case, do_hand_over
+from madoguchi.cases.services import do_add_interaction, do_create_case, do_hand_over, follow_merges
 from madoguchi.chat.models import (
     AgentPresence,
     ChatMessage,
@@ -203,8 +203,9 @@ def do_customer_message(session: ChatSession, *, client_id: str, text: str, uplo
                 session=session, client_id=client_id, sender=Sender.CUSTOMER, text=text, upload=upload
             )
             assert session.case is not None
+            # A chat whose case was merged into another goes on in that case.
             do_add_interaction(
-                session.case, actor=None, kind=InteractionKind.INBOUND, channel=Channel.CHAT,
+                follow_merges(session.case), actor=None, kind=InteractionKind.INBOUND, channel=Channel.CHAT,
                 body=_timeline_body(text, upload), occurred_at=message.created_at, external_id=client_id,
             )
     except IntegrityError:

@@ -43,6 +43,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from madoguchi import after_commit
 from madoguchi.cases import signals
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind, Status
+from madoguchi.cases.services import follow_merges
 from madoguchi.chat import services
 from madoguchi.chat.models import ChatMessage, ChatSession, Sender, SessionState
 
@@ -85,6 +86,9 @@ def store_batch(items: list[Pending]) -> list[Result]:
         existing = _existing(saved)
         case_ids = {it.session.case_id for it in saved if it.session.case_id}
         cases = Case.objects.in_bulk(case_ids)
+        # A chat whose case was merged into another (its session stayed behind because the
+        # other case had a chat of its own) goes on in that case.
+        cases = {pk: follow_merges(case) for pk, case in cases.items()}
         run: list[int] = []  # indexes of messages waiting for the next bulk insert, in order
         seen: dict[tuple[int, str], int] = {}
         for i, item in enumerate(items):

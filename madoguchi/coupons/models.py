@@ -21,6 +21,7 @@ class CouponKind(models.TextChoices):
 
 class PlatformState(models.TextChoices):
     NONE = "", _("ショップへの登録なし")
+    PENDING = "pending", _("作成待ち")
     CREATED = "created", _("ショップに登録済み")
     FAILED = "failed", _("ショップへの登録に失敗")
 

@@ -16,7 +16,7 @@ from madoguchi.accounts.models import User
 from madoguchi.cases.models import Case, CompensationKind, CompensationState
 from madoguchi.cases.services import MAX_COMPENSATION_YEN, CaseError, do_request_compensation
 from madoguchi.coupons.models import Coupon, CouponKind, PlatformState
-from madoguchi.coupons.signals import coupon_issued
+from madoguchi.coupons.signals import coupon_issued, coupon_platform_retry
 
 CODE_PATTERN = re.compile(r"^[A-Z0-9][A-Z0-9_-]{3,39}$")
 # No 0/O or 1/I/L: a customer reads the code aloud on the phone or types it from a printed mail.
@@ -115,6 +115,45 @@ def do_record_platform_result(coupon_id: int, *, platform: str, external_id: str
     coupon.platform_error = error[:500]
     coupon.platform_at = timezone.now()
     coupon.save(update_fields=["platform", "platform_state", "platform_id", "platform_error", "platform_at"])
+    return coupon
+
+
+@transaction.atomic
+def do_mark_platform_pending(coupon_id: int, *, platform: str, note: str = "") -> Coupon:
+    """For a shop-platform app: the code is being created there (作成待ち); `note` says why it
+    is taking longer (the platform is down, retried later), shown to the agent."""
+    coupon = Coupon.objects.select_for_update().get(pk=coupon_id)
+    if coupon.platform_state == PlatformState.CREATED:
+        return coupon  # created already: nothing to wait for
+    coupon.platform = platform[:20]
+    coupon.platform_state = PlatformState.PENDING
+    coupon.platform_error = note[:500]
+    coupon.platform_at = timezone.now()
+    coupon.save(update_fields=["platform", "platform_state", "platform_error", "platform_at"])
+    return coupon
+
+
+def can_retry_platform(coupon: Coupon) -> bool:
+    return (coupon.platform_state == PlatformState.FAILED and coupon.compensation.state == CompensationState.GRANTED
+            and not coupon.expired())
+
+
+@transaction.atomic
+def do_retry_platform(coupon_id: int, *, actor: User) -> Coupon:
+    """An agent asks the shop platform to create a coupon whose creation failed, once more:
+    作成待ち again, and the platform app (receiving `coupon_platform_retry`) tries again."""
+    coupon = Coupon.objects.select_for_update().select_related("compensation__case").get(pk=coupon_id)
+    if coupon.platform_state != PlatformState.FAILED:
+        raise CouponError(_("このクーポンはショップへの作成に失敗していないため、再試行できません。"))
+    if coupon.compensation.state != CompensationState.GRANTED:
+        raise CouponError(_("発行されていないクーポンはショップに作成できません。"))
+    if coupon.expired():
+        raise CouponError(_("有効期限が過ぎたクーポンはショップに作成できません。"))
+    coupon.platform_state = PlatformState.PENDING
+    coupon.platform_error = ""
+    coupon.platform_at = timezone.now()
+    coupon.save(update_fields=["platform_state", "platform_error", "platform_at"])
+    coupon_platform_retry.send(sender=Coupon, coupon=coupon, actor=actor)
     return coupon
 
 

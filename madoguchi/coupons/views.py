@@ -14,6 +14,7 @@ from madoguchi.accounts.access import staff_user
 from madoguchi.cases.models import Case, CompensationState
 from madoguchi.coupons import services
 from madoguchi.coupons.forms import CouponForm
+from madoguchi.coupons.models import Coupon
 
 
 def _panel(request: HttpRequest, case: Case, form: CouponForm, status: int = 200, template: str = "coupons/_case_panel.html") -> HttpResponse:
@@ -56,3 +57,17 @@ def issue(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:  # type: ignore[attr-defined]
         return _panel(request, case, form)  # htmx swaps 2xx answers only: the errors in place
     return _panel(request, case, form, status=400, template="coupons/issue.html")
+
+
+@login_required
+@require_POST
+def retry_platform(request: HttpRequest, pk: int) -> HttpResponse:
+    """「もう一度作成する」: a coupon the shop platform refused is sent to it again (staff only)."""
+    coupon = get_object_or_404(Coupon.objects.select_related("compensation"), pk=pk)
+    try:
+        services.do_retry_platform(coupon.pk, actor=staff_user(request))
+    except services.CaseError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("クーポン %(code)s をショップにもう一度作成します。数分以内に反映されます。") % {"code": coupon.code})
+    return redirect(reverse("cases:detail", args=[coupon.compensation.case_id]) + "#coupons")

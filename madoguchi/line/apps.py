@@ -15,3 +15,7 @@ class LineConfig(AppConfig):
         automatic.REACHES[Channel.LINE] = outbound.reaches_by_line
         page.TIMELINE_EXTRAS[Channel.LINE] = timeline.line_parts
         signals.interaction_added.connect(receivers.on_interaction_added, dispatch_uid="line.reply")
+
+        # What goes with a case merged into another (cases.services.do_merge_cases).
+        if ("line.LineOutbound", "case") not in services.MERGE_MOVES:
+            services.MERGE_MOVES.append(("line.LineOutbound", "case"))

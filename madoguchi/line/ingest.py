@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from madoguchi.cases.models import ACTIVE, Case, Category, Channel, Interaction, InteractionKind
-from madoguchi.cases.services import do_add_interaction, do_create_case
+from madoguchi.cases.services import do_add_interaction, do_create_case, follow_merges
 from madoguchi.customers.models import IdentityKind
 from madoguchi.customers.services import get_or_create_customer
 from madoguchi.jobs import work
@@ -194,8 +194,18 @@ def text_of(event: dict[str, Any]) -> str:
 
 
 def open_line_case(customer_id: int) -> Case | None:
-    return (Case.objects.filter(ACTIVE, customer_id=customer_id, channel=Channel.LINE)
-            .order_by("-received_at", "-pk").first())
+    """The customer's open LINE case; else, when their LINE case was merged into another
+    (cases.services.do_merge_cases), the open case it lives on in."""
+    found = (Case.objects.filter(ACTIVE, customer_id=customer_id, channel=Channel.LINE)
+             .order_by("-received_at", "-pk").first())
+    if found is not None:
+        return found
+    merged = (Case.objects.filter(customer_id=customer_id, channel=Channel.LINE, merged_into__isnull=False)
+              .order_by("-received_at", "-pk").first())
+    if merged is None:
+        return None
+    target = follow_merges(merged)
+    return target if target.is_active else None
 
 
 def _category() -> Category:

@@ -8,6 +8,7 @@ class MailConfig(AppConfig):
 
     def ready(self) -> None:
         from madoguchi.cases import automatic, signals
+        from madoguchi.cases import services as case_services
         from madoguchi.cases.models import Channel
         from madoguchi.cases.services import DELIVERED_CHANNELS, REPLY_FINISHERS
         from madoguchi.mail import outbound, receivers
@@ -17,3 +18,9 @@ class MailConfig(AppConfig):
         automatic.REACHES[Channel.EMAIL] = outbound.reaches_by_mail
         signals.interaction_added.connect(receivers.on_interaction_added, dispatch_uid="mail.reply")
         signals.commitment_overdue.connect(receivers.on_commitment_overdue, dispatch_uid="mail.overdue")
+
+        # What goes with a case merged into another (cases.services.do_merge_cases).
+        if ("mail.RawMessage", "case") not in case_services.MERGE_MOVES:
+            case_services.MERGE_MOVES.append(("mail.RawMessage", "case"))
+        if ("mail.OutboundMessage", "case") not in case_services.MERGE_MOVES:
+            case_services.MERGE_MOVES.append(("mail.OutboundMessage", "case"))

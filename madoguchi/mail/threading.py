@@ -84,8 +84,27 @@ class Lookups:
         if not pks:
             return
         self.cases.update(dict.fromkeys(pks))
+        merged: dict[int, int] = {}
         for case in Case.objects.filter(pk__in=pks):
             self.cases[case.pk] = case
+            if case.merged_into_id is not None:
+                merged[case.pk] = case.merged_into_id
+        # A case merged into another (cases.services.do_merge_cases) lives on in that case: a
+        # reply to the old thread, or the old [#n] token, joins the case it was merged into.
+        for _depth in range(10):
+            if not merged:
+                break
+            missing = set(merged.values()) - self.cases.keys()
+            found = {case.pk: case for case in Case.objects.filter(pk__in=missing)}
+            further: dict[int, int] = {}
+            for pk, into in merged.items():
+                target = self.cases.get(into) or found.get(into)
+                if target is None:
+                    continue
+                self.cases[pk] = target
+                if target.merged_into_id is not None and target.merged_into_id != pk:
+                    further[pk] = target.merged_into_id
+            merged = further
 
     def _read_open_cases(self, customer_ids: set[int]) -> None:
         customer_ids -= self.open_cases.keys()

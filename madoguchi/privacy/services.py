@@ -18,11 +18,12 @@ import logging
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from madoguchi.accounts import access_log
 from madoguchi.accounts.models import AccessKind, User
-from madoguchi.cases.models import AuditEvent, Case, Handover, Interaction
+from madoguchi.cases.models import AuditEvent, Case, CaseLink, Handover, Interaction
 from madoguchi.chat.models import ChatMessage, ChatSession, ChatUpload, Feedback, FormAttachment
 from madoguchi.customers.models import (
     Customer,
@@ -184,6 +185,8 @@ def do_erase_customer(customer: Customer, actor: User | None = None, address: st
             case.save(update_fields=["subject", "complaint", "solution", "landing_point", "fact_what_happened",
                                      "fact_order_number", "fact_product", "fact_when", "version", "updated_at"])
         Handover.objects.filter(case_id__in=case_ids).update(note=ERASED)
+        # A link's note between one of these cases and another may name the customer.
+        CaseLink.objects.filter(Q(case_a_id__in=case_ids) | Q(case_b_id__in=case_ids)).exclude(note="").update(note=ERASED)
         AuditEvent.objects.filter(case_id__in=case_ids).update(changes={})
         mails = RawMessage.objects.filter(case_id__in=case_ids)
         attachments = list(Attachment.objects.filter(raw_message__in=mails))

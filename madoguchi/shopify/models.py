@@ -35,3 +35,26 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} {self.webhook_id}"
+
+
+class Discount(models.Model):
+    """The Shopify discount code made for one coupon (issue 18: never two for one coupon).
+    `create_sent_at` is written (and committed) before discountCodeBasicCreate is sent: a try
+    after that (a lost answer, a worker killed) first asks Shopify for the code and takes the
+    discount it finds instead of creating another."""
+
+    coupon = models.OneToOneField("coupons.Coupon", on_delete=models.CASCADE, related_name="shopify_discount",
+                                  verbose_name=_("クーポン"))
+    discount_id = models.CharField(_("Shopify の割引ID"), max_length=200, blank=True)
+    create_sent_at = models.DateTimeField(_("作成を依頼した日時"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("試した回数"), default=0)
+    created_at = models.DateTimeField(_("作成日時"), null=True, blank=True)
+    # One worker at a time works on a coupon (the first try and an agent's retry may meet).
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Shopify の割引コード")
+        verbose_name_plural = _("Shopify の割引コード")
+
+    def __str__(self) -> str:
+        return self.discount_id or f"coupon {self.coupon_id}"

@@ -8,11 +8,15 @@ import datetime as dt
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
+from madoguchi.jobs import work
 from madoguchi.shop import sync
 from madoguchi.shop.platform_http import PlatformError
-from madoguchi.shopify import client, services
+from madoguchi.shopify import client, discounts, services
 
 WEBHOOK_GRACE = dt.timedelta(minutes=2)
+
+
+work.handler(discounts.DISCOUNT_WORK)(discounts.handle)
 
 
 @db_periodic_task(crontab(minute="*"))

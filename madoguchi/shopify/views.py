@@ -6,12 +6,16 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django.contrib import messages
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from madoguchi.shopify import services
+from madoguchi.accounts.views import admin_required
+from madoguchi.shop.platform_http import PlatformError
+from madoguchi.shopify import services, webhooks
 
 log = logging.getLogger(__name__)
 
@@ -34,3 +38,16 @@ def webhook(request: HttpRequest) -> HttpResponse:
 
         transaction.on_commit(lambda: process_webhook_task(delivery.pk))
     return JsonResponse({"ok": True})
+
+
+@admin_required
+@require_POST
+def register_webhooks(request: HttpRequest) -> HttpResponse:
+    """「Webhook を登録」on /settings/orders/sync/: the topics the desk needs, subscribed once."""
+    try:
+        outcome = webhooks.register()
+    except PlatformError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, outcome.message())
+    return redirect("shop:sync")

@@ -10,6 +10,7 @@ import base64
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -143,6 +144,13 @@ class FakeShopify(FakeServer):
         self.orders: dict[str, dict[str, Any]] = {}  # by gid
         self.products: dict[str, dict[str, Any]] = {}
         self.throttle_next = 0  # GraphQL THROTTLED answers (HTTP 200) before the real one
+        self.discounts: dict[str, dict[str, Any]] = {}  # DiscountCodeNode by code (upper case)
+        self.discount_creates = 0  # discountCodeBasicCreate calls that created one
+        self.customers: dict[str, str] = {}  # e-mail -> Customer gid
+        self.webhooks: list[dict[str, Any]] = []  # WebhookSubscription nodes
+        self.slow_creates = 0.0  # the next discountCodeBasicCreate answers this late, after creating (a lost answer)
+        self.refuse_discounts: list[dict[str, Any]] = []  # userErrors answered to discountCodeBasicCreate
+        self.refuse_webhooks: list[dict[str, Any]] = []  # userErrors answered to webhookSubscriptionCreate
 
     def put_order(self, node: dict[str, Any]) -> None:
         with self.lock:
@@ -160,18 +168,115 @@ class FakeShopify(FakeServer):
         request = json.loads(body)
         query, variables = request["query"], request.get("variables") or {}
         with self.lock:
-            if self.throttle_next:
-                self.throttle_next -= 1
-                return 200, {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}]}
-            if re.search(r"\borders\(", query):
-                return 200, {"data": {"orders": self._connection(list(self.orders.values()), variables)}}
-            if re.search(r"\bproducts\(", query):
-                return 200, {"data": {"products": self._connection(list(self.products.values()), variables)}}
-            if re.search(r"\border\(id:", query):
-                return 200, {"data": {"order": self.orders.get(variables["id"])}}
-            if re.search(r"\bproduct\(id:", query):
-                return 200, {"data": {"product": self.products.get(variables["id"])}}
+            answer = self._answer_query(query, variables)
+            slow = 0.0
+            if "discountCodeBasicCreate" in (answer[1].get("data") or {}):
+                slow, self.slow_creates = self.slow_creates, 0.0
+        if slow:
+            time.sleep(slow)
+        return answer
+
+    def _answer_query(self, query: str, variables: dict[str, Any]) -> tuple[int, Any]:
+        if self.throttle_next:
+            self.throttle_next -= 1
+            # As Shopify answers: the error, and the bucket's state (the query wants 110 points,
+            # 100 are there, 50 come back a second).
+            return 200, {"errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+                         "extensions": {"cost": {"requestedQueryCost": 110, "actualQueryCost": None, "throttleStatus": {
+                             "maximumAvailable": 1000.0, "currentlyAvailable": 100, "restoreRate": 50.0}}}}
+        if "discountCodeBasicCreate(" in query:
+            return 200, {"data": {"discountCodeBasicCreate": self._create_discount(variables["basicCodeDiscount"])}}
+        if "codeDiscountNodeByCode(" in query:
+            return 200, {"data": {"codeDiscountNodeByCode": self.discounts.get(str(variables["code"]).upper())}}
+        if "webhookSubscriptionCreate(" in query:
+            return 200, {"data": {"webhookSubscriptionCreate": self._create_webhook(variables)}}
+        if re.search(r"\bwebhookSubscriptions\(", query):
+            return 200, {"data": {"webhookSubscriptions": self._connection_of(list(self.webhooks), variables)}}
+        if re.search(r"\bcustomers\(", query):
+            email = re.sub(r"^email:", "", str(variables.get("query") or "")).strip("'\" ").lower()
+            gid = self.customers.get(email)
+            return 200, {"data": {"customers": {"edges": [{"cursor": "MQ==", "node": {"id": gid}}] if gid else [],
+                                                "pageInfo": {"hasNextPage": False, "endCursor": None}}}}
+        if re.search(r"\borders\(", query):
+            connection = self._connection(list(self.orders.values()), variables)
+            for edge in connection["edges"]:
+                edge["node"] = self._shaped_order(edge["node"], query, variables)
+            return 200, {"data": {"orders": connection}}
+        if re.search(r"\bproducts\(", query):
+            return 200, {"data": {"products": self._connection(list(self.products.values()), variables)}}
+        if re.search(r"\border\(id:", query):
+            order = self.orders.get(variables["id"])
+            return 200, {"data": {"order": order and self._shaped_order(order, query, variables)}}
+        if re.search(r"\bproduct\(id:", query):
+            return 200, {"data": {"product": self.products.get(variables["id"])}}
         return 200, {"errors": [{"message": "unknown query"}]}
+
+    @staticmethod
+    def _shaped_order(node: dict[str, Any], query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """The order as the query asked for it: `lineItems(first: N, after: $var)` is a connection
+        paged by cursors (the stored node holds every line item), `fulfillments(first: N)` a list
+        cut at N, as Shopify does."""
+        node = dict(node)
+        items = re.search(r"lineItems\(first:\s*(\d+)(?:,\s*after:\s*\$(\w+))?", query)
+        edges = [edge["node"] for edge in (node.get("lineItems") or {}).get("edges") or []]
+        if items:
+            after = variables.get(items.group(2)) if items.group(2) else None
+            node["lineItems"] = FakeShopify._connection_of(edges, {"first": items.group(1), "after": after})
+        fulfilments = re.search(r"fulfillments\(first:\s*(\d+)", query)
+        if fulfilments and "fulfillments" in node:
+            node["fulfillments"] = list(node["fulfillments"])[:int(fulfilments.group(1))]
+        return node
+
+    def _create_discount(self, given: dict[str, Any]) -> dict[str, Any]:
+        """discountCodeBasicCreate as Shopify answers it: the node, or userErrors (a code already
+        taken, an end before the start, no value)."""
+        code = str(given.get("code") or "")
+        errors = list(self.refuse_discounts)
+        if not code:
+            errors.append({"field": ["basicCodeDiscount", "code"], "code": "BLANK", "message": "Code can't be blank"})
+        elif code.upper() in self.discounts:
+            errors.append({"field": ["basicCodeDiscount", "code"], "code": "TAKEN",
+                           "message": "Code must be unique. Please try a different code."})
+        if given.get("endsAt") and given.get("startsAt") and given["endsAt"] <= given["startsAt"]:
+            errors.append({"field": ["basicCodeDiscount", "endsAt"], "code": "INVALID",
+                           "message": "Ends at needs to be after starts_at"})
+        value = ((given.get("customerGets") or {}).get("value")) or {}
+        if not value.get("percentage") and not (value.get("discountAmount") or {}).get("amount"):
+            errors.append({"field": ["basicCodeDiscount", "customerGets", "value"], "code": "BLANK",
+                           "message": "Value can't be blank"})
+        if errors:
+            return {"codeDiscountNode": None, "userErrors": errors}
+        self.discount_creates += 1
+        node = {"id": f"gid://shopify/DiscountCodeNode/{1057371900 + self.discount_creates}",
+                "codeDiscount": {"__typename": "DiscountCodeBasic", "title": given.get("title"), "input": given,
+                                 "codes": {"nodes": [{"code": code}]}}}
+        self.discounts[code.upper()] = node
+        return {"codeDiscountNode": node, "userErrors": []}
+
+    def _create_webhook(self, variables: dict[str, Any]) -> dict[str, Any]:
+        topic = str(variables.get("topic") or "")
+        url = str((variables.get("webhookSubscription") or {}).get("callbackUrl") or "")
+        if self.refuse_webhooks:
+            return {"webhookSubscription": None, "userErrors": list(self.refuse_webhooks)}
+        if not url.startswith("https://"):
+            return {"webhookSubscription": None, "userErrors": [
+                {"field": ["webhookSubscription", "callbackUrl"], "message": "Address protocol http:// is not supported"}]}
+        if any(hook["topic"] == topic and hook["endpoint"]["callbackUrl"] == url for hook in self.webhooks):
+            return {"webhookSubscription": None, "userErrors": [
+                {"field": ["webhookSubscription", "callbackUrl"], "message": "Address for this topic has already been taken"}]}
+        node = {"id": f"gid://shopify/WebhookSubscription/{7300000 + len(self.webhooks) + 1}", "topic": topic,
+                "format": "JSON", "endpoint": {"__typename": "WebhookHttpEndpoint", "callbackUrl": url}}
+        self.webhooks.append(node)
+        return {"webhookSubscription": node, "userErrors": []}
+
+    @staticmethod
+    def _connection_of(nodes: list[Any], variables: dict[str, Any]) -> dict[str, Any]:
+        start = int(base64.b64decode(variables["after"]).decode()) if variables.get("after") else 0
+        page = nodes[start:start + int(variables.get("first") or 50)]
+        cursors = [base64.b64encode(str(start + index + 1).encode()).decode() for index in range(len(page))]
+        return {"edges": [{"cursor": cursor, "node": node} for cursor, node in zip(cursors, page, strict=True)],
+                "pageInfo": {"hasNextPage": start + len(page) < len(nodes), "hasPreviousPage": start > 0,
+                             "startCursor": cursors[0] if cursors else None, "endCursor": cursors[-1] if cursors else None}}
 
     @staticmethod
     def _connection(nodes: list[dict[str, Any]], variables: dict[str, Any]) -> dict[str, Any]:

@@ -123,6 +123,7 @@ def test_desk_pages_and_htmx_fragments_raise_no_violation(watched: Any, served: 
     # htmx did its work under the policy: the side panel arrived and the language switch works.
     page.goto(served.paths["mail_case"])
     with page.expect_navigation():
+        page.locator("[data-testid=user-menu]").click()
         page.locator("select[name=language]").select_option("en")
     assert page.locator("html").get_attribute("lang") == "en"
     found += violations(page)

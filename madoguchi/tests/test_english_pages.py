@@ -63,6 +63,8 @@ NOT_PAGES = {
     "notifications:mark_read": "POST only", "accounts:unlock": "POST only",
     "accounts:save_security": "POST only", "privacy:erase": "POST only",
     "privacy:export": "a JSON download of the customer's stored data",
+    "exports:csv": "a CSV download (its headers are msgids: tests in exports/tests)",
+    "exports:case_pdf": "a PDF download of the printable case (exports:case_print is its page)",
     "login_2fa": "only after a right password (else a redirect to the login); its template is the one "
                  "accounts:two_factor shows",
     "accounts:availability": "POST only", "accounts:save_team_assignment": "POST only", "cases:take": "POST only",
@@ -81,6 +83,8 @@ NOT_PAGES = {
     "cases:edit": "POST only (its form is the case page's part)", "cases:interaction": "POST only", "cases:reply": "POST only", "cases:handover": "POST only",
     "cases:commitment_add": "POST only", "cases:commitment_close": "POST only",
     "cases:compensation_add": "POST only", "cases:compensation_decide": "POST only",
+    "cases:merge": "POST only (its form is the case page's part)", "cases:merge_undo": "POST only",
+    "cases:link": "POST only (its form is the case page's part)", "cases:unlink": "POST only",
     "shop:sync_now": "POST only", "base_shop:connect": "POST only (then off to BASE)",
     "base_shop:callback": "BASE's redirect back: always redirects to shop:sync",
     "shopify:webhook": "POST only (Shopify's webhooks, JSON)",
@@ -416,6 +420,10 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "fans:win_back": [reverse("fans:win_back"), reverse("fans:win_back") + "?min_days=9&max_days=1"],
         "fans:rule": [reverse("fans:rule")],
         "coupons:case_panel": [reverse("coupons:case_panel", args=[pk]) for pk in ids],
+        "exports:index": [reverse("exports:index")],
+        "exports:list": [reverse("exports:list", args=[code]) + query for code in ("cases", "customers", "compensations", "promises")
+                         for query in ("", "?date_from=2026-13-01&status=x")],
+        "exports:case_print": [reverse("exports:case_print", args=[pk]) for pk in ids],
     }
 
 

@@ -86,6 +86,32 @@ def test_no_main_page_scrolls_sideways_at_1280(context: Any, served: LayoutDesk,
     assert found == []
 
 
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_the_admins_top_bar_is_one_line_at_1280_and_its_menus_open_one_at_a_time(
+        context: Any, served: LayoutDesk, language: str) -> None:
+    # The admin sees every page of the bar: it wrapped to three lines at 1280 px before the
+    # pages used now and then moved into menus.
+    page = desk_page(context(1280, language))
+    page.goto(served.paths["inbox"])
+    settle(page)
+    bar = page.locator("header.topbar").bounding_box()
+    assert bar is not None and bar["height"] < 60, bar
+    summaries = page.locator("header.topbar details.menu > summary")
+    assert summaries.count() == 4  # 分析, お客様・注文, 管理, and the user's own menu
+    for index in range(summaries.count()):
+        summaries.nth(index).click()
+        opened = page.locator("header.topbar details.menu[open]")
+        assert opened.count() == 1
+        box = opened.locator(":scope > div").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1280, box
+        assert opened.locator("a, button").first.is_visible()
+    page.keyboard.press("Escape")
+    assert page.locator("header.topbar details.menu[open]").count() == 0
+    page.locator("header.topbar details.menu > summary").first.click()
+    page.mouse.click(640, 400)  # a click elsewhere closes it
+    assert page.locator("header.topbar details.menu[open]").count() == 0
+
+
 @pytest.mark.parametrize(("language", "width"), [("ja", 1280), ("en", 1280), ("ja", 1440), ("en", 1440)])
 def test_the_inbox_shows_the_sla_column(context: Any, served: LayoutDesk, language: str, width: int) -> None:
     page = desk_page(context(width, language))

@@ -78,6 +78,8 @@ def test_banner_after_the_demo_names_the_accounts_file_and_the_admin(tmp_path: P
     demo = subprocess.run([sys.executable, "-m", "madoguchi.cli", "demo", "--cases", "12"], cwd=ROOT,
                           env=clean_env(data_dir, MADOGUCHI_TASKS_IMMEDIATE="1"), capture_output=True, text=True, timeout=300)
     assert demo.returncode == 0, demo.stderr
+    # Only the summary on the console: the demo's accounts are in the access log, not one line each here.
+    assert "アカウントを作成" not in demo.stdout + demo.stderr
     accounts = data_dir / "demo-accounts.txt"
     assert accounts.read_text().splitlines()[2].startswith("admin\t")  # the admin created with the demo is in the file
     output, _port, _smtp = start(data_dir, MADOGUCHI_SMTP_HOST="smtp.example.jp", MADOGUCHI_SMTP_OUT_PORT="587")

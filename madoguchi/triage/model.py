@@ -15,6 +15,7 @@ with it, and the desk's worker does the same through `services.read_messages`.
 
 from __future__ import annotations
 
+import os
 import pickle
 import time
 from collections import Counter
@@ -273,7 +274,7 @@ def data_dir_from_env() -> Path:
 
 def save(reader: Reader, path: Path) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
+    partial = path.with_suffix(f".{os.getpid()}.partial")  # two processes may write it at once
     with open(partial, "wb") as out:
         pickle.dump(reader, out, protocol=pickle.HIGHEST_PROTOCOL)
     partial.replace(path)  # readers never see half a file

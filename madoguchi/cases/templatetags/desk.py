@@ -45,6 +45,11 @@ AUDIT_LABELS = {
     "customer_name_confirmed": _("お客様のお名前を確認"),
     "customer_flag_cleared": _("要注意の記録を解除"),
     "personal_data_erased": _("お客様の個人データを消去"),
+    "merged_into": _("別の案件に統合"),
+    "merged_from": _("別の案件を統合"),
+    "merge_undone": _("案件の統合を取り消し"),
+    "linked": _("関連する案件をリンク"),
+    "unlinked": _("関連する案件のリンクを外す"),
 }
 
 

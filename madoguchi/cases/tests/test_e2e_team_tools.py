@@ -30,6 +30,7 @@ def test_status_in_the_top_bar_is_shown_to_the_lead(new_page, staff):
     assert "状況を「離席」にしました" in agent.locator(".messages").inner_text()
     lead = new_page()
     login(lead, "sato")
+    lead.click("header nav summary:has-text('管理')")
     lead.click("header nav a[href='/settings/team/']")
     row = lead.locator("[data-testid=member-tanaka]")
     assert "離席" in row.inner_text()

@@ -76,7 +76,33 @@ def test_case_page_queries_do_not_grow_with_history(client):
     assert large == small
 
 
-PARTS = ["side", "edit", "interaction", "commitment", "compensation", "handover"]
+def test_case_page_queries_do_not_grow_with_merges_and_links(client):
+    """Issue 22 item 4: the merged cases (with their undo) and the linked cases are one query
+    each, however many there are."""
+    agent = UserFactory()
+    client.force_login(agent)
+    customer = CustomerFactory()
+    case = CaseFactory(customer=customer, assignee=agent, status=Status.OPEN)
+
+    def merge_one(n: int) -> None:
+        source = CaseFactory(customer=customer, status=Status.OPEN, subject=f"{n}件目の問い合わせ")
+        InteractionFactory(case=source, body=f"{n}件目: まだ届きません。")
+        services.do_merge_cases(source, case, actor=agent)
+
+    def link_one(n: int) -> None:
+        services.do_link_cases(case, CaseFactory(subject=f"配送遅延 {n}"), actor=agent, note=f"関東の配送遅延 {n}")
+
+    merge_one(0)
+    link_one(0)
+    small = count_queries(client, f"/cases/{case.pk}/")
+    for n in range(1, 8):
+        merge_one(n)
+        link_one(n)
+    large = count_queries(client, f"/cases/{case.pk}/")
+    assert large == small
+
+
+PARTS = ["side", "edit", "interaction", "commitment", "compensation", "handover", "merge", "link"]
 
 
 def test_case_page_and_its_fragments_cost_the_same_queries_at_any_history(client):

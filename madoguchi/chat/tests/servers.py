@@ -31,7 +31,8 @@ from typing import Any
 from madoguchi.testing.databases import create_postgres_database, drop_postgres_database, migrated
 
 PASSWORD = "pass-窓口-2026"
-REDIS_TEST_URL = "redis://127.0.0.1:6379/11"
+# Databases 11 to 15 of the machine's Redis, one per pytest-xdist worker (each flushes its own).
+REDIS_TEST_URL = f"redis://127.0.0.1:6379/{11 + int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:] or 0) % 5}"
 MADOGUCHI = str(Path(sys.executable).with_name("madoguchi"))
 
 

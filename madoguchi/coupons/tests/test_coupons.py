@@ -148,7 +148,7 @@ def test_case_panel_and_customer_page_show_the_coupon_and_its_state(client, desk
     assert "WAIT5000" in panel and "承認待ち" in panel and "5,000円" in panel
     services.do_record_platform_result(coupon.pk, platform="Shopify", error="Code has already been taken")
     customer_page = client.get(f"/customers/{desk['case'].customer_id}/").content.decode()
-    assert "WAIT5000" in customer_page and "Shopifyへの登録に失敗" in customer_page
+    assert "WAIT5000" in customer_page and "Shopify: 失敗: Code has already been taken" in customer_page
     coupon.refresh_from_db()
     assert coupon.platform_state == PlatformState.FAILED
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from madoguchi.accounts.models import AccessEvent, AccessKind, Role
 from madoguchi.cases.models import (
     Case,
+    CaseLink,
     CommitmentState,
     Compensation,
     CompensationState,
@@ -104,6 +105,9 @@ def test_erase_refuses_without_yes_then_removes_the_person_and_keeps_the_facts(p
     assert refused.returncode != 0 and "--yes" in refused.stderr
     assert Identity.objects.filter(customer=customer).count() == 2
     assert "湯呑み" in json.dumps(list(SearchDoc.objects.values("body")), ensure_ascii=False)  # indexed before
+    other = Case.objects.create(customer=OrderFactory().customer, subject="同じ便で破損", channel="email",
+                                category=case.category, received_at=timezone.now())
+    link = CaseLink.objects.create(case_a=case, case_b=other, note="山田 花子様と同じ便の破損")
 
     done = madoguchi("erase-customer", "hanako.yamada@example.jp", "--yes")
     assert done.returncode == 0, done.stderr
@@ -124,6 +128,8 @@ def test_erase_refuses_without_yes_then_removes_the_person_and_keeps_the_facts(p
     assert "hanako" not in everything and "湯呑み" not in everything
     assert AccessEvent.objects.filter(kind=AccessKind.ERASE, detail__contains=f"#{customer.pk}").exists()
     assert case.audit_events.filter(action="personal_data_erased").exists()
+    link.refresh_from_db()
+    assert link.note == ERASED  # a related case's note may name her
 
 
 def test_admins_export_and_erase_from_the_customer_page(client, person):

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('cases', '0005_commitment_internal'),
+        ('cases', '0006_commitment_internal'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -13,5 +13,18 @@
     if (target instanceof HTMLInputElement && target.hasAttribute("data-select-on-click")) {
       target.select();
     }
+    // The top bar's menus: one open at a time, closed by a click anywhere else.
+    var inside = target instanceof Element ? target.closest("details.menu") : null;
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      if (menu !== inside) { menu.removeAttribute("open"); }
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    document.querySelectorAll("details.menu[open]").forEach(function (menu) {
+      menu.removeAttribute("open");
+      var summary = menu.querySelector("summary");
+      if (summary) { summary.focus(); }
+    });
   });
 })();

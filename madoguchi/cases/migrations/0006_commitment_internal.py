@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0004_give_teamless_cases_a_team'),
+        ('cases', '0005_case_merge_and_links'),
     ]
 
     operations = [
