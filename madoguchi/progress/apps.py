@@ -8,6 +8,7 @@ class ProgressConfig(AppConfig):
     verbose_name = _("お客様向けの進捗ページ")
 
     def ready(self) -> None:
+        from madoguchi.cases.services import MERGE_MOVES
         from madoguchi.cases.templatetags.desk import AUDIT_LABELS
         from madoguchi.mail import outbound
         from madoguchi.progress import services
@@ -16,3 +17,5 @@ class ProgressConfig(AppConfig):
         outbound.ACK_LINES.append(services.ack_line)
         services.SHOP_NAMES.append(lambda case: getattr(outbound.mailbox_for(case), "shop_name", ""))
         AUDIT_LABELS.update(services.AUDIT_LABELS)
+        # A merged case's late notices go with its promises (and come back on undo).
+        MERGE_MOVES.append(("progress.LateNotice", "case"))

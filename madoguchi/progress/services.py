@@ -208,6 +208,17 @@ def public_view(case: Case) -> PublicView:
     return view
 
 
+def shown_case(link: StatusLink) -> Case:
+    """The case the page shows: a case merged into another shows the one it became (the
+    customer's link in an earlier mail keeps working)."""
+    case = link.case
+    for _hop in range(5):
+        if case.merged_into_id is None:
+            break
+        case = Case.objects.select_related("customer").get(pk=case.merged_into_id)
+    return case
+
+
 def do_note_view(link: StatusLink) -> None:
     """When the customer last opened the page (shown to the agent), written at most once a minute."""
     now = timezone.now()

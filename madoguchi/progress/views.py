@@ -57,7 +57,7 @@ def _status_page(request: HttpRequest, token: str) -> HttpResponse:
             "message": _("このページは見つかりませんでした。リンクの有効期限が切れたか、新しいリンクに切り替わった可能性があります。"
                          "お手数ですが、お届けしたメールにご返信いただくか、お問い合わせ窓口までご連絡ください。")}, status=404))
     services.do_note_view(link)
-    return _private(render(request, "progress/status_page.html", {"view": services.public_view(link.case)}))
+    return _private(render(request, "progress/status_page.html", {"view": services.public_view(services.shown_case(link))}))
 
 
 def _back(pk: int) -> HttpResponse:

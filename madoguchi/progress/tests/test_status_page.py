@@ -226,3 +226,18 @@ def test_the_form_receipt_and_the_after_hours_answer_by_mail_carry_the_link_too(
     assert services.url_for(services.live_link(mail_case)) in answer
     line_case = CaseFactory(assignee=team.agent, team=team, channel=Channel.LINE)
     assert "/status/" not in compose(line_case, timezone.now(), [], "token")
+
+
+def test_a_merged_cases_link_shows_the_case_it_became_and_its_notices_move_along(client, case, team):
+    from madoguchi.progress.models import LateNotice
+
+    target = CaseFactory(customer=case.customer, assignee=team.agent, team=team, status=Status.OPEN)
+    promise = case_services.do_add_commitment(case, actor=team.agent, description="交換品を発送します",
+                                              due_at=timezone.now() + dt.timedelta(days=1))
+    notice = LateNotice.objects.create(commitment=promise, case=case, body="お知らせ")
+    link = services.do_get_link(case, actor=team.agent)
+    case_services.do_merge_cases(case, target, actor=team.agent)
+    body = client.get(path_of(link)).content.decode()
+    assert target.number in body and "担当者が対応しております。" in body and "交換品を発送します" in body
+    notice.refresh_from_db()
+    assert notice.case_id == target.pk
