@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "madoguchi.triage",
+    "madoguchi.progress",
 ]
 
 MIDDLEWARE = [
@@ -293,6 +294,14 @@ MAIL_ACK_PER_SENDER_PER_HOUR = env_int("MADOGUCHI_MAIL_ACK_PER_HOUR", 3)
 MAIL_ACK_PER_DOMAIN_PER_HOUR = env_int("MADOGUCHI_MAIL_ACK_PER_DOMAIN_PER_HOUR", 300)
 MAIL_ACK_TOTAL_PER_HOUR = env_int("MADOGUCHI_MAIL_ACK_TOTAL_PER_HOUR", 1000)
 MAIL_ACK_REPLY_WITHIN_BUSINESS_HOURS = env_int("MADOGUCHI_MAIL_REPLY_WITHIN_HOURS", 8)
+# The customer's status page (madoguchi.progress): how long a link works, whether the receipt
+# mail carries one, the shop's name when no mailbox gives it, and when a promise to the customer
+# counts as about to be late (within this many business hours of its due time).
+PROGRESS_LINK_DAYS = env_int("MADOGUCHI_STATUS_LINK_DAYS", 90)
+PROGRESS_LINK_IN_RECEIPT = env_bool("MADOGUCHI_STATUS_LINK_IN_RECEIPT", True)
+PROGRESS_SHOP_NAME = env_str("MADOGUCHI_SHOP_NAME", "")
+PROGRESS_LATE_NOTICE_BUSINESS_HOURS = env_int("MADOGUCHI_LATE_NOTICE_HOURS", 4)
+PROGRESS_PAGE_PER_ADDRESS_PER_HOUR = env_int("MADOGUCHI_STATUS_PAGE_PER_HOUR", 120)
 MAIL_COMMITMENT_REMINDER_MINUTES = env_int("MADOGUCHI_MAIL_REMINDER_MINUTES", 60)
 MAIL_DEFAULT_CATEGORY = env_str("MADOGUCHI_MAIL_CATEGORY", "other")
 # A stored mail still unfiled this long after it arrived is filed by the minute sweep.

@@ -51,5 +51,6 @@ urlpatterns = [
     path("metrics/", include("madoguchi.metrics.urls")),
     path("fans/", include("madoguchi.fans.urls")),
     path("coupons/", include("madoguchi.coupons.urls")),
+    path("", include("madoguchi.progress.urls")),
     path("", include("madoguchi.cases.urls")),
 ]

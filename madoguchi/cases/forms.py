@@ -207,6 +207,7 @@ class CommitmentForm(forms.Form):
     due_at = local_datetime_field(_("期限"))
     owner = forms.ModelChoiceField(label=_("担当者"), queryset=User.objects.filter(is_active=True), required=False)
     department = forms.CharField(label=_("担当部署"), max_length=100, required=False)
+    internal = forms.BooleanField(label=_("社内の約束（お客様の進捗ページに出さない）"), required=False)
 
     def clean_due_at(self) -> Any:
         due = self.cleaned_data["due_at"]

@@ -208,6 +208,9 @@ class Commitment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     escalated_at = models.DateTimeField(_("リーダーへ通知した日時"), null=True, blank=True)
+    # A promise within the shop (「倉庫に在庫を確認する」): never on the customer's status page,
+    # and no late notice goes to the customer for it (madoguchi.progress).
+    internal = models.BooleanField(_("社内の約束（お客様には見せない）"), default=False)
 
     class Meta:
         verbose_name = _("約束")

@@ -502,7 +502,7 @@ def _move_open_promises(case: Case, from_user: User | None, to_user: User | None
 @transaction.atomic
 def do_add_commitment(
     case: Case, *, actor: User, description: str, due_at: dt.datetime,
-    owner: User | None = None, department: str = "",
+    owner: User | None = None, department: str = "", internal: bool = False,
 ) -> Commitment:
     if not description.strip():
         raise CaseError(_("約束の内容を入力してください。"))
@@ -512,9 +512,10 @@ def do_add_commitment(
         owner = actor
     commitment = Commitment.objects.create(
         case=case, description=description.strip(), due_at=due_at, owner=owner,
-        department=department.strip(), created_by=actor,
+        department=department.strip(), created_by=actor, internal=internal,
     )
-    _audit(case, actor, "commitment_added", {"description": commitment.description, "due_at": due_at.isoformat()})
+    _audit(case, actor, "commitment_added", {"description": commitment.description, "due_at": due_at.isoformat(),
+                                             **({"internal": True} if internal else {})})
     return commitment
 
 

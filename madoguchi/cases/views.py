@@ -537,7 +537,7 @@ def commitment_add(request: HttpRequest, pk: int) -> HttpResponse:
         data = form.cleaned_data
         try:
             services.do_add_commitment(case, actor=staff_user(request), description=data["description"], due_at=data["due_at"],
-                                       owner=data["owner"], department=data["department"])
+                                       owner=data["owner"], department=data["department"], internal=data["internal"])
         except services.CaseError as error:
             form.add_error(None, str(error))
         else:

@@ -22,10 +22,13 @@ def receipt_text(case: Case, what: str) -> str:
     # Anyone can type any address into a public form: the receipt repeats nothing they wrote
     # (name, message), so the shop's mail cannot carry a stranger's words to someone else; only a
     # name staff confirmed is used (customers.services.salutation).
+    from madoguchi.mail.outbound import receipt_extras
+
     return (
         f"{salutation(case.customer)}\n\n{what}を受け付けました。受付番号は {case.number} です。\n"
         "担当者が内容を確認のうえ、このメールアドレスにご連絡いたします。\n"
         "このメールにご返信いただくと、同じ受付番号でやりとりを続けられます。\n\n"
+        f"{receipt_extras(case)}"
         "お心当たりのない場合は、このメールを破棄してください。"
     )
 

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 # What each job does, for the admins' page; a job missing here shows its Python name.
 LABELS: dict[str, Any] = {
     "madoguchi.cases.tasks.escalate_overdue_commitments_job": _("期限を過ぎた約束をリーダーに知らせる"),
+    "madoguchi.progress.tasks.prepare_late_notices_job": _("間に合わない見込みのお客様への約束に、遅れのお知らせを準備する（送信は担当者の承認後）"),
     "madoguchi.chat.tasks.expire_waiting_chats_job": _("お客様が離れた待機中のチャットを終了する（案件は残す）"),
     "madoguchi.mail.tasks.mail_sweep_job": _("未処理のメール・未送信のメール・約束のリマインダー"),
     "madoguchi.mail.tasks.poll_mailboxes_job": _("IMAP メールボックスの受信"),

@@ -128,6 +128,11 @@ def compose(case: Case, reply_by: object, articles: list[Article], token: str) -
     if email:
         lines += ["", "追加の情報や写真がございましたら、このメールにそのまま返信してください。"
                       "件名の受付番号はそのままでお願いいたします。"]
+        from madoguchi.mail.outbound import receipt_extras
+
+        extra = receipt_extras(case).rstrip("\n")
+        if extra:
+            lines += ["", extra]
     lines += ["", "このメッセージは自動でお送りしています。" if case.channel == Channel.LINE else "このメールは自動でお送りしています。"]
     return "\n".join(lines)
 

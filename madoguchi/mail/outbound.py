@@ -272,7 +272,19 @@ def reply_due(received: dt.datetime) -> dt.datetime:
     return add_business_seconds(received, settings.MAIL_ACK_REPLY_WITHIN_BUSINESS_HOURS * 3600)
 
 
+# Lines other apps add to the receipt, as case → text ("" for none): the customer's status page
+# (madoguchi.progress). Registered in their AppConfig.ready(); mail never imports them.
+ACK_LINES: list[Any] = []
+
+
+def receipt_extras(case: Case) -> str:
+    """What other apps add to a receipt (this acknowledgement, the after-hours answer by mail,
+    a web form's receipt): each paragraph ends with a blank line."""
+    return "".join(str(line(case)) for line in ACK_LINES)
+
+
 def acknowledgement_text(case: Case, due: dt.datetime) -> str:
+    extra = receipt_extras(case)
     local = timezone.localtime(due)
     weekday = "月火水木金土日"[local.weekday()]
     return (
@@ -284,6 +296,7 @@ def acknowledgement_text(case: Case, due: dt.datetime) -> str:
         "（土日祝日・休業日を除く営業時間内に順に対応しています）。\n"
         "追加の情報や写真がございましたら、このメールにそのまま返信してください。"
         "件名の受付番号はそのままでお願いいたします。\n\n"
+        f"{extra}"
         "※このメールは自動で送信しています。\n"
     )
 

@@ -36,6 +36,7 @@ from madoguchi.customers.services import normalise_identity
 from madoguchi.knowledge.models import CustomerFlag, DocKind, SearchDoc
 from madoguchi.mail.models import Attachment, OutboundMessage, RawMessage
 from madoguchi.metrics.models import Survey
+from madoguchi.progress.models import LateNotice, StatusLink
 from madoguchi.shop.models import Order
 
 log = logging.getLogger(__name__)
@@ -142,6 +143,7 @@ def export_customer(customer: Customer, actor: User | None = None, address: str 
             "compensations": [_row(c) for c in case.compensations.order_by("id")],
             "mails_received": [_row(m, skip=("visible_text", "quoted_text", "html")) | {"raw_size": m.size} for m in mails],
             "mails_sent": [_row(m) for m in OutboundMessage.objects.filter(case=case).order_by("id")],
+            "late_notices": [_row(n) for n in LateNotice.objects.filter(case=case).order_by("id")],
             "attachments": attachments,
             "survey": _row(survey, skip=("nonce",)) if survey else None,
         })
@@ -193,6 +195,8 @@ def do_erase_customer(customer: Customer, actor: User | None = None, address: st
                                      quoted_text="", html="", message_id="")
         Attachment.objects.filter(pk__in=[a.pk for a in attachments]).delete()
         OutboundMessage.objects.filter(case_id__in=case_ids).update(to_address="", subject=ERASED, body=ERASED)
+        LateNotice.objects.filter(case_id__in=case_ids).update(body=ERASED)
+        StatusLink.objects.filter(case_id__in=case_ids, revoked_at__isnull=True).update(revoked_at=timezone.now())
         sessions = ChatSession.objects.filter(case_id__in=case_ids)
         uploads = list(ChatUpload.objects.filter(session__in=sessions))
         form_files = list(FormAttachment.objects.filter(case_id__in=case_ids))

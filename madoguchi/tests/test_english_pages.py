@@ -93,6 +93,9 @@ NOT_PAGES = {
     "shop:days_save": "POST only (its form is on the carriers page)", "shop:days_delete": "POST only",
     "coupons:issue": "POST only (its form is the case page's coupon panel)",
     "api_tokens:revoke": "POST only", "webhooks:toggle": "POST only", "webhooks:delete": "POST only",
+    "progress:link_make": "POST only", "progress:link_revoke": "POST only",
+    "progress:notice_send": "POST only", "progress:notice_dismiss": "POST only",
+    "progress:page": "the customer's status page speaks to the shop's customers (Japanese, lang=ja)",
 }
 
 
@@ -177,6 +180,16 @@ def build_shop() -> dict[str, object]:
     CarrierSite.objects.create(code="ecohai", name="エコ配", url_pattern="https://example.jp/track?no={number}")
     DeliveryDays.objects.create(carrier="yamato", region="", days=1)
     DeliveryDays.objects.create(carrier="sagawa", region="kanto", days=1)
+    # The case page's status-page panel with its link and a late notice waiting (issue 22 item 9).
+    from madoguchi.cases.services import do_add_commitment
+    from madoguchi.progress.models import LateNotice
+    from madoguchi.progress.services import do_get_link
+
+    do_get_link(case, actor=agent)
+    late = do_add_commitment(case, actor=agent, description="交換品の発送日をお知らせします",
+                             due_at=timezone.now() + dt.timedelta(hours=1))
+    LateNotice.objects.create(commitment=late, case=case, body="お客様\n\nお約束の日時に間に合わない見込みとなりました。",
+                              new_due_at=timezone.now() + dt.timedelta(days=1))
     return {
         "order": order,
         "case": case, "chat_case": chat_case, "resolved": resolved, "customer": case.customer,
@@ -362,6 +375,7 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "cases:detail": [reverse("cases:detail", args=[pk]) for pk in ids],
         "cases:part": [reverse("cases:part", args=[pk, part]) for pk in ids for part in ["side", *FORM_PARTS]],
         "cases:approvals": [reverse("cases:approvals")],
+        "progress:notices": [reverse("progress:notices")],
         "customers:detail": [reverse("customers:detail", args=[shop["customer"].pk])],
         "notifications:list": [reverse("notifications:list")],
         "mail:failed": [reverse("mail:failed")],

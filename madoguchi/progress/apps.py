@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ProgressConfig(AppConfig):
+    name = "madoguchi.progress"
+    label = "progress"
+    verbose_name = _("お客様向けの進捗ページ")
+
+    def ready(self) -> None:
+        from madoguchi.cases.services import MERGE_MOVES
+        from madoguchi.cases.templatetags.desk import AUDIT_LABELS
+        from madoguchi.mail import outbound
+        from madoguchi.progress import services
+
+        # The receipt mail carries the case's status page (mail never imports this app).
+        outbound.ACK_LINES.append(services.ack_line)
+        services.SHOP_NAMES.append(lambda case: getattr(outbound.mailbox_for(case), "shop_name", ""))
+        AUDIT_LABELS.update(services.AUDIT_LABELS)
+        # A merged case's late notices go with its promises (and come back on undo).
+        MERGE_MOVES.append(("progress.LateNotice", "case"))
