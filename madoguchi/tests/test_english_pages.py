@@ -67,6 +67,7 @@ NOT_PAGES = {
     "exports:case_pdf": "a PDF download of the printable case (exports:case_print is its page)",
     "login_2fa": "only after a right password (else a redirect to the login); its template is the one "
                  "accounts:two_factor shows",
+    "coupons:retry_platform": "POST only", "shopify:register_webhooks": "POST only",
     "accounts:availability": "POST only", "accounts:save_team_assignment": "POST only", "cases:take": "POST only",
     "healthz": "JSON for monitors, no words",
     "mail:raw_retry": "POST only", "mail:outbound_retry": "POST only",
