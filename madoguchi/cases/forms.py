@@ -9,6 +9,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext
 
 from madoguchi.accounts.models import Team, User
 from madoguchi.cases import record_merge
@@ -248,7 +249,8 @@ class MergeForm(forms.Form):
     def __init__(self, *args: Any, candidates: list[Case] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         choices: list[tuple[str, Any]] = [("", _("選んでください"))]
-        choices += [(str(case.pk), f"#{case.pk} {case.subject}（{case.get_status_display()}）") for case in candidates or []]
+        choices += [(str(case.pk), f"#{case.pk} {case.subject}" + pgettext("括弧", "（%(text)s）") % {"text": case.get_status_display()})
+                    for case in candidates or []]
         field = self.fields["target"]
         assert isinstance(field, forms.ChoiceField)
         field.choices = choices
