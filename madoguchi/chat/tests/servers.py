@@ -31,8 +31,9 @@ from typing import Any
 from madoguchi.testing.databases import create_postgres_database, drop_postgres_database, migrated
 
 PASSWORD = "pass-窓口-2026"
-# Databases 11 to 15 of the machine's Redis, one per pytest-xdist worker (each flushes its own).
-REDIS_TEST_URL = f"redis://127.0.0.1:6379/{11 + int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:] or 0) % 5}"
+# A database of the machine's Redis the tests flush: 11, or another for a second suite running
+# at the same time (.ci/run runs the SQLite and PostgreSQL passes side by side).
+REDIS_TEST_URL = f"redis://127.0.0.1:6379/{os.environ.get('MADOGUCHI_TEST_REDIS_DB', '11')}"
 MADOGUCHI = str(Path(sys.executable).with_name("madoguchi"))
 
 
