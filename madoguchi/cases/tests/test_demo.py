@@ -94,3 +94,15 @@ def test_demo_passwords_are_random_and_kept_in_a_private_file(data_dir):
     for username, password, _label in lines:
         assert User.objects.get(username=username).check_password(password)
         assert password in summary
+
+
+def test_the_default_demo_loads_early_in_a_month_when_the_lead_reaches_the_period_total(data_dir):
+    """bin/start on 2026-12-07 failed: the demo's lead approved compensations over the lead's
+    monthly total and the refusal stopped the load. A compensation over the lead's total now
+    waits for the admin, as in a shop."""
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 12, 7, 4, 33, tzinfo=dt.UTC), tick=True):
+        summary = load_demo()
+    assert "デモデータを読み込みました" in summary
+    assert Compensation.objects.filter(state=CompensationState.PENDING).exists()
