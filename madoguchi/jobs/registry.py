@@ -118,7 +118,8 @@ def watch_periodic_jobs() -> None:
     except DatabaseError:
         log.warning("jobs: could not note the worker's start", exc_info=True)
     finally:
-        close_old_connections()
+        if not HUEY.immediate:  # a worker thread's own connection, not a request's or a test's
+            close_old_connections()
 
 
 def _on_canceled(signal: str, task: Any) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from madoguchi.chat.tests.servers import PASSWORD, Desk, running_desk
 from madoguchi.conftest import screenshot
@@ -93,7 +94,9 @@ def test_two_agents_take_see_each_other_and_never_reply_twice(browser, desk):
         # B closes the page: A stops seeing B at once (the socket closed).
         a.locator("[data-testid=viewers]").filter(has_text="鈴木 一郎").wait_for()
         b.context.close()
-        a.wait_for_function("document.querySelector('[data-testid=viewers]').textContent === ''")
+        # A locator, not wait_for_function: a string predicate is evaluated by eval, which the
+        # desk's Content-Security-Policy refuses.
+        expect(a.locator("[data-testid=viewers]")).to_have_text("", timeout=15000)
     finally:
         for page in (a, b):
             try:
