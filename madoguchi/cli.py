@@ -75,16 +75,18 @@ def serve(args: argparse.Namespace) -> None:
     from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 
     from madoguchi.asgi import application
-    from madoguchi.chat.bridge import with_event_bridge
+    from madoguchi.chat.bridge import event_bridge
+    from madoguchi.chat.presence import start_heartbeat
+    from madoguchi.lifespan import with_lifespan
 
     app = ASGIStaticFilesHandler(application)
     tune_garbage_collector()
     try:
         # No permessage-deflate: chat frames are small JSON, and compressing them cost CPU on every
         # frame and ~40 MiB of zlib state per 1,000 sockets (docs/benchmarks.md, live chat).
-        uvicorn.run(with_event_bridge(app, worker.events_socket) if worker else app, host=args.host, port=args.port,
-                    log_level="warning", ws_max_size=2 * 1024 * 1024, ws_per_message_deflate=False,
-                    lifespan="on" if worker else "off")
+        parts = [start_heartbeat] + ([event_bridge(worker.events_socket)] if worker else [])
+        uvicorn.run(with_lifespan(app, *parts), host=args.host, port=args.port,
+                    log_level="warning", ws_max_size=2 * 1024 * 1024, ws_per_message_deflate=False, lifespan="on")
     finally:
         if worker is not None:
             worker.stop()

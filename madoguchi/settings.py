@@ -234,6 +234,9 @@ MADOGUCHI_CHAT_PER_MINUTE = env_int("MADOGUCHI_CHAT_PER_MINUTE", 30)
 # within it); a waiting chat whose visitor is gone this long is ended (the case stays).
 MADOGUCHI_CHAT_VISITOR_GRACE_SECONDS = env_int("MADOGUCHI_CHAT_VISITOR_GRACE_SECONDS", 60)
 MADOGUCHI_CHAT_WAITING_EXPIRE_MINUTES = env_int("MADOGUCHI_CHAT_WAITING_EXPIRE_MINUTES", 10)
+# Each web process writes a heartbeat this often; one silent for four beats died (kill -9, a
+# power cut) and the chat visitors counted through it are taken off (chat/presence.py).
+MADOGUCHI_WEB_HEARTBEAT_SECONDS = env_int("MADOGUCHI_WEB_HEARTBEAT_SECONDS", 20)
 MADOGUCHI_FORM_PER_IP_PER_HOUR = env_int("MADOGUCHI_FORM_PER_IP_PER_HOUR", 10)
 # New chats one address may start in an hour (one address opened 500 chats in 1.3 s: issue 21).
 MADOGUCHI_CHAT_NEW_PER_ADDRESS_PER_HOUR = env_int("MADOGUCHI_CHAT_NEW_PER_ADDRESS_PER_HOUR", 20)

@@ -20,21 +20,18 @@ import json
 import logging
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
+
+from madoguchi.lifespan import ASGIApp, Service, Stop, with_lifespan
 
 log = logging.getLogger(__name__)
 
 LINE_LIMIT = 4 * 1024 * 1024  # a chat message is at most MADOGUCHI_CHAT_MAX_MESSAGE_CHARS
 SEND_TIMEOUT_SECONDS = 2.0
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[Mapping[str, Any]]]
-Send = Callable[[Mapping[str, Any]], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
 class ForwardingLayer(BaseChannelLayer):  # type: ignore[misc]
@@ -102,26 +99,25 @@ async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         writer.close()
 
 
+def event_bridge(path: str) -> Service:
+    """The bridge's listener as a lifespan part (madoguchi/lifespan.py)."""
+
+    async def start_event_bridge() -> Stop:
+        try:
+            server: asyncio.AbstractServer | None = await asyncio.start_unix_server(_relay, path=path, limit=LINE_LIMIT)
+        except OSError as error:  # the desk still works; live chat events of jobs wait for a reload
+            log.error("chat: the event bridge could not listen at %s: %s", path, error)
+            server = None
+
+        async def stop() -> None:
+            if server is not None:
+                server.close()
+
+        return stop
+
+    return start_event_bridge
+
+
 def with_event_bridge(app: ASGIApp, path: str) -> ASGIApp:
     """`app` with the bridge's listener started and stopped by the ASGI lifespan."""
-
-    async def bridged(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await app(scope, receive, send)
-            return
-        server: asyncio.AbstractServer | None = None
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    server = await asyncio.start_unix_server(_relay, path=path, limit=LINE_LIMIT)
-                except OSError as error:  # the desk still works; live chat events of jobs wait for a reload
-                    log.error("chat: the event bridge could not listen at %s: %s", path, error)
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                if server is not None:
-                    server.close()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
-    return bridged
+    return with_lifespan(app, event_bridge(path))

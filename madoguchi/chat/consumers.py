@@ -278,6 +278,11 @@ class WidgetConsumer(ChatSocket):
         self.inflight: set[str] = set()
         self.closed = False
         self.present_in: int | None = None  # the chat this socket counts as the visitor's presence in
+        # Counting in (_here, in the job task) and out (disconnect, in the socket's own task) take
+        # turns: a tab closed while its first message's ack was still counting it in had its
+        # closing counted first, the visitor marked gone while another tab was open, and the
+        # late count-in left a socket counted that no longer existed.
+        self.presence_turn = asyncio.Lock()
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
@@ -287,17 +292,28 @@ class WidgetConsumer(ChatSocket):
             await self.channel_layer.group_discard(events.session_group(self.session.pk), self.channel_name)
         if self.in_queue:
             await self.channel_layer.group_discard(events.QUEUE, self.channel_name)
-        if self.present_in is not None:
+        async with self.presence_turn:
+            if self.present_in is None:
+                return
             left_at = await database_sync_to_async(services.do_visitor_socket_closed)(self.present_in)
-            if left_at is not None:
-                await self._tell_presence(self.present_in, left_at.isoformat())
+        if left_at is not None:
+            await self._tell_presence(self.present_in, left_at.isoformat())
 
     async def _here(self) -> None:
-        """The visitor is on the chat through this socket (counted once per socket)."""
-        if self.session is None or self.present_in is not None or self.session.state == SessionState.ENDED:
-            return
-        self.present_in = self.session.pk
-        if await database_sync_to_async(services.do_visitor_here)(self.session.pk):
+        """The visitor is on the chat through this socket (counted once per socket, never
+        after the socket closed)."""
+        async with self.presence_turn:
+            if self.session is None or self.present_in is not None or self.session.state == SessionState.ENDED:
+                return
+            if self.closed:  # closed before it was counted: gone, unless another tab is there
+                left_at = await database_sync_to_async(services.do_visitor_socket_closed)(
+                    self.session.pk, counted=False)
+                if left_at is not None:
+                    await self._tell_presence(self.session.pk, left_at.isoformat())
+                return
+            self.present_in = self.session.pk
+            back = await database_sync_to_async(services.do_visitor_here)(self.session.pk)
+        if back:
             await self._tell_presence(self.session.pk, "")
 
     async def _tell_presence(self, session_id: int, left_at: str) -> None:
@@ -390,7 +406,7 @@ class WidgetConsumer(ChatSocket):
             self.inflight.discard(client_id)
         if self.closed:
             if posted.new_session:  # the chat began as its page closed: its visitor is gone already
-                await database_sync_to_async(services.do_visitor_socket_closed)(posted.session.pk)
+                await database_sync_to_async(services.do_visitor_socket_closed)(posted.session.pk, counted=False)
             return  # stored; the widget will resend it after reconnecting and be acked then
         self.session = posted.session
         await self.send_json({

@@ -173,3 +173,32 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"★{self.rating} {self.comment[:30]}"
+
+
+class WebProcess(models.Model):
+    """A running web process (`madoguchi serve`), known by the heartbeat it writes. A process
+    killed outright (kill -9, a power cut) closes none of its sockets: when its heartbeat stops,
+    the visitors counted through it are taken off (chat/presence.py)."""
+
+    id = models.CharField(primary_key=True, max_length=36)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"web process {self.pid} ({self.id[:8]})"
+
+
+class VisitorPresence(models.Model):
+    """How many of a chat visitor's sockets one web process holds (ChatSession.visitor_sockets
+    is the sum over the live processes)."""
+
+    session = models.ForeignKey(ChatSession, on_delete=models.CASCADE, related_name="+")
+    process = models.CharField(max_length=36, db_index=True)
+    sockets = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["session", "process"], name="chat_presence_one_row")]
+
+    def __str__(self) -> str:
+        return f"chat {self.session_id}: {self.sockets} in {self.process[:8]}"

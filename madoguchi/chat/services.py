@@ -23,6 +23,7 @@ from django.utils import timezone, translation
 from madoguchi.accounts.models import Team, User
 from madoguchi.cases.models import Case, Category, Channel, InteractionKind
 from madoguchi.cases.services import do_add_interaction, do_create_case, do_hand_over, follow_merges
+from madoguchi.chat import presence
 from madoguchi.chat.models import (
     AgentPresence,
     ChatMessage,
@@ -331,24 +332,33 @@ def do_end(session: ChatSession, *, by: User | None) -> ChatSession:
 # --- the visitor's presence; waiting chats nobody waits in any more -------------------------------
 
 
-def do_visitor_here(session_id: int) -> bool:
-    """One more of the visitor's sockets is open on the chat. True if they had left (the agents
-    are told they are back)."""
-    back = ChatSession.objects.filter(pk=session_id, visitor_left_at__isnull=False).update(
-        visitor_sockets=F("visitor_sockets") + 1, visitor_left_at=None
-    )
-    if not back:
-        ChatSession.objects.filter(pk=session_id).update(visitor_sockets=F("visitor_sockets") + 1)
+def do_visitor_here(session_id: int, process: str | None = None) -> bool:
+    """One more of the visitor's sockets is open on the chat, in web process `process` (this
+    one). True if they had left (the agents are told they are back)."""
+    with transaction.atomic():
+        back = ChatSession.objects.filter(pk=session_id, visitor_left_at__isnull=False).update(
+            visitor_sockets=F("visitor_sockets") + 1, visitor_left_at=None
+        )
+        if not back and not ChatSession.objects.filter(pk=session_id).update(
+                visitor_sockets=F("visitor_sockets") + 1):
+            return False
+        presence.count_in(session_id, process or presence.PROCESS_ID)
     return bool(back)
 
 
-def do_visitor_socket_closed(session_id: int) -> dt.datetime | None:
-    """One of the visitor's sockets closed; when it was the last, they left now (returned)."""
-    ChatSession.objects.filter(pk=session_id, visitor_sockets__gt=0).update(visitor_sockets=F("visitor_sockets") - 1)
+def do_visitor_socket_closed(session_id: int, *, counted: bool = True, process: str | None = None) -> dt.datetime | None:
+    """One of the visitor's sockets closed; when it was the last, they left now (returned).
+    `counted=False`: a socket that closed before it was counted in (nothing to take off)."""
     now = timezone.now()
-    left = ChatSession.objects.filter(pk=session_id, visitor_sockets=0, visitor_left_at__isnull=True).exclude(
-        state=SessionState.ENDED
-    ).update(visitor_left_at=now)
+    with transaction.atomic():
+        # The chat's row first, as do_visitor_here and the sweep take it (one lock order).
+        list(ChatSession.objects.select_for_update().filter(pk=session_id).values_list("pk"))
+        if counted and presence.count_out(session_id, process or presence.PROCESS_ID):
+            ChatSession.objects.filter(pk=session_id, visitor_sockets__gt=0).update(
+                visitor_sockets=F("visitor_sockets") - 1)
+        left = ChatSession.objects.filter(pk=session_id, visitor_sockets=0, visitor_left_at__isnull=True).exclude(
+            state=SessionState.ENDED
+        ).update(visitor_left_at=now)
     return now if left else None
 
 
