@@ -21,7 +21,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(url: str, seconds: float = 60) -> None:
+def wait_for(url: str, seconds: float = 180) -> None:  # a fresh migrate on a loaded machine: 90 s seen
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
