@@ -8,8 +8,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone, translation
 
-from madoguchi.notifications.mailing import plan_notifications
 from madoguchi.notifications.forms import MailPreferenceForm
+from madoguchi.notifications.mailing import plan_notifications
 from madoguchi.notifications.models import MailPreference, Notification
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def do_mark_read(user: User, notification_id: int | None = None) -> int:
 # --- Notifications by mail: a person's own choices --------------------------------------------------
 
 def leads_a_team(user: User) -> bool:
-    return bool(user.is_lead or user.led_teams.exists())  # type: ignore[attr-defined]
+    return bool(user.is_lead or user.led_teams.exists())
 
 
 def mail_preference_form(user: User, data: Any = None, *, language: str = "") -> MailPreferenceForm:
@@ -74,6 +74,6 @@ def do_save_mail_preferences(form: MailPreferenceForm, *, actor: User) -> MailPr
     existing = MailPreference.objects.filter(pk=form.instance.user_id).first()  # form.instance holds the new values
     before = audit.snapshot(existing) if existing is not None else None
     with transaction.atomic():
-        row = form.save()
+        row: MailPreference = form.save()
         audit.record_saved(actor, row, before, source=SettingsSource.SETTINGS)
     return row

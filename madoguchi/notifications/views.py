@@ -4,14 +4,17 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.access import staff_user
 from madoguchi.ids import parse_id
 from madoguchi.notifications.models import Notification
-from django.utils.translation import gettext as _
-
-from madoguchi.notifications.services import do_mark_read, do_save_mail_preferences, mail_preference_form
+from madoguchi.notifications.services import (
+    do_mark_read,
+    do_save_mail_preferences,
+    mail_preference_form,
+)
 
 
 @login_required

@@ -25,7 +25,13 @@ from madoguchi.metrics.survey import do_answer, send_due_invitations, token_for
 from madoguchi.notifications import mailing
 from madoguchi.notifications.models import MailEvent, MailPreference
 from madoguchi.notifications.services import do_notify
-from madoguchi.testing.factories import CaseFactory, CommitmentFactory, IdentityFactory, TeamFactory, UserFactory, category
+from madoguchi.testing.factories import (
+    CommitmentFactory,
+    IdentityFactory,
+    TeamFactory,
+    UserFactory,
+    category,
+)
 
 pytestmark = pytest.mark.django_db
 

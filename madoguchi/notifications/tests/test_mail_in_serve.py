@@ -42,7 +42,7 @@ cases = [Case.objects.create(customer=Customer.objects.create(name=f"お客様{{
 SlaBreach.objects.create(case=cases[0], target="first", due_at=timezone.now() - dt.timedelta(hours=1))
 end_of_day = now.replace(hour=23, minute=59, second=0, microsecond=0)
 Commitment.objects.create(case=cases[1], description="配送業者に確認して折り返す", owner=other, due_at=end_of_day)
-survey = Survey.objects.create(case=cases[2], nonce="n1", state="answered", rating=1)
+survey = Survey.objects.create(case=cases[2], nonce="n1", state="sent", rating=1, answered_at=timezone.now())
 FollowUp.objects.create(case=cases[2], survey=survey, assigned_to=lead)
 # The summary at the minute now (JST): the running desk's minute job finds it due.
 MailPreference.objects.create(user=lead, summary_time=now.time().replace(second=0, microsecond=0))
