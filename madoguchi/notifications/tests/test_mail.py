@@ -215,3 +215,25 @@ def test_no_address_no_mail_and_nothing_waits(people, smtp_sink, django_capture_
     with django_capture_on_commit_callbacks(execute=True):
         services.do_hand_over(case, actor=people.other, expected_version=case.version, note="午後はご在宅", to_user=people.agent)
     assert not smtp_sink.received and not MailEvent.objects.exists()
+
+
+def test_the_daily_summary_comes_at_the_leads_time_once_a_day(people, smtp_sink, django_capture_on_commit_callbacks):
+    from zoneinfo import ZoneInfo
+
+    from madoguchi.notifications.summary import send_daily_summaries
+
+    jst = ZoneInfo("Asia/Tokyo")
+    new_case(people, assignee=people.agent)
+    day = timezone.localtime().date()
+    at = lambda hour, minute, days=0: dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=jst) + dt.timedelta(days=days)  # noqa: E731
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_daily_summaries(at(8, 59)) == 0  # the default time is 9:00 JST
+        assert send_daily_summaries(at(9, 0)) == 1
+        assert send_daily_summaries(at(9, 1)) == 0  # once a day
+        assert send_daily_summaries(at(9, 0, days=1)) == 1  # and again the next day
+    first = to(smtp_sink, "lead@shop.example.jp")[0]
+    assert subject(first) == f"【毎日のまとめ】{day:%Y/%m/%d} の窓口"
+    assert "【メール通知課】" in body(first) and "対応中の案件: 1件" in body(first)
+    assert not to(smtp_sink, "agent@shop.example.jp")  # not a lead
+    MailPreference.objects.filter(user=people.lead).update(daily_summary=False)
+    assert send_daily_summaries(at(9, 0, days=2)) == 0
