@@ -306,6 +306,9 @@ PROGRESS_SHOP_NAME = env_str("MADOGUCHI_SHOP_NAME", "")
 PROGRESS_LATE_NOTICE_BUSINESS_HOURS = env_int("MADOGUCHI_LATE_NOTICE_HOURS", 4)
 PROGRESS_PAGE_PER_ADDRESS_PER_HOUR = env_int("MADOGUCHI_STATUS_PAGE_PER_HOUR", 120)
 MAIL_COMMITMENT_REMINDER_MINUTES = env_int("MADOGUCHI_MAIL_REMINDER_MINUTES", 60)
+# Notifications by mail (madoguchi.notifications.mailing): more events of one kind for one person
+# within this many minutes of a mail of that kind wait and go together as one digest mail.
+NOTIFY_MAIL_DIGEST_MINUTES = env_int("MADOGUCHI_NOTIFY_MAIL_DIGEST_MINUTES", 5)
 MAIL_DEFAULT_CATEGORY = env_str("MADOGUCHI_MAIL_CATEGORY", "other")
 # A stored mail still unfiled this long after it arrived is filed by the minute sweep.
 MAIL_SWEEP_AFTER_SECONDS = env_int("MADOGUCHI_MAIL_SWEEP_AFTER_SECONDS", 300)

@@ -371,7 +371,7 @@ def do_take_case(case: Case, *, actor: User, expected_version: int, to_user: Use
     told = [person for person in (previous, to_user) if person is not None and person.is_active and person.pk != actor.pk]
     if told:
         do_notify(told, kind="handover", case=current, message=gettext_noop("%(case)s %(subject)s を%(actor)sさんが担当しました。"),
-                  params={"case": current.number, "subject": current.subject, "actor": str(to_user)})
+                  params={"case": current.number, "subject": current.subject, "actor": str(to_user)}, actor=actor)
     return current
 
 
@@ -484,7 +484,7 @@ def do_hand_over(
     _audit(current, actor, "handed_over", changes)
     if to_user is not None and to_user != actor:
         do_notify([to_user], kind="handover", case=current, message=gettext_noop("%(case)s %(subject)s を%(actor)sさんから引き継ぎました。"),
-                  params={"case": current.number, "subject": current.subject, "actor": str(actor)})
+                  params={"case": current.number, "subject": current.subject, "actor": str(actor)}, actor=actor)
     return handover
 
 
@@ -566,6 +566,7 @@ def do_request_compensation(case: Case, *, actor: User, kind: str, amount_yen: i
             message=gettext_noop("%(case)s %(kind_label)s %(amount_yen)sの承認依頼（%(actor)sさん、上限%(limit_yen)s、承認後の合計%(total_yen)s）"),
             params={"case": case.number, "kind_label": msgid(compensation.get_kind_display()), "amount_yen": amount_yen, "actor": str(actor),
                     "limit_yen": limit or 0, "total_yen": totals.if_approved(amount_yen)},
+            actor=actor,
         )
     return compensation
 
@@ -605,6 +606,7 @@ def do_decide_compensation(compensation: Compensation, *, actor: User, approve: 
             message=gettext_noop("%(case)s %(kind_label)s %(amount_yen)sが承認されました。") if approve
             else gettext_noop("%(case)s %(kind_label)s %(amount_yen)sが却下されました。"),
             params={"case": case.number, "kind_label": msgid(current.get_kind_display()), "amount_yen": current.amount_yen},
+            actor=actor,
         )
     return current
 

@@ -17,7 +17,6 @@ class MailConfig(AppConfig):
         REPLY_FINISHERS[Channel.EMAIL] = outbound.signed_reply
         automatic.REACHES[Channel.EMAIL] = outbound.reaches_by_mail
         signals.interaction_added.connect(receivers.on_interaction_added, dispatch_uid="mail.reply")
-        signals.commitment_overdue.connect(receivers.on_commitment_overdue, dispatch_uid="mail.overdue")
 
         # What goes with a case merged into another (cases.services.do_merge_cases).
         if ("mail.RawMessage", "case") not in case_services.MERGE_MOVES:

@@ -110,6 +110,7 @@ class MailSink:
 
         self.port = free_port()
         self.received: list[tuple[str, str]] = []  # (to, Message-ID)
+        self.messages: list[Any] = []  # every mail as read (email.message.Message)
         self._lock = threading.Lock()
         sink = self
 
@@ -119,6 +120,7 @@ class MailSink:
 
                 message = message_from_bytes(envelope.content)
                 with sink._lock:
+                    sink.messages.append(message)
                     for to in envelope.rcpt_tos:
                         sink.received.append((to.lower(), str(message.get("Message-ID", ""))))
                 return "250 OK"

@@ -60,7 +60,7 @@ NOT_PAGES = {
     "customers:confirm_name": "POST only", "knowledge:clear_flag": "POST only",
     "customers:merge": "POST only", "customers:confirm_same_person": "POST only",
     "customers:dismiss_same_person": "POST only",
-    "notifications:mark_read": "POST only", "accounts:unlock": "POST only",
+    "notifications:mark_read": "POST only", "notifications:mail_preferences": "POST only (its section is on accounts:me)", "accounts:unlock": "POST only",
     "accounts:save_security": "POST only", "privacy:erase": "POST only",
     "privacy:export": "a JSON download of the customer's stored data",
     "exports:csv": "a CSV download (its headers are msgids: tests in exports/tests)",

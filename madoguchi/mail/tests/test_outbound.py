@@ -191,7 +191,9 @@ def test_overdue_commitment_is_mailed_to_the_team_lead_once(smtp_sink, agent, dj
     mails = OutboundMessage.objects.filter(kind=OutboundKind.STAFF)
     assert {m.to_address for m in mails} == {"lead@shop.example.jp", "agent@shop.example.jp"}
     assert all(m.state == OutboundState.SENT for m in mails)
-    assert any("約束の期限を過ぎています" in parse_message(raw).subject for raw in smtp_sink.received)
+    # As a notification by mail of the kind 「約束の期限」 (notifications.mailing), in each one's language.
+    assert any(parse_message(raw).subject.startswith("【約束の期限が近い・過ぎた】") and "を過ぎています" in parse_message(raw).subject
+               for raw in smtp_sink.received)
 
 
 def test_commitment_reminder_goes_to_the_owner_once(smtp_sink, agent, django_capture_on_commit_callbacks) -> None:
