@@ -91,7 +91,9 @@ def pytest_runtest_teardown(item: Any, nextitem: Any) -> Iterator[None]:
     worker runs whole files in the order it is given them, and a plain database test (in a
     transaction, never reseeded) may follow a flush."""
     yield
-    if not _transactional(item):
+    # After the last test the test database is already gone (its session fixture was torn down
+    # in this very teardown): nothing to put back, and nothing to put it in.
+    if nextitem is None or not _transactional(item):
         return
     from pytest_django.plugin import blocking_manager_key
 
