@@ -9,7 +9,13 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         from madoguchi.cases import automatic, services, signals
         from madoguchi.cases.models import Channel
-        from madoguchi.chat import receivers
+        from django.db.models.signals import post_delete, post_save
+
+        from madoguchi.chat import receivers, widget_settings
+        from madoguchi.chat.models import WidgetSettings
+
+        post_save.connect(widget_settings.forget, sender=WidgetSettings, dispatch_uid="chat.widget_settings.save")
+        post_delete.connect(widget_settings.forget, sender=WidgetSettings, dispatch_uid="chat.widget_settings.delete")
 
         services.DELIVERED_CHANNELS.add(Channel.CHAT)
         automatic.REACHES[Channel.CHAT] = receivers.reaches

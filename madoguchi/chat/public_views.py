@@ -26,6 +26,7 @@ from madoguchi.cases.services import CaseError
 from madoguchi.chat import events, public, services, spam, uploads
 from madoguchi.chat.forms import ContactForm, FeedbackForm, OfflineMessageForm
 from madoguchi.chat.models import ChatUpload, FormAttachment
+from madoguchi.chat import widget_settings
 from madoguchi.chat.routing import widget_origins
 
 MAX_FORM_FILES = 3
@@ -128,7 +129,7 @@ def widget_offline(request: HttpRequest) -> HttpResponse:
 
 def _embeddable(response: HttpResponse) -> HttpResponse:
     """The desk's policy (settings.CONTENT_SECURITY_POLICY), but framed by the shop's sites."""
-    response._csp_replace = {"frame-ancestors": ["'self'", *settings.MADOGUCHI_CHAT_ALLOWED_ORIGINS]}  # type: ignore[attr-defined]
+    response._csp_replace = {"frame-ancestors": ["'self'", *widget_settings.current().allowed_origins]}  # type: ignore[attr-defined]
     return response
 
 
