@@ -67,6 +67,6 @@ def queue_link_mail(user: User, *, invited_by: User, first: bool) -> None:
             body = _("%(name)s 様\n\n%(by)s さんが、パスワードの再設定を依頼しました。\n"
                      "ユーザー名: %(username)s\n\n"
                      "次のリンクを開いて新しいパスワードを設定してください（%(hours)s 時間有効・1回だけ使えます）。\n%(link)s\n\n"
-                     "パスワードを設定するまでは、今のパスワードでもログインできます。\n") % params
+                     "心当たりがない場合は、このメールを破棄してください（今のパスワードのまま使えます）。\n") % params
     queue_staff_mail(to=user.email, subject=subject, body=body, case=None,
                      dedupe_key=f"password-link:{user.pk}:{secrets.token_hex(8)}")

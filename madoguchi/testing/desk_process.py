@@ -17,7 +17,7 @@ import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import formatdate, parseaddr
 from pathlib import Path
 from typing import Any
@@ -110,6 +110,7 @@ class MailSink:
 
         self.port = free_port()
         self.received: list[tuple[str, str]] = []  # (to, Message-ID)
+        self.messages: list[Message] = []  # each mail as it arrived
         self._lock = threading.Lock()
         sink = self
 
@@ -119,6 +120,7 @@ class MailSink:
 
                 message = message_from_bytes(envelope.content)
                 with sink._lock:
+                    sink.messages.append(message)
                     for to in envelope.rcpt_tos:
                         sink.received.append((to.lower(), str(message.get("Message-ID", ""))))
                 return "250 OK"
