@@ -82,7 +82,8 @@ def load() -> Calendar:
     weekly: dict[int, list[Span]] = {}
     for row in WeeklyHours.objects.order_by("weekday", "opens"):
         weekly.setdefault(row.weekday, []).append((row.opens, row.closes))
-    annual, dated = set(), set()
+    annual: set[tuple[int, int]] = set()
+    dated: set[dt.date] = set()
     for closed in ClosedDay.objects.all():
         if closed.year:
             dated.update(closed.dates_from(closed.year))

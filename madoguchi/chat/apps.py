@@ -7,10 +7,10 @@ class ChatConfig(AppConfig):
     verbose_name = "チャット"
 
     def ready(self) -> None:
-        from madoguchi.cases import automatic, services, signals
-        from madoguchi.cases.models import Channel
         from django.db.models.signals import post_delete, post_save
 
+        from madoguchi.cases import automatic, services, signals
+        from madoguchi.cases.models import Channel
         from madoguchi.chat import receivers, widget_settings
         from madoguchi.chat.models import WidgetSettings
 

@@ -27,8 +27,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from madoguchi import addresses
-from madoguchi.chat import widget_settings
-from madoguchi.chat import events, services, spam, storage
+from madoguchi.chat import events, services, spam, storage, widget_settings
 from madoguchi.chat.models import ChatSession, Sender, SessionState
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -23,10 +22,9 @@ from django.views.decorators.http import require_POST
 
 from madoguchi import addresses
 from madoguchi.cases.services import CaseError
-from madoguchi.chat import events, public, services, spam, uploads
+from madoguchi.chat import events, public, services, spam, uploads, widget_settings
 from madoguchi.chat.forms import ContactForm, FeedbackForm, OfflineMessageForm
 from madoguchi.chat.models import ChatUpload, FormAttachment
-from madoguchi.chat import widget_settings
 from madoguchi.chat.routing import widget_origins
 
 MAX_FORM_FILES = 3

@@ -27,6 +27,7 @@ from madoguchi.shopsettings.forms import (
     TeamForm,
     UserEditForm,
     WeeklyHoursForm,
+    WidgetSettingsForm,
     last_admin,
 )
 
@@ -96,7 +97,7 @@ def do_delete_sla_policy(actor: User, policy: SlaPolicy) -> None:
 
 # --- Chat widget ----------------------------------------------------------------------------------
 
-def do_save_widget_settings(actor: User, form: Any, before: Mapping[str, audit.Value] | None) -> WidgetSettings:
+def do_save_widget_settings(actor: User, form: WidgetSettingsForm, before: Mapping[str, audit.Value] | None) -> WidgetSettings:
     with transaction.atomic():
         row = form.save(commit=False)
         row.pk = 1
