@@ -81,7 +81,7 @@ def do_delete_closed_day(actor: User, row: ClosedDay) -> None:
 def do_save_sla_policy(actor: User, form: SlaPolicyForm) -> SlaPolicy:
     before = audit.snapshot(SlaPolicy.objects.get(pk=form.instance.pk)) if form.instance.pk else None
     with transaction.atomic():
-        policy = form.save()
+        policy: SlaPolicy = form.save()
         audit.record_saved(actor, policy, before, source=SOURCE)
     return policy
 
@@ -99,7 +99,7 @@ def do_delete_sla_policy(actor: User, policy: SlaPolicy) -> None:
 
 def do_save_widget_settings(actor: User, form: WidgetSettingsForm, before: Mapping[str, audit.Value] | None) -> WidgetSettings:
     with transaction.atomic():
-        row = form.save(commit=False)
+        row: WidgetSettings = form.save(commit=False)
         row.pk = 1
         row.save()
         audit.record_saved(actor, row, before, source=SOURCE)
@@ -154,7 +154,7 @@ def do_invite_user(actor: User, form: InviteForm) -> User:
 def do_change_user(actor: User, form: UserEditForm) -> User:
     before = _user_values(User.objects.select_related("team").get(pk=form.instance.pk))
     with transaction.atomic():
-        user = form.save()
+        user: User = form.save()
         _record_user(actor, user, before)
     return user
 
@@ -190,6 +190,6 @@ def do_send_password_link(actor: User, user: User) -> None:
 
 def do_add_team(actor: User, form: TeamForm) -> Team:
     with transaction.atomic():
-        team = form.save()
+        team: Team = form.save()
         audit.record_saved(actor, team, None, source=SOURCE)
     return team
