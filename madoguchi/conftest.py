@@ -92,7 +92,7 @@ def pytest_runtest_teardown(item: Any, nextitem: Any) -> Iterator[None]:
     worker runs whole files in the order it is given them, and a plain database test (in a
     transaction, never reseeded) may follow a flush."""
     yield
-    if not _transactional(item):
+    if not _transactional(item) or nextitem is None:  # no test after it: nothing to reseed for
         return
     from pytest_django.plugin import blocking_manager_key
 
