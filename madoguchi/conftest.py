@@ -29,6 +29,7 @@ ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file_
 SEED_MIGRATIONS = [
     ("madoguchi.cases.migrations.0002_default_categories", "create"),
     ("madoguchi.businesshours.migrations.0002_default_calendar", "seed"),
+    ("madoguchi.businesshours.migrations.0003_closed_day_ranges", "join_new_year"),
     ("madoguchi.knowledge.migrations.0003_default_templates_and_rules", "install"),
     ("madoguchi.metrics.migrations.0002_default_policies", "seed"),
 ]
@@ -206,8 +207,9 @@ def fresh_rate_limits() -> Iterator[None]:
     flushed database gives the next test's chat the same id): each test starts with none used."""
     from django.core.cache import cache
 
-    from madoguchi.chat import consumers
+    from madoguchi.chat import consumers, widget_settings
 
     cache.clear()
     consumers._SESSION_BUCKETS.clear()
+    widget_settings.forget()  # a flushed database took the saved widget settings with it
     yield

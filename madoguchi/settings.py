@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "madoguchi.triage",
     "madoguchi.progress",
+    "madoguchi.shopsettings",
 ]
 
 MIDDLEWARE = [
@@ -146,6 +147,9 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "cases:inbox"
 LOGOUT_REDIRECT_URL = "login"
+# A mailed link to set a password (an invitation or a reset) works once, for this many hours.
+PASSWORD_RESET_TIMEOUT = env_int("MADOGUCHI_PASSWORD_LINK_HOURS", 72) * 3600
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",

@@ -38,6 +38,7 @@ urlpatterns = [
     path("settings/orders/", include("madoguchi.shop.urls")),
     path("shopify/", include("madoguchi.shopify.urls")),
     path("settings/", include("madoguchi.accounts.urls")),
+    path("settings/", include("madoguchi.shopsettings.urls")),
     path("customers/", include("madoguchi.customers.urls")),
     path("orders/", include("madoguchi.shop.desk_urls")),
     path("privacy/", include("madoguchi.privacy.urls")),

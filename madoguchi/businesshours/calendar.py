@@ -82,12 +82,14 @@ def load() -> Calendar:
     weekly: dict[int, list[Span]] = {}
     for row in WeeklyHours.objects.order_by("weekday", "opens"):
         weekly.setdefault(row.weekday, []).append((row.opens, row.closes))
-    annual, dated = set(), set()
+    annual: set[tuple[int, int]] = set()
+    dated: set[dt.date] = set()
     for closed in ClosedDay.objects.all():
         if closed.year:
-            dated.add(dt.date(closed.year, closed.month, closed.day))
+            dated.update(closed.dates_from(closed.year))
         else:
-            annual.add((closed.month, closed.day))
+            # A leap year: 2/29 in a range (or alone) is kept, and met only in leap years.
+            annual.update((d.month, d.day) for d in closed.dates_from(2024))
     options = CalendarOptions.objects.first()
     calendar = Calendar(
         # No rows at all means nobody set hours yet (a shop never open is no shop): defaults.
@@ -154,3 +156,27 @@ def add_business_seconds(at: dt.datetime, seconds: int, calendar: Calendar | Non
                 return start + dt.timedelta(seconds=remaining)
             remaining -= available
     raise ValueError(_("営業時間が設定されていません。"))
+
+
+@dataclass(frozen=True)
+class DayOff:
+    day: dt.date
+    name: str
+    public_holiday: bool
+
+
+def days_off(year: int) -> list[DayOff]:
+    """Japan's public holidays and the shop's own closed days falling in `year`, by date (the
+    settings page's read-only calendar; a range crossing the year's end shows its part)."""
+    from madoguchi.businesshours.models import ClosedDay
+
+    found = [DayOff(day, str(name), True) for day, name in jpholiday.year_holidays(year)]
+    for closed in ClosedDay.objects.all():
+        starts = [closed.year] if closed.year else [year - 1, year]
+        for start in starts:
+            try:
+                dates = closed.dates_from(start)
+            except ValueError:  # 2/29 in a year without one
+                continue
+            found.extend(DayOff(day, closed.name, False) for day in dates if day.year == year)
+    return sorted(found, key=lambda off: (off.day, not off.public_holiday))

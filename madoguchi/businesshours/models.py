@@ -1,6 +1,8 @@
-"""Opening hours and closed days, editable by admins in the Django admin."""
+"""Opening hours and closed days, edited by admins on the desk's settings (/settings/hours/)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -35,11 +37,15 @@ class WeeklyHours(models.Model):
 
 
 class ClosedDay(models.Model):
-    """A day the shop is closed besides public holidays. Without a year it recurs every
-    year (年末年始 12/29–1/3 are seeded that way); with a year it is that date only."""
+    """Days the shop is closed besides public holidays: one day, or a range (年末年始 12/29–1/3)
+    up to its end day (`end_month`/`end_day`; the range runs to the first such day on or after
+    the start, so it may cross the year's end). Without a year it recurs every year (年末年始 is
+    seeded that way); with a year it starts in that year only."""
 
     month = models.PositiveSmallIntegerField(_("月"))
     day = models.PositiveSmallIntegerField(_("日"))
+    end_month = models.PositiveSmallIntegerField(_("終了月"), null=True, blank=True)
+    end_day = models.PositiveSmallIntegerField(_("終了日"), null=True, blank=True)
     year = models.PositiveSmallIntegerField(_("年（空欄は毎年）"), null=True, blank=True)
     name = models.CharField(_("名称"), max_length=100)
 
@@ -50,15 +56,38 @@ class ClosedDay(models.Model):
 
     def __str__(self) -> str:
         prefix = f"{self.year}/" if self.year else _("毎年 ")
-        return f"{prefix}{self.month}/{self.day} {self.name}"
+        end = f"–{self.end_month}/{self.end_day}" if self.end_month and self.end_day else ""
+        return f"{prefix}{self.month}/{self.day}{end} {self.name}"
 
     def clean(self) -> None:
-        import datetime as dt
-
         try:
-            dt.date(self.year or 2024, self.month, self.day)  # 2024: a leap year allows 2/29
+            self.dates_from(self.year or 2024)  # 2024: a leap year allows 2/29
         except (TypeError, ValueError) as error:
             raise ValidationError(_("存在しない日付です。")) from error
+        if (self.end_month is None) != (self.end_day is None):
+            raise ValidationError(_("終了日は月と日の両方を入れてください。"))
+
+    def dates_from(self, year: int) -> list[dt.date]:
+        """The closed dates of the occurrence that starts in `year` (start to end, inclusive)."""
+        start = dt.date(year, self.month, self.day)
+        if not (self.end_month and self.end_day):
+            return [start]
+        end = dt.date(year, self.end_month, self.end_day) if _exists(year, self.end_month, self.end_day) else None
+        if end is None or end < start:
+            next_year = year + 1
+            day = self.end_day
+            if self.end_month == 2 and day == 29 and not _exists(next_year, 2, 29):
+                day = 28
+            end = dt.date(next_year, self.end_month, day)
+        return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def _exists(year: int, month: int, day: int) -> bool:
+    try:
+        dt.date(year, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 class CalendarOptions(models.Model):

@@ -7,9 +7,15 @@ class ChatConfig(AppConfig):
     verbose_name = "チャット"
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
         from madoguchi.cases import automatic, services, signals
         from madoguchi.cases.models import Channel
-        from madoguchi.chat import receivers
+        from madoguchi.chat import receivers, widget_settings
+        from madoguchi.chat.models import WidgetSettings
+
+        post_save.connect(widget_settings.forget, sender=WidgetSettings, dispatch_uid="chat.widget_settings.save")
+        post_delete.connect(widget_settings.forget, sender=WidgetSettings, dispatch_uid="chat.widget_settings.delete")
 
         services.DELIVERED_CHANNELS.add(Channel.CHAT)
         automatic.REACHES[Channel.CHAT] = receivers.reaches

@@ -27,7 +27,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from madoguchi import addresses
-from madoguchi.chat import events, services, spam, storage
+from madoguchi.chat import events, services, spam, storage, widget_settings
 from madoguchi.chat.models import ChatSession, Sender, SessionState
 
 log = logging.getLogger(__name__)
@@ -348,6 +348,7 @@ class WidgetConsumer(ChatSocket):
             "type": "welcome", "open": chat_open, "time_zone": timezone.get_current_timezone_name(),
             "max_chars": services.max_message_chars(),
             "max_upload_bytes": settings.MADOGUCHI_CHAT_MAX_UPLOAD_BYTES,
+            "greeting": widget_settings.current().greeting,
         }
         if self.session is not None:
             payload["session"] = services.session_payload(self.session)

@@ -202,3 +202,35 @@ class VisitorPresence(models.Model):
 
     def __str__(self) -> str:
         return f"chat {self.session_id}: {self.sockets} in {self.process[:8]}"
+
+
+class WidgetSettings(models.Model):
+    """The chat widget as the shop set it on the desk (/settings/chat/), one row (pk 1). Until
+    it is saved, the environment's settings apply (MADOGUCHI_CHAT_ALLOWED_ORIGINS,
+    MADOGUCHI_CHAT_BUSINESS_HOURS), read by chat/widget_settings.py."""
+
+    allowed_origins = models.TextField(
+        _("ウィジェットを置くサイト（オリジン）"), blank=True,
+        help_text=_("1行に1つ、https://shop.example.jp の形で（パスは付けません）。ここにないサイトからはチャットにつながりません。"),
+    )
+    follow_business_hours = models.BooleanField(
+        _("営業時間外はチャットを受け付けない"), default=True,
+        help_text=_("営業時間外は、ライブチャットの代わりにメッセージを預かるフォームを出します。"),
+    )
+    opens = models.TimeField(_("チャットの開始時刻"), null=True, blank=True,
+                             help_text=_("営業時間のうち、チャットを受け付ける時間を狭めるときだけ入れます。"))
+    closes = models.TimeField(_("チャットの終了時刻"), null=True, blank=True)
+    greeting = models.TextField(
+        _("最初のあいさつ"), blank=True, max_length=500,
+        help_text=_("チャットを開いたお客様に最初に表示します（空欄なら表示しません）。"),
+    )
+
+    class Meta:
+        verbose_name = _("チャットウィジェットの設定")
+        verbose_name_plural = _("チャットウィジェットの設定")
+
+    def __str__(self) -> str:
+        return str(_("チャットウィジェットの設定"))
+
+    def origin_list(self) -> list[str]:
+        return [line.strip() for line in self.allowed_origins.splitlines() if line.strip()]

@@ -12,7 +12,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -23,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from madoguchi import addresses
 from madoguchi.cases.services import CaseError
-from madoguchi.chat import events, public, services, spam, uploads
+from madoguchi.chat import events, public, services, spam, uploads, widget_settings
 from madoguchi.chat.forms import ContactForm, FeedbackForm, OfflineMessageForm
 from madoguchi.chat.models import ChatUpload, FormAttachment
 from madoguchi.chat.routing import widget_origins
@@ -128,7 +127,7 @@ def widget_offline(request: HttpRequest) -> HttpResponse:
 
 def _embeddable(response: HttpResponse) -> HttpResponse:
     """The desk's policy (settings.CONTENT_SECURITY_POLICY), but framed by the shop's sites."""
-    response._csp_replace = {"frame-ancestors": ["'self'", *settings.MADOGUCHI_CHAT_ALLOWED_ORIGINS]}  # type: ignore[attr-defined]
+    response._csp_replace = {"frame-ancestors": ["'self'", *widget_settings.current().allowed_origins]}  # type: ignore[attr-defined]
     return response
 
 

@@ -3,7 +3,7 @@
 The agent socket is same-origin (it joins madoguchi.routing.websocket_urlpatterns, behind
 AllowedHostsOriginValidator and the login session). The widget socket runs on the SHOP's
 pages, a foreign origin, so it is routed before that validator with its own allowed-origins
-check (MADOGUCHI_CHAT_ALLOWED_ORIGINS) and no cookie authority at all: the visitor's token is
+check (the sites set on /settings/chat/, else MADOGUCHI_CHAT_ALLOWED_ORIGINS) and no cookie authority at all: the visitor's token is
 the only key it accepts.
 """
 
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.urls import path
 
+from madoguchi.chat import widget_settings
 from madoguchi.chat.consumers import AgentConsumer, WidgetConsumer
 
 WIDGET_PATH = "/ws/chat/widget/"
@@ -24,21 +26,31 @@ agent_websocket_urlpatterns = [path("ws/chat/agent/", AgentConsumer.as_asgi())]
 
 
 def widget_origins() -> list[str]:
-    return [*settings.MADOGUCHI_CHAT_ALLOWED_ORIGINS, settings.SITE_URL]
+    """The shop's sites set on the desk (else MADOGUCHI_CHAT_ALLOWED_ORIGINS) and the desk's own."""
+    return [*widget_settings.current().allowed_origins, settings.SITE_URL]
 
 
 class _WidgetOriginValidator(OriginValidator):  # type: ignore[misc]
-    """Channels' origin check, with the allowed origins read from the settings at each
-    connection rather than once when the application is built (a test that built it first
-    fixed the origins for every later test)."""
+    """Channels' origin check, with the allowed origins read at each connection (the desk's
+    settings page changes them; a test that built the application first fixed them for every
+    later test) rather than once when the application is built."""
+
+    _origins: list[str] = []
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
+        origins = await database_sync_to_async(widget_origins)()
+        # The parent checks the origin before its first await: no other connection can change
+        # `_origins` in between (one event loop).
+        self._origins = origins
+        return await super().__call__(scope, receive, send)
 
     @property
     def allowed_origins(self) -> list[str]:
-        return widget_origins()
+        return self._origins
 
     @allowed_origins.setter
     def allowed_origins(self, value: list[str]) -> None:
-        pass  # always the settings' (see the getter)
+        pass  # always the current settings' (see __call__)
 
 
 def with_widget_socket(same_origin_app: Any) -> Any:

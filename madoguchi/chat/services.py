@@ -433,13 +433,21 @@ def agents_online(now: dt.datetime | None = None) -> int:
 
 
 def within_business_hours(now: dt.datetime | None = None) -> bool:
-    if not settings.MADOGUCHI_CHAT_BUSINESS_HOURS:
+    """Chat is offered within the shop's business hours (unless the widget's settings say to
+    ignore them) and within the widget's own daily window, when one is set."""
+    from madoguchi.chat import widget_settings
+
+    widget = widget_settings.current()
+    now = now or timezone.now()
+    if not widget.within_chat_hours(now):
+        return False
+    if not widget.follow_business_hours:
         return True
     try:
         from madoguchi.businesshours import is_open
     except ImportError:  # the calendar app is optional; then only agents' presence counts
         return True
-    return is_open(now or timezone.now())
+    return is_open(now)
 
 
 def chat_open(now: dt.datetime | None = None) -> bool:

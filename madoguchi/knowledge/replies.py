@@ -7,13 +7,15 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 
-from madoguchi.accounts.models import User
+from madoguchi.accounts import audit
+from madoguchi.accounts.models import SettingsSource, User
 from madoguchi.cases.models import Case, CommitmentState, InteractionKind
 from madoguchi.knowledge.models import ReplyTemplate, TemplateKind
 
@@ -168,5 +170,12 @@ def do_save_template(template: ReplyTemplate, *, actor: User, scope: str) -> Rep
         raise KnowledgeError(_("お断りのテンプレートには、引用する顧客対応ルールを選んでください。"))
     if not can_edit(actor, template):
         raise KnowledgeError(_("このテンプレートを保存する権限がありません（チーム用はリーダー、全員用は管理者が作れます）。"))
-    template.save()
+    # A shared or team template is the shop's configuration: its changes go to the settings
+    # audit (a personal one is the person's own).
+    stored = ReplyTemplate.objects.filter(pk=template.pk).first() if template.pk else None
+    before = audit.snapshot(stored) if stored is not None else None
+    with transaction.atomic():
+        template.save()
+        if template.owner_id is None or (stored is not None and stored.owner_id is None):
+            audit.record_saved(actor, template, before, source=SettingsSource.OTHER)
     return template

@@ -17,7 +17,7 @@ import time
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import formatdate, parseaddr
 from pathlib import Path
 from typing import Any
@@ -110,7 +110,7 @@ class MailSink:
 
         self.port = free_port()
         self.received: list[tuple[str, str]] = []  # (to, Message-ID)
-        self.messages: list[Any] = []  # every mail as read (email.message.Message)
+        self.messages: list[Message] = []  # each mail as it arrived
         self._lock = threading.Lock()
         sink = self
 

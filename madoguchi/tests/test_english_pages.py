@@ -70,6 +70,9 @@ NOT_PAGES = {
     "coupons:retry_platform": "POST only", "shopify:register_webhooks": "POST only",
     "accounts:availability": "POST only", "accounts:save_team_assignment": "POST only", "cases:take": "POST only",
     "healthz": "JSON for monitors, no words",
+    "shopsettings:save_weekly": "POST only", "shopsettings:add_closed": "POST only",
+    "shopsettings:delete_closed": "POST only", "shopsettings:sla_delete": "POST only", "shopsettings:invite": "POST only",
+    "shopsettings:add_team": "POST only", "shopsettings:set_active": "POST only", "shopsettings:password_link": "POST only",
     "mail:raw_retry": "POST only", "mail:outbound_retry": "POST only",
     "mail:raw_download": "the stored mail itself", "mail:attachment": "a stored file",
     "line:webhook": "POST only (LINE calls it)", "line:retry": "POST only", "line:attachment": "a stored file",
@@ -425,7 +428,20 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "exports:list": [reverse("exports:list", args=[code]) + query for code in ("cases", "customers", "compensations", "promises")
                          for query in ("", "?date_from=2026-13-01&status=x")],
         "exports:case_print": [reverse("exports:case_print", args=[pk]) for pk in ids],
+        "shopsettings:hours": [reverse("shopsettings:hours"), reverse("shopsettings:hours") + "?year=abc"],
+        "shopsettings:sla": [reverse("shopsettings:sla")],
+        "shopsettings:sla_new": [reverse("shopsettings:sla_new")],
+        "shopsettings:sla_edit": [reverse("shopsettings:sla_edit", args=[_sla_policy().pk])],
+        "shopsettings:chat": [reverse("shopsettings:chat")],
+        "shopsettings:users": [reverse("shopsettings:users")],
+        "shopsettings:user_edit": [reverse("shopsettings:user_edit", args=[shop["roles"]["agent"].pk])],
     }
+
+
+def _sla_policy():  # type: ignore[no-untyped-def]
+    from madoguchi.metrics.models import SlaPolicy
+
+    return SlaPolicy.objects.order_by("id").first()
 
 
 def _import_run():  # type: ignore[no-untyped-def]
@@ -447,7 +463,15 @@ def visitor_pages(shop: dict) -> dict[str, list[str]]:
         "chat:contact_form": [reverse("chat:contact_form")],
         "chat:feedback_form": [reverse("chat:feedback_form")],
         "metrics:survey": [reverse("metrics:survey", args=[shop["survey"]]), reverse("metrics:survey", args=["not-a-token"])],
+        "shopsettings:password": [_password_link(shop), reverse("shopsettings:password", args=["MQ", "not-a-token"])],
     }
+
+
+def _password_link(shop: dict) -> str:
+    """The page an invitation's link opens (the path of a link made for the agent)."""
+    from madoguchi.shopsettings.passwords import link_for
+
+    return "/" + link_for(shop["roles"]["agent"]).split("://", 1)[1].split("/", 1)[1]
 
 
 def in_english(client, user: User | None = None):

@@ -146,6 +146,7 @@
       if (ev.time_zone) setZone(ev.time_zone);
       maxChars = ev.max_chars || maxChars;
       maxBytes = ev.max_upload_bytes || maxBytes;
+      greeting = ev.greeting || "";
       if (ev.session) {
         log.textContent = "";
         shown = {};
@@ -193,6 +194,8 @@
     }
   }
 
+  var greeting = "";
+
   function forget() {
     token = ""; pending = []; store.set(":token", ""); store.set(":pending", []);
     log.textContent = ""; shown = {}; lastAgentId = 0; sessionState = "";
@@ -206,7 +209,7 @@
     $(".end").style.display = session && session.state !== "ended" ? "" : "none";
     if (!session) {
       if (open === false && !pending.length) { composer.style.display = "none"; offlineForm(start); return; }
-      say(statusEl, "ご用件をお書きください。担当者がお答えします。");
+      say(statusEl, greeting || "ご用件をお書きください。担当者がお答えします。"); // the shop's greeting (/settings/chat/)
       if (prechat.length) prechatFields(start);
     } else if (session.state === "waiting") {
       say(statusEl, "担当者におつなぎしています…");

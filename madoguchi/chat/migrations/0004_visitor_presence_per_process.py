@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0002_visitor_presence'),
+        ('chat', '0003_widget_settings'),
     ]
 
     operations = [

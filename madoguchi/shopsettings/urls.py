@@ -1,0 +1,23 @@
+from django.urls import path
+
+from madoguchi.shopsettings import chat, hours, password, sla, users
+
+app_name = "shopsettings"
+urlpatterns = [
+    path("hours/", hours.hours_page, name="hours"),
+    path("hours/weekly/", hours.save_weekly, name="save_weekly"),
+    path("hours/closed/", hours.add_closed, name="add_closed"),
+    path("hours/closed/<int:pk>/delete/", hours.delete_closed, name="delete_closed"),
+    path("sla/", sla.sla_list, name="sla"),
+    path("sla/new/", sla.sla_edit, name="sla_new"),
+    path("sla/<int:pk>/", sla.sla_edit, name="sla_edit"),
+    path("sla/<int:pk>/delete/", sla.sla_delete, name="sla_delete"),
+    path("chat/", chat.chat_page, name="chat"),
+    path("users/", users.users_page, name="users"),
+    path("users/invite/", users.invite, name="invite"),
+    path("users/teams/", users.add_team, name="add_team"),
+    path("users/<int:pk>/", users.user_edit, name="user_edit"),
+    path("users/<int:pk>/active/", users.set_active, name="set_active"),
+    path("users/<int:pk>/password-link/", users.send_password_link, name="password_link"),
+    path("password/<str:uidb64>/<str:token>/", password.set_password, name="password"),
+]
