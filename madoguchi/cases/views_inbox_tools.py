@@ -73,7 +73,7 @@ def case_untag(request: HttpRequest, pk: int, tag_id: int) -> HttpResponse:
 @require_POST
 def case_fields(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_object_or_404(Case, pk=pk)
-    typed = {int(key[2:]): value for key, value in request.POST.items() if key.startswith("f-") and key[2:].isdigit()}
+    typed = {int(key[2:]): str(request.POST.get(key, "")) for key in request.POST if key.startswith("f-") and key[2:].isdigit()}
     try:
         diff = labels.do_set_field_values(case, actor=staff_user(request), raw=typed)
     except services.CaseError as error:
