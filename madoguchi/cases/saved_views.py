@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext as _
 
 from madoguchi.accounts.models import User
@@ -81,11 +81,11 @@ class ViewLink:
 
 
 def views_for(user: User) -> list[ViewLink]:
-    """The user's own views and their team's shared ones, in one query."""
+    """The user's own views (first) and their team's shared ones, by name, in one query."""
     mine = Q(owner=user, team__isnull=True)
     if user.team_id is not None:
         mine |= Q(team_id=user.team_id)
-    rows = SavedView.objects.filter(mine).order_by("team_id", "name", "pk").values_list("pk", "name", "query", "owner_id", "team_id")
+    rows = SavedView.objects.filter(mine).order_by(F("team_id").asc(nulls_first=True), "name", "pk").values_list("pk", "name", "query", "owner_id", "team_id")
     found = []
     for pk, name, query, owner_id, team_id in rows:
         view = SavedView(pk=pk, owner_id=owner_id, team_id=team_id)

@@ -17,23 +17,16 @@ from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.access import staff_user
 from madoguchi.cases import bulk, labels, saved_views, services
-from madoguchi.cases.models import Case, CaseTag, SavedView, Tag
+from madoguchi.cases.models import Case, SavedView, Tag
 
 
 def labels_context(case: Case, error: str = "", typed: dict[int, str] | None = None) -> dict[str, Any]:
-    """The case page's 「タグ・独自項目」 part: four queries whatever the number of tags/fields."""
-    on_case = [labels.TagChip(pk, name, colour) for pk, name, colour in
-               CaseTag.objects.filter(case=case).order_by("tag__name").values_list("tag_id", "tag__name", "tag__colour")]
-    taken = {chip.pk for chip in on_case}
-    rows = labels.field_rows(case)
+    """The case page's 「タグ・独自項目」 part: one query whatever the number of tags and fields."""
+    found = labels.case_labels(case)
+    rows = found.fields
     if typed:  # a refused save shows what the agent typed, not the stored values
         rows = [labels.FieldRow(r.pk, r.label, r.kind, r.choices, typed.get(r.pk, r.value)) for r in rows]
-    return {
-        "case_tags": on_case,
-        "tag_choices": [chip for chip in labels.all_tags() if chip.pk not in taken],
-        "field_rows": rows,
-        "labels_error": error,
-    }
+    return {"case_tags": found.on_case, "tag_choices": found.others, "field_rows": rows, "labels_error": error}
 
 
 def _labels_answer(request: HttpRequest, case: Case, error: str = "", done: str = "",
