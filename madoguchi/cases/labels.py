@@ -419,7 +419,9 @@ def case_labels(case: Case) -> CaseLabels:
         opts=F("choices"), t=Subquery(values.values("text")[:1]), n=Subquery(values.values("number")[:1]),
         d=Subquery(values.values("date")[:1]), pos=F("position"),
     ).values_list("k", "pk", "label", "kind", "on", "opts", "t", "n", "d", "pos")
-    on_case, others, rows = [], [], []
+    on_case: list[TagChip] = []
+    others: list[TagChip] = []
+    rows: list[tuple[int, int, FieldRow]] = []
     for kind, pk, name, extra, on, opts, text, number, date, position in tags.union(fields, all=True):
         if kind == "t":
             (on_case if on else others).append(TagChip(pk, name, extra))
