@@ -232,9 +232,8 @@ class InboxRow:
                 if self.customer_mark else "")
         tags = "".join(f' <span class="tag tag-{e(t.colour)}" data-testid="tag">{e(t.name)}</span>' for t in self.tags)
         return mark_safe(  # noqa: S308 - every value is escaped above or here
-            f'<td class="select"><input type="checkbox" name="case" value="{int(self.pk)}.{int(self.version)}" form="bulk"'
-            f' aria-label="{e(self.select_label)} #{int(self.pk)}" data-testid="select"></td>'
-            f'<td class="num"><a href="{url}">#{int(self.pk)}</a></td><td class="subject"><a href="{url}">{e(self.subject)}</a>{mark}{tags}</td>'
+            f'<td class="num"><input type="checkbox" name="case" value="{int(self.pk)}.{int(self.version)}" form="bulk"'
+            f' aria-label="{e(self.select_label)} #{int(self.pk)}" data-testid="select"> <a href="{url}">#{int(self.pk)}</a></td><td class="subject"><a href="{url}">{e(self.subject)}</a>{mark}{tags}</td>'
             f'<td>{flag}{e(self.customer)}</td><td>{e(self.category)}</td>'
             f'<td><span class="status s-{e(self.status)}">{e(self.status_label)}</span></td><td>{e(self.priority_label)}</td>'
             f'<td data-testid="row-assignee">{e(self.assignee)}{self.take}</td><td class="nowrap">{e(self.received)}</td><td class="nowrap" data-testid="due">{due}</td>'
