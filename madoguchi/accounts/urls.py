@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.accounts import two_factor_views, views
+from madoguchi.accounts import inbox_settings, two_factor_views, views
 
 app_name = "accounts"
 urlpatterns = [
@@ -20,5 +20,10 @@ urlpatterns = [
     path("mailbox/<int:pk>/", views.save_mailbox, name="save_mailbox"),
     path("survey/", views.save_survey_delay, name="save_survey_delay"),
     path("dashboard/", views.save_min_sample, name="save_min_sample"),
+    path("labels/", inbox_settings.labels_page, name="labels"),
+    path("labels/tags/", inbox_settings.tag_add, name="tag_add"),
+    path("labels/tags/<int:pk>/delete/", inbox_settings.tag_delete, name="tag_delete"),
+    path("labels/fields/", inbox_settings.field_add, name="field_add"),
+    path("labels/fields/<int:pk>/", inbox_settings.field_save, name="field_save"),
     path("users/<int:user_id>/unlock/", views.unlock_login, name="unlock"),
 ]

@@ -358,3 +358,133 @@ class CaseLink(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.case_a_id} ↔ #{self.case_b_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Inbox tools (issue 22 item 3): tags, the shop's own fields, saved inbox views.
+# Written through madoguchi/cases/labels.py and saved_views.py; read by the inbox with a constant
+# number of queries per page (one for the tags of the rows on it).
+
+
+class TagColour(models.TextChoices):
+    """The fixed palette a tag's colour is chosen from (CSS classes tag-<value>)."""
+
+    GRAY = "gray", _("グレー")
+    RED = "red", _("赤")
+    ORANGE = "orange", _("オレンジ")
+    YELLOW = "yellow", _("黄")
+    GREEN = "green", _("緑")
+    BLUE = "blue", _("青")
+    PURPLE = "purple", _("紫")
+    PINK = "pink", _("ピンク")
+
+
+class Tag(models.Model):
+    """A label the shop puts on cases (「返品希望」「VIP」); made by an admin or a team lead."""
+
+    name = models.CharField(_("タグ名"), max_length=40, unique=True)
+    colour = models.CharField(_("色"), max_length=10, choices=TagColour.choices, default=TagColour.GRAY)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("タグ")
+        verbose_name_plural = _("タグ")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CaseTag(models.Model):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="case_tags")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="case_tags")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("案件のタグ")
+        verbose_name_plural = _("案件のタグ")
+        # (case, tag): the tags of an inbox page's rows; (tag, case): the inbox filtered by a tag.
+        constraints = [models.UniqueConstraint(fields=["case", "tag"], name="case_tag_unique")]
+        indexes = [models.Index(fields=["tag", "case"], name="case_tag_by_tag")]
+
+    def __str__(self) -> str:
+        return f"#{self.case_id} {self.tag_id}"
+
+
+class FieldKind(models.TextChoices):
+    TEXT = "text", _("文字")
+    NUMBER = "number", _("数値")
+    DATE = "date", _("日付")
+    CHOICE = "choice", _("選択肢")
+
+
+class CustomField(models.Model):
+    """A field of the shop's own on every case (「返品伝票番号」「購入店舗」), defined by an admin."""
+
+    label = models.CharField(_("項目名"), max_length=60, unique=True)
+    kind = models.CharField(_("種類"), max_length=10, choices=FieldKind.choices)
+    # The options of a choice field, in order (strings); empty for the other kinds.
+    choices = models.JSONField(_("選択肢"), default=list, blank=True)
+    position = models.PositiveIntegerField(_("並び順"), default=0)
+    active = models.BooleanField(_("使用中"), default=True)
+
+    class Meta:
+        verbose_name = _("独自項目")
+        verbose_name_plural = _("独自項目")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class CustomFieldValue(models.Model):
+    """A case's value of one custom field: `text` for text and choice, `number`, or `date`.
+    No row when the field is empty."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="field_values")
+    field = models.ForeignKey(CustomField, on_delete=models.CASCADE, related_name="values")
+    text = models.CharField(max_length=500, blank=True)
+    number = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    date = models.DateField(null=True, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("独自項目の値")
+        verbose_name_plural = _("独自項目の値")
+        constraints = [models.UniqueConstraint(fields=["case", "field"], name="field_value_unique")]
+        # The inbox's filters: a choice equals, a number or date range (field first, then value).
+        indexes = [
+            models.Index(fields=["field", "text", "case"], name="field_value_text"),
+            models.Index(fields=["field", "number", "case"], name="field_value_number"),
+            models.Index(fields=["field", "date", "case"], name="field_value_date"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.case_id} {self.field_id}"
+
+
+class SavedView(models.Model):
+    """The inbox's queue, filters and sort saved under a name: the owner's, or shared with a team
+    (`team` set) so every member sees it in the inbox's side bar."""
+
+    name = models.CharField(_("名前"), max_length=60)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("作成者"), on_delete=models.CASCADE,
+                              related_name="saved_views")
+    team = models.ForeignKey("accounts.Team", verbose_name=_("共有するチーム"), null=True, blank=True,
+                             on_delete=models.CASCADE, related_name="saved_views")
+    query = models.CharField(max_length=2000)  # the inbox's query string, cleaned (saved_views.clean_query)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("保存したビュー")
+        verbose_name_plural = _("保存したビュー")
+        indexes = [
+            models.Index(fields=["owner", "name"], name="saved_view_owner"),
+            models.Index(fields=["team", "name"], name="saved_view_team", condition=Q(team__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -140,7 +140,10 @@ def apply_filters(cases: QuerySet[Any], filters: dict[str, Any], prefix: str = "
         value = filters.get(key)
         if value not in (None, ""):
             cases = cases.filter(**{prefix + field: value})
-    return cases
+    # Tags and the shop's own fields (issue 22 item 3): only the inbox's filters carry them.
+    from madoguchi.cases.labels import apply_label_filters
+
+    return apply_label_filters(cases, filters, prefix)
 
 
 @dataclass

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.cases import views
+from madoguchi.cases import views, views_inbox_tools
 
 app_name = "cases"
 urlpatterns = [
@@ -20,6 +20,12 @@ urlpatterns = [
     path("cases/merges/<int:record_id>/undo/", views.merge_undo, name="merge_undo"),
     path("cases/<int:pk>/links/", views.case_link, name="link"),
     path("cases/<int:pk>/links/<int:link_id>/remove/", views.case_unlink, name="unlink"),
+    path("cases/<int:pk>/tags/", views_inbox_tools.case_tag, name="tag"),
+    path("cases/<int:pk>/tags/<int:tag_id>/remove/", views_inbox_tools.case_untag, name="untag"),
+    path("cases/<int:pk>/fields/", views_inbox_tools.case_fields, name="fields"),
+    path("cases/bulk/", views_inbox_tools.bulk_action, name="bulk"),
+    path("views/", views_inbox_tools.view_save, name="view_save"),
+    path("views/<int:view_id>/delete/", views_inbox_tools.view_delete, name="view_delete"),
     path("approvals/", views.approvals, name="approvals"),
     path("approvals/<int:compensation_id>/", views.compensation_decide, name="compensation_decide"),
 ]

@@ -27,7 +27,16 @@ from django.views.decorators.http import require_POST
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import User
 from madoguchi.accounts.services import decision_refusals
-from madoguchi.cases import attention, authority, page, queues, record_merge, services
+from madoguchi.cases import (
+    attention,
+    authority,
+    labels,
+    page,
+    queues,
+    record_merge,
+    saved_views,
+    services,
+)
 from madoguchi.cases.forms import (
     CaseEditForm,
     CommitmentForm,
@@ -65,9 +74,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
     code = request.GET.get("queue", "mine")
     if code not in queues.QUEUE_CODES:
         code = "mine"
+    fields = labels.active_fields()
     filters = queues.clean_filters(request.GET.dict())
+    label_filters = labels.clean_label_filters(request.GET.dict(), fields)
     sort = request.GET.get("sort", "newest")
-    page = queues.page_of(code, user, filters, sort, request.GET.get("cursor", ""))
+    page = queues.page_of(code, user, filters | label_filters, sort, request.GET.get("cursor", ""))
+    tags = labels.all_tags()
     context = {
         "queue": code,
         "queues": queues.QUEUES,
@@ -83,8 +95,52 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "now_utc": timezone.now(),
         # The queue and filters on screen, for the CSV of these cases (exports app).
         "export_query": urlencode({"queue": code, **{key: value for key, value in filters.items() if value}}),
+        # Issue 22 item 3: tags, custom fields, saved views, bulk actions.
+        "tag_options": _options([(t.pk, t.name) for t in tags], label_filters.get("tag")),
+        "tagq": label_filters.get("tagq", ""),
+        "field_filters": _field_filters(fields, label_filters),
+        "saved_views": saved_views.views_for(user),
+        "view_query": saved_views.clean_query(urlencode({"queue": code, "sort": sort, **filters, **label_filters})),
+        "bulk_options": _bulk_options(tags),
+        "here": request.get_full_path(),
     }
     return render(request, "cases/inbox.html", context)
+
+
+@dataclass(frozen=True)
+class FieldFilter:
+    """One custom field's inputs in the inbox filters: a choice's dropdown, a text box, or a range."""
+
+    label: str
+    kind: str
+    key: str
+    value: str = ""
+    options: str = ""
+    low: str = ""
+    high: str = ""
+
+
+def _field_filters(fields: list[Any], filters: dict[str, str]) -> list[FieldFilter]:
+    found = []
+    for field in fields:
+        key = labels.filter_key(field)
+        if field.kind == "choice":
+            found.append(FieldFilter(field.label, field.kind, key, options=_options([(c, c) for c in field.choices], filters.get(key))))
+        elif field.kind == "text":
+            found.append(FieldFilter(field.label, field.kind, key, value=filters.get(key, "")))
+        else:
+            found.append(FieldFilter(field.label, field.kind, key, low=filters.get(f"{key}_min", ""), high=filters.get(f"{key}_max", "")))
+    return found
+
+
+def _bulk_options(tags: list[labels.TagChip]) -> dict[str, str]:
+    categories, agents = _dropdown_lists()
+    return {
+        "assign": _options(agents, None),
+        "status": _options(Status.choices, None),
+        "category": _options(categories, None),
+        "tag": _options([(t.pk, t.name) for t in tags], None),
+    }
 
 
 def _options(choices: Any, selected: Any) -> str:
@@ -158,6 +214,9 @@ class InboxRow:
     new_reply: str = ""  # the 「新着返信」 label when the customer wrote since staff last looked
     customer_mark: str = ""  # e.g. 「要注意」: the customer is flagged (another app's, INBOX_CUSTOMER_MARKS)
     take: str = ""  # the 「自分が担当」 button (escaped HTML) on an open case somebody else or nobody has
+    version: int = 0  # sent with the row's checkbox: a bulk action refuses a case changed since
+    tags: tuple[labels.TagChip, ...] = ()
+    select_label: str = ""
 
     @property
     def cells(self) -> str:
@@ -171,8 +230,10 @@ class InboxRow:
         mark = f' <span class="badge new-reply" data-testid="new-reply">{e(self.new_reply)}</span>' if self.new_reply else ""
         flag = (f'<span class="badge flag" data-testid="customer-flag">⚠ {e(self.customer_mark)}</span> '
                 if self.customer_mark else "")
+        tags = "".join(f' <span class="tag tag-{e(t.colour)}" data-testid="tag">{e(t.name)}</span>' for t in self.tags)
         return mark_safe(  # noqa: S308 - every value is escaped above or here
-            f'<td class="num"><a href="{url}">#{int(self.pk)}</a></td><td class="subject"><a href="{url}">{e(self.subject)}</a>{mark}</td>'
+            f'<td class="num"><input type="checkbox" name="case" value="{int(self.pk)}.{int(self.version)}" form="bulk"'
+            f' aria-label="{e(self.select_label)} #{int(self.pk)}" data-testid="select"> <a href="{url}">#{int(self.pk)}</a></td><td class="subject"><a href="{url}">{e(self.subject)}</a>{mark}{tags}</td>'
             f'<td>{flag}{e(self.customer)}</td><td>{e(self.category)}</td>'
             f'<td><span class="status s-{e(self.status)}">{e(self.status_label)}</span></td><td>{e(self.priority_label)}</td>'
             f'<td data-testid="row-assignee">{e(self.assignee)}{self.take}</td><td class="nowrap">{e(self.received)}</td><td class="nowrap" data-testid="due">{due}</td>'
@@ -210,6 +271,8 @@ def _inbox_rows(page: queues.Page, by_resolution: bool = False, viewer: User | N
     today = now.astimezone(zone).date()
     new_reply = _("新着返信")
     marks = _customer_marks(page)
+    tags = labels.tags_by_case([case.pk for case in page.cases])
+    select_label = _("選択")
     rows = []
     for case in page.cases:
         due = page.due_by_case.get(case.pk)
@@ -226,6 +289,7 @@ def _inbox_rows(page: queues.Page, by_resolution: bool = False, viewer: User | N
             new_reply=new_reply if case.unread_by_assignee else "", customer_mark=marks.get(case.customer_id, ""),
             take=take_button(f"{detail_prefix}{case.pk}/", case.version, take_label)
             if viewer_id is not None and case.assignee_id != viewer_id and case.status in takeable else "",
+            version=case.version, tags=tuple(tags.get(case.pk, ())), select_label=select_label,
         ))
     return rows
 
@@ -276,6 +340,9 @@ def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
     context["conflict_fields"] = forms.get("conflict_fields", [])
     for _part, (name, _url, _button) in FORM_PARTS.items():
         context[name] = forms.get(name)  # None: loaded when opened
+    from madoguchi.cases.views_inbox_tools import labels_context
+
+    context |= labels_context(case)
     return context
 
 

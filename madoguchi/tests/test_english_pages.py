@@ -68,6 +68,11 @@ NOT_PAGES = {
     "login_2fa": "only after a right password (else a redirect to the login); its template is the one "
                  "accounts:two_factor shows",
     "coupons:retry_platform": "POST only", "shopify:register_webhooks": "POST only",
+    "cases:tag": "POST only (htmx: answers the case page's tags part)", "cases:untag": "POST only (htmx)",
+    "cases:fields": "POST only (htmx: answers the case page's tags part)", "cases:bulk": "POST only (the inbox's bulk bar)",
+    "cases:view_save": "POST only", "cases:view_delete": "POST only",
+    "accounts:tag_add": "POST only", "accounts:tag_delete": "POST only", "accounts:field_add": "POST only",
+    "accounts:field_save": "POST only",
     "accounts:availability": "POST only", "accounts:save_team_assignment": "POST only", "cases:take": "POST only",
     "healthz": "JSON for monitors, no words",
     "shopsettings:save_weekly": "POST only", "shopsettings:add_closed": "POST only",
@@ -194,6 +199,15 @@ def build_shop() -> dict[str, object]:
                              due_at=timezone.now() + dt.timedelta(hours=1))
     LateNotice.objects.create(commitment=late, case=case, body="お客様\n\nお約束の日時に間に合わない見込みとなりました。",
                               new_due_at=timezone.now() + dt.timedelta(days=1))
+    # Tags, custom fields and a saved view shown on the inbox, the case page and their settings (issue 22 item 3).
+    from madoguchi.cases import labels, saved_views
+
+    tag = labels.do_create_tag(actor=admin, name="返品希望", colour="red")
+    labels.do_tag_case(case, tag, actor=agent)
+    for label, kind, choices in (("購入店舗", "choice", ["本店"]), ("返金予定額", "number", []), ("来店日", "date", []),
+                                 ("伝票番号", "text", [])):
+        labels.do_define_field(None, actor=admin, label=label, kind=kind, choices=choices)
+    saved_views.do_save_view(actor=agent, name="返品の案件", query=f"queue=all&tag={tag.pk}", shared=agent.team_id is not None)
     return {
         "order": order,
         "case": case, "chat_case": chat_case, "resolved": resolved, "customer": case.customer,
@@ -410,6 +424,7 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "accounts:two_factor": [reverse("accounts:two_factor")],
         "accounts:access_log": [reverse("accounts:access_log")],
         "accounts:team": [reverse("accounts:team")],
+        "accounts:labels": [reverse("accounts:labels")],
         "jobs:status": [reverse("jobs:status")],
         "shop:import_orders": [reverse("shop:import_orders")],
         "shop:import_run": [reverse("shop:import_run", args=[_import_run().pk])],

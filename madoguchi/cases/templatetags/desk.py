@@ -50,6 +50,9 @@ AUDIT_LABELS = {
     "merge_undone": _("案件の統合を取り消し"),
     "linked": _("関連する案件をリンク"),
     "unlinked": _("関連する案件のリンクを外す"),
+    "tag_added": _("タグを追加"),
+    "tag_removed": _("タグを外す"),
+    "field_set": _("独自項目を変更"),
 }
 
 
