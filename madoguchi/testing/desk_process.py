@@ -25,6 +25,11 @@ from typing import Any, Protocol
 from madoguchi.testing.databases import migrated
 
 MADOGUCHI = str(Path(sys.executable).with_name("madoguchi"))
+# The sweeps take work left for 5 s (not 60), work a dead worker held for 15 s (not 120), mail
+# left for 10 s (not 300) and a send a dead worker began 20 s ago (not 120): a test waits
+# seconds, not minutes; the path is the one the desk always takes (as jobs/tests/test_crash_recovery).
+QUICK_SWEEPS = {"MADOGUCHI_WORK_GRACE_SECONDS": "5", "MADOGUCHI_WORK_CLAIM_SECONDS": "15",
+                "MADOGUCHI_MAIL_SWEEP_AFTER_SECONDS": "10", "MADOGUCHI_MAIL_SEND_LEASE_SECONDS": "20"}
 
 
 def free_port() -> int:

@@ -21,6 +21,7 @@ from typing import IO, Any
 from madoguchi.testing.databases import migrated
 from madoguchi.testing.desk_process import (
     MADOGUCHI,
+    QUICK_SWEEPS,
     MailSink,
     Sending,
     answers,
@@ -32,11 +33,7 @@ from madoguchi.testing.desk_process import (
 )
 
 WEB, LISTENER, FILER = "web", "worker-listeners", "worker"
-# The sweeps take work left for 5 s (not 60), work a dead worker held for 15 s (not 120), mail
-# left for 10 s (not 300) and a send a dead worker began 20 s ago (not 120): a test waits
-# seconds, not minutes; the path is the one the desk always takes (as jobs/tests/test_crash_recovery).
-QUICK_SWEEPS = {"MADOGUCHI_WORK_GRACE_SECONDS": "5", "MADOGUCHI_WORK_CLAIM_SECONDS": "15",
-                "MADOGUCHI_MAIL_SWEEP_AFTER_SECONDS": "10", "MADOGUCHI_MAIL_SEND_LEASE_SECONDS": "20"}
+__all__ = ["QUICK_SWEEPS", "ScaleDesk", "kill_targets", "lost_or_doubled", "scale_crash_run"]
 
 
 @dataclass
