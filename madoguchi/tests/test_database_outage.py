@@ -10,10 +10,11 @@ accepted, and the senders must hear 451 (not silence) within the outage.
 
 Why the 451s once went missing (2 runs in 3 on a loaded machine, 2026-12-07): the database was
 really stopped (`pg_ctl stop -w`, checked below), but each store attempt waited the pool's
-10 s for a connection, four attempts and the recipient check made the 451 come 53 s after the
-sender connected, and the test's sender gave up after 30 s. Refusals were counted at the end of
-the 30 s outage, before any reply had come; after the restart the receiver's last attempt
-stored the mail, and the resent copy was found a duplicate: every mail once, but no 451 seen.
+10 s for a connection: measured against a stopped server, the recipient check answered after
+10 s and the 451 came 53 s after the sender connected (four attempts), while the test's sender
+gave up after 30 s and the refusals were counted at the end of the 30 s outage, before any reply
+had come. After the restart a receiver's attempt still running could store the mail and the
+resent copy was found a duplicate (inferred, not traced): every mail once, but no 451 seen.
 The receiver now answers 451 after one pool wait (STORE_RETRY_WITHIN_SECONDS), and the sender
 waits as a mail server does (REPLY_TIMEOUT)."""
 
