@@ -64,6 +64,9 @@ def test_redis_stopping_is_told_to_visitor_and_agent_and_nothing_is_lost(desk_an
         note.filter(has_text=NOTICE).wait_for(timeout=60000)
         panel.locator("textarea[name=text]").fill("申し訳ございません。確認いたします。")
         panel.locator("textarea[name=text]").press("Enter")
+        agent.wait_for_timeout(5000)  # sockets that open meanwhile close again: the notices stay
+        assert NOTICE in note.inner_text() and note.is_visible()
+        assert NOTICE in w.locator(".status").inner_text()
         screenshot(visitor, "chat-visitor-redis-down")
         screenshot(agent, "chat-agent-redis-down")
         redis.start()
