@@ -121,7 +121,17 @@ DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("MADOGUCHI_DB_POOL", False):
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2, "max_size": env_int("MADOGUCHI_DB_POOL_SIZE", 10), "timeout": 10,
+        # psycopg_pool retries a lost connection with a wait that doubles (1, 2, 4 … s) for 5
+        # minutes: after a 30 s PostgreSQL restart the desk answered 503 for 20-30 s more while
+        # the server was already back. Given up after this many seconds, the next request begins
+        # a new attempt at once, so the desk is back within a few seconds (docs/benchmarks.md,
+        # bench/pool_recovery_bench.py).
+        "reconnect_timeout": env_int("MADOGUCHI_DB_POOL_RECONNECT_SECONDS", 10),
     }
+    # With a pool Django hands this to psycopg_pool as `check=ConnectionPool.check_connection`:
+    # a connection the server cut (a restart) is found and replaced when taken, not given to a
+    # request that then fails with it. MADOGUCHI_DB_HEALTH_CHECKS=false turns it off.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("MADOGUCHI_DB_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("MADOGUCHI_DB_SERVER_BINDING", True):
     # Parameters bound by the server, not quoted into the SQL by Python, and a statement run 5
     # times on one connection is prepared (Django turns that off by default for poolers such as

@@ -409,12 +409,15 @@ class WidgetConsumer(ChatSocket):
             if posted.new_session:  # the chat began as its page closed: its visitor is gone already
                 await database_sync_to_async(services.do_visitor_socket_closed)(posted.session.pk, counted=False)
             return  # stored; the widget will resend it after reconnecting and be acked then
+        # A first message stored before, whose ack was lost with its socket, comes back without
+        # the token (services.first_message_again): this socket takes up that chat.
+        adopted = self.session is None and not posted.new_session
         self.session = posted.session
         await self.send_json({
             "type": "ack", "client_id": posted.message.client_id, "id": posted.message.pk,
             "token": posted.session.token, "session": posted.session_payload,
         })
-        if posted.new_session:
+        if posted.new_session or adopted:
             await self.channel_layer.group_add(events.session_group(posted.session.pk), self.channel_name)
             await self._follow_queue()
             await self._here()

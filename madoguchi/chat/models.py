@@ -133,7 +133,9 @@ class ChatMessage(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["session", "client_id"], name="chat_message_once")]
-        indexes = [models.Index(fields=["session", "id"], name="chat_message_session")]
+        indexes = [models.Index(fields=["session", "id"], name="chat_message_session"),
+                   # a first message resent on a new socket (services.first_message_again)
+                   models.Index(fields=["client_id"], name="chat_message_client_id")]
 
     def __str__(self) -> str:
         return f"{self.sender}: {self.text[:30]}"

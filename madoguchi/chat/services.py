@@ -187,6 +187,10 @@ def do_customer_message(session: ChatSession, *, client_id: str, text: str, uplo
         existing = ChatMessage.objects.filter(session=session, client_id=client_id).first()
         if existing is not None:
             return Posted(session, existing, created=False)
+    else:
+        first = first_message_again(session, client_id, text)
+        if first is not None:
+            return first
     new_session = session.pk is None
     try:
         with transaction.atomic():
@@ -215,6 +219,21 @@ def do_customer_message(session: ChatSession, *, client_id: str, text: str, uplo
             raise
         return Posted(session, ChatMessage.objects.get(session=session, client_id=client_id), created=False)
     return Posted(session, message, created=True, new_session=new_session)
+
+
+FIRST_MESSAGE_RESENT_WITHIN = dt.timedelta(minutes=10)
+
+
+def first_message_again(session: ChatSession, client_id: str, text: str) -> Posted | None:
+    """A chat's first message that was stored, but whose ack was lost with its socket (the
+    network, a restart, Redis away, a loaded server), comes again on a new socket, still without
+    the chat's token: it is the same chat, not a second one (found twice in one chat under load,
+    issue 21). Same browser-chosen id, same words and the same visitor, within minutes."""
+    existing = (ChatMessage.objects.filter(
+        client_id=client_id, sender=Sender.CUSTOMER, text=text, created_at__gte=timezone.now() - FIRST_MESSAGE_RESENT_WITHIN,
+        session__name=session.name, session__email=session.email,
+    ).exclude(session__state=SessionState.ENDED).select_related("session").order_by("pk").first())
+    return None if existing is None else Posted(existing.session, existing, created=False)
 
 
 def _timeline_body(text: str, upload: ChatUpload | None) -> str:

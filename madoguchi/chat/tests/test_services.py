@@ -119,3 +119,18 @@ def test_a_reply_on_a_contact_form_case_goes_by_email():
 
     case = do_contact(name="小林 誠", email="makoto@example.jp", category=None, order_number="", message="返品の方法を教えてください")
     assert do_send_reply(case, actor=UserFactory(username="form-reply"), body="返品の手順をご案内します。").channel == "email"
+
+
+def test_a_first_message_resent_on_a_new_socket_is_the_same_chat_not_a_second_one():
+    # Stored, but the ack went down with the socket: the widget has no token yet and sends the
+    # first message again on its next socket, from a session object of its own.
+    posted = start(email="naoko@example.jp", name="小林 直子")
+    again = services.do_customer_message(services.start_session(email="naoko@example.jp", name="小林 直子"),
+                                         client_id="c1", text="注文した商品が届きません")
+    assert again.created is False and again.new_session is False
+    assert again.session.pk == posted.session.pk and again.message.pk == posted.message.pk
+    assert ChatMessage.objects.count() == 1 and Interaction.objects.count() == 1
+    # Another visitor whose browser happened on the same id starts a chat of their own.
+    other = services.do_customer_message(services.start_session(email="ken@example.jp", name="森 健"),
+                                         client_id="c1", text="注文した商品が届きません")
+    assert other.new_session is True and other.session.pk != posted.session.pk

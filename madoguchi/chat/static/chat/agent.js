@@ -28,14 +28,30 @@
   function hhmm(iso) { return clock.format(iso ? new Date(iso) : new Date()); }
   function csrf() { var i = document.querySelector("input[name=csrfmiddlewaretoken]"); return i ? i.value : ""; }
 
+  // Said while the socket is down (the network, a restart, Redis away at scale), so the agent
+  // knows that chats do not move until it is back; gone once the server speaks again (a socket
+  // that opens while Redis is still away closes again without a word).
+  var connectionNote = document.createElement("p");
+  connectionNote.className = "chat-connection";
+  connectionNote.setAttribute("role", "status");
+  connectionNote.hidden = true;
+  here.insertBefore(connectionNote, here.firstChild);
+
   function connect() {
     ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/chat/agent/");
     ws.onopen = function () {
       retry = 0;
+      send({ type: "ping" });  // its pong clears the notice on the inbox, where nothing else may come
       if (sessionId) send({ type: "watch", session_id: sessionId });
     };
-    ws.onmessage = function (e) { handle(JSON.parse(e.data)); };
+    ws.onmessage = function (e) {
+      connectionNote.hidden = true;
+      connectionNote.textContent = "";
+      handle(JSON.parse(e.data));
+    };
     ws.onclose = function () {
+      connectionNote.textContent = gettext("チャットの接続が切れました。再接続しています…");
+      connectionNote.hidden = false;
       retry = Math.min(retry + 1, 5);
       setTimeout(connect, 500 * Math.pow(2, retry - 1));
     };
