@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('chat', '0002_visitor_presence'),
+        ('chat', '0004_visitor_presence_per_process'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
