@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -24,8 +25,12 @@ from madoguchi.testing.desk_process import ServedDesk, free_port
 SHOP = "http://shop.example.jp"
 
 
+MESSAGE_IDS = itertools.count(1)
+
+
 def start_chat() -> ChatSession:
-    return services.do_customer_message(services.start_session(name="中村 由美"), client_id="c1",
+    # Each its own browser-chosen id: the same id and words would be one chat sent again.
+    return services.do_customer_message(services.start_session(name="中村 由美"), client_id=f"c{next(MESSAGE_IDS)}",
                                         text="注文した急須が届きません").session
 
 
