@@ -438,7 +438,7 @@ def send_outbound(pk: int, now: dt.datetime | None = None) -> OutboundMessage | 
         )
         if not final:
             _enqueue(pk, delay=backoff(row.attempts))
-        log.warning("mail: outbound %s failed: %s", pk, error)
+        _log_failure(pk, error)
     except DatabaseError:
         raise  # the row stays leased; the sweep sends it once the database is back
     except Exception as error:  # noqa: BLE001 - a mail that cannot even be built (a CR/LF in an address)
@@ -449,6 +449,28 @@ def send_outbound(pk: int, now: dt.datetime | None = None) -> OutboundMessage | 
         log.exception("mail: outbound %s cannot be sent", pk)
     row.refresh_from_db()
     return row
+
+
+RELAY_DOWN_LOG_EVERY = dt.timedelta(minutes=10)
+_relay_down_logged: dt.datetime | None = None
+
+
+def _log_failure(pk: int, error: Exception) -> None:
+    """A relay that refuses connections fails every waiting mail the same way (a first desk on
+    a laptop with no mail server: a console full of one line per mail). Said once, with what to
+    do, then again every RELAY_DOWN_LOG_EVERY while it lasts; each mail's reason stays on its row."""
+    global _relay_down_logged
+    if not isinstance(error, ConnectionRefusedError):
+        log.warning("mail: outbound %s failed: %s", pk, error)
+        return
+    now = timezone.now()
+    if _relay_down_logged is not None and now - _relay_down_logged < RELAY_DOWN_LOG_EVERY:
+        log.debug("mail: outbound %s failed: %s", pk, error)
+        return
+    _relay_down_logged = now
+    log.warning("mail: the relay %s:%s refuses connections; replies wait and are sent once it is up "
+                "(MADOGUCHI_SMTP_HOST / MADOGUCHI_SMTP_OUT_PORT). First waiting: outbound %s",
+                settings.EMAIL_HOST, settings.EMAIL_PORT, pk)
 
 
 def _send_and_mark_sent(message: EmailMessage, pk: int) -> None:

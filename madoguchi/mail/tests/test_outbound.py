@@ -146,6 +146,28 @@ def test_smtp_server_down_while_sending_is_retried_and_sent_exactly_once(setting
     assert len(sent_to(sink, out.message_id)) == 1 and len(sink.received) == 1
 
 
+def test_a_relay_that_refuses_connections_is_logged_once_not_once_per_mail(
+        settings, agent, caplog, monkeypatch, django_capture_on_commit_callbacks) -> None:
+    """A first desk on a laptop with no mail server printed one console line per waiting mail
+    (the demo's replies and notifications: dozens). Once, with what to set; each mail keeps its
+    own reason on its row."""
+    from madoguchi.mail import outbound
+
+    monkeypatch.setattr(outbound, "_relay_down_logged", None)
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 3
+    settings.MAIL_SEND_ACKNOWLEDGEMENT = False
+    row = incoming_case(django_capture_on_commit_callbacks)
+    with caplog.at_level("WARNING", logger="madoguchi.mail.outbound"):
+        rows = [reply(row.case, agent, django_capture_on_commit_callbacks, body=f"ご連絡ありがとうございます。{n}")
+                for n in range(5)]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "MADOGUCHI_SMTP_OUT_PORT" in warnings[0]
+    for out in rows:
+        out.refresh_from_db()
+        assert out.state == OutboundState.PENDING and "再送します" in out.last_error
+
+
 def test_delivery_failure_is_shown_on_the_case_page(settings, agent, client, django_capture_on_commit_callbacks) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 3
