@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
@@ -105,6 +106,17 @@ class ServedDesk:
             raise RuntimeError(done.stderr)
         lines = done.stdout.strip().splitlines()
         return lines[-1] if lines else ""
+
+
+def page_status(url: str, cookie: str) -> int:
+    """The HTTP status a logged-in page answers with; 0 when nothing answers (a desk down)."""
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}), timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except OSError:
+        return 0
 
 
 class MailSink:

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import psycopg
@@ -37,6 +35,7 @@ from madoguchi.testing.desk_process import (
     ServedDesk,
     answers,
     customer_mail,
+    page_status,
     send_until_accepted,
     tally,
 )
@@ -45,16 +44,6 @@ from madoguchi.testing.private_servers import postgres_bin, private_postgres
 pytestmark = pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL's server programs are not installed")
 MAILS = 20
 OUTAGE_SECONDS = 30
-
-
-def _page(url: str, cookie: str) -> int:
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}), timeout=30) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-    except OSError:
-        return 0
 
 
 @pytest.mark.own_database
@@ -81,7 +70,7 @@ def test_mail_during_a_30_second_database_outage_arrives_once_and_is_answered_on
             sender.start()
             while time.monotonic() - stopped_at < OUTAGE_SECONDS:
                 time.sleep(0.5)
-            page_during = _page(desk.url + "/", cookie)
+            page_during = page_status(desk.url + "/", cookie)
             restarted_at = time.monotonic()
             database.start()
             assert progress.done.wait(300), "not every mail was accepted after the database came back"
@@ -105,8 +94,8 @@ def test_mail_during_a_30_second_database_outage_arrives_once_and_is_answered_on
             assert got["answered_once"] == MAILS and got["answered_twice_or_more"] == 0, got
             assert page_during == 503  # the agent's inbox said, in Japanese, that the database is away
             deadline = time.monotonic() + 180
-            while _page(desk.url + "/", cookie) != 200 and time.monotonic() < deadline:
+            while page_status(desk.url + "/", cookie) != 200 and time.monotonic() < deadline:
                 time.sleep(2)
-            assert _page(desk.url + "/", cookie) == 200  # and the web recovered by itself, session and all
+            assert page_status(desk.url + "/", cookie) == 200  # and the web recovered by itself, session and all
         finally:
             desk.stop()

@@ -9,29 +9,17 @@ waits double after each failure (bench/pool_recovery_bench.py, docs/benchmarks.m
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from madoguchi.chat.tests.servers import PASSWORD, login_cookie
-from madoguchi.testing.desk_process import MailSink, ServedDesk
+from madoguchi.testing.desk_process import MailSink, ServedDesk, page_status
 from madoguchi.testing.private_servers import postgres_bin, private_postgres
 
 pytestmark = pytest.mark.skipif(postgres_bin() is None, reason="PostgreSQL's server programs are not installed")
 OUTAGE_SECONDS = 30
 BACK_WITHIN_SECONDS = 10
-
-
-def _page(url: str, cookie: str) -> int:
-    try:
-        with urllib.request.urlopen(urllib.request.Request(url, headers={"Cookie": cookie}), timeout=30) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
-    except OSError:
-        return 0
 
 
 @pytest.mark.own_database
@@ -41,19 +29,19 @@ def test_the_inbox_answers_within_seconds_of_postgresql_coming_back(tmp_path: Pa
         desk.start()
         try:
             cookie = login_cookie(desk.url, "admin", PASSWORD)
-            assert _page(desk.url + "/", cookie) == 200
+            assert page_status(desk.url + "/", cookie) == 200
             database.stop()
             stopped = time.monotonic()
             during = set()
             while time.monotonic() - stopped < OUTAGE_SECONDS:  # an agent who keeps reloading
-                during.add(_page(desk.url + "/", cookie))
+                during.add(page_status(desk.url + "/", cookie))
                 time.sleep(1)
             database.start()
             back = time.monotonic()
-            status = _page(desk.url + "/", cookie)
+            status = page_status(desk.url + "/", cookie)
             while status != 200 and time.monotonic() - back < 120:
                 time.sleep(0.2)
-                status = _page(desk.url + "/", cookie)
+                status = page_status(desk.url + "/", cookie)
             took = time.monotonic() - back
         finally:
             desk.stop()
