@@ -4,7 +4,7 @@ On the embedded default the channel layer is in memory (chat/layers.py): it reac
 sockets of its own process. The background jobs run in a child process of `serve`
 (`madoguchi.worker_process`), and some of them publish chat events: an automatic answer or a
 survey in a chat that is still open. The child's layer (`ForwardingLayer`) writes each group
-event as a line of JSON to a Unix socket; the web process listens there (`with_event_bridge`,
+event as a line of JSON to a Unix socket; the web process listens there (`event_bridge`, a part
 started by the ASGI lifespan on uvicorn's event loop, where the in-memory layer lives) and
 hands each event to its own layer. The socket is in a folder only this user can open.
 
@@ -25,7 +25,7 @@ from typing import Any
 from channels.layers import BaseChannelLayer, get_channel_layer
 from django.core.serializers.json import DjangoJSONEncoder
 
-from madoguchi.lifespan import ASGIApp, Service, Stop, with_lifespan
+from madoguchi.lifespan import Service, Stop
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,3 @@ def event_bridge(path: str) -> Service:
 
     return start_event_bridge
 
-
-def with_event_bridge(app: ASGIApp, path: str) -> ASGIApp:
-    """`app` with the bridge's listener started and stopped by the ASGI lifespan."""
-    return with_lifespan(app, event_bridge(path))

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from madoguchi.chat.bridge import ForwardingLayer, with_event_bridge
+from madoguchi.chat.bridge import ForwardingLayer, event_bridge
 from madoguchi.chat.layers import InMemoryLayer
 from madoguchi.chat.tests.servers import next_event, running_desk
+from madoguchi.lifespan import with_lifespan
 
 CLOSED_TODAY = """
 from django.utils import timezone
@@ -55,7 +56,7 @@ async def _bridged(path: str, lines: list[bytes]) -> list[dict]:  # type: ignore
 
     channel_layers.channel_layers.backends["default"] = layer
     try:
-        app = with_event_bridge(lambda scope, receive, send: asyncio.sleep(0), path)  # type: ignore[arg-type, return-value]
+        app = with_lifespan(lambda scope, receive, send: asyncio.sleep(0), event_bridge(path))  # type: ignore[arg-type, return-value]
         inbox: asyncio.Queue[dict] = asyncio.Queue()  # type: ignore[type-arg]
         await inbox.put({"type": "lifespan.startup"})
         sent: list[dict] = []  # type: ignore[type-arg]
