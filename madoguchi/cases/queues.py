@@ -38,7 +38,7 @@ PAGE_SIZE = 50
 LIST_FIELDS = (
     "id", "subject", "channel", "priority", "status", "received_at", "resolved_at", "category_id", "assignee_id",
     "team_id", "customer_id", "customer__name", "assignee__display_name", "assignee__username",
-    "assignee__first_name", "assignee__last_name", "category__name", "unread_by_assignee",
+    "assignee__first_name", "assignee__last_name", "category__name", "unread_by_assignee", "updated_at",
     "version",  # for the row's 「自分が担当」 (optimistic lock)
 )
 COUNT_CAP = badges.CAP  # queue badges count up to this, then say "1000+"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import time
 from collections.abc import Callable
@@ -208,6 +209,7 @@ class InboxRow:
     category: str
     assignee: str
     received: str
+    updated: str  # when anything on the case last changed (a message, a status, a note)
     due: str
     due_label: str
     overdue: bool
@@ -217,6 +219,8 @@ class InboxRow:
     version: int = 0  # sent with the row's checkbox: a bulk action refuses a case changed since
     tags: tuple[labels.TagChip, ...] = ()
     select_label: str = ""
+    channel: str = ""  # the first channel's code: its icon (CHANNEL_ICONS)
+    channel_label: str = ""
 
     @property
     def cells(self) -> str:
@@ -231,13 +235,24 @@ class InboxRow:
         flag = (f'<span class="badge flag" data-testid="customer-flag">⚠ {e(self.customer_mark)}</span> '
                 if self.customer_mark else "")
         tags = "".join(f' <span class="tag tag-{e(t.colour)}" data-testid="tag">{e(t.name)}</span>' for t in self.tags)
+        icon = (f'<span class="ch ch-{e(self.channel)}" role="img" title="{e(self.channel_label)}"'
+                f' aria-label="{e(self.channel_label)}" data-testid="channel">{CHANNEL_ICONS.get(self.channel, "•")}</span> ')
         return mark_safe(  # noqa: S308 - every value is escaped above or here
             f'<td class="num"><input type="checkbox" name="case" value="{int(self.pk)}.{int(self.version)}" form="bulk"'
-            f' aria-label="{e(self.select_label)} #{int(self.pk)}" data-testid="select"> <a href="{url}">#{int(self.pk)}</a></td><td class="subject"><a href="{url}">{e(self.subject)}</a>{mark}{tags}</td>'
+            f' aria-label="{e(self.select_label)} #{int(self.pk)}" data-testid="select"> <a href="{url}">#{int(self.pk)}</a></td><td class="subject">{icon}<a href="{url}">{e(self.subject)}</a>{mark}{tags}</td>'
             f'<td>{flag}{e(self.customer)}</td><td>{e(self.category)}</td>'
             f'<td><span class="status s-{e(self.status)}">{e(self.status_label)}</span></td><td>{e(self.priority_label)}</td>'
-            f'<td data-testid="row-assignee">{e(self.assignee)}{self.take}</td><td class="nowrap">{e(self.received)}</td><td class="nowrap" data-testid="due">{due}</td>'
+            f'<td data-testid="row-assignee">{e(self.assignee)}{self.take}</td><td class="nowrap">{e(self.received)}</td><td class="nowrap" data-testid="updated">{e(self.updated)}</td>'
+            f'<td class="nowrap" data-testid="due">{due}</td>'
         )
+
+
+# A glyph per channel, read at a glance down the subject column (the label is its title and
+# aria-label); plain characters, so a row costs no image request.
+CHANNEL_ICONS: dict[str, str] = {
+    Channel.EMAIL: "✉", Channel.PHONE: "☎", Channel.CHAT: "💬", Channel.LINE: "L",
+    Channel.X: "𝕏", Channel.FORM: "✎", Channel.OTHER: "•",
+}
 
 
 # Apps that mark a customer on the inbox row (knowledge: 要注意), as customer ids → label, one
@@ -273,6 +288,7 @@ def _inbox_rows(page: queues.Page, by_resolution: bool = False, viewer: User | N
     marks = _customer_marks(page)
     tags = labels.tags_by_case([case.pk for case in page.cases])
     select_label = _("選択")
+    channels = {value: str(label) for value, label in Channel.choices}
     rows = []
     for case in page.cases:
         due = page.due_by_case.get(case.pk)
@@ -283,7 +299,9 @@ def _inbox_rows(page: queues.Page, by_resolution: bool = False, viewer: User | N
             status=case.status, status_label=statuses.get(case.status, case.status),
             customer=case.customer.name, category=case.category.name,
             assignee=str(case.assignee) if case.assignee_id else "—",
-            received=((by_resolution and case.resolved_at) or case.received_at).astimezone(zone).strftime("%Y/%m/%d %H:%M"),
+            received=_short_time(((by_resolution and case.resolved_at) or case.received_at).astimezone(zone), today),
+            updated=_short_time(case.updated_at.astimezone(zone), today),
+            channel=case.channel, channel_label=channels.get(case.channel, case.channel),
             due=local_due.strftime("%m/%d %H:%M") if local_due else "",
             due_label=due_label_on(local_due, now, today) if local_due else "", overdue=bool(due and due < now),
             new_reply=new_reply if case.unread_by_assignee else "", customer_mark=marks.get(case.customer_id, ""),
@@ -292,6 +310,15 @@ def _inbox_rows(page: queues.Page, by_resolution: bool = False, viewer: User | N
             version=case.version, tags=tuple(tags.get(case.pk, ())), select_label=select_label,
         ))
     return rows
+
+
+def _short_time(moment: dt.datetime, today: dt.date) -> str:
+    """「14:03」 today, 「12/06 14:03」 this year, else the full date: the column stays narrow."""
+    if moment.date() == today:
+        return moment.strftime("%H:%M")
+    if moment.year == today.year:
+        return moment.strftime("%m/%d %H:%M")
+    return moment.strftime("%Y/%m/%d %H:%M")
 
 
 def _query_without(request: HttpRequest, key: str) -> str:

@@ -56,5 +56,8 @@ def test_the_resolved_queue_shows_when_each_case_was_resolved(client):
     client.force_login(agent)
     body = client.get("/?queue=resolved").content.decode()
     assert "解決日時" in body
-    assert timezone.localtime(resolved).strftime("%Y/%m/%d %H:%M") in body
-    assert timezone.localtime(received).strftime("%Y/%m/%d %H:%M") not in body
+    shown = timezone.localtime(resolved)
+    shown_received = timezone.localtime(received)
+    today = timezone.localdate()
+    assert (shown.strftime("%H:%M") if shown.date() == today else shown.strftime("%m/%d %H:%M")) in body
+    assert shown_received.strftime("%m/%d %H:%M") not in body
