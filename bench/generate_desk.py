@@ -239,6 +239,8 @@ def case_rows(plan: Plan, rnd: random.Random, categories: list[int]) -> Iterator
             "complaint": rnd.choice(INBOUND), "solution": rnd.choice(OUTBOUND) if done else "",
             "fact_order_number": f"ORD-{plan.customer[i]:09d}" if rnd.random() < 0.4 else "",
             "landing_point": "交換品の送付で合意" if done else "", "checklist": "{}", "version": 1,
+            # A customer wrote since the assignee last looked: the inbox's 「新着返信」 mark.
+            "unread_by_assignee": bool(agent and state in ACTIVE_CODES and rnd.random() < 0.15),
         }
 
 
@@ -465,6 +467,73 @@ def article_tag_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]
             yield {"id": n, "article_id": article, "tag_id": tag}
 
 
+# The inbox's labels (issue 22): case tags, and custom fields with values on a quarter of the
+# cases. Both are functions of the case id, so the search documents (search_docs) carry the same
+# words as the rows without reading them back.
+CASE_TAGS = [("要返金", "red"), ("VIP", "purple"), ("返品希望", "orange"), ("再発", "red"), ("ギフト", "pink"),
+             ("電話折り返し", "blue"), ("クーポン対応", "green"), ("初期不良", "orange"), ("配送遅延", "yellow"),
+             ("法人", "gray"), ("SNS", "blue"), ("要確認", "yellow"), ("定期便", "green"), ("海外", "gray"),
+             ("高額", "purple"), ("二重請求", "red")]
+STORES = ["本店", "楽天市場店", "Yahoo!ショッピング店", "Amazon店"]
+CUSTOM_FIELDS = [("購入店舗", "choice", STORES), ("返品伝票番号", "text", []), ("購入日", "date", [])]
+
+
+def case_tag_ids(cid: int) -> list[int]:
+    """Three cases in ten carry one to three tags (ids 1..16)."""
+    if cid % 10 >= 3:
+        return []
+    rnd = random.Random(cid * 7919)
+    return sorted(rnd.sample(range(1, len(CASE_TAGS) + 1), rnd.randint(1, 3)))
+
+
+def case_field_texts(cid: int) -> list[tuple[int, str]]:
+    """(field id, text) of a case's text and choice fields: a quarter of the cases have them."""
+    if cid % 4:
+        return []
+    return [(1, STORES[cid % len(STORES)])] + ([(2, f"RT{cid:010d}")] if cid % 8 == 0 else [])
+
+
+def case_field_values(plan: Plan, cid: int) -> list[tuple[int, str, str | None]]:
+    """(field id, text, date): the text fields, and the purchase date five days before the case."""
+    texts: list[tuple[int, str, str | None]] = [(field, text, None) for field, text in case_field_texts(cid)]
+    return texts + [(3, "", stamp(plan.received[cid - 1] - 5 * DAY)[:10])] if texts else []
+
+
+def case_label_words(cid: int) -> str:
+    """What knowledge.indexing.case_labels finds for a generated case (tags, then field texts)."""
+    words = [CASE_TAGS[t - 1][0] for t in case_tag_ids(cid)] + [text for _field, text in case_field_texts(cid)]
+    return " ".join(words)
+
+
+def case_label_tag_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    at = stamp(plan.now - 400 * DAY)
+    for n, (name, colour) in enumerate(CASE_TAGS, 1):
+        yield {"id": n, "name": name, "colour": colour, "created_at": at}
+
+
+def case_tag_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    n = 0
+    for cid in range(1, plan.size + 1):
+        for tag in case_tag_ids(cid):
+            n += 1
+            yield {"id": n, "case_id": cid, "tag_id": tag, "added_at": stamp(plan.past(plan.received[cid - 1] + 900))}
+
+
+def custom_field_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    for n, (label, kind, choices) in enumerate(CUSTOM_FIELDS, 1):
+        yield {"id": n, "label": label, "kind": kind, "choices": json.dumps(choices, ensure_ascii=False), "position": n,
+               "active": True}
+
+
+def custom_value_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
+    n = 0
+    for cid in range(1, plan.size + 1):
+        for field, text, date in case_field_values(plan, cid):
+            n += 1
+            yield {"id": n, "case_id": cid, "field_id": field, "text": text, "date": date,
+                   "updated_at": stamp(plan.past(plan.received[cid - 1] + 1200))}
+
+
 # --- Writers ----------------------------------------------------------------------------------
 
 
@@ -599,12 +668,16 @@ def generate(size: int, make_loader: Callable[[], Loader], log: Callable[[str], 
     from madoguchi.cases.models import (
         AuditEvent,
         Case,
+        CaseTag,
         Category,
         Commitment,
         Compensation,
+        CustomField,
+        CustomFieldValue,
         Handover,
         Interaction,
     )
+    from madoguchi.cases.models import Tag as CaseLabel
     from madoguchi.customers.models import Customer, Identity
     from madoguchi.knowledge.models import Article, ArticleVersion, Tag
     from madoguchi.metrics.models import CaseSla, Outcome, SlaBreach, SlaPolicy, Survey
@@ -661,6 +734,10 @@ def generate(size: int, make_loader: Callable[[], Loader], log: Callable[[str], 
         (Article, article_rows(plan, rnd, categories, editor)),
         (ArticleVersion, article_version_rows(plan, rnd, editor)),
         (Article.tags.through, article_tag_rows(plan, rnd)),
+        (CaseLabel, case_label_tag_rows(plan, rnd)),
+        (CaseTag, case_tag_rows(plan, rnd)),
+        (CustomField, custom_field_rows(plan, rnd)),
+        (CustomFieldValue, custom_value_rows(plan, rnd)),
     ]
     report: dict[str, tuple[int, float]] = {}
     for model, rows in steps:
@@ -736,7 +813,7 @@ def search_docs(read: Callable[[str], Iterable[tuple[Any, ...]]]) -> Iterator[di
         subjects[pk] = subject
         case = _ns(pk=pk, subject=subject, complaint=complaint, solution=solution, fact_order_number=order_number,
                    fact_product=product, received_at=received)
-        yield made("case", lambda case=case: indexing.case_doc(case))  # type: ignore[misc]
+        yield made("case", lambda case=case: indexing.case_doc(case, case_label_words(case.pk)))  # type: ignore[misc]
     for pk, case_id, body, occurred in read("SELECT id, case_id, body, occurred_at FROM cases_interaction ORDER BY id"):
         message = _ns(pk=pk, case_id=case_id, body=body, occurred_at=occurred)
         yield made("message", lambda m=message, s=subjects[case_id]: indexing.message_doc(m, s))  # type: ignore[misc]

@@ -22,7 +22,7 @@ from typing import Any
 
 from django.db import transaction
 
-from madoguchi.cases.models import Case, Interaction
+from madoguchi.cases.models import Case, CaseTag, CustomFieldValue, Interaction
 from madoguchi.customers.models import Customer
 from madoguchi.jobs import work
 from madoguchi.knowledge.models import Article, DocKind, SearchDoc
@@ -47,9 +47,30 @@ def _doc(kind: str, ref_id: int, *, title: str, body: str, at: dt.datetime | Non
     }
 
 
-def case_doc(case: Case) -> dict[str, Any]:
+def case_doc(case: Case, labels: str = "") -> dict[str, Any]:
+    """`labels`: the case's tag names and custom-field words (case_labels), findable like its text."""
     body = "\n".join(part for part in (case.complaint, case.solution, case.fact_order_number, case.fact_product) if part)
-    return _doc(DocKind.CASE, case.pk, title=case.subject, body=body, at=case.received_at, case_id=case.pk)
+    return _doc(DocKind.CASE, case.pk, title=case.subject, body=body, at=case.received_at, case_id=case.pk,
+                extra=labels)
+
+
+def case_labels(case_ids: Iterable[int]) -> dict[int, str]:
+    """Tag names and text/choice custom-field values of these cases, one string each, in two
+    queries (a search for 「要返金」 or a 購入店舗 finds the cases that carry it)."""
+    ids = list(case_ids)
+    words: dict[int, list[str]] = defaultdict(list)
+    for case_id, name in CaseTag.objects.filter(case_id__in=ids).values_list("case_id", "tag__name"):
+        words[case_id].append(name)
+    values = CustomFieldValue.objects.filter(case_id__in=ids).exclude(text="").values_list("case_id", "text")
+    for case_id, text in values:
+        words[case_id].append(text)
+    return {case_id: " ".join(found) for case_id, found in words.items()}
+
+
+def case_docs(cases: Iterable[Case]) -> list[dict[str, Any]]:
+    cases = list(cases)
+    labels = case_labels(case.pk for case in cases)
+    return [case_doc(case, labels.get(case.pk, "")) for case in cases]
 
 
 def message_doc(interaction: Interaction, subject: str) -> dict[str, Any]:
@@ -95,7 +116,7 @@ def save_docs(docs: list[dict[str, Any]]) -> None:
 
 
 def index_case(case: Case) -> None:
-    save_doc(case_doc(case))
+    save_doc(case_docs([case])[0])
 
 
 def index_interaction(interaction: Interaction) -> None:
@@ -117,11 +138,12 @@ def docs_for(refs: Iterable[tuple[str, int]]) -> tuple[list[dict[str, Any]], dic
     docs: list[dict[str, Any]] = []
     found: dict[str, set[int]] = defaultdict(set)
     if wanted[DocKind.CASE]:
-        for case in Case.objects.filter(pk__in=wanted[DocKind.CASE]).only(
+        cases = Case.objects.filter(pk__in=wanted[DocKind.CASE]).only(
             "pk", "subject", "complaint", "solution", "fact_order_number", "fact_product", "received_at"
-        ):
-            docs.append(case_doc(case))
-            found[DocKind.CASE].add(case.pk)
+        )
+        for doc in case_docs(cases):
+            docs.append(doc)
+            found[DocKind.CASE].add(doc["ref_id"])
     if wanted[DocKind.MESSAGE]:
         messages = Interaction.objects.filter(pk__in=wanted[DocKind.MESSAGE]).select_related("case").only(
             "pk", "body", "occurred_at", "case_id", "case__subject"
@@ -164,8 +186,13 @@ def index_article(article: Article) -> None:
 
 def all_docs() -> Iterator[dict[str, Any]]:
     """Every document the index should hold, built in batches (for `madoguchi reindex`)."""
+    chunk: list[Case] = []
     for case in Case.objects.order_by("pk").iterator(chunk_size=2000):
-        yield case_doc(case)
+        chunk.append(case)
+        if len(chunk) == 2000:
+            yield from case_docs(chunk)
+            chunk = []
+    yield from case_docs(chunk)
     messages = Interaction.objects.select_related("case").only("pk", "body", "occurred_at", "case_id", "case__subject")
     for interaction in messages.order_by("pk").iterator(chunk_size=2000):
         yield message_doc(interaction, interaction.case.subject)

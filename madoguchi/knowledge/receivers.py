@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 
 from madoguchi.cases import signals
-from madoguchi.cases.models import Case
+from madoguchi.cases.models import Case, CaseTag, CustomFieldValue
 from madoguchi.customers.models import Customer, Identity
 from madoguchi.knowledge import indexing, suggestions
 from madoguchi.knowledge.models import DocKind
@@ -41,6 +41,13 @@ def on_case_saved(sender: Any, instance: Case, created: bool = False, raw: bool 
             suggestions.defer_refresh(instance.pk)  # the worker ranks again only if the complaint changed
 
 
+def on_case_label_changed(sender: Any, instance: CaseTag | CustomFieldValue, raw: bool = False, **kwargs: Any) -> None:
+    """A tag put on or taken off, a custom field set or cleared: the case's words changed
+    (labels only touch `updated_at` by a queryset update, which sends no post_save)."""
+    if not raw:
+        indexing.defer(DocKind.CASE, instance.case_id)
+
+
 def on_customer_saved(sender: Any, instance: Customer, raw: bool = False, **kwargs: Any) -> None:
     if not raw:
         indexing.defer(DocKind.CUSTOMER, instance.pk)
@@ -60,6 +67,9 @@ def connect() -> None:
     signals.case_created.connect(on_case_created, dispatch_uid="knowledge_case_created")
     signals.interaction_added.connect(on_interaction_added, dispatch_uid="knowledge_interaction_added")
     post_save.connect(on_case_saved, sender=Case, dispatch_uid="knowledge_case_saved")
+    for label in (CaseTag, CustomFieldValue):
+        post_save.connect(on_case_label_changed, sender=label, dispatch_uid=f"knowledge_{label.__name__}_saved")
+        post_delete.connect(on_case_label_changed, sender=label, dispatch_uid=f"knowledge_{label.__name__}_deleted")
     post_save.connect(on_customer_saved, sender=Customer, dispatch_uid="knowledge_customer_saved")
     post_save.connect(on_identity_saved, sender=Identity, dispatch_uid="knowledge_identity_saved")
     post_save.connect(on_order_saved, sender=Order, dispatch_uid="knowledge_order_saved")

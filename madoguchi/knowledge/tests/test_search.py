@@ -158,3 +158,46 @@ def test_an_edited_subject_is_searchable(make_case: Any, agent: Any, committed: 
     with committed():
         case_services.do_update_case(case, actor=agent, expected_version=case.version, changes={"subject": "領収書の再発行"})
     assert case_ids("領収書") == [case.pk]
+
+
+def test_a_tag_name_finds_its_cases_and_stops_when_the_tag_is_taken_off(make_case: Any, lead: Any, committed: Any) -> None:
+    from madoguchi.cases import labels
+
+    with committed():
+        tagged = make_case("お問い合わせ", "先日の件です。")
+        make_case("別のお問い合わせ", "よろしくお願いします。")
+        tag = labels.do_create_tag(actor=lead, name="要返金", colour="red")
+    with committed():
+        labels.do_tag_case(tagged, tag, actor=lead)
+    assert case_ids("要返金") == [tagged.pk]
+    with committed():
+        labels.do_untag_case(tagged, tag, actor=lead)
+    assert case_ids("要返金") == []
+
+
+def test_a_deleted_tag_no_longer_finds_its_cases(make_case: Any, lead: Any, committed: Any) -> None:
+    from madoguchi.cases import labels
+
+    with committed():
+        tagged = make_case("お問い合わせ", "先日の件です。")
+        tag = labels.do_create_tag(actor=lead, name="ギフト包装", colour="pink")
+    with committed():
+        labels.do_tag_case(tagged, tag, actor=lead)
+    assert case_ids("ギフト包装") == [tagged.pk]
+    with committed():
+        labels.do_delete_tag(tag, actor=lead)
+    assert case_ids("ギフト包装") == []
+
+
+def test_a_custom_field_value_finds_its_case_and_so_does_reindex(make_case: Any, lead: Any, committed: Any) -> None:
+    from madoguchi.cases import labels
+    from madoguchi.cases.models import CustomField
+
+    with committed():
+        case = make_case("返品のお願い", "返品したいです。")
+        store = CustomField.objects.create(label="購入店舗", kind="text")
+    with committed():
+        labels.do_set_field_values(case, actor=lead, raw={store.pk: "梅田店"})
+    assert case_ids("梅田店") == [case.pk]
+    call_command("reindex")
+    assert case_ids("梅田店") == [case.pk]
