@@ -8,6 +8,7 @@ cost the same: no OFFSET, no COUNT over the whole table.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -246,9 +247,10 @@ def approvals_for(user: User) -> QuerySet[Compensation]:
     return pending
 
 
-def queue_counts(user: User) -> dict[str, str]:
-    """Badge per queue ("" when empty, "1000+" at the cap), all in one statement (badges.py)."""
-    rows: dict[str, QuerySet[Any]] = {}
+def queue_counts(user: User, also: Mapping[str, QuerySet[Any]] | None = None) -> dict[str, str]:
+    """Badge per queue ("" when empty, "1000+" at the cap), all in one statement (badges.py),
+    with the counts of `also` (other badges on the same page) in that statement too."""
+    rows: dict[str, QuerySet[Any]] = dict(also or {})
     for queue in QUEUES:
         if queue.code in ("all", "resolved"):
             continue

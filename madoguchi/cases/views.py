@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from madoguchi import navigation
 from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import User
 from madoguchi.accounts.services import decision_refusals
@@ -60,9 +61,11 @@ from madoguchi.cases.models import (
     CommitmentState,
     Compensation,
     CompensationState,
+    CustomField,
     MergeRecord,
     Priority,
     Status,
+    Tag,
 )
 from madoguchi.cases.templatetags.desk import due_label_on
 from madoguchi.customers.services import customer_for_call
@@ -75,16 +78,17 @@ def inbox(request: HttpRequest) -> HttpResponse:
     code = request.GET.get("queue", "mine")
     if code not in queues.QUEUE_CODES:
         code = "mine"
-    fields = labels.active_fields()
+    tags, fields = _label_lists()
     filters = queues.clean_filters(request.GET.dict())
     label_filters = labels.clean_label_filters(request.GET.dict(), fields)
     sort = request.GET.get("sort", "newest")
     page = queues.page_of(code, user, filters | label_filters, sort, request.GET.get("cursor", ""))
-    tags = labels.all_tags()
+    counts, inbox_counts = _badges(request, user)
     context = {
         "queue": code,
         "queues": queues.QUEUES,
-        "counts": queues.queue_counts(user),
+        "counts": counts,
+        "inbox_counts": inbox_counts,
         "page": page,
         # The resolved queue is in order of resolution, so it shows when each was resolved.
         "rows": _inbox_rows(page, by_resolution=code == "resolved", viewer=user),
@@ -153,9 +157,9 @@ def _options(choices: Any, selected: Any) -> str:
     ))
 
 
-# The category and agent lists of the filter dropdowns, kept per process for a minute: they
-# change rarely, and every inbox page would otherwise ask the database for them twice. Saving
-# or deleting a category or a user empties the cache in this process at once; another process
+# The category, agent, tag and custom-field lists of the filter dropdowns, kept per process for
+# a minute: they change rarely, and every inbox page would otherwise ask the database for them
+# four times. Saving or deleting one empties the cache in this process at once; another process
 # sees the change within FILTER_LISTS_SECONDS.
 FILTER_LISTS_SECONDS = 60.0
 _filter_lists: dict[str, Any] = {}
@@ -165,7 +169,7 @@ def _forget_filter_lists(**_kwargs: Any) -> None:
     _filter_lists.clear()
 
 
-for _model in (User, Category):
+for _model in (User, Category, Tag, CustomField):
     post_save.connect(_forget_filter_lists, sender=_model, dispatch_uid=f"cases-filter-lists-save-{_model.__name__}")
     post_delete.connect(_forget_filter_lists, sender=_model, dispatch_uid=f"cases-filter-lists-delete-{_model.__name__}")
 
@@ -178,9 +182,17 @@ def _dropdown_lists() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
         _filter_lists.update(
             categories=list(Category.objects.filter(active=True).values_list("pk", "name")),
             agents=[(a.pk, str(a)) for a in agents],
+            tags=labels.all_tags(),
+            fields=labels.active_fields(),
             until=now + FILTER_LISTS_SECONDS,
         )
     return _filter_lists["categories"], _filter_lists["agents"]
+
+
+def _label_lists() -> tuple[list[labels.TagChip], list[CustomField]]:
+    """The shop's tags and active custom fields (kept with the dropdown lists)."""
+    _dropdown_lists()
+    return _filter_lists["tags"], _filter_lists["fields"]
 
 
 def _filter_options(filters: dict[str, Any]) -> dict[str, str]:
@@ -253,6 +265,22 @@ CHANNEL_ICONS: dict[str, str] = {
     Channel.EMAIL: "✉", Channel.PHONE: "☎", Channel.CHAT: "💬", Channel.LINE: "L",
     Channel.X: "𝕏", Channel.FORM: "✎", Channel.OTHER: "•",
 }
+
+
+# Apps that show a count on the inbox (progress: late notices awaiting approval), as (name,
+# user → rows); counted with the queue badges in one statement and given to the template as
+# inbox_counts[name] (a badge label: "" for none). Registered in their AppConfig.ready().
+INBOX_COUNTS: list[tuple[str, Callable[[User], Any]]] = []
+
+
+def _badges(request: HttpRequest, user: User) -> tuple[dict[str, str], dict[str, str]]:
+    """(queue badges, other apps' inbox counts), read in one statement with the top bar's badges,
+    which are left on the request for the bar (navigation.PRESET)."""
+    also = {f"nav:{name}": rows for name, rows in navigation.badge_rows(user).items()}
+    also.update({f"app:{name}": rows(user) for name, rows in INBOX_COUNTS})
+    counted = queues.queue_counts(user, also)
+    setattr(request, navigation.PRESET, {key[4:]: value for key, value in counted.items() if key.startswith("nav:")})
+    return counted, {key[4:]: value for key, value in counted.items() if key.startswith("app:")}
 
 
 # Apps that mark a customer on the inbox row (knowledge: 要注意), as customer ids → label, one

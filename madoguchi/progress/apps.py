@@ -8,6 +8,7 @@ class ProgressConfig(AppConfig):
     verbose_name = _("お客様向けの進捗ページ")
 
     def ready(self) -> None:
+        from madoguchi.cases import views as case_views
         from madoguchi.cases.services import MERGE_MOVES
         from madoguchi.cases.templatetags.desk import AUDIT_LABELS
         from madoguchi.mail import outbound
@@ -19,3 +20,6 @@ class ProgressConfig(AppConfig):
         AUDIT_LABELS.update(services.AUDIT_LABELS)
         # A merged case's late notices go with its promises (and come back on undo).
         MERGE_MOVES.append(("progress.LateNotice", "case"))
+        # The inbox's 「承認を待っています」 banner is counted with the queue badges.
+        if ("late_notices", services.drafts_of) not in case_views.INBOX_COUNTS:
+            case_views.INBOX_COUNTS.append(("late_notices", services.drafts_of))

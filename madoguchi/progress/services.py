@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -305,7 +306,7 @@ def prepare_late_notices(now: dt.datetime | None = None, batch: int = 200) -> in
     return made
 
 
-def drafts_for(user: User, limit: int = 50) -> list[LateNotice]:
+def drafts_of(user: User) -> QuerySet[LateNotice]:
     """The notices waiting for this person: on their cases or promises; a lead's team's; all for an admin."""
     from django.db.models import Q
 
@@ -315,11 +316,17 @@ def drafts_for(user: User, limit: int = 50) -> list[LateNotice]:
         if user.is_lead:
             scope |= Q(case__team__lead=user)
         drafts = drafts.filter(scope)
-    return list(drafts.select_related("case", "commitment").order_by("commitment__due_at", "id")[:limit])
+    return drafts
+
+
+def drafts_for(user: User, limit: int = 50) -> list[LateNotice]:
+    return list(drafts_of(user).select_related("case", "commitment").order_by("commitment__due_at", "id")[:limit])
 
 
 def count_drafts_for(user: User) -> int:
-    return len(drafts_for(user, limit=100))
+    """How many notices wait for this person (up to 100): a count, for the inbox's banner on
+    every page load, without loading the notices, their cases and their promises."""
+    return drafts_of(user).values("pk")[:100].count()
 
 
 @transaction.atomic
