@@ -259,3 +259,10 @@ class TeamForm(forms.ModelForm):  # type: ignore[type-arg]
         if Team.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError(_("同じ名前のチームがすでにあります。"))
         return name
+
+
+class TeamEditForm(TeamForm):
+    """A team's own page: its name, lead and how its new cases are assigned."""
+
+    class Meta(TeamForm.Meta):
+        fields = ["name", "lead", "assignment_rule"]

@@ -193,3 +193,12 @@ def do_add_team(actor: User, form: TeamForm) -> Team:
         team: Team = form.save()
         audit.record_saved(actor, team, None, source=SOURCE)
     return team
+
+
+def do_change_team(actor: User, form: TeamForm) -> Team:
+    """A team renamed, its lead or its automatic assignment changed: audited field by field."""
+    with transaction.atomic():
+        before = audit.snapshot(Team.objects.get(pk=form.instance.pk))
+        team: Team = form.save()
+        audit.record_saved(actor, team, before, source=SOURCE)
+    return team

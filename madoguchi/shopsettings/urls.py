@@ -16,6 +16,7 @@ urlpatterns = [
     path("users/", users.users_page, name="users"),
     path("users/invite/", users.invite, name="invite"),
     path("users/teams/", users.add_team, name="add_team"),
+    path("users/teams/<int:pk>/", users.team_edit, name="team_edit"),
     path("users/<int:pk>/", users.user_edit, name="user_edit"),
     path("users/<int:pk>/active/", users.set_active, name="set_active"),
     path("users/<int:pk>/password-link/", users.send_password_link, name="password_link"),

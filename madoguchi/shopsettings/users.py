@@ -13,7 +13,7 @@ from madoguchi.accounts.access import staff_user
 from madoguchi.accounts.models import User
 from madoguchi.accounts.views import admin_required
 from madoguchi.shopsettings import passwords, services
-from madoguchi.shopsettings.forms import InviteForm, TeamForm, UserEditForm
+from madoguchi.shopsettings.forms import InviteForm, TeamEditForm, TeamForm, UserEditForm
 
 
 def _page(request: HttpRequest, invite: InviteForm | None = None, team: TeamForm | None = None,
@@ -54,6 +54,20 @@ def add_team(request: HttpRequest) -> HttpResponse:
     team = services.do_add_team(staff_user(request), form)
     messages.success(request, _("チーム「%(name)s」を追加しました。") % {"name": team.name})
     return redirect("shopsettings:users")
+
+
+@admin_required
+def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    from madoguchi.accounts.models import Team
+
+    team = get_object_or_404(Team, pk=pk)
+    form = TeamEditForm(request.POST or None, instance=team)
+    if request.method == "POST" and form.is_valid():
+        services.do_change_team(staff_user(request), form)
+        messages.success(request, _("チーム「%(name)s」の設定を保存しました。") % {"name": form.instance.name})
+        return redirect("shopsettings:users")
+    return render(request, "shopsettings/team_edit.html", {"form": form, "team": Team.objects.get(pk=pk)},
+                  status=400 if form.errors else 200)
 
 
 @admin_required

@@ -194,3 +194,36 @@ def test_leads_and_agents_may_not_manage_users(request, who):
     person.refresh_from_db()
     assert person.is_active and person.role == Role.AGENT and not mail.outbox
     assert not User.objects.filter(username="yamada").exists()
+
+
+def test_a_team_is_renamed_given_a_lead_and_an_assignment_rule_and_audited(admin_client):
+    team = TeamFactory(name="お客様サポート課")
+    lead = UserFactory(username="kobayashi", role=Role.LEAD)
+    page = admin_client.get("/settings/users/").content.decode()
+    assert f'href="/settings/users/teams/{team.pk}/"' in page
+    response = admin_client.post(f"/settings/users/teams/{team.pk}/",
+                                 {"name": "返品・交換チーム", "lead": str(lead.pk), "assignment_rule": "round_robin"})
+    assert response.status_code == 302
+    team.refresh_from_db()
+    assert (team.name, team.lead, team.assignment_rule) == ("返品・交換チーム", lead, "round_robin")
+    change = SettingsChange.objects.get(target="チーム", action="change")
+    assert "お客様サポート課" in str(change.changes) and "返品・交換チーム" in str(change.changes)
+
+
+def test_renaming_a_team_to_a_taken_name_is_refused_in_japanese(admin_client):
+    TeamFactory(name="ギフト窓口")
+    team = TeamFactory(name="配送チーム")
+    response = admin_client.post(f"/settings/users/teams/{team.pk}/", {"name": "ギフト窓口", "lead": "", "assignment_rule": "none"})
+    assert response.status_code == 400 and "同じ名前のチームがすでにあります。" in response.content.decode()
+    team.refresh_from_db()
+    assert team.name == "配送チーム" and not SettingsChange.objects.filter(action="change").exists()
+
+
+@pytest.mark.parametrize("who", ["lead_client", "agent_client"])
+def test_leads_and_agents_may_not_edit_teams(request, who):
+    team = TeamFactory(name="配送チーム")
+    client = request.getfixturevalue(who)
+    assert client.get(f"/settings/users/teams/{team.pk}/").status_code == 403
+    assert client.post(f"/settings/users/teams/{team.pk}/", {"name": "乗っ取り", "lead": "", "assignment_rule": "none"}).status_code == 403
+    team.refresh_from_db()
+    assert team.name == "配送チーム"
