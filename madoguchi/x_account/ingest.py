@@ -101,9 +101,8 @@ def _limits(current: XCursor, answer: client.Answer) -> dict[str, Any]:
     return {"requests_left": answer.requests_left, "wait_until": wait}
 
 
-def fetch_mentions(account_id: str, now: dt.datetime) -> int:
+def fetch_mentions(account_id: str, now: dt.datetime, stored: list[int]) -> None:
     current = cursor(Stream.MENTIONS)
-    stored = 0
     for _page in range(settings.X_MAX_PAGES):
         first = not current.next_token
         start = now - dt.timedelta(hours=settings.X_FIRST_FETCH_HOURS) if not current.since_id else None
@@ -122,17 +121,15 @@ def fetch_mentions(account_id: str, now: dt.datetime) -> int:
                 moves["since_id"] = newest
         rows = [_row(ItemKind.MENTION, item, users) for item in items if str(item.get("author_id")) != account_id]
         _store(rows, current, **moves)
-        stored += len(rows)
+        stored.append(len(rows))
         if not following or current.wait_until:
             break
-    return stored
 
 
-def fetch_dms(account_id: str, now: dt.datetime) -> int:
+def fetch_dms(account_id: str, now: dt.datetime, stored: list[int]) -> None:
     current = cursor(Stream.DMS)
     since = _id(current.since_id)
     oldest = now - dt.timedelta(hours=settings.X_FIRST_FETCH_HOURS)
-    stored = 0
     for _page in range(settings.X_MAX_PAGES):
         first = not current.next_token
         answer = client.dm_events(pagination_token=current.next_token)
@@ -152,10 +149,9 @@ def fetch_dms(account_id: str, now: dt.datetime) -> int:
                 moves["since_id"] = str(newest)
         rows = [_row(ItemKind.DM, event, users) for event in newer if str(event.get("sender_id")) != account_id]
         _store(rows, current, **moves)
-        stored += len(rows)
+        stored.append(len(rows))
         if not more or current.wait_until:
             break
-    return stored
 
 
 def due(now: dt.datetime) -> bool:
@@ -172,7 +168,8 @@ def fetch(now: dt.datetime | None = None) -> tuple[int, dt.datetime | None]:
     if not client.configured():
         return 0, None
     streams = [(Stream.MENTIONS, fetch_mentions)] + ([(Stream.DMS, fetch_dms)] if settings.X_FETCH_DMS else [])
-    stored, waits = 0, []
+    stored: list[int] = []  # per page, kept when a later page fails
+    waits = []
     try:
         account_id = account().user_id
     except client.XApiError as error:
@@ -185,7 +182,7 @@ def fetch(now: dt.datetime | None = None) -> tuple[int, dt.datetime | None]:
             continue
         XCursor.objects.filter(pk=current.pk).update(last_run_at=now)
         try:
-            stored += run(account_id, now)
+            run(account_id, now, stored)
         except client.XApiError as error:
             moves: dict[str, Any] = {"last_error": f"{error}"[:2000]}
             if error.status == 429:
@@ -200,7 +197,7 @@ def fetch(now: dt.datetime | None = None) -> tuple[int, dt.datetime | None]:
             XCursor.objects.filter(pk=current.pk).update(last_ok_at=now, last_error="")
             if current.wait_until and current.wait_until > now:
                 waits.append(current.wait_until)
-    return stored, min(waits, default=None)
+    return sum(stored), min(waits, default=None)
 
 
 # --- filing ----------------------------------------------------------------------------------------
