@@ -16,9 +16,25 @@ from madoguchi.cases.models import Case, Channel, InteractionKind, Status
 from madoguchi.cases.services import do_create_case, do_send_reply, other_category
 from madoguchi.customers.models import Customer, Identity, IdentityKind
 from madoguchi.testing.factories import UserFactory
-from madoguchi.testing.fake_x import ACCOUNT_ID, BEARER, CREDENTIALS, Answer, FakeX, rate_limited, user
+from madoguchi.testing.fake_x import (
+    ACCOUNT_ID,
+    BEARER,
+    CREDENTIALS,
+    Answer,
+    FakeX,
+    rate_limited,
+    user,
+)
 from madoguchi.x_account import checks, ingest, outbound
-from madoguchi.x_account.models import OutboundState, Route, Stream, XCursor, XOutbound, XRawItem, XUser
+from madoguchi.x_account.models import (
+    OutboundState,
+    Route,
+    Stream,
+    XCursor,
+    XOutbound,
+    XRawItem,
+    XUser,
+)
 from madoguchi.x_account.tasks import x_fetch_job
 
 pytestmark = pytest.mark.django_db
@@ -121,17 +137,20 @@ def test_a_rate_limit_in_the_middle_of_a_walk_resumes_it_after_the_reset_without
     assert XRawItem.objects.count() == 4 and Case.objects.count() == 4
 
 
-def test_the_job_schedules_a_fetch_for_the_reset_instead_of_waiting(fake, django_capture_on_commit_callbacks, monkeypatch):
-    from madoguchi.x_account import tasks
+def test_the_job_schedules_a_fetch_for_the_reset_instead_of_waiting(fake, django_capture_on_commit_callbacks):
+    from huey.contrib.djhuey import HUEY
 
-    scheduled: list[Any] = []
-    monkeypatch.setattr(tasks.x_fetch_task, "schedule", lambda **kwargs: scheduled.append(kwargs))
+    HUEY.flush()
     fake.mention(HANAKO, "@utsuwaya_shop 返品したいです")
     fake.answers["mentions"] = [rate_limited(40)]
+    started = time.monotonic()
     assert "rate limited" in x_fetch_job.call_local()
-    [when] = scheduled
-    assert dt.timedelta(seconds=35) < when["eta"] - timezone.now() <= dt.timedelta(seconds=41)
+    assert time.monotonic() - started < 10
+    [scheduled] = [task for task in HUEY.scheduled() if task.name.endswith("x_fetch_task")]
+    eta = scheduled.eta.replace(tzinfo=dt.UTC)  # Huey keeps etas in naive UTC
+    assert dt.timedelta(seconds=35) < eta - timezone.now() <= dt.timedelta(seconds=41)
     assert x_fetch_job.call_local() == "not due"  # the schedule is kept meanwhile
+    HUEY.flush()
 
 
 def test_the_last_request_of_a_window_waits_for_the_reset_without_a_429(fake, django_capture_on_commit_callbacks):
