@@ -58,12 +58,18 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     # Carry the request out anyway (as if the answer were lost on the way back).
     deliver: bool = False
+    # x-rate-limit-reset this many seconds after the answer is given.
+    reset_in: float | None = None
+
+    def all_headers(self) -> dict[str, str]:
+        if self.reset_in is None:
+            return self.headers
+        return {**self.headers, "x-rate-limit-reset": str(int(time.time() + self.reset_in))}
 
 
 def rate_limited(seconds: float = 2) -> Answer:
     """X's 429: the window's requests are used up until x-rate-limit-reset (epoch seconds)."""
-    return Answer(429, {"x-rate-limit-limit": "10", "x-rate-limit-remaining": "0",
-                        "x-rate-limit-reset": str(int(time.time() + seconds))})
+    return Answer(429, {"x-rate-limit-limit": "10", "x-rate-limit-remaining": "0"}, reset_in=seconds)
 
 
 PROBLEMS = {
@@ -189,24 +195,24 @@ class FakeX:
                 if path == f"/2/users/{ACCOUNT_ID}/mentions":
                     answer = self._next_answer("mentions") or Answer(200)
                     if answer.status >= 400:
-                        return self._problem(answer.status, answer.headers)
+                        return self._problem(answer.status, answer.all_headers())
                     with fake.lock:
                         posts = list(fake.mentions)
                     since = int(query.get("since_id") or 0)
                     posts = [p for p in posts if int(p["id"]) > since]
                     if query.get("start_time"):
                         posts = [p for p in posts if p["created_at"] >= query["start_time"].replace("Z", ".000Z")]
-                    return self._page(posts, query, "author_id", True, answer.headers)
+                    return self._page(posts, query, "author_id", True, answer.all_headers())
                 if path == "/2/dm_events" or path.startswith("/2/dm_conversations/with/"):
                     answer = (self._next_answer("dm_events") if path == "/2/dm_events" else None) or Answer(200)
                     if answer.status >= 400:
-                        return self._problem(answer.status, answer.headers)
+                        return self._problem(answer.status, answer.all_headers())
                     with fake.lock:
                         events = list(fake.dm_events)
                     if path.startswith("/2/dm_conversations/with/"):
                         other = path.split("/")[4]
                         events = [e for e in events if other in e["participant_ids"]]
-                    return self._page(events, query, "sender_id", False, answer.headers)
+                    return self._page(events, query, "sender_id", False, answer.all_headers())
                 return self._problem(404)
 
             def _page(self, items: list[dict[str, Any]], query: dict[str, str], author_key: str, newest_oldest: bool,
@@ -242,7 +248,7 @@ class FakeX:
                         if answer.status == 201 or answer.deliver:
                             fake.posted.append({"id": post_id, **sent})
                     if answer.status != 201:
-                        return self._problem(answer.status, answer.headers)
+                        return self._problem(answer.status, answer.all_headers())
                     return self._answer(201, {"data": {"id": post_id, "text": sent.get("text", ""),
                                                        "edit_history_tweet_ids": [post_id]}})
                 if path.startswith("/2/dm_conversations/with/") and path.endswith("/messages"):
@@ -258,7 +264,7 @@ class FakeX:
                                                       "dm_conversation_id": conversation,
                                                       "participant_ids": [other, ACCOUNT_ID], "created_at": stamp()})
                     if answer.status != 201:
-                        return self._problem(answer.status, answer.headers)
+                        return self._problem(answer.status, answer.all_headers())
                     return self._answer(201, {"data": {"dm_conversation_id": conversation, "dm_event_id": event_id}})
                 return self._problem(404)
 
