@@ -287,6 +287,10 @@ def test_a_public_reply_from_the_form_naming_a_phone_number_is_stopped_in_japane
     assert "03-1234-5678 にお電話ください" in page  # the agent's words are kept in the form
     assert not fake.posted and not XOutbound.objects.exists()
     assert case.interactions.filter(kind=InteractionKind.OUTBOUND).count() == 0  # nothing recorded
+    case.refresh_from_db()
+    assert case.assignee_id is None  # the refused reply did not take the case
+    assert 'data-testid="assignee">未割り当て<' in page  # nor does the page say so
+    assert f'name="version" value="{case.version}"' in page  # the page's forms carry the stored version
 
 
 def test_the_same_words_by_dm_go_out(client, fake, django_capture_on_commit_callbacks):
