@@ -160,16 +160,26 @@ def due(now: dt.datetime) -> bool:
     return last is None or now - last >= dt.timedelta(minutes=settings.X_FETCH_MINUTES) - dt.timedelta(seconds=5)
 
 
+class FetchError(Exception):
+    """A stream could not be fetched (not a rate limit): wrong keys, a plan without the endpoint,
+    X down. Raised after both streams ran, so the job's run log shows it to the admins."""
+
+    def __init__(self, message: str, wait_until: dt.datetime | None) -> None:
+        super().__init__(message)
+        self.wait_until = wait_until
+
+
 def fetch(now: dt.datetime | None = None) -> tuple[int, dt.datetime | None]:
     """One run over both streams. A stream still waiting for its rate limit is skipped; one that
-    fails keeps its error on its cursor and does not stop the other. Returns how many items were
-    stored and the earliest moment a stream waits for (to schedule a fetch then), if any."""
+    fails keeps its error on its cursor and does not stop the other (FetchError at the end).
+    Returns how many items were stored and the earliest moment a stream waits for (to schedule
+    a fetch then), if any."""
     now = now or timezone.now()
     if not client.configured():
         return 0, None
     streams = [(Stream.MENTIONS, fetch_mentions)] + ([(Stream.DMS, fetch_dms)] if settings.X_FETCH_DMS else [])
     stored: list[int] = []  # per page, kept when a later page fails
-    waits = []
+    waits, errors = [], []
     try:
         account_id = account().user_id
     except client.XApiError as error:
@@ -190,6 +200,8 @@ def fetch(now: dt.datetime | None = None) -> tuple[int, dt.datetime | None]:
                 moves["wait_until"] = error.reset_at or now + dt.timedelta(minutes=15)
                 moves["requests_left"] = 0
                 waits.append(moves["wait_until"])
+            else:
+                errors.append(f"X {stream}: {error}")
             XCursor.objects.filter(pk=current.pk).update(**moves)
             log.warning("x: fetching %s failed: %s", stream, error)
         else:
@@ -197,6 +209,8 @@ def fetch(now: dt.datetime | None = None) -> tuple[int, dt.datetime | None]:
             XCursor.objects.filter(pk=current.pk).update(last_ok_at=now, last_error="")
             if current.wait_until and current.wait_until > now:
                 waits.append(current.wait_until)
+    if errors:
+        raise FetchError(" / ".join(errors), min(waits, default=None))
     return sum(stored), min(waits, default=None)
 
 

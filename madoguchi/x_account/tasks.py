@@ -4,6 +4,7 @@ resets, filing the stored items, and posting replies."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.utils import timezone
@@ -22,12 +23,22 @@ def file_items(keys: list[str]) -> int:
 
 
 def _fetch() -> str:
-    stored, wait_until = ingest.fetch()
-    if wait_until is not None:
-        # The rate limit resets then: a fetch is scheduled for that moment, no thread sleeps.
-        x_fetch_task.schedule(eta=wait_until)
+    try:
+        stored, wait_until = ingest.fetch()
+    except ingest.FetchError as error:
+        _after(error.wait_until)
+        raise  # the run log (/settings/jobs/) shows why
+    if _after(wait_until):
         return f"{stored} stored; rate limited until {wait_until:%H:%M:%S}"
     return f"{stored} stored"
+
+
+def _after(wait_until: dt.datetime | None) -> bool:
+    """The rate limit resets then: a fetch is scheduled for that moment, no thread sleeps."""
+    if wait_until is None:
+        return False
+    x_fetch_task.schedule(eta=wait_until)
+    return True
 
 
 @db_periodic_task(crontab(minute="*"))

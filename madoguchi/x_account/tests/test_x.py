@@ -249,8 +249,10 @@ def test_without_credentials_nothing_is_fetched(fake, settings):
 def test_wrong_credentials_are_kept_as_the_error_not_a_crash(fake, settings, django_capture_on_commit_callbacks):
     settings.X_CONSUMER_SECRET = "another-secret"
     fake.mention(HANAKO, "@utsuwaya_shop こんにちは")
-    fetch(django_capture_on_commit_callbacks)
+    with pytest.raises(ingest.FetchError, match="401"):  # the job's run log shows it to the admins
+        fetch(django_capture_on_commit_callbacks)
     assert "401" in XCursor.objects.get(stream=Stream.MENTIONS).last_error
+    assert "401" in XCursor.objects.get(stream=Stream.DMS).last_error  # the other stream was tried too
     assert not Case.objects.exists()
 
 
