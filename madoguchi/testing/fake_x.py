@@ -108,7 +108,7 @@ class FakeX:
         """A customer's post naming the shop's account (newest first in the timeline)."""
         self.users[author["id"]] = author
         post_id = new_id()
-        post = {"id": post_id, "text": text, "author_id": author["id"], "created_at": stamp(moment),
+        post: dict[str, Any] = {"id": post_id, "text": text, "author_id": author["id"], "created_at": stamp(moment),
                 "conversation_id": in_reply_to or post_id, "edit_history_tweet_ids": [post_id]}
         if in_reply_to:
             post["in_reply_to_user_id"] = ACCOUNT_ID
