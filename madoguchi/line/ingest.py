@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import logging
 import mimetypes
 from typing import Any
 
@@ -15,6 +14,7 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
+from madoguchi import channel_queue
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.cases.services import (
     do_add_interaction,
@@ -28,7 +28,6 @@ from madoguchi.jobs import work
 from madoguchi.line import client
 from madoguchi.line.models import LineAttachment, LineRawEvent, LineUser
 
-log = logging.getLogger(__name__)
 EVENTS_WORK = "line.events"
 MEDIA = {"image": "画像", "video": "動画", "audio": "音声", "file": "ファイル"}
 # What the desk files as a customer's words (a timeline entry, a new case when none is open).
@@ -94,17 +93,7 @@ def file_events(event_ids: list[str]) -> int:
     tried again (the first error is raised at the end, so the deferred work backs off)."""
     pks = list(LineRawEvent.objects.filter(webhook_event_id__in=event_ids, processed_at__isnull=True)
                .order_by("occurred_at", "pk").values_list("pk", flat=True))
-    filed, errors = 0, []
-    for pk in pks:
-        try:
-            filed += file_event(pk)
-        except Exception as error:  # noqa: BLE001 - kept on the row, retried by the deferred work
-            LineRawEvent.objects.filter(pk=pk).update(error=f"{type(error).__name__}: {error}"[:2000])
-            log.warning("line: event %s not filed yet: %s", pk, error)
-            errors.append(error)
-    if errors:
-        raise errors[0]
-    return filed
+    return channel_queue.file_each(LineRawEvent, pks, file_event, "line")
 
 
 def file_event(pk: int) -> bool:

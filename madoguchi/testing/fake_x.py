@@ -22,11 +22,13 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from oauthlib.oauth1.rfc5849 import signature
 from oauthlib.oauth1.rfc5849.utils import escape
+
+from madoguchi.testing.loopback import LoopbackServer, QuietHandler
 
 ACCOUNT_ID = "1600000000000000001"
 ACCOUNT = {"id": ACCOUNT_ID, "name": "うつわ屋 公式", "username": "utsuwaya_shop"}
@@ -82,7 +84,7 @@ PROBLEMS = {
 
 
 @dataclass
-class FakeX:
+class FakeX(LoopbackServer):
     users: dict[str, dict[str, str]] = field(default_factory=lambda: {ACCOUNT_ID: dict(ACCOUNT)})
     mentions: list[dict[str, Any]] = field(default_factory=list)
     dm_events: list[dict[str, Any]] = field(default_factory=list)
@@ -93,13 +95,7 @@ class FakeX:
     # keys "mentions", "dm_events", "tweets", "dm_send".
     answers: dict[str, list[Answer | None]] = field(default_factory=dict)
     page_size: int = 100
-    server: ThreadingHTTPServer | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     # --- what customers do -----------------------------------------------------------------------
 
@@ -128,11 +124,10 @@ class FakeX:
 
     # --- the server ------------------------------------------------------------------------------
 
-    def __enter__(self) -> FakeX:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(QuietHandler):
 
             def _answer(self, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
                 data = json.dumps(body, ensure_ascii=False).encode()
@@ -268,18 +263,7 @@ class FakeX:
                     return self._answer(201, {"data": {"dm_conversation_id": conversation, "dm_event_id": event_id}})
                 return self._problem(404)
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
+        return Handler
 
     def calls(self, path_prefix: str) -> list[dict[str, Any]]:
         with self.lock:

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from madoguchi import channel_queue
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.cases.services import (
     do_add_interaction,
@@ -224,17 +225,7 @@ def file_items(keys: list[str]) -> int:
         kind, _sep, item_id = str(key).partition(":")
         pks += XRawItem.objects.filter(kind=kind, item_id=item_id, processed_at__isnull=True).values_list("pk", flat=True)
     rows = XRawItem.objects.filter(pk__in=pks).order_by("occurred_at", "pk").values_list("pk", flat=True)
-    filed, errors = 0, []
-    for pk in rows:
-        try:
-            filed += file_item(pk)
-        except Exception as error:  # noqa: BLE001 - kept on the row, retried by the deferred work
-            XRawItem.objects.filter(pk=pk).update(error=f"{type(error).__name__}: {error}"[:2000])
-            log.warning("x: item %s not filed yet: %s", pk, error)
-            errors.append(error)
-    if errors:
-        raise errors[0]
-    return filed
+    return channel_queue.file_each(XRawItem, list(rows), file_item, "x")
 
 
 def file_item(pk: int) -> bool:

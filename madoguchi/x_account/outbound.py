@@ -17,10 +17,10 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from madoguchi import channel_queue
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.cases.services import CaseError
 from madoguchi.x_account import checks, client
@@ -114,21 +114,7 @@ def apply_route(case: Case, actor: Any, data: dict[str, Any]) -> list[str]:
 def enqueue(pk: int, delay: dt.timedelta | None = None) -> None:
     from madoguchi.x_account.tasks import send_x_task
 
-    try:
-        if delay:
-            send_x_task.schedule((pk,), delay=max(1, int(delay.total_seconds())))
-        else:
-            send_x_task(pk)
-    except Exception:  # noqa: BLE001 - the minute sweep sends it instead
-        log.exception("x: could not queue outbound %s", pk)
-
-
-def _claim(pk: int, now: dt.datetime) -> XOutbound | None:
-    """Mark the row `sending` (one conditional UPDATE: of two workers exactly one wins)."""
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    taken = XOutbound.objects.filter(due, pk=pk, state__in=[OutboundState.PENDING, OutboundState.SENDING]).update(
-        state=OutboundState.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
-    return XOutbound.objects.filter(pk=pk).first() if taken else None
+    channel_queue.enqueue(send_x_task, pk, delay)
 
 
 def _dm_already_sent(row: XOutbound) -> str:
@@ -149,7 +135,7 @@ def _dm_already_sent(row: XOutbound) -> str:
 
 def send(pk: int, now: dt.datetime | None = None) -> XOutbound | None:
     now = now or timezone.now()
-    row = _claim(pk, now)
+    row = channel_queue.claim(XOutbound, pk, now, LEASE)
     if row is None:
         return None
     try:
@@ -201,15 +187,7 @@ def _failed(row: XOutbound, error: client.XApiError, now: dt.datetime) -> None:
 
 
 def send_due(now: dt.datetime | None = None, batch: int = 100) -> int:
-    """Retries whose wait is over, and `sending` rows whose worker died (their lease ran out)."""
-    now = now or timezone.now()
-    due = (XOutbound.objects.filter(state__in=[OutboundState.PENDING, OutboundState.SENDING])
-           .exclude(next_attempt_at__gt=now).order_by("pk").values_list("pk", flat=True)[:batch])
-    sent = 0
-    for pk in list(due):
-        row = send(pk, now=now)
-        sent += bool(row and row.state == OutboundState.SENT)
-    return sent
+    return channel_queue.send_due(XOutbound, send, now or timezone.now(), batch)
 
 
 def do_retry(row: XOutbound) -> None:
