@@ -111,6 +111,16 @@ class ServedDesk:
         return lines[-1] if lines else ""
 
 
+# `madoguchi shell` code: the shop open around the clock, so no after-hours answer joins what a
+# served desk's test counts, whatever time it runs (the conftest's `shop_open`, for a subprocess).
+OPEN_AROUND_THE_CLOCK = """
+import datetime as dt
+from madoguchi.businesshours.models import CalendarOptions, WeeklyHours
+WeeklyHours.objects.all().delete()
+for weekday in range(7):
+    WeeklyHours.objects.create(weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
+CalendarOptions.objects.update_or_create(pk=1, defaults={"closed_on_public_holidays": False})
+"""
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from madoguchi.testing.desk_process import Browser, MailSink, ServedDesk
+from madoguchi.testing.desk_process import OPEN_AROUND_THE_CLOCK, Browser, MailSink, ServedDesk
 from madoguchi.testing.fake_x import ACCOUNT_ID, CREDENTIALS, FakeX, rate_limited, user
 
 PASSWORD = "pass-窓口-2026"
@@ -37,11 +37,8 @@ def desk_and_x(tmp_path: Path) -> Iterator[tuple[ServedDesk, FakeX]]:
             tmp_path / "data", f"sqlite:///{tmp_path / 'data' / 'desk.sqlite3'}", sink.port, MADOGUCHI_MAIL_ACK="false",
             MADOGUCHI_X_API_BASE=fake.url, MADOGUCHI_X_FETCH_MINUTES="1", **CREDENTIALS,
         )
-        served.shell("from madoguchi.accounts.models import User\n"
-                     f"User.objects.create_user(username='x1', password={PASSWORD!r}, display_name='佐藤 花子')\n"
-                     "from madoguchi.businesshours.models import WeeklyHours\nimport datetime as dt\n"
-                     "WeeklyHours.objects.all().delete()\n"
-                     "[WeeklyHours.objects.create(weekday=d, opens=dt.time(0, 0), closes=dt.time(23, 59, 59)) for d in range(7)]")
+        served.shell(OPEN_AROUND_THE_CLOCK + "from madoguchi.accounts.models import User\n"
+                     f"User.objects.create_user(username='x1', password={PASSWORD!r}, display_name='佐藤 花子')")
         try:
             yield served, fake  # started by the test, once the fake X has what it answers
         finally:
