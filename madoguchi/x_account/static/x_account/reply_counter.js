@@ -30,7 +30,8 @@
     const used = weight(body.value, urlWeight);
     const count = box.querySelector("[data-x-count]");
     const warning = box.querySelector("[data-x-too-long]");
-    if (count) count.textContent = isPublic ? `全角換算 ${used / 2} / ${max / 2} 文字` : "";
+    const format = box.dataset.countFormat || "{used} / {max}";
+    if (count) count.textContent = isPublic ? format.replace("{used}", String(used / 2)).replace("{max}", String(max / 2)) : "";
     if (warning) warning.hidden = !(isPublic && used > max);
   }
   function start() {
