@@ -497,3 +497,22 @@ def test_serve_help_names_the_x_settings_and_never_echoes_them(monkeypatch):
     shown = settings_help()
     assert "MADOGUCHI_X_CONSUMER_KEY" in shown and "MADOGUCHI_X_BEARER_TOKEN" in shown
     assert "very-secret" not in shown and "いまは設定済み" in shown
+
+
+# --- personal data (APPI) ------------------------------------------------------------------------
+
+def test_a_customers_x_data_is_exported_and_erased(fake, django_capture_on_commit_callbacks):
+    from madoguchi.privacy.services import ERASED, do_erase_customer, export_customer
+
+    case = mention_case(fake, django_capture_on_commit_callbacks, "@utsuwaya_shop 山田花子です。090-1111-2222 に電話ください")
+    with django_capture_on_commit_callbacks(execute=True):
+        do_send_reply(case, actor=UserFactory(), body="山田様、詳しくはDMでお伺いします。")
+    customer = case.customer
+    exported = export_customer(customer)
+    assert exported["x_users"][0]["username"] == "hanako_tea"
+    assert "090-1111-2222" in exported["x_received"][0]["raw"]
+    assert exported["cases"][0]["x_replies"][0]["body"] == "山田様、詳しくはDMでお伺いします。"
+    do_erase_customer(customer)
+    assert not XUser.objects.exists()
+    assert XRawItem.objects.get().raw == "{}"
+    assert XOutbound.objects.get().body == ERASED
