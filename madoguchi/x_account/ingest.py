@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from madoguchi import channel_queue
@@ -157,7 +158,8 @@ def fetch_dms(account_id: str, now: dt.datetime, stored: list[int]) -> None:
 
 def due(now: dt.datetime) -> bool:
     """Whether the scheduled fetch runs now: every MADOGUCHI_X_FETCH_MINUTES after the last."""
-    last = XCursor.objects.filter(stream=Stream.MENTIONS).values_list("last_run_at", flat=True).first()
+    # The latest run of any stream: one still waiting for its rate limit is skipped, not run.
+    last = XCursor.objects.aggregate(last=Max("last_run_at"))["last"]
     return last is None or now - last >= dt.timedelta(minutes=settings.X_FETCH_MINUTES) - dt.timedelta(seconds=5)
 
 

@@ -153,6 +153,18 @@ def test_the_job_schedules_a_fetch_for_the_reset_instead_of_waiting(fake, django
     HUEY.flush()
 
 
+def test_while_mentions_wait_for_their_reset_dms_keep_the_set_interval(fake, django_capture_on_commit_callbacks):
+    start = timezone.now()
+    fake.answers["mentions"] = [rate_limited(3600)]
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest.fetch(now=start)
+        assert ingest.due(start + dt.timedelta(minutes=5))
+        ingest.fetch(now=start + dt.timedelta(minutes=5))  # the mentions still wait; the DMs are read
+    assert len(fake.calls("/2/dm_events")) == 2 and len(fake.calls(f"/2/users/{ACCOUNT_ID}/mentions")) == 1
+    assert not ingest.due(start + dt.timedelta(minutes=6))  # a minute after the DMs: not yet
+    assert ingest.due(start + dt.timedelta(minutes=10))
+
+
 def test_the_last_request_of_a_window_waits_for_the_reset_without_a_429(fake, django_capture_on_commit_callbacks):
     fake.mention(HANAKO, "@utsuwaya_shop 在庫はありますか")
     reset = int(time.time() + 600)
