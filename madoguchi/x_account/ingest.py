@@ -107,7 +107,9 @@ def fetch_mentions(account_id: str, now: dt.datetime, stored: list[int]) -> None
     current = cursor(Stream.MENTIONS)
     for _page in range(settings.X_MAX_PAGES):
         first = not current.next_token
-        start = now - dt.timedelta(hours=settings.X_FIRST_FETCH_HOURS) if not current.since_id else None
+        start = None
+        if not current.since_id:  # a desk's first walk reads back X_FIRST_FETCH_HOURS, on every page
+            start = current.walk_start if not first and current.walk_start else now - dt.timedelta(hours=settings.X_FIRST_FETCH_HOURS)
         answer = client.mentions(account_id, since_id=current.since_id, pagination_token=current.next_token,
                                  start_time=start)
         users, items = _users(answer.data), [i for i in answer.data.get("data") or [] if isinstance(i, dict)]
@@ -116,9 +118,9 @@ def fetch_mentions(account_id: str, now: dt.datetime, stored: list[int]) -> None
         following = str(meta.get("next_token") or "")
         moves: dict[str, Any] = {**_limits(current, answer), "next_token": following[:200]}
         if following:
-            moves["walk_newest_id"] = newest
+            moves["walk_newest_id"], moves["walk_start"] = newest, start
         else:  # the walk is over: the next one starts after its newest post
-            moves["walk_newest_id"] = ""
+            moves["walk_newest_id"], moves["walk_start"] = "", None
             if _id(newest) > _id(current.since_id):
                 moves["since_id"] = newest
         rows = [_row(ItemKind.MENTION, item, users) for item in items if str(item.get("author_id")) != account_id]

@@ -44,6 +44,8 @@ class XCursor(models.Model):
     since_id = models.CharField(max_length=32, blank=True)
     next_token = models.CharField(max_length=200, blank=True)
     walk_newest_id = models.CharField(max_length=32, blank=True)
+    # A first walk (no since_id yet) reads back from here; its later pages ask the same.
+    walk_start = models.DateTimeField(null=True, blank=True)
     wait_until = models.DateTimeField(null=True, blank=True)
     requests_left = models.IntegerField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)

@@ -131,7 +131,9 @@ def test_a_rate_limit_in_the_middle_of_a_walk_resumes_it_after_the_reset_without
     with django_capture_on_commit_callbacks(execute=True):
         stored, wait = ingest.fetch(now=wait_until + dt.timedelta(seconds=1))
     assert stored == 2 and wait is None
-    assert fake.calls(f"/2/users/{ACCOUNT_ID}/mentions")[-1]["query"]["pagination_token"] == "p2"
+    first, resumed = fake.calls(f"/2/users/{ACCOUNT_ID}/mentions")[0], fake.calls(f"/2/users/{ACCOUNT_ID}/mentions")[-1]
+    assert resumed["query"]["pagination_token"] == "p2"
+    assert resumed["query"]["start_time"] == first["query"]["start_time"]  # the same query, its next page
     cursor.refresh_from_db()
     assert cursor.since_id == posts[-1]["id"] and cursor.next_token == "" and cursor.last_error == ""
     assert XRawItem.objects.count() == 4 and Case.objects.count() == 4
