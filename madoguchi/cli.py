@@ -276,9 +276,17 @@ SETTINGS_HELP: list[tuple[str, str, str]] = [
     ("MADOGUCHI_BACKUP_KEEP", "7", "残すバックアップの数"),
     ("MADOGUCHI_LINE_CHANNEL_SECRET", "なし", "LINE公式アカウントのチャネルシークレット（Webhook の URL は <公開アドレス>/line/webhook/）"),
     ("MADOGUCHI_LINE_CHANNEL_ACCESS_TOKEN", "なし", "LINE公式アカウントのチャネルアクセストークン（返信の送信・プロフィールとファイルの取得）"),
+    ("MADOGUCHI_X_CONSUMER_KEY", "なし", "Xのショップアカウント: アプリの API Key（OAuth 1.0a。MADOGUCHI_X_CONSUMER_SECRET・MADOGUCHI_X_ACCESS_TOKEN・MADOGUCHI_X_ACCESS_TOKEN_SECRET も。メンションとDMの取得・返信）"),
+    ("MADOGUCHI_X_CONSUMER_SECRET", "なし", "Xのアプリの API Key Secret"),
+    ("MADOGUCHI_X_ACCESS_TOKEN", "なし", "Xのショップアカウントの Access Token"),
+    ("MADOGUCHI_X_ACCESS_TOKEN_SECRET", "なし", "Xのショップアカウントの Access Token Secret"),
+    ("MADOGUCHI_X_BEARER_TOKEN", "なし", "OAuth 1.0a の代わりに: OAuth 2.0 のユーザーアクセストークン（アプリ専用のトークンではメンションの取得だけ）"),
+    ("MADOGUCHI_X_FETCH_MINUTES", "5", "Xのメンション・DMを取りに行く間隔（分。API の利用枠に合わせて）"),
     ("MADOGUCHI_NO_DEMO", "0", "bin/start だけ: 1 にすると初回起動時にデモデータを入れない"),
 ]
-SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL", "MADOGUCHI_LINE_CHANNEL_SECRET", "MADOGUCHI_LINE_CHANNEL_ACCESS_TOKEN")  # never echoed
+SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL", "MADOGUCHI_LINE_CHANNEL_SECRET", "MADOGUCHI_LINE_CHANNEL_ACCESS_TOKEN",
+                   "MADOGUCHI_X_CONSUMER_KEY", "MADOGUCHI_X_CONSUMER_SECRET", "MADOGUCHI_X_ACCESS_TOKEN",
+                   "MADOGUCHI_X_ACCESS_TOKEN_SECRET", "MADOGUCHI_X_BEARER_TOKEN")  # never echoed
 
 
 def settings_help() -> str:

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "madoguchi.mail",
     "madoguchi.chat",
     "madoguchi.line",
+    "madoguchi.x_account",
     "madoguchi.businesshours",
     "madoguchi.knowledge",
     "madoguchi.metrics",
@@ -347,6 +348,29 @@ LINE_REPLY_TOKEN_SECONDS = env_int("MADOGUCHI_LINE_REPLY_TOKEN_SECONDS", 50)
 LINE_MAX_WEBHOOK_BYTES = env_int("MADOGUCHI_LINE_MAX_WEBHOOK_BYTES", 1024 * 1024)
 LINE_MAX_CONTENT_BYTES = env_int("MADOGUCHI_LINE_MAX_CONTENT_BYTES", 20 * 1024 * 1024)
 LINE_HTTP_TIMEOUT = env_int("MADOGUCHI_LINE_HTTP_TIMEOUT", 20)
+
+# --- The shop's own X account (madoguchi/x_account; issue 19) ----------------------------------------
+# Posting replies and reading DMs need user context: OAuth 1.0a (the app's consumer key and secret
+# with the account's access token and secret, from the developer portal) or an OAuth 2.0 user
+# access token in X_BEARER_TOKEN (scopes tweet.read tweet.write users.read dm.read dm.write). An
+# app-only bearer token reads mentions only (then X_USER_ID is needed).
+X_BEARER_TOKEN = env_str("MADOGUCHI_X_BEARER_TOKEN", "")
+X_CONSUMER_KEY = env_str("MADOGUCHI_X_CONSUMER_KEY", "")
+X_CONSUMER_SECRET = env_str("MADOGUCHI_X_CONSUMER_SECRET", "")
+X_ACCESS_TOKEN = env_str("MADOGUCHI_X_ACCESS_TOKEN", "")
+X_ACCESS_TOKEN_SECRET = env_str("MADOGUCHI_X_ACCESS_TOKEN_SECRET", "")
+# The shop account's numeric id (else taken from the OAuth 1.0a token, or asked once of /2/users/me).
+X_USER_ID = env_str("MADOGUCHI_X_USER_ID", "")
+# Where the X API v2 is; another server for tests.
+X_API_BASE = env_str("MADOGUCHI_X_API_BASE", "https://api.x.com").rstrip("/")
+# Mentions and DMs are fetched every this many minutes (each a request against the tier's limits).
+X_FETCH_MINUTES = env_int("MADOGUCHI_X_FETCH_MINUTES", 5)
+X_FETCH_DMS = env_bool("MADOGUCHI_X_FETCH_DMS", True)
+# The first fetch of a new desk reads back this many hours, not the account's whole history.
+X_FIRST_FETCH_HOURS = env_int("MADOGUCHI_X_FIRST_FETCH_HOURS", 24)
+# Pages (of up to 100) one fetch reads before leaving the rest to the next run.
+X_MAX_PAGES = env_int("MADOGUCHI_X_MAX_PAGES", 10)
+X_HTTP_TIMEOUT = env_int("MADOGUCHI_X_HTTP_TIMEOUT", 20)
 
 # --- Security ----------------------------------------------------------------------------------------
 # MADOGUCHI_HTTPS=true when the desk is reached over TLS (docs/deploy.md): secure cookies, plain

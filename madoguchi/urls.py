@@ -47,6 +47,7 @@ urlpatterns = [
     path("mail/", include("madoguchi.mail.urls")),
     path("chat/", include("madoguchi.chat.urls")),
     path("line/", include("madoguchi.line.urls")),
+    path("x/", include("madoguchi.x_account.urls")),
     path("knowledge/", include("madoguchi.knowledge.urls")),
     path("faq/", include("madoguchi.knowledge.faq_urls")),
     path("metrics/", include("madoguchi.metrics.urls")),

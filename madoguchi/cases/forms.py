@@ -179,6 +179,11 @@ class ReplyForm(forms.Form):
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
     # The reply template the agent used, whose macro (knowledge) also sets fields on sending.
     macro = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput(attrs={"id": "kb-macro"}))
+    # How the case's channel app sends it, where it offers a choice (X: "public" reply or "dm"),
+    # and that the agent confirmed what it warned of (a public reply past X's length); the app's
+    # reply options render them and its REPLY_ACTIONS hook reads them.
+    route = forms.CharField(required=False, max_length=20)
+    route_confirmed = forms.BooleanField(required=False)
 
     def clean_body(self) -> str:
         value: str = self.cleaned_data["body"]

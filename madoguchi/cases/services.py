@@ -25,10 +25,12 @@ from madoguchi.accounts.services import (
 )
 from madoguchi.cases import assignment, authority, record_merge, signals
 from madoguchi.cases.models import (
+    ACTIVE,
     ACTIVE_STATUSES,
     AuditEvent,
     Case,
     CaseLink,
+    Category,
     Channel,
     Commitment,
     CommitmentState,
@@ -866,6 +868,28 @@ def follow_merges(case: Case) -> Case:
         seen.add(case.merged_into_id)
         case = Case.objects.get(pk=case.merged_into_id)
     return case
+
+
+def other_category() -> Category:
+    """「その他」, where a channel files a new case before anyone (or the reader) classifies it."""
+    return Category.objects.filter(code="other").first() or Category.objects.get_or_create(
+        code="other", defaults={"name": "その他"})[0]
+
+
+def open_channel_case(customer_id: int, channel: str) -> Case | None:
+    """The customer's open case on a conversation channel (LINE, X), where their next message
+    goes; else, when their case there was merged into another (`do_merge_cases`), the open case
+    it lives on in."""
+    found = (Case.objects.filter(ACTIVE, customer_id=customer_id, channel=channel)
+             .order_by("-received_at", "-pk").first())
+    if found is not None:
+        return found
+    merged = (Case.objects.filter(customer_id=customer_id, channel=channel, merged_into__isnull=False)
+              .order_by("-received_at", "-pk").first())
+    if merged is None:
+        return None
+    target = follow_merges(merged)
+    return target if target.is_active else None
 
 
 @transaction.atomic

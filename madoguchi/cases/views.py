@@ -613,6 +613,9 @@ def case_reply(request: HttpRequest, pk: int) -> HttpResponse:
             return _rerender(request, page.load_case(pk), status=409, reply_form=held, reply_collision=collision)
         except services.CaseError as error:
             form.add_error(None, str(error))
+            # Rolled back: the case as stored, not as the refused reply left it in memory
+            # (its first reply would have assigned it and moved its version).
+            case = page.load_case(pk)
         else:
             if done:
                 messages.info(request, _("テンプレートの設定も反映しました: %(done)s") % {"done": " / ".join(done)})

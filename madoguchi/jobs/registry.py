@@ -48,6 +48,10 @@ LABELS: dict[str, Any] = {
     "madoguchi.notifications.tasks.send_notification_mails_task": _("通知をメールで送る"),
     "madoguchi.notifications.tasks.notification_mails_job": _("通知のメール（まとめて送る分と送り残し）"),
     "madoguchi.notifications.tasks.daily_summary_job": _("リーダーへの毎日のまとめメール（各自の時刻に）"),
+    "madoguchi.x_account.tasks.x_fetch_job": _("X のメンションと DM の取得（設定の間隔ごと。利用回数の上限では解除の時刻まで待つ）"),
+    "madoguchi.x_account.tasks.x_fetch_task": _("X の利用回数の上限が解除された時刻の取得"),
+    "madoguchi.x_account.tasks.send_x_task": _("X に返信を送る（公開リプライ・DM）"),
+    "madoguchi.x_account.tasks.x_sweep_job": _("X の送り残した返信の再送"),
     "madoguchi.backup.tasks.daily_backup_job": _("毎日のバックアップ（古いものは設定の数だけ残して削除）"),
 }
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import logging
 import mimetypes
 from typing import Any
 
@@ -15,15 +14,20 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from madoguchi.cases.models import ACTIVE, Case, Category, Channel, Interaction, InteractionKind
-from madoguchi.cases.services import do_add_interaction, do_create_case, follow_merges
+from madoguchi import channel_queue
+from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
+from madoguchi.cases.services import (
+    do_add_interaction,
+    do_create_case,
+    open_channel_case,
+    other_category,
+)
 from madoguchi.customers.models import IdentityKind
 from madoguchi.customers.services import get_or_create_customer
 from madoguchi.jobs import work
 from madoguchi.line import client
 from madoguchi.line.models import LineAttachment, LineRawEvent, LineUser
 
-log = logging.getLogger(__name__)
 EVENTS_WORK = "line.events"
 MEDIA = {"image": "画像", "video": "動画", "audio": "音声", "file": "ファイル"}
 # What the desk files as a customer's words (a timeline entry, a new case when none is open).
@@ -89,17 +93,7 @@ def file_events(event_ids: list[str]) -> int:
     tried again (the first error is raised at the end, so the deferred work backs off)."""
     pks = list(LineRawEvent.objects.filter(webhook_event_id__in=event_ids, processed_at__isnull=True)
                .order_by("occurred_at", "pk").values_list("pk", flat=True))
-    filed, errors = 0, []
-    for pk in pks:
-        try:
-            filed += file_event(pk)
-        except Exception as error:  # noqa: BLE001 - kept on the row, retried by the deferred work
-            LineRawEvent.objects.filter(pk=pk).update(error=f"{type(error).__name__}: {error}"[:2000])
-            log.warning("line: event %s not filed yet: %s", pk, error)
-            errors.append(error)
-    if errors:
-        raise errors[0]
-    return filed
+    return channel_queue.file_each(LineRawEvent, pks, file_event, "line")
 
 
 def file_event(pk: int) -> bool:
@@ -194,23 +188,7 @@ def text_of(event: dict[str, Any]) -> str:
 
 
 def open_line_case(customer_id: int) -> Case | None:
-    """The customer's open LINE case; else, when their LINE case was merged into another
-    (cases.services.do_merge_cases), the open case it lives on in."""
-    found = (Case.objects.filter(ACTIVE, customer_id=customer_id, channel=Channel.LINE)
-             .order_by("-received_at", "-pk").first())
-    if found is not None:
-        return found
-    merged = (Case.objects.filter(customer_id=customer_id, channel=Channel.LINE, merged_into__isnull=False)
-              .order_by("-received_at", "-pk").first())
-    if merged is None:
-        return None
-    target = follow_merges(merged)
-    return target if target.is_active else None
-
-
-def _category() -> Category:
-    return Category.objects.filter(code="other").first() or Category.objects.get_or_create(
-        code="other", defaults={"name": "その他"})[0]
+    return open_channel_case(customer_id, Channel.LINE)
 
 
 def _file(row: LineRawEvent, event: dict[str, Any], line_user: LineUser | None, content: LineAttachment | None) -> None:
@@ -223,7 +201,7 @@ def _file(row: LineRawEvent, event: dict[str, Any], line_user: LineUser | None, 
         if case is None:
             case = do_create_case(
                 actor=None, customer=line_user.customer, subject=("LINE: " + body.splitlines()[0])[:60] if body else "LINE",
-                channel=Channel.LINE, category=_category(), complaint=body, received_at=row.occurred_at,
+                channel=Channel.LINE, category=other_category(), complaint=body, received_at=row.occurred_at,
             )
             interaction = Interaction.objects.filter(case=case).order_by("pk").first()
         else:

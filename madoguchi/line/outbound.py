@@ -12,9 +12,9 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
 from django.utils import timezone
 
+from madoguchi import channel_queue
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.line import client
 from madoguchi.line.models import LineOutbound, LineRawEvent, LineUser, OutboundState
@@ -66,21 +66,7 @@ def queue_reply(interaction: Interaction) -> LineOutbound | None:
 def enqueue(pk: int, delay: dt.timedelta | None = None) -> None:
     from madoguchi.line.tasks import send_line_task
 
-    try:
-        if delay:
-            send_line_task.schedule((pk,), delay=max(1, int(delay.total_seconds())))
-        else:
-            send_line_task(pk)
-    except Exception:  # noqa: BLE001 - the minute sweep sends it instead
-        log.exception("line: could not queue outbound %s", pk)
-
-
-def _claim(pk: int, now: dt.datetime) -> LineOutbound | None:
-    """Mark the row `sending` (one conditional UPDATE: of two workers exactly one wins)."""
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    taken = LineOutbound.objects.filter(due, pk=pk, state__in=[OutboundState.PENDING, OutboundState.SENDING]).update(
-        state=OutboundState.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + LEASE)
-    return LineOutbound.objects.filter(pk=pk).first() if taken else None
+    channel_queue.enqueue(send_line_task, pk, delay)
 
 
 def _fresh_reply_token(row: LineOutbound, now: dt.datetime) -> str:
@@ -114,7 +100,7 @@ def _usable_reply_token(row: LineOutbound, now: dt.datetime) -> str:
 
 def send(pk: int, now: dt.datetime | None = None) -> LineOutbound | None:
     now = now or timezone.now()
-    row = _claim(pk, now)
+    row = channel_queue.claim(LineOutbound, pk, now, LEASE)
     if row is None:
         return None
     token = _usable_reply_token(row, now)
@@ -165,15 +151,7 @@ def _failed(row: LineOutbound, error: client.LineApiError, now: dt.datetime) -> 
 
 
 def send_due(now: dt.datetime | None = None, batch: int = 100) -> int:
-    """Retries whose wait is over, and `sending` rows whose worker died (their lease ran out)."""
-    now = now or timezone.now()
-    due = (LineOutbound.objects.filter(state__in=[OutboundState.PENDING, OutboundState.SENDING])
-           .exclude(next_attempt_at__gt=now).order_by("pk").values_list("pk", flat=True)[:batch])
-    sent = 0
-    for pk in list(due):
-        row = send(pk, now=now)
-        sent += bool(row and row.state == OutboundState.SENT)
-    return sent
+    return channel_queue.send_due(LineOutbound, send, now or timezone.now(), batch)
 
 
 def do_retry(row: LineOutbound) -> None:

@@ -38,6 +38,7 @@ from madoguchi.mail.models import Attachment, OutboundMessage, RawMessage
 from madoguchi.metrics.models import Survey
 from madoguchi.progress.models import LateNotice, StatusLink
 from madoguchi.shop.models import Order
+from madoguchi.x_account.models import XOutbound, XRawItem, XUser
 
 log = logging.getLogger(__name__)
 ERASED = "（削除済み）"
@@ -122,6 +123,8 @@ def export_customer(customer: Customer, actor: User | None = None, address: str 
         "chat_sessions": [],
         "feedback": [_row(f) for f in Feedback.objects.filter(case_id__in=case_ids)],
         "flags": [_row(f) for f in CustomerFlag.objects.filter(customer_id__in=ids)],
+        "x_users": [_row(u) for u in XUser.objects.filter(customer_id__in=ids).order_by("id")],
+        "x_received": [_row(r) for r in _x_items(ids, case_ids).order_by("id")],
     }
     for case in cases:
         mails = list(RawMessage.objects.filter(case=case).order_by("id"))
@@ -144,6 +147,7 @@ def export_customer(customer: Customer, actor: User | None = None, address: str 
             "mails_received": [_row(m, skip=("visible_text", "quoted_text", "html")) | {"raw_size": m.size} for m in mails],
             "mails_sent": [_row(m) for m in OutboundMessage.objects.filter(case=case).order_by("id")],
             "late_notices": [_row(n) for n in LateNotice.objects.filter(case=case).order_by("id")],
+            "x_replies": [_row(r) for r in XOutbound.objects.filter(case=case).order_by("id")],
             "attachments": attachments,
             "survey": _row(survey, skip=("nonce",)) if survey else None,
         })
@@ -153,6 +157,12 @@ def export_customer(customer: Customer, actor: User | None = None, address: str 
     access_log.record(AccessKind.EXPORT, user=None, username="", address=address, actor=actor,
                       detail=f"お客様 #{customer.pk} の個人データ（案件 {len(cases)} 件）")
     return out
+
+
+def _x_items(customer_ids: list[int], case_ids: list[int]) -> Any:
+    """What the person sent on X: their posts and DMs, filed on their cases or not yet filed."""
+    authors = XUser.objects.filter(customer_id__in=customer_ids).values_list("user_id", flat=True)
+    return XRawItem.objects.filter(Q(author_id__in=list(authors)) | Q(interaction__case_id__in=case_ids))
 
 
 def _delete_files(rows: Any, field: str = "file") -> int:
@@ -208,6 +218,9 @@ def do_erase_customer(customer: Customer, actor: User | None = None, address: st
         Feedback.objects.filter(case_id__in=case_ids).update(comment=ERASED, email="", order_number="", page_url="")
         Survey.objects.filter(case_id__in=case_ids).exclude(comment="").update(comment=ERASED)
         CustomerFlag.objects.filter(customer_id__in=ids).update(reason=ERASED)
+        done["x_received"] = _x_items(ids, case_ids).update(raw="{}", conversation_id="")
+        XOutbound.objects.filter(case_id__in=case_ids).update(body=ERASED, last_error="")
+        XUser.objects.filter(customer_id__in=ids).delete()
         CustomerMerge.objects.filter(models.Q(source_id__in=ids) | models.Q(target_id__in=ids)).update(note=ERASED)
         PossibleMatch.objects.filter(models.Q(customer_id__in=ids) | models.Q(existing_id__in=ids)).delete()
         done["identities"] = Identity.objects.filter(customer_id__in=ids).delete()[0]

@@ -5,8 +5,10 @@ receives what the desk sends, and `kill -9` in the middle. Shared by the crash t
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
+import re
 import signal
 import smtplib
 import socket
@@ -15,6 +17,7 @@ import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
@@ -106,6 +109,41 @@ class ServedDesk:
             raise RuntimeError(done.stderr)
         lines = done.stdout.strip().splitlines()
         return lines[-1] if lines else ""
+
+
+# `madoguchi shell` code: the shop open around the clock, so no after-hours answer joins what a
+# served desk's test counts, whatever time it runs (the conftest's `shop_open`, for a subprocess).
+OPEN_AROUND_THE_CLOCK = """
+import datetime as dt
+from madoguchi.businesshours.models import CalendarOptions, WeeklyHours
+WeeklyHours.objects.all().delete()
+for weekday in range(7):
+    WeeklyHours.objects.create(weekday=weekday, opens=dt.time(0, 0), closes=dt.time(23, 59, 59))
+CalendarOptions.objects.update_or_create(pk=1, defaults={"closed_on_public_holidays": False})
+"""
+_CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+class Browser:
+    """A staff member's session on a served desk over plain HTTP: logged in through the login
+    form, posting forms with the page's CSRF token as a browser would."""
+
+    def __init__(self, base: str, username: str, password: str) -> None:
+        self.base = base
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.post("/login/", {"username": username, "password": password})
+
+    def get(self, path: str) -> str:
+        return str(self.opener.open(self.base + path, timeout=10).read().decode())
+
+    def post(self, path: str, fields: dict[str, str], form_page: str | None = None) -> str:
+        """Post `fields` to `path` with the CSRF token of `form_page` (default: `path` itself)."""
+        page = self.get(form_page or path)
+        found = _CSRF.search(page)
+        assert found, "no CSRF token on the page"
+        data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": found.group(1)}).encode()
+        request = urllib.request.Request(self.base + path, data=data, headers={"Referer": self.base + (form_page or path)})
+        return str(self.opener.open(request, timeout=10).read().decode())
 
 
 def page_status(url: str, cookie: str) -> int:

@@ -12,8 +12,10 @@ import hmac
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from madoguchi.testing.loopback import LoopbackServer, QuietHandler
 
 SECRET = "line-test-channel-secret-0123456789"
 TOKEN = "line-test-access-token"
@@ -32,7 +34,7 @@ class Answer:
 
 
 @dataclass
-class FakeLine:
+class FakeLine(LoopbackServer):
     profiles: dict[str, dict[str, str]] = field(default_factory=dict)
     contents: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -41,19 +43,12 @@ class FakeLine:
     reply_answers: list[Answer] = field(default_factory=list)
     delivered: list[dict[str, Any]] = field(default_factory=list)
     accepted_keys: set[str] = field(default_factory=set)
-    server: ThreadingHTTPServer | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __enter__(self) -> FakeLine:
+    def handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(QuietHandler):
 
             def _answer(self, status: int, body: bytes = b"{}", ctype: str = "application/json",
                         headers: dict[str, str] | None = None) -> None:
@@ -119,18 +114,7 @@ class FakeLine:
                     return self._answer(200, b'{"sentMessages":[{"id":"2","quoteToken":"q"}]}')
                 return self._answer(404, b'{"message":"Not found"}')
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self.server is not None
-        self.server.shutdown()
-        self.server.server_close()
+        return Handler
 
     def paths(self, prefix: str = "") -> list[str]:
         return [entry["path"] for entry in self.requests if entry["path"].startswith(prefix)]

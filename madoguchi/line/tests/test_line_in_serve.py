@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from madoguchi.testing.desk_process import MailSink, ServedDesk
+from madoguchi.testing.desk_process import OPEN_AROUND_THE_CLOCK, MailSink, ServedDesk
 from madoguchi.testing.fake_line import SECRET, TOKEN, FakeLine, event, sign, webhook_body
 
 USER = "U0123456789abcdef0123456789abcdef"
@@ -34,7 +34,7 @@ def desk_and_line(tmp_path: Path) -> Iterator[tuple[ServedDesk, FakeLine]]:
             MADOGUCHI_LINE_CHANNEL_SECRET=SECRET, MADOGUCHI_LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
             MADOGUCHI_LINE_API_BASE=fake.url, MADOGUCHI_LINE_DATA_API_BASE=fake.url,
         )
-        served.shell("from madoguchi.accounts.models import User\n"
+        served.shell(OPEN_AROUND_THE_CLOCK + "from madoguchi.accounts.models import User\n"
                      f"User.objects.create_user(username='line1', password={PASSWORD!r}, display_name='佐藤 花子')")
         served.start()
         try:
