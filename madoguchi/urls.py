@@ -53,5 +53,6 @@ urlpatterns = [
     path("fans/", include("madoguchi.fans.urls")),
     path("coupons/", include("madoguchi.coupons.urls")),
     path("", include("madoguchi.progress.urls")),
+    path("prevention/", include("madoguchi.prevention.urls")),
     path("", include("madoguchi.cases.urls")),
 ]

@@ -15,7 +15,7 @@ class MailPreferenceForm(forms.ModelForm):
 
     class Meta:
         model = MailPreference
-        fields = [*KIND_FIELDS, "language", *SUMMARY_FIELDS]
+        fields = [*KIND_FIELDS, "prevention_digest", "language", *SUMMARY_FIELDS]
         widgets = {"summary_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
         help_texts = {
             "language": _("メールの件名と本文の言語です。"),
