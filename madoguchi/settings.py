@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "madoguchi.triage",
+    "madoguchi.patterns",
     "madoguchi.progress",
     "madoguchi.prevention",
     "madoguchi.shopsettings",

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0003_mail_preferences_and_events'),
+        ('notifications', '0004_mailpreference_spike_for_patterns'),
     ]
 
     operations = [
