@@ -36,7 +36,7 @@ def _text(x: float, y: float, text: str, anchor: str = "middle", size: int = 11,
 def before_after_svg(weeks: list[Week], per_orders: bool) -> str:
     unit = _("件／1,000注文") if per_orders else _("件／週")
     values = [w.value(per_orders) for w in weeks]
-    top = _nice_top(max((v for v in values if v is not None), default=0.0))
+    top = _nice_top(max([v for v in values if v is not None], default=0.0))
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     slot = plot_w / max(1, len(weeks))
 
@@ -47,10 +47,10 @@ def before_after_svg(weeks: list[Week], per_orders: bool) -> str:
              f'aria-label="{escape(_("対策前後の週ごとの発生"))}" data-testid="before-after-chart">',
              f"<title>{escape(_('対策前後の週ごとの発生'))}（{escape(unit)}）</title>"]
     for i in range(5):  # grid and y labels
-        value = top * i / 4
-        y = y_of(value)
+        tick = top * i / 4
+        y = y_of(tick)
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="#e2e8f0" stroke-width="1"/>')
-        parts.append(_text(LEFT - 6, y + 4, f"{value:g}", anchor="end", size=10))
+        parts.append(_text(LEFT - 6, y + 4, f"{tick:g}", anchor="end", size=10))
     parts.append(_text(LEFT, TOP - 10, unit, anchor="start", size=11))
     for i, (week, value) in enumerate(zip(weeks, values, strict=True)):
         x = LEFT + i * slot

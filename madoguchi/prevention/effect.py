@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from django.utils.translation import gettext as _
 from scipy.stats import beta, binomtest
@@ -29,7 +29,7 @@ CONFIDENCE = 0.95
 MIN_DAYS = 7
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     DROP = "drop"              # fewer, and more than chance
     NO_CHANGE = "no_change"    # cannot be told apart from chance
     RISE = "rise"              # more, and more than chance

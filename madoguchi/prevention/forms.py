@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from madoguchi.accounts.models import User
 from madoguchi.cases.models import Category
 from madoguchi.knowledge.models import Article, Rule
+from madoguchi.patterns.models import Cluster
+from madoguchi.patterns.services import describe
 from madoguchi.prevention.models import Cause, Countermeasure
 from madoguchi.shop.models import Carrier, CarrierSite, Passage, Product
 
@@ -31,7 +33,15 @@ def carrier_choices() -> list[tuple[str, str]]:
     return [("", "---------"), *[(value, str(label)) for value, label in Carrier.choices], *sites]
 
 
+class ClusterChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
+    def label_from_instance(self, obj: Any) -> str:
+        return f"#{obj.pk} {describe(obj)}（{obj.recent}）"
+
+
 class CountermeasureForm(forms.ModelForm):  # type: ignore[type-arg]
+    cluster = ClusterChoice(label=_("苦情のまとまり"), required=False,
+                            queryset=Cluster.objects.select_related("category", "product", "passage__product").order_by("-recent", "-id"),
+                            help_text=_("選ぶと、このまとまりの案件で効果を確かめます（下の分類・商品などは、変えたものの記録になります）。"))
     passage = PassageChoice(label=_("商品説明の箇所"), required=False,
                             queryset=Passage.objects.filter(valid_to__isnull=True).select_related("product")
                             .order_by("product__name", "position"))
@@ -39,7 +49,7 @@ class CountermeasureForm(forms.ModelForm):  # type: ignore[type-arg]
 
     class Meta:
         model = Countermeasure
-        fields = ["title", "cause", "cause_note", "detail", "done_by", "done_on", "window_days",
+        fields = ["title", "cluster", "cause", "cause_note", "detail", "done_by", "done_on", "window_days",
                   "category", "product", "passage", "carrier", "rule", "article"]
         widgets = {
             "done_on": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -49,7 +59,7 @@ class CountermeasureForm(forms.ModelForm):  # type: ignore[type-arg]
         help_texts = {
             "title": _("例: 〇〇運輸の置き配をやめ、対面受け取りに変更"),
             "done_on": _("この日の前と後で、同じ長さの期間の発生率を比べます。"),
-            "category": _("分類・商品・商品説明の箇所・配送業者のうち選んだものすべてに当てはまる案件が、効果の確認の対象です。"),
+            "category": _("まとまりを選ばないときは、分類・商品・商品説明の箇所・配送業者のうち選んだものすべてに当てはまる案件が、効果の確認の対象です。"),
         }
         error_messages = {
             "title": {"required": _("変えたことを入力してください。")},

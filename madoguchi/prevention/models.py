@@ -35,6 +35,9 @@ class CaseRootCause(models.Model):
         verbose_name_plural = _("案件の根本原因")
         indexes = [models.Index(fields=["cause", "case"], name="prevention_cause_case")]
 
+    def __str__(self) -> str:
+        return str(self.get_cause_display())
+
 
 WINDOW_CHOICES = [(14, _("2週間")), (28, _("4週間")), (56, _("8週間")), (84, _("12週間"))]
 
@@ -44,10 +47,13 @@ class Countermeasure(models.Model):
     the product, product-page passage, carrier, handling rule or article it changed.
 
     Its scope (the complaints whose rate the effect check compares before and after `done_on`)
-    is the cases matching every link it has among category, product, passage and carrier (an
-    empty one: all cases). Saved through `services.do_save_countermeasure` (settings-audited)."""
+    is its cluster's cases, or without a cluster the cases matching every link it has among
+    category, product, passage and carrier (an empty one: all cases). Saved through `services.do_save_countermeasure` (settings-audited)."""
 
     title = models.CharField(_("変えたこと"), max_length=200)
+    # The complaints it aims at: a cluster (madoguchi.patterns), or without one the links below.
+    cluster = models.ForeignKey("patterns.Cluster", verbose_name=_("苦情のまとまり"), null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="countermeasures")
     detail = models.TextField(_("対策の内容"), blank=True)
     cause = models.CharField(_("根本原因"), max_length=20, choices=Cause.choices)
     cause_note = models.TextField(_("原因の説明"), blank=True)
@@ -83,6 +89,26 @@ class Countermeasure(models.Model):
         return self.done_on + dt.timedelta(days=self.window_days)
 
 
+class ClusterRootCause(models.Model):
+    """The root cause of a cluster of similar complaints (madoguchi.patterns), as a lead judged it
+    (settings-audited: `services.do_set_cluster_root_cause`)."""
+
+    cluster = models.OneToOneField("patterns.Cluster", primary_key=True, on_delete=models.CASCADE,
+                                   related_name="root_cause", verbose_name=_("苦情のまとまり"))
+    cause = models.CharField(_("根本原因"), max_length=20, choices=Cause.choices)
+    note = models.TextField(_("原因の説明"), blank=True)
+    set_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                               editable=False)
+    set_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("まとまりの根本原因")
+        verbose_name_plural = _("まとまりの根本原因")
+
+    def __str__(self) -> str:
+        return f"{self.cluster}: {self.get_cause_display()}"
+
+
 class DigestWeek(models.Model):
     """One row per week (its Monday, JST) whose prevention digest was put in the outbox: claimed
     by its insert, so the weekly mail goes once however many workers run the job."""
@@ -90,3 +116,6 @@ class DigestWeek(models.Model):
     week = models.DateField(primary_key=True)
     sent_at = models.DateTimeField(default=timezone.now)
     recipients = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.week.isoformat()

@@ -23,8 +23,10 @@ from madoguchi.accounts.models import SettingsSource, User
 from madoguchi.accounts.services import decides_for_team
 from madoguchi.cases.models import AuditEvent, Case
 from madoguchi.cases.services import CaseError
+from madoguchi.patterns.models import Cluster
+from madoguchi.patterns.services import describe, orders_of
 from madoguchi.prevention import effect as effect_module
-from madoguchi.prevention.models import CaseRootCause, Cause, Countermeasure
+from madoguchi.prevention.models import CaseRootCause, Cause, ClusterRootCause, Countermeasure
 from madoguchi.shop.models import Order
 
 AUDIT_LABELS = {
@@ -79,6 +81,28 @@ def do_set_root_cause(case: Case, *, actor: User, cause: str, note: str = "") ->
     return row
 
 
+@transaction.atomic
+def do_set_cluster_root_cause(cluster: Cluster, *, actor: User, cause: str, note: str = "") -> ClusterRootCause | None:
+    """A cluster's root cause (leads and admins), or with an empty cause none; settings-audited."""
+    if not may_manage_countermeasures(actor):
+        raise CaseError(_("まとまりの根本原因を記録できるのは、チームのリーダーと管理者です。"))
+    if cause and cause not in Cause.values:
+        raise CaseError(_("根本原因を選び直してください。"))
+    Cluster.objects.select_for_update().filter(pk=cluster.pk).first()
+    current = ClusterRootCause.objects.filter(cluster=cluster).first()
+    before = audit.snapshot(current) if current is not None else None
+    if not cause:
+        if current is not None:
+            current.delete()
+            audit.record_deleted(actor, current, before or {}, cluster.pk, source=SettingsSource.OTHER)
+        return None
+    row = current or ClusterRootCause(cluster=cluster)
+    row.cause, row.note, row.set_by, row.set_at = cause, note.strip()[:2000], actor, timezone.now()
+    row.save()
+    audit.record_saved(actor, row, before, source=SettingsSource.OTHER)
+    return row
+
+
 # --- Countermeasures ---------------------------------------------------------------------------
 
 @transaction.atomic
@@ -88,10 +112,11 @@ def do_save_countermeasure(countermeasure: Countermeasure, *, actor: User,
     its SettingsChange. The passage must be the product's."""
     if not may_manage_countermeasures(actor):
         raise CaseError(_("再発防止策を記録できるのは、チームのリーダーと管理者です。"))
-    if countermeasure.passage_id and countermeasure.product_id and countermeasure.passage.product_id != countermeasure.product_id:
+    passage = countermeasure.passage
+    if passage is not None and countermeasure.product_id and passage.product_id != countermeasure.product_id:
         raise CaseError(_("商品説明の箇所は、選んだ商品のものを選んでください。"))
-    if countermeasure.passage_id and not countermeasure.product_id:
-        countermeasure.product_id = countermeasure.passage.product_id
+    if passage is not None and not countermeasure.product_id:
+        countermeasure.product_id = passage.product_id
     if countermeasure.pk is None:
         countermeasure.created_by = actor
     countermeasure.save()
@@ -100,9 +125,11 @@ def do_save_countermeasure(countermeasure: Countermeasure, *, actor: User,
 
 
 def scope_cases(countermeasure: Countermeasure) -> QuerySet[Case]:
-    """The cases the countermeasure aims at: those matching every link it has among category,
-    product, passage and carrier (the carrier of the case's order)."""
+    """The cases the countermeasure aims at: its cluster's, else those matching every link it has
+    among category, product, passage and carrier (the carrier of the case's order)."""
     cases = Case.objects.filter(merged_into__isnull=True)  # a merged case counts once, in its target
+    if countermeasure.cluster_id:
+        return cases.filter(cluster_member__cluster_id=countermeasure.cluster_id)
     if countermeasure.category_id:
         cases = cases.filter(category_id=countermeasure.category_id)
     if countermeasure.passage_id:
@@ -114,16 +141,12 @@ def scope_cases(countermeasure: Countermeasure) -> QuerySet[Case]:
     return cases
 
 
-def scope_orders(countermeasure: Countermeasure) -> QuerySet[Order]:
-    """The orders the rate is per: those shipped by the carrier, or containing the product (or
-    the passage's product); every order when the scope names neither."""
-    orders = Order.objects.all()
-    if countermeasure.carrier:
-        orders = orders.filter(carrier=countermeasure.carrier)
-    product_id = countermeasure.product_id or (countermeasure.passage.product_id if countermeasure.passage_id else None)
-    if product_id:
-        orders = orders.filter(items__product_id=product_id)
-    return orders
+def scope_orders(countermeasure: Countermeasure) -> QuerySet[Order] | None:
+    """The orders the rate is per, as patterns measures a cluster's (`patterns.services.orders_of`):
+    its carrier's or its product's; None when the scope names neither (the rate is then per week).
+    Without a cluster, an unsaved Cluster of the countermeasure's product and carrier is asked."""
+    cluster = countermeasure.cluster
+    return orders_of(cluster if cluster is not None else Cluster(carrier=countermeasure.carrier, product_id=countermeasure.product_id))
 
 
 def day_start(day: dt.date) -> dt.datetime:
@@ -155,9 +178,11 @@ class Series:
 def series(countermeasure: Countermeasure, today: dt.date) -> Series:
     start = countermeasure.done_on - dt.timedelta(days=countermeasure.window_days)
     end = min(countermeasure.check_until(), max(today, countermeasure.done_on))
-    has_items = bool(countermeasure.product_id or countermeasure.passage_id)
+    orders = scope_orders(countermeasure)
+    cluster = countermeasure.cluster
+    by_product = bool(cluster.product_id if cluster is not None else countermeasure.product_id)
     return Series(start, end, _daily(scope_cases(countermeasure), "received_at", start, end),
-                  _daily(scope_orders(countermeasure), "ordered_at", start, end, distinct=has_items))
+                  {} if orders is None else _daily(orders, "ordered_at", start, end, distinct=by_product))
 
 
 def effect_of(countermeasure: Countermeasure, today: dt.date | None = None,
@@ -237,16 +262,19 @@ def link_labels(countermeasure: Countermeasure) -> list[tuple[str, str]]:
     from madoguchi.shop.tracking import carrier_label
 
     out: list[tuple[str, str]] = []
-    if countermeasure.category_id:
-        out.append((_("分類"), countermeasure.category.name))
-    if countermeasure.product_id:
-        out.append((_("商品"), f"{countermeasure.product.name}（{countermeasure.product.sku}）"))
-    if countermeasure.passage_id:
-        out.append((_("商品説明の箇所"), countermeasure.passage.text[:120]))
-    if countermeasure.carrier:
-        out.append((_("配送業者"), carrier_label(countermeasure.carrier)))
-    if countermeasure.rule_id:
-        out.append((_("対応ルール"), countermeasure.rule.title))
-    if countermeasure.article_id:
-        out.append((_("記事"), countermeasure.article.title))
+    c = countermeasure
+    if c.cluster is not None:
+        out.append((_("苦情のまとまり"), describe(c.cluster)))
+    if c.category is not None:
+        out.append((_("分類"), c.category.name))
+    if c.product is not None:
+        out.append((_("商品"), f"{c.product.name}（{c.product.sku}）"))
+    if c.passage is not None:
+        out.append((_("商品説明の箇所"), c.passage.text[:120]))
+    if c.carrier:
+        out.append((_("配送業者"), carrier_label(c.carrier)))
+    if c.rule is not None:
+        out.append((_("対応ルール"), c.rule.title))
+    if c.article is not None:
+        out.append((_("記事"), c.article.title))
     return out

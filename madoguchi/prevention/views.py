@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -23,11 +24,13 @@ from madoguchi.cases.services import CaseError
 from madoguchi.downloads import as_download
 from madoguchi.exports.csvfile import dated_name
 from madoguchi.exports.views import render_pdf
+from madoguchi.patterns.models import Cluster
+from madoguchi.patterns.services import describe
 from madoguchi.prevention import chart, services
 from madoguchi.prevention.forms import CountermeasureForm, RootCauseForm
 from madoguchi.prevention.models import Countermeasure
 
-RELATED = ("done_by", "category", "product", "passage__product", "rule", "article", "created_by")
+RELATED = ("cluster__category", "cluster__product", "cluster__passage__product", "done_by", "category", "product", "passage__product", "rule", "article", "created_by")
 
 
 @login_required
@@ -51,6 +54,35 @@ def root_cause(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def cluster_root_cause(request: HttpRequest, pk: int) -> HttpResponse:
+    cluster = get_object_or_404(Cluster, pk=pk)
+    form = RootCauseForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+    else:
+        try:
+            services.do_set_cluster_root_cause(cluster, actor=staff_user(request), cause=form.cleaned_data["cause"],
+                                               note=form.cleaned_data["note"])
+        except CaseError as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, _("まとまりの根本原因を保存しました。"))
+    back = request.POST.get("next", "")
+    return redirect(back if url_has_allowed_host_and_scheme(back, allowed_hosts=None) and back.startswith("/")
+                    else reverse("prevention:cluster", args=[pk]))
+
+
+@login_required
+def cluster(request: HttpRequest, pk: int) -> HttpResponse:
+    """A cluster's root cause and countermeasures (also a panel the patterns pages can include)."""
+    found = get_object_or_404(Cluster.objects.select_related("category", "product", "passage__product"), pk=pk)
+    return render(request, "prevention/cluster.html", {"cluster": found, "about": describe(found)})
+
+
+@login_required
 def index(request: HttpRequest) -> HttpResponse:
     rows = list(Countermeasure.objects.select_related(*RELATED)[:200])
     today = timezone.localdate()
@@ -62,13 +94,22 @@ def index(request: HttpRequest) -> HttpResponse:
 def _initial_from_case(request: HttpRequest) -> dict[str, Any]:
     """A countermeasure started from a case's page takes its category, product, passage,
     carrier and root cause."""
+    raw_cluster = request.GET.get("cluster", "")
+    if raw_cluster.isdigit() and len(raw_cluster) < 18:
+        found_cluster = Cluster.objects.filter(pk=int(raw_cluster)).select_related("root_cause").first()
+        if found_cluster is not None:
+            cause = getattr(found_cluster, "root_cause", None)
+            return {"cluster": found_cluster.pk, "category": found_cluster.category_id, "product": found_cluster.product_id,
+                    "passage": found_cluster.passage_id, "carrier": found_cluster.carrier, "done_on": timezone.localdate(),
+                    **({"cause": cause.cause, "cause_note": cause.note} if cause else {})}
     raw = request.GET.get("case", "")
-    if not raw.isdigit():
+    if not raw.isdigit() or len(raw) >= 18:
         return {}
-    case = Case.objects.select_related("order", "root_cause").filter(pk=int(raw)).first()
+    case = Case.objects.select_related("order", "root_cause", "cluster_member").filter(pk=int(raw)).first()
     if case is None:
         return {}
-    initial: dict[str, Any] = {"category": case.category_id, "product": case.product_id, "passage": case.passage_id,
+    member = getattr(case, "cluster_member", None)
+    initial: dict[str, Any] = {"cluster": member.cluster_id if member else None,"category": case.category_id, "product": case.product_id, "passage": case.passage_id,
                                "carrier": case.order.carrier if case.order_id and case.order else "",
                                "done_on": timezone.localdate()}
     found = getattr(case, "root_cause", None)

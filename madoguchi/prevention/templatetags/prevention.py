@@ -7,7 +7,7 @@ from django import template
 from madoguchi.cases.page import loaded_with
 from madoguchi.prevention import services
 from madoguchi.prevention.forms import RootCauseForm
-from madoguchi.prevention.models import CaseRootCause
+from madoguchi.prevention.models import CaseRootCause, ClusterRootCause, Countermeasure
 
 register = template.Library()
 
@@ -22,3 +22,16 @@ def case_root_cause(context: Any, case: Any) -> dict[str, Any]:
     form = RootCauseForm(initial={"cause": found.cause, "note": found.note} if found else None) if may_set else None
     return {"case": case, "found": found, "form": form, "may_manage": services.may_manage_countermeasures(user),
             "csrf_token": context.get("csrf_token")}
+
+
+@register.inclusion_tag("prevention/_cluster_panel.html", takes_context=True)
+def cluster_prevention(context: Any, cluster: Any) -> dict[str, Any]:
+    """A cluster's root cause and countermeasures, for any page about the cluster (patterns'
+    cluster page includes it with `{% load prevention %}{% cluster_prevention cluster %}`)."""
+    user = context["request"].user
+    found = ClusterRootCause.objects.filter(cluster=cluster).select_related("set_by").first()
+    may_manage = services.may_manage_countermeasures(user)
+    measures = list(Countermeasure.objects.filter(cluster=cluster).select_related("done_by").order_by("-done_on", "-pk")[:20])
+    return {"cluster": cluster, "found": found, "measures": measures, "may_manage": may_manage,
+            "form": RootCauseForm(initial={"cause": found.cause, "note": found.note} if found else None) if may_manage else None,
+            "next": context["request"].get_full_path(), "csrf_token": context.get("csrf_token")}
