@@ -60,16 +60,16 @@ def before_after_svg(weeks: list[Week], per_orders: bool) -> str:
                          f'fill="{AFTER if week.after else BEFORE}"><title>{escape(week.start.strftime("%m/%d"))}: '
                          f'{value:.1f}</title></rect>')
         parts.append(_text(x + slot / 2, TOP + plot_h + 16, week.start.strftime("%m/%d"), size=10))
-    # Each window's mean over its weeks.
+    # Each window's mean over its weeks (its value is in the legend, clear of the bars).
+    means: dict[bool, float] = {}
     for after in (False, True):
         chosen = [(i, v) for i, (w, v) in enumerate(zip(weeks, values, strict=True)) if w.after == after and v is not None]
         if not chosen:
             continue
-        mean = sum(v for _i, v in chosen) / len(chosen)
+        mean = means[after] = sum(v for _i, v in chosen) / len(chosen)
         x1, x2 = LEFT + chosen[0][0] * slot, LEFT + (chosen[-1][0] + 1) * slot
         parts.append(f'<line x1="{x1:.1f}" y1="{y_of(mean):.1f}" x2="{x2:.1f}" y2="{y_of(mean):.1f}" stroke="{MEAN}" '
                      f'stroke-width="2" data-mean="{mean:.2f}"/>')
-        parts.append(_text(x2 - 4, y_of(mean) - 5, _("平均 %(mean)s") % {"mean": f"{mean:.1f}"}, anchor="end", size=10, fill=MEAN))
     fix_index = next((i for i, w in enumerate(weeks) if w.after), len(weeks))
     fix_x = LEFT + fix_index * slot
     parts.append(f'<line x1="{fix_x:.1f}" y1="{TOP - 4}" x2="{fix_x:.1f}" y2="{TOP + plot_h}" stroke="{AXIS}" '
@@ -82,6 +82,7 @@ def before_after_svg(weeks: list[Week], per_orders: bool) -> str:
     parts.append(f'<rect x="{LEFT + 90}" y="{legend_y - 9}" width="12" height="10" fill="{AFTER}"/>')
     parts.append(_text(LEFT + 106, legend_y, _("対策後"), anchor="start"))
     parts.append(f'<line x1="{LEFT + 180}" y1="{legend_y - 4}" x2="{LEFT + 200}" y2="{legend_y - 4}" stroke="{MEAN}" stroke-width="2"/>')
-    parts.append(_text(LEFT + 204, legend_y, _("期間の平均"), anchor="start"))
+    shown = " / ".join(f"{label} {means[key]:.1f}" for key, label in ((False, _("対策前")), (True, _("対策後"))) if key in means)
+    parts.append(_text(LEFT + 204, legend_y, _("期間の平均") + (f"（{shown}）" if shown else ""), anchor="start"))
     parts.append("</svg>")
     return "".join(parts)

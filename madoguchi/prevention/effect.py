@@ -49,6 +49,11 @@ class Window:
         return (self.end - self.start).days
 
     @property
+    def last(self) -> dt.date:
+        """The window's last day (inclusive), as people read a period."""
+        return self.end - dt.timedelta(days=1)
+
+    @property
     def exposure(self) -> float:
         return float(self.orders) if self.orders is not None else self.days / 7
 

@@ -1,0 +1,76 @@
+"""Generated complaint data with a known drop (or none) around a fix date, with the carrier's orders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from madoguchi.accounts.models import Role
+from madoguchi.cases.models import Case, Channel
+from madoguchi.customers.models import Customer
+from madoguchi.shop.models import Carrier, Order
+from madoguchi.testing.factories import TeamFactory, UserFactory, category
+
+FIX_DAYS_AGO = 35  # the fix 35 days ago: its 28-day window is full
+
+
+def at(day: dt.date, rng: random.Random) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(rng.randrange(8, 22), rng.randrange(60))))
+
+
+def generate(fix: dt.date, *, before: int, after: int, orders_per_day: int = 40, carrier: str = Carrier.SAGAWA,
+             days: int = 28, seed: int = 1, subject: str = "置き配で荷物が雨に濡れていました") -> dict[str, Any]:
+    """`before` delivery complaints about `carrier` spread over the 28 days before the fix, `after`
+    over the 28 days from it, each on an order shipped by it; `orders_per_day` orders a day."""
+    rng = random.Random(seed)
+    customer = Customer.objects.create(name="生成 太郎")
+    orders = [Order(number=f"G{seed}-{i:06d}", customer=customer, ordered_at=at(fix + dt.timedelta(days=d), rng), carrier=carrier,
+                    amount_yen=3300)
+              for i, d in enumerate(d for d in range(-days, days) for _ in range(orders_per_day))]
+    Order.objects.bulk_create(orders)
+    orders = list(Order.objects.filter(number__startswith=f"G{seed}-").order_by("pk"))
+    delivery = category("delivery")
+    cases = []
+    for n, span in ((before, range(-days, 0)), (after, range(0, days))):
+        for _ in range(n):
+            day = fix + dt.timedelta(days=rng.choice(list(span)))
+            cases.append(Case(customer=customer, subject=subject, channel=Channel.EMAIL, category=delivery, complaint=subject,
+                              received_at=at(day, rng), order=rng.choice(orders)))
+    Case.objects.bulk_create(cases)
+    return {"orders": orders, "customer": customer}
+
+
+@pytest.fixture
+def people(db: Any) -> dict[str, Any]:
+    team = TeamFactory(name="お客様窓口1課")
+    other_team = TeamFactory(name="お客様窓口2課")
+    lead = UserFactory(username="lead", display_name="佐藤 リーダー", role=Role.LEAD, team=team, email="lead@shop.example.jp")
+    team.lead = lead
+    team.save()
+    other_lead = UserFactory(username="lead2", display_name="高橋 リーダー", role=Role.LEAD, team=other_team)
+    other_team.lead = other_lead
+    other_team.save()
+    agent = UserFactory(username="agent", display_name="田中 担当", team=team, email="agent@shop.example.jp")
+    other = UserFactory(username="other", display_name="鈴木 担当", team=team, email="other@shop.example.jp")
+    admin = UserFactory(username="boss", display_name="山本 管理者", role=Role.ADMIN, email="boss@shop.example.jp")
+    return {"team": team, "lead": lead, "other_lead": other_lead, "agent": agent, "other": other, "admin": admin}
+
+
+@pytest.fixture
+def smtp_sink(settings: Any, huey_immediate: None) -> Any:
+    """Mail goes over real SMTP to an aiosmtpd sink; the outbox sends in the test thread."""
+    from madoguchi.mail.tests.conftest import Sink, free_port
+
+    sink = Sink(port=free_port())
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", sink.port, 5
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.SITE_URL = "https://desk.example.jp"
+    sink.start()
+    yield sink
+    sink.stop()
