@@ -74,3 +74,17 @@ def smtp_sink(settings: Any, huey_immediate: None) -> Any:
     sink.start()
     yield sink
     sink.stop()
+
+
+def cluster_of(carrier: str = Carrier.SAGAWA, label: str = "置き配・濡れる・雨") -> Any:
+    """The cluster patterns keys delivery complaints about one carrier by, with every such case
+    as its member (what `patterns.services.assign_cases` makes of them once read as complaints)."""
+    from madoguchi.patterns.models import Cluster, Member
+
+    delivery = category("delivery")
+    cases = list(Case.objects.filter(category=delivery, order__carrier=carrier).order_by("received_at"))
+    cluster = Cluster.objects.create(category=delivery, carrier=carrier, key=f"delivery|{carrier}", label=label,
+                                     size=len(cases), last_case_at=cases[-1].received_at if cases else None)
+    Member.objects.bulk_create([Member(case=case, cluster=cluster, received_at=case.received_at, category=delivery,
+                                       carrier=carrier) for case in cases])
+    return cluster
