@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -33,23 +35,27 @@ from madoguchi.prevention.models import Countermeasure
 RELATED = ("cluster__category", "cluster__product", "cluster__passage__product", "done_by", "category", "product", "passage__product", "rule", "article", "created_by")
 
 
-@login_required
-@require_POST
-def root_cause(request: HttpRequest, pk: int) -> HttpResponse:
-    case = get_object_or_404(Case.objects.select_related("team"), pk=pk)
+def _save_cause(request: HttpRequest, save: Callable[..., Any], done: str) -> None:
+    """A root-cause form posted (a case's or a cluster's): saved, or why not as a message."""
     form = RootCauseForm(request.POST)
     if not form.is_valid():
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, str(error))
+        return
+    try:
+        save(actor=staff_user(request), cause=form.cleaned_data["cause"], note=form.cleaned_data["note"])
+    except CaseError as error:
+        messages.error(request, str(error))
     else:
-        try:
-            services.do_set_root_cause(case, actor=staff_user(request), cause=form.cleaned_data["cause"],
-                                       note=form.cleaned_data["note"])
-        except CaseError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, _("根本原因を保存しました。"))
+        messages.success(request, done)
+
+
+@login_required
+@require_POST
+def root_cause(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_object_or_404(Case.objects.select_related("team"), pk=pk)
+    _save_cause(request, partial(services.do_set_root_cause, case), _("根本原因を保存しました。"))
     return redirect(reverse("cases:detail", args=[pk]) + "#root-cause")
 
 
@@ -57,19 +63,7 @@ def root_cause(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def cluster_root_cause(request: HttpRequest, pk: int) -> HttpResponse:
     cluster = get_object_or_404(Cluster, pk=pk)
-    form = RootCauseForm(request.POST)
-    if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, str(error))
-    else:
-        try:
-            services.do_set_cluster_root_cause(cluster, actor=staff_user(request), cause=form.cleaned_data["cause"],
-                                               note=form.cleaned_data["note"])
-        except CaseError as error:
-            messages.error(request, str(error))
-        else:
-            messages.success(request, _("まとまりの根本原因を保存しました。"))
+    _save_cause(request, partial(services.do_set_cluster_root_cause, cluster), _("まとまりの根本原因を保存しました。"))
     back = request.POST.get("next", "")
     return redirect(back if url_has_allowed_host_and_scheme(back, allowed_hosts=None) and back.startswith("/")
                     else reverse("prevention:cluster", args=[pk]))

@@ -12,6 +12,7 @@ from django.utils import timezone
 from madoguchi.accounts.models import Role
 from madoguchi.cases.models import Case, Channel
 from madoguchi.customers.models import Customer
+from madoguchi.notifications.tests.conftest import smtp_sink  # noqa: F401  (real SMTP to an aiosmtpd sink)
 from madoguchi.shop.models import Carrier, Order
 from madoguchi.testing.factories import TeamFactory, UserFactory, category
 
@@ -59,21 +60,6 @@ def people(db: Any) -> dict[str, Any]:
     admin = UserFactory(username="boss", display_name="山本 管理者", role=Role.ADMIN, email="boss@shop.example.jp")
     return {"team": team, "lead": lead, "other_lead": other_lead, "agent": agent, "other": other, "admin": admin}
 
-
-@pytest.fixture
-def smtp_sink(settings: Any, huey_immediate: None) -> Any:
-    """Mail goes over real SMTP to an aiosmtpd sink; the outbox sends in the test thread."""
-    from madoguchi.mail.tests.conftest import Sink, free_port
-
-    sink = Sink(port=free_port())
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", sink.port, 5
-    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.SITE_URL = "https://desk.example.jp"
-    sink.start()
-    yield sink
-    sink.stop()
 
 
 def cluster_of(carrier: str = Carrier.SAGAWA, label: str = "置き配・濡れる・雨") -> Any:

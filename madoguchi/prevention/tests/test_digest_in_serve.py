@@ -5,15 +5,14 @@ data and watches the mail server."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from madoguchi.chat.tests.servers import PASSWORD, own_database
+from madoguchi.notifications.tests.test_mail_in_serve import _body, _subject, _wait_for
 from madoguchi.testing.desk_process import MailSink, ServedDesk
 
 SETUP = f"""
@@ -36,27 +35,9 @@ print(c.pk)
 """
 
 
-def _subject(message: Any) -> str:
-    return str(make_header(decode_header(message["Subject"])))
-
-
-def _body(message: Any) -> str:
-    return message.get_payload(decode=True).decode(message.get_content_charset() or "utf-8")
-
-
 def _digests(sink: MailSink, address: str) -> list[Any]:
     with sink._lock:
         return [m for m in sink.messages if address in str(m["To"]) and "再発防止の週報" in _subject(m)]
-
-
-def _wait_for(check: Any, seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(1)
-    raise AssertionError(f"{what}: not within {seconds} s")
 
 
 @pytest.fixture
