@@ -74,3 +74,12 @@ def test_the_page_refuses_an_agent_who_may_not_in_japanese(client: Any, case: An
     client.force_login(people["agent"])
     response = client.post(f"/prevention/cases/{case.pk}/root-cause/", {"cause": "weather"}, follow=True)
     assert response.status_code == 200 and not CaseRootCause.objects.exists()
+
+
+def test_erasing_the_customer_keeps_the_cause_and_blanks_its_note(case: Any, people: dict[str, Any]) -> None:
+    from madoguchi.privacy.services import do_erase_customer
+
+    do_set_root_cause(case, actor=people["agent"], cause="misunderstanding", note="山田様が「防水」を完全防水と受け取った")
+    do_erase_customer(case.customer, actor=people["admin"])
+    row = CaseRootCause.objects.get(case=case)
+    assert row.cause == "misunderstanding" and "山田" not in row.note
