@@ -35,7 +35,7 @@ def carrier_choices() -> list[tuple[str, str]]:
 
 class ClusterChoice(forms.ModelChoiceField):  # type: ignore[type-arg]
     def label_from_instance(self, obj: Any) -> str:
-        return f"#{obj.pk} {describe(obj)}（{obj.recent}）"
+        return f"#{obj.pk} {describe(obj)}"
 
 
 class CountermeasureForm(forms.ModelForm):  # type: ignore[type-arg]

@@ -42,6 +42,7 @@ def test_a_cluster_of_carrier_complaints_a_countermeasure_and_its_report_with_th
     page.wait_for_url(f"**/cases/{case.pk}/#root-cause")
     assert "配送業者" in page.locator("[data-testid=root-cause]").inner_text()
     assert CaseRootCause.objects.get(case=case).cause == "carrier"
+    panel.screenshot(path=screenshot(page, "prevention-case-page").replace("case-page", "case-panel"))
 
     page.click("[data-testid=new-countermeasure-from-case]")
     form = page.locator("[data-testid=countermeasure-form]")
@@ -52,6 +53,7 @@ def test_a_cluster_of_carrier_complaints_a_countermeasure_and_its_report_with_th
     form.locator("textarea[name=detail]").fill("配送設定で置き配を不可にし、担当営業所に雨天時の扱いを確認した。")
     form.locator("input[name=done_on]").fill(fix.isoformat())
     form.locator("select[name=done_by]").select_option(str(people["lead"].pk))
+    screenshot(page, "prevention-countermeasure-form")
     form.locator("[data-testid=save-countermeasure]").click()
     countermeasure = Countermeasure.objects.get()
     page.wait_for_url(f"**/prevention/{countermeasure.pk}/")
