@@ -347,8 +347,9 @@ def refresh_clusters(today: dt.date | None = None) -> dict[str, int]:
             .annotate(**{f"w{i}": Count("pk", filter=Q(received_at__gte=edges[i], received_at__lt=edges[i + 1]))
                          for i in range(WEEKS_SHOWN)}).order_by())
     spikes = []
-    counted = {}
-    for row in rows:
+    counted: dict[int, tuple[int, int]] = {}
+    for raw in rows:
+        row: dict[str, Any] = dict(raw)
         series = [row[f"w{i}"] for i in range(WEEKS_SHOWN)]
         counted[row["cluster_id"]] = (sum(series), series[-1])
         test = spike_test(series[-1], series[-1 - BASELINE_WEEKS : -1])
@@ -472,3 +473,19 @@ def _breakdown(dim: str, first: dt.date, last: dt.date, category: int | None, li
             orders = {pk: by_product.get(product, 0) for pk, product in product_of.items()}
     return [BreakdownRow(str(row[dim]), row["n"], orders.get(row[dim], 0), Rate.of(row["n"], orders.get(row[dim], 0)).per_1000)
             for row in counted]
+
+
+def named(dim: str, rows: list[BreakdownRow]) -> list[tuple[str, str, BreakdownRow]]:
+    """(name, list filter, row) for each row: a product's name, a passage's product, position
+    and first words, a carrier's name. One statement for the names."""
+    from madoguchi.shop.models import Carrier, Passage, Product
+
+    values = [row.value for row in rows]
+    if dim == "carrier":
+        names = {str(k): str(v) for k, v in Carrier.choices}
+    elif dim == "product":
+        names = {str(pk): name for pk, name in Product.objects.filter(pk__in=values).values_list("pk", "name")}
+    else:
+        names = {str(pk): f"{name} §{position}「{text[:24]}」" for pk, name, position, text in
+                 Passage.objects.filter(pk__in=values).values_list("pk", "product__name", "position", "text")}
+    return [(names.get(row.value, row.value), f"{dim}={row.value}", row) for row in rows]
