@@ -392,11 +392,30 @@ def team_leads() -> list[Any]:
 
 
 def notify_leads(cluster: Cluster, test: SpikeTest) -> None:
-    from madoguchi.notifications.services import do_notify
+    """Each team lead (in the desk, and by mail unless they turned spikes off). The message is
+    put together in the reader's language: the shop's own words (category, product, the
+    cluster's words) as stored, the carrier as a label of the desk's catalogue."""
+    from madoguchi.notifications.services import do_notify, msgid
+    from madoguchi.shop.models import Carrier
 
-    do_notify(team_leads(), kind="pattern_spike",
-              message=gettext_noop("苦情の急増: 「%(cluster)s」が今週 %(count)s 件（前の8週は平均 %(mean)s 件）。%(url)s"),
-              params={"cluster": describe(cluster), "count": test.count, "mean": f"{test.mean:g}", "url": cluster_url(cluster)})
+    params: dict[str, Any] = {"about": about(cluster), "words": cluster.label, "count": test.count,
+                              "mean": f"{test.mean:g}", "url": cluster_url(cluster)}
+    if cluster.carrier in Carrier.values:
+        params["carrier_label"] = msgid(Carrier(cluster.carrier).label)
+        message = gettext_noop("苦情の急増: %(about)s / %(carrier_label)s「%(words)s」が今週 %(count)s 件（前の8週は平均 %(mean)s 件）。%(url)s")
+    else:
+        message = gettext_noop("苦情の急増: %(about)s「%(words)s」が今週 %(count)s 件（前の8週は平均 %(mean)s 件）。%(url)s")
+    do_notify(team_leads(), kind="pattern_spike", message=message, params=params)
+
+
+def about(cluster: Cluster) -> str:
+    """The category and the product (or passage) a cluster is about, in the shop's words."""
+    parts = [cluster.category.name]
+    if cluster.passage_id is not None and cluster.passage is not None:
+        parts.append(f"{cluster.passage.product.name} §{cluster.passage.position}")
+    elif cluster.product_id is not None and cluster.product is not None:
+        parts.append(cluster.product.name)
+    return " / ".join(parts)
 
 
 def cluster_url(cluster: Cluster) -> str:
@@ -407,18 +426,12 @@ def cluster_url(cluster: Cluster) -> str:
 
 
 def describe(cluster: Cluster) -> str:
-    """The cluster in one line: what it is about and its words (stored in notifications, so
-    in the shop's words, not a translated label)."""
-    from madoguchi.shop.models import Carrier
-
-    about = [cluster.category.name]
-    if cluster.passage_id is not None and cluster.passage is not None:
-        about.append(f"{cluster.passage.product.name} §{cluster.passage.position}")
-    elif cluster.product_id is not None and cluster.product is not None:
-        about.append(cluster.product.name)
+    """The cluster in one line (category / product or passage / carrier / its words), the
+    carrier in the active language."""
+    parts = [about(cluster)]
     if cluster.carrier:
-        about.append(str(dict(Carrier.choices).get(cluster.carrier, cluster.carrier)))
-    return " / ".join([*about, cluster.label])[:120]
+        parts.append(cluster.carrier_label)
+    return " / ".join([*parts, cluster.label])[:200]
 
 
 # --- Breakdowns by product, passage and carrier ----------------------------------------------------

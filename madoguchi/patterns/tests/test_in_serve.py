@@ -15,7 +15,7 @@ import pytest
 
 from madoguchi.testing.desk_process import MailSink, Sending, ServedDesk, send_until_accepted
 from madoguchi.tests.test_embedded_worker import wait_until
-from madoguchi.triage.tests.conftest import put_model, starter_model_bytes  # noqa: F401  (the fixture)
+from madoguchi.triage.tests.conftest import put_model
 
 SETUP = """
 import datetime as dt

@@ -6,8 +6,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import translation
 
 from madoguchi.accounts.models import Role
+from madoguchi.mail.models import OutboundMessage
+from madoguchi.notifications.mailing import send_due
 from madoguchi.notifications.models import MailEvent, Notification
 from madoguchi.patterns import services
 from madoguchi.patterns.models import Cluster, Spike
@@ -55,8 +58,14 @@ def test_a_spike_is_flagged_and_the_leads_are_told_once() -> None:
     spike = Spike.objects.get(cluster=cluster)
     assert (spike.count, spike.mean) == (12, 2.0)
     note = Notification.objects.get(user=lead, kind="pattern_spike")
-    assert "12" in note.text and "2" in note.text and f"/patterns/{cluster.pk}/" in note.text
+    assert note.text.startswith("苦情の急増: 配送 / ヤマト運輸「") and "今週 12 件（前の8週は平均 2 件）" in note.text
+    assert note.text.endswith(f"/patterns/{cluster.pk}/")
+    with translation.override("en"):
+        assert "Yamato Transport" in note.text  # the carrier in the reader's language
     assert MailEvent.objects.filter(user=lead, kind="spike").count() == 1
+    assert send_due() == 1  # the lead's mail goes to the outbox
+    mail = OutboundMessage.objects.get(to_address="lead@example.jp")
+    assert "苦情の急増" in mail.subject and f"/patterns/{cluster.pk}/" in mail.body
     assert not Notification.objects.filter(user=agent).exists()
     # The job runs again (every five minutes): the spike stays, nobody is told twice.
     services.assign_cases([complaint_case(LATE, carrier="yamato", received_at=weeks_ago(0, hours=13)).pk])
