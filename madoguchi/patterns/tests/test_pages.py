@@ -80,7 +80,7 @@ def test_a_cluster_page_shows_its_cases_weeks_chart_and_rate(client: Any, lead: 
     assert "<svg" in page and 'data-testid="weekly-chart"' in page
     assert page.count("/cases/") >= 3 and "置き配" in page
     assert "ヤマト運輸" in page
-    assert "1,000注文あたり 5.0 件" in page and "注文 600 件" in page
+    assert "（1,000注文あたり 5.0 件、注文 600 件）" in page
     assert client.get("/patterns/999999/").status_code == 404
 
 
