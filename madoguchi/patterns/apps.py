@@ -11,6 +11,10 @@ class PatternsConfig(AppConfig):
     verbose_name = "苦情の傾向"
 
     def ready(self) -> None:
+        from madoguchi.metrics import views as metrics_views
         from madoguchi.patterns import receivers, tasks  # noqa: F401  (registers the jobs and the work handler)
+        from madoguchi.patterns.views import dashboard_panel
 
         receivers.connect()
+        if dashboard_panel not in metrics_views.DASHBOARD_PANELS:
+            metrics_views.DASHBOARD_PANELS.append(dashboard_panel)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from madoguchi.knowledge.text import fold, pool
 
-JOIN_SIMILARITY = 0.3
+JOIN_SIMILARITY = 0.2
 MAX_TERMS = 200  # words a cluster keeps (the heaviest)
 MAX_CHARS = 1500
 CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞"}
@@ -36,6 +36,7 @@ STOP = {
     "お願い", "願う", "致す", "頂く", "下さる", "くださる", "申す", "存ずる", "御", "宜しい", "よろしい", "ござる",
     "度", "頃", "際", "中", "時", "日", "月", "年", "回", "注文", "商品", "購入", "店", "ショップ", "お客", "連絡",
     "確認", "対応", "メール", "問い合わせ", "返信", "来る", "行く", "くる", "いく", "見る", "頂戴", "早い", "早急",
+    "すむ", "御世話", "いつも", "早め", "至急", "先日", "本日", "今日",
 }
 CARRIER_FIRST = {"delivery"}  # categories whose clusters are keyed by the carrier before the product
 

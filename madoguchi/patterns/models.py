@@ -53,6 +53,12 @@ class Cluster(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.label}"
 
+    @property
+    def carrier_label(self) -> str:
+        from madoguchi.shop.models import Carrier
+
+        return str(dict(Carrier.choices).get(self.carrier, self.carrier))
+
 
 class Member(models.Model):
     """A case in a cluster, with what it was keyed by (as it was when it joined)."""

@@ -347,8 +347,9 @@ def refresh_clusters(today: dt.date | None = None) -> dict[str, int]:
             .annotate(**{f"w{i}": Count("pk", filter=Q(received_at__gte=edges[i], received_at__lt=edges[i + 1]))
                          for i in range(WEEKS_SHOWN)}).order_by())
     spikes = []
-    counted = {}
-    for row in rows:
+    counted: dict[int, tuple[int, int]] = {}
+    for raw in rows:
+        row: dict[str, Any] = dict(raw)
         series = [row[f"w{i}"] for i in range(WEEKS_SHOWN)]
         counted[row["cluster_id"]] = (sum(series), series[-1])
         test = spike_test(series[-1], series[-1 - BASELINE_WEEKS : -1])
@@ -391,11 +392,30 @@ def team_leads() -> list[Any]:
 
 
 def notify_leads(cluster: Cluster, test: SpikeTest) -> None:
-    from madoguchi.notifications.services import do_notify
+    """Each team lead (in the desk, and by mail unless they turned spikes off). The message is
+    put together in the reader's language: the shop's own words (category, product, the
+    cluster's words) as stored, the carrier as a label of the desk's catalogue."""
+    from madoguchi.notifications.services import do_notify, msgid
+    from madoguchi.shop.models import Carrier
 
-    do_notify(team_leads(), kind="pattern_spike",
-              message=gettext_noop("苦情の急増: 「%(cluster)s」が今週 %(count)s 件（前の8週は平均 %(mean)s 件）。%(url)s"),
-              params={"cluster": describe(cluster), "count": test.count, "mean": f"{test.mean:g}", "url": cluster_url(cluster)})
+    params: dict[str, Any] = {"about": about(cluster), "words": cluster.label, "count": test.count,
+                              "mean": f"{test.mean:g}", "url": cluster_url(cluster)}
+    if cluster.carrier in Carrier.values:
+        params["carrier_label"] = msgid(Carrier(cluster.carrier).label)
+        message = gettext_noop("苦情の急増: %(about)s / %(carrier_label)s「%(words)s」が今週 %(count)s 件（前の8週は平均 %(mean)s 件）。%(url)s")
+    else:
+        message = gettext_noop("苦情の急増: %(about)s「%(words)s」が今週 %(count)s 件（前の8週は平均 %(mean)s 件）。%(url)s")
+    do_notify(team_leads(), kind="pattern_spike", message=message, params=params)
+
+
+def about(cluster: Cluster) -> str:
+    """The category and the product (or passage) a cluster is about, in the shop's words."""
+    parts = [cluster.category.name]
+    if cluster.passage_id is not None and cluster.passage is not None:
+        parts.append(f"{cluster.passage.product.name} §{cluster.passage.position}")
+    elif cluster.product_id is not None and cluster.product is not None:
+        parts.append(cluster.product.name)
+    return " / ".join(parts)
 
 
 def cluster_url(cluster: Cluster) -> str:
@@ -406,18 +426,12 @@ def cluster_url(cluster: Cluster) -> str:
 
 
 def describe(cluster: Cluster) -> str:
-    """The cluster in one line: what it is about and its words (stored in notifications, so
-    in the shop's words, not a translated label)."""
-    from madoguchi.shop.models import Carrier
-
-    about = [cluster.category.name]
-    if cluster.passage_id is not None and cluster.passage is not None:
-        about.append(f"{cluster.passage.product.name} §{cluster.passage.position}")
-    elif cluster.product_id is not None and cluster.product is not None:
-        about.append(cluster.product.name)
+    """The cluster in one line (category / product or passage / carrier / its words), the
+    carrier in the active language."""
+    parts = [about(cluster)]
     if cluster.carrier:
-        about.append(str(dict(Carrier.choices).get(cluster.carrier, cluster.carrier)))
-    return " / ".join([*about, cluster.label])[:120]
+        parts.append(cluster.carrier_label)
+    return " / ".join([*parts, cluster.label])[:200]
 
 
 # --- Breakdowns by product, passage and carrier ----------------------------------------------------
@@ -472,3 +486,19 @@ def _breakdown(dim: str, first: dt.date, last: dt.date, category: int | None, li
             orders = {pk: by_product.get(product, 0) for pk, product in product_of.items()}
     return [BreakdownRow(str(row[dim]), row["n"], orders.get(row[dim], 0), Rate.of(row["n"], orders.get(row[dim], 0)).per_1000)
             for row in counted]
+
+
+def named(dim: str, rows: list[BreakdownRow]) -> list[tuple[str, str, BreakdownRow]]:
+    """(name, list filter, row) for each row: a product's name, a passage's product, position
+    and first words, a carrier's name. One statement for the names."""
+    from madoguchi.shop.models import Carrier, Passage, Product
+
+    values = [row.value for row in rows]
+    if dim == "carrier":
+        names = {str(k): str(v) for k, v in Carrier.choices}
+    elif dim == "product":
+        names = {str(pk): name for pk, name in Product.objects.filter(pk__in=values).values_list("pk", "name")}
+    else:
+        names = {str(pk): f"{name} §{position}「{text[:24]}」" for pk, name, position, text in
+                 Passage.objects.filter(pk__in=values).values_list("pk", "product__name", "position", "text")}
+    return [(names.get(row.value, row.value), f"{dim}={row.value}", row) for row in rows]
