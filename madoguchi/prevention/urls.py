@@ -10,6 +10,5 @@ urlpatterns = [
     path("<int:pk>/edit/", views.edit, name="edit"),
     path("<int:pk>/pdf/", views.report_pdf, name="report_pdf"),
     path("cases/<int:pk>/root-cause/", views.root_cause, name="root_cause"),
-    path("clusters/<int:pk>/", views.cluster, name="cluster"),
     path("clusters/<int:pk>/root-cause/", views.cluster_root_cause, name="cluster_root_cause"),
 ]

@@ -27,7 +27,6 @@ from madoguchi.downloads import as_download
 from madoguchi.exports.csvfile import dated_name
 from madoguchi.exports.views import render_pdf
 from madoguchi.patterns.models import Cluster
-from madoguchi.patterns.services import describe
 from madoguchi.prevention import chart, services
 from madoguchi.prevention.forms import CountermeasureForm, RootCauseForm
 from madoguchi.prevention.models import Countermeasure
@@ -66,14 +65,7 @@ def cluster_root_cause(request: HttpRequest, pk: int) -> HttpResponse:
     _save_cause(request, partial(services.do_set_cluster_root_cause, cluster), _("まとまりの根本原因を保存しました。"))
     back = request.POST.get("next", "")
     return redirect(back if url_has_allowed_host_and_scheme(back, allowed_hosts=None) and back.startswith("/")
-                    else reverse("prevention:cluster", args=[pk]))
-
-
-@login_required
-def cluster(request: HttpRequest, pk: int) -> HttpResponse:
-    """A cluster's root cause and countermeasures (also a panel the patterns pages can include)."""
-    found = get_object_or_404(Cluster.objects.select_related("category", "product", "passage__product"), pk=pk)
-    return render(request, "prevention/cluster.html", {"cluster": found, "about": describe(found)})
+                    else reverse("patterns:cluster", args=[pk]))
 
 
 @login_required

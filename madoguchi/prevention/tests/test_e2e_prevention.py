@@ -1,7 +1,8 @@
-"""End to end in Chromium: a cluster of delivery complaints about one carrier; the lead records
-the root cause on one of its cases, records a countermeasure from that case (the cluster, the
-category, the carrier and the cause come with it), and reads its report with the before/after
-chart and the effect statement; the cluster's page lists it. No CSP violation or console error."""
+"""End to end in Chromium: a cluster of delivery complaints about one carrier; on its page
+(patterns) the lead records the cluster's root cause, opens one of its cases and records the
+case's root cause, records a countermeasure from that case (the cluster, the category, the
+carrier and the cause come with it), and reads its report with the before/after chart and the
+effect statement; the cluster's page lists it. No CSP violation or console error."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def test_a_cluster_of_carrier_complaints_a_countermeasure_and_its_report_with_th
     fix = timezone.localdate() - dt.timedelta(days=FIX_DAYS_AGO)
     generate(fix, before=36, after=9)
     cluster = cluster_of(Carrier.SAGAWA)
-    case = cluster.members.order_by("received_at").first().case
+    case = cluster.members.order_by("-received_at").first().case  # on the cluster page's first page
     case.assignee = people["agent"]
     case.team = people["team"]
     case.save()
@@ -34,7 +35,18 @@ def test_a_cluster_of_carrier_complaints_a_countermeasure_and_its_report_with_th
     page.on("console", lambda message: problems.append(message.text)
             if message.type == "error" and "WebSocket" not in message.text else None)
     login(page, "lead")
-    page.goto(f"/cases/{case.pk}/")
+    # The cluster's page (patterns): the lead records the cluster's root cause there.
+    page.goto(f"/patterns/{cluster.pk}/")
+    assert "置き配・濡れる・雨" in page.locator("[data-testid=cluster-title]").inner_text()
+    on_cluster = page.locator("[data-testid=cluster-prevention]")
+    on_cluster.locator("select[name=cause]").select_option("carrier")
+    on_cluster.locator("textarea[name=note]").fill("佐川急便が雨の日も置き配にしている")
+    on_cluster.locator("[data-testid=save-cluster-root-cause]").click()
+    page.wait_for_url(f"**/patterns/{cluster.pk}/")
+    assert "配送業者" in page.locator("[data-testid=cluster-root-cause]").inner_text()
+    # One of its cases: the case's own root cause, and a countermeasure from it.
+    page.click(f"[data-testid=cluster-cases] a[href='/cases/{case.pk}/']")
+    page.wait_for_url(f"**/cases/{case.pk}/")
     panel = page.locator("[data-testid=root-cause-panel]")
     panel.locator("select[name=cause]").select_option("carrier")
     panel.locator("textarea[name=note]").fill("雨の日も玄関前に置き配されていた")
@@ -69,6 +81,6 @@ def test_a_cluster_of_carrier_complaints_a_countermeasure_and_its_report_with_th
     screenshot(page, "prevention-report")
 
     page.click("[data-testid=report-cluster]")
-    assert "置き配・濡れる・雨" in page.locator("[data-testid=cluster-about]").inner_text()
+    page.wait_for_url(f"**/patterns/{cluster.pk}/")
     assert "佐川急便の置き配をやめ" in page.locator("[data-testid=cluster-prevention]").inner_text()
     assert not problems, problems
