@@ -90,7 +90,8 @@ def build(db: str, size: int, data_dir: Path, url: str) -> dict[str, Any]:
     return {"seconds": round(total, 1), "tables": {t: {"rows": r, "seconds": round(s, 1)} for t, (r, s) in report.items()}}
 
 
-GENERATED_APPS = {"accounts", "customers", "shop", "cases", "knowledge", "metrics", "auth", "contenttypes", "sessions", "admin"}
+GENERATED_APPS = {"accounts", "customers", "shop", "cases", "knowledge", "metrics", "patterns", "auth", "contenttypes", "sessions",
+                  "admin"}
 
 
 def refresh_other_apps() -> None:

@@ -904,8 +904,83 @@ def fill_derived(make_loader: Callable[[], Loader], log: Callable[[str], None] =
     report[Cell._meta.db_table] = (Cell.objects.count(), time.perf_counter() - started)
     log(f"dashboard rollups: {days:,} days, {report[Cell._meta.db_table][0]:,} rows in {report[Cell._meta.db_table][1]:.1f}s"
         f" (this process's CPU {time.process_time() - cpu:.1f}s)")
+    report.update(fill_patterns(make_loader, log))
     started = time.perf_counter()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     report["(analyze derived)"] = (0, time.perf_counter() - started)
+    return report
+
+
+# Complaint clusters (patterns app): what each category's complaints are about, as the words a
+# cluster of them would be named by. Within a key a case's topic is a fixed function of its id.
+PATTERN_TOPICS = {
+    "delivery": ["予定日・届く・到着", "置き配・濡れる・雨", "潰れる・箱・割れる", "不在票・在宅・インターホン"],
+    "defect": ["電源・入る・充電", "臭い・異臭・薬品", "傷・ヒビ・割れる"],
+    "description": ["電子レンジ・レンジ・割れる", "サイズ・小さい・違う", "色・写真・違う"],
+    "billing": ["二重・請求・引き落とし", "クーポン・割引・対象外"],
+    "service": ["電話・態度・言い方", "返信・遅い・連絡"],
+    "other": ["領収書・宛名・再発行", "注文確認・メール・届く"],
+}
+COMPLAINT_SHARE = 7  # of every 10 cases
+
+
+def fill_patterns(make_loader: Callable[[], Loader], log: Callable[[str], None] = print) -> dict[str, tuple[int, float]]:
+    """Complaint clusters as the patterns app keeps them: 70 % of cases are complaints, keyed by
+    the app's own rule (patterns.clustering.key_of: a delivery complaint by its order's carrier,
+    a defect by the product of its order, a misread description by a passage of that product,
+    the others by carrier) and split by topic within a key; Cluster and Member rows bulk-loaded,
+    then the periodic job's own count of the last 12 weeks and spikes (services.refresh_clusters)."""
+    from django.db import connection
+
+    from madoguchi.cases.models import Case, Category
+    from madoguchi.patterns import services
+    from madoguchi.patterns.clustering import key_of
+    from madoguchi.patterns.models import Cluster, Member
+    from madoguchi.shop.models import OrderItem
+
+    started = time.perf_counter()
+    codes = dict(Category.objects.values_list("pk", "code"))
+    product_of = dict(OrderItem.objects.values_list("order_id", "product_id"))
+    clusters: dict[tuple[Any, int], dict[str, Any]] = {}
+    members: list[tuple[int, int, str, int, int | None, int | None, str]] = []
+    rows = Case.objects.filter(merged_into__isnull=True).order_by("pk").values_list(
+        "pk", "received_at", "category_id", "order_id", "order__carrier")
+    for pk, received, category, order, carrier in rows.iterator(chunk_size=20_000):
+        if pk % 10 >= COMPLAINT_SHARE:
+            continue
+        code = codes[category]
+        product = product_of.get(order) if code in ("defect", "description") and order else None
+        passage = (product - 1) * 3 + 1 + pk % 3 if product and code == "description" else None
+        key = key_of(category, code, product=product, passage=passage, carrier=carrier or "")
+        topics = PATTERN_TOPICS.get(code, PATTERN_TOPICS["other"])
+        topic = (pk * 2654435761 >> 7) % len(topics)
+        cluster = clusters.get((key, topic))
+        if cluster is None:
+            cluster = clusters[(key, topic)] = {
+                "id": len(clusters) + 1, "category_id": category, "product_id": key.product, "passage_id": key.passage,
+                "carrier": key.carrier, "key": key.as_text(), "label": topics[topic], "size": 0,
+                "terms": json.dumps(dict.fromkeys(topics[topic].split("・"), 1.0), ensure_ascii=False),
+                "created_at": stamp(received.timestamp()), "last_case_at": None,
+            }
+        cluster["size"] += 1
+        cluster["last_case_at"] = stamp(received.timestamp())
+        members.append((pk, cluster["id"], stamp(received.timestamp()), category, key.product, key.passage, carrier or ""))
+    connection.close()
+    loader = make_loader()
+    report: dict[str, tuple[int, float]] = {}
+    report[Cluster._meta.db_table] = loader.load(Cluster, clusters.values())
+    report[Member._meta.db_table] = loader.load(Member, (
+        {"case_id": pk, "cluster_id": cluster, "received_at": at, "category_id": category, "product_id": product,
+         "passage_id": passage, "carrier": carrier, "similarity": 1.0, "joined_at": at}
+        for pk, cluster, at, category, product, passage, carrier in members))
+    if isinstance(loader, PostgresLoader):
+        loader.finish([Cluster._meta.db_table, Member._meta.db_table], [Cluster._meta.db_table])
+    elif isinstance(loader, SQLiteLoader):
+        loader.finish()
+    log(f"complaint clusters: {len(clusters):,} clusters, {len(members):,} members in {time.perf_counter() - started:.1f}s")
+    started = time.perf_counter()
+    counted = services.refresh_clusters()
+    report["(patterns refresh)"] = (counted["clusters"], time.perf_counter() - started)
+    log(f"complaint clusters' weeks and spikes (the periodic job): {counted} in {report['(patterns refresh)'][1]:.1f}s")
     return report

@@ -66,7 +66,9 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "madoguchi.triage",
+    "madoguchi.patterns",
     "madoguchi.progress",
+    "madoguchi.prevention",
     "madoguchi.shopsettings",
 ]
 
@@ -321,6 +323,10 @@ PROGRESS_SHOP_NAME = env_str("MADOGUCHI_SHOP_NAME", "")
 PROGRESS_LATE_NOTICE_BUSINESS_HOURS = env_int("MADOGUCHI_LATE_NOTICE_HOURS", 4)
 PROGRESS_PAGE_PER_ADDRESS_PER_HOUR = env_int("MADOGUCHI_STATUS_PAGE_PER_HOUR", 120)
 MAIL_COMMITMENT_REMINDER_MINUTES = env_int("MADOGUCHI_MAIL_REMINDER_MINUTES", 60)
+# The weekly prevention digest (madoguchi.prevention.digest): the weekday (0 = Monday) and the hour
+# (JST) from which it is sent to every staff member who has not turned it off.
+PREVENTION_DIGEST_WEEKDAY = env_int("MADOGUCHI_PREVENTION_DIGEST_WEEKDAY", 0)
+PREVENTION_DIGEST_HOUR = env_int("MADOGUCHI_PREVENTION_DIGEST_HOUR", 9)
 # Notifications by mail (madoguchi.notifications.mailing): more events of one kind for one person
 # within this many minutes of a mail of that kind wait and go together as one digest mail.
 NOTIFY_MAIL_DIGEST_MINUTES = env_int("MADOGUCHI_NOTIFY_MAIL_DIGEST_MINUTES", 5)

@@ -51,8 +51,10 @@ urlpatterns = [
     path("knowledge/", include("madoguchi.knowledge.urls")),
     path("faq/", include("madoguchi.knowledge.faq_urls")),
     path("metrics/", include("madoguchi.metrics.urls")),
+    path("patterns/", include("madoguchi.patterns.urls")),
     path("fans/", include("madoguchi.fans.urls")),
     path("coupons/", include("madoguchi.coupons.urls")),
     path("", include("madoguchi.progress.urls")),
+    path("prevention/", include("madoguchi.prevention.urls")),
     path("", include("madoguchi.cases.urls")),
 ]

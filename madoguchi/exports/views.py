@@ -100,11 +100,14 @@ def _no_fetching(url: str, *args: Any, **kwargs: Any) -> Any:
     raise ValueError(f"not fetched: {url[:80]}")
 
 
-def render_pdf(context: dict[str, Any]) -> bytes:
+def render_pdf(context: dict[str, Any], template: str = "exports/case_print.html",
+               stylesheet: str = "exports/print.css") -> bytes:
+    """A printable page as a PDF (A4, Noto Sans CJK JP, nothing fetched): the case's, or another
+    app's (the prevention report) with its own template and stylesheet."""
     from weasyprint import CSS, HTML  # a heavy import, paid only by the first PDF of a process
 
-    page_html = render_to_string("exports/case_print.html", {**context, "for_pdf": True})
-    style = finders.find("exports/print.css")
+    page_html = render_to_string(template, {**context, "for_pdf": True})
+    style = finders.find(stylesheet)
     assert isinstance(style, str)
     pdf = HTML(string=page_html, url_fetcher=_no_fetching).write_pdf(stylesheets=[CSS(filename=style)])
     assert pdf is not None

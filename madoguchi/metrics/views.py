@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -46,6 +47,9 @@ BREAKDOWNS = {
     "channel": gettext_lazy("窓口別"), "category": gettext_lazy("分類別"),
 }
 MAX_DAYS = 3 * 366
+# Parts other apps add to the dashboard below its breakdowns (in their ready()): each gets the
+# request, the period and the page's query string and returns HTML ("" for nothing).
+DASHBOARD_PANELS: list[Callable[[HttpRequest, board.Period, str], str]] = []
 YEARS = (2000, 2100)
 
 
@@ -138,6 +142,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "query": request.GET.urlencode(), "can_edit": user.is_admin or user.is_lead,
         "reviews_by_team": review_averages("team"),
         "team_names": {int(k): v for k, v in names["team"].items()},
+        "panels": [html for panel in DASHBOARD_PANELS if (html := panel(request, period, request.GET.urlencode()))],
     })
 
 

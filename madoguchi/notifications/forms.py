@@ -5,8 +5,9 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.notifications.models import MailPreference
 
-KIND_FIELDS = ["handover", "approval", "customer_reply", "sla", "promise", "low_satisfaction"]
+KIND_FIELDS = ["handover", "approval", "customer_reply", "sla", "promise", "low_satisfaction", "spike"]
 SUMMARY_FIELDS = ["daily_summary", "summary_time"]
+LEAD_FIELDS = [*SUMMARY_FIELDS, "spike"]  # only for someone who leads a team
 
 
 class MailPreferenceForm(forms.ModelForm):
@@ -15,7 +16,7 @@ class MailPreferenceForm(forms.ModelForm):
 
     class Meta:
         model = MailPreference
-        fields = [*KIND_FIELDS, "language", *SUMMARY_FIELDS]
+        fields = [*KIND_FIELDS, "prevention_digest", "language", *SUMMARY_FIELDS]
         widgets = {"summary_time": forms.TimeInput(attrs={"type": "time"}, format="%H:%M")}
         help_texts = {
             "language": _("メールの件名と本文の言語です。"),
@@ -28,7 +29,7 @@ class MailPreferenceForm(forms.ModelForm):
         # Named in the page's language (the top bar's switch names each in its own).
         self.fields["language"].choices = [("ja", _("日本語")), ("en", "English")]  # type: ignore[attr-defined]
         if not leads:
-            for name in SUMMARY_FIELDS:
+            for name in LEAD_FIELDS:
                 del self.fields[name]
         else:
             self.fields["summary_time"].required = True

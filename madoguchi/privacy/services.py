@@ -36,6 +36,7 @@ from madoguchi.customers.services import normalise_identity
 from madoguchi.knowledge.models import CustomerFlag, DocKind, SearchDoc
 from madoguchi.mail.models import Attachment, OutboundMessage, RawMessage
 from madoguchi.metrics.models import Survey
+from madoguchi.prevention.models import CaseRootCause
 from madoguchi.progress.models import LateNotice, StatusLink
 from madoguchi.shop.models import Order
 from madoguchi.x_account.models import XOutbound, XRawItem, XUser
@@ -206,6 +207,8 @@ def do_erase_customer(customer: Customer, actor: User | None = None, address: st
         Attachment.objects.filter(pk__in=[a.pk for a in attachments]).delete()
         OutboundMessage.objects.filter(case_id__in=case_ids).update(to_address="", subject=ERASED, body=ERASED)
         LateNotice.objects.filter(case_id__in=case_ids).update(body=ERASED)
+        # The root cause stays (a fact for prevention); its free-text note may name the customer.
+        CaseRootCause.objects.filter(case_id__in=case_ids).exclude(note="").update(note=ERASED)
         StatusLink.objects.filter(case_id__in=case_ids, revoked_at__isnull=True).update(revoked_at=timezone.now())
         sessions = ChatSession.objects.filter(case_id__in=case_ids)
         uploads = list(ChatUpload.objects.filter(session__in=sessions))

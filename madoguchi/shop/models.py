@@ -121,6 +121,10 @@ class Order(models.Model):
             # The delivery watch walks only the parcels still on their way, oldest first.
             models.Index(fields=["shipped_at"], name="order_in_transit",
                          condition=Q(shipped_at__isnull=False, delivered_at__isnull=True)),
+            # A carrier's orders in a period: the rate per 1,000 orders of complaint patterns.
+            models.Index(fields=["carrier", "ordered_at"], name="order_carrier_ordered"),
+            # All orders in a period (the breakdowns' orders per product go through their items).
+            models.Index(fields=["ordered_at"], name="order_ordered_at"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["source", "external_id"], condition=~Q(external_id=""),

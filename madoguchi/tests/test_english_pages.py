@@ -208,8 +208,15 @@ def build_shop() -> dict[str, object]:
                                  ("伝票番号", "text", [])):
         labels.do_define_field(None, actor=admin, label=label, kind=kind, choices=choices)
     saved_views.do_save_view(actor=agent, name="返品の案件", query=f"queue=all&tag={tag.pk}", shared=agent.team_id is not None)
+    # A carrier's cluster of complaints with a spike this week, on the list, its page and the dashboard (issue 20 item 2).
+    from madoguchi.patterns import services as patterns
+    from madoguchi.patterns.tests.helpers import complaint_case
+
+    wet = [complaint_case("置き配で雨に濡れていました。", carrier="yamato").pk for _n in range(6)]
+    patterns.assign_cases(wet)
+    patterns.refresh_clusters()
     return {
-        "order": order,
+        "order": order, "cluster": patterns.cluster_of(Case.objects.get(pk=wet[0])),
         "case": case, "chat_case": chat_case, "resolved": resolved, "customer": case.customer,
         "article": Article.objects.first(), "template": ReplyTemplate.objects.first(), "rule": abusive,
         "survey": token_for(survey), "pending": pending,
@@ -450,6 +457,9 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "shopsettings:chat": [reverse("shopsettings:chat")],
         "shopsettings:users": [reverse("shopsettings:users")],
         "shopsettings:user_edit": [reverse("shopsettings:user_edit", args=[shop["roles"]["agent"].pk])],
+        "patterns:list": [reverse("patterns:list"), reverse("patterns:list") + "?spikes=1&category=x&cursor=y"],
+        "patterns:cluster": [reverse("patterns:cluster", args=[shop["cluster"].pk])],
+        "patterns:breakdown": [reverse("patterns:breakdown", args=[dim]) for dim in ("product", "passage", "carrier")],
     }
 
 
