@@ -18,6 +18,8 @@ from madoguchi.accounts.models import Role, SettingsAction, SettingsSource, Team
 from madoguchi.businesshours import calendar
 from madoguchi.businesshours.models import CalendarOptions, ClosedDay, WeeklyHours
 from madoguchi.chat.models import WidgetSettings
+from madoguchi.mail.forms import DepartmentForm
+from madoguchi.mail.models import Department
 from madoguchi.metrics.models import SlaPolicy
 from madoguchi.shopsettings import passwords
 from madoguchi.shopsettings.forms import (
@@ -106,6 +108,24 @@ def do_save_widget_settings(actor: User, form: WidgetSettingsForm, before: Mappi
     return row
 
 
+# --- Departments a case is forwarded to by mail (mail.forwarding) --------------------------------
+
+def do_save_department(actor: User, form: DepartmentForm) -> Department:
+    before = audit.snapshot(Department.objects.get(pk=form.instance.pk)) if form.instance.pk else None
+    with transaction.atomic():
+        row: Department = form.save()
+        audit.record_saved(actor, row, before, source=SOURCE)
+    return row
+
+
+def do_delete_department(actor: User, row: Department) -> None:
+    """Forwards to it keep their address (the department is only named on them)."""
+    with transaction.atomic():
+        before, pk = audit.snapshot(row), row.pk
+        row.delete()
+        audit.record_deleted(actor, row, before, pk, source=SOURCE)
+
+
 # --- Users and teams ------------------------------------------------------------------------------
 
 def _user_values(user: User) -> dict[str, Any]:
@@ -113,11 +133,13 @@ def _user_values(user: User) -> dict[str, Any]:
         return {
             "display_name": user.display_name, "email": user.email, "role": str(Role(user.role).label),
             "team": user.team.name if user.team_id and user.team else "", "is_active": user.is_active,
+            "replies_need_approval": user.replies_need_approval,
         }
 
 
 LABELS = {"display_name": gettext_lazy("表示名"), "email": gettext_lazy("メールアドレス"), "role": gettext_lazy("役割"),
-          "team": gettext_lazy("チーム"), "is_active": gettext_lazy("有効")}
+          "team": gettext_lazy("チーム"), "is_active": gettext_lazy("有効"),
+          "replies_need_approval": gettext_lazy("返信に承認が必要")}
 
 
 def _record_user(actor: User, user: User, before: Mapping[str, Any] | None, action: str = SettingsAction.CHANGE,

@@ -28,13 +28,13 @@ def _mail_of_case(case: Any) -> dict[str, dict[int, Any]]:
 @register.simple_tag(takes_context=True)
 def mail_for(context: Any, interaction: Any) -> dict[str, Any]:
     """The raw mail behind an inbound entry, or the outbox row behind a reply (or nothing)."""
-    if interaction.channel != "email" or interaction.kind not in ("inbound", "outbound"):
-        return {}
+    if interaction.channel != "email" or interaction.kind not in ("inbound", "outbound", "note"):
+        return {}  # a note by mail: a department's answer to a forward (mail.forwarding)
     case = context.get("case")
     if case is None or case.pk != interaction.case_id:
         case = interaction.case
     found = _mail_of_case(case)
-    if interaction.kind == "inbound":
+    if interaction.kind in ("inbound", "note"):
         raw = found["raw"].get(interaction.pk)
         return {"raw": raw} if raw else {}
     out = found["out"].get(interaction.pk)
@@ -74,3 +74,44 @@ def mail_reply_signature(case: Any, user: Any) -> str:
     if reply_channel(case) != "email":
         return ""
     return compose(mailbox_for(case), user)
+
+
+@register.simple_tag
+def mail_reply_options(case: Any, user: Any, bound: Any = None) -> Any:
+    """The mail part of the reply form (CC, BCC, when to send): the bound one after a refused
+    post, else a fresh one; None when the reply does not go by mail."""
+    from madoguchi.cases.services import reply_channel
+    from madoguchi.mail.forms import ReplyMailOptions
+
+    if bound is not None:
+        return bound
+    if reply_channel(case) != "email":
+        return None
+    return ReplyMailOptions(case=case, actor=user)
+
+
+@register.simple_tag
+def mail_contact_address(case: Any) -> str:
+    from madoguchi.mail.outbound import contact_address, mailbox_for
+
+    return contact_address(mailbox_for(case))
+
+
+@register.simple_tag
+def mail_held_replies(case: Any, user: Any) -> list[Any]:
+    """The case's replies not sent yet, each with what this user may do with it."""
+    from madoguchi.mail import held
+
+    rows = held.open_for_case(case)
+    for row in rows:
+        row.user_may_edit = held.may_edit(user, row)  # type: ignore[attr-defined]
+        row.user_may_decide = row.state == "awaiting" and held.may_decide(user, row)  # type: ignore[attr-defined]
+    return rows
+
+
+@register.simple_tag
+def mail_forwards(case: Any) -> dict[str, Any]:
+    from madoguchi.mail.forms import ForwardForm
+    from madoguchi.mail.forwarding import forwards_of
+
+    return {"rows": forwards_of(case), "form": ForwardForm(prefix="fw")}
