@@ -63,7 +63,7 @@ def forward_text(case: Case, author: User, note: str) -> str:
 def do_forward(case: Case, *, actor: User, note: str, to_address: str, department: Department | None = None) -> Forward:
     token = secrets.token_hex(8)
     subject = f"【転送】{case.subject} [#{case.pk}] [fw:{token}]"
-    out = queue_forward(case, to=to_address, subject=subject, body=forward_text(case, actor, note), token=token)
+    out = queue_forward(case, to=to_address, subject=subject, body=forward_text(case, actor, note))
     forward = Forward.objects.create(case=case, department=department, to_address=to_address, note=note.strip(),
                                      author=actor, token=token, outbound=out)
     name = department.name if department is not None else to_address

@@ -354,7 +354,7 @@ def queue_staff_mail(*, to: str, subject: str, body: str, case: Case | None, ded
     )
 
 
-def queue_forward(case: Case, *, to: str, subject: str, body: str, token: str) -> OutboundMessage:
+def queue_forward(case: Case, *, to: str, subject: str, body: str) -> OutboundMessage:
     """A case forwarded to another department (mail.forwarding): from the case's mailbox, with
     Reply-To its own address, so the department's answer comes back to the desk and threads to
     the case by this mail's Message-ID (or the token in the subject)."""
@@ -364,7 +364,7 @@ def queue_forward(case: Case, *, to: str, subject: str, body: str, token: str) -
         kind=OutboundKind.FORWARD, case=case, mailbox=mailbox, from_address=sender, to_address=to, subject=subject[:300],
         body=body, charset=mailbox.charset if mailbox else Charset.UTF8,
         reply_to=mailbox.address if mailbox is not None else settings.DEFAULT_FROM_EMAIL,
-        message_id=make_msgid(idstring=f"fw{token}", domain=_domain(sender)),
+        message_id=make_msgid(idstring="fw", domain=_domain(sender)),  # short: a folded Message-ID confuses some programs
     )
 
 
