@@ -18,7 +18,15 @@ from madoguchi.accounts.models import Role, Team
 from madoguchi.cases.models import Case, InteractionKind, Status
 from madoguchi.conftest import login, screenshot
 from madoguchi.mail.ingest import do_ingest_raw
-from madoguchi.mail.models import Department, Forward, HeldReply, HeldState, Mailbox, OutboundKind, OutboundMessage
+from madoguchi.mail.models import (
+    Department,
+    Forward,
+    HeldReply,
+    HeldState,
+    Mailbox,
+    OutboundKind,
+    OutboundMessage,
+)
 from madoguchi.mail.tests.conftest import Sink, wait_for
 from madoguchi.mail.tests.helpers import japanese_mail
 from madoguchi.testing.factories import UserFactory

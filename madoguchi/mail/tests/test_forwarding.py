@@ -19,7 +19,15 @@ from madoguchi.cases.queues import queue_queryset
 from madoguchi.customers.models import Customer
 from madoguchi.mail.imap import poll_mailbox
 from madoguchi.mail.ingest import do_ingest_raw
-from madoguchi.mail.models import Department, Forward, Mailbox, OutboundKind, OutboundMessage, RawMessage, RawState
+from madoguchi.mail.models import (
+    Department,
+    Forward,
+    Mailbox,
+    OutboundKind,
+    OutboundMessage,
+    RawMessage,
+    RawState,
+)
 from madoguchi.mail.tests.conftest import Sink
 from madoguchi.mail.tests.helpers import japanese_mail
 from madoguchi.notifications.models import Notification

@@ -18,7 +18,15 @@ from madoguchi.cases.models import AuditEvent, Interaction, InteractionKind
 from madoguchi.mail import held
 from madoguchi.mail.forms import next_business_morning
 from madoguchi.mail.ingest import do_ingest_raw
-from madoguchi.mail.models import ApprovalRule, HeldReply, HeldState, Mailbox, OutboundKind, OutboundMessage, OutboundState
+from madoguchi.mail.models import (
+    ApprovalRule,
+    HeldReply,
+    HeldState,
+    Mailbox,
+    OutboundKind,
+    OutboundMessage,
+    OutboundState,
+)
 from madoguchi.mail.tests.conftest import Sink, wait_for
 from madoguchi.mail.tests.helpers import japanese_mail
 from madoguchi.notifications.models import MailEvent, Notification
