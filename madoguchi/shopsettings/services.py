@@ -71,30 +71,38 @@ def do_add_closed_range(actor: User, form: ClosedRangeForm) -> ClosedDay:
     return row
 
 
-def do_delete_closed_day(actor: User, row: ClosedDay) -> None:
+def _save_form(actor: User, form: Any) -> Any:
+    """A settings model form's row saved with its audit entry (old values if it existed)."""
+    model = form._meta.model
+    before = audit.snapshot(model.objects.get(pk=form.instance.pk)) if form.instance.pk else None
+    with transaction.atomic():
+        row = form.save()
+        audit.record_saved(actor, row, before, source=SOURCE)
+    return row
+
+
+def _delete(actor: User, row: Any) -> None:
     with transaction.atomic():
         before, pk = audit.snapshot(row), row.pk
         row.delete()
         audit.record_deleted(actor, row, before, pk, source=SOURCE)
 
 
+def do_delete_closed_day(actor: User, row: ClosedDay) -> None:
+    _delete(actor, row)
+
+
 # --- SLA policies ---------------------------------------------------------------------------------
 
 def do_save_sla_policy(actor: User, form: SlaPolicyForm) -> SlaPolicy:
-    before = audit.snapshot(SlaPolicy.objects.get(pk=form.instance.pk)) if form.instance.pk else None
-    with transaction.atomic():
-        policy: SlaPolicy = form.save()
-        audit.record_saved(actor, policy, before, source=SOURCE)
+    policy: SlaPolicy = _save_form(actor, form)
     return policy
 
 
 def do_delete_sla_policy(actor: User, policy: SlaPolicy) -> None:
     if not SlaPolicy.objects.exclude(pk=policy.pk).exists():
         raise SettingsRefused(_("最後のSLAポリシーは削除できません（SLAの期限がなくなります）。"))
-    with transaction.atomic():
-        before, pk = audit.snapshot(policy), policy.pk
-        policy.delete()
-        audit.record_deleted(actor, policy, before, pk, source=SOURCE)
+    _delete(actor, policy)
 
 
 # --- Chat widget ----------------------------------------------------------------------------------
@@ -111,19 +119,13 @@ def do_save_widget_settings(actor: User, form: WidgetSettingsForm, before: Mappi
 # --- Departments a case is forwarded to by mail (mail.forwarding) --------------------------------
 
 def do_save_department(actor: User, form: DepartmentForm) -> Department:
-    before = audit.snapshot(Department.objects.get(pk=form.instance.pk)) if form.instance.pk else None
-    with transaction.atomic():
-        row: Department = form.save()
-        audit.record_saved(actor, row, before, source=SOURCE)
+    row: Department = _save_form(actor, form)
     return row
 
 
 def do_delete_department(actor: User, row: Department) -> None:
     """Forwards to it keep their address (the department is only named on them)."""
-    with transaction.atomic():
-        before, pk = audit.snapshot(row), row.pk
-        row.delete()
-        audit.record_deleted(actor, row, before, pk, source=SOURCE)
+    _delete(actor, row)
 
 
 # --- Users and teams ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from madoguchi.accounts.models import Role, SettingsChange, Team
+from madoguchi.accounts.models import Role, SettingsChange
 from madoguchi.cases.models import Case, InteractionKind, Status
 from madoguchi.cases.queues import queue_queryset
 from madoguchi.customers.models import Customer
@@ -30,22 +30,11 @@ from madoguchi.mail.models import (
 )
 from madoguchi.mail.tests.conftest import Sink
 from madoguchi.mail.tests.helpers import japanese_mail
+from madoguchi.mail.tests.test_mailflow import agent, team  # noqa: F401 - the same desk's people
 from madoguchi.notifications.models import Notification
 from madoguchi.testing.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop_open")]
-
-
-@pytest.fixture
-def team() -> Team:
-    lead = UserFactory(username="lead", display_name="佐藤 リーダー", role=Role.LEAD)
-    team = Team.objects.create(name="お客様窓口", lead=lead)
-    return team
-
-
-@pytest.fixture
-def agent(team: Team) -> Any:
-    return UserFactory(username="suzuki", display_name="鈴木 一郎", team=team)
 
 
 def forward_mail(sink: Sink, out: OutboundMessage) -> Message:
@@ -67,7 +56,7 @@ def answer_to(out: OutboundMessage, *, sender: str = "haiso@shop.example.jp", th
 
 
 def test_a_forwarded_case_waits_for_the_department_whose_answer_from_imap_joins_it_as_an_internal_entry(
-        client, smtp_sink, dovecot, team, agent, django_capture_on_commit_callbacks) -> None:
+        client, smtp_sink, dovecot, team, agent, django_capture_on_commit_callbacks) -> None:  # noqa: F811
     mailbox = Mailbox(name="こもれび堂 カスタマーサポート", address="support@shop.example.jp", imap_host="127.0.0.1",
                       imap_port=dovecot.port, imap_tls=False, imap_user=dovecot.user)
     mailbox.set_imap_password(dovecot.password)
@@ -137,7 +126,7 @@ def test_a_forwarded_case_waits_for_the_department_whose_answer_from_imap_joins_
 
 
 def test_an_answer_without_threading_headers_joins_by_the_token_and_a_stranger_does_not(
-        client, smtp_sink, team, agent, django_capture_on_commit_callbacks) -> None:
+        client, smtp_sink, team, agent, django_capture_on_commit_callbacks) -> None:  # noqa: F811
     mailbox = Mailbox.objects.create(name="窓口", address="support@shop.example.jp")
     with django_capture_on_commit_callbacks(execute=True):
         row, _created = do_ingest_raw(japanese_mail(), "smtp", mailbox)
