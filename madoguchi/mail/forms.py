@@ -74,7 +74,7 @@ class _SendingFields(forms.Form):
     bcc = forms.CharField(label=_("BCC"), max_length=2000, required=False,
                           help_text=_("お客様にもCCの方にも見えません（社内の記録には残ります）。"),
                           widget=forms.TextInput(attrs={"autocomplete": "off"}))
-    when = forms.ChoiceField(label=_("送信"), initial=WHEN_NOW, choices=[
+    when = forms.ChoiceField(label=_("送信"), initial=WHEN_NOW, required=False, choices=[  # missing: now
         (WHEN_NOW, _("すぐに送信")), (WHEN_NEXT_MORNING, _("翌営業日の始業時刻に送信")), (WHEN_AT, _("日時を指定して送信")),
     ])
     send_at = local_datetime_field(_("送信日時（日本時間）"), required=False)
@@ -104,13 +104,14 @@ class _SendingFields(forms.Form):
 class ReplyMailOptions(_SendingFields):
     """The mail part of the case page's reply form (cases.services.REPLY_OPTIONS["email"])."""
 
-    def __init__(self, data: Any = None, *, case: Case, actor: User) -> None:
+    def __init__(self, data: Any = None, *, case: Case, actor: User, mailbox: Mailbox | None | bool = False) -> None:
         super().__init__(data, prefix="mo")
         self.case, self.actor = case, actor
         from madoguchi.mail.outbound import mailbox_for
 
-        self.mailbox = mailbox_for(case)
-        self.approval = held.needs_approval(actor, self.mailbox)
+        # `mailbox`: the case's, when the caller read it already (the case page reads it once).
+        self.mailbox = mailbox_for(case) if mailbox is False else mailbox
+        self.approval = held.needs_approval(actor, self.mailbox if isinstance(self.mailbox, Mailbox) else None)
 
     @property
     def delivery(self) -> dict[str, list[str]]:

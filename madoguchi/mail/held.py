@@ -274,5 +274,6 @@ def _queue_release(held: HeldReply) -> None:
 
 
 def open_for_case(case: Case) -> list[HeldReply]:
-    return list(HeldReply.objects.filter(case=case, state__in=HELD_OPEN).select_related("author", "approved_by", "returned_by")
+    return list(HeldReply.objects.filter(case=case, state__in=HELD_OPEN)
+                .select_related("author__team", "approved_by", "returned_by")
                 .order_by("created_at", "pk"))

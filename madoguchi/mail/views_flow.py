@@ -104,7 +104,8 @@ def held_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def forward(request: HttpRequest, pk: int) -> HttpResponse:
-    """他部署に転送: the form (also on the case page); refused input comes back as typed."""
+    """他部署に転送: the case's forwards and the form (opened on the case page by htmx, or as a
+    page of its own after a refused post, with the input as typed)."""
     case = get_object_or_404(Case.objects.select_related("customer"), pk=pk)
     form = ForwardForm(request.POST or None, prefix="fw")
     if request.method == "POST" and form.is_valid():
@@ -116,4 +117,7 @@ def forward(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, _("%(to)s に転送しました。案件は「他部署の回答待ち」になりました。") % {"to": form.to_address})
             return redirect("cases:detail", pk=case.pk)
-    return render(request, "mail/forward.html", {"case": case, "form": form}, status=400 if form.errors else 200)
+    # htmx asks for the form alone when the case page's 「他部署に転送」 is opened.
+    template = "mail/_forward_form.html" if request.headers.get("HX-Request") else "mail/forward.html"
+    return render(request, template, {"case": case, "form": form, "forwards": forwarding.forwards_of(case)},
+                  status=400 if form.errors else 200)

@@ -160,6 +160,7 @@ def test_an_agent_replies_with_cc_and_bcc_schedules_one_and_forwards_the_case_to
     page.goto(f"/cases/{case.pk}/")
     expect(page.locator(".case-head .status")).to_have_text("対応中")
     expect(page.locator("li.entry.k-note")).to_contain_text("伝票 1234-5678-9012")
+    page.locator("[data-testid=forward-open] summary").click()
     expect(page.locator("[data-testid=forward-answered]")).to_be_visible()
     screenshot(page, "e2e-mailflow-forward-answered")
     assert Case.objects.get(pk=case.pk).status == Status.OPEN

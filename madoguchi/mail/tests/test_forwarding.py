@@ -114,8 +114,9 @@ def test_a_forwarded_case_waits_for_the_department_whose_answer_from_imap_joins_
     assert "他部署（配送課）から回答が届きました" in Notification.objects.get(user=agent, kind="department_answered").text
     assert not OutboundMessage.objects.filter(kind=OutboundKind.REPLY).exists()  # nothing to the customer
 
-    page = client.get(f"/cases/{case.pk}/").content.decode()
-    assert 'data-testid="forward-answered"' in page and "伝票 1234-5678-9012" in page
+    assert "伝票 1234-5678-9012" in client.get(f"/cases/{case.pk}/").content.decode()
+    part = client.get(f"/mail/cases/{case.pk}/forward/", headers={"HX-Request": "true"}).content.decode()
+    assert 'data-testid="forward-answered"' in part and "<html" not in part
 
     # Not on the customer's status page.
     from madoguchi.progress import services as progress
