@@ -189,6 +189,7 @@ def do_edit(held: HeldReply, *, actor: User, body: str, cc: list[str], bcc: list
     check_send_at(send_at)
     current.body, current.cc, current.bcc, current.send_at = body, recipients.join(cc), recipients.join(bcc), send_at
     current.version += 1
+    was = current.state
     if current.needs_approval and actor.pk == current.author_id:
         current.state, current.approved_by = HeldState.AWAITING, None
     elif current.state == HeldState.RETURNED:
@@ -196,7 +197,8 @@ def do_edit(held: HeldReply, *, actor: User, body: str, cc: list[str], bcc: list
     current.save()
     do_record(current.case, actor=actor, action="reply_held_edited", changes=_changes(current))
     if current.state == HeldState.AWAITING:
-        _ask(current)
+        if was != HeldState.AWAITING or actor.pk == current.author_id:
+            _ask(current)  # (re)submitted; a lead's own touch-up of a waiting reply asks nobody again
     elif send_at is None:
         _send(current, claim_from=HeldState.SCHEDULED)  # "now" chosen for a scheduled reply
     else:
