@@ -77,6 +77,12 @@ class User(AbstractUser):
         _("メールの署名"), blank=True,
         help_text=_("あなたが送るメールに付く署名です。メールボックスの署名の {agent_signature} の位置（なければその上）に入ります。"),
     )
+    # Set by an admin on /settings/users/ (new agents): their replies by mail wait for their lead's
+    # approval before they are sent (mail.held, Mailbox.approval).
+    replies_need_approval = models.BooleanField(
+        _("返信に承認が必要"), default=False,
+        help_text=_("オンにすると、この人のメールでの返信はリーダーが承認してから送られます（新人の方など）。"),
+    )
     # Set by the user in the top bar; away and on-vacation agents get no case automatically.
     availability = models.CharField(
         _("状況"), max_length=10, choices=Availability.choices, default=Availability.AVAILABLE,

@@ -76,6 +76,12 @@ def _audit(case: Case, actor: User | None, action: str, changes: dict[str, Any] 
     AuditEvent.objects.create(case=case, actor=actor, action=action, changes=changes or {})
 
 
+def do_record(case: Case, *, actor: User | None, action: str, changes: dict[str, Any] | None = None) -> None:
+    """An entry of the case's audit trail for what a channel app did on the case without
+    changing its fields (mail: a reply held for approval, approved, returned, scheduled)."""
+    _audit(case, actor, action, changes)
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
@@ -135,9 +141,12 @@ def _add_interaction(
     body: str,
     occurred_at: dt.datetime | None = None,
     external_id: str = "",
+    delivery: dict[str, Any] | None = None,
 ) -> Interaction:
     interaction = new_interaction(case, actor=actor, kind=kind, channel=channel, body=body,
                                   occurred_at=occurred_at, external_id=external_id)
+    # How the channel app is to deliver it, read by its interaction_added receiver (mail: CC, BCC).
+    interaction.delivery = delivery or {}  # type: ignore[attr-defined]
     interaction.save(force_insert=True)
     updates = status_updates(case, kind, by_person=interaction.author_id is not None)
     # The first reply by an agent on a case nobody has makes it theirs (issue 22).
@@ -290,6 +299,14 @@ def finished_body(case: Case, actor: User | None, channel: str, body: str) -> st
 REPLY_ACTIONS: list[Any] = []
 
 
+# Channel → the part of the reply form its app adds (mail: CC/BCC, a time to send, approval):
+# a class built as cls(data or None, case=, actor=) with `is_valid()`, `delivery` (passed to
+# do_send_reply, read back by the channel's receiver) and `hold(case, actor, body)`: a message
+# for the agent when the app kept the reply back instead (approval, a time to send; nothing is
+# on the timeline until it goes), else None. Registered in AppConfig.ready().
+REPLY_OPTIONS: dict[str, Any] = {}
+
+
 def reply_channel(case: Case) -> str:
     for resolve in REPLY_CHANNEL_RESOLVERS:
         found = resolve(case)
@@ -320,7 +337,7 @@ def newer_replies(case: Case, seen_up_to: int) -> list[Interaction]:
 @transaction.atomic
 def do_send_reply(
     case: Case, *, actor: User, body: str, channel: str | None = None,
-    seen_up_to: int | None = None,
+    seen_up_to: int | None = None, delivery: dict[str, Any] | None = None,
 ) -> Interaction:
     """A reply to the customer written on the case page. The channel app that owns the
     case's channel (mail, chat, …) delivers it on `interaction_added`; delivery state is
@@ -342,7 +359,7 @@ def do_send_reply(
             raise ReplyCollision(newer)
     channel = channel or reply_channel(case)
     return _add_interaction(case, actor=actor, kind=InteractionKind.OUTBOUND, channel=channel,
-                            body=finished_body(case, actor, channel, body))
+                            body=finished_body(case, actor, channel, body), delivery=delivery)
 
 
 @transaction.atomic
@@ -422,6 +439,23 @@ def do_update_case(
     signals.case_updated.send(sender=Case, case=current, changes=diff, actor=actor)
     if "status" in diff:
         signals.case_status_changed.send(sender=Case, case=current, old=old_status, new=current.status, actor=actor)
+    return current
+
+
+@transaction.atomic
+def do_set_status(case: Case, *, actor: User | None, status: str, why: str, only_from: list[str] | None = None) -> Case:
+    """A status change the desk makes as part of another action (a case forwarded to another
+    department waits for them; their answer brings it back), whatever version the case is at.
+    `only_from`: change it only from these statuses (an answer does not reopen a resolved case)."""
+    current = Case.objects.select_for_update().get(pk=case.pk)
+    if current.status == status or (only_from is not None and current.status not in only_from):
+        return current
+    old_status = current.status
+    Case.objects.filter(pk=current.pk).update(status=status, version=F("version") + 1, updated_at=timezone.now())
+    current.status, current.version = status, current.version + 1
+    _audit(current, actor, "status_changed", {"status": [old_status, status], "why": why})
+    case.status, case.version = current.status, current.version
+    signals.case_status_changed.send(sender=Case, case=current, old=old_status, new=status, actor=actor)
     return current
 
 

@@ -391,6 +391,7 @@ def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
     context = page.case_context(case, user) | page.customer_context(case)
     context["reply_form"] = forms.get("reply_form") or ReplyForm(prefix="re", initial={"seen": context["last_entry_id"]})
     context["reply_collision"] = forms.get("reply_collision")
+    context["reply_options"] = forms.get("reply_options")  # the channel's part of the reply form, bound
     context["conflict"] = forms.get("conflict")
     context["conflict_fields"] = forms.get("conflict_fields", [])
     for _part, (name, _url, _button) in FORM_PARTS.items():
@@ -597,11 +598,18 @@ def case_interaction(request: HttpRequest, pk: int) -> HttpResponse:
 def case_reply(request: HttpRequest, pk: int) -> HttpResponse:
     case = page.load_case(pk)
     form = ReplyForm(request.POST, prefix="re")
-    if form.is_valid():
+    # The channel's own part of the form (mail: CC, BCC, a time to send; approval).
+    options_class = services.REPLY_OPTIONS.get(services.reply_channel(case))
+    options = options_class(request.POST, case=case, actor=staff_user(request)) if options_class else None
+    options_ok = options is None or options.is_valid()
+    if form.is_valid() and options_ok:
         try:
             with transaction.atomic():  # the reply and what its template's macro sets, or neither
-                reply = services.do_send_reply(case, actor=staff_user(request), body=form.cleaned_data["body"],
-                                               seen_up_to=form.cleaned_data["seen"])
+                # Held for approval or a time to send: nothing on the timeline yet (mail.held).
+                kept = options.hold(case, staff_user(request), form.cleaned_data["body"]) if options is not None else None
+                reply = None if kept else services.do_send_reply(
+                    case, actor=staff_user(request), body=form.cleaned_data["body"], seen_up_to=form.cleaned_data["seen"],
+                    delivery=options.delivery if options is not None else None)
                 done = [line for act in services.REPLY_ACTIONS for line in act(case, staff_user(request), form.cleaned_data)]
         except services.ReplyCollision as collision:
             # Nothing was sent. Their reply first, then the agent's words kept, now marked as
@@ -610,7 +618,8 @@ def case_reply(request: HttpRequest, pk: int) -> HttpResponse:
             data["re-seen"], data["re-confirm"] = str(collision.replies[-1].pk), "on"
             held = ReplyForm(data, prefix="re")
             held.is_valid()
-            return _rerender(request, page.load_case(pk), status=409, reply_form=held, reply_collision=collision)
+            return _rerender(request, page.load_case(pk), status=409, reply_form=held, reply_collision=collision,
+                             reply_options=options)
         except services.CaseError as error:
             form.add_error(None, str(error))
             # Rolled back: the case as stored, not as the refused reply left it in memory
@@ -619,13 +628,17 @@ def case_reply(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             if done:
                 messages.info(request, _("テンプレートの設定も反映しました: %(done)s") % {"done": " / ".join(done)})
-            if reply.channel in services.DELIVERED_CHANNELS:
+            if reply is None:
+                messages.success(request, str(kept))
+            elif reply.channel in services.DELIVERED_CHANNELS:
                 messages.success(request, _("返信を登録しました。"))
             else:  # nothing sends a phone (or LINE, X) reply: say so, so nobody waits for it
                 messages.warning(request, _("お客様へのやりとりとして記録しました。%(channel)sの案件のため送信はされません。お客様へは%(channel)sでお伝えください。")
                                  % {"channel": reply.get_channel_display()})
             return redirect("cases:detail", pk=pk)
-    return _rerender(request, case, reply_form=form)
+    elif not options_ok and options is not None and form.is_valid():
+        form.add_error(None, _("メールの送信方法に誤りがあります。下の項目を確認してください。返信はまだ送っていません。"))
+    return _rerender(request, case, reply_form=form, reply_options=options)
 
 
 @login_required

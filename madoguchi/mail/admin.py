@@ -7,7 +7,14 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.accounts.admin_audit import AuditedAdmin, ReadOnlyAdmin
-from madoguchi.mail.models import Mailbox, OutboundMessage, RawMessage
+from madoguchi.mail.models import (
+    Department,
+    Forward,
+    HeldReply,
+    Mailbox,
+    OutboundMessage,
+    RawMessage,
+)
 
 
 class MailboxForm(forms.ModelForm):
@@ -19,7 +26,8 @@ class MailboxForm(forms.ModelForm):
     class Meta:
         model = Mailbox
         fields = [
-            "name", "address", "active", "team", "charset", "send_acknowledgement", "imap_host", "imap_port", "imap_tls",
+            "name", "address", "active", "team", "charset", "send_acknowledgement", "contact_address", "approval",
+            "imap_host", "imap_port", "imap_tls",
             "imap_user", "imap_password_env", "imap_folder", "poll_seconds",
         ]
 
@@ -52,3 +60,22 @@ class OutboundMessageAdmin(ReadOnlyAdmin):
 
     list_display = ["created_at", "kind", "to_address", "subject", "state", "attempts"]
     list_filter = ["state", "kind"]
+
+
+@admin.register(Department)
+class DepartmentAdmin(AuditedAdmin):
+    list_display = ["name", "address", "active"]
+
+
+@admin.register(HeldReply)
+class HeldReplyAdmin(ReadOnlyAdmin):
+    """Replies not sent yet (approval, a time to send): decided and changed on the desk (mail.held)."""
+
+    list_display = ["created_at", "case", "author", "state", "send_at"]
+    list_filter = ["state"]
+
+
+@admin.register(Forward)
+class ForwardAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "case", "to_address", "answered_at"]
+    exclude = ["token"]

@@ -1,4 +1,15 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+MAIL_AUDIT_LABELS = {
+    "reply_held": _("返信を承認待ちに"),
+    "reply_scheduled": _("返信の送信を予約"),
+    "reply_approved": _("返信を承認"),
+    "reply_returned": _("返信を差し戻し"),
+    "reply_held_edited": _("送信前の返信を変更"),
+    "reply_cancelled": _("送信前の返信を取り消し"),
+    "forwarded": _("他部署に転送"),
+}
 
 
 class MailConfig(AppConfig):
@@ -10,10 +21,19 @@ class MailConfig(AppConfig):
         from madoguchi.cases import automatic, signals
         from madoguchi.cases import services as case_services
         from madoguchi.cases.models import Channel
-        from madoguchi.cases.services import DELIVERED_CHANNELS, REPLY_FINISHERS
+        from madoguchi.cases.services import DELIVERED_CHANNELS, REPLY_FINISHERS, REPLY_OPTIONS
+        from madoguchi.cases.templatetags.desk import AUDIT_LABELS
         from madoguchi.mail import outbound, receivers
+        from madoguchi.mail.forms import ReplyMailOptions
+        from madoguchi.notifications.mailing import KIND_OF
+        from madoguchi.notifications.models import MailKind
 
         DELIVERED_CHANNELS.add(Channel.EMAIL)
+        # Issue 22 item 5: CC/BCC, approval and a time to send on the reply form; the audit
+        # trail's words for held replies and forwards; approvals mailed as the 「承認」 kind.
+        REPLY_OPTIONS[Channel.EMAIL] = ReplyMailOptions
+        AUDIT_LABELS.update(MAIL_AUDIT_LABELS)
+        KIND_OF.update({"reply_approval": MailKind.APPROVAL, "reply_approval_decided": MailKind.APPROVAL})
         REPLY_FINISHERS[Channel.EMAIL] = outbound.signed_reply
         automatic.REACHES[Channel.EMAIL] = outbound.reaches_by_mail
         signals.interaction_added.connect(receivers.on_interaction_added, dispatch_uid="mail.reply")

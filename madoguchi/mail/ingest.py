@@ -278,7 +278,7 @@ def _file_in_bulk(rows: list[RawMessage], parsed: dict[int, ParsedMessage]) -> N
 def _files_a_case(row: RawMessage, message: ParsedMessage, lookups: Lookups) -> bool:
     """The mail would be filed on a case in bulk (not own mail, a bounce, an auto-reply, a retry)."""
     return (row.attempts == 1 and bool(message.from_address) and not message.is_bounce and not message.auto_reason
-            and message.from_address.lower() not in lookups.own_addresses())
+            and message.from_address.lower() not in lookups.own_addresses() and not lookups.answers_forward(message))
 
 
 def _create_customers(rows: list[RawMessage], parsed: dict[int, ParsedMessage], lookups: Lookups) -> None:
@@ -360,8 +360,8 @@ class _WriteInBulk(_WriteNow):
         """Not a retry (its earlier attachments are replaced), not a bounce (it marks our outbox
         and notes it on a case at once), not a reply that reopens its case (a status change),
         not a mail whose note names a case planned but not inserted (it has no number yet)."""
-        if row.attempts > 1 or message.is_bounce:
-            return False
+        if row.attempts > 1 or message.is_bounce or self.lookups.answers_forward(message):
+            return False  # a department's answer changes its case's status: filed on its own
         if not _files_a_case(row, message, self.lookups):
             return True
         case, refused = self.lookups.thread(message, self.lookups.customer(message.from_address))
@@ -608,6 +608,13 @@ def _file(row: RawMessage, parsed: ParsedMessage, lookups: Lookups, out: _WriteN
     if parsed.is_bounce:
         _record_bounce(row, parsed)
         return None
+    if lookups.answers_forward(parsed):
+        from madoguchi.mail import forwarding
+
+        forward = forwarding.answered(parsed, lookups.forward_ids)
+        if forward is not None:
+            forwarding.file_answer(row, parsed, forward, out)
+            return None
     if not parsed.from_address:
         raise MailRejected("差出人のメールアドレスが読み取れませんでした。元のメールを確認してください。")
     customer = lookups.customer(parsed.from_address)

@@ -10,6 +10,7 @@ import os
 import re
 
 from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -46,6 +47,12 @@ class Charset(models.TextChoices):
     ISO2022JP = "iso-2022-jp", _("ISO-2022-JP（古いメールソフト向け）")
 
 
+class ApprovalRule(models.TextChoices):
+    FLAGGED = "flagged", _("「返信に承認が必要」とした担当者の返信だけ")
+    AGENTS = "agents", _("担当者（リーダー・管理者以外）の返信すべて")
+    NONE = "none", _("承認しない")
+
+
 class Mailbox(models.Model):
     name = models.CharField(
         _("名前"), max_length=100,
@@ -63,6 +70,15 @@ class Mailbox(models.Model):
         _("署名"), blank=True,
         help_text=_("お客様へのメールの末尾に付けます。{agent_name} は担当者の表示名、{agent_signature} は担当者ご自身の署名、"
                     "{shop_name} は店名に置き換わります。{agent_signature} がなければ、担当者の署名はこの署名の上に付きます。"),
+    )
+    contact_address = models.EmailField(
+        _("お客様に見せる連絡先アドレス"), blank=True,
+        help_text=_("お客様へのメールの返信先（Reply-To）になります。空欄ならこのメールボックスのアドレスです。"
+                    "お客様の返信がこのデスクに届くアドレスにしてください。"),
+    )
+    approval = models.CharField(
+        _("返信の承認"), max_length=10, choices=ApprovalRule.choices, default=ApprovalRule.FLAGGED,
+        help_text=_("承認が必要な返信は、リーダー（チームにリーダーがいなければ管理者）が承認してから送られます。"),
     )
     team = models.ForeignKey(
         "accounts.Team", verbose_name=_("担当チーム"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
@@ -195,6 +211,7 @@ class OutboundKind(models.TextChoices):
     REPLY = "reply", _("返信")
     ACK = "ack", _("受付確認")
     STAFF = "staff", _("担当者への通知")
+    FORWARD = "forward", _("他部署への転送")
 
 
 class OutboundState(models.TextChoices):
@@ -215,6 +232,11 @@ class OutboundMessage(models.Model):
     mailbox = models.ForeignKey(Mailbox, null=True, blank=True, on_delete=models.SET_NULL)
     from_address = models.CharField(max_length=254)
     to_address = models.CharField(max_length=254)
+    # More recipients of a reply, comma-separated bare addresses (mail.addresses): CC in the
+    # headers, BCC only in the SMTP envelope (never in the mail the others get).
+    cc = models.TextField(_("CC"), blank=True)
+    bcc = models.TextField(_("BCC"), blank=True)
+    reply_to = models.CharField(_("返信先"), max_length=254, blank=True)
     subject = models.CharField(max_length=300)
     body = models.TextField()
     charset = models.CharField(max_length=20, default=Charset.UTF8)
@@ -243,3 +265,95 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} → {self.to_address}"
+
+
+# --- Replies held back, departments, forwards (issue 22 item 5) ------------------------------------
+
+class HeldState(models.TextChoices):
+    AWAITING = "awaiting", _("承認待ち")
+    RETURNED = "returned", _("差し戻し")
+    SCHEDULED = "scheduled", _("送信予定")
+    SENT = "sent", _("送信済み")
+    CANCELLED = "cancelled", _("取り消し")
+
+
+HELD_OPEN = [HeldState.AWAITING, HeldState.RETURNED, HeldState.SCHEDULED]
+
+
+class HeldReply(models.Model):
+    """A reply to the customer by mail that is not sent yet: waiting for a lead's approval, sent
+    back with a comment, or scheduled for a time. Nothing is on the case's timeline until it
+    goes: then it is written by cases.services.do_send_reply as its author's reply (its mail in
+    the outbox, once: `interaction` is set in the same transaction that claims it)."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="held_replies")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("書いた人"), on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(_("本文"))
+    cc = models.TextField(_("CC"), blank=True)
+    bcc = models.TextField(_("BCC"), blank=True)
+    send_at = models.DateTimeField(_("送信日時"), null=True, blank=True)
+    state = models.CharField(_("状態"), max_length=10, choices=HeldState.choices)
+    needs_approval = models.BooleanField(_("承認が必要"), default=False)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("承認した人"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    returned_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("差し戻した人"), null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    comment = models.TextField(_("差し戻しのコメント"), blank=True)
+    error = models.TextField(_("送れなかった理由"), blank=True)
+    interaction = models.OneToOneField("cases.Interaction", null=True, blank=True, on_delete=models.SET_NULL,
+                                       related_name="held_reply")
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("送信前の返信")
+        verbose_name_plural = _("送信前の返信")
+        indexes = [
+            models.Index(fields=["send_at"], name="heldreply_due", condition=Q(state="scheduled")),
+            models.Index(fields=["created_at"], name="heldreply_awaiting", condition=Q(state="awaiting")),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.case_id} {self.get_state_display()}"
+
+
+class Department(models.Model):
+    """Another department of the shop a case can be forwarded to by mail (配送・経理・商品部…)."""
+
+    name = models.CharField(_("部署名"), max_length=100, unique=True)
+    address = models.EmailField(_("メールアドレス"))
+    active = models.BooleanField(_("使用中"), default=True)
+
+    class Meta:
+        verbose_name = _("転送先の部署")
+        verbose_name_plural = _("転送先の部署")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.address}>"
+
+
+class Forward(models.Model):
+    """A case sent to another department by mail with its thread. Their answer (a reply to that
+    mail, or a mail carrying its token) joins the case as an internal entry (mail.forwarding)."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="forwards")
+    department = models.ForeignKey(Department, verbose_name=_("部署"), null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    to_address = models.CharField(_("宛先"), max_length=254)
+    note = models.TextField(_("依頼内容"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("転送した人"), null=True,
+                               on_delete=models.SET_NULL, related_name="+")
+    token = models.CharField(max_length=32, unique=True)
+    outbound = models.OneToOneField(OutboundMessage, null=True, blank=True, on_delete=models.SET_NULL, related_name="forward")
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(_("回答日時"), null=True, blank=True)
+    answer = models.ForeignKey("cases.Interaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("他部署への転送")
+        verbose_name_plural = _("他部署への転送")
+
+    def __str__(self) -> str:
+        return f"#{self.case_id} → {self.to_address}"

@@ -25,6 +25,7 @@ from django.utils import timezone
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
 from madoguchi.customers.models import IdentityKind, MatchState, PossibleMatch
 from madoguchi.customers.services import normalise_identity, salutation, unconfirmed_address
+from madoguchi.mail import recipients
 from madoguchi.mail.charsets import encode_iso2022jp, fold_for_iso2022jp
 from madoguchi.mail.models import (
     Charset,
@@ -54,6 +55,12 @@ def mailbox_for(case: Case | None) -> Mailbox | None:
         if first is not None:
             return Mailbox.objects.filter(pk=first).first()
     return Mailbox.objects.filter(active=True).order_by("pk").first()
+
+
+def contact_address(mailbox: Mailbox | None) -> str:
+    """Where the customer's answers go (Reply-To): the mailbox's customer-visible contact
+    address when the admin set one, else nothing (their program answers the From address)."""
+    return mailbox.contact_address if mailbox is not None else ""
 
 
 def _from(mailbox: Mailbox | None) -> str:
@@ -201,9 +208,11 @@ def queue_reply(interaction: Interaction) -> OutboundMessage | None:
     sender = _from(mailbox)
     in_reply_to, references = _thread_headers(case)
     to = customer_address(case)
+    delivery = getattr(interaction, "delivery", None) or {}  # cases.services.do_send_reply's
     return _create(
         kind=OutboundKind.REPLY, case=case, interaction=interaction, mailbox=mailbox, from_address=sender,
-        to_address=to, body=interaction.body,
+        to_address=to, body=interaction.body, cc=recipients.join(delivery.get("cc", [])),
+        bcc=recipients.join(delivery.get("bcc", [])), reply_to=contact_address(mailbox),
         subject=(reply_subject(case, mailbox, answers=_subject_of(case, in_reply_to)) if interaction.author_id
                  else automatic_subject(case, mailbox, "お問い合わせの件")),
         charset=mailbox.charset if mailbox else Charset.UTF8,
@@ -326,6 +335,7 @@ def queue_acknowledgement(case: Case, raw: RawMessage) -> OutboundMessage | None
     sender = _from(mailbox)
     return _create(
         kind=OutboundKind.ACK, case=case, mailbox=mailbox, from_address=sender, to_address=address,
+        reply_to=contact_address(mailbox),
         subject=automatic_subject(case, mailbox, "お問い合わせを受け付けました"),
         body=with_signature(acknowledgement_text(case, reply_due(case.received_at)), compose_signature(mailbox, None)),
         charset=mailbox.charset if mailbox else Charset.UTF8,
@@ -344,6 +354,20 @@ def queue_staff_mail(*, to: str, subject: str, body: str, case: Case | None, ded
     )
 
 
+def queue_forward(case: Case, *, to: str, subject: str, body: str) -> OutboundMessage:
+    """A case forwarded to another department (mail.forwarding): from the case's mailbox, with
+    Reply-To its own address, so the department's answer comes back to the desk and threads to
+    the case by this mail's Message-ID (or the token in the subject)."""
+    mailbox = mailbox_for(case)
+    sender = _from(mailbox)
+    return _create(
+        kind=OutboundKind.FORWARD, case=case, mailbox=mailbox, from_address=sender, to_address=to, subject=subject[:300],
+        body=body, charset=mailbox.charset if mailbox else Charset.UTF8,
+        reply_to=mailbox.address if mailbox is not None else settings.DEFAULT_FROM_EMAIL,
+        message_id=make_msgid(idstring="fw", domain=_domain(sender)),  # short: a folded Message-ID confuses some programs
+    )
+
+
 # --- Sending -------------------------------------------------------------------------------------
 
 def build_email(row: OutboundMessage) -> EmailMessage:
@@ -354,13 +378,19 @@ def build_email(row: OutboundMessage) -> EmailMessage:
         headers["In-Reply-To"] = row.in_reply_to
     if row.references:
         headers["References"] = row.references
-    if row.kind != OutboundKind.REPLY:
+    if row.reply_to:
+        headers["Reply-To"] = row.reply_to
+    if row.kind == OutboundKind.FORWARD:
+        pass  # a person sent it
+    elif row.kind != OutboundKind.REPLY:
         headers["Auto-Submitted"] = "auto-replied" if row.kind == OutboundKind.ACK else "auto-generated"
     elif row.interaction is not None and row.interaction.author_id is None:
         # Written by the desk itself (after-hours answer, survey): other robots must not answer it.
         headers["Auto-Submitted"] = "auto-generated"
     message_class = JisEmailMessage if row.charset == Charset.ISO2022JP else EmailMessage
-    email = message_class(subject=row.subject, body=row.body, from_email=row.from_address, to=[row.to_address], headers=headers)
+    # BCC: envelope recipients only (Django never writes a Bcc header).
+    email = message_class(subject=row.subject, body=row.body, from_email=row.from_address, to=[row.to_address], headers=headers,
+                          cc=recipients.split(row.cc), bcc=recipients.split(row.bcc))
     email.encoding = "utf-8"
     return email
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
-from madoguchi.mail import imap, ingest, outbound, receivers
+from madoguchi.mail import held, imap, ingest, outbound, receivers
 
 
 @db_task(retries=3, retry_delay=30)
@@ -23,6 +23,12 @@ def process_raw_message_task(pk: int) -> str:
 @db_task()
 def send_outbound_task(pk: int) -> None:
     outbound.send_outbound(pk)
+
+
+@db_task()
+def release_held_reply_task(pk: int) -> bool:
+    """Queued with a scheduled reply's time (ETA): send it if it is still due (mail.held)."""
+    return held.release(pk)
 
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,7 @@ def mail_sweep_job() -> None:
     # Each part on its own: one that fails (logged) does not stop the others.
     deadline = time.monotonic() + SWEEP_SECONDS
     _until_done_or(deadline, lambda: ingest.sweep_pending(older_than=older_than, batch=200) >= 200)
+    _until_done_or(deadline, lambda: held.release_due(batch=100) >= 100)  # scheduled replies a lost task left
     _until_done_or(deadline, lambda: outbound.send_due(batch=100) >= 100)
     _until_done_or(deadline, lambda: bool(receivers.remind_commitments()) and False)  # once
 

@@ -26,7 +26,7 @@ from madoguchi.accounts.services import default_team
 from madoguchi.cases.models import ACTIVE_STATUSES, Case, Category
 from madoguchi.customers.models import Customer, Identity, IdentityKind
 from madoguchi.customers.services import normalise_identity
-from madoguchi.mail.models import Mailbox, OutboundMessage, RawMessage
+from madoguchi.mail.models import Mailbox, OutboundKind, OutboundMessage, RawMessage
 from madoguchi.mail.parsing import ParsedMessage, case_numbers_in
 
 MAX_THREAD_IDS = 50
@@ -39,6 +39,7 @@ class Lookups:
         self.inbound_ids: dict[str, int | None] = {}  # Message-ID → case id (earlier inbound mail)
         self.cases: dict[int, Case | None] = {}
         self.filed_ids: dict[str, Case] = {}  # Message-ID → case, of mails this batch filed
+        self.forward_ids: set[str] = set()  # Message-IDs of our forwards to other departments
         self.open_cases: dict[int, Case | None] = {}  # customer id → newest open case
         self._own: set[str] | None = None
         self._category: Category | None = None
@@ -73,8 +74,11 @@ class Lookups:
             return
         self.outbound_ids.update(dict.fromkeys(ids))
         self.inbound_ids.update(dict.fromkeys(ids))
-        for mid, case_id in OutboundMessage.objects.filter(message_id__in=ids, case__isnull=False).values_list("message_id", "case_id"):
+        for mid, case_id, kind in (OutboundMessage.objects.filter(message_id__in=ids, case__isnull=False)
+                                   .values_list("message_id", "case_id", "kind")):
             self.outbound_ids[mid] = case_id
+            if kind == OutboundKind.FORWARD:
+                self.forward_ids.add(mid)
         for mid, case_id in RawMessage.objects.filter(message_id__in=ids, case__isnull=False).values_list("message_id", "case_id"):
             if self.inbound_ids.get(mid) is None:
                 self.inbound_ids[mid] = case_id
@@ -119,6 +123,14 @@ class Lookups:
                 self.open_cases[case.customer_id] = self.cases.setdefault(case.pk, case) or case
 
     # --- questions ------------------------------------------------------------------------------
+
+    def answers_forward(self, parsed: ParsedMessage) -> bool:
+        """The mail may be a department's answer to a forward (mail.forwarding), by its subject's
+        token or its headers: no query beyond the thread ids the batch reads anyway."""
+        from madoguchi.mail.forwarding import mentions_forward
+
+        self._read_thread_ids(set(parsed.thread_ids[:MAX_THREAD_IDS]))
+        return mentions_forward(parsed, self.forward_ids)
 
     def own_addresses(self) -> set[str]:
         if self._own is None:

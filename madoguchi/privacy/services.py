@@ -34,7 +34,7 @@ from madoguchi.customers.models import (
 )
 from madoguchi.customers.services import normalise_identity
 from madoguchi.knowledge.models import CustomerFlag, DocKind, SearchDoc
-from madoguchi.mail.models import Attachment, OutboundMessage, RawMessage
+from madoguchi.mail.models import Attachment, Forward, HeldReply, OutboundMessage, RawMessage
 from madoguchi.metrics.models import Survey
 from madoguchi.prevention.models import CaseRootCause
 from madoguchi.progress.models import LateNotice, StatusLink
@@ -147,6 +147,8 @@ def export_customer(customer: Customer, actor: User | None = None, address: str 
             "compensations": [_row(c) for c in case.compensations.order_by("id")],
             "mails_received": [_row(m, skip=("visible_text", "quoted_text", "html")) | {"raw_size": m.size} for m in mails],
             "mails_sent": [_row(m) for m in OutboundMessage.objects.filter(case=case).order_by("id")],
+            "replies_held": [_row(h) for h in HeldReply.objects.filter(case=case).order_by("id")],
+            "forwards": [_row(f, skip=("token",)) for f in Forward.objects.filter(case=case).order_by("id")],
             "late_notices": [_row(n) for n in LateNotice.objects.filter(case=case).order_by("id")],
             "x_replies": [_row(r) for r in XOutbound.objects.filter(case=case).order_by("id")],
             "attachments": attachments,
@@ -205,7 +207,9 @@ def do_erase_customer(customer: Customer, actor: User | None = None, address: st
         done["mails"] = mails.update(raw=b"", subject=ERASED, from_address="", envelope_sender="", visible_text="",
                                      quoted_text="", html="", message_id="")
         Attachment.objects.filter(pk__in=[a.pk for a in attachments]).delete()
-        OutboundMessage.objects.filter(case_id__in=case_ids).update(to_address="", subject=ERASED, body=ERASED)
+        OutboundMessage.objects.filter(case_id__in=case_ids).update(to_address="", subject=ERASED, body=ERASED, cc="", bcc="")
+        HeldReply.objects.filter(case_id__in=case_ids).update(body=ERASED, cc="", bcc="", comment="")
+        Forward.objects.filter(case_id__in=case_ids).update(note=ERASED)
         LateNotice.objects.filter(case_id__in=case_ids).update(body=ERASED)
         # The root cause stays (a fact for prevention); its free-text note may name the customer.
         CaseRootCause.objects.filter(case_id__in=case_ids).exclude(note="").update(note=ERASED)

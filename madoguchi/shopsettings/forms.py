@@ -214,7 +214,7 @@ class InviteForm(forms.Form):
 class UserEditForm(forms.ModelForm):  # type: ignore[type-arg]
     class Meta:
         model = User
-        fields = ["display_name", "email", "role", "team"]
+        fields = ["display_name", "email", "role", "team", "replies_need_approval"]
 
     def __init__(self, *args: Any, actor: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -18,6 +18,8 @@ from madoguchi.accounts.models import Role, SettingsAction, SettingsSource, Team
 from madoguchi.businesshours import calendar
 from madoguchi.businesshours.models import CalendarOptions, ClosedDay, WeeklyHours
 from madoguchi.chat.models import WidgetSettings
+from madoguchi.mail.forms import DepartmentForm
+from madoguchi.mail.models import Department
 from madoguchi.metrics.models import SlaPolicy
 from madoguchi.shopsettings import passwords
 from madoguchi.shopsettings.forms import (
@@ -69,30 +71,38 @@ def do_add_closed_range(actor: User, form: ClosedRangeForm) -> ClosedDay:
     return row
 
 
-def do_delete_closed_day(actor: User, row: ClosedDay) -> None:
+def _save_form(actor: User, form: Any) -> Any:
+    """A settings model form's row saved with its audit entry (old values if it existed)."""
+    model = form._meta.model
+    before = audit.snapshot(model.objects.get(pk=form.instance.pk)) if form.instance.pk else None
+    with transaction.atomic():
+        row = form.save()
+        audit.record_saved(actor, row, before, source=SOURCE)
+    return row
+
+
+def _delete(actor: User, row: Any) -> None:
     with transaction.atomic():
         before, pk = audit.snapshot(row), row.pk
         row.delete()
         audit.record_deleted(actor, row, before, pk, source=SOURCE)
 
 
+def do_delete_closed_day(actor: User, row: ClosedDay) -> None:
+    _delete(actor, row)
+
+
 # --- SLA policies ---------------------------------------------------------------------------------
 
 def do_save_sla_policy(actor: User, form: SlaPolicyForm) -> SlaPolicy:
-    before = audit.snapshot(SlaPolicy.objects.get(pk=form.instance.pk)) if form.instance.pk else None
-    with transaction.atomic():
-        policy: SlaPolicy = form.save()
-        audit.record_saved(actor, policy, before, source=SOURCE)
+    policy: SlaPolicy = _save_form(actor, form)
     return policy
 
 
 def do_delete_sla_policy(actor: User, policy: SlaPolicy) -> None:
     if not SlaPolicy.objects.exclude(pk=policy.pk).exists():
         raise SettingsRefused(_("最後のSLAポリシーは削除できません（SLAの期限がなくなります）。"))
-    with transaction.atomic():
-        before, pk = audit.snapshot(policy), policy.pk
-        policy.delete()
-        audit.record_deleted(actor, policy, before, pk, source=SOURCE)
+    _delete(actor, policy)
 
 
 # --- Chat widget ----------------------------------------------------------------------------------
@@ -106,6 +116,18 @@ def do_save_widget_settings(actor: User, form: WidgetSettingsForm, before: Mappi
     return row
 
 
+# --- Departments a case is forwarded to by mail (mail.forwarding) --------------------------------
+
+def do_save_department(actor: User, form: DepartmentForm) -> Department:
+    row: Department = _save_form(actor, form)
+    return row
+
+
+def do_delete_department(actor: User, row: Department) -> None:
+    """Forwards to it keep their address (the department is only named on them)."""
+    _delete(actor, row)
+
+
 # --- Users and teams ------------------------------------------------------------------------------
 
 def _user_values(user: User) -> dict[str, Any]:
@@ -113,11 +135,13 @@ def _user_values(user: User) -> dict[str, Any]:
         return {
             "display_name": user.display_name, "email": user.email, "role": str(Role(user.role).label),
             "team": user.team.name if user.team_id and user.team else "", "is_active": user.is_active,
+            "replies_need_approval": user.replies_need_approval,
         }
 
 
 LABELS = {"display_name": gettext_lazy("表示名"), "email": gettext_lazy("メールアドレス"), "role": gettext_lazy("役割"),
-          "team": gettext_lazy("チーム"), "is_active": gettext_lazy("有効")}
+          "team": gettext_lazy("チーム"), "is_active": gettext_lazy("有効"),
+          "replies_need_approval": gettext_lazy("返信に承認が必要")}
 
 
 def _record_user(actor: User, user: User, before: Mapping[str, Any] | None, action: str = SettingsAction.CHANGE,

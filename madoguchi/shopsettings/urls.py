@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.shopsettings import chat, hours, password, sla, users
+from madoguchi.shopsettings import chat, departments, hours, password, sla, users
 
 app_name = "shopsettings"
 urlpatterns = [
@@ -13,6 +13,9 @@ urlpatterns = [
     path("sla/<int:pk>/", sla.sla_edit, name="sla_edit"),
     path("sla/<int:pk>/delete/", sla.sla_delete, name="sla_delete"),
     path("chat/", chat.chat_page, name="chat"),
+    path("departments/", departments.departments_page, name="departments"),
+    path("departments/<int:pk>/", departments.department_edit, name="department_edit"),
+    path("departments/<int:pk>/delete/", departments.department_delete, name="department_delete"),
     path("users/", users.users_page, name="users"),
     path("users/invite/", users.invite, name="invite"),
     path("users/teams/", users.add_team, name="add_team"),

@@ -79,6 +79,8 @@ NOT_PAGES = {
     "shopsettings:delete_closed": "POST only", "shopsettings:sla_delete": "POST only", "shopsettings:invite": "POST only",
     "shopsettings:add_team": "POST only", "shopsettings:set_active": "POST only", "shopsettings:password_link": "POST only",
     "mail:raw_retry": "POST only", "mail:outbound_retry": "POST only",
+    "mail:held_approve": "POST only", "mail:held_return": "POST only (a refused return shows mail:approvals)",
+    "mail:held_cancel": "POST only", "shopsettings:department_delete": "POST only",
     "mail:raw_download": "the stored mail itself", "mail:attachment": "a stored file",
     "line:webhook": "POST only (LINE calls it)", "line:retry": "POST only", "line:attachment": "a stored file",
     "chat:take": "POST only", "chat:transfer": "POST only", "chat:end": "POST only",
@@ -404,6 +406,9 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "customers:detail": [reverse("customers:detail", args=[shop["customer"].pk])],
         "notifications:list": [reverse("notifications:list")],
         "mail:failed": [reverse("mail:failed")],
+        "mail:approvals": [reverse("mail:approvals")],
+        "mail:held_edit": [reverse("mail:held_edit", args=[_held_reply(shop).pk])],
+        "mail:forward": [reverse("mail:forward", args=[case.pk])],
         "chat:list": [reverse("chat:list")],
         "knowledge:articles": [reverse("knowledge:articles")],
         "knowledge:search": [reverse("knowledge:search"), reverse("knowledge:search") + "?q=配送"],
@@ -455,12 +460,34 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "shopsettings:sla_new": [reverse("shopsettings:sla_new")],
         "shopsettings:sla_edit": [reverse("shopsettings:sla_edit", args=[_sla_policy().pk])],
         "shopsettings:chat": [reverse("shopsettings:chat")],
+        "shopsettings:departments": [reverse("shopsettings:departments")],
+        "shopsettings:department_edit": [reverse("shopsettings:department_edit", args=[_department().pk])],
         "shopsettings:users": [reverse("shopsettings:users")],
         "shopsettings:user_edit": [reverse("shopsettings:user_edit", args=[shop["roles"]["agent"].pk])],
         "patterns:list": [reverse("patterns:list"), reverse("patterns:list") + "?spikes=1&category=x&cursor=y"],
         "patterns:cluster": [reverse("patterns:cluster", args=[shop["cluster"].pk])],
         "patterns:breakdown": [reverse("patterns:breakdown", args=[dim]) for dim in ("product", "passage", "carrier")],
     }
+
+
+def _held_reply(shop: dict):  # type: ignore[no-untyped-def]
+    """A reply waiting for approval, returned with a comment (mail.held), on the shop's case."""
+    from madoguchi.mail.models import HeldReply, HeldState
+
+    found = HeldReply.objects.first()
+    if found is None:
+        found = HeldReply.objects.create(case=shop["case"], author=shop["roles"]["agent"], body="山田様、本日発送いたします。",
+                                         cc="husband@example.jp", state=HeldState.RETURNED, needs_approval=True,
+                                         returned_by=shop["roles"]["lead"], comment="お詫びを先に")
+        HeldReply.objects.create(case=shop["case"], author=shop["roles"]["agent"], body="山田様、お待たせしました。",
+                                 state=HeldState.AWAITING, needs_approval=True)
+    return found
+
+
+def _department():  # type: ignore[no-untyped-def]
+    from madoguchi.mail.models import Department
+
+    return Department.objects.get_or_create(name="配送課", defaults={"address": "haiso@shop.example.jp"})[0]
 
 
 def _sla_policy():  # type: ignore[no-untyped-def]

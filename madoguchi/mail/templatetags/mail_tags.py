@@ -28,13 +28,13 @@ def _mail_of_case(case: Any) -> dict[str, dict[int, Any]]:
 @register.simple_tag(takes_context=True)
 def mail_for(context: Any, interaction: Any) -> dict[str, Any]:
     """The raw mail behind an inbound entry, or the outbox row behind a reply (or nothing)."""
-    if interaction.channel != "email" or interaction.kind not in ("inbound", "outbound"):
-        return {}
+    if interaction.channel != "email" or interaction.kind not in ("inbound", "outbound", "note"):
+        return {}  # a note by mail: a department's answer to a forward (mail.forwarding)
     case = context.get("case")
     if case is None or case.pk != interaction.case_id:
         case = interaction.case
     found = _mail_of_case(case)
-    if interaction.kind == "inbound":
+    if interaction.kind in ("inbound", "note"):
         raw = found["raw"].get(interaction.pk)
         return {"raw": raw} if raw else {}
     out = found["out"].get(interaction.pk)
@@ -63,14 +63,63 @@ def mail_case_address(case: Any) -> str:
     return customer_address(case) if case.channel == "email" else ""
 
 
+def _by_mail(case: Any) -> bool:
+    """Whether a reply on the case goes by mail, asked once per page (kept on the case object)."""
+    from madoguchi.cases.services import reply_channel
+
+    if not hasattr(case, "_reply_by_mail"):
+        case._reply_by_mail = reply_channel(case) == "email"
+    return bool(case._reply_by_mail)
+
+
+def _mailbox(case: Any) -> Any:
+    """The mailbox a mail on the case goes from, read once per page (kept on the case object)."""
+    from madoguchi.mail.outbound import mailbox_for
+
+    if not hasattr(case, "_mailbox_for"):
+        case._mailbox_for = mailbox_for(case)
+    return case._mailbox_for
+
+
 @register.simple_tag
 def mail_reply_signature(case: Any, user: Any) -> str:
     """The signature a reply on the case gets when it goes by mail (appended when it is sent,
     mail.signature), shown under the composer; "" when the reply is not a mail."""
-    from madoguchi.cases.services import reply_channel
-    from madoguchi.mail.outbound import mailbox_for
     from madoguchi.mail.signature import compose
 
-    if reply_channel(case) != "email":
+    if not _by_mail(case):
         return ""
-    return compose(mailbox_for(case), user)
+    return compose(_mailbox(case), user)
+
+
+@register.simple_tag
+def mail_reply_options(case: Any, user: Any, bound: Any = None) -> Any:
+    """The mail part of the reply form (CC, BCC, when to send): the bound one after a refused
+    post, else a fresh one; None when the reply does not go by mail."""
+    from madoguchi.mail.forms import ReplyMailOptions
+
+    if bound is not None:
+        return bound
+    if not _by_mail(case):
+        return None
+    return ReplyMailOptions(case=case, actor=user, mailbox=_mailbox(case))
+
+
+@register.simple_tag
+def mail_contact_address(case: Any) -> str:
+    from madoguchi.mail.outbound import contact_address
+
+    return contact_address(_mailbox(case))
+
+
+@register.simple_tag
+def mail_held_replies(case: Any, user: Any) -> list[Any]:
+    """The case's replies not sent yet, each with what this user may do with it."""
+    from madoguchi.mail import held
+
+    rows = held.open_for_case(case)
+    for row in rows:
+        row.case = case  # loaded with its team already
+        row.user_may_edit = held.may_edit(user, row)  # type: ignore[attr-defined]
+        row.user_may_decide = row.state == "awaiting" and held.may_decide(user, row)  # type: ignore[attr-defined]
+    return rows

@@ -51,6 +51,7 @@ class Sink:
 
     port: int
     received: list[bytes] = field(default_factory=list)
+    envelopes: list[tuple[list[str], bytes]] = field(default_factory=list)  # (RCPT TO addresses, the mail)
     controller: Any = None
     answer: str = "250 OK"  # what it replies to DATA; a 5xx refuses the mail (spam filter, policy)
 
@@ -63,6 +64,7 @@ class Sink:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
                 if sink.answer.startswith("2"):
                     sink.received.append(envelope.original_content or envelope.content)
+                    sink.envelopes.append((list(envelope.rcpt_tos), envelope.original_content or envelope.content))
                 return sink.answer
 
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, decode_data=False)
