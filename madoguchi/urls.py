@@ -51,6 +51,7 @@ urlpatterns = [
     path("faq/", include("madoguchi.knowledge.faq_urls")),
     path("metrics/", include("madoguchi.metrics.urls")),
     path("fans/", include("madoguchi.fans.urls")),
+    path("listening/", include("madoguchi.listening.urls")),
     path("coupons/", include("madoguchi.coupons.urls")),
     path("", include("madoguchi.progress.urls")),
     path("", include("madoguchi.cases.urls")),

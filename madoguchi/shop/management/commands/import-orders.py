@@ -4,13 +4,13 @@ newer file: what changed is updated, the rest is left alone."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
 from madoguchi.shop.importer import do_import_file
+from madoguchi.terminal import file_progress
 
 
 class Command(BaseCommand):
@@ -23,22 +23,8 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"ファイルが見つかりません: {file}")
-        bar: Any = None
-        progress = None
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-
-            bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc="注文の取り込み", file=sys.stderr)
-
-            def progress(done: int) -> None:
-                bar.update(done - bar.n)
-
-        try:
-            with path.open("rb") as handle:
-                run, summary = do_import_file(handle, file_name=path.name, progress=progress)
-        finally:
-            if bar is not None:
-                bar.close()
+        with file_progress(path, "注文の取り込み") as progress, path.open("rb") as handle:
+            run, summary = do_import_file(handle, file_name=path.name, progress=progress)
         if summary is None:
             raise CommandError(run.error)
         for line in summary.lines():

@@ -1,0 +1,29 @@
+"""A progress bar on the terminal for the console commands that read a file (import-orders,
+import-posts): drawn on standard error when it is a terminal, nothing when piped or logged."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+@contextmanager
+def file_progress(path: Path, description: str) -> Iterator[Callable[[int], None] | None]:
+    """`progress(bytes read so far)` for the file at `path`, or None off a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    bar: Any = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc=description, file=sys.stderr)
+
+    def progress(done: int) -> None:
+        bar.update(done - bar.n)
+
+    try:
+        yield progress
+    finally:
+        bar.close()
