@@ -27,3 +27,19 @@ def file_progress(path: Path, description: str) -> Iterator[Callable[[int], None
         yield progress
     finally:
         bar.close()
+
+
+def import_file(file: str, description: str, do_import: Callable[..., tuple[Any, Any]]) -> list[str]:
+    """A console command's import of the file at `file` with `do_import(handle, file_name=…,
+    progress=…)` (shop and listening's do_import_file): the summary's lines to print, or
+    CommandError with the reason (Japanese) when the file is missing or cannot be read."""
+    from django.core.management.base import CommandError
+
+    path = Path(file)
+    if not path.is_file():
+        raise CommandError(f"ファイルが見つかりません: {file}")
+    with file_progress(path, description) as progress, path.open("rb") as handle:
+        run, summary = do_import(handle, file_name=path.name, progress=progress)
+    if summary is None:
+        raise CommandError(run.error)
+    return list(summary.lines())

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import IO, Any
 
 from django.db import transaction
@@ -17,34 +16,21 @@ from django.utils.translation import gettext as _
 
 from madoguchi.listening.models import ListeningPost, PostImport
 from madoguchi.listening.posts import ParsedPost, PostFile, PostFileError, Problem, open_post_file
-from madoguchi.shop.models import ImportRunState
+from madoguchi.shop import importer
 
 log = logging.getLogger(__name__)
 
 BATCH_POSTS = 1000
-PROBLEMS_KEPT = 1000
 COMPARED = ("author_handle", "author_name", "text", "posted_at", "url")
 
 
-@dataclass
-class ImportSummary:
-    file_format: str = ""
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[Problem] = field(default_factory=list)
+class ImportSummary(importer.ImportSummary):
+    """Counts as the order import keeps them (shop.importer.ImportSummary), worded for posts."""
 
-    @property
-    def skipped(self) -> int:
-        return len(self.problems)
-
-    def lines(self) -> list[str]:
-        lines = [_("取り込み完了（%(format)s）: 新規 %(created)s 件、更新 %(updated)s 件、変更なし %(unchanged)s 件、取り込めなかった投稿 %(skipped)s 件")
-                 % {"format": self.file_format.upper() or "—", "created": self.created, "updated": self.updated,
-                    "unchanged": self.unchanged, "skipped": self.skipped}]
-        lines += [_("  %(line)s 行目: %(reason)s") % {"line": problem.line, "reason": problem.reason}
-                  for problem in self.problems]
-        return lines
+    def headline(self) -> str:
+        return (_("取り込み完了（%(format)s）: 新規 %(created)s 件、更新 %(updated)s 件、変更なし %(unchanged)s 件、取り込めなかった投稿 %(skipped)s 件")
+                % {"format": self.file_format.upper() or "—", "created": self.created, "updated": self.updated,
+                   "unchanged": self.unchanged, "skipped": self.skipped})
 
 
 def read_posts(posts: list[ListeningPost]) -> None:
@@ -148,37 +134,25 @@ def do_import_file(handle: IO[bytes], *, file_name: str, user: Any = None,
     """Import an opened binary file and keep its record (PostImport): bytes read as it goes (the
     upload page's progress bar), the summary at the end. A file that cannot be read at all gives
     a FAILED run with the reason in Japanese, and no summary. Spikes are looked for after."""
-    if run is None:
-        run = PostImport.objects.create(user=user, file_name=file_name[:255], state=ImportRunState.RUNNING)
-    else:
-        run.state = ImportRunState.RUNNING
-        run.save(update_fields=["state"])
-    try:
+
+    def read(run: PostImport) -> ImportSummary:
         post_file = open_post_file(handle)
         run.file_format, run.bytes_total = post_file.format, post_file.size
         run.save(update_fields=["file_format", "bytes_total"])
 
         def advance(done: int) -> None:
+            run.bytes_done = done
             PostImport.objects.filter(pk=run.pk).update(bytes_done=done)
             if progress:
                 progress(done)
 
-        summary = import_posts(post_file, advance, run=run)
-    except PostFileError as error:
-        run.state, run.error, run.finished_at = ImportRunState.FAILED, str(error), timezone.now()
-        run.save(update_fields=["state", "error", "finished_at"])
-        return run, None
-    except Exception as error:
-        run.state, run.finished_at = ImportRunState.FAILED, timezone.now()
-        run.error = _("取り込みの途中でエラーが起きました。それまでの投稿は取り込まれています: %(error)s") % {"error": str(error)[:300]}
-        run.save(update_fields=["state", "error", "finished_at"])
-        raise
-    run.refresh_from_db(fields=["bytes_done"])
-    run.state, run.finished_at = ImportRunState.DONE, timezone.now()
-    run.created, run.updated, run.unchanged, run.skipped = summary.created, summary.updated, summary.unchanged, summary.skipped
-    run.problems = [[problem.line, problem.reason] for problem in summary.problems[:PROBLEMS_KEPT]]
-    run.save()
-    from madoguchi.listening.spikes import check_spikes
+        return import_posts(post_file, advance, run=run)
 
-    check_spikes()
-    return run, summary
+    done, summary = importer.run_file_import(
+        run or PostImport(user=user, file_name=file_name[:255]), read, unreadable=PostFileError,
+        interrupted=_("取り込みの途中でエラーが起きました。それまでの投稿は取り込まれています: %(error)s"))
+    if summary is not None:
+        from madoguchi.listening.spikes import check_spikes
+
+        check_spikes()
+    return done, summary  # type: ignore[return-value]

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from madoguchi.shop.models import ImportRunState
+from madoguchi.shop.models import FileImport, ImportRunState
 from madoguchi.triage.models import MessageKind
 
 
@@ -34,35 +34,22 @@ class PostState(models.TextChoices):
     DISMISSED = "dismissed", _("対応不要")
 
 
-class PostImport(models.Model):
-    """One import of a posts file (command line or the upload page): who, when, how far it got
-    (bytes read, for the progress bar) and what came of it."""
+class PostFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSON = "json", "JSON"
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                             related_name="+", verbose_name=_("実行した人"))
-    file_name = models.CharField(_("ファイル名"), max_length=255)
-    file_format = models.CharField(_("形式"), max_length=20, blank=True)
-    state = models.CharField(_("状態"), max_length=10, choices=ImportRunState.choices, default=ImportRunState.QUEUED)
-    created_at = models.DateTimeField(_("受付日時"), auto_now_add=True)
-    finished_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
+
+class PostImport(FileImport):
+    """One import of a posts file, with how far it got (bytes read, for the progress bar)."""
+
+    file_format = models.CharField(_("形式"), max_length=20, choices=PostFormat.choices, blank=True)
+    skipped = models.PositiveIntegerField(_("取り込めなかった投稿"), default=0)
     bytes_total = models.PositiveBigIntegerField(default=0)
     bytes_done = models.PositiveBigIntegerField(default=0)
-    created = models.PositiveIntegerField(_("新規"), default=0)
-    updated = models.PositiveIntegerField(_("更新"), default=0)
-    unchanged = models.PositiveIntegerField(_("変更なし"), default=0)
-    skipped = models.PositiveIntegerField(_("取り込めなかった投稿"), default=0)
-    # [[line number, reason], ...] (the first 1,000); the error that stopped a failed run.
-    problems = models.JSONField(_("取り込めなかった行"), default=list, blank=True)
-    error = models.TextField(_("エラー"), blank=True)
-    language = models.CharField(_("言語"), max_length=10, default="ja")
 
-    class Meta:
+    class Meta(FileImport.Meta):
         verbose_name = _("投稿の取り込み")
         verbose_name_plural = _("投稿の取り込み")
-        ordering = ["-created_at"]
-
-    def __str__(self) -> str:
-        return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
 
     @property
     def percent(self) -> int:

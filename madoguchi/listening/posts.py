@@ -24,7 +24,14 @@ from typing import IO, Any
 from django.utils.translation import gettext as _
 
 from madoguchi.listening.models import Platform
-from madoguchi.shop.order_files import OrderFileError, RowError, detect_encoding, fold, parse_datetime
+from madoguchi.shop.order_files import (
+    OrderFileError,
+    Problem,
+    RowError,
+    detect_encoding,
+    fold,
+    parse_datetime,
+)
 
 MAX_ID, MAX_PLATFORM, MAX_HANDLE, MAX_NAME, MAX_URL = 100, 30, 100, 200, 500
 MAX_TEXT = 30_000  # a blog post is long; a post beyond this is cut, its raw data is kept whole
@@ -66,12 +73,6 @@ class ParsedPost:
     posted_at: dt.datetime
     url: str
     raw: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class Problem:
-    line: int
-    reason: str
 
 
 def _host(url: str) -> str:

@@ -176,9 +176,9 @@ def fans(limit: int = 20) -> list[dict[str, Any]]:
 
     from madoguchi.customers.models import Identity, IdentityKind
 
-    rows = list(ListeningPost.objects.filter(kind=MessageKind.PRAISE).exclude(author_handle="")
+    rows: list[dict[str, Any]] = [dict(row) for row in ListeningPost.objects.filter(kind=MessageKind.PRAISE).exclude(author_handle="")
                 .values("platform", "author_handle").annotate(n=Count("pk"), last=Max("posted_at"), name=Max("author_name"))
-                .order_by("-n", "-last")[:limit])
+                .order_by("-n", "-last")[:limit]]
     handles = [row["author_handle"].lower() for row in rows if row["platform"] == Platform.X]
     holders = dict(Identity.objects.filter(kind=IdentityKind.X, value__in=handles).values_list("value", "customer_id"))
     for row in rows:

@@ -11,13 +11,13 @@ from typing import Any
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
-from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils import translation
 
 from madoguchi.listening.importer import do_import_file
 from madoguchi.listening.models import PostImport
 from madoguchi.listening.posts import open_post_file
 from madoguchi.shop.models import ImportRunState
+from madoguchi.shop.uploads import import_kept_upload, keep_upload
 
 
 def upload_path(run_id: int) -> Path:
@@ -31,11 +31,7 @@ def do_queue_upload(uploaded: UploadedFile, user: Any) -> PostImport:
     run = PostImport.objects.create(user=user, file_name=(uploaded.name or "posts")[:255], file_format=post_file.format,
                                     bytes_total=post_file.size, state=ImportRunState.QUEUED,
                                     language=translation.get_language() or settings.LANGUAGE_CODE)
-    path = upload_path(run.pk)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as out:
-        for chunk in uploaded.chunks():
-            out.write(chunk)
+    keep_upload(uploaded, upload_path(run.pk))
     from madoguchi.listening.tasks import import_posts_task
 
     transaction.on_commit(lambda: import_posts_task(run.pk))
@@ -44,18 +40,5 @@ def do_queue_upload(uploaded: UploadedFile, user: Any) -> PostImport:
 
 def run_upload(run_id: int) -> None:
     """Import a queued upload (the worker); the file is removed when it is done."""
-    run = PostImport.objects.filter(pk=run_id, state=ImportRunState.QUEUED).first()
-    if run is None:
-        return  # already taken (a task run twice)
-    with translation.override(run.language):
-        path = upload_path(run_id)
-        if not path.exists():
-            run.state, run.finished_at = ImportRunState.FAILED, timezone.now()
-            run.error = _("アップロードされたファイルが見つかりません。もう一度アップロードしてください。")
-            run.save(update_fields=["state", "finished_at", "error"])
-            return
-        try:
-            with path.open("rb") as handle:
-                do_import_file(handle, file_name=run.file_name, run=run)
-        finally:
-            path.unlink(missing_ok=True)
+    import_kept_upload(PostImport.objects.filter(pk=run_id, state=ImportRunState.QUEUED).first(), upload_path(run_id),
+                       do_import_file)

@@ -4,13 +4,12 @@ Safe to run again: a post already there is left as it is (its text updated if it
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from madoguchi.listening.importer import do_import_file
-from madoguchi.terminal import file_progress
+from madoguchi.terminal import import_file
 
 
 class Command(BaseCommand):
@@ -20,12 +19,5 @@ class Command(BaseCommand):
         parser.add_argument("file", help="投稿のCSVまたはJSONファイル")
 
     def handle(self, *args: Any, file: str, **options: Any) -> None:
-        path = Path(file)
-        if not path.is_file():
-            raise CommandError(f"ファイルが見つかりません: {file}")
-        with file_progress(path, "投稿の取り込み") as progress, path.open("rb") as handle:
-            run, summary = do_import_file(handle, file_name=path.name, progress=progress)
-        if summary is None:
-            raise CommandError(run.error)
-        for line in summary.lines():
+        for line in import_file(file, "投稿の取り込み", do_import_file):
             self.stdout.write(line)
