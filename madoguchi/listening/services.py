@@ -184,3 +184,15 @@ def fans(limit: int = 20) -> list[dict[str, Any]]:
     for row in rows:
         row["customer_id"] = holders.get(row["author_handle"].lower()) if row["platform"] == Platform.X else None
     return rows
+
+
+def posts_of(customer_ids: list[int]) -> QuerySet[ListeningPost]:
+    """The posts of these customers (privacy: export and erasure): those turned into their
+    cases, and those written on X under a handle they hold."""
+    from madoguchi.customers.models import Identity, IdentityKind
+
+    handles = list(Identity.objects.filter(customer_id__in=customer_ids, kind=IdentityKind.X).values_list("value", flat=True))
+    mine = Q(case__customer_id__in=customer_ids)
+    for handle in handles:
+        mine |= Q(platform=Platform.X, author_handle__iexact=handle)
+    return ListeningPost.objects.filter(mine)
