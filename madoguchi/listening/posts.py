@@ -248,11 +248,14 @@ def _json_post(item: Any, users: dict[str, dict[str, Any]], line: int) -> Parsed
 
 
 def _page_posts(page: Any, offset: int, text: str, lines: _Lines) -> Iterator[ParsedPost | Problem]:
-    """The posts of one top-level JSON value: a post, an array of posts, or an object holding
-    them under `data` (X API v2) or `posts`."""
+    """The posts of one top-level JSON value: a post, an array of posts (or of X API pages), or
+    an object holding them under `data` (X API v2) or `posts`."""
     if isinstance(page, list):
         for at, item in _array_items(text, offset):
-            yield _json_post(item, {}, lines.at(at))
+            if isinstance(item, dict) and isinstance(item.get("data"), list):
+                yield from _page_posts(item, at, text, lines)  # an array of X API pages
+            else:
+                yield _json_post(item, {}, lines.at(at))
         return
     if isinstance(page, dict) and isinstance(page.get("data") or page.get("posts"), list):
         users = _users(page)
