@@ -24,10 +24,9 @@ from madoguchi.listening.forms import AnswerForm, PostFileForm, QueueFilterForm
 from madoguchi.listening.models import PostImport, PostState, Spike
 from madoguchi.listening.posts import PostFileError
 from madoguchi.listening.uploads import do_queue_upload
-from madoguchi.shop.models import ImportRunState
+from madoguchi.shop.views import run_page, upload_page
 from madoguchi.triage.models import MessageKind
 
-RECENT_RUNS = 20
 SPIKES_SHOWN_HOURS = 24
 
 
@@ -136,22 +135,11 @@ def spike_seen(request: HttpRequest, pk: int) -> HttpResponse:
 
 @lead_required
 def import_page(request: HttpRequest) -> HttpResponseBase:
-    form = PostFileForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            run = do_queue_upload(form.cleaned_data["file"], staff_user(request))
-        except PostFileError as error:
-            form.add_error("file", str(error))
-        else:
-            return redirect("listening:import_run", run.pk)
-    runs = PostImport.objects.select_related("user").order_by("-created_at")[:RECENT_RUNS]
-    return render(request, "listening/import.html", {"form": form, "runs": runs}, status=400 if form.errors else 200)
+    return upload_page(request, form_class=PostFileForm, queue_upload=do_queue_upload, unreadable=PostFileError,
+                       runs=PostImport.objects.all(), run_url="listening:import_run", template="listening/import.html")
 
 
 @lead_required
 def import_run(request: HttpRequest, pk: int) -> HttpResponseBase:
-    run = get_object_or_404(PostImport.objects.select_related("user"), pk=pk)
-    context = {"run": run, "pending": run.state in (ImportRunState.QUEUED, ImportRunState.RUNNING)}
-    if getattr(request, "htmx", False):
-        return render(request, "listening/_import_run.html", context)
-    return render(request, "listening/import_run.html", context)
+    return run_page(request, get_object_or_404(PostImport.objects.select_related("user"), pk=pk),
+                    "listening/import_run.html", "listening/_import_run.html")

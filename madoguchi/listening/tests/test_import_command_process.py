@@ -27,7 +27,7 @@ def test_import_posts_draws_a_progress_bar_on_a_terminal_and_reports_bad_lines(t
                MADOGUCHI_TASKS_IMMEDIATE="false")
     migrated(env["DATABASE_URL"], env["MADOGUCHI_DATA_DIR"])
     put_model(tmp_path / "data", starter_model_bytes)
-    rows = list(samples.posts(3000))
+    rows = list(samples.posts(10_000))
     rows[2]["id"] = ""  # line 2 + rows 0 and 1 (row 0 has a line break in its text) = line 5
     path = tmp_path / "listening_export.csv"
     path.write_bytes(samples.csv_file(rows))
@@ -41,12 +41,12 @@ def test_import_posts_draws_a_progress_bar_on_a_terminal_and_reports_bad_lines(t
     assert process.wait(timeout=60) == 0
     os.close(primary)
     assert "投稿の取り込み" in terminal and "100%" in terminal
-    assert "取り込み完了（CSV）: 新規 2999 件、更新 0 件、変更なし 0 件、取り込めなかった投稿 1 件" in stdout
+    assert "取り込み完了（CSV）: 新規 9999 件、更新 0 件、変更なし 0 件、取り込めなかった投稿 1 件" in stdout
     assert "  5 行目: 投稿IDがありません。" in stdout
 
     again = subprocess.run([MADOGUCHI, "import-posts", str(path)], env=env, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and again.stderr == ""
-    assert "新規 0 件、更新 0 件、変更なし 2999 件" in again.stdout
+    assert "新規 0 件、更新 0 件、変更なし 9999 件" in again.stdout
 
     other = tmp_path / "customers.csv"
     other.write_text("顧客番号,氏名\n1,山田 花子\n", encoding="utf-8")

@@ -6,20 +6,19 @@ to the lead."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from madoguchi.chat.tests.servers import PASSWORD, login_cookie
 from madoguchi.listening.tests import samples
-from madoguchi.testing.desk_process import MailSink, ServedDesk
-from madoguchi.triage.tests.conftest import put_model
+from madoguchi.testing.desk_process import ServedDesk
+from madoguchi.triage.tests.test_in_serve import desk
+
+__all__ = ["desk"]  # the served desk of the triage test: `madoguchi serve` on SQLite with the starter model
 
 SETUP = f"""
 from madoguchi.accounts.models import Role, User
@@ -30,22 +29,6 @@ STATE = ("from madoguchi.listening.models import PostImport, ListeningPost\n"
          "print(r and f'{r.state} {r.created} {r.skipped} {ListeningPost.objects.exclude(kind=\"\").count()}')")
 TOLD = ("from madoguchi.notifications.models import Notification\n"
         "print(sum('配送' in n.text for n in Notification.objects.filter(user__username='lead', kind='listening_spike')))")
-
-
-@pytest.fixture
-def desk(tmp_path: Path, starter_model_bytes: bytes) -> Iterator[ServedDesk]:
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        pytest.skip("the process layout is the same on both databases")
-    with MailSink() as sink:
-        served = ServedDesk.create(tmp_path / "data", f"sqlite:///{tmp_path / 'data' / 'desk.sqlite3'}", sink.port,
-                                   MADOGUCHI_MAIL_ACK="false")
-        put_model(tmp_path / "data", starter_model_bytes)
-        served.shell(SETUP)
-        served.start()
-        try:
-            yield served
-        finally:
-            served.stop()
 
 
 def _upload(base: str, cookie: str, name: str, content: bytes) -> str:
@@ -72,6 +55,7 @@ def test_an_uploaded_file_is_imported_by_serve_and_its_spike_flagged(desk: Serve
     for row in rows:
         row["posted_at"] = dt.datetime.strptime(row["posted_at"], "%Y-%m-%d %H:%M:%S").strftime("%Y-%m-%d %H:%M:%S+09:00")
     rows[3]["text"] = ""
+    desk.shell(SETUP)
     cookie = login_cookie(desk.url, "lead")
     run_url = _upload(desk.url, cookie, "listening.csv", samples.csv_file(rows + burst))
     assert re.search(r"/listening/import/\d+/$", run_url)
