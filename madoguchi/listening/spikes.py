@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Count, Min, Q
@@ -24,12 +25,15 @@ from django.utils.translation import gettext_noop
 from madoguchi.listening.models import ListeningPost, Spike
 from madoguchi.triage.models import MessageKind
 
+if TYPE_CHECKING:
+    from madoguchi.accounts.models import User
+
 WINDOW = dt.timedelta(hours=1)
 QUIET_HOURS = 3
 IGNORED_CATEGORIES = ("", "other")
 
 
-def leads() -> list:  # type: ignore[type-arg]
+def leads() -> list[User]:
     """Who hears of a spike: the team leads (by role or as a team's lead), else the admins."""
     from madoguchi.accounts.models import Role, User
 
