@@ -5,9 +5,8 @@ from django.utils.translation import gettext_lazy as _
 
 from madoguchi.notifications.models import MailPreference
 
-KIND_FIELDS = ["handover", "approval", "customer_reply", "sla", "promise", "low_satisfaction", "listening_spike"]
+KIND_FIELDS = ["handover", "approval", "customer_reply", "sla", "promise", "low_satisfaction"]
 SUMMARY_FIELDS = ["daily_summary", "summary_time"]
-LEADS_ONLY = ["listening_spike"]  # told to team leads only (listening.spikes)
 
 
 class MailPreferenceForm(forms.ModelForm):
@@ -29,7 +28,7 @@ class MailPreferenceForm(forms.ModelForm):
         # Named in the page's language (the top bar's switch names each in its own).
         self.fields["language"].choices = [("ja", _("日本語")), ("en", "English")]  # type: ignore[attr-defined]
         if not leads:
-            for name in [*SUMMARY_FIELDS, *LEADS_ONLY]:
+            for name in SUMMARY_FIELDS:
                 del self.fields[name]
         else:
             self.fields["summary_time"].required = True

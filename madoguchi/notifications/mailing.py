@@ -51,7 +51,6 @@ KIND_OF: dict[str, str] = {
     "commitment_overdue": MailKind.PROMISE,
     "late_notice": MailKind.PROMISE,
     "survey_low": MailKind.LOW_SATISFACTION,
-    "listening_spike": MailKind.LISTENING_SPIKE,
 }
 MAX_DIGEST = 200  # events in one mail; more wait for the next one
 

@@ -68,7 +68,6 @@ class MailKind(models.TextChoices):
     SLA = "sla", _("SLA の期限が近い・超過した")
     PROMISE = "promise", _("約束の期限が近い・過ぎた")
     LOW_SATISFACTION = "low_satisfaction", _("満足度アンケートの低評価（フォロー）")
-    LISTENING_SPIKE = "listening_spike", _("SNSでの苦情の急増（リーダー）")
 
 
 def _nine() -> dt.time:
@@ -87,7 +86,6 @@ class MailPreference(models.Model):
     sla = models.BooleanField(MailKind.SLA.label, default=True)
     promise = models.BooleanField(MailKind.PROMISE.label, default=True)
     low_satisfaction = models.BooleanField(MailKind.LOW_SATISFACTION.label, default=True)
-    listening_spike = models.BooleanField(MailKind.LISTENING_SPIKE.label, default=True)
     language = models.CharField(_("メールの言語"), max_length=10, choices=settings.LANGUAGES, default="ja")
     daily_summary = models.BooleanField(_("毎日のまとめ（リーダー）"), default=True)
     summary_time = models.TimeField(_("まとめを送る時刻（日本時間）"), default=_nine)
