@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "madoguchi.progress",
     "madoguchi.prevention",
     "madoguchi.shopsettings",
+    "madoguchi.listening",
 ]
 
 MIDDLEWARE = [
@@ -331,6 +332,11 @@ PREVENTION_DIGEST_HOUR = env_int("MADOGUCHI_PREVENTION_DIGEST_HOUR", 9)
 # within this many minutes of a mail of that kind wait and go together as one digest mail.
 NOTIFY_MAIL_DIGEST_MINUTES = env_int("MADOGUCHI_NOTIFY_MAIL_DIGEST_MINUTES", 5)
 MAIL_DEFAULT_CATEGORY = env_str("MADOGUCHI_MAIL_CATEGORY", "other")
+# Social listening (madoguchi.listening): a subject with at least this many complaint posts in
+# the last hour, and this many times its hourly mean over the previous days, is a spike.
+LISTENING_SPIKE_MIN_POSTS = env_int("MADOGUCHI_LISTENING_SPIKE_MIN_POSTS", 5)
+LISTENING_SPIKE_FACTOR = env_int("MADOGUCHI_LISTENING_SPIKE_FACTOR", 3)
+LISTENING_BASELINE_DAYS = env_int("MADOGUCHI_LISTENING_BASELINE_DAYS", 7)
 # A stored mail still unfiled this long after it arrived is filed by the minute sweep.
 MAIL_SWEEP_AFTER_SECONDS = env_int("MADOGUCHI_MAIL_SWEEP_AFTER_SECONDS", 300)
 # A worker's try at filing a mail holds it this long; a try still unfinished then was cut short.

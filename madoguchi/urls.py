@@ -53,6 +53,7 @@ urlpatterns = [
     path("metrics/", include("madoguchi.metrics.urls")),
     path("patterns/", include("madoguchi.patterns.urls")),
     path("fans/", include("madoguchi.fans.urls")),
+    path("listening/", include("madoguchi.listening.urls")),
     path("coupons/", include("madoguchi.coupons.urls")),
     path("", include("madoguchi.progress.urls")),
     path("prevention/", include("madoguchi.prevention.urls")),

@@ -52,6 +52,7 @@ KIND_OF: dict[str, str] = {
     "late_notice": MailKind.PROMISE,
     "survey_low": MailKind.LOW_SATISFACTION,
     "pattern_spike": MailKind.SPIKE,
+    "listening_spike": MailKind.SPIKE,
 }
 MAX_DIGEST = 200  # events in one mail; more wait for the next one
 

@@ -2,7 +2,8 @@
 JSON (`export_customer`), and erasure (`do_erase_customer`) that keeps the cases' facts (category,
 channel, dates, status, amounts, promises and their state) and removes the person: name and
 identities, the words of every message and mail (「（削除済み）」), the raw mails, attachments and
-uploads (files deleted), chat and form details, survey comments, and the search index entries.
+uploads (files deleted), chat and form details, survey comments, their posts on the listening
+queue (those turned into their cases and those under their X handle), and the search index entries.
 
 A person is the customer record and every record merged into it (`merged_into`). Both write an
 access-log entry (accounts/access_log.py); erasure also notes itself on each case's history.
@@ -34,6 +35,7 @@ from madoguchi.customers.models import (
 )
 from madoguchi.customers.services import normalise_identity
 from madoguchi.knowledge.models import CustomerFlag, DocKind, SearchDoc
+from madoguchi.listening.services import posts_of
 from madoguchi.mail.models import Attachment, Forward, HeldReply, OutboundMessage, RawMessage
 from madoguchi.metrics.models import Survey
 from madoguchi.prevention.models import CaseRootCause
@@ -126,6 +128,7 @@ def export_customer(customer: Customer, actor: User | None = None, address: str 
         "flags": [_row(f) for f in CustomerFlag.objects.filter(customer_id__in=ids)],
         "x_users": [_row(u) for u in XUser.objects.filter(customer_id__in=ids).order_by("id")],
         "x_received": [_row(r) for r in _x_items(ids, case_ids).order_by("id")],
+        "social_posts": [_row(p) for p in posts_of(ids).order_by("posted_at", "id")],
     }
     for case in cases:
         mails = list(RawMessage.objects.filter(case=case).order_by("id"))
@@ -230,6 +233,9 @@ def do_erase_customer(customer: Customer, actor: User | None = None, address: st
         XUser.objects.filter(customer_id__in=ids).delete()
         CustomerMerge.objects.filter(models.Q(source_id__in=ids) | models.Q(target_id__in=ids)).update(note=ERASED)
         PossibleMatch.objects.filter(models.Q(customer_id__in=ids) | models.Q(existing_id__in=ids)).delete()
+        # Before the identities go: their X handles find the person's posts.
+        done["social_posts"] = posts_of(ids).update(text=ERASED, author_handle="", author_name="", url="", raw={},
+                                                    reply_url="", note="")
         done["identities"] = Identity.objects.filter(customer_id__in=ids).delete()[0]
         Customer.objects.filter(pk__in=ids).update(name=ERASED, kana="", note="", name_confirmed=False,
                                                    name_confirmed_by=None, name_confirmed_at=None)

@@ -65,14 +65,15 @@ class ImportSummary:
     def skipped(self) -> int:
         return len(self.problems)
 
+    def headline(self) -> str:
+        return (_("取り込み完了（%(format)s）: 新規 %(created)s 件、更新 %(updated)s 件、変更なし %(unchanged)s 件、取り込めなかった注文 %(skipped)s 件")
+                % {"format": OrderSource(self.file_format).label if self.file_format else "—", "created": self.created,
+                   "updated": self.updated, "unchanged": self.unchanged, "skipped": self.skipped})
+
     def lines(self) -> list[str]:
         """The summary as the command prints it (the web page renders the same numbers)."""
-        lines = [_("取り込み完了（%(format)s）: 新規 %(created)s 件、更新 %(updated)s 件、変更なし %(unchanged)s 件、取り込めなかった注文 %(skipped)s 件")
-                 % {"format": OrderSource(self.file_format).label if self.file_format else "—", "created": self.created,
-                    "updated": self.updated, "unchanged": self.unchanged, "skipped": self.skipped}]
-        lines += [_("  %(line)s 行目: %(reason)s") % {"line": problem.line, "reason": problem.reason}
-                  for problem in self.problems]
-        return lines
+        return [self.headline()] + [_("  %(line)s 行目: %(reason)s") % {"line": problem.line, "reason": problem.reason}
+                                    for problem in self.problems]
 
 
 def _insert(model: type[models.Model], columns: list[str], rows: list[tuple[Any, ...]], ignore_conflicts: bool = False) -> None:
@@ -334,23 +335,34 @@ def do_import_file(handle: IO[bytes], *, file_name: str, user: Any = None,
                    progress: Callable[[int], None] | None = None, run: ImportRun | None = None) -> tuple[ImportRun, ImportSummary | None]:
     """Import an opened binary file and keep the record of it (ImportRun). A file that cannot be
     read at all gives a FAILED run with the reason in Japanese, and no summary."""
-    if run is None:
-        run = ImportRun.objects.create(user=user, file_name=file_name[:255], state=ImportRunState.RUNNING)
-    else:
-        run.state = ImportRunState.RUNNING
-        run.save(update_fields=["state"])
-    try:
+
+    def read(run: ImportRun) -> ImportSummary:
         order_file = open_order_file(handle)
         run.file_format = order_file.source
         run.save(update_fields=["file_format"])
-        summary = import_orders(order_file, progress)
-    except OrderFileError as error:
+        return import_orders(order_file, progress)
+
+    return run_file_import(run or ImportRun(user=user, file_name=file_name[:255]), read, unreadable=OrderFileError,
+                           interrupted=_("取り込みの途中でエラーが起きました。それまでの注文は取り込まれています: %(error)s"))
+
+
+def run_file_import(run: Any, read: Callable[[Any], ImportSummary], *, unreadable: type[Exception],
+                    interrupted: str) -> tuple[Any, ImportSummary | None]:
+    """Keep the record of a file's import (a `shop.models.FileImport`: the order import's, the
+    listening posts'): running, then done with the summary's counts and first problems, or failed
+    with the reason: `unreadable` (the file is not what it should be: its Japanese message, no
+    summary) or any other error (`interrupted` with it, and raised again)."""
+    run.state = ImportRunState.RUNNING
+    run.save()
+    try:
+        summary = read(run)
+    except unreadable as error:
         run.state, run.error, run.finished_at = ImportRunState.FAILED, str(error), timezone.now()
         run.save(update_fields=["state", "error", "finished_at"])
         return run, None
     except Exception as error:
         run.state, run.finished_at = ImportRunState.FAILED, timezone.now()
-        run.error = _("取り込みの途中でエラーが起きました。それまでの注文は取り込まれています: %(error)s") % {"error": str(error)[:300]}
+        run.error = interrupted % {"error": str(error)[:300]}
         run.save(update_fields=["state", "error", "finished_at"])
         raise
     run.state, run.finished_at = ImportRunState.DONE, timezone.now()

@@ -160,20 +160,19 @@ class ImportRunState(models.TextChoices):
     FAILED = "failed", _("失敗")
 
 
-class ImportRun(models.Model):
-    """One import of an order file (command line or the admins' page): who, when, what came of it."""
+class FileImport(models.Model):
+    """One import of a file (command line or an upload page): who, when, what came of it. The
+    order import's ImportRun and listening's PostImport are each one."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                              related_name="+", verbose_name=_("実行した人"))
     file_name = models.CharField(_("ファイル名"), max_length=255)
-    file_format = models.CharField(_("形式"), max_length=10, choices=OrderSource.choices, blank=True)
     state = models.CharField(_("状態"), max_length=10, choices=ImportRunState.choices, default=ImportRunState.QUEUED)
     created_at = models.DateTimeField(_("受付日時"), auto_now_add=True)
     finished_at = models.DateTimeField(_("終了日時"), null=True, blank=True)
     created = models.PositiveIntegerField(_("新規"), default=0)
     updated = models.PositiveIntegerField(_("更新"), default=0)
     unchanged = models.PositiveIntegerField(_("変更なし"), default=0)
-    skipped = models.PositiveIntegerField(_("取り込めなかった注文"), default=0)
     # [[line number, reason], ...] for what was skipped; the error that stopped a failed run.
     problems = models.JSONField(_("取り込めなかった行"), default=list, blank=True)
     error = models.TextField(_("エラー"), blank=True)
@@ -182,12 +181,22 @@ class ImportRun(models.Model):
     language = models.CharField(_("言語"), max_length=10, default="ja")
 
     class Meta:
-        verbose_name = _("注文の取り込み")
-        verbose_name_plural = _("注文の取り込み")
+        abstract = True
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"{self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class ImportRun(FileImport):
+    """One import of an order file."""
+
+    file_format = models.CharField(_("形式"), max_length=10, choices=OrderSource.choices, blank=True)
+    skipped = models.PositiveIntegerField(_("取り込めなかった注文"), default=0)
+
+    class Meta(FileImport.Meta):
+        verbose_name = _("注文の取り込み")
+        verbose_name_plural = _("注文の取り込み")
 
 
 class SyncState(models.Model):

@@ -8,6 +8,7 @@ summary when it is done."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,36 +35,40 @@ def do_queue_upload(uploaded: UploadedFile, user: Any) -> ImportRun:
     run = ImportRun.objects.create(user=user, file_name=(uploaded.name or "orders.csv")[:255],
                                    file_format=order_file.source, state=ImportRunState.QUEUED,
                                    language=translation.get_language() or settings.LANGUAGE_CODE)
-    path = upload_path(run.pk)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as out:
-        for chunk in uploaded.chunks():
-            out.write(chunk)
+    keep_upload(uploaded, upload_path(run.pk))
     from madoguchi.shop.tasks import import_orders_task
 
     transaction.on_commit(lambda: import_orders_task(run.pk))
     return run
 
 
+def keep_upload(uploaded: UploadedFile, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as out:
+        for chunk in uploaded.chunks():
+            out.write(chunk)
+
+
 def run_upload(run_id: int) -> None:
     """Import a queued upload (the worker); the file is removed when it is done."""
-    run = ImportRun.objects.filter(pk=run_id, state=ImportRunState.QUEUED).first()
+    import_kept_upload(ImportRun.objects.filter(pk=run_id, state=ImportRunState.QUEUED).first(), upload_path(run_id),
+                       do_import_file)
+
+
+def import_kept_upload(run: Any, path: Path, do_import: Callable[..., Any]) -> None:
+    """The worker's import of an upload kept at `path` for a queued run (an ImportRun, a
+    listening PostImport; None when a task ran twice and the run is taken), in the uploader's
+    language; the file is removed when it is done."""
     if run is None:
-        return  # already taken (a task run twice)
-    with translation.override(run.language):
-        _run(run)
-
-
-def _run(run: ImportRun) -> None:
-    run_id = run.pk
-    path = upload_path(run_id)
-    if not path.exists():
-        run.state, run.finished_at = ImportRunState.FAILED, timezone.now()
-        run.error = _("アップロードされたファイルが見つかりません。もう一度アップロードしてください。")
-        run.save(update_fields=["state", "finished_at", "error"])
         return
-    try:
-        with path.open("rb") as handle:
-            do_import_file(handle, file_name=run.file_name, run=run)
-    finally:
-        path.unlink(missing_ok=True)
+    with translation.override(run.language):
+        if not path.exists():
+            run.state, run.finished_at = ImportRunState.FAILED, timezone.now()
+            run.error = _("アップロードされたファイルが見つかりません。もう一度アップロードしてください。")
+            run.save(update_fields=["state", "finished_at", "error"])
+            return
+        try:
+            with path.open("rb") as handle:
+                do_import(handle, file_name=run.file_name, run=run)
+        finally:
+            path.unlink(missing_ok=True)

@@ -3,6 +3,8 @@ connections to shop platforms (/settings/orders/sync/)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,27 +22,38 @@ from madoguchi.shop.uploads import do_queue_upload
 RECENT_RUNS = 20
 
 
-@admin_required
-def import_page(request: HttpRequest) -> HttpResponse:
-    form = OrderFileForm(request.POST or None, request.FILES or None)
+def upload_page(request: HttpRequest, *, form_class: Any, queue_upload: Any, unreadable: type[Exception], runs: Any,
+                run_url: str, template: str) -> HttpResponse:
+    """A file import's page (orders here, listening's posts): the upload form, checked and queued
+    for the worker (the reason in Japanese when the file cannot be read), and the recent runs."""
+    form = form_class(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         try:
-            run = do_queue_upload(form.cleaned_data["file"], staff_user(request))
-        except OrderFileError as error:
+            run = queue_upload(form.cleaned_data["file"], staff_user(request))
+        except unreadable as error:
             form.add_error("file", str(error))
         else:
-            return redirect("shop:import_run", run.pk)
-    runs = ImportRun.objects.select_related("user").order_by("-created_at")[:RECENT_RUNS]
-    return render(request, "shop/import_orders.html", {"form": form, "runs": runs}, status=400 if form.errors else 200)
+            return redirect(run_url, run.pk)
+    recent = runs.select_related("user").order_by("-created_at")[:RECENT_RUNS]
+    return render(request, template, {"form": form, "runs": recent}, status=400 if form.errors else 200)
+
+
+def run_page(request: HttpRequest, run: Any, template: str, fragment: str) -> HttpResponse:
+    """One run: the whole page, or (htmx, while it runs) the part that polls for the result."""
+    context = {"run": run, "pending": run.state in (ImportRunState.QUEUED, ImportRunState.RUNNING)}
+    return render(request, fragment if getattr(request, "htmx", False) else template, context)
+
+
+@admin_required
+def import_page(request: HttpRequest) -> HttpResponse:
+    return upload_page(request, form_class=OrderFileForm, queue_upload=do_queue_upload, unreadable=OrderFileError,
+                       runs=ImportRun.objects.all(), run_url="shop:import_run", template="shop/import_orders.html")
 
 
 @admin_required
 def import_run(request: HttpRequest, pk: int) -> HttpResponse:
-    run = get_object_or_404(ImportRun.objects.select_related("user"), pk=pk)
-    context = {"run": run, "pending": run.state in (ImportRunState.QUEUED, ImportRunState.RUNNING)}
-    if getattr(request, "htmx", False):
-        return render(request, "shop/_import_run.html", context)
-    return render(request, "shop/import_run.html", context)
+    return run_page(request, get_object_or_404(ImportRun.objects.select_related("user"), pk=pk),
+                    "shop/import_run.html", "shop/_import_run.html")
 
 
 @admin_required

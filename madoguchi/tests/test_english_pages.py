@@ -51,6 +51,8 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 # body), downloads of stored files, and machinery. Each of them is asserted to be in the
 # configuration, so a renamed or new pattern makes this test ask to be looked at.
 NOT_PAGES = {
+    "listening:answered": "POST only", "listening:case": "POST only", "listening:dismiss": "POST only",
+    "listening:kind": "POST only", "listening:dismiss_noise": "POST only", "listening:spike_seen": "POST only",
     "logout": "POST only",
     "set_language": "POST only (the switch itself)",
     "javascript-catalog": "the JavaScript catalogue: checked by test_english.py",
@@ -450,6 +452,9 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "fans:fans": [reverse("fans:fans"), reverse("fans:fans") + "?within_days=abc"],
         "fans:win_back": [reverse("fans:win_back"), reverse("fans:win_back") + "?min_days=9&max_days=1"],
         "fans:rule": [reverse("fans:rule")],
+        "listening:queue": [reverse("listening:queue") + query for query in ("", "?kind=praise&state=all", "?kind=x&cursor=y")],
+        "listening:import": [reverse("listening:import")],
+        "listening:import_run": [reverse("listening:import_run", args=[_post_import().pk])],
         "coupons:case_panel": [reverse("coupons:case_panel", args=[pk]) for pk in ids],
         "exports:index": [reverse("exports:index")],
         "exports:list": [reverse("exports:list", args=[code]) + query for code in ("cases", "customers", "compensations", "promises")
@@ -505,6 +510,24 @@ def _import_run():  # type: ignore[no-untyped-def]
                                     problems=[[7, "合計金額が数字ではありません"]])
 
 
+def _post_import():  # type: ignore[no-untyped-def]
+    """Posts on the listening queue (a complaint, a praise, one handled), a spike, and a finished
+    import of posts with a problem line."""
+    from madoguchi.listening.models import ListeningPost, PostImport, PostState, Spike
+    from madoguchi.shop.models import ImportRunState
+
+    now = timezone.now()
+    for number, (kind, state) in enumerate([("complaint", PostState.NEW), ("praise", PostState.NEW), ("noise", PostState.ANSWERED)]):
+        ListeningPost.objects.get_or_create(platform="x", post_id=f"en-{number}", defaults={
+            "author_handle": f"tea{number}", "author_name": "お茶好き", "text": "急須が届かない😡", "posted_at": now,
+            "url": "https://x.com/tea/status/1", "kind": kind, "category": "delivery", "anger": 3.0, "state": state,
+            "note": "お詫びを返信" if state == PostState.ANSWERED else "", "reply_url": "https://x.com/shop/status/2"})
+    Spike.objects.get_or_create(subject="category:delivery", defaults={
+        "label": "配送", "window_start": now, "window_end": now, "count": 9, "baseline": 1.0})
+    return PostImport.objects.create(file_name="listening.csv", file_format="csv", state=ImportRunState.DONE, finished_at=now,
+                                     created=30, skipped=1, problems=[[5, "投稿IDがありません。"]], bytes_total=10, bytes_done=10)
+
+
 def visitor_pages(shop: dict) -> dict[str, list[str]]:
     article = shop["article"]
     return {
@@ -558,11 +581,12 @@ def test_every_pattern_is_a_visited_page_or_said_why_not(shop):
 
 
 def test_every_desk_page_is_english_for_every_role(client, shop):
+    pages = desk_pages(shop)  # first: the examples some pages make (an import, posts) are stored texts too
     content = Content(stored_texts() + ["配送"])
     problems: list[str] = []
     for role, user in shop["roles"].items():
         in_english(client, user)
-        for name, urls in desk_pages(shop).items():
+        for name, urls in pages.items():
             for url in urls:
                 status = read(client, url, content, problems, role)
                 if status not in (200, 302, 403, 404):

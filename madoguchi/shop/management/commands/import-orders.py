@@ -4,13 +4,12 @@ newer file: what changed is updated, the rest is left alone."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from madoguchi.shop.importer import do_import_file
+from madoguchi.terminal import import_file
 
 
 class Command(BaseCommand):
@@ -20,26 +19,5 @@ class Command(BaseCommand):
         parser.add_argument("file", help="注文CSVファイル")
 
     def handle(self, *args: Any, file: str, **options: Any) -> None:
-        path = Path(file)
-        if not path.is_file():
-            raise CommandError(f"ファイルが見つかりません: {file}")
-        bar: Any = None
-        progress = None
-        if sys.stderr.isatty():
-            from tqdm import tqdm
-
-            bar = tqdm(total=path.stat().st_size, unit="B", unit_scale=True, desc="注文の取り込み", file=sys.stderr)
-
-            def progress(done: int) -> None:
-                bar.update(done - bar.n)
-
-        try:
-            with path.open("rb") as handle:
-                run, summary = do_import_file(handle, file_name=path.name, progress=progress)
-        finally:
-            if bar is not None:
-                bar.close()
-        if summary is None:
-            raise CommandError(run.error)
-        for line in summary.lines():
+        for line in import_file(file, "注文の取り込み", do_import_file):
             self.stdout.write(line)
