@@ -307,6 +307,19 @@ def _place_key(key: clustering.Key, items: list[Candidate], counts: dict[int, di
     return members
 
 
+def do_remove_case(case_id: int) -> bool:
+    """Take a case out of its cluster (a duplicate merged into another case): the cluster's
+    size now, its recent counts at the periodic job's next run."""
+    from django.db.models import F
+
+    member = Member.objects.filter(case_id=case_id).first()
+    if member is None:
+        return False
+    member.delete()
+    Cluster.objects.filter(pk=member.cluster_id, size__gt=0).update(size=F("size") - 1)
+    return True
+
+
 def catch_up(limit: int = 5000) -> int:
     """The periodic job's sweep: complaint readings written since the last run (their message
     ids are above the cursor) whose cases are in no cluster. Deferred work does this as each
