@@ -45,6 +45,7 @@ LABELS: dict[str, Any] = {
     "madoguchi.base_shop.tasks.base_sync_job": _("BASE の注文・商品の同期"),
     "madoguchi.base_shop.tasks.base_sync_task": _("BASE の今すぐ同期"),
     "madoguchi.triage.tasks.retrain_classifier_job": _("メッセージ分類モデルの学習し直し（担当者が分類を直したとき）"),
+    "madoguchi.patterns.tasks.cluster_complaints_job": _("苦情をまとまりに分け、週ごとの件数と急増を数える（急増はリーダーに知らせる）"),
     "madoguchi.notifications.tasks.send_notification_mails_task": _("通知をメールで送る"),
     "madoguchi.notifications.tasks.notification_mails_job": _("通知のメール（まとめて送る分と送り残し）"),
     "madoguchi.notifications.tasks.daily_summary_job": _("リーダーへの毎日のまとめメール（各自の時刻に）"),

@@ -19,7 +19,20 @@ def on_reading_saved(sender: Any, instance: Any, **kwargs: Any) -> None:
         work.defer(ASSIGN_WORK, [instance.interaction.case_id])
 
 
+def on_cases_merged(sender: Any, record: Any, undone: bool, **kwargs: Any) -> None:
+    """A case merged into another is the same complaint counted twice: it leaves its cluster.
+    A merge undone gives it back to the worker to place again."""
+    from madoguchi.patterns.services import ASSIGN_WORK, do_remove_case
+
+    if undone:
+        work.defer(ASSIGN_WORK, [record.source_id])
+    else:
+        do_remove_case(record.source_id)
+
+
 def connect() -> None:
+    from madoguchi.cases import signals
     from madoguchi.triage.models import MessageReading
 
     post_save.connect(on_reading_saved, sender=MessageReading, dispatch_uid="patterns_reading_saved")
+    signals.cases_merged.connect(on_cases_merged, dispatch_uid="patterns_cases_merged")

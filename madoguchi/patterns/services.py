@@ -275,28 +275,49 @@ def _place_key(key: clustering.Key, items: list[Candidate], counts: dict[int, di
     groups = [clustering.Group(cluster.pk, dict(cluster.terms), cluster.size) for cluster in existing]
     groups = clustering.place([counts[c.case_id] for c in items], groups, weigh)
     by_pk = {cluster.pk: cluster for cluster in existing}
+    # The list shows a cluster at once: its counts grow with the cases placed now (the
+    # periodic job counts them all again).
+    week = this_week()
+    window, week_begins = week_start(week - dt.timedelta(weeks=WEEKS_SHOWN - 1)), week_start(week)
     members = []
     for group in groups:
         if not group.joined:
             continue
-        latest = max(items[i].received_at for i, _s in group.joined)
+        times = [items[i].received_at for i, _s in group.joined]
+        recent = sum(1 for at in times if at >= window)
+        now = sum(1 for at in times if at >= week_begins)
         terms = clustering.top_terms(group.terms)
         cluster = by_pk.get(group.pk) if group.pk is not None else None
         if cluster is None:
             cluster = Cluster.objects.create(category_id=key.category, product_id=key.product, passage_id=key.passage,
                                              carrier=key.carrier, key=key.as_text(), terms=terms, size=group.size,
-                                             label=clustering.label(terms, weigh)[:200], last_case_at=latest)
+                                             label=clustering.label(terms, weigh)[:200], last_case_at=max(times),
+                                             recent=recent, this_week=now)
         else:
             cluster.terms, cluster.size = terms, group.size
             cluster.label = clustering.label(terms, weigh)[:200]
-            cluster.last_case_at = max(filter(None, [cluster.last_case_at, latest]))
-            cluster.save(update_fields=["terms", "size", "label", "last_case_at"])
+            cluster.last_case_at = max(filter(None, [cluster.last_case_at, *times]))
+            cluster.recent, cluster.this_week = cluster.recent + recent, cluster.this_week + now
+            cluster.save(update_fields=["terms", "size", "label", "last_case_at", "recent", "this_week"])
         for index, similarity in group.joined:
             c = items[index]
             members.append(Member(case_id=c.case_id, cluster=cluster, received_at=c.received_at, category_id=c.category_id,
                                   product_id=c.product, passage_id=c.passage, carrier=c.carrier,
                                   similarity=round(similarity, 4)))
     return members
+
+
+def do_remove_case(case_id: int) -> bool:
+    """Take a case out of its cluster (a duplicate merged into another case): the cluster's
+    size now, its recent counts at the periodic job's next run."""
+    from django.db.models import F
+
+    member = Member.objects.filter(case_id=case_id).first()
+    if member is None:
+        return False
+    member.delete()
+    Cluster.objects.filter(pk=member.cluster_id, size__gt=0).update(size=F("size") - 1)
+    return True
 
 
 def catch_up(limit: int = 5000) -> int:

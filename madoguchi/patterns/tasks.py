@@ -1,5 +1,6 @@
 """Placing complaints in clusters (deferred work as each is read; the periodic sweep for what
-was missed) and the clusters' counts and spikes (periodic)."""
+was missed) and the clusters' counts and spikes (periodic, every minute: one grouped statement
+over the last 12 weeks' members, about 70 ms at 100,000 cases)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def assign_cases(case_ids: list[int]) -> int:
     return services.assign_cases(case_ids)
 
 
-@db_periodic_task(crontab(minute="*/5"))
+@db_periodic_task(crontab(minute="*"))
 def cluster_complaints_job() -> dict[str, Any]:
     placed = services.catch_up()
     return {"placed": placed, **services.refresh_clusters()}

@@ -48,9 +48,12 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
         clusters = clusters.filter(category_id=category)
     if carrier in Carrier.values:
         clusters = clusters.filter(carrier=carrier)
+    narrowed = ""
     for name in ("product", "passage"):  # from the dashboard's breakdowns
         if (value := parse_id(request.GET.get(name, ""))) is not None:
             clusters = clusters.filter(**{f"{name}_id": value})
+            named = services.named(name, [services.BreakdownRow(str(value), 0, None, None)])
+            narrowed = named[0][0]
     spiking = request.GET.get("spikes") == "1"
     if spiking:
         clusters = clusters.filter(spike_week=week)
@@ -67,7 +70,7 @@ def cluster_list(request: HttpRequest) -> HttpResponse:
     query.pop("cursor", None)
     return render(request, "patterns/list.html", {
         "rows": rows, "spikes": spikes, "week": week, "categories": Category.objects.all(), "carriers": Carrier.choices,
-        "chosen": {"category": category, "carrier": carrier, "spikes": spiking},
+        "chosen": {"category": category, "carrier": carrier, "spikes": spiking}, "narrowed": narrowed,
         "next_cursor": f"{rows[-1].recent}_{rows[-1].pk}" if more else "", "query": query.urlencode(),
     })
 
@@ -85,7 +88,10 @@ def cluster_page(request: HttpRequest, pk: int) -> HttpResponse:
     raw = _cursor(request.GET.get("cursor", ""))
     after = None
     if raw is not None:
-        moment = parse_datetime(str(raw[0]).replace(" ", "+"))
+        try:
+            moment = parse_datetime(str(raw[0]).replace(" ", "+"))  # a "+" of the offset arrives as a space
+        except ValueError:  # well-formed but impossible (month 13): the first page
+            moment = None
         after = (moment, raw[1]) if moment is not None and moment.tzinfo is not None else None
     cases = services.cluster_cases(cluster, after, PAGE + 1)
     more = len(cases) > PAGE

@@ -97,3 +97,24 @@ def test_a_reading_leaves_work_to_place_its_case_and_the_sweep_finds_what_was_mi
     assert Member.objects.get(case=case).carrier == "japanpost"
     assert Progress.objects.get(name="readings").cursor == case.interactions.get().pk
     assert services.catch_up() == 0
+
+
+def test_a_case_merged_into_another_leaves_its_cluster_and_comes_back_when_undone() -> None:
+    from madoguchi.cases.services import do_merge_cases, do_undo_merge
+    from madoguchi.customers.models import Customer
+
+    customer = Customer.objects.create(name="鈴木 花子")
+    target = complaint_case("置き配で雨に濡れていました。", carrier="yamato", customer=customer)
+    source = complaint_case("置き配で荷物が雨に濡れていました。", carrier="yamato", customer=customer)
+    services.assign_cases([target.pk, source.pk])
+    cluster = Member.objects.get(case=target).cluster
+    assert Member.objects.get(case=source).cluster == cluster and cluster.size == 2
+    record = do_merge_cases(source, target, actor=None)
+    assert not Member.objects.filter(case=source).exists()
+    cluster.refresh_from_db()
+    assert cluster.size == 1
+    PendingWork.objects.all().delete()
+    do_undo_merge(record, actor=None)
+    assert PendingWork.objects.filter(key=services.ASSIGN_WORK).count() == 1
+    assert services.assign_cases([source.pk]) == 1
+    assert Member.objects.get(case=source).cluster == cluster

@@ -82,6 +82,8 @@ def test_a_cluster_page_shows_its_cases_weeks_chart_and_rate(client: Any, lead: 
     assert "ヤマト運輸" in page
     assert "（1,000注文あたり 5.0 件、注文 600 件）" in page
     assert client.get("/patterns/999999/").status_code == 404
+    for cursor in ("2026-13-45T10:00:00+09:00_5", "x_y", "_", "2026-12-01T10:00:00_3"):  # bad or naive: the first page
+        assert "置き配" in client.get(f"/patterns/{cluster.pk}/?cursor={cursor}").content.decode()
 
 
 def count_queries(client: Any, url: str) -> int:
@@ -134,6 +136,14 @@ def test_the_dashboard_shows_spikes_and_breakdowns_by_product_passage_and_carrie
     assert "有田焼 マグカップ" in products and ">3<" in products and ">50<" in products and "60.0" in products
     passages = client.get("/patterns/breakdown/passage/").content.decode()
     assert "§2" in passages and ">1<" in passages
+    # Each row links to the list of its clusters.
+    assert f'href="/patterns/?product={mug.pk}"' in products
+    of_mug = client.get(f"/patterns/?product={mug.pk}").content.decode()
+    listed = of_mug.split('data-testid="clusters"')[1]
+    assert "有田焼 マグカップ" in listed and "ヤマト運輸" not in listed and "配送" not in listed
+    assert 'data-testid="narrowed"' in of_mug
+    of_passage = client.get(f"/patterns/?passage={passage.pk}").content.decode().split('data-testid="clusters"')[1]
+    assert "有田焼 マグカップ §2" in of_passage and "不具合" not in of_passage
     defect = services.breakdown("product", dt.date.today() - dt.timedelta(days=30), dt.date.today() + dt.timedelta(days=1),
                                 category=_category("defect"))
     assert [(row.cases, row.orders) for row in defect] == [(2, 50)]

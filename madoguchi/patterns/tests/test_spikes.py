@@ -67,7 +67,7 @@ def test_a_spike_is_flagged_and_the_leads_are_told_once() -> None:
     mail = OutboundMessage.objects.get(to_address="lead@example.jp")
     assert "苦情の急増" in mail.subject and f"/patterns/{cluster.pk}/" in mail.body
     assert not Notification.objects.filter(user=agent).exists()
-    # The job runs again (every five minutes): the spike stays, nobody is told twice.
+    # The job runs again (every minute): the spike stays, nobody is told twice.
     services.assign_cases([complaint_case(LATE, carrier="yamato", received_at=weeks_ago(0, hours=13)).pk])
     assert services.refresh_clusters()["notified"] == 0
     assert Notification.objects.filter(kind="pattern_spike").count() == 1
