@@ -43,9 +43,12 @@ def before_after_svg(weeks: list[Week], per_orders: bool) -> str:
     def y_of(value: float) -> float:
         return TOP + plot_h - value / top * plot_h
 
+    # Strings in their own statements: xgettext does not read inside f-string expressions.
+    title = _("対策前後の週ごとの発生")
+    titled = _("%(title)s（%(unit)s）") % {"title": title, "unit": unit}
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" '
-             f'aria-label="{escape(_("対策前後の週ごとの発生"))}" data-testid="before-after-chart">',
-             f"<title>{escape(_('対策前後の週ごとの発生'))}（{escape(unit)}）</title>"]
+             f'aria-label="{escape(title)}" data-testid="before-after-chart">',
+             f"<title>{escape(titled)}</title>"]
     for i in range(5):  # grid and y labels
         tick = top * i / 4
         y = y_of(tick)
@@ -83,6 +86,7 @@ def before_after_svg(weeks: list[Week], per_orders: bool) -> str:
     parts.append(_text(LEFT + 106, legend_y, _("対策後"), anchor="start"))
     parts.append(f'<line x1="{LEFT + 180}" y1="{legend_y - 4}" x2="{LEFT + 200}" y2="{legend_y - 4}" stroke="{MEAN}" stroke-width="2"/>')
     shown = " / ".join(f"{label} {means[key]:.1f}" for key, label in ((False, _("対策前")), (True, _("対策後"))) if key in means)
-    parts.append(_text(LEFT + 204, legend_y, _("期間の平均") + (f"（{shown}）" if shown else ""), anchor="start"))
+    mean_label = _("期間の平均（%(values)s）") % {"values": shown} if shown else _("期間の平均")
+    parts.append(_text(LEFT + 204, legend_y, mean_label, anchor="start"))
     parts.append("</svg>")
     return "".join(parts)
