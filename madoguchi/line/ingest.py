@@ -64,10 +64,8 @@ def raw_event(event: dict[str, Any]) -> LineRawEvent:
     )
 
 
-def store_events(body: bytes) -> int:
-    """Store each event of a (signature-checked) webhook body before anything else, and leave
-    the filing to the worker. A redelivered event (its webhookEventId stored already) is not
-    stored again. Returns how many events the body had."""
+def parse_events(body: bytes) -> list[LineRawEvent]:
+    """The rows of a (signature-checked) webhook body's events, not saved yet."""
     try:
         payload = json.loads(body)
     except ValueError as error:
@@ -75,11 +73,24 @@ def store_events(body: bytes) -> int:
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
         raise BadWebhook("events の一覧がありません。")
-    rows = [raw_event(event) for event in events]
+    return [raw_event(event) for event in events]
+
+
+def save_events(rows: list[LineRawEvent]) -> None:
+    """Store the events in one transaction and leave their filing to the worker. A redelivered
+    event (its webhookEventId stored already) is not stored again. The webhook's writer
+    (line/webhook.py) stores the events of many requests at once."""
     if rows:
         with transaction.atomic():
             LineRawEvent.objects.bulk_create(rows, ignore_conflicts=True)
-            work.defer(EVENTS_WORK, [row.webhook_event_id for row in rows])
+            work.defer(EVENTS_WORK, list(dict.fromkeys(row.webhook_event_id for row in rows)))
+
+
+def store_events(body: bytes) -> int:
+    """Store each event of a (signature-checked) webhook body before anything else. Returns how
+    many events the body had."""
+    rows = parse_events(body)
+    save_events(rows)
     return len(rows)
 
 
