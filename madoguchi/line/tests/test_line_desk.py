@@ -17,7 +17,7 @@ from madoguchi.knowledge import search
 from madoguchi.knowledge.seed import load_sample_articles
 from madoguchi.knowledge.tests.conftest import jst
 from madoguchi.line.models import LineOutbound, OutboundState
-from madoguchi.line.tests.test_line import USER, deliver, fake, text  # noqa: F401 - the fixture
+from madoguchi.line.tests.conftest import USER, deliver, text
 from madoguchi.metrics import rollup, survey
 from madoguchi.metrics.dashboard import Period, breakdown
 from madoguchi.metrics.models import CaseSla, SlaPolicy, Survey, SurveyState
