@@ -17,9 +17,12 @@ from linebot.v3.messaging import (
     ApiClient,
     ApiException,
     Configuration,
+    MessageAction,
     MessagingApi,
     MessagingApiBlob,
     PushMessageRequest,
+    QuickReply,
+    QuickReplyItem,
     ReplyMessageRequest,
     TextMessage,
 )
@@ -110,15 +113,23 @@ def get_content(message_id: str) -> tuple[bytes, str]:
     return bytes(response.data or b""), headers.get("content-type", "application/octet-stream")
 
 
-def reply(reply_token: str, text: str) -> None:
+def text_message(text: str, quick_replies: list[str] | None = None) -> TextMessage:
+    """A text message; with quick-reply buttons, each sending its label as the user's message."""
+    if not quick_replies:
+        return TextMessage(text=text)
+    items = [QuickReplyItem(action=MessageAction(label=label, text=label)) for label in quick_replies]
+    return TextMessage(text=text, quick_reply=QuickReply(items=items))
+
+
+def reply(reply_token: str, text: str, quick_replies: list[str] | None = None) -> None:
     with _client() as client:
         _call(MessagingApi(client).reply_message,
-              ReplyMessageRequest(reply_token=reply_token, messages=[TextMessage(text=text)]))
+              ReplyMessageRequest(reply_token=reply_token, messages=[text_message(text, quick_replies)]))
 
 
-def push(to: str, text: str, retry_key: str) -> None:
+def push(to: str, text: str, retry_key: str, quick_replies: list[str] | None = None) -> None:
     """A push with X-Line-Retry-Key: LINE accepts a key once, and answers 409 to the same key
     again (the message was already accepted), so a retry never delivers twice."""
     with _client() as client:
         _call(MessagingApi(client).push_message,
-              PushMessageRequest(to=to, messages=[TextMessage(text=text)]), x_line_retry_key=retry_key)
+              PushMessageRequest(to=to, messages=[text_message(text, quick_replies)]), x_line_retry_key=retry_key)

@@ -104,6 +104,8 @@ class LineOutbound(models.Model):
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="line_outbounds")
     to_user_id = models.CharField(max_length=64, blank=True)
     body = models.TextField()
+    # Labels of the quick-reply buttons sent under the text (from the reply's template).
+    quick_replies = models.JSONField(_("クイックリプライ"), default=list, blank=True)
     retry_key = models.UUIDField(default=uuid.uuid4, unique=True)
     # The reply token used (once an attempt used one, later attempts keep to it or push).
     reply_token = models.CharField(max_length=255, blank=True)

@@ -119,18 +119,19 @@ def send(pk: int, now: dt.datetime | None = None) -> LineOutbound | None:
         return None
     token = _usable_reply_token(row, now)
     method = "reply" if token else "push"
+    buttons = list(row.quick_replies or [])
     try:
         if token:
             try:
-                client.reply(token, row.body)
+                client.reply(token, row.body, buttons)
             except client.LineApiError as error:
                 if error.temporary:
                     raise
                 # The token was refused (expired, or LINE counts it used): push instead, now.
                 method = "push"
-                client.push(row.to_user_id, row.body, str(row.retry_key))
+                client.push(row.to_user_id, row.body, str(row.retry_key), buttons)
         else:
-            client.push(row.to_user_id, row.body, str(row.retry_key))
+            client.push(row.to_user_id, row.body, str(row.retry_key), buttons)
     except client.LineApiError as error:
         if error.status == 409 and method == "push":
             _mark_sent(pk, method, "")  # the same retry key was accepted before: delivered once
