@@ -49,6 +49,9 @@ LABELS: dict[str, Any] = {
     "madoguchi.notifications.tasks.notification_mails_job": _("通知のメール（まとめて送る分と送り残し）"),
     "madoguchi.notifications.tasks.daily_summary_job": _("リーダーへの毎日のまとめメール（各自の時刻に）"),
     "madoguchi.backup.tasks.daily_backup_job": _("毎日のバックアップ（古いものは設定の数だけ残して削除）"),
+    "madoguchi.line.tasks.send_line_task": _("LINE のメッセージを送信する"),
+    "madoguchi.line.tasks.line_sweep_job": _("LINE の再送（待ち時間の過ぎたもの）"),
+    "madoguchi.line.tasks.line_quota_job": _("LINE の月間メッセージ数を確認する"),
 }
 
 _connected = threading.Lock()

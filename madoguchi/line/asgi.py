@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.urls import reverse
@@ -59,17 +60,20 @@ def _host_allowed(headers: dict[bytes, bytes]) -> bool:
     return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
 
 
-async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+async def handle(scope: Scope, receive: Receive, send: Send, account_id: int | None = None) -> None:
     headers = {key.lower(): value for key, value in scope.get("headers", [])}
     if not _host_allowed(headers):
         return await _answer(send, 400, _("このホスト名では受け付けていません。"))
-    refused = webhook.length_refused(headers.get(b"content-length", b"").decode("latin-1") or None)
+    # The first account's secret is a setting; another account's is read from the database.
+    secret = webhook.channel_secret(None) if account_id is None else \
+        await sync_to_async(webhook.channel_secret, thread_sensitive=False)(account_id)
+    refused = webhook.length_refused(headers.get(b"content-length", b"").decode("latin-1") or None, secret)
     if refused is not None:
         return await _answer(send, refused.status, refused.text)
     body = await _read_body(receive, settings.LINE_MAX_WEBHOOK_BYTES)
     if body is None:
         return await _answer(send, 413, _("リクエストが大きすぎます。"))
-    verdict = webhook.check(body, headers.get(b"x-line-signature", b"").decode("latin-1"))
+    verdict = webhook.check(body, headers.get(b"x-line-signature", b"").decode("latin-1"), secret, account_id)
     if verdict.status == 200 and verdict.rows:
         try:
             await asyncio.wait_for(asyncio.wrap_future(webhook.writer().submit(verdict.rows)), STORE_SECONDS)
@@ -80,15 +84,20 @@ async def handle(scope: Scope, receive: Receive, send: Send) -> None:
 
 
 def with_line_webhook(app: ASGIApp) -> ASGIApp:
-    """`app` with POSTs to the LINE webhook answered here."""
-    path: list[str] = []
+    """`app` with POSTs to the LINE webhooks (the first account's, and each added account's
+    `<path><id>/`) answered here."""
+    base: list[str] = []
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope.get("method") == "POST":
-            if not path:
-                path.append(reverse("line:webhook"))
-            if scope.get("path") == path[0]:
+            if not base:
+                base.append(reverse("line:webhook"))
+            path = str(scope.get("path", ""))
+            if path == base[0]:
                 return await handle(scope, receive, send)
+            rest = path[len(base[0]):] if path.startswith(base[0]) else ""
+            if rest.endswith("/") and rest[:-1].isdigit() and rest[:-1].isascii() and len(rest) < 12:
+                return await handle(scope, receive, send, int(rest[:-1]))
         await app(scope, receive, send)
 
     return asgi

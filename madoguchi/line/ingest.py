@@ -119,7 +119,7 @@ def file_event(pk: int) -> bool:
         return False
     event = json.loads(row.raw)
     # Outside the transaction: the calls to LINE (a profile, a file) hold no database lock.
-    line_user = line_user_for(row.user_id) if row.user_id else None
+    line_user = line_user_for(row.user_id, row.account_id) if row.user_id else None
     content = _content(row, event)
     with transaction.atomic():
         # Of two workers filing the same event, one wins this update; the other files nothing.
@@ -129,12 +129,13 @@ def file_event(pk: int) -> bool:
     return True
 
 
-def line_user_for(user_id: str) -> LineUser:
-    """The LINE user and their customer, made on their first event from the profile API."""
+def line_user_for(user_id: str, account_id: int | None = None) -> LineUser:
+    """The LINE user and their customer, made on their first event from the profile API (of
+    the account the event came through)."""
     found = LineUser.objects.select_related("customer").filter(user_id=user_id).first()
     if found is not None:
         return found
-    profile = client.get_profile(user_id)
+    profile = client.get_profile(user_id, account_id)
     name = (profile.display_name if profile else "") or DEFAULT_NAME
     with transaction.atomic():
         customer, _created = get_or_create_customer(name=name, kind=IdentityKind.LINE, value=user_id)
@@ -158,7 +159,7 @@ def _content(row: LineRawEvent, event: dict[str, Any]) -> LineAttachment | None:
     filename = str(message.get("fileName") or "")[:255]
     attachment = LineAttachment(event=row, filename=filename or f"{MEDIA[kind]}-{row.message_id}")
     try:
-        data, content_type = client.get_content(row.message_id)
+        data, content_type = client.get_content(row.message_id, row.account_id)
     except client.LineApiError as error:
         if error.temporary:
             raise

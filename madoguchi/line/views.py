@@ -24,13 +24,15 @@ def _text(body: str, status: int) -> HttpResponse:
 
 @csrf_exempt
 @require_POST
-def webhook(request: HttpRequest) -> HttpResponse:
+def webhook(request: HttpRequest, account: int | None = None) -> HttpResponse:
     """Checks the signature, stores the events as sent and answers; the worker files them.
-    Under `madoguchi serve` the same is done before Django (line/asgi.py), in batches."""
-    refused = line_webhook.length_refused(request.headers.get("Content-Length"))
+    Under `madoguchi serve` the same is done before Django (line/asgi.py), in batches.
+    `account`: a LINE account added on /settings/line/ (none: the environment's)."""
+    secret = line_webhook.channel_secret(account)
+    refused = line_webhook.length_refused(request.headers.get("Content-Length"), secret)
     if refused is not None:
         return _text(refused.text, refused.status)
-    verdict = line_webhook.check(request.body, request.headers.get("X-Line-Signature", ""))
+    verdict = line_webhook.check(request.body, request.headers.get("X-Line-Signature", ""), secret, account)
     if verdict.status == 200:
         ingest.save_events(verdict.rows)
     return _text(verdict.text, verdict.status)

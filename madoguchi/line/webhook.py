@@ -39,9 +39,20 @@ class Verdict:
     rows: list[LineRawEvent] = field(default_factory=list)
 
 
-def length_refused(content_length: str | None) -> Verdict | None:
+def channel_secret(account_id: int | None) -> str:
+    """The channel secret requests to this webhook are signed with: the environment's for the
+    first account (None), else the account's while it is active ("" if none: 503/404)."""
+    if account_id is None:
+        return str(settings.LINE_CHANNEL_SECRET)
+    from madoguchi.line.models import LineAccount
+
+    account = LineAccount.objects.filter(pk=account_id, active=True).first()
+    return account.channel_secret if account is not None else ""
+
+
+def length_refused(content_length: str | None, secret: str) -> Verdict | None:
     """Before the body is read: no account configured (503), or a body too large (413)."""
-    if not settings.LINE_CHANNEL_SECRET:
+    if not secret:
         return Verdict(503, _("LINE公式アカウントが設定されていません。"))
     length = content_length or "0"
     if not length.isdigit() or int(length) > settings.LINE_MAX_WEBHOOK_BYTES:
@@ -49,7 +60,7 @@ def length_refused(content_length: str | None) -> Verdict | None:
     return None
 
 
-def check(body: bytes, signature: str) -> Verdict:
+def check(body: bytes, signature: str, secret: str, account_id: int | None = None) -> Verdict:
     """X-Line-Signature (HMAC-SHA256 of the raw body with the channel secret, compared in
     constant time by the SDK) and the events of a body: 401 and nothing to store when the
     signature is missing or wrong, 400 when the body is not a webhook."""
@@ -57,12 +68,14 @@ def check(body: bytes, signature: str) -> Verdict:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         text = None
-    if not signature or text is None or not SignatureValidator(settings.LINE_CHANNEL_SECRET).validate(text, signature):
+    if not signature or text is None or not SignatureValidator(secret).validate(text, signature):
         return Verdict(401, _("署名（X-Line-Signature）を確認できませんでした。"))
     try:
         rows = ingest.parse_events(body)
     except ingest.BadWebhook as error:
         return Verdict(400, _("LINEのWebhookとして読めませんでした: %(reason)s") % {"reason": error})
+    for row in rows:
+        row.account_id = account_id
     return Verdict(200, "OK", rows)
 
 

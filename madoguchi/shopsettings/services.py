@@ -18,11 +18,13 @@ from madoguchi.accounts.models import Role, SettingsAction, SettingsSource, Team
 from madoguchi.businesshours import calendar
 from madoguchi.businesshours.models import CalendarOptions, ClosedDay, WeeklyHours
 from madoguchi.chat.models import WidgetSettings
+from madoguchi.line.models import LineAccount
 from madoguchi.metrics.models import SlaPolicy
 from madoguchi.shopsettings import passwords
 from madoguchi.shopsettings.forms import (
     ClosedRangeForm,
     InviteForm,
+    LineAccountForm,
     SlaPolicyForm,
     TeamForm,
     UserEditForm,
@@ -104,6 +106,18 @@ def do_save_widget_settings(actor: User, form: WidgetSettingsForm, before: Mappi
         row.save()
         audit.record_saved(actor, row, before, source=SOURCE)
     return row
+
+
+def do_save_line_account(actor: User, form: LineAccountForm) -> LineAccount:
+    """Add or change a LINE account; the secrets are stored encrypted and masked in the trail."""
+    stored = LineAccount.objects.filter(pk=form.instance.pk).first() if form.instance.pk else None
+    before = audit.snapshot(stored) if stored is not None else None
+    with transaction.atomic():
+        account: LineAccount = form.save(commit=False)
+        account.set_secrets(form.cleaned_data.get("channel_secret", ""), form.cleaned_data.get("access_token", ""))
+        account.save()
+        audit.record_saved(actor, account, before, source=SOURCE)
+    return account
 
 
 # --- Users and teams ------------------------------------------------------------------------------

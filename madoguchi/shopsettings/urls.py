@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.shopsettings import chat, hours, password, sla, users
+from madoguchi.shopsettings import chat, hours, line, password, sla, users
 
 app_name = "shopsettings"
 urlpatterns = [
@@ -13,6 +13,9 @@ urlpatterns = [
     path("sla/<int:pk>/", sla.sla_edit, name="sla_edit"),
     path("sla/<int:pk>/delete/", sla.sla_delete, name="sla_delete"),
     path("chat/", chat.chat_page, name="chat"),
+    path("line/", line.line_page, name="line"),
+    path("line/<int:pk>/", line.line_edit, name="line_edit"),
+    path("line/quota/", line.line_quota, name="line_quota"),
     path("users/", users.users_page, name="users"),
     path("users/invite/", users.invite, name="invite"),
     path("users/teams/", users.add_team, name="add_team"),

@@ -42,7 +42,7 @@ def body_of(n: int, redelivery: bool = False) -> bytes:
 
 
 async def post(body: bytes, signature: str | None = None, *, host: bytes = b"127.0.0.1:8000", method: str = "POST",
-               length: bytes | None = None) -> tuple[int, str]:
+               length: bytes | None = None, path: str = "/line/webhook/") -> tuple[int, str]:
     sent: list[dict[str, Any]] = []
     messages = [{"type": "http.request", "body": body, "more_body": False}]
 
@@ -60,7 +60,7 @@ async def post(body: bytes, signature: str | None = None, *, host: bytes = b"127
     if signature is not None:
         headers.append((b"x-line-signature", signature.encode()))
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
-             "path": "/line/webhook/", "raw_path": b"/line/webhook/", "query_string": b"", "root_path": "",
+             "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
              "headers": headers, "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000)}
     from madoguchi.asgi import application  # (its import reads the database)
 
@@ -122,3 +122,17 @@ def test_size_host_and_configuration_are_checked_as_the_view_checks_them(setting
 
 def test_other_methods_go_on_to_django():
     assert asyncio.run(post(b"", method="GET"))[0] == 405
+
+
+def test_an_added_accounts_webhook_is_checked_with_its_own_secret():
+    from madoguchi.line.models import LineAccount
+
+    account = LineAccount(name="アウトレット")
+    account.set_secrets("0123456789abcdef0123456789abcdef", "second-token")
+    account.save()
+    body = body_of(3)
+    path = f"/line/webhook/{account.pk}/"
+    assert asyncio.run(post(body, sign(body), path=path))[0] == 401  # the first account's secret
+    assert asyncio.run(post(body, sign(body, "0123456789abcdef0123456789abcdef"), path=path)) == (200, "OK")
+    assert LineRawEvent.objects.get().account == account
+    assert asyncio.run(post(body, sign(body), path="/line/webhook/12345/"))[0] == 503  # no such account
