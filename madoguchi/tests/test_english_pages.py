@@ -80,7 +80,8 @@ NOT_PAGES = {
     "shopsettings:add_team": "POST only", "shopsettings:set_active": "POST only", "shopsettings:password_link": "POST only",
     "mail:raw_retry": "POST only", "mail:outbound_retry": "POST only",
     "mail:raw_download": "the stored mail itself", "mail:attachment": "a stored file",
-    "line:webhook": "POST only (LINE calls it)", "line:retry": "POST only", "line:attachment": "a stored file",
+    "line:webhook": "POST only (LINE calls it)", "line:account_webhook": "POST only (LINE calls it)",
+    "customers:add_identity": "POST only", "shopsettings:line_quota": "POST only", "line:retry": "POST only", "line:attachment": "a stored file",
     "chat:take": "POST only", "chat:transfer": "POST only", "chat:end": "POST only",
     "chat:widget_js": "the widget on the shop's site speaks to the shop's customers (Japanese)",
     "chat:widget_upload": "POST only (widget)", "chat:widget_offline": "POST only (widget)",
@@ -448,9 +449,27 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "shopsettings:sla_new": [reverse("shopsettings:sla_new")],
         "shopsettings:sla_edit": [reverse("shopsettings:sla_edit", args=[_sla_policy().pk])],
         "shopsettings:chat": [reverse("shopsettings:chat")],
+        "shopsettings:line": [reverse("shopsettings:line")],
+        "shopsettings:line_edit": [reverse("shopsettings:line_edit", args=[_line_account().pk])],
         "shopsettings:users": [reverse("shopsettings:users")],
         "shopsettings:user_edit": [reverse("shopsettings:user_edit", args=[shop["roles"]["agent"].pk])],
     }
+
+
+def _line_account():  # type: ignore[no-untyped-def]
+    """A LINE account beyond the first (made on first use), with its quota as LINE reported it."""
+    from django.utils import timezone
+
+    from madoguchi.line.models import LineAccount, LineQuota
+
+    account = LineAccount.objects.order_by("id").first()
+    if account is None:
+        account = LineAccount(name="Outlet")
+        account.set_secrets("0123456789abcdef0123456789abcdef", "token")
+        account.save()
+        LineQuota.objects.create(account=account, limit=1000, used=250, fetched_at=timezone.now())
+        LineQuota.objects.create(account=None, limited=False, used=12, fetched_at=timezone.now())
+    return account
 
 
 def _sla_policy():  # type: ignore[no-untyped-def]
