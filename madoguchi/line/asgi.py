@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.urls import reverse
@@ -66,7 +66,7 @@ async def handle(scope: Scope, receive: Receive, send: Send, account_id: int | N
         return await _answer(send, 400, _("このホスト名では受け付けていません。"))
     # The first account's secret is a setting; another account's is read from the database.
     secret = webhook.channel_secret(None) if account_id is None else \
-        await sync_to_async(webhook.channel_secret, thread_sensitive=False)(account_id)
+        await database_sync_to_async(webhook.channel_secret)(account_id)
     refused = webhook.length_refused(headers.get(b"content-length", b"").decode("latin-1") or None, secret)
     if refused is not None:
         return await _answer(send, refused.status, refused.text)

@@ -106,9 +106,13 @@ class EventWriter:
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
         self.batches = 0
+        # Set while nothing is queued and the thread holds no database connection.
+        self.idle = threading.Event()
+        self.idle.set()
 
     def submit(self, rows: list[LineRawEvent]) -> Future[None]:
         done: Future[None] = Future()
+        self.idle.clear()
         self.items.put((rows, done))
         with self.lock:
             if self.thread is None or not self.thread.is_alive():
@@ -129,6 +133,8 @@ class EventWriter:
             self._store(batch)
             if self.items.empty():
                 connections.close_all()  # Django under ASGI keeps no connection: give it back
+                if self.items.empty():
+                    self.idle.set()
 
     def _store(self, batch: list[tuple[list[LineRawEvent], Future[None]]]) -> None:
         try:
