@@ -226,12 +226,6 @@ def customer_for_visitor(*, name: str, kind: str, value: str, channel: str) -> C
     return customer
 
 
-def possible_match_of(customer: Customer) -> PossibleMatch | None:
-    """The newest link of a visitor's record to a customer who holds what they typed."""
-    return (PossibleMatch.objects.filter(customer=customer).select_related("existing", "decided_by")
-            .order_by("-pk").first())
-
-
 def matches_to_show(customer: Customer) -> list[PossibleMatch]:
     """What the warning shows: every link still waiting for staff (a visitor's typed address, a
     contact staff added that another customer holds), newest first; when none waits, the newest
