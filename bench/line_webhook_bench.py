@@ -5,7 +5,7 @@ then files them all as LINE cases. A local fake LINE API answers the profile cal
 
 Loopback only; every loop is bounded in count and time and the script stops by itself.
 
-    .venv/bin/python bench/line_webhook_bench.py                          # 500 events/s for 20 s
+    .venv/bin/python bench/line_webhook_bench.py --seconds 60             # 500 events/s for 60 s (docs/benchmarks.md)
     .venv/bin/python bench/line_webhook_bench.py --rate 50 --seconds 4    # a quick look
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/linebench .venv/bin/python bench/line_webhook_bench.py
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--procs", type=int, default=2)
-    parser.add_argument("--conns", type=int, default=16, help="connections per process")
+    parser.add_argument("--conns", type=int, default=48, help="connections per process (enough for 500/s while answers wait for a busy CPU)")
     parser.add_argument("--settle", type=float, default=600, help="seconds to wait for the worker to file all")
     args = parser.parse_args(argv)
 

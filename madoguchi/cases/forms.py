@@ -15,7 +15,12 @@ from madoguchi.accounts.models import Team, User
 from madoguchi.cases import record_merge
 from madoguchi.cases.models import Case, Category, Channel, CompensationKind, Priority, Status
 from madoguchi.cases.steps import CHECKLIST_ITEMS
-from madoguchi.customers.fields import EmailAddressField, PhoneNumberField
+from madoguchi.customers.fields import (
+    EmailAddressField,
+    LineUserIdField,
+    PhoneNumberField,
+    XHandleField,
+)
 
 LOCAL_INPUT = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"]
 
@@ -72,16 +77,8 @@ class NewCaseForm(RecordFieldsMixin):
     customer_kana = forms.CharField(label=_("フリガナ"), max_length=200, required=False)
     phone = PhoneNumberField(label=_("電話番号"), max_length=30, required=False)
     email = EmailAddressField(label=_("メールアドレス"), max_length=254, required=False)
-    line_id = forms.RegexField(
-        label=_("LINEユーザーID"), max_length=33, required=False, regex=r"^U[0-9a-f]{32}$",
-        help_text=_("Uで始まる33文字（LINE公式アカウントの管理画面で確認できます）"),
-        error_messages={"invalid": _("LINEユーザーIDは「U」と32文字の英数字（0-9、a-f）です。表示名ではありません。")},
-    )
-    x_handle = forms.RegexField(
-        label=_("Xのユーザー名"), max_length=16, required=False, regex=r"^@?[A-Za-z0-9_]{1,15}$",
-        help_text=_("例：@komorebido"),
-        error_messages={"invalid": _("Xのユーザー名は英数字とアンダースコア（_）の15文字までです。")},
-    )
+    line_id = LineUserIdField(required=False)
+    x_handle = XHandleField(required=False)
     channel = forms.ChoiceField(label=_("窓口"), choices=Channel.choices, initial=Channel.PHONE)
     received_at = local_datetime_field(_("受付日時（入電日時）"))
     subject = forms.CharField(label=_("件名"), max_length=200)

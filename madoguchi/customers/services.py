@@ -121,6 +121,42 @@ def customer_for_call(*, name: str, kana: str, phone: str, email: str, channel: 
     return customer
 
 
+@transaction.atomic
+def do_add_identity(customer: Customer, *, user: User, kind: str, value: str) -> Identity | PossibleMatch:
+    """A staff member adds a contact (e-mail, phone, LINE user ID, X handle) on the customer
+    page. One nobody holds becomes this customer's. One another customer holds is a claim like
+    an address typed on a public page: it stays that customer's, and the two records are linked
+    unconfirmed (`PossibleMatch`) until staff merge them after checking, or dismiss the link.
+    Written into the history of each of the customer's cases."""
+    normalised = normalise_identity(kind, value)
+    if kind not in IdentityKind.values or not normalised:
+        raise CustomerError(_("追加する連絡先を入力してください。"))
+    customer = Customer.objects.select_for_update().get(pk=customer.pk)
+    if customer.merged_into_id is not None:
+        raise CustomerError(_("このお客様はすでに別のお客様に統合されています。統合先のページで操作してください。"))
+    holder = find_customer(kind, normalised)
+    if holder is not None and holder.pk == customer.pk:
+        raise CustomerError(_("この連絡先はすでにこのお客様に登録されています。"))
+    if holder is None:
+        try:
+            with transaction.atomic():  # a savepoint: the same contact arriving at this moment
+                identity = Identity.objects.create(customer=customer, kind=kind, value=normalised)
+        except IntegrityError:
+            holder = find_customer(kind, normalised)
+            if holder is None:
+                raise
+        else:
+            _audit_cases(customer.pk, user, "identity_added", {"identity": [None, f"{kind}:{normalised}"]})
+            return identity
+    if PossibleMatch.objects.filter(customer=customer, existing=holder, kind=kind, value=normalised,
+                                    state=MatchState.UNCONFIRMED).exists():
+        raise CustomerError(_("この連絡先は確認待ちとしてすでに登録されています。"))
+    match = PossibleMatch.objects.create(customer=customer, existing=holder, kind=kind, value=normalised, channel="")
+    _audit_cases(customer.pk, user, "identity_claimed", {"identity": [None, f"{kind}:{normalised}"],
+                                                         "customer": [customer.pk, holder.pk]})
+    return match
+
+
 class MergeError(ValueError):
     """Why two customers were not merged; shown to the staff member as it is (Japanese)."""
 
@@ -190,10 +226,13 @@ def customer_for_visitor(*, name: str, kind: str, value: str, channel: str) -> C
     return customer
 
 
-def possible_match_of(customer: Customer) -> PossibleMatch | None:
-    """The newest link of a visitor's record to a customer who holds what they typed."""
-    return (PossibleMatch.objects.filter(customer=customer).select_related("existing", "decided_by")
-            .order_by("-pk").first())
+def matches_to_show(customer: Customer) -> list[PossibleMatch]:
+    """What the warning shows: every link still waiting for staff (a visitor's typed address, a
+    contact staff added that another customer holds), newest first; when none waits, the newest
+    decided one (a dismissal stays visible). One query."""
+    rows = list(PossibleMatch.objects.filter(customer=customer).select_related("existing", "decided_by").order_by("-pk")[:20])
+    waiting = [row for row in rows if row.state == MatchState.UNCONFIRMED]
+    return waiting or rows[:1]
 
 
 def unconfirmed_address(customer: Customer) -> str:

@@ -8,11 +8,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from madoguchi.accounts.access import staff_user
-from madoguchi.customers.models import Customer, PossibleMatch
+from madoguchi.customers.forms import IdentityForm
+from madoguchi.customers.models import Customer, Identity, PossibleMatch
 from madoguchi.customers.services import (
     CustomerError,
     MatchError,
     MergeError,
+    do_add_identity,
     do_confirm_customer_name,
     do_confirm_same_person,
     do_dismiss_same_person,
@@ -22,11 +24,13 @@ from madoguchi.ids import parse_id
 
 
 @login_required
-def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def customer_detail(request: HttpRequest, pk: int, identity_form: IdentityForm | None = None,
+                    status: int = 200) -> HttpResponse:
     customer = get_object_or_404(Customer, pk=pk)
     if customer.merged_into_id:
         return redirect("customers:detail", pk=customer.merged_into_id)
-    return render(request, "customers/detail.html", {
+    return render(request, "customers/detail.html", status=status, context={
+        "identity_form": identity_form or IdentityForm(),
         "customer": customer,
         "identities": customer.identities.all(),
         "orders": customer.orders.order_by("-ordered_at")[:50],
@@ -109,4 +113,27 @@ def confirm_name(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(error))
     else:
         messages.success(request, _("お名前を確認済みにしました。自動で送るメールでもこのお名前でお呼びします。"))
+    return redirect("customers:detail", pk=pk)
+
+
+@login_required
+@require_POST
+def add_identity(request: HttpRequest, pk: int) -> HttpResponse:
+    """Any staff member adds a contact of any kind; one another customer holds waits for a
+    check (「同じ方かもしれない」), as an address typed on a public page does."""
+    customer = get_object_or_404(Customer, pk=pk)
+    form = IdentityForm(request.POST)
+    if not form.is_valid():
+        return customer_detail(request, pk, identity_form=form, status=400)
+    try:
+        added = do_add_identity(customer, user=staff_user(request), kind=form.cleaned_data["kind"],
+                                value=form.cleaned_data["value"])
+    except CustomerError as error:
+        form.add_error("value", str(error))
+        return customer_detail(request, pk, identity_form=form, status=400)
+    if isinstance(added, Identity):
+        messages.success(request, _("連絡先を追加しました: %(identity)s") % {"identity": added})
+    else:
+        messages.warning(request, _("この連絡先は既存のお客様『%(name)s』のものです。ご本人と確認できるまで統合せず、確認待ちとして記録しました。")
+                         % {"name": added.existing.name})
     return redirect("customers:detail", pk=pk)

@@ -54,6 +54,9 @@ LABELS: dict[str, Any] = {
     "madoguchi.x_account.tasks.send_x_task": _("X に返信を送る（公開リプライ・DM）"),
     "madoguchi.x_account.tasks.x_sweep_job": _("X の送り残した返信の再送"),
     "madoguchi.backup.tasks.daily_backup_job": _("毎日のバックアップ（古いものは設定の数だけ残して削除）"),
+    "madoguchi.line.tasks.send_line_task": _("LINE のメッセージを送信する"),
+    "madoguchi.line.tasks.line_sweep_job": _("LINE の再送（待ち時間の過ぎたもの）"),
+    "madoguchi.line.tasks.line_quota_job": _("LINE の月間メッセージ数を確認する"),
 }
 
 _connected = threading.Lock()

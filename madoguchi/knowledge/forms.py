@@ -8,7 +8,14 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from madoguchi.cases.models import Category
-from madoguchi.knowledge.models import ArticleState, RuleVersion, Visibility
+from madoguchi.knowledge.models import (
+    QUICK_REPLY_LABEL_MAX,
+    QUICK_REPLY_MAX,
+    ArticleState,
+    RuleVersion,
+    Visibility,
+    quick_reply_labels,
+)
 from madoguchi.knowledge.text import normalise
 
 
@@ -54,8 +61,9 @@ class TemplateForm(forms.ModelForm):
         model = ReplyTemplate
         fields = ["name", "kind", "body", "rule", "position",
                   # the macro: what sending a reply from this template also changes
-                  "set_status", "set_category", "assign_to_sender", "set_assignee", "promise", "promise_business_hours"]
-        widgets = {"body": forms.Textarea(attrs={"rows": 8})}
+                  "set_status", "set_category", "assign_to_sender", "set_assignee", "promise", "promise_business_hours",
+                  "quick_replies"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 8}), "quick_replies": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -74,3 +82,13 @@ class TemplateForm(forms.ModelForm):
         if (data.get("promise_business_hours") or 0) > 1000:
             self.add_error("promise_business_hours", _("1000時間以下で入力してください。"))
         return data
+
+    def clean_quick_replies(self) -> str:
+        """One label a line, as LINE takes them: at most 13 buttons of at most 20 characters."""
+        labels = quick_reply_labels(self.cleaned_data.get("quick_replies") or "")
+        if len(labels) > QUICK_REPLY_MAX:
+            raise forms.ValidationError(_("LINEのクイックリプライは13個までです。"))
+        long = [label for label in labels if len(label) > QUICK_REPLY_LABEL_MAX]
+        if long:
+            raise forms.ValidationError(_("LINEのクイックリプライは1つ20文字までです: %(label)s") % {"label": long[0]})
+        return "\n".join(labels)

@@ -39,15 +39,22 @@ def summary(template: ReplyTemplate) -> list[str]:
     return lines
 
 
-def apply_after_reply(case: Case, actor: User, data: dict[str, Any]) -> list[str]:
-    """REPLY_ACTIONS hook: the macro of the template named in the reply form, if any."""
+def template_of_reply(actor: User, data: dict[str, Any]) -> ReplyTemplate | None:
+    """The template the reply form names (one the actor may use), None if it names none;
+    a CaseError (the reply undone) if it names one the actor cannot use."""
     template_id = data.get("macro")
     if not template_id:
-        return []
+        return None
     template = next((t for t in templates_for(actor) if t.pk == template_id), None)
     if template is None:
         raise services.CaseError(_("選んだテンプレートが見つかりません。返信は送っていません。もう一度選び直してください。"))
-    return do_apply_macro(case, template, actor=actor)
+    return template
+
+
+def apply_after_reply(case: Case, actor: User, data: dict[str, Any]) -> list[str]:
+    """REPLY_ACTIONS hook: the macro of the template named in the reply form, if any."""
+    template = template_of_reply(actor, data)
+    return do_apply_macro(case, template, actor=actor) if template is not None else []
 
 
 def do_apply_macro(case: Case, template: ReplyTemplate, *, actor: User) -> list[str]:

@@ -97,6 +97,15 @@ class TemplateKind(models.TextChoices):
     DECLINE = "decline", _("お断り（ルールを引用）")
 
 
+# LINE's limits on quick-reply buttons: items of one message, characters of a label.
+QUICK_REPLY_MAX, QUICK_REPLY_LABEL_MAX = 13, 20
+
+
+def quick_reply_labels(text: str) -> list[str]:
+    """The labels of a template's quick replies: one a line, blank lines and repeats dropped."""
+    return list(dict.fromkeys(line.strip() for line in text.splitlines() if line.strip()))
+
+
 class ReplyTemplate(models.Model):
     """A canned reply. Shared (no team, no owner), for one team, or personal (owner)."""
 
@@ -124,6 +133,12 @@ class ReplyTemplate(models.Model):
     promise_business_hours = models.PositiveSmallIntegerField(
         _("約束の期限（営業時間で何時間後）"), null=True, blank=True,
         help_text=_("営業時間だけを数えます（休業日・時間外は数えません）。"),
+    )
+    # LINE quick-reply buttons sent with a reply written from this template on a LINE case
+    # (line/quick.py): one label a line; tapping one sends the label as the customer's message.
+    quick_replies = models.TextField(
+        _("LINEのクイックリプライ"), blank=True,
+        help_text=_("LINEの案件で、このテンプレートの返信の下に出すボタン。1行に1つ、20文字まで、13個まで。押すとその文言がお客様のメッセージとして届きます。"),
     )
 
     class Meta:

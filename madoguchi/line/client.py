@@ -17,9 +17,12 @@ from linebot.v3.messaging import (
     ApiClient,
     ApiException,
     Configuration,
+    MessageAction,
     MessagingApi,
     MessagingApiBlob,
     PushMessageRequest,
+    QuickReply,
+    QuickReplyItem,
     ReplyMessageRequest,
     TextMessage,
 )
@@ -46,9 +49,19 @@ class Profile:
     picture_url: str
 
 
-def _client(data: bool = False) -> ApiClient:
+def access_token(account_id: int | None) -> str:
+    """The account's access token: the environment's for the first account (None)."""
+    if account_id is None:
+        return str(settings.LINE_CHANNEL_ACCESS_TOKEN)
+    from madoguchi.line.models import LineAccount
+
+    account = LineAccount.objects.filter(pk=account_id).first()
+    return account.access_token if account is not None else ""
+
+
+def _client(data: bool = False, account_id: int | None = None) -> ApiClient:
     host = settings.LINE_DATA_API_BASE if data else settings.LINE_API_BASE
-    return ApiClient(Configuration(host=host, access_token=settings.LINE_CHANNEL_ACCESS_TOKEN))
+    return ApiClient(Configuration(host=host, access_token=access_token(account_id)))
 
 
 def _timeout() -> tuple[int, int]:
@@ -89,10 +102,10 @@ def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
         raise _error(error) from error
 
 
-def get_profile(user_id: str) -> Profile | None:
+def get_profile(user_id: str, account_id: int | None = None) -> Profile | None:
     """The user's display name and picture; None when LINE has no profile for us (404: not a
     friend of the account, or the user blocked it)."""
-    with _client() as client:
+    with _client(account_id=account_id) as client:
         try:
             found = _call(MessagingApi(client).get_profile, user_id)
         except LineApiError as error:
@@ -102,23 +115,50 @@ def get_profile(user_id: str) -> Profile | None:
     return Profile(display_name=found.display_name or "", picture_url=found.picture_url or "")
 
 
-def get_content(message_id: str) -> tuple[bytes, str]:
+def get_content(message_id: str, account_id: int | None = None) -> tuple[bytes, str]:
     """The file of an image, video, audio or file message, and its content type."""
-    with _client(data=True) as client:
+    with _client(data=True, account_id=account_id) as client:
         response = _call(MessagingApiBlob(client).get_message_content_with_http_info, message_id)
     headers = {k.lower(): v for k, v in dict(response.headers or {}).items()}
     return bytes(response.data or b""), headers.get("content-type", "application/octet-stream")
 
 
-def reply(reply_token: str, text: str) -> None:
-    with _client() as client:
+def text_message(text: str, quick_replies: list[str] | None = None) -> TextMessage:
+    """A text message; with quick-reply buttons, each sending its label as the user's message."""
+    if not quick_replies:
+        return TextMessage(text=text)
+    items = [QuickReplyItem(action=MessageAction(label=label, text=label)) for label in quick_replies]
+    return TextMessage(text=text, quick_reply=QuickReply(items=items))
+
+
+def reply(reply_token: str, text: str, quick_replies: list[str] | None = None, account_id: int | None = None) -> None:
+    with _client(account_id=account_id) as client:
         _call(MessagingApi(client).reply_message,
-              ReplyMessageRequest(reply_token=reply_token, messages=[TextMessage(text=text)]))
+              ReplyMessageRequest(reply_token=reply_token, messages=[text_message(text, quick_replies)]))
 
 
-def push(to: str, text: str, retry_key: str) -> None:
+def push(to: str, text: str, retry_key: str, quick_replies: list[str] | None = None,
+         account_id: int | None = None) -> None:
     """A push with X-Line-Retry-Key: LINE accepts a key once, and answers 409 to the same key
     again (the message was already accepted), so a retry never delivers twice."""
-    with _client() as client:
+    with _client(account_id=account_id) as client:
         _call(MessagingApi(client).push_message,
-              PushMessageRequest(to=to, messages=[TextMessage(text=text)]), x_line_retry_key=retry_key)
+              PushMessageRequest(to=to, messages=[text_message(text, quick_replies)]), x_line_retry_key=retry_key)
+
+
+@dataclass(frozen=True)
+class Quota:
+    limited: bool
+    limit: int | None
+    used: int
+
+
+def get_quota(account_id: int | None = None) -> Quota:
+    """The month's message quota and what was used of it (GET /v2/bot/message/quota and
+    /v2/bot/message/quota/consumption)."""
+    with _client(account_id=account_id) as client:
+        api = MessagingApi(client)
+        quota = _call(api.get_message_quota)
+        used = _call(api.get_message_quota_consumption)
+    limited = quota.type == "limited"
+    return Quota(limited=limited, limit=quota.value if limited else None, used=int(used.total_usage or 0))

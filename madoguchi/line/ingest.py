@@ -68,10 +68,8 @@ def raw_event(event: dict[str, Any]) -> LineRawEvent:
     )
 
 
-def store_events(body: bytes) -> int:
-    """Store each event of a (signature-checked) webhook body before anything else, and leave
-    the filing to the worker. A redelivered event (its webhookEventId stored already) is not
-    stored again. Returns how many events the body had."""
+def parse_events(body: bytes) -> list[LineRawEvent]:
+    """The rows of a (signature-checked) webhook body's events, not saved yet."""
     try:
         payload = json.loads(body)
     except ValueError as error:
@@ -79,11 +77,24 @@ def store_events(body: bytes) -> int:
     events = payload.get("events") if isinstance(payload, dict) else None
     if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
         raise BadWebhook("events の一覧がありません。")
-    rows = [raw_event(event) for event in events]
+    return [raw_event(event) for event in events]
+
+
+def save_events(rows: list[LineRawEvent]) -> None:
+    """Store the events in one transaction and leave their filing to the worker. A redelivered
+    event (its webhookEventId stored already) is not stored again. The webhook's writer
+    (line/webhook.py) stores the events of many requests at once."""
     if rows:
         with transaction.atomic():
             LineRawEvent.objects.bulk_create(rows, ignore_conflicts=True)
-            work.defer(EVENTS_WORK, [row.webhook_event_id for row in rows])
+            work.defer(EVENTS_WORK, list(dict.fromkeys(row.webhook_event_id for row in rows)))
+
+
+def store_events(body: bytes) -> int:
+    """Store each event of a (signature-checked) webhook body before anything else. Returns how
+    many events the body had."""
+    rows = parse_events(body)
+    save_events(rows)
     return len(rows)
 
 
@@ -102,7 +113,7 @@ def file_event(pk: int) -> bool:
         return False
     event = json.loads(row.raw)
     # Outside the transaction: the calls to LINE (a profile, a file) hold no database lock.
-    line_user = line_user_for(row.user_id) if row.user_id else None
+    line_user = line_user_for(row.user_id, row.account_id) if row.user_id else None
     content = _content(row, event)
     with transaction.atomic():
         # Of two workers filing the same event, one wins this update; the other files nothing.
@@ -112,12 +123,13 @@ def file_event(pk: int) -> bool:
     return True
 
 
-def line_user_for(user_id: str) -> LineUser:
-    """The LINE user and their customer, made on their first event from the profile API."""
+def line_user_for(user_id: str, account_id: int | None = None) -> LineUser:
+    """The LINE user and their customer, made on their first event from the profile API (of
+    the account the event came through)."""
     found = LineUser.objects.select_related("customer").filter(user_id=user_id).first()
     if found is not None:
         return found
-    profile = client.get_profile(user_id)
+    profile = client.get_profile(user_id, account_id)
     name = (profile.display_name if profile else "") or DEFAULT_NAME
     with transaction.atomic():
         customer, _created = get_or_create_customer(name=name, kind=IdentityKind.LINE, value=user_id)
@@ -141,7 +153,7 @@ def _content(row: LineRawEvent, event: dict[str, Any]) -> LineAttachment | None:
     filename = str(message.get("fileName") or "")[:255]
     attachment = LineAttachment(event=row, filename=filename or f"{MEDIA[kind]}-{row.message_id}")
     try:
-        data, content_type = client.get_content(row.message_id)
+        data, content_type = client.get_content(row.message_id, row.account_id)
     except client.LineApiError as error:
         if error.temporary:
             raise

@@ -8,9 +8,87 @@ from __future__ import annotations
 
 import uuid
 
+from cryptography.fernet import InvalidToken
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+from madoguchi.sealed import fernet
+
+
+def _fernet():  # type: ignore[no-untyped-def]
+    return fernet("madoguchi.line.account")
+
+
+class LineAccount(models.Model):
+    """A LINE official account beyond the first (whose secret and token come from the
+    environment): added by an admin on /settings/line/, with its own webhook address
+    `/line/webhook/<id>/`. The channel secret and access token are kept encrypted (a key of
+    their own derived from SECRET_KEY), and masked in the settings audit."""
+
+    name = models.CharField(_("名前"), max_length=100)
+    channel_secret_encrypted = models.TextField(blank=True)
+    access_token_encrypted = models.TextField(blank=True)
+    active = models.BooleanField(_("有効"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("LINE公式アカウント")
+        verbose_name_plural = _("LINE公式アカウント")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def set_secrets(self, channel_secret: str = "", access_token: str = "") -> None:
+        """Set what is given; an empty value keeps what is stored."""
+        if channel_secret:
+            self.channel_secret_encrypted = _fernet().encrypt(channel_secret.encode()).decode()
+        if access_token:
+            self.access_token_encrypted = _fernet().encrypt(access_token.encode()).decode()
+
+    def _open(self, sealed: str) -> str:
+        try:
+            return _fernet().decrypt(sealed.encode()).decode() if sealed else ""
+        except InvalidToken:
+            return ""  # SECRET_KEY changed: the admin enters them again
+
+    @property
+    def channel_secret(self) -> str:
+        return self._open(self.channel_secret_encrypted)
+
+    @property
+    def access_token(self) -> str:
+        return self._open(self.access_token_encrypted)
+
+
+class LineQuota(models.Model):
+    """The month's message quota of an account as LINE last reported it (the hourly job, or an
+    admin's 「今すぐ確認」): pushes count against it, replies by reply token do not."""
+
+    # None: the first account (from the environment).
+    account = models.ForeignKey(LineAccount, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    limited = models.BooleanField(default=True)
+    limit = models.PositiveIntegerField(null=True, blank=True)
+    used = models.PositiveIntegerField(null=True, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("LINEの月間メッセージ数")
+        verbose_name_plural = _("LINEの月間メッセージ数")
+
+    def __str__(self) -> str:
+        return f"{self.account or 'LINE'}: {self.used}/{self.limit}"
+
+    @property
+    def left(self) -> int | None:
+        return max(0, self.limit - self.used) if self.limited and self.limit is not None and self.used is not None else None
+
+    @property
+    def share(self) -> int | None:
+        """Percent of the month's quota used."""
+        return round(100 * self.used / self.limit) if self.limited and self.limit and self.used is not None else None
 
 
 class LineUser(models.Model):
@@ -39,6 +117,8 @@ class LineRawEvent(models.Model):
     it answers; the worker files it on a case afterwards. A redelivered event (same
     webhookEventId) is stored once."""
 
+    # The account it came through; None: the first account (from the environment).
+    account = models.ForeignKey(LineAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     webhook_event_id = models.CharField(max_length=64, unique=True)
     event_type = models.CharField(_("種類"), max_length=30)
     user_id = models.CharField(max_length=64, blank=True)
@@ -103,7 +183,11 @@ class LineOutbound(models.Model):
     interaction = models.OneToOneField("cases.Interaction", on_delete=models.CASCADE, related_name="line_outbound")
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="line_outbounds")
     to_user_id = models.CharField(max_length=64, blank=True)
+    # The account it goes out through (the one the customer wrote to); None: the first account.
+    account = models.ForeignKey(LineAccount, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     body = models.TextField()
+    # Labels of the quick-reply buttons sent under the text (from the reply's template).
+    quick_replies = models.JSONField(_("クイックリプライ"), default=list, blank=True)
     retry_key = models.UUIDField(default=uuid.uuid4, unique=True)
     # The reply token used (once an attempt used one, later attempts keep to it or push).
     reply_token = models.CharField(max_length=255, blank=True)

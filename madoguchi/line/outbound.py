@@ -33,9 +33,18 @@ def backoff(attempts: int, retry_after: float | None = None) -> dt.timedelta:
 
 def line_user_of_case(case_id: int, customer_id: int) -> str:
     """Whom a reply on the case goes to: the LINE user who wrote on it last, else the customer's."""
+    return recipient_of_case(case_id, customer_id)[0]
+
+
+def recipient_of_case(case_id: int, customer_id: int) -> tuple[str, int | None]:
+    """The LINE user a reply on the case goes to and the account it goes through: those of the
+    customer's last event on the case, else the customer's LINE user on the first account."""
     found = (LineRawEvent.objects.filter(interaction__case_id=case_id).exclude(user_id="")
-             .order_by("-occurred_at").values_list("user_id", flat=True).first())
-    return found or LineUser.objects.filter(customer_id=customer_id).values_list("user_id", flat=True).first() or ""
+             .order_by("-occurred_at").values_list("user_id", "account_id").first())
+    if found is not None:
+        return found[0], found[1]
+    user_id = LineUser.objects.filter(customer_id=customer_id).values_list("user_id", flat=True).first()
+    return user_id or "", None
 
 
 def reaches_by_line(case: Case) -> bool:
@@ -52,9 +61,9 @@ def queue_reply(interaction: Interaction) -> LineOutbound | None:
     if existing is not None:
         return existing
     case = interaction.case
-    to = line_user_of_case(case.pk, case.customer_id)
+    to, account_id = recipient_of_case(case.pk, case.customer_id)
     row = LineOutbound.objects.create(
-        interaction=interaction, case=case, to_user_id=to, body=interaction.body[:client.MAX_TEXT],
+        interaction=interaction, case=case, to_user_id=to, account_id=account_id, body=interaction.body[:client.MAX_TEXT],
         state=OutboundState.PENDING if to else OutboundState.FAILED,
         last_error="" if to else "このお客様のLINEアカウントが分からないため送れません。",
     )
@@ -73,7 +82,7 @@ def _fresh_reply_token(row: LineOutbound, now: dt.datetime) -> str:
     """A reply token of the customer's latest message on the case, young and never used;
     taken by this reply (marked used) so no other reply spends it."""
     young = now - dt.timedelta(seconds=settings.LINE_REPLY_TOKEN_SECONDS)
-    event = (LineRawEvent.objects.filter(user_id=row.to_user_id, interaction__case_id=row.case_id,
+    event = (LineRawEvent.objects.filter(user_id=row.to_user_id, account_id=row.account_id, interaction__case_id=row.case_id,
                                          reply_token_used_at__isnull=True, occurred_at__gte=young)
              .exclude(reply_token="").order_by("-occurred_at").first())
     if event is None:
@@ -105,18 +114,19 @@ def send(pk: int, now: dt.datetime | None = None) -> LineOutbound | None:
         return None
     token = _usable_reply_token(row, now)
     method = "reply" if token else "push"
+    buttons = list(row.quick_replies or [])
     try:
         if token:
             try:
-                client.reply(token, row.body)
+                client.reply(token, row.body, buttons, row.account_id)
             except client.LineApiError as error:
                 if error.temporary:
                     raise
                 # The token was refused (expired, or LINE counts it used): push instead, now.
                 method = "push"
-                client.push(row.to_user_id, row.body, str(row.retry_key))
+                client.push(row.to_user_id, row.body, str(row.retry_key), buttons, row.account_id)
         else:
-            client.push(row.to_user_id, row.body, str(row.retry_key))
+            client.push(row.to_user_id, row.body, str(row.retry_key), buttons, row.account_id)
     except client.LineApiError as error:
         if error.status == 409 and method == "push":
             _mark_sent(pk, method, "")  # the same retry key was accepted before: delivered once

@@ -6,7 +6,7 @@ from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from madoguchi.jobs import work
-from madoguchi.line import ingest, outbound
+from madoguchi.line import ingest, outbound, quota
 
 
 @work.handler(ingest.EVENTS_WORK)
@@ -23,3 +23,9 @@ def send_line_task(pk: int) -> None:
 def line_sweep_job() -> int:
     """Replies whose retry is due (a scheduled task lost with a stopped worker) go now."""
     return outbound.send_due()
+
+
+@db_periodic_task(crontab(minute="7"))
+def line_quota_job() -> int:
+    """Each account's monthly message quota and use, for the admins' LINE page."""
+    return quota.refresh_all()

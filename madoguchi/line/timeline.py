@@ -43,6 +43,9 @@ def line_parts(case: Any, rows: list[Any]) -> dict[int, str]:
         when = timezone.localtime(out.sent_at).strftime("%m/%d %H:%M") if out.sent_at else ""
         html = format_html('<small class="line-delivery d-{}" data-testid="line-delivery">LINE {} {} {}</small>',
                            out.state, out.get_state_display(), how, when)
+        if out.quick_replies:
+            html += format_html('<div class="line-quick-replies" data-testid="line-quick-replies"><small>{} {}</small></div>',
+                                _("クイックリプライ:"), "｜".join(out.quick_replies))
         if out.state == OutboundState.FAILED:
             html += format_html('<div class="line-error"><small>{}</small> <button hx-post="{}">{}</button></div>',
                                 out.last_error, reverse("line:retry", args=[out.pk]), _("再送する"))

@@ -266,3 +266,35 @@ class TeamEditForm(TeamForm):
 
     class Meta(TeamForm.Meta):
         fields = ["name", "lead", "assignment_rule"]
+
+
+class LineAccountForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A LINE official account beyond the first: its name, and the channel secret and access
+    token from LINE Developers (required when adding; left empty, they stay as they are)."""
+
+    channel_secret = forms.CharField(
+        label=_("チャネルシークレット"), required=False, strip=True, widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text=_("LINE Developers の「チャネル基本設定」にある32文字の英数字"))
+    access_token = forms.CharField(
+        label=_("チャネルアクセストークン（長期）"), required=False, strip=True, max_length=1000,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}), help_text=_("「Messaging API設定」で発行したもの"))
+
+    class Meta:
+        from madoguchi.line.models import LineAccount
+
+        model = LineAccount
+        fields = ["name", "active"]
+
+    def clean_channel_secret(self) -> str:
+        value: str = self.cleaned_data.get("channel_secret") or ""
+        if value and not re.fullmatch(r"[0-9a-f]{32}", value):
+            raise forms.ValidationError(_("チャネルシークレットは32文字の英数字（0-9、a-f）です。"))
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.instance.pk is None:
+            for name in ("channel_secret", "access_token"):
+                if not data.get(name) and name not in self.errors:
+                    self.add_error(name, _("追加するときは入力してください。"))
+        return data

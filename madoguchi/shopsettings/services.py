@@ -18,6 +18,7 @@ from madoguchi.accounts.models import Role, SettingsAction, SettingsSource, Team
 from madoguchi.businesshours import calendar
 from madoguchi.businesshours.models import CalendarOptions, ClosedDay, WeeklyHours
 from madoguchi.chat.models import WidgetSettings
+from madoguchi.line.models import LineAccount
 from madoguchi.mail.forms import DepartmentForm
 from madoguchi.mail.models import Department
 from madoguchi.metrics.models import SlaPolicy
@@ -25,6 +26,7 @@ from madoguchi.shopsettings import passwords
 from madoguchi.shopsettings.forms import (
     ClosedRangeForm,
     InviteForm,
+    LineAccountForm,
     SlaPolicyForm,
     TeamForm,
     UserEditForm,
@@ -126,6 +128,18 @@ def do_save_department(actor: User, form: DepartmentForm) -> Department:
 def do_delete_department(actor: User, row: Department) -> None:
     """Forwards to it keep their address (the department is only named on them)."""
     _delete(actor, row)
+
+
+def do_save_line_account(actor: User, form: LineAccountForm) -> LineAccount:
+    """Add or change a LINE account; the secrets are stored encrypted and masked in the trail."""
+    stored = LineAccount.objects.filter(pk=form.instance.pk).first() if form.instance.pk else None
+    before = audit.snapshot(stored) if stored is not None else None
+    with transaction.atomic():
+        account: LineAccount = form.save(commit=False)
+        account.set_secrets(form.cleaned_data.get("channel_secret", ""), form.cleaned_data.get("access_token", ""))
+        account.save()
+        audit.record_saved(actor, account, before, source=SOURCE)
+    return account
 
 
 # --- Users and teams ------------------------------------------------------------------------------

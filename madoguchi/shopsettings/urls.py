@@ -1,6 +1,6 @@
 from django.urls import path
 
-from madoguchi.shopsettings import chat, departments, hours, password, sla, users
+from madoguchi.shopsettings import chat, departments, hours, line, password, sla, users
 
 app_name = "shopsettings"
 urlpatterns = [
@@ -16,6 +16,9 @@ urlpatterns = [
     path("departments/", departments.departments_page, name="departments"),
     path("departments/<int:pk>/", departments.department_edit, name="department_edit"),
     path("departments/<int:pk>/delete/", departments.department_delete, name="department_delete"),
+    path("line/", line.line_page, name="line"),
+    path("line/<int:pk>/", line.line_edit, name="line_edit"),
+    path("line/quota/", line.line_quota, name="line_quota"),
     path("users/", users.users_page, name="users"),
     path("users/invite/", users.invite, name="invite"),
     path("users/teams/", users.add_team, name="add_team"),

@@ -43,6 +43,10 @@ class FakeLine(LoopbackServer):
     reply_answers: list[Answer] = field(default_factory=list)
     delivered: list[dict[str, Any]] = field(default_factory=list)
     accepted_keys: set[str] = field(default_factory=set)
+    # Access tokens it accepts (one per account), and the month's quota it reports.
+    tokens: set[str] = field(default_factory=lambda: {TOKEN})
+    quota: dict[str, Any] = field(default_factory=lambda: {"type": "limited", "value": 200})
+    quota_used: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def handler(self) -> type[BaseHTTPRequestHandler]:
@@ -69,11 +73,18 @@ class FakeLine(LoopbackServer):
                     fake.requests.append(entry)
                 return entry
 
+            def _authorised(self) -> bool:
+                return self.headers.get("Authorization", "").removeprefix("Bearer ") in fake.tokens
+
             def do_GET(self) -> None:  # noqa: N802
                 self._record()
-                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                if not self._authorised():
                     return self._answer(401, b'{"message":"Authentication failed"}')
                 parts = self.path.split("/")
+                if self.path == "/v2/bot/message/quota":
+                    return self._answer(200, json.dumps(fake.quota).encode())
+                if self.path == "/v2/bot/message/quota/consumption":
+                    return self._answer(200, json.dumps({"totalUsage": fake.quota_used}).encode())
                 if self.path.startswith("/v2/bot/profile/"):
                     profile = fake.profiles.get(parts[-1])
                     if profile is None:
@@ -88,7 +99,7 @@ class FakeLine(LoopbackServer):
 
             def do_POST(self) -> None:  # noqa: N802
                 entry = self._record()
-                if self.headers.get("Authorization") != f"Bearer {TOKEN}":
+                if not self._authorised():
                     return self._answer(401, b'{"message":"Authentication failed"}')
                 if self.path == "/v2/bot/message/push":
                     key = self.headers.get("X-Line-Retry-Key", "")

@@ -87,7 +87,8 @@ NOT_PAGES = {
     "mail:held_approve": "POST only", "mail:held_return": "POST only (a refused return shows mail:approvals)",
     "mail:held_cancel": "POST only", "shopsettings:department_delete": "POST only",
     "mail:raw_download": "the stored mail itself", "mail:attachment": "a stored file",
-    "line:webhook": "POST only (LINE calls it)", "line:retry": "POST only", "line:attachment": "a stored file",
+    "line:webhook": "POST only (LINE calls it)", "line:account_webhook": "POST only (LINE calls it)",
+    "customers:add_identity": "POST only", "shopsettings:line_quota": "POST only", "line:retry": "POST only", "line:attachment": "a stored file",
     "chat:take": "POST only", "chat:transfer": "POST only", "chat:end": "POST only",
     "chat:widget_js": "the widget on the shop's site speaks to the shop's customers (Japanese)",
     "chat:widget_upload": "POST only (widget)", "chat:widget_offline": "POST only (widget)",
@@ -473,6 +474,8 @@ def desk_pages(shop: dict) -> dict[str, list[str]]:
         "shopsettings:chat": [reverse("shopsettings:chat")],
         "shopsettings:departments": [reverse("shopsettings:departments")],
         "shopsettings:department_edit": [reverse("shopsettings:department_edit", args=[_department().pk])],
+        "shopsettings:line": [reverse("shopsettings:line")],
+        "shopsettings:line_edit": [reverse("shopsettings:line_edit", args=[_line_account().pk])],
         "shopsettings:users": [reverse("shopsettings:users")],
         "shopsettings:team_edit": [reverse("shopsettings:team_edit", args=[_team().pk])],
         "prevention:index": [reverse("prevention:index")],
@@ -523,6 +526,22 @@ def _countermeasure():  # type: ignore[no-untyped-def]
     return Countermeasure.objects.get_or_create(
         title="梱包材を二重にした", defaults={"cause": "shop", "done_on": timezone.localdate() - dt.timedelta(days=7),
                                          "detail": "割れ物は緩衝材を二重にして発送する。"})[0]
+
+
+def _line_account():  # type: ignore[no-untyped-def]
+    """A LINE account beyond the first (made on first use), with its quota as LINE reported it."""
+    from django.utils import timezone
+
+    from madoguchi.line.models import LineAccount, LineQuota
+
+    account = LineAccount.objects.order_by("id").first()
+    if account is None:
+        account = LineAccount(name="Outlet")
+        account.set_secrets("0123456789abcdef0123456789abcdef", "token")
+        account.save()
+        LineQuota.objects.create(account=account, limit=1000, used=250, fetched_at=timezone.now())
+        LineQuota.objects.create(account=None, limited=False, used=12, fetched_at=timezone.now())
+    return account
 
 
 def _sla_policy():  # type: ignore[no-untyped-def]

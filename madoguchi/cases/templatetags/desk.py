@@ -43,6 +43,8 @@ AUDIT_LABELS = {
     "same_person_dismissed": _("既存のお客様とは別の方と判断"),
     "customer_merged": _("お客様の記録を統合"),
     "customer_name_confirmed": _("お客様のお名前を確認"),
+    "identity_added": _("お客様の連絡先を追加"),
+    "identity_claimed": _("別のお客様の連絡先を追加（本人確認前）"),
     "customer_flag_cleared": _("要注意の記録を解除"),
     "personal_data_erased": _("お客様の個人データを消去"),
     "merged_into": _("別の案件に統合"),

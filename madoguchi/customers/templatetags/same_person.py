@@ -6,18 +6,21 @@ from typing import Any
 
 from django import template
 
-from madoguchi.customers.services import possible_match_of
+from madoguchi.customers.models import IdentityKind
+from madoguchi.customers.services import matches_to_show
 
 register = template.Library()
 
 
 @register.inclusion_tag("customers/_same_person.html", takes_context=True)
 def same_person_warning(context: Any, customer: Any, case: Any = None) -> dict[str, Any]:
-    """One query: the newest unconfirmed (or dismissed) link of this record, if any."""
+    """One query: the links of this record waiting for staff (else the newest decided one)."""
     from madoguchi.cases.models import Channel
 
-    match = possible_match_of(customer) if customer is not None else None
-    return {
-        "match": match, "case": case, "csrf_token": context.get("csrf_token"),
-        "channel_label": dict(Channel.choices).get(match.channel, match.channel) if match else "",
-    }
+    channels = dict(Channel.choices)
+    kinds = dict(IdentityKind.choices)
+    matches = matches_to_show(customer) if customer is not None else []
+    for match in matches:
+        match.channel_label = channels.get(match.channel, match.channel)  # type: ignore[attr-defined]
+        match.kind_label = kinds.get(match.kind, match.kind)  # type: ignore[attr-defined]
+    return {"matches": matches, "case": case, "csrf_token": context.get("csrf_token")}
