@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+from collections import OrderedDict
+from typing import Any
 
 import pygal
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from pygal.style import Style
 
@@ -16,7 +20,28 @@ STYLE = Style(
 )
 
 
+# Rendered charts by what they show: pygal takes about 25 ms a chart, the dashboard draws four,
+# and between two views of a period the figures rarely change. Kept per process, newest last.
+_rendered: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+_RENDERED_MAX = 128
+_rendered_lock = threading.Lock()
+
+
 def line_svg(title: str, series: dict[str, list[tuple[dt.date, float | None]]], monthly: bool = False) -> str:
+    key = (get_language(), title, monthly, tuple((name, tuple(values)) for name, values in series.items()))
+    with _rendered_lock:
+        if key in _rendered:
+            _rendered.move_to_end(key)
+            return _rendered[key]
+    svg = _render(title, series, monthly)
+    with _rendered_lock:
+        _rendered[key] = svg
+        while len(_rendered) > _RENDERED_MAX:
+            _rendered.popitem(last=False)
+    return svg
+
+
+def _render(title: str, series: dict[str, list[tuple[dt.date, float | None]]], monthly: bool) -> str:
     chart = pygal.Line(
         js=[], style=STYLE, height=260, width=720, show_dots=True, dots_size=2, x_label_rotation=30,
         show_minor_x_labels=False, legend_at_bottom=True, disable_xml_declaration=True, title=title,
