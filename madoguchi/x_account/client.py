@@ -145,6 +145,20 @@ def mentions(account_id: str, *, since_id: str = "", pagination_token: str = "",
     return _call("get_users_mentions", account_id, **params)
 
 
+def search_recent(query: str, *, since_id: str = "", pagination_token: str = "",
+                  start_time: dt.datetime | None = None) -> Answer:
+    """One page (up to 100, newest first) of GET /2/tweets/search/recent, with the authors."""
+    params: dict[str, Any] = {"max_results": 100, "expansions": "author_id", "tweet_fields": TWEET_FIELDS,
+                              "user_fields": USER_FIELDS}
+    if since_id:
+        params["since_id"] = since_id
+    elif start_time is not None:
+        params["start_time"] = start_time
+    if pagination_token:
+        params["next_token"] = pagination_token
+    return _call("search_recent_tweets", query, **params)
+
+
 def dm_events(*, pagination_token: str = "") -> Answer:
     """One page (up to 100, newest first) of GET /2/dm_events (messages only)."""
     params: dict[str, Any] = {"max_results": 100, "event_types": "MessageCreate", "dm_event_fields": DM_FIELDS,
