@@ -171,3 +171,30 @@ def mail_flow(rng: random.Random, users: dict[str, User], newcomer: User) -> dic
 
 def first_admin() -> User | None:
     return User.objects.filter(Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True).order_by("id").first()
+
+
+def x_cases(now: dt.datetime) -> int:
+    """Two customers who wrote to the shop's X account (a public mention and a DM), fetched and
+    filed by the X channel's own code, so the case shows the post as X sent it."""
+    from madoguchi.x_account import ingest
+    from madoguchi.x_account.models import ItemKind, XAccount, XRawItem
+
+    account = XAccount.objects.first() or XAccount.objects.create(user_id="1700000000000000001", username="komorebido")
+    users = {
+        "1711000000000000001": {"id": "1711000000000000001", "username": "natsu_kurashi", "name": "なつ＠暮らしの道具"},
+        "1711000000000000002": {"id": "1711000000000000002", "username": "t_ohashi", "name": "大橋 拓也"},
+    }
+
+    def stamp(hours_ago: float) -> str:
+        return (now - dt.timedelta(hours=hours_ago)).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    mention = {"id": "1866000000000000101", "author_id": "1711000000000000001", "conversation_id": "1866000000000000101",
+               "created_at": stamp(5), "edit_history_tweet_ids": ["1866000000000000101"],
+               "text": "@komorebido 先週注文したバスタオル、ヤマトの追跡で「配達完了」になってるのに届いてません…置き配の指定もしてないです"}
+    dm = {"id": "1866000000000000202", "event_type": "MessageCreate", "sender_id": "1711000000000000002",
+          "dm_conversation_id": "1700000000000000001-1711000000000000002",
+          "participant_ids": ["1711000000000000002", account.user_id], "created_at": stamp(3),
+          "text": "こんにちは。急須を注文した大橋です。届いた急須の蓋が少し欠けていました。写真を送ればよいですか？"}
+    rows = [ingest._row(ItemKind.MENTION, mention, users), ingest._row(ItemKind.DM, dm, users)]
+    XRawItem.objects.bulk_create(rows, ignore_conflicts=True)
+    return ingest.file_items([f"{row.kind}:{row.item_id}" for row in rows])

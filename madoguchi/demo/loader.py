@@ -198,6 +198,7 @@ def _features(users: dict) -> Counter[str]:
     started = timezone.now() - dt.timedelta(seconds=1)
     lead = users["sato"]
     counts: Counter[str] = Counter()
+    counts["x_cases"] = features.x_cases(started)
     counts.update(features.read_and_cluster(started))
     counts["root_causes"] = features.root_causes(rng, lead, started)
     passage = Passage.objects.get(product__sku=FIXED_SKU, position=FIXED_PASSAGE)

@@ -112,6 +112,12 @@ def assert_the_newer_parts_are_shown(client):
     assert HeldReply.objects.filter(state=HeldState.SCHEDULED, send_at__gt=timezone.now()).exists()
     forward = Forward.objects.get(department__name="物流部")
     assert forward.case.status == Status.WAITING_DEPT and forward.answered_at is None
+    # X: a mention and a DM fetched and filed by the X channel's own code, each on its X case.
+    from madoguchi.x_account.models import XRawItem
+
+    filed = XRawItem.objects.filter(interaction__isnull=False, interaction__case__channel=Channel.X)
+    assert set(filed.values_list("kind", flat=True)) == {"mention", "dm"}
+    assert "配達完了" in client.get(f"/cases/{filed.get(kind='mention').interaction.case_id}/").content.decode()
     # Tags and the 購入店舗 field on cases.
     assert CaseTag.objects.count() >= 20 and CustomFieldValue.objects.filter(field__label="購入店舗").count() >= 50
     # Nothing dated in the future but what is meant to come (the scheduled reply, promises due).
