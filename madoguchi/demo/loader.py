@@ -251,6 +251,8 @@ def _summary(counts: Counter[str], passwords: dict[str, str], path: Path) -> str
         f"  お客様 {counts['customers']}人（うちリピーター {counts['fans']}人）、承認待ちの補償 {counts['pending']}件、"
         f"期限超過でリーダーに通知した約束 {counts['escalated']}件",
         f"  ナレッジ記事 {counts['articles']}件（よくある質問と社内マニュアル）",
+        f"  苦情の傾向: まとまりに入った苦情 {counts['clustered']}件（今週急増 {counts['spikes']}件）、"
+        f"再発防止策 {counts['countermeasures']}件、ソーシャルの声 {counts['posts']}件、承認待ちの返信 {counts['held']}件",
         "",
         "デモ用アカウント（ユーザー名 / パスワード）:",
     ]
