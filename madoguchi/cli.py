@@ -282,6 +282,7 @@ SETTINGS_HELP: list[tuple[str, str, str]] = [
     ("MADOGUCHI_X_ACCESS_TOKEN_SECRET", "なし", "Xのショップアカウントの Access Token Secret"),
     ("MADOGUCHI_X_BEARER_TOKEN", "なし", "OAuth 1.0a の代わりに: OAuth 2.0 のユーザーアクセストークン（アプリ専用のトークンではメンションの取得だけ）"),
     ("MADOGUCHI_X_FETCH_MINUTES", "5", "Xのメンション・DMを取りに行く間隔（分。API の利用枠に合わせて）"),
+    ("MADOGUCHI_X_LISTENING_QUERY", "なし", "ソーシャルリスニング: Xの最近の投稿をこの検索語（例: ショップ名）で15分ごとに取り込む（空なら取り込まない）"),
     ("MADOGUCHI_NO_DEMO", "0", "bin/start だけ: 1 にすると初回起動時にデモデータを入れない"),
 ]
 SECRET_SETTINGS = ("DATABASE_URL", "REDIS_URL", "MADOGUCHI_LINE_CHANNEL_SECRET", "MADOGUCHI_LINE_CHANNEL_ACCESS_TOKEN",

@@ -383,6 +383,9 @@ X_FIRST_FETCH_HOURS = env_int("MADOGUCHI_X_FIRST_FETCH_HOURS", 24)
 # Pages (of up to 100) one fetch reads before leaving the rest to the next run.
 X_MAX_PAGES = env_int("MADOGUCHI_X_MAX_PAGES", 10)
 X_HTTP_TIMEOUT = env_int("MADOGUCHI_X_HTTP_TIMEOUT", 20)
+# Social listening from X (recent search, GET /2/tweets/search/recent): the query, in X's search
+# syntax (e.g. the shop's name); empty = off. Fed to listening's queue every 15 minutes.
+X_LISTENING_QUERY = env_str("MADOGUCHI_X_LISTENING_QUERY", "")
 
 # --- Security ----------------------------------------------------------------------------------------
 # MADOGUCHI_HTTPS=true when the desk is reached over TLS (docs/deploy.md): secure cookies, plain

@@ -113,7 +113,7 @@ class OrderBook:
         self.items: list[OrderItem] = []
 
     def order(self, person: Person, ordered_at: dt.datetime, main: Item | None = None,
-              delivered: bool = True, ship_days: int | None = None) -> Order:
+              delivered: bool = True, ship_days: int | None = None, carrier: str = "") -> Order:
         rng = self.rng
         chosen = [main] if main else []
         extras = [item for item in ITEMS if item not in chosen]
@@ -121,7 +121,7 @@ class OrderBook:
         lines = [(item, rng.choice([1, 1, 1, 2])) for item in chosen]
         amount = sum(item.price * quantity for item, quantity in lines)
         amount += 0 if amount >= FREE_SHIPPING_FROM_YEN else SHIPPING_YEN
-        carrier = rng.choice(CARRIERS)
+        carrier = carrier or rng.choice(CARRIERS)
         shipped = ordered_at + dt.timedelta(days=ship_days if ship_days is not None else rng.choice([1, 1, 2, 3]), hours=rng.randint(1, 6))
         arrived = shipped + dt.timedelta(days=rng.choice([1, 1, 2]), hours=rng.randint(0, 8))
         now = timezone.now()

@@ -21,7 +21,9 @@ STAFF = [
     ("tanaka", "田中 健太", Role.AGENT),
     ("suzuki", "鈴木 彩", Role.AGENT),
     ("takahashi", "高橋 翔", Role.AGENT),
+    ("ito", "伊藤 さくら", Role.AGENT),  # joined this month: her mail replies wait for the lead's approval
 ]
+NEWCOMER = "ito"
 LIMITS_YEN = {Role.AGENT: 3000, Role.LEAD: 30000}
 
 
@@ -36,7 +38,7 @@ def ensure_staff() -> tuple[dict[str, User], dict[str, str]]:
             password = secrets.token_urlsafe(12)
             user = User.objects.create_user(
                 username=username, password=password, display_name=display_name, role=role, team=team,
-                email=f"{username}@komorebido.example.jp",
+                email=f"{username}@komorebido.example.jp", replies_need_approval=username == NEWCOMER,
             )
             passwords[username] = password
         users[username] = user

@@ -35,7 +35,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from madoguchi.patterns import clustering
 from madoguchi.patterns.models import Cluster, Member, Progress, Spike
@@ -520,6 +520,8 @@ def named(dim: str, rows: list[BreakdownRow]) -> list[tuple[str, str, BreakdownR
     elif dim == "product":
         names = {str(pk): name for pk, name in Product.objects.filter(pk__in=values).values_list("pk", "name")}
     else:
-        names = {str(pk): f"{name} §{position}「{text[:24]}」" for pk, name, position, text in
+        # The quotation marks are the desk's words (「」 in Japanese, “” in English); the text is the shop's.
+        names = {str(pk): gettext("%(product)s §%(position)s「%(text)s」") % {"product": name, "position": position, "text": text[:24]}
+                 for pk, name, position, text in
                  Passage.objects.filter(pk__in=values).values_list("pk", "product__name", "position", "text")}
     return [(names.get(row.value, row.value), f"{dim}={row.value}", row) for row in rows]

@@ -2,7 +2,8 @@
 JSON (`export_customer`), and erasure (`do_erase_customer`) that keeps the cases' facts (category,
 channel, dates, status, amounts, promises and their state) and removes the person: name and
 identities, the words of every message and mail (「（削除済み）」), the raw mails, attachments and
-uploads (files deleted), chat and form details, survey comments, their posts on the listening
+uploads (files deleted), chat and form details, survey comments, what they sent on X and LINE (raw
+items and events emptied, the X and LINE user rows deleted), their posts on the listening
 queue (those turned into their cases and those under their X handle), and the search index entries.
 
 A person is the customer record and every record merged into it (`merged_into`). Both write an
@@ -35,6 +36,7 @@ from madoguchi.customers.models import (
 )
 from madoguchi.customers.services import normalise_identity
 from madoguchi.knowledge.models import CustomerFlag, DocKind, SearchDoc
+from madoguchi.line.models import LineAttachment, LineOutbound, LineRawEvent, LineUser
 from madoguchi.listening.services import posts_of
 from madoguchi.mail.models import Attachment, Forward, HeldReply, OutboundMessage, RawMessage
 from madoguchi.metrics.models import Survey
@@ -129,6 +131,8 @@ def export_customer(customer: Customer, actor: User | None = None, address: str 
         "x_users": [_row(u) for u in XUser.objects.filter(customer_id__in=ids).order_by("id")],
         "x_received": [_row(r) for r in _x_items(ids, case_ids).order_by("id")],
         "social_posts": [_row(p) for p in posts_of(ids).order_by("posted_at", "id")],
+        "line_users": [_row(u) for u in LineUser.objects.filter(customer_id__in=ids).order_by("id")],
+        "line_received": [_row(e, skip=("reply_token",)) for e in _line_events(ids, case_ids).order_by("id")],
     }
     for case in cases:
         mails = list(RawMessage.objects.filter(case=case).order_by("id"))
@@ -141,6 +145,9 @@ def export_customer(customer: Customer, actor: User | None = None, address: str 
         ] + [
             {"source": "chat", "name": u.name, "content_type": u.content_type, "size": u.size, "file": u.file.name}
             for u in ChatUpload.objects.filter(session__case=case).order_by("id")
+        ] + [
+            {"source": "line", "name": a.filename, "content_type": a.content_type, "size": a.size, "file": a.file.name or ""}
+            for a in LineAttachment.objects.filter(event__interaction__case=case).order_by("id")
         ]
         survey = Survey.objects.filter(case=case).first()
         out["cases"].append({
@@ -154,6 +161,7 @@ def export_customer(customer: Customer, actor: User | None = None, address: str 
             "forwards": [_row(f, skip=("token",)) for f in Forward.objects.filter(case=case).order_by("id")],
             "late_notices": [_row(n) for n in LateNotice.objects.filter(case=case).order_by("id")],
             "x_replies": [_row(r) for r in XOutbound.objects.filter(case=case).order_by("id")],
+            "line_replies": [_row(r, skip=("reply_token", "retry_key")) for r in LineOutbound.objects.filter(case=case).order_by("id")],
             "attachments": attachments,
             "survey": _row(survey, skip=("nonce",)) if survey else None,
         })
@@ -169,6 +177,12 @@ def _x_items(customer_ids: list[int], case_ids: list[int]) -> Any:
     """What the person sent on X: their posts and DMs, filed on their cases or not yet filed."""
     authors = XUser.objects.filter(customer_id__in=customer_ids).values_list("user_id", flat=True)
     return XRawItem.objects.filter(Q(author_id__in=list(authors)) | Q(interaction__case_id__in=case_ids))
+
+
+def _line_events(customer_ids: list[int], case_ids: list[int]) -> Any:
+    """What the person sent on LINE: their events, filed on their cases or not (yet) filed."""
+    users = LineUser.objects.filter(customer_id__in=customer_ids).values_list("user_id", flat=True)
+    return LineRawEvent.objects.filter(Q(user_id__in=list(users)) | Q(interaction__case_id__in=case_ids))
 
 
 def _delete_files(rows: Any, field: str = "file") -> int:
@@ -231,6 +245,13 @@ def do_erase_customer(customer: Customer, actor: User | None = None, address: st
         done["x_received"] = _x_items(ids, case_ids).update(raw="{}", conversation_id="")
         XOutbound.objects.filter(case_id__in=case_ids).update(body=ERASED, last_error="")
         XUser.objects.filter(customer_id__in=ids).delete()
+        line_events = _line_events(ids, case_ids)
+        line_files = list(LineAttachment.objects.filter(event__in=line_events))
+        files += line_files
+        LineAttachment.objects.filter(pk__in=[a.pk for a in line_files]).delete()
+        done["line_received"] = line_events.update(raw="{}", reply_token="", error="")
+        LineOutbound.objects.filter(case_id__in=case_ids).update(body=ERASED, last_error="", reply_token="")
+        LineUser.objects.filter(customer_id__in=ids).delete()
         CustomerMerge.objects.filter(models.Q(source_id__in=ids) | models.Q(target_id__in=ids)).update(note=ERASED)
         PossibleMatch.objects.filter(models.Q(customer_id__in=ids) | models.Q(existing_id__in=ids)).delete()
         # Before the identities go: their X handles find the person's posts.

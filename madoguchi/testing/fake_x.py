@@ -1,12 +1,14 @@
 """A local stand-in for the X API v2 (the endpoints tweepy.Client calls for the shop's account:
-users/me, a user's mentions, DM events, posting a reply, sending a DM), for the X channel's tests:
+users/me, a user's mentions, DM events, posting a reply, sending a DM, the recent search), for the
+X channel's tests:
 a threaded http.server on a free loopback port answering with the JSON X documents (data,
 includes.users, meta.newest_id / oldest_id / next_token / result_count; problem details on
 errors), keeping every request it got.
 
 It checks OAuth 1.0a signatures (HMAC-SHA1 over the request as the client signed it, with the
 consumer and token secrets) or the bearer token; pages by `max_results` (or its own smaller
-`page_size`) with opaque next_tokens; honours since_id and start_time on mentions; answers
+`page_size`) with opaque next_tokens; honours since_id and start_time on mentions and the recent search (whose query matches a post
+holding every plain word of it); answers
 429 with x-rate-limit-reset, or a 5xx, when told to (per endpoint, consumed in order); refuses
 a post whose text it already has with X's 403 "duplicate content"."""
 
@@ -87,12 +89,14 @@ PROBLEMS = {
 class FakeX(LoopbackServer):
     users: dict[str, dict[str, str]] = field(default_factory=lambda: {ACCOUNT_ID: dict(ACCOUNT)})
     mentions: list[dict[str, Any]] = field(default_factory=list)
+    # Anyone's public posts, newest first: what the recent search finds.
+    public: list[dict[str, Any]] = field(default_factory=list)
     dm_events: list[dict[str, Any]] = field(default_factory=list)
     posted: list[dict[str, Any]] = field(default_factory=list)
     sent_dms: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     # What the next requests of an endpoint get (consumed in order; None: the normal answer):
-    # keys "mentions", "dm_events", "tweets", "dm_send".
+    # keys "mentions", "dm_events", "tweets", "dm_send", "search".
     answers: dict[str, list[Answer | None]] = field(default_factory=dict)
     page_size: int = 100
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -111,6 +115,16 @@ class FakeX(LoopbackServer):
             post["referenced_tweets"] = [{"type": "replied_to", "id": in_reply_to}]
         with self.lock:
             self.mentions.insert(0, post)
+        return post
+
+    def post(self, author: dict[str, str], text: str, moment: dt.datetime | None = None) -> dict[str, Any]:
+        """Someone's public post (not naming the shop's account): found by the recent search."""
+        self.users[author["id"]] = author
+        post_id = new_id()
+        post = {"id": post_id, "text": text, "author_id": author["id"], "created_at": stamp(moment),
+                "conversation_id": post_id, "edit_history_tweet_ids": [post_id]}
+        with self.lock:
+            self.public.insert(0, post)
         return post
 
     def dm(self, sender: dict[str, str], text: str, moment: dt.datetime | None = None) -> dict[str, Any]:
@@ -197,6 +211,21 @@ class FakeX(LoopbackServer):
                     posts = [p for p in posts if int(p["id"]) > since]
                     if query.get("start_time"):
                         posts = [p for p in posts if p["created_at"] >= query["start_time"].replace("Z", ".000Z")]
+                    return self._page(posts, query, "author_id", True, answer.all_headers())
+                if path == "/2/tweets/search/recent":
+                    answer = self._next_answer("search") or Answer(200)
+                    if answer.status >= 400:
+                        return self._problem(answer.status, answer.all_headers())
+                    words = [w for w in query.get("query", "").split() if not w.startswith("-") and ":" not in w]
+                    with fake.lock:
+                        posts = [p for p in fake.public + fake.mentions if all(w.lower() in p["text"].lower() for w in words)]
+                    posts.sort(key=lambda p: int(p["id"]), reverse=True)
+                    since = int(query.get("since_id") or 0)
+                    posts = [p for p in posts if int(p["id"]) > since]
+                    if query.get("start_time"):
+                        posts = [p for p in posts if p["created_at"] >= query["start_time"].replace("Z", ".000Z")]
+                    if "next_token" in query:  # the search's name for the page token
+                        query = {**query, "pagination_token": query["next_token"]}
                     return self._page(posts, query, "author_id", True, answer.all_headers())
                 if path == "/2/dm_events" or path.startswith("/2/dm_conversations/with/"):
                     answer = (self._next_answer("dm_events") if path == "/2/dm_events" else None) or Answer(200)

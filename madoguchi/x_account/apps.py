@@ -9,7 +9,7 @@ class XAccountConfig(AppConfig):
     def ready(self) -> None:
         from madoguchi.cases import automatic, page, services, signals
         from madoguchi.cases.models import Channel
-        from madoguchi.x_account import outbound, receivers, timeline
+        from madoguchi.x_account import listening, outbound, receivers, timeline
 
         services.DELIVERED_CHANNELS.add(Channel.X)
         automatic.REACHES[Channel.X] = outbound.reaches_by_x
@@ -20,3 +20,5 @@ class XAccountConfig(AppConfig):
         # What goes with a case merged into another (cases.services.do_merge_cases).
         if ("x_account.XOutbound", "case") not in services.MERGE_MOVES:
             services.MERGE_MOVES.append(("x_account.XOutbound", "case"))
+        # Social listening from X's recent search, through the listening app's source hook.
+        listening.register()

@@ -131,18 +131,31 @@ def account_id_from_token() -> str:
     return settings.X_ACCESS_TOKEN.partition("-")[0] if oauth1() else ""
 
 
-def mentions(account_id: str, *, since_id: str = "", pagination_token: str = "",
-             start_time: dt.datetime | None = None) -> Answer:
-    """One page (up to 100, newest first) of GET /2/users/:id/mentions."""
+def _posts_page(since_id: str, page_token: tuple[str, str], start_time: dt.datetime | None) -> dict[str, Any]:
+    """A page of posts with their authors: newer than since_id, else from start_time; `page_token`
+    is the endpoint's name for its page token and the token (mentions: pagination_token; search: next_token)."""
     params: dict[str, Any] = {"max_results": 100, "expansions": "author_id", "tweet_fields": TWEET_FIELDS,
                               "user_fields": USER_FIELDS}
     if since_id:
         params["since_id"] = since_id
     elif start_time is not None:
         params["start_time"] = start_time
-    if pagination_token:
-        params["pagination_token"] = pagination_token
+    if page_token[1]:
+        params[page_token[0]] = page_token[1]
+    return params
+
+
+def mentions(account_id: str, *, since_id: str = "", pagination_token: str = "",
+             start_time: dt.datetime | None = None) -> Answer:
+    """One page (up to 100, newest first) of GET /2/users/:id/mentions."""
+    params = _posts_page(since_id, ("pagination_token", pagination_token), start_time)
     return _call("get_users_mentions", account_id, **params)
+
+
+def search_recent(query: str, *, since_id: str = "", pagination_token: str = "",
+                  start_time: dt.datetime | None = None) -> Answer:
+    """One page (up to 100, newest first) of GET /2/tweets/search/recent, with the authors."""
+    return _call("search_recent_tweets", query, **_posts_page(since_id, ("next_token", pagination_token), start_time))
 
 
 def dm_events(*, pagination_token: str = "") -> Answer:

@@ -31,6 +31,7 @@ class XAccount(models.Model):
 class Stream(models.TextChoices):
     MENTIONS = "mentions", _("メンション")
     DMS = "dms", _("DM")
+    SEARCH = "search", _("検索（ソーシャルリスニング）")
 
 
 class XCursor(models.Model):
@@ -46,6 +47,9 @@ class XCursor(models.Model):
     walk_newest_id = models.CharField(max_length=32, blank=True)
     # A first walk (no since_id yet) reads back from here; its later pages ask the same.
     walk_start = models.DateTimeField(null=True, blank=True)
+    # The search (listening) stream: the posted time of the last walk's newest post, which becomes
+    # since_id once the listening queue holds a post that new (x_account/listening.py).
+    walk_newest_at = models.DateTimeField(null=True, blank=True)
     wait_until = models.DateTimeField(null=True, blank=True)
     requests_left = models.IntegerField(null=True, blank=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
