@@ -12,7 +12,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, Sum, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -35,6 +35,7 @@ from madoguchi.cases.steps import CHECKLIST_ITEMS, CaseFacts, current_step, seve
 from madoguchi.cases.templatetags.desk import AUDIT_LABELS
 from madoguchi.customers.models import IdentityKind
 from madoguchi.figures import sep
+from madoguchi.shop import desk as shop_desk
 from madoguchi.shop.models import Carrier
 
 # Relations loaded with the case in its one query. Other apps add theirs in AppConfig.ready()
@@ -273,11 +274,16 @@ def case_context(case: Case, user: User) -> dict[str, Any]:
 
 def customer_context(case: Case) -> dict[str, Any]:
     customer = case.customer
+    prefetch_related_objects([customer], "identities")
     totals = customer.orders.aggregate(total=Sum("amount_yen"), count=Count("id"))
+    orders = labelled(list(customer.orders.order_by("-ordered_at")[:10]), carrier=Carrier.choices)
     return {
         "case": case,
+        # Kept on the customer (prefetched): the mail app's reply address reads them from there.
         "identities": labelled(list(customer.identities.all()), kind=IdentityKind.choices),
-        "orders": labelled(list(customer.orders.order_by("-ordered_at")[:10]), carrier=Carrier.choices),
+        "orders": orders,
+        # The lines of these orders and of the case's order, read once for the order card and the panel.
+        "order_lines": shop_desk.page_lines(case, orders),
         "order_total": totals["total"] or 0,
         "order_count": totals["count"],
         "past_cases": labelled(

@@ -25,6 +25,7 @@ from madoguchi.knowledge.models import (
     ArticleVersion,
     CustomerFlag,
     Rule,
+    RuleTopic,
     RuleVersion,
     Tag,
     Visibility,
@@ -146,15 +147,30 @@ def local_date(at: dt.datetime) -> dt.date:
 def rules_for_case(case: Case) -> list[RuleVersion]:
     """The rules of the case's category (and rules for every category) in force when the
     case was received, so an agent applies the rule the customer was promised."""
+    return rules_panel(case, abusive=False)[0]
+
+
+# Ordered so the first version met of each rule is the one in force (rules_for_case keeps it).
+_RULE_ORDER = ("rule__topic", "rule__code", "rule_id", "-effective_from", "-id")
+
+
+def rules_panel(case: Case, *, abusive: bool = True) -> tuple[list[RuleVersion], list[RuleVersion]]:
+    """The case page's rules panel in ONE query whatever the number of rules: the rules in force
+    for the case (rules_for_case: every version of its category's rules and of the rules for
+    every category in force on the day it was received, the latest per rule kept), and with
+    `abusive` every version of the abusive-customer rules, newest first (the flag form's
+    choices: RuleVersion's own order)."""
     on = local_date(case.received_at)
-    # One query whatever the number of rules: every version in force by then, the latest per rule kept.
-    versions = (RuleVersion.objects.filter(Q(rule__category=case.category_id) | Q(rule__category__isnull=True),
-                                           effective_from__lte=on)
-                .select_related("rule").order_by("rule__topic", "rule__code", "rule_id", "-effective_from", "-id"))
+    applies = (Q(rule__category=case.category_id) | Q(rule__category__isnull=True)) & Q(effective_from__lte=on)
+    versions = list(RuleVersion.objects.filter(applies | Q(rule__topic=RuleTopic.ABUSIVE) if abusive else applies)
+                    .select_related("rule").order_by(*_RULE_ORDER))
     found: dict[int, RuleVersion] = {}
     for version in versions:
-        found.setdefault(version.rule_id, version)
-    return list(found.values())
+        if version.effective_from <= on and version.rule.category_id in (None, case.category_id):
+            found.setdefault(version.rule_id, version)
+    flag_choices = [v for v in versions if v.rule.topic == RuleTopic.ABUSIVE] if abusive else []
+    flag_choices.sort(key=lambda v: (v.effective_from, v.pk), reverse=True)
+    return list(found.values()), flag_choices
 
 
 @transaction.atomic
