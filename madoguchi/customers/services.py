@@ -7,6 +7,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -188,6 +189,12 @@ def customer_for_visitor(*, name: str, kind: str, value: str, channel: str) -> C
     customer = Customer.objects.create(name=name or value.strip())
     PossibleMatch.objects.create(customer=customer, existing=existing, kind=kind, value=normalised, channel=channel[:20])
     return customer
+
+
+def matches_of_page_case() -> QuerySet[PossibleMatch]:
+    """possible_match_of's rows for the case's customer, for the case page's case query
+    (cases.page.CASE_PAGE_EXISTS)."""
+    return PossibleMatch.objects.filter(customer=OuterRef("customer_id"))
 
 
 def possible_match_of(customer: Customer) -> PossibleMatch | None:

@@ -6,10 +6,11 @@ import datetime as dt
 import html
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import nh3
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -227,6 +228,12 @@ def flagged_customers(customer_ids: set[int]) -> dict[int, str]:
 def flag_history(customer: Customer) -> list[CustomerFlag]:
     """Every flag of the customer, in force or lifted, newest first."""
     return list(customer.knowledge_flags.select_related("rule_version__rule", "flagged_by", "cleared_by").order_by("-created_at", "-pk"))
+
+
+def flags_of_page_case() -> Any:
+    """active_flags' rows of the case's customer, for the case page's case query
+    (cases.page.CASE_PAGE_EXISTS)."""
+    return CustomerFlag.objects.filter(customer=OuterRef("customer_id"), cleared_at__isnull=True)
 
 
 def active_flags(customer: Customer) -> list[CustomerFlag]:

@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import DatabaseError, transaction
-from django.db.models import Exists, F, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
@@ -56,6 +56,16 @@ def mailbox_for(case: Case | None) -> Mailbox | None:
         return (Mailbox.objects.filter(Q(pk=Subquery(first)) | Q(~Exists(first), active=True))
                 .order_by("pk").first())
     return Mailbox.objects.filter(active=True).order_by("pk").first()
+
+
+def outbox_rows(case_id: Any) -> Any:
+    """The mail sent on a case that its page lists (not the mail to staff)."""
+    return OutboundMessage.objects.filter(case=case_id).exclude(kind=OutboundKind.STAFF)
+
+
+def outbox_of_page_case() -> Any:
+    """outbox_rows for the case page's case query (cases.page.CASE_PAGE_EXISTS)."""
+    return outbox_rows(OuterRef("pk"))
 
 
 def contact_address(mailbox: Mailbox | None) -> str:

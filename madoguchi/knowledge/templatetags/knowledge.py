@@ -7,6 +7,7 @@ from typing import Any
 
 from django import template
 
+from madoguchi.cases.page import may_have
 from madoguchi.knowledge import replies, services, suggestions
 
 register = template.Library()
@@ -28,7 +29,8 @@ def stored_suggestions(case: Any) -> dict[str, Any] | None:
 def case_rules(context: dict[str, Any], case: Any) -> dict[str, Any]:
     rules, abusive = services.rules_panel(case)  # one query for both
     return {
-        "case": case, "rules": rules, "flags": services.active_flags(case.customer),
+        "case": case, "rules": rules,
+        "flags": services.active_flags(case.customer) if may_have(case, "customer_flags") else [],
         "abusive_versions": abusive, "can_make_manual": case.status in ("resolved", "closed"),
         "csrf_token": context.get("csrf_token"),
     }
