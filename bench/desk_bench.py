@@ -256,6 +256,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="rounds discarded before measuring")
     parser.add_argument("--explain", action="store_true", help="print plans of queries slower than 3 ms")
     parser.add_argument("--user", default="bench-agent1-1", help="agent to log in as (has a team)")
+    parser.add_argument("--no-rank", action="store_true", help="skip timing the worker's ranking of suggestions")
     parser.add_argument("--only", default="", help="measure only the pages whose name starts with this (e.g. 'case ')")
     args = parser.parse_args()
 
@@ -296,8 +297,9 @@ def main() -> None:
     samples = measure(client, urls, args.rounds, args.warmup)
     result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     result["pages"] = summarise(samples, counts)
-    result["pages"].update(rank_timings([int(url.rstrip("/").rsplit("/", 1)[1]) for name, url in urls.items()
-                                         if name.startswith("case ")], args.rounds))
+    if not args.no_rank:
+        result["pages"].update(rank_timings([int(url.rstrip("/").rsplit("/", 1)[1]) for name, url in urls.items()
+                                             if name.startswith("case ")], args.rounds))
     print_table(result)
     out = data_dir / f"results-{args.db}-{args.size}.json"
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, Q, QuerySet, Sum, prefetch_related_objects
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
@@ -35,6 +36,7 @@ from madoguchi.cases.steps import CHECKLIST_ITEMS, CaseFacts, current_step, seve
 from madoguchi.cases.templatetags.desk import AUDIT_LABELS
 from madoguchi.customers.models import IdentityKind
 from madoguchi.figures import sep
+from madoguchi.shop import desk as shop_desk
 from madoguchi.shop.models import Carrier
 
 # Relations loaded with the case in its one query. Other apps add theirs in AppConfig.ready()
@@ -46,11 +48,32 @@ CASE_PAGE_RELATED: list[str] = ["customer", "assignee", "team", "category", "ord
 TIMELINE_EXTRAS: dict[str, Any] = {}
 
 
-def load_case(pk: int) -> Case:
+# The other apps' per-case lists that are empty on most cases (the status link and late notices,
+# coupons, held replies, sent mail, SLA breaches, the same-person warning, 要注意 flags): name →
+# a function giving the rows' queryset, tied to the case by OuterRef("pk") (or a column of the
+# case, OuterRef("customer_id")). Registered in AppConfig.ready(). The page's case query asks
+# EXISTS of each in the same statement (load_case(probed=True)); a tag asks may_have() first,
+# so its own query runs only when there is something to show: no round trip, no ORM compile,
+# for the empty ones (issue 16).
+CASE_PAGE_EXISTS: dict[str, Callable[[], QuerySet[Any]]] = {}
+
+
+def load_case(pk: int, *, probed: bool = False) -> Case:
     """The case with everything its page shows about it, in one query. PostgreSQL takes about
     6 ms to plan this many-way join, but the statement is prepared on each pooled connection
-    (settings: prepare_threshold), so it is planned once, not per request."""
-    return get_object_or_404(Case.objects.select_related(*CASE_PAGE_RELATED), pk=pk)
+    (settings: prepare_threshold), so it is planned once, not per request. `probed`: with
+    CASE_PAGE_EXISTS asked in the same statement (the page's GET; a POST that writes and then
+    shows the page again reads the lists as they are now)."""
+    cases = Case.objects.select_related(*CASE_PAGE_RELATED)
+    if probed:
+        cases = cases.annotate(**{f"page_has_{name}": Exists(rows()) for name, rows in CASE_PAGE_EXISTS.items()})
+    return get_object_or_404(cases, pk=pk)
+
+
+def may_have(case: Case, name: str) -> bool:
+    """Whether the case may have rows of CASE_PAGE_EXISTS[name]: False only when the page's case
+    query found none, so the caller can show the empty state without asking again."""
+    return getattr(case, f"page_has_{name}", True) is not False
 
 
 def loaded_with(case: Case, relation: str, load: Any) -> Any:
@@ -273,11 +296,16 @@ def case_context(case: Case, user: User) -> dict[str, Any]:
 
 def customer_context(case: Case) -> dict[str, Any]:
     customer = case.customer
+    prefetch_related_objects([customer], "identities")
     totals = customer.orders.aggregate(total=Sum("amount_yen"), count=Count("id"))
+    orders = labelled(list(customer.orders.order_by("-ordered_at")[:10]), carrier=Carrier.choices)
     return {
         "case": case,
+        # Kept on the customer (prefetched): the mail app's reply address reads them from there.
         "identities": labelled(list(customer.identities.all()), kind=IdentityKind.choices),
-        "orders": labelled(list(customer.orders.order_by("-ordered_at")[:10]), carrier=Carrier.choices),
+        "orders": orders,
+        # The lines of these orders and of the case's order, read once for the order card and the panel.
+        "order_lines": shop_desk.page_lines(case, orders),
         "order_total": totals["total"] or 0,
         "order_count": totals["count"],
         "past_cases": labelled(

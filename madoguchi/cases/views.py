@@ -404,7 +404,7 @@ def _case_context(case: Case, user: User, **forms: Any) -> dict[str, Any]:
 
 @login_required
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    case = page.load_case(pk)
+    case = page.load_case(pk, probed=True)
     user = staff_user(request)
     if case.merged_into_id is not None and "merged" not in request.GET:
         # A merged case lives on in the case it went into; `?merged` shows the closed one.

@@ -9,6 +9,7 @@ import secrets
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -180,6 +181,11 @@ def with_states(coupons: list[Coupon]) -> list[Any]:
 def coupons_of_case(case_id: int) -> list[Any]:
     return with_states(list(Coupon.objects.filter(compensation__case_id=case_id).select_related("compensation")
                             .order_by("-created_at", "-pk")))
+
+
+def coupons_of_page_case() -> Any:
+    """coupons_of_case's rows, for the case page's case query (cases.page.CASE_PAGE_EXISTS)."""
+    return Coupon.objects.filter(compensation__case_id=OuterRef("pk"))
 
 
 def coupons_of_customer(customer_id: int, limit: int = 50) -> list[Any]:

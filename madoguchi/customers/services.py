@@ -7,6 +7,7 @@ import unicodedata
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
+from django.db.models import OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -233,6 +234,12 @@ def matches_to_show(customer: Customer) -> list[PossibleMatch]:
     rows = list(PossibleMatch.objects.filter(customer=customer).select_related("existing", "decided_by").order_by("-pk")[:20])
     waiting = [row for row in rows if row.state == MatchState.UNCONFIRMED]
     return waiting or rows[:1]
+
+
+def matches_of_page_case() -> QuerySet[PossibleMatch]:
+    """matches_to_show's rows for the case's customer, for the case page's case query
+    (cases.page.CASE_PAGE_EXISTS)."""
+    return PossibleMatch.objects.filter(customer=OuterRef("customer_id"))
 
 
 def unconfirmed_address(customer: Customer) -> str:

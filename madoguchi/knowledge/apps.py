@@ -14,6 +14,7 @@ class KnowledgeConfig(AppConfig):
         receivers.connect()
         if "suggestions" not in page.CASE_PAGE_RELATED:  # the page reads the stored suggestions loaded with the case
             page.CASE_PAGE_RELATED.append("suggestions")
+        page.CASE_PAGE_EXISTS["customer_flags"] = services.flags_of_page_case  # the rules panel's 要注意 flags
         if services.flagged_customers not in views.INBOX_CUSTOMER_MARKS:
             views.INBOX_CUSTOMER_MARKS.append(services.flagged_customers)
         if macros.apply_after_reply not in desk.REPLY_ACTIONS:

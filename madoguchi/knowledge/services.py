@@ -6,10 +6,11 @@ import datetime as dt
 import html
 import re
 from collections.abc import Iterable
+from typing import Any
 
 import nh3
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -25,6 +26,7 @@ from madoguchi.knowledge.models import (
     ArticleVersion,
     CustomerFlag,
     Rule,
+    RuleTopic,
     RuleVersion,
     Tag,
     Visibility,
@@ -146,15 +148,30 @@ def local_date(at: dt.datetime) -> dt.date:
 def rules_for_case(case: Case) -> list[RuleVersion]:
     """The rules of the case's category (and rules for every category) in force when the
     case was received, so an agent applies the rule the customer was promised."""
+    return rules_panel(case, abusive=False)[0]
+
+
+# Ordered so the first version met of each rule is the one in force (rules_for_case keeps it).
+_RULE_ORDER = ("rule__topic", "rule__code", "rule_id", "-effective_from", "-id")
+
+
+def rules_panel(case: Case, *, abusive: bool = True) -> tuple[list[RuleVersion], list[RuleVersion]]:
+    """The case page's rules panel in ONE query whatever the number of rules: the rules in force
+    for the case (rules_for_case: every version of its category's rules and of the rules for
+    every category in force on the day it was received, the latest per rule kept), and with
+    `abusive` every version of the abusive-customer rules, newest first (the flag form's
+    choices: RuleVersion's own order)."""
     on = local_date(case.received_at)
-    # One query whatever the number of rules: every version in force by then, the latest per rule kept.
-    versions = (RuleVersion.objects.filter(Q(rule__category=case.category_id) | Q(rule__category__isnull=True),
-                                           effective_from__lte=on)
-                .select_related("rule").order_by("rule__topic", "rule__code", "rule_id", "-effective_from", "-id"))
+    applies = (Q(rule__category=case.category_id) | Q(rule__category__isnull=True)) & Q(effective_from__lte=on)
+    versions = list(RuleVersion.objects.filter(applies | Q(rule__topic=RuleTopic.ABUSIVE) if abusive else applies)
+                    .select_related("rule").order_by(*_RULE_ORDER))
     found: dict[int, RuleVersion] = {}
     for version in versions:
-        found.setdefault(version.rule_id, version)
-    return list(found.values())
+        if version.effective_from <= on and version.rule.category_id in (None, case.category_id):
+            found.setdefault(version.rule_id, version)
+    flag_choices = [v for v in versions if v.rule.topic == RuleTopic.ABUSIVE] if abusive else []
+    flag_choices.sort(key=lambda v: (v.effective_from, v.pk), reverse=True)
+    return list(found.values()), flag_choices
 
 
 @transaction.atomic
@@ -211,6 +228,12 @@ def flagged_customers(customer_ids: set[int]) -> dict[int, str]:
 def flag_history(customer: Customer) -> list[CustomerFlag]:
     """Every flag of the customer, in force or lifted, newest first."""
     return list(customer.knowledge_flags.select_related("rule_version__rule", "flagged_by", "cleared_by").order_by("-created_at", "-pk"))
+
+
+def flags_of_page_case() -> Any:
+    """active_flags' rows of the case's customer, for the case page's case query
+    (cases.page.CASE_PAGE_EXISTS)."""
+    return CustomerFlag.objects.filter(customer=OuterRef("customer_id"), cleared_at__isnull=True)
 
 
 def active_flags(customer: Customer) -> list[CustomerFlag]:

@@ -29,6 +29,12 @@ class MailConfig(AppConfig):
         from madoguchi.notifications.models import MailKind
 
         DELIVERED_CHANNELS.add(Channel.EMAIL)
+        # The case page's held replies and sent mail: asked with the case, read only when there are some.
+        from madoguchi.cases import page
+        from madoguchi.mail import held
+
+        page.CASE_PAGE_EXISTS["mail_held"] = held.open_of_page_case
+        page.CASE_PAGE_EXISTS["mail_outbox"] = outbound.outbox_of_page_case
         # Issue 22 item 5: CC/BCC, approval and a time to send on the reply form; the audit
         # trail's words for held replies and forwards; approvals mailed as the 「承認」 kind.
         REPLY_OPTIONS[Channel.EMAIL] = ReplyMailOptions

@@ -19,7 +19,7 @@ import logging
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -273,6 +273,11 @@ def _queue_release(held: HeldReply) -> None:
             log.exception("mail: could not queue held reply %s", pk)
 
     transaction.on_commit(queue)
+
+
+def open_of_page_case() -> Any:
+    """open_for_case's rows, for the case page's case query (cases.page.CASE_PAGE_EXISTS)."""
+    return HeldReply.objects.filter(case=OuterRef("pk"), state__in=HELD_OPEN)
 
 
 def open_for_case(case: Case) -> list[HeldReply]:

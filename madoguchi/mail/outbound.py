@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import DatabaseError, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from madoguchi.cases.models import Case, Channel, Interaction, InteractionKind
@@ -50,11 +50,22 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def mailbox_for(case: Case | None) -> Mailbox | None:
+    """The mailbox of the case's first mail, else the first active one: one query."""
     if case is not None:
-        first = RawMessage.objects.filter(case=case, mailbox__isnull=False).order_by("pk").values_list("mailbox_id", flat=True).first()
-        if first is not None:
-            return Mailbox.objects.filter(pk=first).first()
+        first = RawMessage.objects.filter(case=case, mailbox__isnull=False).order_by("pk").values("mailbox_id")[:1]
+        return (Mailbox.objects.filter(Q(pk=Subquery(first)) | Q(~Exists(first), active=True))
+                .order_by("pk").first())
     return Mailbox.objects.filter(active=True).order_by("pk").first()
+
+
+def outbox_rows(case_id: Any) -> Any:
+    """The mail sent on a case that its page lists (not the mail to staff)."""
+    return OutboundMessage.objects.filter(case=case_id).exclude(kind=OutboundKind.STAFF)
+
+
+def outbox_of_page_case() -> Any:
+    """outbox_rows for the case page's case query (cases.page.CASE_PAGE_EXISTS)."""
+    return outbox_rows(OuterRef("pk"))
 
 
 def contact_address(mailbox: Mailbox | None) -> str:
@@ -79,13 +90,22 @@ def _domain(address: str) -> str:
     return address.rsplit("@", 1)[-1].strip(">") or "madoguchi.invalid"
 
 
+def _email_identities(customer: Any) -> list[str]:
+    """The customer's e-mail addresses, oldest first: from the identities the case page read
+    already (prefetched on the customer, cases.page.customer_context), else one query."""
+    loaded = getattr(customer, "_prefetched_objects_cache", {}).get("identities")
+    if loaded is not None:
+        return [i.value for i in sorted(loaded, key=lambda i: i.pk) if i.kind == IdentityKind.EMAIL]
+    return list(customer.identities.filter(kind=IdentityKind.EMAIL).order_by("pk").values_list("value", flat=True))
+
+
 def customer_address(case: Case) -> str:
     """Where replies go: always an e-mail identity of the case's customer. The customer's
     latest own mail picks which one (they wrote from it last); a mail on the case from any
     other address (there should be none, see threading) never draws the staff's replies.
     A visitor whose typed address is another customer's (unconfirmed, customers.PossibleMatch)
     is answered at that address until staff decide; "" once they judged it someone else's."""
-    own = list(case.customer.identities.filter(kind=IdentityKind.EMAIL).order_by("pk").values_list("value", flat=True))
+    own = _email_identities(case.customer)
     if not own:
         # A visitor who typed (chat, forms) the address of another customer has no identity of
         # their own: the reply goes to that address, so only its owner reads it (they may well be

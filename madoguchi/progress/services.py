@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -93,6 +93,16 @@ def live_link(case: Case, now: dt.datetime | None = None) -> StatusLink | None:
     now = now or timezone.now()
     return (StatusLink.objects.filter(case=case, revoked_at__isnull=True, expires_at__gt=now)
             .order_by("-expires_at", "-id").first())
+
+
+def live_links_of_page_case() -> Any:
+    """live_link's rows, for the case page's case query (cases.page.CASE_PAGE_EXISTS)."""
+    return StatusLink.objects.filter(case=OuterRef("pk"), revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+def drafts_of_page_case() -> Any:
+    """The case's late notices waiting for a decision, for cases.page.CASE_PAGE_EXISTS."""
+    return LateNotice.objects.filter(case=OuterRef("pk"), state=NoticeState.DRAFT)
 
 
 def may_withdraw_links(user: User, case: Case) -> bool:

@@ -320,7 +320,35 @@ def status_label(order: Order) -> str:
     return str(OrderStatus(order.status).label) if order.status in OrderStatus.values else order.status
 
 
-def case_card(case: Case) -> dict[str, Any]:
+LINES_PER_ORDER = 20  # the customer panel's lines per order (an order card shows all of its own)
+
+
+def page_lines(case: Case, orders: list[Order]) -> dict[int, list[OrderItem]] | None:
+    """The lines of the case's order and of the customer's orders the panel shows, read in ONE
+    query for both parts of the case page (the order card and the customer panel read them
+    twice otherwise): order id → its lines in id order, those the case is about marked
+    (`picked`) when the case has a shop row. None when the read reached its cap, so an order's
+    lines may be cut: the order card then reads its own in full."""
+    ids = {order.pk for order in orders}
+    if case.order_id is not None:
+        ids.add(case.order_id)
+    found: dict[int, list[OrderItem]] = {pk: [] for pk in ids}
+    if not ids:
+        return found
+    cap = len(ids) * LINES_PER_ORDER
+    lines = OrderItem.objects.filter(order_id__in=ids).order_by("pk")
+    if shop_link_of(case) is not None:  # the lines the case is about, marked in the same query
+        lines = lines.annotate(picked=Exists(CaseShop.items.through.objects.filter(
+            caseshop_id=case.pk, orderitem_id=OuterRef("pk"))))
+    rows = list(lines[:cap])
+    if len(rows) >= cap:
+        return None
+    for item in rows:
+        found[item.order_id].append(item)
+    return found
+
+
+def case_card(case: Case, lines: dict[int, list[OrderItem]] | None = None) -> dict[str, Any]:
     """The order part of the case page: the linked order with its lines (those the case is
     about marked), tracking link and delivery state, product, passage and how the customer
     understood it, and whether the desk linked it by itself. One query when an order is linked
@@ -331,11 +359,14 @@ def case_card(case: Case) -> dict[str, Any]:
     order = case.order
     view = None
     if order is not None:
-        lines = OrderItem.objects.filter(order=order).order_by("pk")
-        if link is not None:  # the lines the case is about, marked in the same query
-            lines = lines.annotate(picked=Exists(CaseShop.items.through.objects.filter(
-                caseshop_id=case.pk, orderitem_id=OuterRef("pk"))))
-        items = list(lines)
+        if lines is not None and order.pk in lines:  # read with the customer panel's (page_lines)
+            items = lines[order.pk]
+        else:
+            query = OrderItem.objects.filter(order=order).order_by("pk")
+            if link is not None:  # the lines the case is about, marked in the same query
+                query = query.annotate(picked=Exists(CaseShop.items.through.objects.filter(
+                    caseshop_id=case.pk, orderitem_id=OuterRef("pk"))))
+            items = list(query)
         view = OrderView(order, status_label(order), tracking_of(order, sites_for({order.carrier})), items)
     return {
         "case": case,
@@ -356,18 +387,23 @@ ORDERS_SHOWN = 10
 CASES_PER_ORDER = 5
 
 
-def order_views(orders: list[Order], known_cases: list[Any] | None = None) -> list[OrderView]:
+def order_views(orders: list[Order], known_cases: list[Any] | None = None,
+                lines: dict[int, list[OrderItem]] | None = None) -> list[OrderView]:
     """Orders with their lines and their cases: one query for the lines (plus one for an admin's
-    carrier). Their cases are read in one more query, or taken from `known_cases` (case rows
-    with pk, order_id, subject and status the page read already: the customer panel's past
-    cases and the case itself), so the case page pays only for the lines."""
+    carrier), none when `lines` has them (page_lines). Their cases are read in one more query,
+    or taken from `known_cases` (case rows with pk, order_id, subject and status the page read
+    already: the customer panel's past cases and the case itself), so the case page pays only
+    for the lines, read once with the order card's."""
     ids = [order.pk for order in orders]
     items: dict[int, list[OrderItem]] = {pk: [] for pk in ids}
     cases: dict[int, list[dict[str, Any]]] = {pk: [] for pk in ids}
     labels = dict(Status.choices)
-    if ids:
-        for item in OrderItem.objects.filter(order_id__in=ids).order_by("pk")[:len(ids) * 20]:
+    if lines is not None and all(pk in lines for pk in ids):
+        items = {pk: lines[pk] for pk in ids}
+    elif ids:
+        for item in OrderItem.objects.filter(order_id__in=ids).order_by("pk")[:len(ids) * LINES_PER_ORDER]:
             items[item.order_id].append(item)
+    if ids:
         rows: Any = known_cases
         if rows is None:
             rows = (Case.objects.filter(order_id__in=ids).order_by("-received_at")

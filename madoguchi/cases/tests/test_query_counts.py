@@ -129,8 +129,36 @@ def test_case_page_and_its_fragments_cost_the_same_queries_at_any_history(client
     assert case.interactions.count() == 50
     assert large == small
     # The page carries its side panels, stored suggestions and reply tools (issue 16: one
-    # request, not four); the forms still come when opened.
-    assert small[f"/cases/{case.pk}/"] <= 34
+    # request, not four); the forms still come when opened. Its other apps' parts read nothing
+    # twice and ask their usually empty lists with the case (cases.page.CASE_PAGE_EXISTS): 23
+    # queries where it was 33.
+    assert small[f"/cases/{case.pk}/"] <= 23
+
+
+def test_case_page_reads_another_apps_list_only_when_the_case_has_rows_in_it(client):
+    """Issue 16: the status link, SLA breaches and the same-person warning are asked in the case's
+    own query; each costs its query only once the case has such a row, and is then shown."""
+    from madoguchi.customers.models import PossibleMatch
+    from madoguchi.metrics.models import SlaBreach
+    from madoguchi.progress.models import StatusLink
+    from madoguchi.progress.services import url_for
+
+    agent = UserFactory()
+    client.force_login(agent)
+    customer = CustomerFactory()
+    case = CaseFactory(customer=customer, assignee=agent)
+    InteractionFactory(case=case)
+    url = f"/cases/{case.pk}/"
+    empty = count_queries(client, url)
+    link = StatusLink.objects.create(case=case, expires_at=timezone.now() + dt.timedelta(days=7))
+    SlaBreach.objects.create(case=case, target="first", due_at=timezone.now() - dt.timedelta(hours=2))
+    owner = CustomerFactory(name="既存の山田")
+    PossibleMatch.objects.create(customer=customer, existing=owner, value="yamada@example.jp", channel="chat")
+    assert count_queries(client, url) == empty + 3
+    page = client.get(url).content.decode()
+    assert url_for(link) in page
+    assert "SLA超過" in page
+    assert 'data-testid="same-person-warning"' in page and "yamada@example.jp" in page
 
 
 def test_unknown_case_part_is_a_404(client):

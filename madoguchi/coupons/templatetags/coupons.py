@@ -4,6 +4,7 @@ from typing import Any
 
 from django import template
 
+from madoguchi.cases.page import may_have
 from madoguchi.coupons.services import coupons_of_case, coupons_of_customer
 
 register = template.Library()
@@ -16,5 +17,7 @@ def customer_coupons(context: Any, customer: Any) -> dict[str, Any]:
 
 @register.inclusion_tag("coupons/_case_panel.html", takes_context=True)
 def case_coupons(context: Any, case: Any) -> dict[str, Any]:
-    """The case page's coupon panel, in the page (one query); its form comes by htmx when opened."""
-    return {"case": case, "coupons": coupons_of_case(case.pk), "form": None, "csrf_token": context.get("csrf_token")}
+    """The case page's coupon panel, in the page (one query, none when the page's case query
+    found no coupon: cases.page.may_have); its form comes by htmx when opened."""
+    coupons = coupons_of_case(case.pk) if may_have(case, "coupons") else []
+    return {"case": case, "coupons": coupons, "form": None, "csrf_token": context.get("csrf_token")}

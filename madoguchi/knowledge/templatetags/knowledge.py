@@ -7,8 +7,8 @@ from typing import Any
 
 from django import template
 
+from madoguchi.cases.page import may_have
 from madoguchi.knowledge import replies, services, suggestions
-from madoguchi.knowledge.models import RuleTopic, RuleVersion
 
 register = template.Library()
 
@@ -27,9 +27,10 @@ def stored_suggestions(case: Any) -> dict[str, Any] | None:
 
 @register.inclusion_tag("knowledge/_case_rules.html", takes_context=True)
 def case_rules(context: dict[str, Any], case: Any) -> dict[str, Any]:
-    abusive = RuleVersion.objects.filter(rule__topic=RuleTopic.ABUSIVE).select_related("rule")
+    rules, abusive = services.rules_panel(case)  # one query for both
     return {
-        "case": case, "rules": services.rules_for_case(case), "flags": services.active_flags(case.customer),
+        "case": case, "rules": rules,
+        "flags": services.active_flags(case.customer) if may_have(case, "customer_flags") else [],
         "abusive_versions": abusive, "can_make_manual": case.status in ("resolved", "closed"),
         "csrf_token": context.get("csrf_token"),
     }

@@ -5,7 +5,9 @@ from typing import Any
 from django import template
 from django.template.loader import get_template
 
+from madoguchi.cases.page import may_have
 from madoguchi.mail.models import OutboundMessage, RawMessage
+from madoguchi.mail.outbound import outbox_rows
 
 register = template.Library()
 
@@ -53,7 +55,9 @@ def mail_entry(context: Any, interaction: Any) -> str:
 
 @register.simple_tag
 def mail_case_outbox(case: Any) -> list[OutboundMessage]:
-    return list(OutboundMessage.objects.filter(case=case).exclude(kind="staff").order_by("-created_at")[:5])
+    if not may_have(case, "mail_outbox"):  # the page's case query found no mail sent on the case
+        return []
+    return list(outbox_rows(case.pk).order_by("-created_at")[:5])
 
 
 @register.simple_tag
@@ -117,7 +121,7 @@ def mail_held_replies(case: Any, user: Any) -> list[Any]:
     """The case's replies not sent yet, each with what this user may do with it."""
     from madoguchi.mail import held
 
-    rows = held.open_for_case(case)
+    rows = held.open_for_case(case) if may_have(case, "mail_held") else []
     for row in rows:
         row.case = case  # loaded with its team already
         row.user_may_edit = held.may_edit(user, row)  # type: ignore[attr-defined]

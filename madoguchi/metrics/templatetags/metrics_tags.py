@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 
-from madoguchi.cases.page import loaded_with
+from madoguchi.cases.page import loaded_with, may_have
 from madoguchi.metrics.formatting import format_timer, format_value
 from madoguchi.metrics.models import CaseSla
 from madoguchi.metrics.sla import TARGETS, timer_state
@@ -107,8 +107,9 @@ def sla_timers_for_case(case: Any) -> dict | None:
 
 @register.simple_tag(takes_context=True)
 def case_metrics(context: dict, case: Any) -> dict:
-    """Outcome, survey and breaches of the case for its side panel: one query on the case page,
-    which loads the first two with the case (cases.page.CASE_PAGE_RELATED)."""
+    """Outcome, survey and breaches of the case for its side panel: on the case page the first two
+    come with the case (cases.page.CASE_PAGE_RELATED) and the breaches are read only when its
+    case query found some (cases.page.CASE_PAGE_EXISTS)."""
     from madoguchi.metrics.models import Outcome, SlaBreach, Survey
     from madoguchi.metrics.services import can_review
     from madoguchi.metrics.survey import survey_url
@@ -119,6 +120,6 @@ def case_metrics(context: dict, case: Any) -> dict:
         "outcome": loaded_with(case, "outcome", lambda: Outcome.objects.filter(case=case).first()),
         "survey": survey,
         "survey_url": survey_url(survey) if survey and survey.expires_at else "",  # once sent (or undeliverable)
-        "breaches": list(SlaBreach.objects.filter(case=case).order_by("due_at")),
+        "breaches": list(SlaBreach.objects.filter(case=case).order_by("due_at")) if may_have(case, "sla_breaches") else [],
         "can_review": bool(user and user.is_authenticated and can_review(user) and case.assignee_id),
     }

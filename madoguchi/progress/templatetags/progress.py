@@ -5,6 +5,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 
+from madoguchi.cases.page import may_have
 from madoguchi.progress import services
 from madoguchi.progress.forms import LateNoticeForm
 from madoguchi.progress.models import LateNotice, NoticeState
@@ -21,11 +22,12 @@ def notice_forms(drafts: list[LateNotice]) -> list[tuple[LateNotice, LateNoticeF
 
 @register.inclusion_tag("progress/_case_panel.html", takes_context=True)
 def case_progress(context: Any, case: Any) -> dict[str, Any]:
-    """The case page's panel: the customer's link (two queries) and the notices waiting."""
+    """The case page's panel: the customer's link and the notices waiting (a query each, none
+    for what the page's case query found there is none of: cases.page.may_have)."""
     user = context["request"].user
-    link = services.live_link(case)
+    link = services.live_link(case) if may_have(case, "progress_link") else None
     drafts = list(LateNotice.objects.filter(case=case, state=NoticeState.DRAFT).select_related("commitment")
-                  .order_by("commitment__due_at", "id"))
+                  .order_by("commitment__due_at", "id")) if may_have(case, "progress_notices") else []
     return {
         "case": case, "link": link, "url": services.url_for(link) if link else "",
         "may_withdraw": services.may_withdraw_links(user, case),
