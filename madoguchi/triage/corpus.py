@@ -677,6 +677,48 @@ PRAISES_TRAIN = {
     ],
 }
 
+# What went wrong, for the training set only (the evaluation set's complaints use PROBLEMS' positions 3, 7, 11 …).
+PROBLEMS_TRAIN: dict[str, list[tuple[str, str]]] = {
+    "delivery": [
+        ("配送予定日が何度も延期されています", "配送予定日何回も延期されてる"), ("荷物が別の家に置かれていました", "荷物よその家に置かれてた"),
+        ("不在票に書かれた番号に電話しても誰も出ません", "不在票の番号に電話しても誰も出ない"), ("お届け日を過ぎたのに発送すらされていません", "お届け日過ぎてるのに発送すらされてない"),
+        ("段ボールが破れて中身が見えていました", "段ボール破れて中身見えてた"), ("配達員が荷物を投げるように置いていきました", "配達員が荷物投げて置いてった"),
+        ("追跡が「持戻」のまま止まっています", "追跡が持戻のまま止まってる"), ("クール便なのに溶けた状態で届きました", "クール便なのに溶けて届いた"),
+    ],
+    "defect": [
+        ("{product}の生地が一度洗っただけで毛玉だらけになりました", "{product}一回洗っただけで毛玉だらけ"), ("{product}の糸がほどけてきています", "{product}の糸ほどけてきた"),
+        ("{product}のチャックが引っかかって動きません", "{product}のチャック引っかかって動かない"), ("{product}の色が他の服に色移りしました", "{product}色移りした"),
+        ("{product}から焦げたような臭いがします", "{product}焦げ臭い"), ("{product}の取っ手がぐらついています", "{product}の取っ手ぐらぐら"),
+        ("{product}にシミがついていました", "{product}シミついてた"), ("{product}のパッキンがずれて水が漏れます", "{product}パッキンずれて水漏れ"),
+        ("{product}が数日でへたってしまいました", "{product}数日でへたった"), ("{product}の中身が傷んでいました", "{product}中身傷んでた"),
+        ("{product}の電源が勝手に切れます", "{product}勝手に電源切れる"), ("{product}の接続がすぐ切れます", "{product}接続すぐ切れる"),
+    ],
+    "description": [
+        ("商品ページの説明とサイズがまったく違います", "ページの説明とサイズ全然ちがう"), ("写真と素材感が別物でした", "写真と素材感が別物"),
+        ("「大容量」とありましたが、思ったより入りません", "大容量って書いてたのに全然入らない"), ("記載の色と実物の色が違いました", "書いてある色と実物の色ちがった"),
+        ("説明に書かれていない別売りの部品が必要でした", "説明に書いてない別売り部品が必要だった"), ("「軽量」と書いてあったのにとても重いです", "軽量って書いてあったのにめっちゃ重い"),
+    ],
+    "billing": [
+        ("注文をキャンセルしたのに返金がありません", "キャンセルしたのに返金ない"), ("割引後の金額で請求されていません", "割引後の値段で請求されてない"),
+        ("同じ金額が二回引き落とされています", "同じ額2回引き落とされてる"), ("送料が二重にかかっていました", "送料二重にとられてた"),
+        ("ポイント払いした分まで請求されています", "ポイントで払った分まで請求されてる"),
+    ],
+    "service": [
+        ("問い合わせへの回答がいつまでも来ません", "問い合わせの回答いつまでも来ない"), ("担当者の説明が二転三転しています", "担当の説明がころころ変わる"),
+        ("メールの返信が一週間以上ありません", "メールの返信一週間以上ない"), ("電話口で面倒そうにため息をつかれました", "電話でため息つかれた"),
+        ("スタッフの方に横柄な態度をとられました", "スタッフの態度が横柄"), ("サポートに連絡しても自動音声ばかりで話せません", "サポート電話しても自動音声ばっか"),
+    ],
+    "other": [
+        ("ログインしようとするとエラーが出ます", "ログインしようとするとエラー出る"), ("メルマガを解除したのにまだ届きます", "メルマガ解除したのにまだくる"),
+        ("退会手続きのページが見つかりません", "退会のページ見つからない"), ("アプリを更新したら開かなくなりました", "アプリ更新したら開かなくなった"),
+        ("会員情報の変更ができません", "会員情報変えられない"), ("お知らせのメールが一日に何通も来て迷惑です", "お知らせメール一日に何通も来てうざい"),
+        ("キャンペーンの当選連絡がいつまでも来ません", "キャンペーン当選の連絡こない"), ("マイページが開けません", "マイページ開けない"),
+        ("登録した覚えのないサービスの案内が届きます", "登録した覚えないサービスの案内くる"), ("サイトの検索機能がまともに動きません", "サイトの検索まともに動かない"),
+        ("ポイントの有効期限が勝手に短くされていました", "ポイント期限勝手に短くされてた"), ("過剰包装でゴミが大量に出ました", "過剰包装でゴミ大量"),
+    ],
+}
+
+
 # What each category is about, word by word: taught to the category model only (a word is not
 # a message, so the kind model never sees these). Domain vocabulary, not phrases of either set.
 TOPIC_WORDS = {
@@ -783,7 +825,7 @@ def _context(w: _Writer) -> str:
 def _complaint(w: _Writer, category: str, register: str) -> Example:
     rng = w.rng
     anger = rng.choice([1, 2, 2, 3, 3, 4])
-    problem = w.pick(PROBLEMS[category])
+    problem = w.rng.choice(_problem_bank(category, w.split))
     style = rng.random()
     if register == "mail":
         parts = [w.pick(MAIL_OPENINGS), w.pick(MAIL_INTRODUCTIONS), _context(w), _sentence(w.polite(problem))]
@@ -845,6 +887,11 @@ def _calm(w: _Writer, kind: str, category: str, register: str) -> Example:
     return Example(w.fill(text), kind, category, anger)
 
 
+def _problem_bank(category: str, split: str) -> list[tuple[str, str]]:
+    bank = _half(PROBLEMS[category], split)
+    return bank + PROBLEMS_TRAIN[category] if split == "train" else bank
+
+
 def _calm_bank(kind: str, category: str, split: str) -> list[tuple[str, str]]:
     bank = _half({"question": QUESTIONS, "request": REQUESTS, "praise": PRAISES}[kind][category], split)
     if split == "train":
@@ -884,8 +931,8 @@ def bare(split: str) -> list[Example]:
     weighs more than how the frames around it say it."""
     w = _Writer(split, 7)
     out = []
-    for category, bank in PROBLEMS.items():
-        for pair in _half(bank, split):
+    for category in CATEGORIES:
+        for pair in _problem_bank(category, split):
             for anger, text in ((2.0, pair[0]), (2.0, pair[1])):
                 out.append(Example(w.fill(_sentence(text)), "complaint", category, anger))
     for kind in ("question", "request", "praise"):
