@@ -37,6 +37,7 @@ class Example:
     kind: str
     category: str
     anger: float
+    weight: float = 1.0  # how much it counts in training
 
 
 # --- Things the messages are about -------------------------------------------------------------
@@ -950,6 +951,11 @@ def generated(split: str, size: int, seed: int) -> list[Example]:
     return out
 
 
+# A bare phrase counts as this many framed messages (1: F1 0.962, category 0.808, Spearman
+# 0.721 on the whole evaluation set, mean of three training seeds; 3: 0.963 / 0.808 / 0.740).
+BARE_WEIGHT = 3.0
+
+
 def bare(split: str) -> list[Example]:
     """Each phrase of the split's banks on its own (both wordings), so what a message says
     weighs more than how the frames around it say it."""
@@ -958,12 +964,12 @@ def bare(split: str) -> list[Example]:
     for category in CATEGORIES:
         for pair in _problem_bank(category, split):
             for anger, text in ((2.0, pair[0]), (2.0, pair[1])):
-                out.append(Example(w.fill(_sentence(text)), "complaint", category, anger))
+                out.append(Example(w.fill(_sentence(text)), "complaint", category, anger, BARE_WEIGHT))
     for kind in ("question", "request", "praise"):
         for category in CATEGORIES:
             for pair in _calm_bank(kind, category, split):
-                out += [Example(w.fill(pair[0]), kind, category, 0.0), Example(w.fill(pair[1]), kind, category, 0.0)]
-    out += [Example(w.fill(text), "noise", "other", 0.0) for text in _half(NOISE, split)]
+                out += [Example(w.fill(pair[0]), kind, category, 0.0, BARE_WEIGHT), Example(w.fill(pair[1]), kind, category, 0.0, BARE_WEIGHT)]
+    out += [Example(w.fill(text), "noise", "other", 0.0, BARE_WEIGHT) for text in _half(NOISE, split)]
     return out
 
 

@@ -298,7 +298,7 @@ def starter(examples: Iterable[Any] | None = None) -> Reader:
 
     data = list(examples if examples is not None else corpus.training_set())
     return train([e.text for e in data], [e.kind for e in data], [e.category for e in data], [e.anger for e in data],
-                 category_examples=topic_examples())
+                 weights=[e.weight for e in data], category_examples=topic_examples())
 
 
 def topic_examples() -> list[tuple[str, str, float]]:
