@@ -12,6 +12,19 @@ Labels: kind (complaint, question, request, praise, noise), category (delivery, 
 description, billing, service, other) and anger 0-4 as a person would rate it (0 calm,
 1 mildly put out, 2 annoyed, 3 angry, 4 furious: threats, 消費者センター, 晒す).
 
+The category is what the message is about, whatever its kind, so a question, a request or
+thanks takes the category its complaint would: `delivery` the parcel's way (dates, carriers,
+packing, shipping costs), `defect` the product itself, good or bad (its build, quality and
+working, care, manuals, warranty, repair: 丈夫な作り and 壊れた are both `defect`; the code
+keeps its name because cases are filed under it), `description` what the shop's page said
+(size, colour, material, stock), `billing` money charged or returned, `service` the people
+answering (one exchange with them), `other` the shop as a whole (account, site, mail,
+campaigns, wrapping, general thanks to its staff) and every advert or automatic reply.
+
+Besides the split banks, the training set has phrases of its own (`*_TRAIN`: questions,
+requests, praise and complaints written for it alone, never split), so the evaluation set's
+generated messages stay the same whatever is added for training.
+
 `python -m madoguchi.triage.corpus train|eval` prints a set as JSON lines.
 """
 
