@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -297,4 +298,25 @@ def starter(examples: Iterable[Any] | None = None) -> Reader:
 
     data = list(examples if examples is not None else corpus.training_set())
     return train([e.text for e in data], [e.kind for e in data], [e.category for e in data], [e.anger for e in data],
-                 category_examples=[(word, category, LEXICON_WEIGHT) for word, category in corpus.topic_words()])
+                 weights=[e.weight for e in data], category_examples=topic_examples())
+
+
+def topic_examples() -> list[tuple[str, str, float]]:
+    """The topic vocabulary as (text, category, weight) for the category model. A noun made
+    from a verb's stem (割れ, ほつれ, 剥がれ) is taught as its verb too (割れる, ほつれる): in a
+    sentence (割れていました) Sudachi reads the verb, whose normalised form the noun never meets."""
+    from madoguchi.triage import corpus
+
+    out = []
+    with pool.borrow() as tok:
+        for word, category in corpus.topic_words():
+            out.append((word, category, LEXICON_WEIGHT))
+            if len(word) < 2 or not _KANA_END.match(word[-1]):
+                continue
+            verb = tok.tokenize(word + "る")
+            if len(verb) == 1 and verb[0].part_of_speech()[0] == "動詞":
+                out.append((verb[0].normalized_form(), category, LEXICON_WEIGHT))
+    return out
+
+
+_KANA_END = re.compile(r"[ぁ-んァ-ヶ]")

@@ -107,10 +107,11 @@ def do_train(examples: Iterable[corpus.Example] | None = None, *, with_labels: b
         fcntl.flock(lock, fcntl.LOCK_EX)
         data = list(examples if examples is not None else corpus.training_set())
         labels = shop_labels() if with_labels else []
-        extra = [(word, category, model.LEXICON_WEIGHT) for word, category in corpus.topic_words()]
+        extra = model.topic_examples()
         extra += [(text, code, SHOP_LABEL_WEIGHT) for text, code in labels]
         reader = model.train([e.text for e in data], [e.kind for e in data], [e.category for e in data],
-                             [e.anger for e in data], shop_labels=len(labels), category_examples=extra)
+                             [e.anger for e in data], weights=[e.weight for e in data], shop_labels=len(labels),
+                             category_examples=extra)
         model.save(reader, path)
     log.info("triage: model trained on %d messages and %d shop labels", reader.trained_on, len(labels))
     return reader
