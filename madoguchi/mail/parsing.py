@@ -667,18 +667,29 @@ def _split_on_boundary(data: bytes, boundary: bytes) -> list[bytes]:
     return parts
 
 
+# Lone surrogates: what the email package makes of undecodable header bytes (surrogateescape).
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _storable(text: str) -> str:
+    """No NUL (RFC 5322 allows none, and PostgreSQL text cannot hold one: a sender address with a
+    NUL made the batch's sender lookup fail) and no lone surrogate (UTF-8 cannot encode one: a
+    Message-ID with stray 8-bit bytes left the mail pending on PostgreSQL); each becomes U+FFFD
+    or goes. The raw bytes keep what was sent."""
+    return _SURROGATES.sub("\ufffd", text.replace("\x00", ""))
+
+
 def _without_nul(result: ParsedMessage) -> ParsedMessage:
-    """No NUL in anything read from a mail (RFC 5322 allows none, and PostgreSQL text cannot
-    hold one: a sender address with a NUL made the batch's sender lookup fail)."""
+    """Everything read from a mail made storable (_storable)."""
     for name, value in vars(result).items():
         if isinstance(value, str):
-            setattr(result, name, value.replace("\x00", ""))
+            setattr(result, name, _storable(value))
         elif isinstance(value, list) and all(isinstance(item, str) for item in value):
-            setattr(result, name, [item.replace("\x00", "") for item in value])
+            setattr(result, name, [_storable(item) for item in value])
     for attachment in result.attachments:
-        attachment.filename = attachment.filename.replace("\x00", "")
-        attachment.content_type = attachment.content_type.replace("\x00", "")
-        attachment.content_id = attachment.content_id.replace("\x00", "")
+        attachment.filename = _storable(attachment.filename)
+        attachment.content_type = _storable(attachment.content_type)
+        attachment.content_id = _storable(attachment.content_id)
     return result
 
 

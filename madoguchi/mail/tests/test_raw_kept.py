@@ -60,3 +60,20 @@ def test_nul_bytes_in_headers_are_kept_in_the_raw_mail_and_dropped_from_what_is_
     assert stored.state == RawState.PARSED, stored.error
     assert (stored.from_address, stored.subject, stored.visible_text) == ("taro@example.jp", "返品の件", "交換希望")
     assert "\x00" not in stored.message_id
+
+
+@pytest.mark.django_db
+def test_stray_8bit_bytes_in_headers_are_kept_raw_and_the_mail_is_filed(shop_open) -> None:
+    # Undecodable header bytes become lone surrogates in the email package, which UTF-8 (and so
+    # PostgreSQL) cannot store: the mail stayed `pending` (a hypothesis example found it).
+    raw = (b"From: =?UTF-8?B?5bGx55SwIOWkqumDjg==?= <taro.yamada@example.jp>\r\nTo: shop\xed<\xa3@example.jp\r\n"
+           b"Subject: \xed\xa0\x80\xe8\xbf\x94\xe5\x93\x81\r\nMessage-ID: <corpu\xed<\xa3s-20@example.jp>\r\n"
+           b"Content-Type: text/plain; charset=UTF-8\r\n\r\n\xe4\xba\xa4\xe6\x8f\x9b\xe5\xb8\x8c\xe6\x9c\x9b\r\n")
+    row, created = do_ingest_raw(raw, "smtp", enqueue=False)
+    row = process_raw_message(row.pk)
+    stored = RawMessage.objects.get(pk=row.pk)
+    assert created and bytes(stored.raw) == raw
+    assert stored.state == RawState.PARSED, stored.error
+    for text in (stored.subject, stored.message_id, stored.from_address, stored.visible_text):
+        assert not any("\ud800" <= ch <= "\udfff" for ch in text), text
+    assert stored.visible_text == "交換希望"
