@@ -102,7 +102,7 @@ def test_a_mailbox_password_set_in_the_admin_is_masked(client, owner):
     response = client.post("/admin/mail/mailbox/add/", {
         "name": "サポート窓口", "address": "support@shop.example.jp", "charset": "utf-8", "imap_port": "993",
         "imap_folder": "INBOX", "poll_seconds": "60", "imap_host": "imap.shop.example.jp", "imap_user": "support",
-        "imap_password": "imap-秘密-123", "active": "on",
+        "imap_password": "imap-秘密-123", "active": "on", "approval": "flagged",
     })
     assert response.status_code == 302
     html = audit_page(client)
