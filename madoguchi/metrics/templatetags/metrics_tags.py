@@ -76,7 +76,8 @@ def render_timer(state: dict | None, now: dt.datetime | None = None, zone: dt.tz
     if not state:
         return ""
     if state["paused"]:
-        return f'<span class="sla-timer paused" data-testid="sla-timer">{paused or html.escape(gettext("SLA一時停止中"))}</span>'
+        label = paused or html.escape(gettext("SLA一時停止中"))
+        return mark_safe(f'<span class="sla-timer paused" data-testid="sla-timer">{label}</span>')  # noqa: S308 - escaped
     now = now or timezone.now()
     due = state["due"].astimezone(zone or timezone.get_current_timezone())
     level = " overdue" if state["overdue"] else " warning" if state["warning"] else ""
