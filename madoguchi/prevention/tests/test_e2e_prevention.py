@@ -48,6 +48,7 @@ def test_a_cluster_of_carrier_complaints_a_countermeasure_and_its_report_with_th
     page.click(f"[data-testid=cluster-cases] a[href='/cases/{case.pk}/']")
     page.wait_for_url(f"**/cases/{case.pk}/")
     panel = page.locator("[data-testid=root-cause-panel]")
+    panel.locator("summary").click()  # closed on the case page: the reply stays its one open composer
     panel.locator("select[name=cause]").select_option("carrier")
     panel.locator("textarea[name=note]").fill("雨の日も玄関前に置き配されていた")
     panel.locator("[data-testid=save-root-cause]").click()
