@@ -333,3 +333,14 @@ def crash_run(desk: ServedDesk, sink: MailSink, count: int, kills: int, settle_s
         "sink_mails": len(sink.received),
         "sink_duplicate_message_ids": sum(n - 1 for n in Counter(mid for _, mid in sink.received).values() if n > 1),
     }
+
+
+def wait_for(check: Any, seconds: float = 90) -> Any:
+    """Poll `check` every half second until it returns something true (returned), or fail."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.5)
+    raise AssertionError("timed out")

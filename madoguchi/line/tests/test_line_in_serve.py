@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from madoguchi.testing.desk_process import OPEN_AROUND_THE_CLOCK, MailSink, ServedDesk
+from madoguchi.testing.desk_process import OPEN_AROUND_THE_CLOCK, MailSink, ServedDesk, wait_for
 from madoguchi.testing.fake_line import SECRET, TOKEN, FakeLine, event, sign, webhook_body
 
 USER = "U0123456789abcdef0123456789abcdef"
@@ -42,15 +42,6 @@ def desk_and_line(tmp_path: Path) -> Iterator[tuple[ServedDesk, FakeLine]]:
         finally:
             served.stop()
 
-
-def wait_for(check, seconds: float = 60):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    raise AssertionError("timed out")
 
 
 @pytest.mark.own_database

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from madoguchi.testing.desk_process import OPEN_AROUND_THE_CLOCK, Browser, MailSink, ServedDesk
+from madoguchi.testing.desk_process import (
+    OPEN_AROUND_THE_CLOCK,
+    Browser,
+    MailSink,
+    ServedDesk,
+    wait_for,
+)
 from madoguchi.testing.fake_x import ACCOUNT_ID, CREDENTIALS, FakeX, rate_limited, user
 
 PASSWORD = "pass-窓口-2026"
@@ -44,15 +49,6 @@ def desk_and_x(tmp_path: Path) -> Iterator[tuple[ServedDesk, FakeX]]:
         finally:
             served.stop()
 
-
-def wait_for(check, seconds: float = 90):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.5)
-    raise AssertionError("timed out")
 
 
 @pytest.mark.own_database
