@@ -12,7 +12,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends postgresql-clie
 WORKDIR /srv/madoguchi
 COPY pyproject.toml README.md ./
 COPY madoguchi ./madoguchi
-RUN pip install --no-cache-dir . && madoguchi collectstatic --noinput && rm -rf /data/*
+# ja-ginza without its dependencies: the classifier reads its word-vector files only (bin/_env.sh)
+RUN pip install --no-cache-dir . && pip install --no-cache-dir --no-deps ja-ginza==5.3.0 \
+    && madoguchi collectstatic --noinput && rm -rf /data/*
 USER madoguchi
 EXPOSE 8000 2525
 CMD ["madoguchi", "serve", "--no-worker"]

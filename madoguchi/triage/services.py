@@ -63,10 +63,12 @@ def starter_path() -> Path:
     version: trained once per machine into a cache folder, named by a digest of the code and
     data it is trained from, and copied into each new data folder. A new desk, and each test
     desk, then reads its first message in milliseconds instead of training for seconds on the
-    message's path (the chat writer waited for it)."""
+    message's path (the chat writer waited for it). The word vectors it copies from the
+    ja-ginza package are part of the name too: installing the package retrains it."""
     here = Path(corpus.__file__).parent
     sources = [Path(corpus.__file__), Path(model.__file__), *sorted((here / "data").glob("*"))]
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources if p.is_file())).hexdigest()[:16]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources if p.is_file())
+                            + model.vectors_source().encode()).hexdigest()[:16]
     return Path(settings.CACHE_DIR) / f"triage-starter-{digest}.pickle"
 
 
