@@ -26,7 +26,7 @@ from django.utils.translation import gettext_noop
 
 from madoguchi.accounts.models import Role, User
 from madoguchi.accounts.services import approvers_for, decides_for_team
-from madoguchi.cases.models import Case
+from madoguchi.cases.models import Case, Interaction, InteractionKind
 from madoguchi.cases.services import CaseError, do_record, do_send_reply
 from madoguchi.mail import recipients
 from madoguchi.mail.models import HELD_OPEN, ApprovalRule, HeldReply, HeldState, Mailbox
@@ -38,6 +38,29 @@ MAX_AHEAD = dt.timedelta(days=90)
 
 class HeldError(CaseError):
     """A rule of held replies (Japanese, shown as it is)."""
+
+
+class RepliedSinceHeld(HeldError):
+    """Somebody replied to the customer after this reply was held: approving it unseen could
+    send the customer two answers (issue 22 item 2's guard, for held replies too)."""
+
+    def __init__(self, replies: list[Interaction]) -> None:
+        names = "、".join(dict.fromkeys(str(reply.author) for reply in replies))
+        super().__init__(_(
+            "この返信が保留された後に、%(who)sさんがお客様へ返信しています。まだ送っていません。"
+            "その返信を確かめて、それでも送る場合はもう一度「承認して送信」を押してください。"
+        ) % {"who": names})
+        self.replies = replies
+
+
+def replies_since(held: HeldReply, seen_up_to: int | None = None) -> list[Interaction]:
+    """Replies a person sent on the case after `held` was written (and after the entry
+    `seen_up_to`, the newest one the approver was shown), automatic ones aside."""
+    found = Interaction.objects.filter(case_id=held.case_id, kind=InteractionKind.OUTBOUND, author__isnull=False,
+                                       created_at__gt=held.created_at)
+    if seen_up_to is not None:
+        found = found.filter(pk__gt=seen_up_to)
+    return list(found.select_related("author").order_by("id"))
 
 
 def needs_approval(author: User, mailbox: Mailbox | None) -> bool:
@@ -131,13 +154,19 @@ def _lock(held: HeldReply, expected_version: int | None) -> HeldReply:
 
 
 @transaction.atomic
-def do_approve(held: HeldReply, *, actor: User, expected_version: int | None = None) -> HeldReply:
-    """The lead approves: the reply goes now (or at its time, if one was chosen and is still ahead)."""
+def do_approve(held: HeldReply, *, actor: User, expected_version: int | None = None,
+               seen_up_to: int | None = None) -> HeldReply:
+    """The lead approves: the reply goes now (or at its time, if one was chosen and is still ahead).
+    Refused (RepliedSinceHeld) while a person's reply written since the hold is newer than the
+    entry `seen_up_to` the lead was shown; None: any such reply refuses it."""
     current = _lock(held, expected_version)
     if current.state != HeldState.AWAITING:
         raise HeldError(_("この返信はもう承認待ちではありません（%(state)s）。") % {"state": current.get_state_display()})
     if not may_decide(actor, current):
         raise HeldError(_("この返信を承認できるのは、チームのリーダーか管理者です（自分の返信は承認できません）。"))
+    newer = replies_since(current, seen_up_to)
+    if newer:
+        raise RepliedSinceHeld(newer)
     current.approved_by, current.comment = actor, ""
     current.version += 1
     later = current.send_at is not None and current.send_at > timezone.now()

@@ -27,8 +27,17 @@ def approvals(request: HttpRequest) -> HttpResponse:
     """返信の承認: the replies waiting for this lead's (or admin's) approval, oldest first."""
     user = staff_user(request)
     waiting = list(held.awaiting_for(user).select_related("case", "author", "case__customer").order_by("created_at", "pk")[:100])
+    for row in waiting:
+        _show_replies_since(row)
     rows = [(row, ReturnForm(prefix=f"rt{row.pk}", initial={"version": row.version})) for row in waiting]
     return render(request, "mail/approvals.html", {"rows": rows, "may_decide": user.is_lead or user.is_admin})
+
+
+def _show_replies_since(row: HeldReply) -> None:
+    """The replies sent since the hold, shown above the approve button, which then says the lead
+    has seen up to the newest of them."""
+    row.replies_since = held.replies_since(row)  # type: ignore[attr-defined]
+    row.seen_up_to = max((reply.pk for reply in row.replies_since), default=0)  # type: ignore[attr-defined]
 
 
 @login_required
@@ -40,7 +49,11 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         version = None
     try:
-        done = held.do_approve(row, actor=staff_user(request), expected_version=version)
+        seen: int | None = int(request.POST.get("seen", ""))
+    except ValueError:
+        seen = None
+    try:
+        done = held.do_approve(row, actor=staff_user(request), expected_version=version, seen_up_to=seen)
     except CaseError as error:
         messages.error(request, str(error))
     else:

@@ -63,7 +63,7 @@ class MailKind(models.TextChoices):
     maps to one of these (notifications.mailing.KIND_OF)."""
 
     HANDOVER = "handover", _("自分への引き継ぎ")
-    APPROVAL = "approval", _("補償の承認の依頼と結果")
+    APPROVAL = "approval", _("承認の依頼と結果（補償・返信）")
     CUSTOMER_REPLY = "customer_reply", _("担当案件へのお客様の返信")
     SLA = "sla", _("SLA の期限が近い・超過した")
     PROMISE = "promise", _("約束の期限が近い・過ぎた")

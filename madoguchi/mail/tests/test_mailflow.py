@@ -232,6 +232,47 @@ def test_a_new_agents_reply_waits_for_the_lead_who_returns_it_then_approves_it_a
     assert {"reply_held", "reply_returned", "reply_held_edited", "reply_approved"} <= set(actions)
 
 
+def test_a_held_reply_is_not_approved_unseen_after_someone_else_replied_to_the_customer(
+        client, smtp_sink, mailbox, team, agent, django_capture_on_commit_callbacks) -> None:
+    """Two answers to one customer: the new agent's reply waits for approval while a colleague
+    answers the customer. The lead's approval from a page shown before that answer is refused
+    (nothing sent); the approvals page then shows the colleague's reply, and approving from it
+    sends once."""
+    agent.replies_need_approval = True
+    agent.save()
+    case = customer_case(django_capture_on_commit_callbacks, mailbox, team)
+    client.force_login(agent)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/cases/{case.pk}/reply/", reply_post())
+    row = HeldReply.objects.get()
+    lead = team.lead
+    client.force_login(lead)
+    before = client.get("/mail/approvals/").content.decode()
+    assert 'data-testid="replies-since"' not in before and 'name="seen" value="0"' in before
+
+    colleague = UserFactory(username="senior", display_name="鈴木 先輩", team=team)
+    client.force_login(colleague)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(f"/cases/{case.pk}/reply/", {"re-body": "鈴木です。交換品を本日発送いたしました。"}).status_code == 302
+    theirs = Interaction.objects.get(case=case, kind=InteractionKind.OUTBOUND, author=colleague)
+
+    client.force_login(lead)
+    refused = client.post(f"/mail/held/{row.pk}/approve/", {"version": row.version, "seen": "0"}, follow=True)
+    assert "鈴木 先輩さんがお客様へ返信しています" in refused.content.decode()
+    row.refresh_from_db()
+    assert row.state == HeldState.AWAITING
+    assert not Interaction.objects.filter(case=case, kind=InteractionKind.OUTBOUND, author=agent).exists()
+
+    listing = client.get("/mail/approvals/").content.decode()
+    assert 'data-testid="replies-since"' in listing and "交換品を本日発送いたしました" in listing
+    assert f'name="seen" value="{theirs.pk}"' in listing
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/mail/held/{row.pk}/approve/", {"version": row.version, "seen": str(theirs.pk)})
+    row.refresh_from_db()
+    assert row.state == HeldState.SENT
+    assert Interaction.objects.filter(case=case, kind=InteractionKind.OUTBOUND, author=agent).count() == 1
+
+
 def test_the_mailbox_can_ask_approval_for_every_agent_but_not_for_leads(mailbox, team, agent) -> None:
     mailbox.approval = ApprovalRule.AGENTS
     assert held.needs_approval(agent, mailbox)

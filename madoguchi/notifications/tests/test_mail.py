@@ -91,7 +91,7 @@ def test_approval_asked_goes_to_the_lead_and_the_decision_to_the_agent(people, s
     with django_capture_on_commit_callbacks(execute=True):
         comp = services.do_request_compensation(case, actor=people.agent, kind="refund", amount_yen=8000, reason="破損")
     [asked] = to(smtp_sink, "lead@shop.example.jp")
-    assert subject(asked).startswith("【補償の承認の依頼と結果】") and "承認依頼" in body(asked) and "8,000円" in body(asked)
+    assert subject(asked).startswith("【承認の依頼と結果（補償・返信）】") and "承認依頼" in body(asked) and "8,000円" in body(asked)
     assert not to(smtp_sink, "agent@shop.example.jp")  # their own request
     with django_capture_on_commit_callbacks(execute=True):
         services.do_decide_compensation(comp, actor=people.lead, approve=True)
