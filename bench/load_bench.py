@@ -6,7 +6,7 @@ and Redis), then for --seconds:
 - each of --agents agents (threads, logged in over HTTP as the generated users) loops: an inbox
   queue, a case page of an active case, and every --reply-every actions a reply on that case
   (the reply goes by mail to an SMTP sink the script runs, so the worker's outbox works too),
-  with a think time of 1–3 s between actions;
+  with a think time of --think seconds (5–15) between actions;
 - each of --visitors chat visitors (one asyncio loop) opens the widget's WebSocket, says hello,
   and sends a message every 10–20 s, timing each until its ack.
 Reports per kind of request: count, errors, throughput and p50/p95/p99, and the load average.
@@ -75,7 +75,7 @@ class Tally:
 
 
 def agent_loop(browser: Browser, cases: list[int], by_mail: set[int], queues: list[str], deadline: float,
-               reply_every: int, tally: Tally, seed: int) -> None:
+               reply_every: int, tally: Tally, seed: int, think: tuple[float, float] = (5, 15)) -> None:
     rng = random.Random(seed)
     actions = 0
     while time.monotonic() < deadline:
@@ -83,7 +83,7 @@ def agent_loop(browser: Browser, cases: list[int], by_mail: set[int], queues: li
         _timed(tally, "inbox", browser, "GET", f"/?{urllib.parse.urlencode({'queue': queue})}")
         if time.monotonic() >= deadline:
             break
-        time.sleep(rng.uniform(1, 3))
+        time.sleep(rng.uniform(*think))
         case = rng.choice(cases)
         page = _timed(tally, "case page", browser, "GET", f"/cases/{case}/")
         actions += 1
@@ -95,7 +95,7 @@ def agent_loop(browser: Browser, cases: list[int], by_mail: set[int], queues: li
             _timed(tally, "reply (POST)", browser, "POST", f"/cases/{case}/reply/",
                    body=urllib.parse.urlencode(fields).encode(), ok=(302, 200),
                    headers={"Content-Type": "application/x-www-form-urlencoded", "Referer": f"{browser.bases[0]}/cases/{case}/"})
-        time.sleep(rng.uniform(1, 3))
+        time.sleep(rng.uniform(*think))
 
 
 class _FormFields(HTMLParser):
@@ -201,6 +201,9 @@ def main() -> None:
     parser.add_argument("--visitors", type=int, default=500)
     parser.add_argument("--seconds", type=int, default=600)
     parser.add_argument("--reply-every", type=int, default=5, help="a reply every N case pages of an agent")
+    parser.add_argument("--think", default="5,15", help="an agent's pause between two actions, seconds: min,max. "
+                        "5–15 s is already brisk: an agent who reads a complaint and writes its answer opens a "
+                        "page about once a minute")
     parser.add_argument("--out", help="JSON file (default /tmp/bench-desk[-SIZE]/load-<db>-<mode>.json)")
     args = parser.parse_args()
     if args.mode == "scale" and args.db != "postgres":
@@ -212,6 +215,8 @@ def main() -> None:
 
     from madoguchi.testing.desk_process import MailSink
 
+    low, high = (float(part) for part in args.think.split(","))
+    think = (low, high)
     data_dir, _url = configure(args.db, args.size)
     os.environ.pop("MADOGUCHI_ALLOWED_HOSTS", None)
     import django
@@ -247,7 +252,7 @@ def main() -> None:
             started = time.monotonic()
             deadline = started + args.seconds
             threads = [threading.Thread(target=agent_loop, daemon=True, args=(
-                browser, cases, by_mail, [q.code for q in QUEUES], deadline, args.reply_every, tally, n))
+                browser, cases, by_mail, [q.code for q in QUEUES], deadline, args.reply_every, tally, n, think))
                 for n, browser in enumerate(browsers)]
             for thread in threads:
                 thread.start()
@@ -257,7 +262,7 @@ def main() -> None:
             elapsed = time.monotonic() - started
             result = {
                 "db": args.db, "mode": args.mode, "processes": len(servers.bases), "cases": args.size,
-                "agents": args.agents, "visitors": args.visitors, "seconds": round(elapsed),
+                "agents": args.agents, "visitors": args.visitors, "think_seconds": list(think), "seconds": round(elapsed),
                 "load": [round(load_before[0], 1), round(os.getloadavg()[0], 1)],
                 "mails_sent_to_sink": sum(sink.per_recipient().values()),
                 "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "rows": tally.report(elapsed),
@@ -267,7 +272,7 @@ def main() -> None:
     out = Path(args.out) if args.out else data_dir / f"load-{args.db}-{args.mode}.json"
     out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
     print(f"\n{args.db}, {args.mode} ({result['processes']} web processes), {args.size:,} cases: {args.agents} agents, "
-          f"{args.visitors} chat visitors, {result['seconds']} s; load {result['load']}")
+          f"{args.visitors} chat visitors, think {low:g}–{high:g} s, {result['seconds']} s; load {result['load']}")
     print("| request | count | errors | per s | p50 ms | p95 ms | p99 ms |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for row in result["rows"]:
