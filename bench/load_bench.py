@@ -87,8 +87,10 @@ def agent_loop(browser: Browser, cases: list[int], by_mail: set[int], queues: li
         case = rng.choice(cases)
         page = _timed(tally, "case page", browser, "GET", f"/cases/{case}/")
         actions += 1
-        fields = reply_form_fields(page.body, case) if page is not None else None
-        if fields is not None and case in by_mail and actions % reply_every == 0:
+        # Parsed only when replying: the load generator shares the machine's two cores.
+        replying = page is not None and case in by_mail and actions % reply_every == 0
+        fields = reply_form_fields(page.body, case) if replying else None
+        if fields is not None:
             # What the browser would post: the reply form's own fields as the page gave them
             # (the last entry seen, the channel's send options), with the agent's words.
             fields["re-body"] = f"お問い合わせありがとうございます。確認いたします（負荷試験 {seed}-{actions}）。"
