@@ -457,7 +457,7 @@ def train(texts: Sequence[str], kinds: Sequence[str], categories: Sequence[str],
     if frame_examples:
         sample = [prepare(text) for text, _is_frame in frame_examples]
         sample_grams = [word_grams(words(text)) for text in sample]
-        detector = LinearSVC(C=0.5)
+        detector = LinearSVC(C=0.5, class_weight="balanced")
         detector.fit(_stack(word_vectorizer.transform(sample_grams), char_vectorizer.transform(sample), np.zeros((len(sample), 0))),
                      [is_frame for _text, is_frame in frame_examples])
         frame_row = _rows(detector)[list(detector.classes_).index(True)]
