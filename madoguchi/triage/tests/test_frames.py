@@ -27,7 +27,7 @@ def test_the_detector_learns_from_the_training_halves_only() -> None:
     held_out += [model.prepare(pair[0]) for pairs in corpus.FEELINGS.values() for pair in corpus._half(pairs, "eval")]
     assert held_out and not taught & set(held_out)
     frames = {text for text, is_frame in corpus.frame_examples() if is_frame}
-    assert model.prepare("お世話になっております。") in frames and "至急交換をお願いします。" in frames
+    assert "いつもお世話になっております。" in frames and "至急交換をお願いします。" in frames
     assert not frames & {text for text, is_frame in corpus.frame_examples() if not is_frame}
 
 
