@@ -11,6 +11,9 @@ scikit-learn over two views of the text, stacked side by side:
   training set never had (点検, 見積書) still lands near the words it did have (修理, 請求書);
   and, for the category model, how close the message's nearest word comes to each category's
   topic words (`corpus.topic_words`).
+The category is read from the sentences that say what the message is about: a frame detector
+(a linear model over one sentence's words and characters, taught the corpus's frame banks:
+openings, introductions, feelings, demands, closings) sets aside the rest (`corpus.frame_examples`).
 Kind and category are linear support vector machines (LinearSVC); anger is a ridge regression
 on the same features, clipped to 0-4 (higher is angrier).
 
@@ -372,10 +375,19 @@ class Reader:
         split = [sentences(text) for text in texts]
         parts = [part for each in split for part in each]
         part_tokens = [words(part) for part in parts]
-        tokens, topic_texts, topic_tokens = topics_of(split, part_tokens, self.frame_scores(parts, part_tokens) > 0)
+        # A text of one sentence is read whole whatever it is: only longer texts' sentences are scored.
+        scored = np.flatnonzero(np.repeat([len(each) > 1 for each in split], [len(each) for each in split]))
+        frame = np.zeros(len(parts), dtype=bool)
+        if len(scored):
+            frame[scored] = self.frame_scores([parts[i] for i in scored], [part_tokens[i] for i in scored]) > 0
+        tokens, topic_texts, topic_tokens = topics_of(split, part_tokens, frame)
         out = self._linear(texts, tokens, slice(None))
         nk, nc = len(self.kinds), len(self.categories)
-        out[:, nk : nk + nc] = self._linear(topic_texts, topic_tokens, slice(nk, nk + nc))
+        # Only a text that lost a frame sentence is read again (the rest: read whole is the same).
+        cut = [n for n, kept in enumerate(topic_tokens) if len(kept) < len(tokens[n])]
+        if cut:
+            out[cut, nk : nk + nc] = self._linear([topic_texts[n] for n in cut], [topic_tokens[n] for n in cut],
+                                                  slice(nk, nk + nc))
         return out
 
     def read(self, texts: Sequence[str]) -> list[Reading]:

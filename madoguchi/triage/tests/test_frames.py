@@ -54,3 +54,15 @@ def test_the_category_is_read_past_the_frame(starter_model_bytes: bytes, tmp_pat
     assert reader.read([message])[0].category == "service"
     reader.frame = None  # the same model reading the whole message as one
     assert reader.read([message])[0].category != "service"
+
+
+def test_a_batch_reads_each_text_as_alone(starter_model_bytes: bytes, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Only texts that lost a frame sentence are read a second time, and a one-sentence text
+    is never cut: in a batch each text reads as it does alone."""
+    reader = model.load(put_model(tmp_path, starter_model_bytes))
+    assert reader is not None
+    texts = ["お世話になっております。\nマイページにログインできません。\nよろしくお願いいたします。", "よろしくお願いいたします。",
+             "注文した土鍋が届かない😡", "こんにちは。担当の方がとても親切でした。ありがとうございました。"]
+    together = [reading.as_json() for reading in reader.read(texts)]
+    assert together == [reader.read([text])[0].as_json() for text in texts]
+    assert together[1]["category"] == "other"  # a frame alone is read whole: about nothing in particular
