@@ -984,9 +984,7 @@ def _calm(w: _Writer, kind: str, category: str, register: str) -> Example:
     if register == "mail":
         body = w.polite(pair)
         if kind == "praise":
-            body += "\n" + str(w.pick(["またぜひ利用させていただきます。", "今後ともよろしくお願いいたします。",
-                                       "本当にありがとうございました。", "また注文します。", "スタッフの皆様によろしくお伝えください。",
-                                       "心より御礼申し上げます。", "引き続き楽しみにしております。", "取り急ぎお礼まで。"]))
+            body += "\n" + str(w.pick(PRAISE_CLOSINGS))
         text = w.pick(MAIL_OPENINGS) + w.pick(MAIL_INTRODUCTIONS) + _context(w) + body + w.pick(MAIL_CLOSINGS) + w.pick(SIGNATURES)
     elif register == "chat":
         text = w.pick(CHAT_OPENINGS) + (w.polite(pair) if rng.random() < 0.6 else w.casual(pair))
@@ -1000,7 +998,7 @@ def _calm(w: _Writer, kind: str, category: str, register: str) -> Example:
         else:
             text += str(w.pick(EMOJI[0]))
     if kind == "request" and rng.random() < 0.15:  # impatient, not angry
-        text += str(w.pick(["至急お願いします。", "急ぎでお願いします！", "なるはやで。", "早めにお願いします。"]))
+        text += str(w.pick(HURRY))
         anger = 1.0
     return Example(w.fill(text), kind, category, anger)
 
@@ -1076,6 +1074,47 @@ def handwritten(split: str) -> list[Example]:
         kind, category, anger, text = line.split("\t", 3)
         out.append(Example(text.replace("\\n", "\n"), kind, category, float(anger)))
     return out
+
+
+# Said around what a message is about, in any category: how it opens and introduces itself,
+# asides, how the writer feels, what they ask for, how it closes. Every bank that frames a
+# message, in both wordings.
+PRAISE_CLOSINGS = ["またぜひ利用させていただきます。", "今後ともよろしくお願いいたします。", "本当にありがとうございました。", "また注文します。",
+                   "スタッフの皆様によろしくお伝えください。", "心より御礼申し上げます。", "引き続き楽しみにしております。", "取り急ぎお礼まで。"]
+HURRY = ["至急お願いします。", "急ぎでお願いします！", "なるはやで。", "早めにお願いします。"]
+
+
+def _frames(split: str) -> list[str]:
+    """The split's half of every frame bank (each halved as the messages pick from it)."""
+    singles = [MAIL_OPENINGS, MAIL_INTRODUCTIONS, MAIL_CLOSINGS, SIGNATURES, CHAT_OPENINGS, SNS_HEADS, SNS_TAILS,
+               CONTEXT, STIFF, PRAISE_SLANG, PRAISE_CLOSINGS, HURRY, *SLANG.values(), *EMOJI.values()]
+    out = [text for bank in singles for text in _half(bank, split)]
+    for pairs in (*FEELINGS.values(), *DEMANDS.values()):
+        out += [text for pair in _half(pairs, split) for text in pair]
+    return out
+
+
+FRAME_FILLS = 3  # each frame is written this many times (names, products, dates, order numbers)
+
+
+def frame_examples(split: str = "train") -> list[tuple[str, bool]]:
+    """Sentences of the split's halves as (sentence, is a frame): every sentence of the frame
+    banks (openings, introductions, context, feelings, demands, closings, slang) and of the
+    topic banks (problems, questions, requests, praise, adverts), for the frame detector that
+    lets the category model look past the frame (`model.train`)."""
+    from madoguchi.triage.model import prepare, sentences
+
+    w = _Writer(split, 11)
+    out: list[tuple[str, bool]] = []
+    for text in _frames(split):
+        for _ in range(FRAME_FILLS if "{" in text else 1):
+            out += [(part, True) for part in sentences(prepare(w.fill(text))) if part.strip()]
+    topics = [pair for category in CATEGORIES for pair in _problem_bank(category, split)]
+    topics += [pair for kind in ("question", "request", "praise") for category in CATEGORIES
+               for pair in _calm_bank(kind, category, split)]
+    for text in [p[0] for p in topics] + [p[1] for p in topics] + _half(NOISE, split):
+        out += [(part, False) for part in sentences(prepare(w.fill(text))) if part.strip()]
+    return list(dict(out).items())
 
 
 def topic_words() -> list[tuple[str, str]]:

@@ -11,6 +11,9 @@ scikit-learn over two views of the text, stacked side by side:
   training set never had (点検, 見積書) still lands near the words it did have (修理, 請求書);
   and, for the category model, how close the message's nearest word comes to each category's
   topic words (`corpus.topic_words`).
+The category is read from the sentences that say what the message is about: a frame detector
+(a linear model over one sentence's words and characters, taught the corpus's frame banks:
+openings, introductions, feelings, demands, closings) sets aside the rest (`corpus.frame_examples`).
 Kind and category are linear support vector machines (LinearSVC); anger is a ridge regression
 on the same features, clipped to 0-4 (higher is angrier).
 
@@ -48,7 +51,7 @@ MAX_CHARS = 1500
 # the whole set; 0.5: 0.949, Spearman 0.738), mean of three training seeds.
 KIND_VECTOR_WEIGHT = 0.7
 LEXICON_WEIGHT = 5.0  # a topic word counts as much as five messages for the category model (2: 0.735/0.895, 5: 0.745/0.901, 12: 0.747/0.901 category accuracy, generated/hand-written evaluation)
-FORMAT = 2  # bumped when a saved model can no longer be read by this code
+FORMAT = 3  # bumped when a saved model can no longer be read by this code
 
 
 def words(text: str) -> list[str]:
@@ -57,6 +60,15 @@ def words(text: str) -> list[str]:
     with pool.borrow() as tok:
         forms = [morpheme.normalized_form() for morpheme in tok.tokenize(text)]
     return [form for form in forms if not form.isspace()]
+
+
+# A sentence ends at 。, ！, ？ (folded: !, ?) or a line break, with the marks that follow it.
+_SENTENCE = re.compile(r"[^。!?\n]+[。!?\n]*|[。!?\n]+")
+
+
+def sentences(text: str) -> list[str]:
+    """The text's sentences, in order; joined they give the text back (blank ones dropped)."""
+    return [part for part in _SENTENCE.findall(text) if not part.isspace()] or [text]
 
 
 # Signs of how strongly something is said, counted into a few extra columns beside the words:
@@ -294,6 +306,11 @@ class Reader:
     format: int = FORMAT
     vectors: WordVectors | None = None
     topics: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # category centroids
+    # The frame detector: one weight row over the word and character views of a sentence
+    # (score > 0: an opening, introduction, feeling, demand or closing, not what the message is
+    # about). None: the category is read from the whole message.
+    frame: np.ndarray | None = None
+    frame_intercept: float = 0.0
 
     def _dense(self, texts: list[str], tokens: list[list[str]]) -> np.ndarray:
         """The columns after the two views: intensity signs, then the word-vector features."""
@@ -323,19 +340,54 @@ class Reader:
         v /= np.where(norms > 0, norms, 1.0)[d]
         return d, i, v
 
-    def scores(self, texts: Sequence[str]) -> np.ndarray:
-        """One row per text: a score per kind, per category, then anger."""
-        texts = [prepare(text) for text in texts]
+    def _linear(self, texts: list[str], tokens: list[list[str]], rows: slice) -> np.ndarray:
+        """The scores of the weight rows `rows` for each text (its words given)."""
         n_words, n_chars = len(self.word_idf), len(self.char_idf)
-        tokens = [words(text) for text in texts]
+        weights = self.weights[rows]
         wd, wi, wv = self._view([word_grams(t) for t in tokens], self.word_vocabulary, self.word_idf)
         cd, ci, cv = self._view([char_grams(text) for text in texts], self.char_vocabulary, self.char_idf)
         extra = self._dense(texts, tokens)
-        out = extra @ self.weights[:, n_words + n_chars :].T + self.intercepts
+        out = extra @ weights[:, n_words + n_chars :].T + self.intercepts[rows]
         for d, i, v in ((wd, wi, wv), (cd, ci + n_words, cv)):
-            contributions = self.weights[:, i] * v  # rows x grams
-            for row in range(self.weights.shape[0]):
+            contributions = weights[:, i] * v  # rows x grams
+            for row in range(weights.shape[0]):
                 out[:, row] += np.bincount(d, weights=contributions[row], minlength=len(texts))
+        return out
+
+    def frame_scores(self, parts: list[str], tokens: list[list[str]]) -> np.ndarray:
+        """The frame detector's score of each sentence (> 0: a frame)."""
+        if self.frame is None:
+            return np.zeros(len(parts))
+        n_words = len(self.word_idf)
+        out = np.full(len(parts), self.frame_intercept)
+        wd, wi, wv = self._view([word_grams(t) for t in tokens], self.word_vocabulary, self.word_idf)
+        cd, ci, cv = self._view([char_grams(text) for text in parts], self.char_vocabulary, self.char_idf)
+        out += np.bincount(wd, weights=self.frame[wi] * wv, minlength=len(parts))
+        out += np.bincount(cd, weights=self.frame[ci + n_words] * cv, minlength=len(parts))
+        return out
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text: a score per kind, per category, then anger. With a frame
+        detector the category is read from the sentences that are not frames."""
+        texts = [prepare(text) for text in texts]
+        if self.frame is None:
+            return self._linear(texts, [words(text) for text in texts], slice(None))
+        split = [sentences(text) for text in texts]
+        parts = [part for each in split for part in each]
+        part_tokens = [words(part) for part in parts]
+        # A text of one sentence is read whole whatever it is: only longer texts' sentences are scored.
+        scored = np.flatnonzero(np.repeat([len(each) > 1 for each in split], [len(each) for each in split]))
+        frame = np.zeros(len(parts), dtype=bool)
+        if len(scored):
+            frame[scored] = self.frame_scores([parts[i] for i in scored], [part_tokens[i] for i in scored]) > 0
+        tokens, topic_texts, topic_tokens = topics_of(split, part_tokens, frame)
+        out = self._linear(texts, tokens, slice(None))
+        nk, nc = len(self.kinds), len(self.categories)
+        # Only a text that lost a frame sentence is read again (the rest: read whole is the same).
+        cut = [n for n, kept in enumerate(topic_tokens) if len(kept) < len(tokens[n])]
+        if cut:
+            out[cut, nk : nk + nc] = self._linear([topic_texts[n] for n in cut], [topic_tokens[n] for n in cut],
+                                                  slice(nk, nk + nc))
         return out
 
     def read(self, texts: Sequence[str]) -> list[Reading]:
@@ -357,20 +409,47 @@ class Reader:
         return out
 
 
+def topics_of(split: list[list[str]], part_tokens: list[list[str]], frame: np.ndarray
+              ) -> tuple[list[list[str]], list[str], list[list[str]]]:
+    """Per text (`split`: its sentences; `part_tokens`, `frame`: each sentence's words and
+    whether it is a frame, all texts' sentences in a row): its words, and the text and words
+    of its sentences that are not frames (all of them when every one is)."""
+    tokens: list[list[str]] = []
+    topic_texts: list[str] = []
+    topic_tokens: list[list[str]] = []
+    at = 0
+    for each in split:
+        span = range(at, at + len(each))
+        at += len(each)
+        keep = [i for i in span if not frame[i]] or list(span)
+        tokens.append([word for i in span for word in part_tokens[i]])
+        topic_texts.append("".join(each[i - span.start] for i in keep))
+        topic_tokens.append([word for i in keep for word in part_tokens[i]])
+    return tokens, topic_texts, topic_tokens
+
+
 def train(texts: Sequence[str], kinds: Sequence[str], categories: Sequence[str], angers: Sequence[float],
           weights: Sequence[float] | None = None, shop_labels: int = 0,
-          category_examples: Sequence[tuple[str, str, float]] = (), use_vectors: bool = True) -> Reader:
+          category_examples: Sequence[tuple[str, str, float]] = (), use_vectors: bool = True,
+          frame_examples: Sequence[tuple[str, bool]] = ()) -> Reader:
     """Fit a reader (scikit-learn: LinearSVC for kind and category, ridge regression for
     anger). `weights` per message; `category_examples` are (text, category, weight) taught to
     the category model alone: the topic vocabulary, and a shop's corrected cases. With
-    `use_vectors` the ja-ginza package's word vectors are features too, where it is installed."""
+    `use_vectors` the ja-ginza package's word vectors are features too, where it is installed.
+    `frame_examples` (sentence, is a frame) train a frame detector: the category model then
+    learns and reads each message without its frame sentences."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import Ridge
     from sklearn.svm import LinearSVC
 
     prepared = [prepare(text) for text in texts]
     extra = [prepare(text) for text, _category, _weight in category_examples]
-    unigrams = [words(text) for text in prepared + extra]
+    if frame_examples:  # read sentence by sentence, as `Reader.scores` does
+        split = [sentences(text) for text in prepared + extra]
+        part_tokens = [words(part) for each in split for part in each]
+        unigrams, _texts, _tokens = topics_of(split, part_tokens, np.zeros(len(part_tokens), dtype=bool))
+    else:
+        unigrams = [words(text) for text in prepared + extra]
     word_vectorizer = TfidfVectorizer(analyzer=_same, sublinear_tf=True, dtype=np.float32)
     char_vectorizer = TfidfVectorizer(analyzer=char_grams, min_df=2, sublinear_tf=True, max_features=60_000,
                                       dtype=np.float32)
@@ -384,6 +463,26 @@ def train(texts: Sequence[str], kinds: Sequence[str], categories: Sequence[str],
     if vectors is not None:
         dense = np.hstack([dense, vectors.features(unigrams, word_vocabulary, word_idf, topics)])
     everything = _stack(word_x, char_vectorizer.fit_transform(prepared + extra), dense)
+    frame_row: np.ndarray | None = None
+    frame_intercept = 0.0
+    category_x = everything
+    if frame_examples:
+        sample = [prepare(text) for text, _is_frame in frame_examples]
+        sample_grams = [word_grams(words(text)) for text in sample]
+        detector = LinearSVC(C=0.5, class_weight="balanced")
+        detector.fit(_stack(word_vectorizer.transform(sample_grams), char_vectorizer.transform(sample), np.zeros((len(sample), 0))),
+                     [is_frame for _text, is_frame in frame_examples])
+        frame_row = _rows(detector)[list(detector.classes_).index(True)]
+        frame_intercept = float(_intercepts(detector)[list(detector.classes_).index(True)])
+        parts = [part for each in split for part in each]
+        score = (_stack(word_vectorizer.transform([word_grams(t) for t in part_tokens]), char_vectorizer.transform(parts),
+                        np.zeros((len(parts), 0))) @ frame_row) + frame_intercept
+        _unigrams, topic_texts, topic_tokens = topics_of(split, part_tokens, np.asarray(score).ravel() > 0)
+        topic_dense = np.asarray([intensity(text) for text in topic_texts], dtype=np.float64)
+        if vectors is not None:
+            topic_dense = np.hstack([topic_dense, vectors.features(topic_tokens, word_vocabulary, word_idf, topics)])
+        category_x = _stack(word_vectorizer.transform([word_grams(t) for t in topic_tokens]),
+                            char_vectorizer.transform(topic_texts), topic_dense)
     # The nearness to each category's topic words is for the category model alone (the
     # last columns): kind and anger are fitted without them and weigh them 0.
     own = everything.shape[1] - len(topics)
@@ -396,7 +495,7 @@ def train(texts: Sequence[str], kinds: Sequence[str], categories: Sequence[str],
     kind_model = LinearSVC(C=0.5, class_weight="balanced")
     kind_model.fit(x, list(kinds), sample_weight=w)
     category_model = LinearSVC(C=0.5)
-    category_model.fit(everything, all_categories,
+    category_model.fit(category_x, all_categories,
                        sample_weight=np.concatenate([w, [weight for _text, _category, weight in category_examples]]))
     # Anger is learnt from complaints only: how angry a complaint is, not whether it is one.
     rows = np.asarray([kind == "complaint" for kind in kinds])
@@ -414,6 +513,7 @@ def train(texts: Sequence[str], kinds: Sequence[str], categories: Sequence[str],
         ]),
         intercepts=np.concatenate([_intercepts(kind_model), _intercepts(category_model), [anger_model.intercept_]]),
         trained_on=len(prepared), shop_labels=shop_labels, vectors=vectors, topics=topics,
+        frame=frame_row, frame_intercept=frame_intercept,
     )
 
 
@@ -490,7 +590,8 @@ def starter(examples: Iterable[Any] | None = None) -> Reader:
 
     data = list(examples if examples is not None else corpus.training_set())
     return train([e.text for e in data], [e.kind for e in data], [e.category for e in data], [e.anger for e in data],
-                 weights=[e.weight for e in data], category_examples=topic_examples())
+                 weights=[e.weight for e in data], category_examples=topic_examples(),
+                 frame_examples=corpus.frame_examples())
 
 
 def topic_examples() -> list[tuple[str, str, float]]:

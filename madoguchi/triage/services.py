@@ -113,7 +113,7 @@ def do_train(examples: Iterable[corpus.Example] | None = None, *, with_labels: b
         extra += [(text, code, SHOP_LABEL_WEIGHT) for text, code in labels]
         reader = model.train([e.text for e in data], [e.kind for e in data], [e.category for e in data],
                              [e.anger for e in data], weights=[e.weight for e in data], shop_labels=len(labels),
-                             category_examples=extra)
+                             category_examples=extra, frame_examples=corpus.frame_examples())
         model.save(reader, path)
     log.info("triage: model trained on %d messages and %d shop labels", reader.trained_on, len(labels))
     return reader

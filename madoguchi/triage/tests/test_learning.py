@@ -43,6 +43,7 @@ def test_a_correction_changes_the_next_prediction_after_retraining(capsys) -> No
     assert services.retrain_if_stale().startswith("trained")
     assert services.current_reader().read([NEXT])[0].category == "gift"
     assert services.current_reader().shop_labels == 3
+    assert services.current_reader().frame is not None  # the shop's model reads past the frame too
     assert services.retrain_if_stale() == "current"  # nothing new since
     call_command("train-classifier")
     assert "3 件のお店の正解" in capsys.readouterr().out
