@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from madoguchi.accounts.models import Team, User
 from madoguchi.accounts.services import (
@@ -319,12 +319,14 @@ class ReplyCollision(CaseError):
     """Somebody replied to the customer after the agent opened the page: nothing was sent.
     `replies` are the newer replies (oldest first), to show before the agent confirms."""
 
+    message = gettext_lazy(
+        "%(who)sさんが、あなたがこの案件を開いた後にお客様へ返信しました。あなたの返信はまだ送っていません。"
+        "相手の返信を確かめて、それでも送る場合は「それでも送信」を押してください。"
+    )
+
     def __init__(self, replies: list[Interaction]) -> None:
         names = "、".join(dict.fromkeys(str(reply.author) for reply in replies))
-        super().__init__(_(
-            "%(who)sさんが、あなたがこの案件を開いた後にお客様へ返信しました。あなたの返信はまだ送っていません。"
-            "相手の返信を確かめて、それでも送る場合は「それでも送信」を押してください。"
-        ) % {"who": names})
+        super().__init__(str(self.message) % {"who": names})
         self.replies = replies
 
 

@@ -22,12 +22,12 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext_lazy, gettext_noop
 
 from madoguchi.accounts.models import Role, User
 from madoguchi.accounts.services import approvers_for, decides_for_team
 from madoguchi.cases.models import Case, Interaction, InteractionKind
-from madoguchi.cases.services import CaseError, do_record, do_send_reply
+from madoguchi.cases.services import CaseError, ReplyCollision, do_record, do_send_reply
 from madoguchi.mail import recipients
 from madoguchi.mail.models import HELD_OPEN, ApprovalRule, HeldReply, HeldState, Mailbox
 from madoguchi.notifications.services import do_notify
@@ -40,17 +40,14 @@ class HeldError(CaseError):
     """A rule of held replies (Japanese, shown as it is)."""
 
 
-class RepliedSinceHeld(HeldError):
+class RepliedSinceHeld(ReplyCollision, HeldError):
     """Somebody replied to the customer after this reply was held: approving it unseen could
     send the customer two answers (issue 22 item 2's guard, for held replies too)."""
 
-    def __init__(self, replies: list[Interaction]) -> None:
-        names = "、".join(dict.fromkeys(str(reply.author) for reply in replies))
-        super().__init__(_(
-            "この返信が保留された後に、%(who)sさんがお客様へ返信しています。まだ送っていません。"
-            "その返信を確かめて、それでも送る場合はもう一度「承認して送信」を押してください。"
-        ) % {"who": names})
-        self.replies = replies
+    message = gettext_lazy(
+        "この返信が保留された後に、%(who)sさんがお客様へ返信しています。まだ送っていません。"
+        "その返信を確かめて、それでも送る場合はもう一度「承認して送信」を押してください。"
+    )
 
 
 def replies_since(held: HeldReply, seen_up_to: int | None = None) -> list[Interaction]:
