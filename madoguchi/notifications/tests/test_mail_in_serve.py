@@ -114,7 +114,9 @@ def test_the_running_desk_mails_a_handover_and_the_leads_daily_summary_once(serv
     assert desk.shell(HANDOVER.format(pk=case_pk)) == "ok"
     handover = _wait_for(lambda: _mails_to(sink, "agent@shop.example.jp"), 60, "the handover mail")[0]
     assert _subject(handover).startswith("【自分への引き継ぎ】") and "鈴木 担当さんから引き継ぎました" in _body(handover)
-    assert not _mails_to(sink, "other@shop.example.jp")  # their own action
+    # Not about their own action. (Other mails may reach them: near midnight JST their promise due
+    # at 23:59 is "due soon", and the running desk rightly mails that.)
+    assert not [m for m in _mails_to(sink, "other@shop.example.jp") if "引き継ぎ" in _subject(m)]
 
     # The minute job runs again (and again): still one summary today.
     ran = desk.shell("from madoguchi.jobs.models import JobRun\n"
