@@ -335,12 +335,13 @@ def crash_run(desk: ServedDesk, sink: MailSink, count: int, kills: int, settle_s
     }
 
 
-def wait_for(check: Any, seconds: float = 90) -> Any:
-    """Poll `check` every half second until it returns something true (returned), or fail."""
+def wait_for(check: Any, seconds: float = 90, what: str = "") -> Any:
+    """Poll `check` every half second until it returns something true (returned), or fail
+    naming `what` was awaited."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
         time.sleep(0.5)
-    raise AssertionError("timed out")
+    raise AssertionError(f"{what}: not within {seconds} s" if what else "timed out")

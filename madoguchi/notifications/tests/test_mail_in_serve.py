@@ -6,7 +6,6 @@ calls a job: the test writes data and watches the mail server."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from email.header import decode_header, make_header
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from madoguchi.chat.tests.servers import PASSWORD, own_database
-from madoguchi.testing.desk_process import MailSink, ServedDesk
+from madoguchi.testing.desk_process import MailSink, ServedDesk, wait_for
 
 SETUP = f"""
 import datetime as dt
@@ -73,16 +72,6 @@ def _mails_to(sink: MailSink, address: str) -> list[Any]:
         return [m for m in sink.messages if address in str(m["To"])]
 
 
-def _wait_for(check: Any, seconds: float, what: str) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(1)
-    raise AssertionError(f"{what}: not within {seconds} s")
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[ServedDesk, MailSink]]:
     with own_database("notify_mail") as database_url, MailSink() as sink:
@@ -101,7 +90,7 @@ def test_the_running_desk_mails_a_handover_and_the_leads_daily_summary_once(serv
     assert case_pk.isdigit()
     desk.start()
 
-    summary = _wait_for(lambda: [m for m in _mails_to(sink, "lead@shop.example.jp") if "毎日のまとめ" in _subject(m)], 100,
+    summary = wait_for(lambda: [m for m in _mails_to(sink, "lead@shop.example.jp") if "毎日のまとめ" in _subject(m)], 100,
                         "the lead's daily summary from the running desk")[0]
     text = _body(summary)
     assert "【お客様窓口1課】" in text
@@ -112,7 +101,7 @@ def test_the_running_desk_mails_a_handover_and_the_leads_daily_summary_once(serv
 
     # A handover while the desk runs: the task queued after the commit mails the agent.
     assert desk.shell(HANDOVER.format(pk=case_pk)) == "ok"
-    handover = _wait_for(lambda: _mails_to(sink, "agent@shop.example.jp"), 60, "the handover mail")[0]
+    handover = wait_for(lambda: _mails_to(sink, "agent@shop.example.jp"), 60, "the handover mail")[0]
     assert _subject(handover).startswith("【自分への引き継ぎ】") and "鈴木 担当さんから引き継ぎました" in _body(handover)
     # Not about their own action. (Other mails may reach them: near midnight JST their promise due
     # at 23:59 is "due soon", and the running desk rightly mails that.)
@@ -121,7 +110,7 @@ def test_the_running_desk_mails_a_handover_and_the_leads_daily_summary_once(serv
     # The minute job runs again (and again): still one summary today.
     ran = desk.shell("from madoguchi.jobs.models import JobRun\n"
                      "print(JobRun.objects.get(name='madoguchi.notifications.tasks.daily_summary_job').runs)")
-    _wait_for(lambda: int(desk.shell("from madoguchi.jobs.models import JobRun\n"
+    wait_for(lambda: int(desk.shell("from madoguchi.jobs.models import JobRun\n"
                                      "print(JobRun.objects.get(name='madoguchi.notifications.tasks.daily_summary_job').runs)"))
               >= int(ran) + 1, 90, "another run of the summary job")
     assert len([m for m in _mails_to(sink, "lead@shop.example.jp") if "毎日のまとめ" in _subject(m)]) == 1
