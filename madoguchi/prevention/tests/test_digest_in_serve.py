@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from madoguchi.chat.tests.servers import PASSWORD, own_database
-from madoguchi.notifications.tests.test_mail_in_serve import _body, _subject, _wait_for
-from madoguchi.testing.desk_process import MailSink, ServedDesk
+from madoguchi.notifications.tests.test_mail_in_serve import _body, _subject
+from madoguchi.testing.desk_process import MailSink, ServedDesk, wait_for
 
 SETUP = f"""
 import datetime as dt
@@ -64,15 +64,15 @@ def test_the_running_desk_mails_the_weekly_prevention_digest_to_everyone_once(se
     assert pk.isdigit()
     desk.start()
 
-    digest = _wait_for(lambda: _digests(sink, "agent@shop.example.jp"), 100, "the weekly digest from the running desk")[0]
+    digest = wait_for(lambda: _digests(sink, "agent@shop.example.jp"), 100, "the weekly digest from the running desk")[0]
     text = _body(digest)
     assert "■ 佐川急便の置き配をやめ、対面受け取りに変更" in text and "根本原因: 配送業者" in text
     assert "偶然では説明しにくい減少" in text and f"https://desk.example.jp/prevention/{pk}/" in text
-    _wait_for(lambda: _digests(sink, "lead@shop.example.jp"), 30, "the lead's copy")
+    wait_for(lambda: _digests(sink, "lead@shop.example.jp"), 30, "the lead's copy")
 
     # The minute job runs again: still one digest this week.
     name = "madoguchi.prevention.tasks.weekly_digest_job"
     ran = int(desk.shell(f"from madoguchi.jobs.models import JobRun\nprint(JobRun.objects.get(name={name!r}).runs)"))
-    _wait_for(lambda: int(desk.shell(f"from madoguchi.jobs.models import JobRun\nprint(JobRun.objects.get(name={name!r}).runs)"))
+    wait_for(lambda: int(desk.shell(f"from madoguchi.jobs.models import JobRun\nprint(JobRun.objects.get(name={name!r}).runs)"))
               >= ran + 1, 90, "another run of the digest job")
     assert len(_digests(sink, "agent@shop.example.jp")) == 1 and len(_digests(sink, "lead@shop.example.jp")) == 1
