@@ -51,6 +51,8 @@ MADOGUCHI = str(Path(sys.executable).with_name("madoguchi"))
 PASSWORD = "bench-窓口-2026"  # every generated user's (generate_desk.generate)
 AGENT, LEAD = "bench-agent1-1", "bench-lead1"
 CONNECTIONS = 6  # a browser's connections per host
+from madoguchi.server_timing import header_values  # noqa: E402
+
 SEARCH_HITS = ["配送", "割れ", "返金 クーポン"]
 SEARCH_NONE = ["炊飯器", "ランプシェード 修理"]
 
@@ -84,6 +86,8 @@ class Fetch:
     started: float
     ended: float
     body: str
+    # The server's own account (madoguchi/server_timing.py): app, cpu, db ms and queries.
+    timing: dict[str, float] = field(default_factory=dict)
 
     @property
     def ms(self) -> float:
@@ -140,7 +144,8 @@ class Browser:
                     self.cookies[name.strip()] = rest.split(";", 1)[0]
         if response.getheader("Content-Encoding") == "gzip":
             raw = gzip.decompress(raw)
-        return Fetch(path, response.status, started, ended, raw.decode("utf-8", "replace"))
+        return Fetch(path, response.status, started, ended, raw.decode("utf-8", "replace"),
+                     header_values(response.getheader("Server-Timing") or ""))
 
     def login(self, username: str, password: str, login_path: str = "/login/") -> None:
         base = self.bases[0]
@@ -183,7 +188,7 @@ class Browser:
         for future in pending:
             future.result()  # raises what a fragment raised
         last = max([page.ended, *(f.ended for f in fragments)])
-        return {"page": page.ms, "complete": (last - page.started) * 1000,
+        return {"page": page.ms, "complete": (last - page.started) * 1000, "server": page.timing,
                 "fragments": {_fragment_name(f.path): f.ms for f in fragments}, "bytes": len(page.body)}
 
 
@@ -289,7 +294,7 @@ def wait_up(base: str, process: subprocess.Popen[bytes], path: str = "/login/", 
 def start_desk(mode: str, processes: int, data_dir: Path, redis_db: int) -> Servers:
     env = {k: v for k, v in os.environ.items() if k not in ("MADOGUCHI_TASKS_IMMEDIATE", "DJANGO_ALLOW_ASYNC_UNSAFE")}
     env.update(MADOGUCHI_SMTP_PORT="0", MADOGUCHI_LOG_LEVEL="WARNING", PYTHONUNBUFFERED="1",
-               MADOGUCHI_ALLOWED_HOSTS="127.0.0.1,localhost")
+               MADOGUCHI_ALLOWED_HOSTS="127.0.0.1,localhost", MADOGUCHI_SERVER_TIMING="true")
     env.pop("REDIS_URL", None)
     servers = Servers()
     if mode == "scale":
@@ -379,7 +384,10 @@ def figures(target: Target) -> dict[str, dict[str, Any]]:
         for result in results:
             for name, ms in result["fragments"].items():
                 fragments.setdefault(name, []).append(ms)
+        server = {key: stats([r["server"][key] for r in results]) for key in ("app", "cpu", "db", "queries")
+                  if all(key in r.get("server", {}) for r in results)}
         out[group] = {"page": stats([r["page"] for r in results]), "complete": stats([r["complete"] for r in results]),
+                      "server": server,
                       "fragments": {name: stats(values) for name, values in fragments.items()},
                       "fragments_per_load": round(sum(len(r["fragments"]) for r in results) / len(results), 1)}
     return out
@@ -392,6 +400,7 @@ def report(ours: dict[str, dict[str, Any]], peer: dict[str, dict[str, Any]], com
     with out.open("a") as f:
         for group, fig in ours.items():
             rows = [("page", fig["page"]), ("complete", fig["complete"])]
+            rows += [(f"page's server {key}", value) for key, value in fig.get("server", {}).items()]
             rows += [(f"↳ {name}", value) for name, value in fig["fragments"].items()]
             peer_group = peer_of.get(group)
             theirs = peer.get(peer_group) if peer_group else None

@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--user", default="bench-agent1-1")
     parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--match", default="", help="only functions whose file:line(name) matches this regex, e.g. madoguchi/")
     args = parser.parse_args()
 
     from desk_bench import configure, refresh_other_apps
@@ -59,7 +60,7 @@ def main() -> None:
     print(f"{args.path}: {elapsed:.1f} ms a request under the profiler ({args.requests} requests)")
     for order in ("tottime", "cumulative"):
         out = io.StringIO()
-        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(args.top)
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(*([args.match] if args.match else []), args.top)
         print(out.getvalue())
 
 

@@ -90,6 +90,11 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+# Server-Timing on every response (madoguchi/server_timing.py): for measuring, off by default.
+MADOGUCHI_SERVER_TIMING = env_bool("MADOGUCHI_SERVER_TIMING", False)
+if MADOGUCHI_SERVER_TIMING:
+    MIDDLEWARE.insert(0, "madoguchi.server_timing.ServerTimingMiddleware")
+
 ROOT_URLCONF = "madoguchi.urls"
 ASGI_APPLICATION = "madoguchi.asgi.application"
 WSGI_APPLICATION = None
