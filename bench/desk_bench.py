@@ -90,7 +90,7 @@ def build(db: str, size: int, data_dir: Path, url: str) -> dict[str, Any]:
     return {"seconds": round(total, 1), "tables": {t: {"rows": r, "seconds": round(s, 1)} for t, (r, s) in report.items()}}
 
 
-GENERATED_APPS = {"accounts", "customers", "shop", "cases", "knowledge", "metrics", "patterns", "auth", "contenttypes", "sessions",
+GENERATED_APPS = {"accounts", "customers", "shop", "cases", "knowledge", "metrics", "patterns", "progress", "auth", "contenttypes", "sessions",
                   "admin"}
 
 

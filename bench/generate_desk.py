@@ -15,6 +15,7 @@ after it (one sort instead of millions of B-tree inserts), then ANALYZE runs.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 import time
@@ -34,6 +35,8 @@ RESOLVED, CLOSED = 4, 5
 BENCH_CASE_EVERY = 1000  # every 1000th case has exactly 50 interactions (the case-page benchmark)
 BENCH_CASE_INTERACTIONS = 50
 
+LATE_NOTICE = ("いつもご利用いただきありがとうございます。お約束していたご連絡が予定の時刻に間に合わない見込みです。"
+               "大変申し訳ございません。あらためてご連絡いたしますので、いましばらくお待ちください。")
 FAMILY = ["佐藤", "鈴木", "高橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田", "山田", "松本", "井上", "木村"]
 FAMILY_KANA = ["サトウ", "スズキ", "タカハシ", "タナカ", "イトウ", "ワタナベ", "ヤマモト", "ナカムラ", "コバヤシ", "カトウ",
                "ヨシダ", "ヤマダ", "マツモト", "イノウエ", "キムラ"]
@@ -160,6 +163,8 @@ class Plan:
         self.team_of = team_of
         self.first_reply = array("d", bytes(8 * size))  # time of the first answer (0: none)
         self.last_message = array("d", bytes(8 * size))
+        # Open promises to customers: (commitment id, case index, due).
+        self.open_promises: list[tuple[int, int, float]] = []
 
     def resolved_at(self, i: int, rnd: random.Random | None = None) -> float:
         """When a resolved or closed case was resolved: 1–9 days after it came in, in the past
@@ -299,9 +304,30 @@ def commitment_rows(plan: Plan, rnd: random.Random) -> Iterator[dict[str, Any]]:
             continue
         n += 1
         agent = plan.assignee[i] or None
+        if result == "open":
+            plan.open_promises.append((n, i, due))
         yield {"id": n, "case_id": i + 1, "description": rnd.choice(PROMISES), "owner_id": agent, "department": "",
                "due_at": stamp(due), "state": result, "created_by_id": agent,
                "created_at": stamp(plan.received[i]), "closed_at": closed, "escalated_at": None}
+
+
+def late_notice_rows(plan: Plan, rnd: random.Random, horizon: float) -> Iterator[dict[str, Any]]:
+    """The late notices a running desk has by now: its minute job drafted one for every open
+    promise as it came within reach (due by `horizon`, the job's business-hours horizon, and past
+    half its time: progress.services.prepare_late_notices), and agents sent or set aside most of
+    those already overdue. Without them the first hours of a generated desk's worker are spent
+    drafting tens of thousands of notices, which no real desk does."""
+    due_soon = [(c, i, due) for c, i, due in plan.open_promises
+                if due <= horizon and due - plan.now <= (due - plan.received[i]) / 2]
+    for n, (commitment, i, due) in enumerate(due_soon, start=1):
+        prepared = plan.past(due - rnd.randrange(2 * 3600, 4 * 3600))
+        decided = due < plan.now and rnd.random() < 0.8
+        state = rnd.choice(["sent", "sent", "sent", "dismissed"]) if decided else "draft"
+        agent = plan.assignee[i] or None
+        yield {"id": n, "commitment_id": commitment, "case_id": i + 1, "state": state, "prepared_at": stamp(prepared),
+               "new_due_at": stamp(due + 4 * 3600), "body": LATE_NOTICE,
+               "decided_by_id": agent if decided and agent else None,
+               "decided_at": stamp(plan.past(prepared + 1800)) if decided else None, "interaction_id": None}
 
 
 def handover_rows(plan: Plan, rnd: random.Random, agents: list[int]) -> Iterator[dict[str, Any]]:
@@ -660,6 +686,16 @@ class PostgresLoader(Loader):
         self.db.close()
 
 
+def late_notice_horizon() -> float:
+    """Up to when the late-notice job looks now (its own business-hours reckoning)."""
+    from django.conf import settings
+
+    from madoguchi.businesshours.calendar import add_business_seconds
+
+    now = dt.datetime.now(dt.UTC)
+    return add_business_seconds(now, settings.PROGRESS_LATE_NOTICE_BUSINESS_HOURS * 3600).timestamp()
+
+
 def generate(size: int, make_loader: Callable[[], Loader], log: Callable[[str], None] = print) -> dict[str, tuple[int, float]]:
     """Fill the (migrated, empty) database; returns {table: (rows, seconds)}."""
     from django.contrib.auth.hashers import make_password
@@ -681,6 +717,7 @@ def generate(size: int, make_loader: Callable[[], Loader], log: Callable[[str], 
     from madoguchi.customers.models import Customer, Identity
     from madoguchi.knowledge.models import Article, ArticleVersion, Tag
     from madoguchi.metrics.models import CaseSla, Outcome, SlaBreach, SlaPolicy, Survey
+    from madoguchi.progress.models import LateNotice
     from madoguchi.shop.models import Order, OrderItem, Passage, Product
 
     rnd = random.Random(7)
@@ -707,6 +744,7 @@ def generate(size: int, make_loader: Callable[[], Loader], log: Callable[[str], 
     editor = next(u.pk for u in users if u.role == Role.ADMIN)
     from django.db import connection
 
+    horizon = late_notice_horizon()
     connection.close()  # the loader takes the database for itself
     loader = make_loader()
 
@@ -723,6 +761,7 @@ def generate(size: int, make_loader: Callable[[], Loader], log: Callable[[str], 
         (Case, case_rows(plan, rnd, categories)),
         (Interaction, interaction_rows(plan, rnd)),
         (Commitment, commitment_rows(plan, rnd)),
+        (LateNotice, late_notice_rows(plan, rnd, horizon)),
         (Handover, handover_rows(plan, rnd, agents)),
         (Compensation, compensation_rows(plan, rnd, agents)),
         (AuditEvent, audit_rows(plan, rnd)),
