@@ -90,6 +90,11 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+# Page requests one web process works on at once, and how long one waits for its turn before
+# it is answered "busy" (madoguchi/busy.py). 0: no limit.
+MADOGUCHI_WEB_CONCURRENCY = env_int("MADOGUCHI_WEB_CONCURRENCY", 8)
+MADOGUCHI_WEB_QUEUE_SECONDS = float(env_str("MADOGUCHI_WEB_QUEUE_SECONDS", "20"))
+
 # Server-Timing on every response (madoguchi/server_timing.py): for measuring, off by default.
 MADOGUCHI_SERVER_TIMING = env_bool("MADOGUCHI_SERVER_TIMING", False)
 if MADOGUCHI_SERVER_TIMING:
