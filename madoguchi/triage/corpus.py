@@ -25,6 +25,9 @@ Besides the split banks, the training set has phrases of its own (`*_TRAIN`: que
 requests, praise and complaints written for it alone, never split), so the evaluation set's
 generated messages stay the same whatever is added for training.
 
+The model's knobs are chosen on validation folds that split the training half again in the
+same way (`fitting_set`, `validation_set`), never on the evaluation set.
+
 `python -m madoguchi.triage.corpus train|eval` prints a set as JSON lines.
 """
 
@@ -901,9 +904,35 @@ PRAISE_SLANG = ["神対応", "最高", "神", "ありがてぇ", "感動", "リ�
 
 
 def _half(bank: list[T], split: str) -> list[T]:
-    """Positions 3, 7, 11 … are the evaluation set's; the rest the training set's."""
+    """Positions 3, 7, 11 … are the evaluation set's; the rest the training set's. The
+    validation splits (`fitK`, `valK`) divide the training half again (`_fold`)."""
+    if split.startswith(("fit", "val")):
+        return _fold(_half(bank, "train"), split)
     chosen = [item for i, item in enumerate(bank) if (i % 4 == 3) == (split == "eval")]
     return chosen or bank
+
+
+# --- Validation: the training data split again, as the evaluation set is split from it ---------
+# Fold K of FOLDS: `valK` takes positions K, K+4, K+8 … of each bank's training half (and of
+# the training-only banks and the hand-written training messages), `fitK` the rest. A model fitted
+# on `fitK` and scored on `valK` meets wordings it never saw, as the starter model meets the
+# evaluation set's; the knobs of `model.train` are chosen on the folds' mean
+# (`bench/triage_validate.py`), never on the evaluation set, which no fold contains.
+FOLDS = 4
+
+
+def _fold(bank: list[T], split: str) -> list[T]:
+    fold = int(split[3:])
+    chosen = [item for i, item in enumerate(bank) if (i % FOLDS == fold) == split.startswith("val")]
+    return chosen or bank
+
+
+def _own(bank: list[T], split: str) -> list[T]:
+    """A training-only bank (`*_TRAIN`): all of it for training, none for evaluation, folded
+    for validation."""
+    if split == "train":
+        return bank
+    return _fold(bank, split) if split.startswith(("fit", "val")) else []
 
 
 class _Writer:
@@ -1004,15 +1033,12 @@ def _calm(w: _Writer, kind: str, category: str, register: str) -> Example:
 
 
 def _problem_bank(category: str, split: str) -> list[tuple[str, str]]:
-    bank = _half(PROBLEMS[category], split)
-    return bank + PROBLEMS_TRAIN[category] if split == "train" else bank
+    return _half(PROBLEMS[category], split) + _own(PROBLEMS_TRAIN[category], split)
 
 
 def _calm_bank(kind: str, category: str, split: str) -> list[tuple[str, str]]:
     bank = _half({"question": QUESTIONS, "request": REQUESTS, "praise": PRAISES}[kind][category], split)
-    if split == "train":
-        bank = bank + {"question": QUESTIONS_TRAIN, "request": REQUESTS_TRAIN, "praise": PRAISES_TRAIN}[kind][category]
-    return bank
+    return bank + _own({"question": QUESTIONS_TRAIN, "request": REQUESTS_TRAIN, "praise": PRAISES_TRAIN}[kind][category], split)
 
 
 def _noise(w: _Writer) -> Example:
@@ -1066,7 +1092,9 @@ def bare(split: str) -> list[Example]:
 
 def handwritten(split: str) -> list[Example]:
     """Messages written by hand, one per line: kind, category, anger, text (tab-separated;
-    a literal \\n in the text is a line break)."""
+    a literal \\n in the text is a line break). A validation split folds the training file."""
+    if split.startswith(("fit", "val")):
+        return _fold(handwritten("train"), split)
     out = []
     for line in (DATA / f"handwritten_{split}.tsv").read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
@@ -1133,6 +1161,20 @@ def training_set(size: int = 6000, seed: int = 20) -> list[Example]:
 
 def evaluation_set(size: int = 1500, seed: int = 2026) -> list[Example]:
     return _unique(generated("eval", size, seed) + handwritten("eval"))
+
+
+def fitting_set(fold: int, size: int = 6000, seed: int = 20) -> list[Example]:
+    """The training set of validation fold `fold`: built as `training_set` from `fit<fold>`."""
+    split = f"fit{fold}"
+    return _unique(generated(split, size, seed) + bare(split) + handwritten(split))
+
+
+def validation_set(fold: int, size: int = 1500, seed: int = 1000, fit_seed: int = 20) -> list[Example]:
+    """Fold `fold`'s held-out messages, built as `evaluation_set` from `val<fold>` (a seed of
+    its own per fold), without any text its fitting set (of `fit_seed`) has."""
+    split = f"val{fold}"
+    seen = {example.text for example in fitting_set(fold, seed=fit_seed)}
+    return [e for e in _unique(generated(split, size, seed + fold) + handwritten(split)) if e.text not in seen]
 
 
 def main(argv: list[str]) -> None:
