@@ -217,6 +217,8 @@ class Commitment(models.Model):
         verbose_name_plural = _("約束")
         indexes = [
             models.Index(fields=["due_at", "id"], name="commitment_open_due", condition=Q(state="open")),
+            # A person's open promises (progress.services.drafts_of, on every inbox page).
+            models.Index(fields=["owner", "id"], name="commitment_open_owner", condition=Q(state="open")),
         ]
 
     def __str__(self) -> str:

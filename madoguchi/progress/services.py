@@ -317,16 +317,26 @@ def prepare_late_notices(now: dt.datetime | None = None, batch: int = 200) -> in
 
 
 def drafts_of(user: User) -> QuerySet[LateNotice]:
-    """The notices waiting for this person: on their cases or promises; a lead's team's; all for an admin."""
+    """The notices waiting for this person: on their active cases or open promises; a lead's
+    team's active cases; all for an admin. (A notice whose case is settled or whose promise
+    is closed waits for nobody.)
+
+    Asked on every inbox page: the person's cases and promises come from their own partial
+    indexes as sets the drafts are checked against, never a join of every draft with its case
+    and promise (65 ms at 1,000,000 cases with 4,700 drafts waiting; docs/benchmarks.md)."""
     from django.db.models import Q
 
+    from madoguchi.accounts.models import Team
+
     drafts = LateNotice.objects.filter(state=NoticeState.DRAFT)
-    if not user.is_admin:
-        scope = Q(case__assignee=user) | Q(commitment__owner=user)
-        if user.is_lead:
-            scope |= Q(case__team__lead=user)
-        drafts = drafts.filter(scope)
-    return drafts
+    if user.is_admin:
+        return drafts
+    active = Case.objects.filter(status__in=ACTIVE_STATUSES)
+    scope = (Q(case__in=active.filter(assignee=user).values("pk"))
+             | Q(commitment__in=Commitment.objects.filter(state=CommitmentState.OPEN, owner=user).values("pk")))
+    if user.is_lead:
+        scope |= Q(case__in=active.filter(team__in=Team.objects.filter(lead=user).values("pk")).values("pk"))
+    return drafts.filter(scope)
 
 
 def drafts_for(user: User, limit: int = 50) -> list[LateNotice]:

@@ -185,3 +185,36 @@ def test_a_phone_case_records_the_notice_and_tells_the_agent_to_call(client, tea
         f"ln{notice.pk}-new_due_at": timezone.localtime(timezone.now() + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
         f"ln{notice.pk}-body": notice.body}, follow=True)
     assert "お電話などでお伝えください" in response.content.decode()
+
+
+def test_the_notices_waiting_for_someone_are_those_still_meaningful(case, team):
+    """Counted on every inbox page: the assignee's while the case is active, the promise owner's
+    while the promise is open, the lead's for the team's active cases; another agent's never;
+    an admin sees all."""
+    other_case = CaseFactory(assignee=team.other, team=team, status=Status.OPEN, channel=Channel.EMAIL)
+    mine, owned, theirs = promise(case, team.agent, 2), promise(other_case, team.agent, 2), promise(other_case, team.other, 2)
+    assert services.prepare_late_notices() == 3
+    admin = UserFactory(role=Role.ADMIN)
+    outsider = UserFactory(role=Role.LEAD)
+
+    def waiting(user):
+        return set(services.drafts_of(user).values_list("commitment_id", flat=True))
+
+    assert waiting(team.agent) == {mine.pk, owned.pk}
+    assert waiting(team.other) == {owned.pk, theirs.pk}
+    assert waiting(team.lead) == waiting(admin) == {mine.pk, owned.pk, theirs.pk}
+    assert waiting(outsider) == set()
+    # The case settled: its notice waits only for the promise's owner while the promise is open.
+    Commitment.objects.filter(pk=mine.pk).update(owner=team.other)
+    type(case).objects.filter(pk=case.pk).update(status=Status.RESOLVED)
+    assert waiting(team.agent) == {owned.pk}
+    assert waiting(team.other) == {mine.pk, owned.pk, theirs.pk}
+    Commitment.objects.filter(pk=mine.pk).update(state="kept")
+    assert waiting(team.other) == {owned.pk, theirs.pk}
+
+
+def test_the_count_on_every_inbox_page_joins_no_draft_to_its_case(case, team):
+    """The drafts are checked against the person's own cases and promises: a join of every
+    draft with its case and its promise took 65 ms at 1,000,000 cases."""
+    for user in (team.agent, team.lead):
+        assert "JOIN" not in str(services.drafts_of(user).query)
