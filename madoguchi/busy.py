@@ -20,6 +20,8 @@ from django.conf import settings
 from django.template import loader
 from django.utils import translation
 
+from madoguchi.accounts.language import chosen_language
+
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[Mapping[str, Any]]]
 Send = Callable[[Mapping[str, Any]], Awaitable[None]]
@@ -76,13 +78,13 @@ class RequestLimit:
 
 
 def _language(scope: Scope) -> str:
-    """The language the user chose (the cookie accounts.language reads), else the desk's."""
+    """The language the user chose, by the cookie rule of accounts.language."""
     for name, value in scope.get("headers", []):
         if name == b"cookie":
             morsel = SimpleCookie(value.decode("latin-1")).get(settings.LANGUAGE_COOKIE_NAME)
-            if morsel is not None and morsel.value in dict(settings.LANGUAGES):
-                return morsel.value
-    return str(settings.LANGUAGE_CODE)
+            if morsel is not None:
+                return chosen_language(morsel.value)
+    return chosen_language(None)
 
 
 def limited(app: ASGIApp) -> ASGIApp:

@@ -13,9 +13,14 @@ from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
 
+def chosen_language(cookie_value: str | None) -> str:
+    """The language of the cookie's value if the desk speaks it, else the desk's own; shared with
+    the busy page (madoguchi.busy), which answers before any middleware runs."""
+    chosen = cookie_value or ""
+    return chosen if chosen in dict(settings.LANGUAGES) else str(settings.LANGUAGE_CODE)
+
+
 class ChosenLanguageMiddleware(LocaleMiddleware):
     def process_request(self, request: HttpRequest) -> None:
-        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
-        language = chosen if chosen in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-        translation.activate(language)
+        translation.activate(chosen_language(request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)))
         request.LANGUAGE_CODE = translation.get_language()
