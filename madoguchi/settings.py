@@ -230,10 +230,18 @@ MADOGUCHI_LOGIN_LOCK_MINUTES = env_int("MADOGUCHI_LOGIN_LOCK_MINUTES", 60)
 # --- Channels (WebSockets) ---------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
+    # channels-redis with a pool that waits for a free connection and reads that outlast its
+    # blocking pop (chat/layers.py RedisLayer): connections per web process, and how long a burst
+    # may wait for one.
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "BACKEND": "madoguchi.chat.layers.RedisLayer",
+            "CONFIG": {"hosts": [{
+                "address": REDIS_URL,
+                "max_connections": env_int("MADOGUCHI_REDIS_LAYER_CONNECTIONS", 100),
+                "timeout": env_int("MADOGUCHI_REDIS_LAYER_WAIT_SECONDS", 20),
+                "socket_timeout": 15, "socket_connect_timeout": 5,
+            }]},
         }
     }
 elif env_str("MADOGUCHI_EMBEDDED_EVENTS_SOCKET", ""):

@@ -212,6 +212,15 @@ class ChatSocket(AsyncJsonWebsocketConsumer):
         if cancelled:
             await asyncio.wait(cancelled, timeout=1)
 
+    async def leave(self, group: str) -> None:
+        """Leave a group on disconnect; if the channel layer cannot be reached, go on with the
+        rest of the disconnect (the visitor counted out, the agent marked gone) all the same:
+        a membership left behind only costs events sent to a gone channel, which expire."""
+        try:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        except Exception:
+            log.warning("chat: could not leave %s on disconnect", group, exc_info=True)
+
     async def error(self, code: str, message: str, client_id: Any = None) -> None:
         payload = {"type": "error", "code": code, "message": message}
         if isinstance(client_id, str):
@@ -289,9 +298,9 @@ class WidgetConsumer(ChatSocket):
         # Messages still in the writer are stored all the same (not acked: the widget resends).
         self.closed = True
         if self.session is not None:
-            await self.channel_layer.group_discard(events.session_group(self.session.pk), self.channel_name)
+            await self.leave(events.session_group(self.session.pk))
         if self.in_queue:
-            await self.channel_layer.group_discard(events.QUEUE, self.channel_name)
+            await self.leave(events.QUEUE)
         async with self.presence_turn:
             if self.present_in is None:
                 return
@@ -505,9 +514,9 @@ class AgentConsumer(ChatSocket):
     async def disconnect(self, code: int) -> None:
         if not hasattr(self, "watching"):
             return  # refused at connect: nothing joined
-        await self.channel_layer.group_discard(events.AGENTS, self.channel_name)
+        await self.leave(events.AGENTS)
         for session_id in getattr(self, "watching", set()):
-            await self.channel_layer.group_discard(events.session_group(session_id), self.channel_name)
+            await self.leave(events.session_group(session_id))
         await database_sync_to_async(services.do_agent_gone)(self.channel_name)
         await self.broadcast_queue()
 

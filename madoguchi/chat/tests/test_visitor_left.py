@@ -244,3 +244,28 @@ def test_an_automatic_answer_in_the_chat_is_not_the_first_reply():
     do_send_reply(session.case, actor=agent, body="お待たせいたしました。担当の佐藤です。")
     session.refresh_from_db()
     assert session.first_agent_reply_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_visitor_is_counted_out_even_when_the_channel_layer_fails_on_disconnect(monkeypatch):
+    """Under load the Redis layer refused the group_discard of closing sockets (issue 21): the
+    disconnect stopped there and the visitor stayed present for ever."""
+    from channels.layers import get_channel_layer
+
+    async def scenario():
+        first = widget()
+        await first.connect()
+        await first.send_json_to({"type": "hello", "name": "山田 太郎"})
+        await receive_until(first, "welcome")
+        await first.send_json_to({"type": "message", "client_id": "f1", "text": "返品の送り先を教えてください"})
+        ack = await receive_until(first, "ack")
+
+        async def refused(group, channel):
+            raise ConnectionError("Too many connections")
+
+        monkeypatch.setattr(get_channel_layer(), "group_discard", refused)
+        await first.disconnect(timeout=CLOSED_WITHIN)
+        return await database_sync_to_async(ChatSession.objects.get)(pk=ack["session"]["id"])
+
+    session = run(scenario)
+    assert session.visitor_sockets == 0 and session.visitor_left_at is not None
