@@ -180,16 +180,25 @@ def postgres_newest(tsquery: str, words: list[list[str]], extra: str, params: li
     interleave the kinds as they happened, whatever order the index was written in. One kind
     (the similar-case candidates) walks the (kind, id) index: other kinds are never read.
     """
-    where = f"tsv @@ to_tsquery('simple', %s){extra}"
     one_kind = extra.lstrip().startswith("AND kind = %s")
-    order = "id DESC" if one_kind else "at DESC NULLS LAST, id DESC"
     expected = _expected_matches(words)
     if expected is None or expected < RARE_ROWS:
+        where = f"tsv @@ to_tsquery('simple', %s){extra}"
+        order = "id DESC" if one_kind else "hit_at DESC NULLS LAST, id DESC"
         sql = (f"WITH hits AS MATERIALIZED (SELECT id, {columns}{'' if one_kind else ', at AS hit_at'} "
                f"FROM knowledge_searchdoc WHERE {where}) "
-               f"SELECT {columns} FROM hits ORDER BY {order.replace('at DESC', 'hit_at DESC')} LIMIT %s")
+               f"SELECT {columns} FROM hits ORDER BY {order} LIMIT %s")
+    elif one_kind:
+        # The kind as a range, ordered by (kind, id): only the (kind, id) index gives that order.
+        # With `kind = %s` the planner drops the constant kind from the order and may walk the
+        # primary key instead, through every message, customer and order written after the
+        # cases: 5.5 million rows, 9.3 s for one case's similar cases at 1,000,000 cases (2 ms now).
+        where = f"tsv @@ to_tsquery('simple', %s) AND kind >= %s AND kind <= %s{extra.lstrip()[len('AND kind = %s'):]}"
+        params = [params[0], *params]
+        sql = f"SELECT {columns} FROM knowledge_searchdoc WHERE {where} ORDER BY kind DESC, id DESC LIMIT %s"
     else:
-        sql = f"SELECT {columns} FROM knowledge_searchdoc WHERE {where} ORDER BY {order} LIMIT %s"
+        where = f"tsv @@ to_tsquery('simple', %s){extra}"
+        sql = f"SELECT {columns} FROM knowledge_searchdoc WHERE {where} ORDER BY at DESC NULLS LAST, id DESC LIMIT %s"
     with connection.cursor() as cursor:
         cursor.execute(sql, [tsquery, *params, limit])
         return cursor.fetchall()
