@@ -8,12 +8,12 @@ cost the same: no OFFSET, no COUNT over the whole table.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import BooleanField, Exists, OuterRef, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import CharField, Exists, Lookup, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.functional import Promise
@@ -68,15 +68,28 @@ SORTS = {
 }
 
 
-# The predicate of the partial indexes case_active_assignee / case_active_team /
-# case_unassigned, written out literally: SQLite uses a partial index only when the query
-# repeats its WHERE term with constants, and Django binds `status IN (%s, …)` as parameters,
-# which never matches. The values are code constants, never user input.
-ACTIVE_LITERAL = RawSQL(
-    f'"{Case._meta.db_table}"."status" IN ({", ".join(repr(str(s)) for s in ACTIVE_STATUSES)})',
-    [],
-    output_field=BooleanField(),
-)
+class LiteralIn(Lookup):  # type: ignore[type-arg]
+    """`column IN ('new', 'open', …)` with the values written into the SQL, for code constants
+    only (checked: lowercase words). SQLite uses a partial index only when the query repeats its
+    WHERE term with constants, and Django binds `status IN (%s, …)` as parameters, which never
+    matches. Unlike a RawSQL predicate, the column is compiled with its query's alias, so this
+    also works in subqueries (`U0."status"`)."""
+
+    lookup_name = "literal_in"
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, tuple[str | int, ...]]:
+        lhs, params = self.process_lhs(compiler, connection)
+        values = [str(value) for value in self.rhs]
+        if not values or not all(re.fullmatch(r"[a-z_]+", value) for value in values):
+            raise ValueError(f"literal_in takes code constants only, not {values!r}")
+        return f"{lhs} IN ({', '.join(repr(value) for value in values)})", tuple(params)
+
+
+CharField.register_lookup(LiteralIn)
+
+# The predicate of the partial indexes case_active_assignee / case_active_team / case_unassigned.
+ACTIVE_LITERAL = Q(status__literal_in=tuple(ACTIVE_STATUSES))
 
 
 def end_of_today(now: dt.datetime | None = None) -> dt.datetime:

@@ -30,6 +30,7 @@ from madoguchi.cases.models import (
     InteractionKind,
     Status,
 )
+from madoguchi.cases.queues import ACTIVE_LITERAL
 from madoguchi.cases.services import DELIVERED_CHANNELS, CaseError, do_send_reply, reply_channel
 from madoguchi.customers.services import salutation
 from madoguchi.notifications.services import do_notify
@@ -331,7 +332,10 @@ def drafts_of(user: User) -> QuerySet[LateNotice]:
     drafts = LateNotice.objects.filter(state=NoticeState.DRAFT)
     if user.is_admin:
         return drafts
-    active = Case.objects.filter(status__in=ACTIVE_STATUSES)
+    # The active-case predicate written out (cases.queues.ACTIVE_LITERAL): with `status IN` bound
+    # as parameters SQLite cannot use the partial index case_active_assignee and walked every
+    # case the agent ever had (40 ms of each inbox page at 1,000,000 cases; 1 ms now).
+    active = Case.objects.filter(ACTIVE_LITERAL)
     scope = (Q(case__in=active.filter(assignee=user).values("pk"))
              | Q(commitment__in=Commitment.objects.filter(state=CommitmentState.OPEN, owner=user).values("pk")))
     if user.is_lead:
