@@ -39,3 +39,13 @@ async def receive_until(comm: WebsocketCommunicator, kind: str, timeout: float =
         event = await comm.receive_json_from(timeout=timeout)
         if event.get("type") == kind:
             return event
+
+
+async def visitor_who_wrote(text: str, client_id: str, name: str = "山田 太郎") -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    """A widget socket whose visitor said hello and started a chat with `text`: (socket, ack)."""
+    socket = widget()
+    await socket.connect()
+    await socket.send_json_to({"type": "hello", "name": name})
+    await receive_until(socket, "welcome")
+    await socket.send_json_to({"type": "message", "client_id": client_id, "text": text})
+    return socket, await receive_until(socket, "ack")

@@ -18,7 +18,7 @@ from django.utils import timezone
 from madoguchi.cases.models import Handover, InteractionKind
 from madoguchi.chat import services
 from madoguchi.chat.models import ChatMessage, ChatSession, SessionState
-from madoguchi.chat.tests.helpers import agent_socket, receive_until, widget
+from madoguchi.chat.tests.helpers import agent_socket, receive_until, visitor_who_wrote, widget
 from madoguchi.testing.factories import UserFactory
 
 JST = dt.timezone(dt.timedelta(hours=9))
@@ -38,12 +38,7 @@ def test_closing_the_last_tab_marks_the_visitor_left_and_coming_back_clears_it()
     agent = UserFactory(username="presence-agent", display_name="佐藤 花子")
 
     async def scenario():
-        first = widget()
-        await first.connect()
-        await first.send_json_to({"type": "hello", "name": "山田 太郎"})
-        await receive_until(first, "welcome")
-        await first.send_json_to({"type": "message", "client_id": "p1", "text": "注文した急須が届きません"})
-        ack = await receive_until(first, "ack")
+        first, ack = await visitor_who_wrote("注文した急須が届きません", "p1")
         session_id, token = ack["session"]["id"], ack["token"]
         second = widget()  # the same visitor in a second tab of the shop
         await second.connect()
@@ -253,12 +248,7 @@ def test_a_visitor_is_counted_out_even_when_the_channel_layer_fails_on_disconnec
     from channels.layers import get_channel_layer
 
     async def scenario():
-        first = widget()
-        await first.connect()
-        await first.send_json_to({"type": "hello", "name": "山田 太郎"})
-        await receive_until(first, "welcome")
-        await first.send_json_to({"type": "message", "client_id": "f1", "text": "返品の送り先を教えてください"})
-        ack = await receive_until(first, "ack")
+        first, ack = await visitor_who_wrote("返品の送り先を教えてください", "f1")
 
         async def refused(group, channel):
             raise ConnectionError("Too many connections")
