@@ -174,7 +174,7 @@ def _case_candidates(terms: list[str], exclude: int | None, limit: int = 300) ->
         return {}
     if connection.vendor != "sqlite":
         tsquery = " | ".join("'" + t.replace("'", "''") + "'" for t in terms)
-        rows = postgres_newest(tsquery, [terms], " AND kind = %s", [str(DocKind.CASE)], limit, columns="ref_id, tokens")
+        rows = postgres_newest(tsquery, [terms], "", [], limit, columns="ref_id, tokens", kind=str(DocKind.CASE))
         return {ref_id: text.split() for ref_id, text in rows if ref_id != exclude}
     sql = ("SELECT d.ref_id, d.tokens FROM knowledge_searchfts JOIN knowledge_searchdoc d ON d.id = knowledge_searchfts.rowid "
            "WHERE knowledge_searchfts MATCH %s AND d.kind = 'case' ORDER BY knowledge_searchfts.rowid DESC LIMIT %s")
